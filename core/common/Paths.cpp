@@ -1,0 +1,54 @@
+#include "core/common/Paths.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QStandardPaths>
+
+namespace tp::paths {
+
+QString defaultConfigFile() {
+    const QString env = qEnvironmentVariable("TWISTEDPIC_CONFIG");
+    if (!env.isEmpty())
+        return expandHome(env);
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation))
+        .filePath(QStringLiteral("TwistedPic/TwistedPic.conf"));
+}
+
+QString stateDir() {
+    QString base = qEnvironmentVariable("XDG_STATE_HOME");
+    if (base.isEmpty())
+        base = QDir::home().filePath(QStringLiteral(".local/state"));
+    return QDir(base).filePath(QStringLiteral("TwistedPic"));
+}
+
+QString defaultOutputDir() {
+    QString pictures = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
+    if (pictures.isEmpty())
+        pictures = QDir::home().filePath(QStringLiteral("Pictures"));
+    return QDir(pictures).filePath(QStringLiteral("TwistedPic"));
+}
+
+QStringList bundledModelDirs() {
+    QStringList dirs;
+    const QString env = qEnvironmentVariable("TWISTEDPIC_DATA_DIR");
+    if (!env.isEmpty())
+        dirs << QDir(env).filePath(QStringLiteral("models"));
+    if (QCoreApplication::instance()) {
+        const QDir exe(QCoreApplication::applicationDirPath());
+        dirs << QDir::cleanPath(exe.filePath(QStringLiteral("../share/twistedpic/models")));
+    }
+    dirs << QStringLiteral(TWISTEDPIC_INSTALL_DATADIR "/models");
+    dirs << QStringLiteral(TWISTEDPIC_SOURCE_RESOURCES "/models");
+    dirs.removeDuplicates();
+    return dirs;
+}
+
+QString expandHome(const QString& path) {
+    if (path == QLatin1String("~"))
+        return QDir::homePath();
+    if (path.startsWith(QLatin1String("~/")))
+        return QDir::home().filePath(path.mid(2));
+    return path;
+}
+
+} // namespace tp::paths

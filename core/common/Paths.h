@@ -1,0 +1,22 @@
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+// Where things live on the user's machine. Every function honours an environment
+// override so that tests and packagers can move it.
+namespace tp::paths {
+
+// TWISTEDPIC_CONFIG, else ~/.config/TwistedPic/TwistedPic.conf
+QString defaultConfigFile();
+// XDG_STATE_HOME/TwistedPic, else ~/.local/state/TwistedPic (logs)
+QString stateDir();
+// ~/Pictures/TwistedPic (the platform's pictures location)
+QString defaultOutputDir();
+// Folders that may hold the bundled models, best first: TWISTEDPIC_DATA_DIR/models,
+// <exe>/../share/twistedpic/models, the install prefix, the source tree's resources/models.
+QStringList bundledModelDirs();
+// Expands a leading "~/" to the home directory.
+QString expandHome(const QString& path);
+
+} // namespace tp::paths

@@ -1,0 +1,125 @@
+#pragma once
+
+#include "core/common/Result.h"
+
+#include <QHash>
+#include <QObject>
+#include <QReadWriteLock>
+#include <QStringList>
+#include <QVariant>
+
+#include <vector>
+
+namespace tp {
+
+// INI names of every setting. The table in Settings.cpp holds their types, defaults
+// and limits; these names are the only spelling used in code.
+namespace keys {
+inline const QString CleanupAfterGeneration = QStringLiteral("gpu/cleanupAfterGeneration");
+inline const QString UnloadAfterGeneration = QStringLiteral("gpu/unloadAfterGeneration");
+inline const QString IdleUnloadMinutes = QStringLiteral("gpu/idleUnloadMinutes");
+inline const QString Device = QStringLiteral("gpu/device");
+inline const QString Precision = QStringLiteral("gpu/precision");
+inline const QString MakeRoomBeforeGenerating = QStringLiteral("gpu/makeRoomBeforeGenerating");
+inline const QString MonitorIntervalMs = QStringLiteral("monitor/intervalMs");
+inline const QString LogVerbose = QStringLiteral("log/verbose");
+inline const QString ModelSearchPaths = QStringLiteral("models/searchPaths");
+inline const QString DefaultModel = QStringLiteral("models/default");
+inline const QString OutputDirectory = QStringLiteral("output/directory");
+inline const QString OllamaUrl = QStringLiteral("services/ollamaUrl");
+inline const QString TwistedPairUrl = QStringLiteral("services/twistedPairUrl");
+inline const QString TwistedPairTimeoutSec = QStringLiteral("services/twistedPairTimeoutSec");
+inline const QString Steps = QStringLiteral("generation/steps");
+inline const QString Guidance = QStringLiteral("generation/guidance");
+inline const QString Width = QStringLiteral("generation/width");
+inline const QString Height = QStringLiteral("generation/height");
+inline const QString Sampler = QStringLiteral("generation/sampler");
+inline const QString SeedMode = QStringLiteral("generation/seedMode");
+inline const QString Seed = QStringLiteral("generation/seed");
+inline const QString ImageCount = QStringLiteral("generation/count");
+inline const QString ClipSkip = QStringLiteral("generation/clipSkip");
+inline const QString NegativePrompt = QStringLiteral("generation/negativePrompt");
+inline const QString SizePresets = QStringLiteral("generation/sizePresets");
+inline const QString Language = QStringLiteral("ui/language");
+inline const QString FirstRunDone = QStringLiteral("ui/firstRunDone");
+inline const QString MainWindowGeometry = QStringLiteral("ui/mainWindowGeometry");
+inline const QString MainWindowState = QStringLiteral("ui/mainWindowState");
+} // namespace keys
+
+// The sampler names the engine understands, in the order the UI offers them.
+QStringList samplerNames();
+
+// One definition per key: its type, default and what counts as valid.
+struct SettingDef {
+    enum class Type { Bool, Int, Int64, Double, String, StringList, Choice, Url, Bytes };
+    QString key;
+    Type type = Type::String;
+    QVariant defaultValue;
+    double min = 0;          // Int/Int64/Double
+    double max = 0;          // Int/Int64/Double (min == max: unbounded)
+    QStringList choices;     // Choice; a trailing '*' in a choice accepts that prefix
+    QString description;     // one line, shown by `twistedpic-cli settings list`
+};
+
+// Persistent, typed settings in an INI file (KeePassXC's Config, qBittorrent's
+// SettingsStorage). Reads are thread-safe; set() writes the file atomically at once.
+class Settings final : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int SchemaVersion = 2;
+
+    // Opens (or prepares to create) the file at `path`. A file that cannot be read or
+    // parsed is copied aside as "<path>.corrupt-<time>" and defaults are used; if it
+    // cannot even be copied, saving is refused so that nothing is lost.
+    explicit Settings(QString path, QObject* parent = nullptr);
+
+    static const std::vector<SettingDef>& definitions();
+    static const SettingDef* definition(const QString& key);
+
+    QString path() const { return m_path; }
+    // Problems met while loading (backups made, invalid values replaced), for the UI.
+    QStringList loadWarnings() const;
+    bool isReadOnly() const;
+
+    QVariant value(const QString& key) const;
+    QVariant defaultValue(const QString& key) const;
+    // Validates, stores and saves. Unchanged values do nothing and emit nothing.
+    Status set(const QString& key, const QVariant& value);
+    // All or nothing: every value is validated before any is stored; one save.
+    Status setMany(const QVariantMap& values);
+    Status resetToDefault(const QString& key);
+    // Parses a value given as text (CLI, import), e.g. "true", "7.5", "a,b".
+    Result<QVariant> parse(const QString& key, const QString& text) const;
+    static QString toText(const QVariant& value);
+    Status save();
+
+    // Typed accessors for the keys code reads most.
+    bool cleanupAfterGeneration() const { return value(keys::CleanupAfterGeneration).toBool(); }
+    bool unloadAfterGeneration() const { return value(keys::UnloadAfterGeneration).toBool(); }
+    int idleUnloadMinutes() const { return value(keys::IdleUnloadMinutes).toInt(); }
+    QString device() const { return value(keys::Device).toString(); }
+    bool verboseLogging() const { return value(keys::LogVerbose).toBool(); }
+    QString outputDirectory() const;
+    QStringList modelSearchPaths() const;
+    QString ollamaUrl() const { return value(keys::OllamaUrl).toString(); }
+    QString twistedPairUrl() const { return value(keys::TwistedPairUrl).toString(); }
+
+Q_SIGNALS:
+    void changed(const QString& key, const QVariant& value);
+
+private:
+    void load();
+    void migrate(int fromVersion, QHash<QString, QVariant>& raw);
+    Result<QVariant> validate(const SettingDef& def, const QVariant& value) const;
+    Status writeFile(const QHash<QString, QVariant>& values) const;
+    Status applyAndSave(const QVariantMap& validated);
+
+    QString m_path;
+    mutable QReadWriteLock m_lock;
+    QHash<QString, QVariant> m_values;  // known keys, validated
+    QHash<QString, QVariant> m_unknown; // kept as found, written back untouched
+    QStringList m_warnings;
+    bool m_readOnly = false;
+};
+
+} // namespace tp
