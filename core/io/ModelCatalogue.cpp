@@ -129,7 +129,7 @@ ModelInfo ModelCatalogue::inspect(const QString& folder, const QString& source, 
     }
     info.precision = w->precision;
     info.problem = m->problem();
-    info.supported = m->isSupported();
+    info.supported = m->supported();
     return info;
 }
 
@@ -201,31 +201,53 @@ void ModelCatalogue::scanHfCache(const QString& cacheDir) {
     }
 }
 
-Result<ModelInfo> ModelCatalogue::find(const QString& nameOrPath) const {
-    using R = Result<ModelInfo>;
+const ModelInfo* ModelCatalogue::find(const QString& nameOrPath) const {
     const QString wanted = nameOrPath.trimmed();
     if (wanted.isEmpty())
-        return R::fail(QStringLiteral("No model was named."));
+        return nullptr;
     for (const ModelInfo& m : m_models)
         if (m.name == wanted)
-            return R::ok(m);
+            return &m;
     const QString fromCacheName = repoIdFromCacheFolder(wanted);
     for (const ModelInfo& m : m_models) {
         if (m.repoId.isEmpty())
             continue;
         if (m.repoId.compare(wanted, Qt::CaseInsensitive) == 0 ||
             (!fromCacheName.isEmpty() && m.repoId.compare(fromCacheName, Qt::CaseInsensitive) == 0))
-            return R::ok(m);
+            return &m;
     }
     for (const ModelInfo& m : m_models)
         if (m.name.compare(wanted, Qt::CaseInsensitive) == 0)
-            return R::ok(m);
+            return &m;
     const QString path = paths::expandHome(wanted);
     if (QFileInfo(path).isDir()) {
         const QString key = canonical(path);
         for (const ModelInfo& m : m_models)
             if (canonical(m.folder) == key)
-                return R::ok(m);
+                return &m;
+    }
+    return nullptr;
+}
+
+const ModelInfo* ModelCatalogue::defaultModel() const {
+    for (const ModelInfo& m : m_models)
+        if (m.supported && m.source == QLatin1String("bundled"))
+            return &m;
+    for (const ModelInfo& m : m_models)
+        if (m.supported)
+            return &m;
+    return nullptr;
+}
+
+Result<ModelInfo> ModelCatalogue::resolve(const QString& nameOrPath) const {
+    using R = Result<ModelInfo>;
+    const QString wanted = nameOrPath.trimmed();
+    if (wanted.isEmpty())
+        return R::fail(QStringLiteral("No model was named."));
+    if (const ModelInfo* m = find(wanted))
+        return R::ok(*m);
+    const QString path = paths::expandHome(wanted);
+    if (QFileInfo(path).isDir()) {
         if (looksLikeModelFolder(path))
             return R::ok(inspect(path, QStringLiteral("folder")));
         return R::fail(QStringLiteral("%1 has no model_index.json: it is not a diffusers model folder.").arg(path));

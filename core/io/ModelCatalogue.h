@@ -53,9 +53,16 @@ public:
     const QVector<SearchedLocation>& searched() const { return m_searched; }
     qint64 scanMilliseconds() const { return m_scanMs; }
 
-    // A catalogue name, a repo id ("stabilityai/stable-diffusion-3.5-large", also its
-    // "models--ORG--NAME" folder name) or a folder path (inspected even when not in the catalogue).
-    Result<ModelInfo> find(const QString& nameOrPath) const;
+    // The catalogue entry for a name, a repo id ("stabilityai/stable-diffusion-3.5-large", any
+    // case, or its cache folder name "models--ORG--NAME") or a model folder path; nullptr if none.
+    // Valid as long as this catalogue.
+    const ModelInfo* find(const QString& nameOrPath) const;
+    // find(), and else a diffusers folder path outside the catalogue (inspected now); fails with a
+    // message listing the known names.
+    Result<ModelInfo> resolve(const QString& nameOrPath) const;
+    // The model to use when none is named: the first supported bundled model, else the first
+    // supported model found; nullptr when there is none.
+    const ModelInfo* defaultModel() const;
 
 private:
     void add(ModelInfo info);

@@ -214,11 +214,11 @@ Result<ModelFolder> ModelFolder::open(const QString& dirPath, const ModelFolderO
         c.name = it.key();
         c.library = spec.at(0).toString();
         c.className = spec.at(1).toString();
-        c.dir = dir.filePath(c.name);
+        c.folder = dir.filePath(c.name);
         const bool optional = kOptionalComponents.contains(c.name);
         if (c.name.contains(QLatin1Char('/')) || c.name.contains(QLatin1Char('\\')) || c.name.startsWith(QLatin1Char('.')))
             return R::fail(QStringLiteral("%1: component name '%2' is not a folder name.").arg(indexPath, c.name));
-        if (!QFileInfo(c.dir).isDir()) {
+        if (!QFileInfo(c.folder).isDir()) {
             if (optional) {
                 m.m_notes << QStringLiteral("%1/ is missing (optional, left out)").arg(c.name);
                 continue;
@@ -227,7 +227,7 @@ Result<ModelFolder> ModelFolder::open(const QString& dirPath, const ModelFolderO
                                           "missing. Download the model again.")
                                .arg(m.m_path, c.name));
         }
-        const QDir cdir(c.dir);
+        const QDir cdir(c.folder);
         const bool weightless = isWeightless(c.className);
         for (const char* cfg : {"config.json", "scheduler_config.json", "tokenizer_config.json",
                                 "preprocessor_config.json"}) {
@@ -260,7 +260,7 @@ Result<ModelFolder> ModelFolder::open(const QString& dirPath, const ModelFolderO
             for (const QFileInfo& fi : cdir.entryInfoList(QDir::Files | QDir::NoDotAndDotDot, QDir::Name))
                 m.m_extraFiles << fi.absoluteFilePath();
         } else {
-            Result<WeightChoice> w = chooseWeights(c.dir, c.name, options.preferFp16Variant);
+            Result<WeightChoice> w = chooseWeights(c.folder, c.name, options.preferFp16Variant);
             if (!w) {
                 if (optional) {
                     m.m_notes << w.error() + QStringLiteral(" (optional, left out)");

@@ -37,7 +37,7 @@ struct ModelComponent {
     QString name;       // "unet"
     QString library;    // "diffusers", "transformers"
     QString className;  // "UNet2DConditionModel"
-    QString dir;        // absolute path of the component's folder
+    QString folder;     // absolute path of the component's folder
     QString configPath; // config.json (scheduler_config.json, tokenizer_config.json, ...); may be empty
     QJsonObject config;
     // What to give SafeTensorsArchive::open(): a .safetensors file or a shard index. Empty for
@@ -73,8 +73,8 @@ public:
     const QJsonObject& modelIndex() const { return m_modelIndex; }
     ModelFamily family() const { return m_family; }
     // The family is supported and the folder is a text-to-image model the engine can run.
-    bool isSupported() const { return m_problem.isEmpty(); }
-    // Why isSupported() is false ("SDXL models are not supported yet."); empty otherwise.
+    bool supported() const { return m_problem.isEmpty(); }
+    // Why supported() is false ("SDXL models are not supported yet."); empty otherwise.
     QString problem() const { return m_problem; }
     QStringList notes() const { return m_notes; }
 

@@ -56,13 +56,15 @@ private Q_SLOTS:
         QVERIFY2(m, qPrintable(m.error()));
         QCOMPARE(m->pipelineClass(), QStringLiteral("StableDiffusionPipeline"));
         QCOMPARE(m->family(), ModelFamily::SD1);
-        QVERIFY2(m->isSupported(), qPrintable(m->problem()));
+        QVERIFY2(m->supported(), qPrintable(m->problem()));
         QCOMPARE(m->componentNames(), (QStringList{QStringLiteral("scheduler"), QStringLiteral("text_encoder"),
                                                    QStringLiteral("tokenizer"), QStringLiteral("unet"),
                                                    QStringLiteral("vae")}));
         const ModelComponent* unet = m->component(QStringLiteral("unet"));
         QVERIFY(unet);
         QCOMPARE(unet->className, QStringLiteral("UNet2DConditionModel"));
+        QCOMPARE(unet->folder, QFileInfo(dir).absoluteFilePath() + QStringLiteral("/unet"));
+        QCOMPARE(unet->library, QStringLiteral("diffusers"));
         QCOMPARE(QFileInfo(unet->weightsPath).fileName(), QStringLiteral("diffusion_pytorch_model.safetensors"));
         QCOMPARE(unet->weightFiles, QStringList{unet->weightsPath});
         QCOMPARE(unet->config.value(QLatin1String("cross_attention_dim")).toInt(), 32);
@@ -144,7 +146,7 @@ private Q_SLOTS:
         const auto m = ModelFolder::open(tmp.path());
         QVERIFY2(m, qPrintable(m.error()));
         QCOMPARE(familyName(m->family()), name);
-        QCOMPARE(m->isSupported(), supported);
+        QCOMPARE(m->supported(), supported);
         QCOMPARE(m->problem(), problem);
         QCOMPARE(m->sizeOnDisk(), totalFileSize(tmp.path()));
         QCOMPARE(m->inspectWeights()->precision, QStringLiteral("fp32"));
@@ -225,7 +227,7 @@ private Q_SLOTS:
         const auto m = ModelFolder::open(tmp.path());
         QVERIFY2(m, qPrintable(m.error()));
         QCOMPARE(m->family(), ModelFamily::SD1);
-        QVERIFY(!m->isSupported());
+        QVERIFY(!m->supported());
         QVERIFY2(m->problem().contains(QStringLiteral("UNet takes 9 input channels but the VAE makes 4")),
                  qPrintable(m->problem()));
     }
@@ -281,7 +283,7 @@ private Q_SLOTS:
         QVERIFY(QDir(QDir(tmp.path()).filePath(QStringLiteral("feature_extractor"))).removeRecursively());
         const auto m = ModelFolder::open(tmp.path());
         QVERIFY2(m, qPrintable(m.error()));
-        QVERIFY(m->isSupported());
+        QVERIFY(m->supported());
         QCOMPARE(m->notes(), QStringList{QStringLiteral("feature_extractor/ is missing (optional, left out)")});
     }
 
@@ -377,6 +379,9 @@ private Q_SLOTS:
 
         const ModelCatalogue c = ModelCatalogue::scan({}, {}, cache);
         QCOMPARE(c.models().size(), 7);
+        // Nothing bundled: the first supported model (names sort: black-forest-labs, org/broken, org/two-snapshots).
+        QVERIFY(c.defaultModel());
+        QCOMPARE(c.defaultModel()->name, QStringLiteral("org/two-snapshots"));
         QCOMPARE(c.searched().size(), 1);
         QCOMPARE(c.searched().first().kind, QStringLiteral("hf-cache"));
         QVERIFY(c.searched().first().exists);
@@ -428,7 +433,9 @@ private Q_SLOTS:
         QCOMPARE(c.find(QStringLiteral("StabilityAI/Stable-Diffusion-2-1"))->name, QStringLiteral("stabilityai/stable-diffusion-2-1"));
         QCOMPARE(c.find(QStringLiteral("models--black-forest-labs--FLUX.1-schnell"))->family, QStringLiteral("Flux"));
         QCOMPARE(c.find(sd15->folder)->name, sd15->name);
-        const auto none = c.find(QStringLiteral("nope/nothing"));
+        QCOMPARE(c.find(QStringLiteral("nope/nothing")), nullptr);
+        QCOMPARE(c.resolve(QStringLiteral("runwayml/stable-diffusion-v1-5"))->folder, sd15->folder);
+        const auto none = c.resolve(QStringLiteral("nope/nothing"));
         QVERIFY(!none);
         QVERIFY2(none.error().contains(QStringLiteral("No model named 'nope/nothing'. Known: ")), qPrintable(none.error()));
         QVERIFY(none.error().contains(QStringLiteral("runwayml/stable-diffusion-v1-5")));
@@ -484,13 +491,16 @@ private Q_SLOTS:
 
         // find(): names, paths of folders outside the catalogue, and non-model folders.
         QCOMPARE(c.find(QStringLiteral("ALPHA"))->folder, t.filePath(QStringLiteral("b/alpha")));
+        QCOMPARE(c.find(t.filePath(QStringLiteral("b/alpha"))), &c.models().at(2));
+        QCOMPARE(c.defaultModel(), &c.models().first());
         QVERIFY(QDir().mkpath(t.filePath(QStringLiteral("elsewhere"))));
         QVERIFY(makeFakeModel(t.filePath(QStringLiteral("elsewhere/extra")), FakeFamily::SD2));
-        const auto extra = c.find(t.filePath(QStringLiteral("elsewhere/extra")));
+        QCOMPARE(c.find(t.filePath(QStringLiteral("elsewhere/extra"))), nullptr);
+        const auto extra = c.resolve(t.filePath(QStringLiteral("elsewhere/extra")));
         QVERIFY2(extra, qPrintable(extra.error()));
         QCOMPARE(extra->family, QStringLiteral("SD 2.x"));
         QCOMPARE(extra->source, QStringLiteral("folder"));
-        const auto notModel = c.find(t.filePath(QStringLiteral("b/notes")));
+        const auto notModel = c.resolve(t.filePath(QStringLiteral("b/notes")));
         QVERIFY(!notModel);
         QVERIFY(notModel.error().contains(QStringLiteral("has no model_index.json")));
     }
@@ -500,7 +510,8 @@ private Q_SLOTS:
         const ModelCatalogue c = ModelCatalogue::scan({tmp.filePath(QStringLiteral("x"))}, {}, tmp.path());
         QVERIFY(c.isEmpty());
         QCOMPARE(c.searched().size(), 2);
-        const auto f = c.find(QStringLiteral("anything"));
+        QCOMPARE(c.defaultModel(), nullptr);
+        const auto f = c.resolve(QStringLiteral("anything"));
         QVERIFY(!f);
         QVERIFY(f.error().contains(QStringLiteral("No models were found.")));
     }
