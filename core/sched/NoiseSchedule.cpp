@@ -19,8 +19,11 @@ std::vector<float> torchLinspaceF32(double start, double end, int steps) {
     out.resize(static_cast<size_t>(steps));
     const float step = (e - s) / static_cast<float>(steps - 1);
     const int halfway = steps / 2;
+    // PyTorch's x86 builds compile this kernel with FMA and the compiler fuses `start + step * i`
+    // (and `end - step * k`) into one fused multiply-add; the reference tables match only that.
     for (int i = 0; i < steps; ++i)
-        out[i] = i < halfway ? s + step * static_cast<float>(i) : e - step * static_cast<float>(steps - i - 1);
+        out[i] = i < halfway ? std::fma(step, static_cast<float>(i), s)
+                             : std::fma(-step, static_cast<float>(steps - i - 1), e);
     return out;
 }
 

@@ -19,8 +19,9 @@ struct BetaConfig {
     bool rescaleZeroTerminalSnr = false;
 };
 
-// torch.linspace(start, end, steps, dtype=float32) as the CPU kernel computes it: the first half
-// counts up from `start`, the second half down from `end`.
+// torch.linspace(start, end, steps, dtype=float32) as PyTorch's CPU kernel computes it on x86:
+// the first half counts up from `start`, the second half down from `end`, each element one
+// fused multiply-add.
 std::vector<float> torchLinspaceF32(double start, double end, int steps);
 
 // betas (float32) for the config, zero-terminal-SNR rescaling included when asked for.
