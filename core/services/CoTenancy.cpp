@@ -155,7 +155,7 @@ void CoTenancy::runHook(const std::function<void(CoTenancyHooks::Done)>& hook, s
 }
 
 void CoTenancy::unloadOllama(const std::shared_ptr<Run>& run, const QString& model, std::function<void(bool)> next) {
-    m_ollama->unload(model, [this, run, model, next](const Result<GenerateResult>& r) {
+    m_ollama->unload(model, guarded(this, [this, run, model, next](const Result<GenerateResult>& r) {
         if (!r) {
             finish(run, false, r.error());
             return next(false);
@@ -164,12 +164,12 @@ void CoTenancy::unloadOllama(const std::shared_ptr<Run>& run, const QString& mod
         log(run, QStringLiteral("Ollama unloaded %1 (done_reason \"%2\").")
                      .arg(model, r->doneReason.isEmpty() ? QStringLiteral("none given") : r->doneReason));
         next(true);
-    });
+    }));
 }
 
 void CoTenancy::waitUntilGone(const std::shared_ptr<Run>& run, const QStringList& models, qint64 deadlineMs,
                               std::function<void()> next) {
-    m_ollama->loadedModels([this, run, models, deadlineMs, next](const Result<QVector<OllamaLoadedModel>>& r) {
+    m_ollama->loadedModels(guarded(this, [this, run, models, deadlineMs, next](const Result<QVector<OllamaLoadedModel>>& r) {
         QStringList still;
         if (r)
             for (const OllamaLoadedModel& m : *r)
@@ -183,7 +183,7 @@ void CoTenancy::waitUntilGone(const std::shared_ptr<Run>& run, const QStringList
             return next();
         }
         QTimer::singleShot(200, this, [this, run, models, deadlineMs, next] { waitUntilGone(run, models, deadlineMs, next); });
-    });
+    }));
 }
 
 void CoTenancy::giveGpuBackToOllama(const CoTenancyDiagnosis& d, std::function<void(const CoTenancyReport&)> done) {
@@ -303,7 +303,7 @@ void CoTenancy::makeRoom(qint64 needBytes, qint64 freeBytes, std::function<void(
     log(run, QStringLiteral("The next image needs about %1 free on the GPU; %2 is free, %3 short. Asking Ollama "
                             "which models it holds.")
                  .arg(formatBytes(needBytes), formatBytes(freeBytes), formatBytes(needBytes - freeBytes)));
-    m_ollama->loadedModels([this, run, needBytes, freeBytes](const Result<QVector<OllamaLoadedModel>>& r) {
+    m_ollama->loadedModels(guarded(this, [this, run, needBytes, freeBytes](const Result<QVector<OllamaLoadedModel>>& r) {
         if (!r)
             return finish(run, false, QStringLiteral("Could not make room: %1").arg(r.error()));
         QVector<OllamaLoadedModel> onGpu;
@@ -335,7 +335,7 @@ void CoTenancy::makeRoom(qint64 needBytes, qint64 freeBytes, std::function<void(
             }
         }
         unloadInTurn(run, queue, needBytes, freeBytes);
-    });
+    }));
 }
 
 void CoTenancy::unloadInTurn(const std::shared_ptr<Run>& run, QVector<OllamaLoadedModel> queue, qint64 needBytes,

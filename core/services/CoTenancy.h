@@ -10,6 +10,7 @@
 #include <QStringList>
 #include <QVector>
 
+#include <algorithm>
 #include <functional>
 
 namespace tp::services {

@@ -10,6 +10,7 @@
 #include <QUrl>
 
 #include <functional>
+#include <utility>
 #include <memory>
 
 class QNetworkAccessManager;
@@ -126,5 +127,14 @@ private:
 
 // The message for a human-readable byte count in limits ("8 MiB").
 QString formatByteLimit(qint64 bytes);
+
+// Wraps a callback so that it does nothing once `context` is destroyed: for callbacks
+// that capture `this` of an object that may go before the client it called.
+template <typename F> auto guarded(QObject* context, F f) {
+    return [p = QPointer<QObject>(context), f = std::move(f)](auto&&... args) {
+        if (p)
+            f(std::forward<decltype(args)>(args)...);
+    };
+}
 
 } // namespace tp::services

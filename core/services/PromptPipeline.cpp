@@ -163,7 +163,7 @@ void PromptPipeline::startDistort() {
     spdlog::info("prompt pipeline: distorting with TwistedPair ({}, {}, gain {}, model {})", req.mode, req.tone,
                  req.gain, req.model.isEmpty() ? QStringLiteral("default") : req.model);
     const quint64 id = m_runId;
-    m_request = m_twistedPair->distort(req, [this, id](const Result<DistortResult>& r) {
+    m_request = m_twistedPair->distort(req, guarded(this, [this, id](const Result<DistortResult>& r) {
         if (id != m_runId || !m_running)
             return;
         m_request = {};
@@ -184,7 +184,7 @@ void PromptPipeline::startDistort() {
             m_result.finalPrompt = wrap(m_result.distorted);
             finishOk();
         }
-    });
+    }));
 }
 
 void PromptPipeline::startRefine() {
@@ -207,7 +207,8 @@ void PromptPipeline::startRefine() {
     spdlog::info("prompt pipeline: refining with Ollama {} into {} keywords", m_config.refinerModel,
                  m_config.refinerKeywords);
     const quint64 id = m_runId;
-    m_request = m_ollama->generate(m_config.refinerModel, prompt, options, [this, id](const Result<GenerateResult>& r) {
+    m_request = m_ollama->generate(m_config.refinerModel, prompt, options,
+                                  guarded(this, [this, id](const Result<GenerateResult>& r) {
         if (id != m_runId || !m_running)
             return;
         m_request = {};
@@ -234,7 +235,7 @@ void PromptPipeline::startRefine() {
         Q_EMIT stageFinished(QStringLiteral("refine"), keywords, r->wallMs);
         m_result.finalPrompt = wrap(keywords);
         finishOk();
-    });
+    }));
 }
 
 void PromptPipeline::finishOk() {
@@ -282,6 +283,14 @@ void PromptPipeline::deliver(PromptPipelineResult result) {
     if (done)
         done(result);
     Q_EMIT finished(result);
+}
+
+PromptPipeline::~PromptPipeline() {
+    // Nobody is left to tell: drop the run quietly and stop its request.
+    m_done = {};
+    ++m_runId;
+    m_running = false;
+    m_request.cancel();
 }
 
 void PromptPipeline::cancel() {

@@ -72,6 +72,7 @@ class PromptPipeline final : public QObject {
     Q_OBJECT
 public:
     PromptPipeline(TwistedPairClient* twistedPair, OllamaClient* ollama, QObject* parent = nullptr);
+    ~PromptPipeline() override;
 
     // Starts a run (cancelling one in progress). `done` runs once, after this returns,
     // just before finished() is emitted.

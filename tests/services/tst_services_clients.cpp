@@ -1,10 +1,12 @@
 // OllamaClient and TwistedPairClient against fakes that speak the real JSON shapes.
 #include "core/services/Format.h"
 #include "core/services/OllamaClient.h"
+#include "core/services/ServiceStatus.h"
 #include "core/services/TwistedPairClient.h"
 #include "tests/support/FakeOllamaServer.h"
 #include "tests/support/FakeTwistedPairServer.h"
 
+#include <QSignalSpy>
 #include <QtTest>
 
 #include <optional>
@@ -401,6 +403,53 @@ private Q_SLOTS:
         QVERIFY2(got->error().contains(QStringLiteral("did not answer POST /distort-manual within 0.2 s. Distortion can "
                                                       "be slow; raise services/twistedPairTimeoutSec")),
                  qPrintable(got->error()));
+    }
+
+    // --- status poller (Services panel, `services` command) -------------------------
+
+    void pollerOneRound() {
+        m_ollamaServer->setInstalled({FakeOllamaServer::tagEntry(QStringLiteral("mistral:latest"), 4113301824)});
+        m_ollamaServer->setLoaded({FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 10 * GiB, 6 * GiB)});
+        ServiceStatusPoller poller(m_ollama.get(), m_tp.get());
+        QSignalSpy refreshed(&poller, &ServiceStatusPoller::refreshed);
+        QSignalSpy ollamaUpdated(&poller, &ServiceStatusPoller::ollamaUpdated);
+        QVERIFY(!poller.ollama().checked);
+        poller.refresh();
+        QVERIFY(poller.isRefreshing());
+        QTRY_COMPARE(refreshed.size(), 1);
+        QCOMPARE(ollamaUpdated.size(), 1);
+        const OllamaStatus& o = poller.ollama();
+        QVERIFY(o.checked && o.up);
+        QCOMPARE(o.version, QStringLiteral("0.12.3"));
+        QCOMPARE(o.installed.size(), 1);
+        QCOMPARE(o.loaded.first().shareText(), QStringLiteral("mistral:latest — 40% CPU / 60% GPU"));
+        QVERIFY(o.anyPartlyOnCpu());
+        const TwistedPairStatus& t = poller.twistedPair();
+        QVERIFY(t.up);
+        QCOMPARE(t.models.defaultModel, QStringLiteral("mistral:latest"));
+        QCOMPARE(t.knobs.modes.size(), 6);
+        const QJsonObject j = toJson(o);
+        QCOMPARE(j.value(QLatin1String("loaded")).toArray().first().toObject().value(QLatin1String("processor")).toString(),
+                 QStringLiteral("40%/60% CPU/GPU"));
+    }
+
+    void pollerDownAndNoOverlap() {
+        m_tp->setBaseUrl(QUrl(QStringLiteral("http://127.0.0.1:1")));
+        m_ollamaServer->script(QStringLiteral("GET"), QStringLiteral("/api/ps"), FakeResponse::never());
+        m_ollama->setShortTimeoutMs(500);
+        ServiceStatusPoller poller(m_ollama.get(), m_tp.get());
+        QSignalSpy ollamaUpdated(&poller, &ServiceStatusPoller::ollamaUpdated);
+        poller.start(100);
+        QTest::qWait(300); // three ticks while /api/ps hangs: no new round
+        QCOMPARE(m_ollamaServer->requestLines().count(QStringLiteral("GET /")), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(ollamaUpdated.size() >= 1, 3000);
+        QVERIFY(poller.ollama().up);
+        QVERIFY2(poller.ollama().loadedError.contains(QStringLiteral("did not answer GET /api/ps within 0.5 s")),
+                 qPrintable(poller.ollama().loadedError));
+        QVERIFY(!poller.twistedPair().up);
+        QVERIFY(poller.twistedPair().error.contains(QStringLiteral("is not running (connection refused)")));
+        QTRY_VERIFY_WITH_TIMEOUT(m_ollamaServer->requestLines().count(QStringLiteral("GET /")) >= 2, 3000);
+        poller.stop();
     }
 };
 
