@@ -97,6 +97,7 @@ QWidget* SettingsDialog::wrapPage(QWidget* content) {
 QLabel* SettingsDialog::explanation(QWidget* parent) {
     auto* label = new QLabel(parent);
     label->setWordWrap(true);
+    label->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
     label->setForegroundRole(QPalette::PlaceholderText);
     QFont f = label->font();
     f.setPointSizeF(f.pointSizeF() * 0.92);
@@ -111,10 +112,17 @@ SettingsDialog::Field& SettingsDialog::addField(int page, const QString& key, QW
     auto* error = new QLabel(widget->parentWidget());
     error->setObjectName(key + QStringLiteral("/error"));
     error->setWordWrap(true);
+    error->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
     error->setStyleSheet(QStringLiteral("color: #c62828;"));
-    error->hide();
-    m_fields.push_back({key, page, widget, error, std::move(value), std::move(load), {}});
-    return m_fields.last();
+    Field f;
+    f.key = key;
+    f.page = page;
+    f.widget = widget;
+    f.error = error;
+    f.value = std::move(value);
+    f.load = std::move(load);
+    m_fields.push_back(std::move(f));
+    return m_fields.back();
 }
 
 void SettingsDialog::addRow(QFormLayout* form, QLabel* label, Field& field, QLabel* help) {
@@ -137,16 +145,27 @@ void SettingsDialog::addRow(QFormLayout* form, QLabel* label, Field& field, QLab
         else
             form->addRow(indent(help));
     }
+    // The error gets a row of its own, shown only while there is an error: a hidden widget
+    // alone would still leave the row's spacing.
+    field.form = form;
+    field.errorRow = label ? static_cast<QWidget*>(field.error) : indent(field.error);
     if (label)
-        form->addRow(QString(), field.error);
+        form->addRow(QString(), field.errorRow);
     else
-        form->addRow(indent(field.error));
+        form->addRow(field.errorRow);
+    form->setRowVisible(field.errorRow, false);
+}
+
+void SettingsDialog::showError(Field& field, const QString& error) {
+    field.error->setText(error);
+    if (field.form)
+        field.form->setRowVisible(field.errorRow, !error.isEmpty());
 }
 
 QWidget* SettingsDialog::buildGpuPage() {
     auto* page = new QWidget;
     auto* form = new QFormLayout(page);
-    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
     m_gpuTitle = new QLabel(page);
     m_gpuTitle->setWordWrap(true);
     form->addRow(m_gpuTitle);
@@ -209,7 +228,7 @@ QWidget* SettingsDialog::buildGpuPage() {
 QWidget* SettingsDialog::buildGenerationPage() {
     auto* page = new QWidget;
     auto* form = new QFormLayout(page);
-    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
     auto spin = [&](QSpinBox*& box, QLabel*& label, const QString& key, int min, int max, int step = 1) {
         label = new QLabel(page);
         box = new QSpinBox(page);
@@ -291,12 +310,12 @@ QWidget* SettingsDialog::buildGenerationPage() {
 QWidget* SettingsDialog::buildModelsPage() {
     auto* page = new QWidget;
     auto* form = new QFormLayout(page);
-    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
 
     m_foldersLabel = new QLabel(page);
     auto* folderBox = new QWidget(page);
     m_folders = new QListWidget(folderBox);
-    m_folders->setMinimumHeight(110);
+    m_folders->setFixedHeight(fontMetrics().lineSpacing() * 7);
     m_addFolder = new QPushButton(icon(QStringLiteral("folder")), QString(), folderBox);
     m_removeFolder = new QPushButton(folderBox);
     auto* buttons = new QVBoxLayout;
@@ -327,6 +346,9 @@ QWidget* SettingsDialog::buildModelsPage() {
     form->addRow(m_foldersLabel, folderBox);
     form->addRow(QString(), m_foldersHelp);
     form->addRow(QString(), folders.error);
+    folders.form = form;
+    folders.errorRow = folders.error;
+    form->setRowVisible(folders.errorRow, false);
     connect(m_addFolder, &QPushButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Add a model folder"), QDir::homePath());
         if (!dir.isEmpty())
@@ -357,6 +379,9 @@ QWidget* SettingsDialog::buildModelsPage() {
     m_outputLabel->setBuddy(m_output);
     form->addRow(m_outputLabel, outputBox);
     form->addRow(QString(), output.error);
+    output.form = form;
+    output.errorRow = output.error;
+    form->setRowVisible(output.errorRow, false);
     connect(m_browseOutput, &QPushButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Output folder"),
                                                               paths::expandHome(m_output->text()));
@@ -369,7 +394,7 @@ QWidget* SettingsDialog::buildModelsPage() {
 QWidget* SettingsDialog::buildServicesPage() {
     auto* page = new QWidget;
     auto* form = new QFormLayout(page);
-    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
     auto url = [&](QLineEdit*& edit, QLabel*& label, QLabel*& help, const QString& key) {
         label = new QLabel(page);
         edit = new QLineEdit(page);
@@ -395,7 +420,7 @@ QWidget* SettingsDialog::buildServicesPage() {
 QWidget* SettingsDialog::buildInterfacePage() {
     auto* page = new QWidget;
     auto* form = new QFormLayout(page);
-    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
     m_languageLabel = new QLabel(page);
     m_language = new QComboBox(page);
     for (const QString& code : languageCodes())
@@ -535,8 +560,7 @@ void SettingsDialog::changeEvent(QEvent* event) {
 void SettingsDialog::reload() {
     for (Field& f : m_fields) {
         f.load(m_settings.value(f.key));
-        f.error->clear();
-        f.error->hide();
+        showError(f, {});
     }
     m_status->hide();
 }
@@ -562,8 +586,7 @@ bool SettingsDialog::apply() {
             else
                 error = r.error();
         }
-        f.error->setText(error);
-        f.error->setVisible(!error.isEmpty());
+        showError(f, error);
         if (!error.isEmpty()) {
             if (!firstBad)
                 firstBad = &f;
@@ -611,7 +634,7 @@ QWidget* SettingsDialog::fieldWidget(const QString& key) const {
 
 QString SettingsDialog::errorText(const QString& key) const {
     const Field* f = field(key);
-    return f && !f->error->isHidden() ? f->error->text() : QString();
+    return f ? f->error->text() : QString();
 }
 
 QString SettingsDialog::statusText() const { return m_status->isHidden() ? QString() : m_status->text(); }

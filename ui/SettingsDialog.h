@@ -4,6 +4,7 @@
 #include <QVariant>
 #include <QVector>
 
+#include <deque>
 #include <functional>
 
 class QCheckBox;
@@ -61,6 +62,8 @@ private:
         int page = 0;
         QWidget* widget = nullptr;
         QLabel* error = nullptr;
+        QFormLayout* form = nullptr;
+        QWidget* errorRow = nullptr; // the form row that holds `error`
         std::function<QVariant()> value;
         std::function<void(const QVariant&)> load;
         // Extra checks beyond Settings' own; returns an error message or "".
@@ -78,6 +81,7 @@ private:
                     std::function<void(const QVariant&)> load);
     void addRow(QFormLayout* form, QLabel* label, Field& field, QLabel* help = nullptr);
     const Field* field(const QString& key) const;
+    void showError(Field& field, const QString& error);
     void retranslateUi();
     void fillCombos();
 
@@ -86,7 +90,7 @@ private:
     QStackedWidget* m_stack = nullptr;
     QDialogButtonBox* m_buttons = nullptr;
     QLabel* m_status = nullptr;
-    QVector<Field> m_fields;
+    std::deque<Field> m_fields; // stable references while fields are added
 
     // GPU memory
     QLabel* m_gpuTitle = nullptr;
