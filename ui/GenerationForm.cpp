@@ -62,6 +62,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
 
     m_sizeLabel = new QLabel(this);
     m_sizePreset = new QComboBox(this);
+    m_sizePreset->setObjectName(QStringLiteral("sizePreset"));
     m_width = new QSpinBox(this);
     m_height = new QSpinBox(this);
     for (QSpinBox* s : {m_width, m_height}) {
@@ -78,6 +79,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     m_seed->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral(R"(\d{0,10})")), m_seed));
     m_seed->setMaximumWidth(fontMetrics().horizontalAdvance(QStringLiteral("4294967295")) + 24);
     m_reuseSeed = new QToolButton(this);
+    m_reuseSeed->setObjectName(QStringLiteral("reuseSeed"));
     m_reuseSeed->setIcon(icon(QStringLiteral("reuse")));
     m_reuseSeed->setEnabled(false);
     m_randomSeed = new QToolButton(this);

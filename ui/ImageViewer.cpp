@@ -143,7 +143,8 @@ ImageViewer::ImageViewer(QWidget* parent) : QWidget(parent) {
     m_toolbar->addSeparator();
     m_toolbar->addAction(m_prevAction);
     m_position = new QLabel(this);
-    m_toolbar->addWidget(m_position);
+    m_position->setContentsMargins(6, 0, 6, 0);
+    m_positionAction = m_toolbar->addWidget(m_position);
     m_toolbar->addAction(m_nextAction);
 
     auto* layout = new QVBoxLayout(this);
@@ -242,7 +243,7 @@ void ImageViewer::updateView() {
     const bool several = m_images.size() > 1;
     m_prevAction->setVisible(several);
     m_nextAction->setVisible(several);
-    m_position->setVisible(several);
+    m_positionAction->setVisible(several); // a toolbar shows its widgets through their actions
     m_prevAction->setEnabled(m_index > 0);
     m_nextAction->setEnabled(m_index + 1 < m_images.size());
     m_position->setText(tr("%1 of %2").arg(m_index + 1).arg(m_images.size()));

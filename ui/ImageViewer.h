@@ -73,6 +73,7 @@ private:
     QScrollArea* m_scroll = nullptr;
     QToolBar* m_toolbar = nullptr;
     QLabel* m_position = nullptr;
+    QAction* m_positionAction = nullptr;
     QAction* m_fitAction = nullptr;
     QAction* m_actualAction = nullptr;
     QAction* m_zoomInAction = nullptr;

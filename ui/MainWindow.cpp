@@ -324,9 +324,13 @@ void MainWindow::onFinished(const engine::GenerationResult& result) {
     m_progress->setFormat(result.timings.itPerSec > 0
                               ? tr("Done in %1 · %2 it/s").arg(took, QLocale().toString(result.timings.itPerSec, 'f', 1))
                               : tr("Done in %1").arg(took));
-    statusBar()->showMessage(tr("%n image(s) made with seed %1 on %2", "", int(result.images.size()))
-                                 .arg(seed)
-                                 .arg(result.device.isEmpty() ? result.request.device : result.device),
+    const QString device = result.device.isEmpty() ? result.request.device : result.device;
+    statusBar()->showMessage(result.images.size() == 1
+                                 ? tr("Image made with seed %1 on %2.").arg(seed).arg(device)
+                                 : tr("%1 images made with seeds from %2 on %3.")
+                                       .arg(result.images.size())
+                                       .arg(seed)
+                                       .arg(device),
                              10000);
     m_gallery->refresh();
     if (!result.files.isEmpty())
