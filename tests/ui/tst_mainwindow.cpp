@@ -32,17 +32,22 @@ using tp::ui::MainWindow;
 
 namespace {
 
+// A flat-coloured "generated" picture (flat colours keep the screenshots small).
 QImage art(int w, int h, int hue) {
     QImage img(w, h, QImage::Format_RGB32);
     QPainter p(&img);
-    QRadialGradient g(w * 0.6, h * 0.35, w * 0.8);
-    g.setColorAt(0, QColor::fromHsv(hue, 90, 255));
-    g.setColorAt(1, QColor::fromHsv((hue + 50) % 360, 220, 90));
-    p.fillRect(img.rect(), g);
-    p.setPen(QPen(QColor::fromHsv((hue + 180) % 360, 120, 250), w / 40.0));
-    for (int i = 0; i < 7; ++i)
-        p.drawArc(QRectF(w * (0.2 + i * 0.03), h * (0.2 + i * 0.03), w * (0.6 - i * 0.06), h * (0.6 - i * 0.06)),
-                  i * 500, 4000);
+    p.setRenderHint(QPainter::Antialiasing);
+    for (int band = 0; band < 8; ++band)
+        p.fillRect(QRectF(0, h * band / 8.0, w, h / 8.0 + 1), QColor::fromHsv((hue + band * 6) % 360, 60 + band * 18, 250 - band * 14));
+    p.setPen(Qt::NoPen);
+    p.setBrush(QColor::fromHsv((hue + 30) % 360, 40, 255));
+    p.drawEllipse(QPointF(w * 0.68, h * 0.3), w * 0.1, w * 0.1);
+    p.setBrush(QColor::fromHsv((hue + 200) % 360, 120, 90));
+    p.drawPolygon(QPolygonF({QPointF(0, h), QPointF(w * 0.3, h * 0.58), QPointF(w * 0.5, h * 0.75),
+                             QPointF(w * 0.75, h * 0.5), QPointF(w, h * 0.8), QPointF(w, h)}));
+    p.setBrush(QColor::fromHsv((hue + 210) % 360, 140, 50));
+    p.drawPolygon(QPolygonF({QPointF(0, h), QPointF(w * 0.2, h * 0.8), QPointF(w * 0.55, h * 0.9),
+                             QPointF(w * 0.85, h * 0.78), QPointF(w, h * 0.9), QPointF(w, h)}));
     return img;
 }
 
