@@ -202,6 +202,7 @@ bool ImageViewer::eventFilter(QObject* watched, QEvent* event) {
 }
 
 void ImageViewer::setImages(const QVector<QImage>& images, const QStringList& files) {
+    m_previewActive = false;
     m_images = images;
     m_files = files;
     m_index = images.isEmpty() ? -1 : 0;
@@ -211,11 +212,12 @@ void ImageViewer::setImages(const QVector<QImage>& images, const QStringList& fi
 void ImageViewer::showPreview(const QImage& preview, const QString& caption) {
     if (preview.isNull())
         return;
+    m_previewActive = true;
     m_canvas->show(preview, true, caption);
     updateView();
 }
 
-bool ImageViewer::showsPreview() const { return m_canvas->isPreview(); }
+bool ImageViewer::showsPreview() const { return m_previewActive; }
 
 void ImageViewer::clear() { setImages({}, {}); }
 
@@ -227,13 +229,14 @@ void ImageViewer::setCurrentIndex(int index) {
     if (index < 0 || index >= m_images.size())
         return;
     m_index = index;
+    m_previewActive = false;
     updateView();
 }
 
 void ImageViewer::updateView() {
-    if (!m_canvas->isPreview() || m_index >= 0)
+    if (!m_previewActive)
         m_canvas->show(currentImage(), false, {});
-    const bool have = !m_canvas->image().isNull() && !m_canvas->isPreview();
+    const bool have = !m_previewActive && !currentImage().isNull();
     m_copyAction->setEnabled(have);
     m_saveAction->setEnabled(have);
     m_folderAction->setEnabled(!currentFile().isEmpty() || !m_outputDir.isEmpty());

@@ -87,6 +87,7 @@ private:
     QVector<QImage> m_images;
     QStringList m_files;
     int m_index = -1;
+    bool m_previewActive = false; // a preview replaces the results until the next ones arrive
     bool m_fit = true;
     double m_zoom = 1.0;
     QString m_outputDir;

@@ -88,12 +88,21 @@ void VramPanel::setWindowSeconds(int seconds) {
         m_graph->setWindowSeconds(seconds);
 }
 
+void VramPanel::setDeviceIndex(int index) {
+    m_deviceIndex = index;
+    m_graph->setDeviceIndex(index);
+}
+
 void VramPanel::takeFigures(const gpu::VramSample& sample) {
     m_haveSample = true;
     m_gpu = sample.gpuAvailable && !sample.devices.isEmpty();
     if (!m_gpu)
         return;
-    const gpu::DeviceSample& dev = sample.devices.first();
+    const gpu::DeviceSample* chosen = &sample.devices.first();
+    for (const gpu::DeviceSample& d : sample.devices)
+        if (d.index == m_deviceIndex)
+            chosen = &d;
+    const gpu::DeviceSample& dev = *chosen;
     m_deviceName = dev.name;
     m_used = dev.usedBytes;
     m_total = dev.totalBytes;

@@ -37,6 +37,8 @@ public Q_SLOTS:
     void setEngineState(tp::engine::State state, const QString& detail = {});
     void setResidence(tp::ui::VramPanel::Residence residence);
     void setWindowSeconds(int seconds);
+    // The device the engine uses (DeviceSample::index); the first one when absent.
+    void setDeviceIndex(int index);
 
 Q_SIGNALS:
     void freeMemoryRequested();
@@ -69,6 +71,7 @@ private:
     engine::State m_engineState = engine::State::Idle;
     QString m_engineDetail;
     Residence m_residence = Residence::None;
+    int m_deviceIndex = 0;
 };
 
 } // namespace tp::ui

@@ -146,13 +146,26 @@ private Q_SLOTS:
         QCOMPARE(w.form()->lastSeed(), 1234);
         QVERIFY(w.progressBar()->format().startsWith(QStringLiteral("Done in")));
 
+        // The next generation's preview replaces the earlier results until its own arrive.
+        w.generate();
+        const quint64 second = w.pendingId();
+        p.id = second;
+        p.step = 1;
+        w.onProgress(p);
+        QVERIFY(w.viewer()->showsPreview());
+        QVERIFY(!w.viewer()->copyAction()->isEnabled());
+        w.onFinished(finished(requested.last().at(0).value<engine::GenerationRequest>(), 1));
+        QVERIFY(!w.viewer()->showsPreview());
+        QCOMPARE(w.viewer()->count(), 1);
+        QVERIFY(w.viewer()->copyAction()->isEnabled());
+
         // "Reuse last" seed, then a fixed-seed request through the Generate button.
         auto* reuse = w.form()->findChild<QToolButton*>(QStringLiteral("reuseSeed"));
         QVERIFY(reuse);
         QVERIFY(reuse->isEnabled());
         reuse->click();
         QTest::mouseClick(w.form()->generateButton(), Qt::LeftButton);
-        QCOMPARE(requested.count(), 2);
+        QCOMPARE(requested.count(), 3);
         QCOMPARE(requested.last().at(0).value<engine::GenerationRequest>().seed, 1234);
     }
 
