@@ -127,7 +127,7 @@
     </message>
     <message>
         <source>S&amp;eed:</source>
-        <translation>S&amp;eed:</translation>
+        <translation>See&amp;d:</translation>
     </message>
     <message>
         <source>Random</source>
@@ -214,7 +214,7 @@
     </message>
     <message>
         <source>&amp;Actual size</source>
-        <translation>&amp;Originalgröße</translation>
+        <translation>O&amp;riginalgröße</translation>
     </message>
     <message>
         <source>Zoom &amp;in</source>
@@ -222,7 +222,7 @@
     </message>
     <message>
         <source>Zoom &amp;out</source>
-        <translation>Ver&amp;kleinern</translation>
+        <translation>Verk&amp;leinern</translation>
     </message>
     <message>
         <source>&amp;Copy image</source>
@@ -231,10 +231,6 @@
     <message>
         <source>&amp;Save image as…</source>
         <translation>Bild &amp;speichern unter …</translation>
-    </message>
-    <message>
-        <source>Open the image&apos;s &amp;folder</source>
-        <translation>&amp;Ordner des Bildes öffnen</translation>
     </message>
     <message>
         <source>&amp;Previous image</source>
@@ -269,6 +265,10 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source>Could not save the image as %1.</source>
         <translation>Das Bild konnte nicht als %1 gespeichert werden.</translation>
+    </message>
+    <message>
+        <source>Open the image&apos;s fol&amp;der</source>
+        <translation>&amp;Ordner des Bildes öffnen</translation>
     </message>
 </context>
 <context>
@@ -382,7 +382,7 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     </message>
     <message>
         <source>&amp;Settings…</source>
-        <translation>&amp;Einstellungen …</translation>
+        <translation>Ein&amp;stellungen …</translation>
     </message>
     <message>
         <source>&amp;Quit</source>
@@ -705,7 +705,7 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     </message>
     <message>
         <source>S&amp;eed:</source>
-        <translation>S&amp;eed:</translation>
+        <translation>See&amp;d:</translation>
     </message>
     <message>
         <source>Images per &amp;generation:</source>
@@ -1038,6 +1038,14 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source> · TwistedPic holds %1</source>
         <translation> · TwistedPic hält %1</translation>
+    </message>
+    <message>
+        <source>Model on the CPU</source>
+        <translation>Modell auf der CPU</translation>
+    </message>
+    <message>
+        <source> · model %1</source>
+        <translation> · Modell %1</translation>
     </message>
 </context>
 </TS>

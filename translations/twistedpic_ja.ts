@@ -233,10 +233,6 @@
         <translation>名前を付けて画像を保存(&amp;S)…</translation>
     </message>
     <message>
-        <source>Open the image&apos;s &amp;folder</source>
-        <translation>画像のフォルダーを開く(&amp;F)</translation>
-    </message>
-    <message>
         <source>&amp;Previous image</source>
         <translation>前の画像(&amp;P)</translation>
     </message>
@@ -269,6 +265,10 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source>Could not save the image as %1.</source>
         <translation>画像を %1 として保存できませんでした。</translation>
+    </message>
+    <message>
+        <source>Open the image&apos;s fol&amp;der</source>
+        <translation>画像のフォルダーを開く(&amp;D)</translation>
     </message>
 </context>
 <context>
@@ -1038,6 +1038,14 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source> · TwistedPic holds %1</source>
         <translation> · TwistedPic が %1 を確保</translation>
+    </message>
+    <message>
+        <source>Model on the CPU</source>
+        <translation>モデルは CPU 上</translation>
+    </message>
+    <message>
+        <source> · model %1</source>
+        <translation> · モデル %1</translation>
     </message>
 </context>
 </TS>

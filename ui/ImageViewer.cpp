@@ -173,7 +173,7 @@ void ImageViewer::retranslateUi() {
     m_zoomOutAction->setText(tr("Zoom &out"));
     m_copyAction->setText(tr("&Copy image"));
     m_saveAction->setText(tr("&Save image as…"));
-    m_folderAction->setText(tr("Open the image's &folder"));
+    m_folderAction->setText(tr("Open the image's fol&der"));
     m_prevAction->setText(tr("&Previous image"));
     m_nextAction->setText(tr("&Next image"));
     m_canvas->setPlaceholder(tr("Your images appear here.\nWrite a prompt and press Generate (Ctrl+Enter)."));

@@ -377,6 +377,10 @@ void MainWindow::setVramHistory(const QVector<gpu::VramSample>& samples) { m_vra
 
 void MainWindow::addMemoryEvent(const engine::MemoryEvent& event) { m_vram->addEvent(event); }
 
+void MainWindow::onResidencyChanged(const QString& model, const QString& where, qint64 weightBytes) {
+    m_vram->setResidency(model, where, weightBytes);
+}
+
 void MainWindow::applyParameters(const engine::ImageParameters& parameters) {
     const QString note = m_form->applyParameters(parameters);
     statusBar()->showMessage(note.isEmpty() ? tr("Settings of the selected image are in the form.") : note, 8000);

@@ -60,6 +60,8 @@ public Q_SLOTS:
     void addVramSample(const tp::gpu::VramSample& sample);
     void setVramHistory(const QVector<tp::gpu::VramSample>& samples);
     void addMemoryEvent(const tp::engine::MemoryEvent& event);
+    // Engine::residencyChanged: where the model's weights are ("on GPU", "pinned RAM", ...).
+    void onResidencyChanged(const QString& model, const QString& where, qint64 weightBytes);
     void showSettings();
     void showError(const QString& message);
     void applyParameters(const tp::engine::ImageParameters& parameters);

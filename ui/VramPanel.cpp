@@ -139,9 +139,22 @@ void VramPanel::setEngineState(engine::State state, const QString& detail) {
     refresh();
 }
 
-void VramPanel::setResidence(Residence residence) {
+void VramPanel::setResidence(Residence residence, qint64 weightBytes) {
     m_residence = residence;
+    m_weightBytes = weightBytes;
     refresh();
+}
+
+void VramPanel::setResidency(const QString& model, const QString& where, qint64 weightBytes) {
+    m_model = model;
+    Residence r = Residence::None;
+    if (where == QLatin1String("on GPU") || where == QLatin1String("mixed"))
+        r = Residence::Gpu;
+    else if (where == QLatin1String("pinned RAM") || where == QLatin1String("RAM"))
+        r = Residence::Ram;
+    else if (where == QLatin1String("cpu"))
+        r = Residence::Cpu;
+    setResidence(model.isEmpty() ? Residence::None : r, weightBytes > 0 ? weightBytes : -1);
 }
 
 QString VramPanel::stateText() const {
@@ -162,10 +175,11 @@ QString VramPanel::stateText() const {
     }
     switch (m_residence) {
     case Residence::Gpu: {
-        const qint64 held = m_allocated >= 0 ? m_allocated : m_reserved;
+        const qint64 held = m_weightBytes > 0 ? m_weightBytes : m_allocated >= 0 ? m_allocated : m_reserved;
         return held >= 0 ? tr("Model on GPU · %1").arg(formatBytes(double(held))) : tr("Model on GPU");
     }
     case Residence::Ram: return tr("Model unloaded to RAM");
+    case Residence::Cpu: return tr("Model on the CPU");
     case Residence::None: break;
     }
     return m_reserved >= 0 ? tr("Idle — %1 reserved").arg(formatBytes(double(m_reserved))) : tr("Idle");
@@ -179,6 +193,8 @@ QString VramPanel::detailText() const {
                        : m_deviceName;
     if (m_reserved >= 0)
         text += tr(" · TwistedPic holds %1").arg(formatBytes(double(m_reserved)));
+    if (!m_model.isEmpty() && m_residence != Residence::None)
+        text += tr(" · model %1").arg(m_model);
     return text;
 }
 

@@ -18,8 +18,8 @@ class VramGraph;
 class VramPanel final : public QWidget {
     Q_OBJECT
 public:
-    // Where the model's weights are, as the memory events tell.
-    enum class Residence { None, Gpu, Ram };
+    // Where the model's weights are (memory events and Engine::residencyChanged tell).
+    enum class Residence { None, Gpu, Ram, Cpu };
 
     explicit VramPanel(QWidget* parent = nullptr);
 
@@ -35,7 +35,9 @@ public Q_SLOTS:
     void setHistory(const QVector<tp::gpu::VramSample>& samples);
     void addEvent(const tp::engine::MemoryEvent& event);
     void setEngineState(tp::engine::State state, const QString& detail = {});
-    void setResidence(tp::ui::VramPanel::Residence residence);
+    void setResidence(tp::ui::VramPanel::Residence residence, qint64 weightBytes = -1);
+    // Engine::residencyChanged: `where` is "on GPU", "mixed", "pinned RAM", "RAM", "cpu" or "none".
+    void setResidency(const QString& model, const QString& where, qint64 weightBytes);
     void setWindowSeconds(int seconds);
     // The device the engine uses (DeviceSample::index); the first one when absent.
     void setDeviceIndex(int index);
@@ -71,6 +73,8 @@ private:
     engine::State m_engineState = engine::State::Idle;
     QString m_engineDetail;
     Residence m_residence = Residence::None;
+    qint64 m_weightBytes = -1;
+    QString m_model;
     int m_deviceIndex = 0;
 };
 

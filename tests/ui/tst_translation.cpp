@@ -8,7 +8,10 @@
 #include "ui/VramPanel.h"
 
 #include <QFile>
+#include <QAbstractButton>
+#include <QLabel>
 #include <QListWidget>
+#include <QMenu>
 #include <QMenuBar>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -96,6 +99,54 @@ private Q_SLOTS:
         QTRY_COMPARE(pages->item(0)->text(), QStringLiteral("GPU-Speicher"));
         QVERIFY(s.set(keys::Language, QStringLiteral("en")));
         QTRY_COMPARE(pages->item(0)->text(), QStringLiteral("GPU memory"));
+    }
+
+    // Alt+letter must reach one thing: menu entries and the form's labels and buttons have
+    // distinct accelerators in every language.
+    void acceleratorsAreUnique_data() {
+        QTest::addColumn<QString>("language");
+        QTest::newRow("en") << QStringLiteral("en");
+        QTest::newRow("de") << QStringLiteral("de");
+        QTest::newRow("ja") << QStringLiteral("ja");
+    }
+
+    void acceleratorsAreUnique() {
+        QFETCH(QString, language);
+        QCOMPARE(ui::installTranslation(language), language);
+        QTemporaryDir dir;
+        Settings s(dir.filePath(QStringLiteral("a.conf")));
+        ui::MainWindow w(s);
+        auto mnemonic = [](const QString& text) {
+            static const QRegularExpression re(QStringLiteral("&([^&\\s])"));
+            const QRegularExpressionMatch m = re.match(text);
+            return m.hasMatch() ? m.captured(1).toLower() : QString();
+        };
+        auto checkUnique = [&](const QStringList& texts, const QString& where) {
+            QHash<QString, QString> seen;
+            for (const QString& t : texts) {
+                const QString key = mnemonic(t);
+                if (key.isEmpty())
+                    continue;
+                QVERIFY2(!seen.contains(key), qPrintable(QStringLiteral("%1: \"%2\" and \"%3\" share &%4")
+                                                              .arg(where, seen.value(key), t, key)));
+                seen.insert(key, t);
+            }
+        };
+        QStringList bar;
+        for (QAction* menuAction : w.menuBar()->actions()) {
+            bar << menuAction->text();
+            QStringList entries;
+            for (QAction* a : menuAction->menu()->actions())
+                entries << a->text();
+            checkUnique(entries, menuAction->text());
+        }
+        checkUnique(bar, QStringLiteral("menu bar"));
+        QStringList form;
+        for (QLabel* l : w.form()->findChildren<QLabel*>())
+            form << l->text();
+        for (QAbstractButton* b : w.form()->findChildren<QAbstractButton*>())
+            form << b->text();
+        checkUnique(form, QStringLiteral("generation form"));
     }
 
     void languageNames() {

@@ -238,6 +238,18 @@ private Q_SLOTS:
         panel.addEvent(unload);
         QCOMPARE(panel.stateText(), QStringLiteral("Model unloaded to RAM"));
         QVERIFY(!panel.unloadEnabled());
+
+        // What the engine says about the weights wins over the allocator's figures.
+        panel.setResidency(QStringLiteral("sd15"), QStringLiteral("on GPU"), 1600 * MiB);
+        QCOMPARE(panel.stateText(), QStringLiteral("Model on GPU · 1.6 GiB"));
+        QVERIFY(panel.detailText().endsWith(QStringLiteral(" · model sd15")));
+        QVERIFY(panel.unloadEnabled());
+        panel.setResidency(QStringLiteral("sd15"), QStringLiteral("pinned RAM"), 1600 * MiB);
+        QCOMPARE(panel.stateText(), QStringLiteral("Model unloaded to RAM"));
+        panel.setResidency(QStringLiteral("sd15"), QStringLiteral("cpu"), 1600 * MiB);
+        QCOMPARE(panel.stateText(), QStringLiteral("Model on the CPU"));
+        panel.setResidency(QString(), QStringLiteral("none"), 0);
+        QCOMPARE(panel.stateText(), QStringLiteral("Idle — 2.1 GiB reserved"));
     }
 
     // A realistic five minutes for people to look at: Ollama answers, an image is made,
