@@ -508,6 +508,14 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
         <source>%1 images made with seeds from %2 on %3.</source>
         <translation>%1 Bilder mit Seeds ab %2 auf %3 erzeugt.</translation>
     </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>Abgebrochen</translation>
+    </message>
+    <message>
+        <source>Generation cancelled.</source>
+        <translation>Erzeugung abgebrochen.</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::SettingsDialog</name>

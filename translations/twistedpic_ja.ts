@@ -508,6 +508,14 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
         <source>%1 images made with seeds from %2 on %3.</source>
         <translation>シード %2 から %1 枚の画像を %3 上に生成しました。</translation>
     </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>キャンセルしました</translation>
+    </message>
+    <message>
+        <source>Generation cancelled.</source>
+        <translation>生成をキャンセルしました。</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::SettingsDialog</name>

@@ -348,6 +348,17 @@ void MainWindow::onFailed(quint64 id, const QString& message) {
     showError(message);
 }
 
+void MainWindow::onCancelled(quint64 id) {
+    if (id != 0 && id != m_pendingId)
+        return;
+    m_pendingId = 0;
+    setBusy(false);
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    m_progress->setFormat(tr("Cancelled"));
+    statusBar()->showMessage(tr("Generation cancelled."), 5000);
+}
+
 void MainWindow::showError(const QString& message) {
     m_errorLabel->setText(message);
     m_errorBanner->show();

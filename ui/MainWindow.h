@@ -55,6 +55,8 @@ public Q_SLOTS:
     void onProgress(const tp::engine::Progress& progress);
     void onFinished(const tp::engine::GenerationResult& result);
     void onFailed(quint64 id, const QString& message);
+    // Engine::cancelled: the request stopped as asked; no error to show.
+    void onCancelled(quint64 id);
     void onStateChanged(tp::engine::State state, const QString& detail);
     void setModels(const QVector<tp::ui::ModelEntry>& models, const QString& current = {});
     void addVramSample(const tp::gpu::VramSample& sample);

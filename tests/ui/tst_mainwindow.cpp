@@ -185,9 +185,13 @@ private Q_SLOTS:
         QVERIFY(!w.isBusy());
         QVERIFY(w.errorText().contains(QStringLiteral("Out of GPU memory")));
         QCOMPARE(w.progressBar()->format(), QStringLiteral("Stopped"));
-        // The next generation clears the banner.
+        // The next generation clears the banner; a cancelled one shows no error.
         w.generate();
         QVERIFY(w.errorText().isEmpty());
+        w.onCancelled(w.pendingId());
+        QVERIFY(!w.isBusy());
+        QVERIFY(w.errorText().isEmpty());
+        QCOMPARE(w.progressBar()->format(), QStringLiteral("Cancelled"));
     }
 
     void stateAndMemoryReachThePanel() {
