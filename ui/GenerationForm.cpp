@@ -1,0 +1,373 @@
+#include "ui/GenerationForm.h"
+
+#include "core/settings/Settings.h"
+#include "ui/Icons.h"
+#include "ui/PromptEdit.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QEvent>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QRegularExpressionValidator>
+#include <QSpinBox>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace tp::ui {
+namespace {
+
+constexpr qint64 kMaxSeed = 4294967295LL;
+
+QSize parsePreset(const QString& text) {
+    static const QRegularExpression re(QStringLiteral(R"(^\s*(\d+)\s*[xX×]\s*(\d+)\s*$)"));
+    const QRegularExpressionMatch m = re.match(text);
+    return m.hasMatch() ? QSize(m.captured(1).toInt(), m.captured(2).toInt()) : QSize();
+}
+
+} // namespace
+
+GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(parent), m_settings(settings) {
+    m_promptLabel = new QLabel(this);
+    m_prompt = new PromptEdit(this);
+    m_prompt->setVisibleLines(5);
+    m_prompt->setObjectName(QStringLiteral("prompt"));
+    m_negativeLabel = new QLabel(this);
+    m_negative = new PromptEdit(this);
+    m_negative->setVisibleLines(2);
+    m_negative->setObjectName(QStringLiteral("negativePrompt"));
+
+    m_modelLabel = new QLabel(this);
+    m_model = new QComboBox(this);
+    m_model->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_model->setMinimumContentsLength(16);
+    m_samplerLabel = new QLabel(this);
+    m_sampler = new QComboBox(this);
+    for (const QString& name : samplerNames())
+        m_sampler->addItem(engine::samplerDisplayName(name), name);
+    m_stepsLabel = new QLabel(this);
+    m_steps = new QSpinBox(this);
+    m_steps->setRange(1, 150);
+    m_guidanceLabel = new QLabel(this);
+    m_guidance = new QDoubleSpinBox(this);
+    m_guidance->setRange(0, 30);
+    m_guidance->setDecimals(1);
+    m_guidance->setSingleStep(0.5);
+
+    m_sizeLabel = new QLabel(this);
+    m_sizePreset = new QComboBox(this);
+    m_sizePreset->setObjectName(QStringLiteral("sizePreset"));
+    m_width = new QSpinBox(this);
+    m_height = new QSpinBox(this);
+    for (QSpinBox* s : {m_width, m_height}) {
+        s->setRange(64, 4096);
+        s->setSingleStep(64);
+    }
+    m_times = new QLabel(QStringLiteral("×"), this);
+
+    m_seedLabel = new QLabel(this);
+    m_seedMode = new QComboBox(this);
+    m_seedMode->addItem(QString(), QStringLiteral("random"));
+    m_seedMode->addItem(QString(), QStringLiteral("fixed"));
+    m_seed = new QLineEdit(this);
+    m_seed->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral(R"(\d{0,10})")), m_seed));
+    m_seed->setMaximumWidth(fontMetrics().horizontalAdvance(QStringLiteral("4294967295")) + 24);
+    m_reuseSeed = new QToolButton(this);
+    m_reuseSeed->setObjectName(QStringLiteral("reuseSeed"));
+    m_reuseSeed->setIcon(icon(QStringLiteral("reuse")));
+    m_reuseSeed->setEnabled(false);
+    m_randomSeed = new QToolButton(this);
+    m_randomSeed->setIcon(icon(QStringLiteral("dice")));
+    m_countLabel = new QLabel(this);
+    m_count = new QSpinBox(this);
+    m_count->setRange(1, 16);
+
+    m_generate = new QPushButton(icon(QStringLiteral("generate")), QString(), this);
+    m_generate->setDefault(true);
+    m_generate->setMinimumHeight(m_generate->sizeHint().height() + 8);
+    QFont bold = m_generate->font();
+    bold.setBold(true);
+    m_generate->setFont(bold);
+    m_cancel = new QPushButton(icon(QStringLiteral("cancel")), QString(), this);
+    m_cancel->setEnabled(false);
+    m_cancel->setMinimumHeight(m_generate->minimumHeight());
+    m_hint = new QLabel(this);
+    m_hint->setForegroundRole(QPalette::PlaceholderText);
+    m_hint->setWordWrap(true);
+
+    m_promptLabel->setBuddy(m_prompt);
+    m_negativeLabel->setBuddy(m_negative);
+    m_modelLabel->setBuddy(m_model);
+    m_samplerLabel->setBuddy(m_sampler);
+    m_stepsLabel->setBuddy(m_steps);
+    m_guidanceLabel->setBuddy(m_guidance);
+    m_sizeLabel->setBuddy(m_sizePreset);
+    m_seedLabel->setBuddy(m_seedMode);
+    m_countLabel->setBuddy(m_count);
+
+    auto* grid = new QGridLayout;
+    grid->setColumnStretch(1, 1);
+    grid->setColumnStretch(3, 1);
+    int row = 0;
+    grid->addWidget(m_modelLabel, row, 0);
+    grid->addWidget(m_model, row++, 1, 1, 3);
+    grid->addWidget(m_samplerLabel, row, 0);
+    grid->addWidget(m_sampler, row++, 1, 1, 3);
+    grid->addWidget(m_stepsLabel, row, 0);
+    grid->addWidget(m_steps, row, 1);
+    grid->addWidget(m_guidanceLabel, row, 2);
+    grid->addWidget(m_guidance, row++, 3);
+    grid->addWidget(m_sizeLabel, row, 0);
+    grid->addWidget(m_sizePreset, row++, 1, 1, 3);
+    auto* dims = new QHBoxLayout;
+    dims->addWidget(m_width, 1);
+    dims->addWidget(m_times);
+    dims->addWidget(m_height, 1);
+    grid->addLayout(dims, row++, 1, 1, 3);
+    grid->addWidget(m_seedLabel, row, 0);
+    auto* seedRow = new QHBoxLayout;
+    seedRow->addWidget(m_seedMode, 1);
+    seedRow->addWidget(m_seed, 1);
+    seedRow->addWidget(m_reuseSeed);
+    seedRow->addWidget(m_randomSeed);
+    grid->addLayout(seedRow, row++, 1, 1, 3);
+    grid->addWidget(m_countLabel, row, 0);
+    grid->addWidget(m_count, row++, 1);
+
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_generate, 2);
+    buttons->addWidget(m_cancel, 1);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(m_promptLabel);
+    layout->addWidget(m_prompt, 3);
+    layout->addWidget(m_negativeLabel);
+    layout->addWidget(m_negative, 1);
+    layout->addSpacing(4);
+    layout->addLayout(grid);
+    layout->addSpacing(6);
+    layout->addLayout(buttons);
+    layout->addWidget(m_hint);
+    layout->addStretch(0);
+
+    connect(m_prompt, &PromptEdit::submitRequested, this, [this] {
+        if (!m_busy)
+            Q_EMIT generateRequested();
+    });
+    connect(m_negative, &PromptEdit::submitRequested, m_prompt, &PromptEdit::submitRequested);
+    connect(m_generate, &QPushButton::clicked, this, &GenerationForm::generateRequested);
+    connect(m_cancel, &QPushButton::clicked, this, &GenerationForm::cancelRequested);
+    connect(m_sizePreset, qOverload<int>(&QComboBox::activated), this, [this](int) { presetChosen(); });
+    connect(m_width, qOverload<int>(&QSpinBox::valueChanged), this, &GenerationForm::sizeEdited);
+    connect(m_height, qOverload<int>(&QSpinBox::valueChanged), this, &GenerationForm::sizeEdited);
+    connect(m_seedMode, qOverload<int>(&QComboBox::currentIndexChanged), this, &GenerationForm::seedModeChanged);
+    connect(m_reuseSeed, &QToolButton::clicked, this, [this] {
+        if (m_lastSeed < 0)
+            return;
+        m_seedMode->setCurrentIndex(1);
+        m_seed->setText(QString::number(m_lastSeed));
+    });
+    connect(m_randomSeed, &QToolButton::clicked, this, [this] {
+        m_seedMode->setCurrentIndex(1);
+        m_seed->setText(QString::number(QRandomGenerator::global()->bounded(kMaxSeed + 1)));
+    });
+    connect(&m_settings, &Settings::changed, this, &GenerationForm::settingChanged);
+
+    retranslateUi();
+    loadDefaults();
+}
+
+void GenerationForm::retranslateUi() {
+    m_promptLabel->setText(tr("&Prompt"));
+    m_prompt->setPlaceholderText(tr("Describe the picture, e.g. \"a lighthouse at dusk, oil painting\""));
+    m_prompt->setAccessibleName(tr("Prompt"));
+    m_negativeLabel->setText(tr("&Negative prompt"));
+    m_negative->setPlaceholderText(tr("What the picture should not show"));
+    m_negative->setAccessibleName(tr("Negative prompt"));
+    m_modelLabel->setText(tr("&Model:"));
+    m_samplerLabel->setText(tr("S&ampler:"));
+    m_stepsLabel->setText(tr("&Steps:"));
+    m_guidanceLabel->setText(tr("G&uidance:"));
+    m_guidance->setToolTip(tr("How closely the image follows the prompt (classifier-free guidance scale)"));
+    m_sizeLabel->setText(tr("Si&ze:"));
+    m_width->setSuffix(tr(" px"));
+    m_height->setSuffix(tr(" px"));
+    m_width->setAccessibleName(tr("Width"));
+    m_height->setAccessibleName(tr("Height"));
+    m_seedLabel->setText(tr("S&eed:"));
+    m_seedMode->setItemText(0, tr("Random"));
+    m_seedMode->setItemText(1, tr("Fixed"));
+    m_seed->setPlaceholderText(tr("random"));
+    m_seed->setAccessibleName(tr("Seed"));
+    m_reuseSeed->setToolTip(tr("Reuse the last image's seed"));
+    m_reuseSeed->setAccessibleName(tr("Reuse last seed"));
+    m_randomSeed->setToolTip(tr("Pick a new random seed and keep it"));
+    m_randomSeed->setAccessibleName(tr("New random seed"));
+    m_countLabel->setText(tr("&Images:"));
+    m_generate->setText(tr("&Generate"));
+    m_generate->setToolTip(tr("Generate (Ctrl+Enter)"));
+    m_cancel->setText(tr("Cancel"));
+    m_cancel->setToolTip(tr("Stop after the current step (Esc)"));
+    m_hint->setText(tr("Ctrl+Enter generates · Esc cancels"));
+    setLastSeed(m_lastSeed);
+    fillSizePresets();
+}
+
+void GenerationForm::changeEvent(QEvent* event) {
+    if (event->type() == QEvent::LanguageChange)
+        retranslateUi();
+    QWidget::changeEvent(event);
+}
+
+void GenerationForm::fillSizePresets() {
+    m_sizePreset->clear();
+    for (const QString& text : m_settings.value(keys::SizePresets).toStringList()) {
+        const QSize s = parsePreset(text);
+        if (s.isValid())
+            m_sizePreset->addItem(tr("%1 × %2").arg(s.width()).arg(s.height()), s);
+    }
+    m_sizePreset->addItem(tr("Custom"), QSize());
+    sizeEdited();
+}
+
+void GenerationForm::presetChosen() {
+    const QSize s = m_sizePreset->currentData().toSize();
+    if (!s.isValid())
+        return; // "Custom": the fields stay as they are
+    m_updatingSize = true;
+    m_width->setValue(s.width());
+    m_height->setValue(s.height());
+    m_updatingSize = false;
+}
+
+void GenerationForm::sizeEdited() {
+    if (m_updatingSize)
+        return;
+    const int index = m_sizePreset->findData(QSize(m_width->value(), m_height->value()));
+    m_sizePreset->setCurrentIndex(index >= 0 ? index : m_sizePreset->count() - 1);
+}
+
+void GenerationForm::seedModeChanged() {
+    const bool fixed = m_seedMode->currentData().toString() == QLatin1String("fixed");
+    m_seed->setEnabled(fixed);
+    if (fixed && m_seed->text().isEmpty())
+        m_seed->setText(QString::number(m_lastSeed >= 0 ? m_lastSeed : m_settings.value(keys::Seed).toLongLong()));
+}
+
+void GenerationForm::settingChanged(const QString& key) {
+    if (key == keys::SizePresets)
+        fillSizePresets();
+}
+
+void GenerationForm::loadDefaults() {
+    m_steps->setValue(m_settings.value(keys::Steps).toInt());
+    m_guidance->setValue(m_settings.value(keys::Guidance).toDouble());
+    m_width->setValue(m_settings.value(keys::Width).toInt());
+    m_height->setValue(m_settings.value(keys::Height).toInt());
+    const int sampler = m_sampler->findData(m_settings.value(keys::Sampler).toString());
+    m_sampler->setCurrentIndex(qMax(0, sampler));
+    m_seed->setText(QString::number(m_settings.value(keys::Seed).toLongLong()));
+    m_seedMode->setCurrentIndex(m_settings.value(keys::SeedMode).toString() == QLatin1String("fixed") ? 1 : 0);
+    seedModeChanged();
+    m_count->setValue(m_settings.value(keys::ImageCount).toInt());
+    m_negative->setPlainText(m_settings.value(keys::NegativePrompt).toString());
+    sizeEdited();
+}
+
+void GenerationForm::setModels(const QVector<ModelEntry>& models, const QString& current) {
+    const QString keep = current.isEmpty() ? (m_model->count() ? currentModel() : m_settings.value(keys::DefaultModel).toString())
+                                           : current;
+    m_model->clear();
+    for (const ModelEntry& m : models) {
+        m_model->addItem(m.label.isEmpty() ? m.id : m.label, m.id);
+        m_model->setItemData(m_model->count() - 1, m.tooltip.isEmpty() ? m.id : m.tooltip, Qt::ToolTipRole);
+    }
+    const int index = m_model->findData(keep);
+    m_model->setCurrentIndex(index >= 0 ? index : 0);
+}
+
+QString GenerationForm::currentModel() const { return m_model->currentData().toString(); }
+
+engine::GenerationRequest GenerationForm::request() const {
+    engine::GenerationRequest r;
+    r.model = currentModel();
+    r.prompt = m_prompt->toPlainText().trimmed();
+    r.negativePrompt = m_negative->toPlainText().trimmed();
+    r.sampler = m_sampler->currentData().toString();
+    r.steps = m_steps->value();
+    r.guidance = m_guidance->value();
+    // The engine works in multiples of 8.
+    r.width = m_width->value() / 8 * 8;
+    r.height = m_height->value() / 8 * 8;
+    const bool fixed = m_seedMode->currentData().toString() == QLatin1String("fixed");
+    r.seed = fixed && !m_seed->text().isEmpty() ? qBound(0LL, m_seed->text().toLongLong(), kMaxSeed) : -1;
+    r.count = m_count->value();
+    r.clipSkip = m_settings.value(keys::ClipSkip).toInt();
+    r.device = m_settings.value(keys::Device).toString();
+    r.precision = m_settings.value(keys::Precision).toString();
+    return r;
+}
+
+QString GenerationForm::applyParameters(const engine::ImageParameters& p) {
+    QStringList notes;
+    m_prompt->setPlainText(p.prompt);
+    m_negative->setPlainText(p.negativePrompt);
+    if (p.steps > 0)
+        m_steps->setValue(p.steps);
+    if (p.guidance >= 0)
+        m_guidance->setValue(p.guidance);
+    if (p.width > 0 && p.height > 0) {
+        m_width->setValue(p.width);
+        m_height->setValue(p.height);
+    }
+    if (!p.sampler.isEmpty()) {
+        const int s = m_sampler->findData(p.sampler);
+        if (s >= 0)
+            m_sampler->setCurrentIndex(s);
+        else
+            notes << tr("The sampler \"%1\" is not available here; keeping %2.")
+                         .arg(p.sampler, m_sampler->currentText());
+    }
+    if (p.seed >= 0) {
+        m_seedMode->setCurrentIndex(1);
+        m_seed->setText(QString::number(p.seed));
+    }
+    if (!p.modelFolder.isEmpty() || !p.modelName.isEmpty()) {
+        int found = -1;
+        for (int i = 0; i < m_model->count() && found < 0; ++i) {
+            const QString id = m_model->itemData(i).toString();
+            if ((!p.modelFolder.isEmpty() && id == p.modelFolder) ||
+                (!p.modelName.isEmpty() && (id.compare(p.modelName, Qt::CaseInsensitive) == 0 ||
+                                            m_model->itemText(i).compare(p.modelName, Qt::CaseInsensitive) == 0 ||
+                                            QFileInfo(id).fileName().compare(p.modelName, Qt::CaseInsensitive) == 0)))
+                found = i;
+        }
+        if (found >= 0)
+            m_model->setCurrentIndex(found);
+        else
+            notes << tr("The model \"%1\" is not installed; keeping %2.")
+                         .arg(p.modelName.isEmpty() ? p.modelFolder : p.modelName, m_model->currentText());
+    }
+    return notes.join(QLatin1Char(' '));
+}
+
+void GenerationForm::setLastSeed(qint64 seed) {
+    m_lastSeed = seed;
+    m_reuseSeed->setEnabled(seed >= 0);
+    m_reuseSeed->setToolTip(seed >= 0 ? tr("Reuse the last image's seed (%1)").arg(seed)
+                                      : tr("Reuse the last image's seed"));
+}
+
+void GenerationForm::setBusy(bool busy) {
+    m_busy = busy;
+    m_generate->setEnabled(!busy);
+    m_cancel->setEnabled(busy);
+}
+
+} // namespace tp::ui

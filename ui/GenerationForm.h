@@ -1,0 +1,112 @@
+#pragma once
+
+#include "core/engine/EngineTypes.h"
+#include "core/engine/ImageMetadata.h"
+
+#include <QVector>
+#include <QWidget>
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QSpinBox;
+class QToolButton;
+
+namespace tp {
+class Settings;
+}
+
+namespace tp::ui {
+
+class PromptEdit;
+
+// One entry of the model picker. `id` goes into GenerationRequest::model (a catalogue name or
+// a folder path); `label` is what people read.
+struct ModelEntry {
+    QString id;
+    QString label;
+    QString tooltip;
+};
+
+// What to generate: prompt, negative prompt, model, sampler, steps, guidance, size, seed and
+// count, with Generate and Cancel. Knows nothing of the engine: it builds a request.
+class GenerationForm final : public QWidget {
+    Q_OBJECT
+public:
+    explicit GenerationForm(Settings& settings, QWidget* parent = nullptr);
+
+    // The request the fields describe (id, outputDir, device and precision are the caller's).
+    engine::GenerationRequest request() const;
+    void setModels(const QVector<ModelEntry>& models, const QString& current = {});
+    QString currentModel() const;
+    // Fills the fields from an earlier image. Returns a note for the user when something could
+    // not be applied (e.g. its model is not installed), else "".
+    QString applyParameters(const engine::ImageParameters& parameters);
+    void setLastSeed(qint64 seed);
+    qint64 lastSeed() const { return m_lastSeed; }
+    void setBusy(bool busy);
+    bool isBusy() const { return m_busy; }
+
+    PromptEdit* promptEdit() const { return m_prompt; }
+    PromptEdit* negativeEdit() const { return m_negative; }
+    QPushButton* generateButton() const { return m_generate; }
+    QPushButton* cancelButton() const { return m_cancel; }
+
+public Q_SLOTS:
+    // Fields back to the defaults from the settings (the prompt stays).
+    void loadDefaults();
+
+Q_SIGNALS:
+    void generateRequested();
+    void cancelRequested();
+
+protected:
+    void changeEvent(QEvent* event) override;
+
+private:
+    void retranslateUi();
+    void fillSizePresets();
+    void presetChosen();
+    void sizeEdited();
+    void seedModeChanged();
+    void settingChanged(const QString& key);
+
+    Settings& m_settings;
+    QLabel* m_promptLabel = nullptr;
+    PromptEdit* m_prompt = nullptr;
+    QLabel* m_negativeLabel = nullptr;
+    PromptEdit* m_negative = nullptr;
+    QLabel* m_modelLabel = nullptr;
+    QComboBox* m_model = nullptr;
+    QLabel* m_samplerLabel = nullptr;
+    QComboBox* m_sampler = nullptr;
+    QLabel* m_stepsLabel = nullptr;
+    QSpinBox* m_steps = nullptr;
+    QLabel* m_guidanceLabel = nullptr;
+    QDoubleSpinBox* m_guidance = nullptr;
+    QLabel* m_sizeLabel = nullptr;
+    QComboBox* m_sizePreset = nullptr;
+    QSpinBox* m_width = nullptr;
+    QLabel* m_times = nullptr;
+    QSpinBox* m_height = nullptr;
+    QLabel* m_seedLabel = nullptr;
+    QComboBox* m_seedMode = nullptr;
+    QLineEdit* m_seed = nullptr;
+    QToolButton* m_reuseSeed = nullptr;
+    QToolButton* m_randomSeed = nullptr;
+    QLabel* m_countLabel = nullptr;
+    QSpinBox* m_count = nullptr;
+    QPushButton* m_generate = nullptr;
+    QPushButton* m_cancel = nullptr;
+    QLabel* m_hint = nullptr;
+
+    qint64 m_lastSeed = -1;
+    bool m_busy = false;
+    bool m_updatingSize = false;
+};
+
+} // namespace tp::ui
+
+Q_DECLARE_METATYPE(tp::ui::ModelEntry)

@@ -1,0 +1,216 @@
+#include "ui/VramPanel.h"
+
+#include "ui/Icons.h"
+#include "ui/Units.h"
+#include "ui/VramGraph.h"
+
+#include <QComboBox>
+#include <QEvent>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+namespace tp::ui {
+
+VramPanel::VramPanel(QWidget* parent) : QWidget(parent) {
+    m_graph = new VramGraph(this);
+    m_state = new QLabel(this);
+    QFont bold = m_state->font();
+    bold.setBold(true);
+    m_state->setFont(bold);
+    m_state->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_detail = new QLabel(this);
+    m_detail->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_detail->setWordWrap(true);
+    m_windowLabel = new QLabel(this);
+    m_window = new QComboBox(this);
+    m_windowLabel->setBuddy(m_window);
+    for (int s : {60, 300, 900})
+        m_window->addItem(QString(), s);
+    m_window->setCurrentIndex(1);
+    m_graph->setWindowSeconds(300);
+    m_free = new QPushButton(icon(QStringLiteral("free-memory")), QString(), this);
+    m_unload = new QPushButton(icon(QStringLiteral("unload")), QString(), this);
+
+    auto* top = new QHBoxLayout;
+    top->addWidget(m_state, 1);
+    top->addWidget(m_windowLabel);
+    top->addWidget(m_window);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_free);
+    buttons->addWidget(m_unload);
+    buttons->addStretch(1);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(6, 6, 6, 6);
+    layout->addLayout(top);
+    layout->addWidget(m_detail);
+    layout->addWidget(m_graph, 1);
+    layout->addLayout(buttons);
+
+    connect(m_window, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) {
+        const int seconds = m_window->currentData().toInt();
+        m_graph->setWindowSeconds(seconds);
+        Q_EMIT windowSecondsChanged(seconds);
+    });
+    connect(m_free, &QPushButton::clicked, this, &VramPanel::freeMemoryRequested);
+    connect(m_unload, &QPushButton::clicked, this, &VramPanel::unloadRequested);
+    retranslateUi();
+    refresh();
+}
+
+void VramPanel::retranslateUi() {
+    m_windowLabel->setText(tr("&Window:"));
+    m_window->setItemText(0, tr("1 min"));
+    m_window->setItemText(1, tr("5 min"));
+    m_window->setItemText(2, tr("15 min"));
+    m_window->setToolTip(tr("How much history the graph shows"));
+    m_free->setText(tr("&Free GPU memory now"));
+    m_free->setToolTip(tr("Return the memory TwistedPic holds in its cache to the GPU, so that Ollama and "
+                          "other programs can use it. The model stays loaded."));
+    m_unload->setText(tr("&Unload model now"));
+    m_unload->setToolTip(tr("Move the model's weights to RAM. The GPU then holds only the CUDA context; "
+                            "the next image reloads the model in a fraction of a second."));
+    refresh();
+}
+
+void VramPanel::changeEvent(QEvent* event) {
+    if (event->type() == QEvent::LanguageChange)
+        retranslateUi();
+    QWidget::changeEvent(event);
+}
+
+void VramPanel::setWindowSeconds(int seconds) {
+    const int index = m_window->findData(seconds);
+    if (index >= 0)
+        m_window->setCurrentIndex(index);
+    else
+        m_graph->setWindowSeconds(seconds);
+}
+
+void VramPanel::setDeviceIndex(int index) {
+    m_deviceIndex = index;
+    m_graph->setDeviceIndex(index);
+}
+
+void VramPanel::takeFigures(const gpu::VramSample& sample) {
+    m_haveSample = true;
+    m_gpu = sample.gpuAvailable && !sample.devices.isEmpty();
+    if (!m_gpu)
+        return;
+    const gpu::DeviceSample* chosen = &sample.devices.first();
+    for (const gpu::DeviceSample& d : sample.devices)
+        if (d.index == m_deviceIndex)
+            chosen = &d;
+    const gpu::DeviceSample& dev = *chosen;
+    m_deviceName = dev.name;
+    m_used = dev.usedBytes;
+    m_total = dev.totalBytes;
+    m_allocated = sample.self.valid ? sample.self.allocatedBytes : -1;
+    m_reserved = sample.self.valid ? sample.self.reservedBytes : -1;
+}
+
+void VramPanel::addSample(const gpu::VramSample& sample) {
+    takeFigures(sample);
+    m_graph->addSample(sample);
+    refresh();
+}
+
+void VramPanel::setHistory(const QVector<gpu::VramSample>& samples) {
+    if (!samples.isEmpty())
+        takeFigures(samples.last());
+    m_graph->setHistory(samples);
+    refresh();
+}
+
+void VramPanel::addEvent(const engine::MemoryEvent& event) {
+    using K = engine::MemoryEvent::Kind;
+    if (event.kind == K::Load || event.kind == K::Reload)
+        m_residence = Residence::Gpu;
+    else if (event.kind == K::Unload)
+        m_residence = Residence::Ram;
+    m_graph->addEvent(event);
+    refresh();
+}
+
+void VramPanel::setEngineState(engine::State state, const QString& detail) {
+    m_engineState = state;
+    m_engineDetail = detail;
+    refresh();
+}
+
+void VramPanel::setResidence(Residence residence, qint64 weightBytes) {
+    m_residence = residence;
+    m_weightBytes = weightBytes;
+    refresh();
+}
+
+void VramPanel::setResidency(const QString& model, const QString& where, qint64 weightBytes) {
+    m_model = model;
+    Residence r = Residence::None;
+    if (where == QLatin1String("on GPU") || where == QLatin1String("mixed"))
+        r = Residence::Gpu;
+    else if (where == QLatin1String("pinned RAM") || where == QLatin1String("RAM"))
+        r = Residence::Ram;
+    else if (where == QLatin1String("cpu"))
+        r = Residence::Cpu;
+    setResidence(model.isEmpty() ? Residence::None : r, weightBytes > 0 ? weightBytes : -1);
+}
+
+QString VramPanel::stateText() const {
+    using S = engine::State;
+    if (!m_haveSample)
+        return tr("Waiting for GPU memory figures…");
+    if (!m_gpu)
+        return tr("No NVIDIA GPU — running on CPU");
+    switch (m_engineState) {
+    case S::Loading: return tr("Loading the model…");
+    case S::Reloading: return tr("Reloading the model to the GPU…");
+    case S::Unloading: return tr("Unloading the model to RAM…");
+    case S::Cleaning: return tr("Freeing GPU memory…");
+    case S::Generating:
+        return m_allocated >= 0 ? tr("Generating · %1 in use").arg(formatBytes(double(m_allocated)))
+                                : tr("Generating");
+    case S::Idle: break;
+    }
+    switch (m_residence) {
+    case Residence::Gpu: {
+        const qint64 held = m_weightBytes > 0 ? m_weightBytes : m_allocated >= 0 ? m_allocated : m_reserved;
+        return held >= 0 ? tr("Model on GPU · %1").arg(formatBytes(double(held))) : tr("Model on GPU");
+    }
+    case Residence::Ram: return tr("Model unloaded to RAM");
+    case Residence::Cpu: return tr("Model on the CPU");
+    case Residence::None: break;
+    }
+    return m_reserved >= 0 ? tr("Idle — %1 reserved").arg(formatBytes(double(m_reserved))) : tr("Idle");
+}
+
+QString VramPanel::detailText() const {
+    if (!m_haveSample || !m_gpu)
+        return {};
+    QString text = m_used >= 0 && m_total > 0
+                       ? tr("%1 · %2 of %3 in use").arg(m_deviceName, formatBytes(double(m_used)), formatBytes(double(m_total)))
+                       : m_deviceName;
+    if (m_reserved >= 0)
+        text += tr(" · TwistedPic holds %1").arg(formatBytes(double(m_reserved)));
+    if (!m_model.isEmpty() && m_residence != Residence::None)
+        text += tr(" · model %1").arg(m_model);
+    return text;
+}
+
+bool VramPanel::freeEnabled() const { return m_gpu && m_engineState == engine::State::Idle; }
+
+bool VramPanel::unloadEnabled() const {
+    return m_gpu && m_engineState == engine::State::Idle && m_residence == Residence::Gpu;
+}
+
+void VramPanel::refresh() {
+    m_state->setText(stateText());
+    const QString detail = detailText();
+    m_detail->setText(detail);
+    m_detail->setVisible(!detail.isEmpty());
+    m_free->setEnabled(freeEnabled());
+    m_unload->setEnabled(unloadEnabled());
+}
+
+} // namespace tp::ui
