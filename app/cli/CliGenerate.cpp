@@ -1,0 +1,250 @@
+// twistedpic-cli generate: one generation through the same Engine the desktop app drives.
+#include "app/cli/Cli.h"
+#include "core/common/Paths.h"
+#include "core/engine/Engine.h"
+#include "core/settings/Settings.h"
+
+#include <QDir>
+#include <QEventLoop>
+#include <QFile>
+#include <QFileInfo>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include <csignal>
+#include <unistd.h>
+
+namespace tp::cli {
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+void onSigint(int) { g_interrupted = 1; }
+
+QString bar(int step, int total, int width = 30) {
+    const int filled = total > 0 ? step * width / total : 0;
+    return QString(filled, QLatin1Char('#')) + QString(width - filled, QLatin1Char('.'));
+}
+
+// Renames `from` to `to` without ever replacing an existing file.
+bool moveNoClobber(const QString& from, const QString& to) { return QFile::rename(from, to); }
+
+int runGenerate(Context& ctx, const QStringList& args) {
+    Settings& s = ctx.settings;
+    QCommandLineParser parser;
+    const QCommandLineOption model({QStringLiteral("m"), QStringLiteral("model")},
+                                   QStringLiteral("Model name (see `models`) or diffusers folder. Default: the "
+                                                  "settings' default model, else the bundled one."),
+                                   QStringLiteral("NAME|PATH"), s.value(keys::DefaultModel).toString());
+    const QCommandLineOption prompt({QStringLiteral("p"), QStringLiteral("prompt")}, QStringLiteral("What to draw."),
+                                    QStringLiteral("TEXT"));
+    const QCommandLineOption negative({QStringLiteral("n"), QStringLiteral("negative")},
+                                      QStringLiteral("What to avoid (negative prompt)."), QStringLiteral("TEXT"),
+                                      s.value(keys::NegativePrompt).toString());
+    const QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Denoising steps."), QStringLiteral("N"),
+                                   s.value(keys::Steps).toString());
+    const QCommandLineOption cfg(QStringLiteral("cfg"), QStringLiteral("Guidance scale (1 = off)."),
+                                 QStringLiteral("X"), s.value(keys::Guidance).toString());
+    const QCommandLineOption sampler(QStringLiteral("sampler"),
+                                     QStringLiteral("One of: %1.").arg(samplerNames().join(QStringLiteral(", "))),
+                                     QStringLiteral("NAME"), s.value(keys::Sampler).toString());
+    const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed (-1 = random). Image i uses seed+i."),
+                                  QStringLiteral("N"),
+                                  s.value(keys::SeedMode).toString() == QLatin1String("fixed")
+                                      ? s.value(keys::Seed).toString()
+                                      : QStringLiteral("-1"));
+    const QCommandLineOption width(QStringLiteral("width"), QStringLiteral("Width, a multiple of 8."),
+                                   QStringLiteral("W"), s.value(keys::Width).toString());
+    const QCommandLineOption height(QStringLiteral("height"), QStringLiteral("Height, a multiple of 8."),
+                                    QStringLiteral("H"), s.value(keys::Height).toString());
+    const QCommandLineOption count(QStringLiteral("count"), QStringLiteral("Images to generate."),
+                                   QStringLiteral("N"), s.value(keys::ImageCount).toString());
+    const QCommandLineOption clipSkip(QStringLiteral("clip-skip"),
+                                      QStringLiteral("Text encoder layer from the end (1 = last)."),
+                                      QStringLiteral("N"), s.value(keys::ClipSkip).toString());
+    const QCommandLineOption output({QStringLiteral("o"), QStringLiteral("output")},
+                                    QStringLiteral("A folder, or a .png file (never overwritten). Default: the "
+                                                   "output folder from the settings."),
+                                    QStringLiteral("FILE|DIR"), s.outputDirectory());
+    const QCommandLineOption device(QStringLiteral("device"), QStringLiteral("auto, cpu, cuda or cuda:N."),
+                                    QStringLiteral("DEV"), s.device());
+    const QCommandLineOption precision(QStringLiteral("precision"), QStringLiteral("auto, fp16, bf16 or fp32 (GPU)."),
+                                       QStringLiteral("P"), s.value(keys::Precision).toString());
+    const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
+                                   QStringLiteral("No progress bar; print only the written paths."));
+    for (const auto& o : {model, prompt, negative, steps, cfg, sampler, seed, width, height, count, clipSkip, output,
+                          device, precision, quiet})
+        parser.addOption(o);
+    int code = Ok;
+    if (!parseCommandLine(ctx, parser, args,
+                          QStringLiteral("Generate images from a prompt. Defaults come from the settings; the GPU "
+                                         "memory policy (cleanup/unload after generation) is applied as in the app."),
+                          &code))
+        return code;
+    if (!parser.isSet(prompt) || parser.value(prompt).trimmed().isEmpty()) {
+        ctx.err << "generate needs a prompt: --prompt \"a red circle on a blue background\"\n";
+        return Usage;
+    }
+
+    engine::GenerationRequest r;
+    r.model = parser.value(model);
+    r.prompt = parser.value(prompt);
+    r.negativePrompt = parser.value(negative);
+    r.sampler = parser.value(sampler);
+    r.device = parser.value(device);
+    r.precision = parser.value(precision);
+    struct IntOpt {
+        const QCommandLineOption* option;
+        const QString key;
+        qint64* target;
+    };
+    qint64 v[7] = {};
+    const IntOpt ints[] = {{&steps, keys::Steps, &v[0]},    {&width, keys::Width, &v[1]},
+                           {&height, keys::Height, &v[2]},  {&count, keys::ImageCount, &v[3]},
+                           {&clipSkip, keys::ClipSkip, &v[4]}};
+    for (const IntOpt& o : ints) {
+        const Result<QVariant> parsed = s.parse(o.key, parser.value(*o.option));
+        if (!parsed) {
+            ctx.err << "--" << o.option->names().constLast() << ": " << parsed.error() << "\n";
+            return Usage;
+        }
+        *o.target = parsed->toLongLong();
+    }
+    r.steps = int(v[0]);
+    r.width = int(v[1]);
+    r.height = int(v[2]);
+    r.count = int(v[3]);
+    r.clipSkip = int(v[4]);
+    const Result<QVariant> guidance = s.parse(keys::Guidance, parser.value(cfg));
+    if (!guidance) {
+        ctx.err << "--cfg: " << guidance.error() << "\n";
+        return Usage;
+    }
+    r.guidance = guidance->toDouble();
+    bool seedOk = false;
+    r.seed = parser.value(seed).toLongLong(&seedOk);
+    if (!seedOk || r.seed < -1 || r.seed > 0xFFFFFFFFLL) {
+        ctx.err << "--seed: '" << parser.value(seed) << "' is not -1 or a number from 0 to 4294967295\n";
+        return Usage;
+    }
+    if (!samplerNames().contains(r.sampler)) {
+        ctx.err << "--sampler: '" << r.sampler << "' is not one of " << samplerNames().join(QStringLiteral(", "))
+                << "\n";
+        return Usage;
+    }
+
+    // A .png target: generate into a private folder, then move the file there (no clobbering).
+    const QString target = paths::expandHome(parser.value(output));
+    const bool toFile = target.endsWith(QLatin1String(".png"), Qt::CaseInsensitive);
+    QTemporaryDir staging(toFile ? QFileInfo(target).absolutePath() + QStringLiteral("/.twistedpic-XXXXXX")
+                                 : QDir::tempPath() + QStringLiteral("/unused-XXXXXX"));
+    if (toFile) {
+        if (r.count != 1) {
+            ctx.err << "--output names one file, but --count is " << r.count << ": give a folder instead.\n";
+            return Usage;
+        }
+        if (QFileInfo::exists(target)) {
+            ctx.err << target << " exists already; TwistedPic never overwrites an image.\n";
+            return Failure;
+        }
+        if (!staging.isValid()) {
+            ctx.err << "Cannot write into " << QFileInfo(target).absolutePath() << ": " << staging.errorString() << "\n";
+            return Failure;
+        }
+        r.outputDir = staging.path();
+    } else {
+        r.outputDir = target;
+    }
+
+    engine::Engine engine;
+    engine::GpuPolicy policy;
+    policy.cleanupAfterGeneration = s.cleanupAfterGeneration();
+    policy.unloadAfterGeneration = s.unloadAfterGeneration();
+    engine.setPolicy(policy);
+    engine.setModelSources(s.modelSearchPaths(), paths::bundledModelDirs());
+
+    const bool tty = isatty(STDERR_FILENO) && !parser.isSet(quiet);
+    int exitCode = Failure;
+    QEventLoop loop;
+    QObject::connect(&engine, &engine::Engine::stateChanged, &loop, [&](engine::State st, const QString& detail) {
+        if (tty && st != engine::State::Generating && st != engine::State::Idle) {
+            ctx.err << "\r\033[K" << engine::stateName(st) << (detail.isEmpty() ? QString() : QStringLiteral(" ") + detail)
+                    << "…";
+            ctx.err.flush();
+        }
+    });
+    QObject::connect(&engine, &engine::Engine::progress, &loop, [&](const engine::Progress& p) {
+        if (!tty)
+            return;
+        ctx.err << "\r\033[K[" << bar(p.step, p.total) << "] " << p.step << "/" << p.total << "  "
+                << QString::number(p.itPerSec, 'f', 2) << " it/s  " << QString::number(p.secondsLeft, 'f', 0)
+                << " s left";
+        ctx.err.flush();
+    });
+    QObject::connect(&engine, &engine::Engine::finished, &loop, [&](const engine::GenerationResult& res) {
+        if (tty)
+            ctx.err << "\r\033[K";
+        QStringList written = res.files;
+        if (toFile && !written.isEmpty()) {
+            const QString json = QFileInfo(target).path() + QLatin1Char('/') + QFileInfo(target).completeBaseName() +
+                                 QStringLiteral(".json");
+            if (!moveNoClobber(written.first(), target) ||
+                !moveNoClobber(written.first().chopped(4) + QStringLiteral(".json"), json)) {
+                ctx.err << "Could not move the image to " << target << " (does it exist now?). It is in "
+                        << written.first() << "\n";
+                staging.setAutoRemove(false);
+                exitCode = Failure;
+                loop.quit();
+                return;
+            }
+            written = {target};
+        }
+        for (const QString& f : written)
+            ctx.out << f << "\n";
+        ctx.err << QStringLiteral("%1 image(s), seed %2, %3 steps %4, %5 s (%6 it/s) on %7\n")
+                       .arg(res.images.size())
+                       .arg(res.seeds.value(0))
+                       .arg(res.request.steps)
+                       .arg(res.request.sampler)
+                       .arg(res.timings.totalMs / 1000, 0, 'f', 1)
+                       .arg(res.timings.itPerSec, 0, 'f', 2)
+                       .arg(res.device);
+        exitCode = Ok;
+        loop.quit();
+    });
+    QObject::connect(&engine, &engine::Engine::failed, &loop, [&](quint64, const QString& message) {
+        if (tty)
+            ctx.err << "\r\033[K";
+        ctx.err << message << "\n";
+        exitCode = Failure;
+        loop.quit();
+    });
+    QObject::connect(&engine, &engine::Engine::cancelled, &loop, [&](quint64) {
+        if (tty)
+            ctx.err << "\r\033[K";
+        ctx.err << "Cancelled.\n";
+        exitCode = 130;
+        loop.quit();
+    });
+
+    // Ctrl+C cancels between two steps instead of killing the process mid-write.
+    std::signal(SIGINT, onSigint);
+    QTimer poll;
+    QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
+        if (g_interrupted) {
+            g_interrupted = 0;
+            engine.cancel(0);
+        }
+    });
+    poll.start(100);
+
+    engine.submit(r);
+    loop.exec();
+    std::signal(SIGINT, SIG_DFL);
+    return exitCode;
+}
+
+} // namespace
+
+TP_CLI_COMMAND("generate", "Generate images from a prompt (the app's main job, headless)", runGenerate);
+
+} // namespace tp::cli

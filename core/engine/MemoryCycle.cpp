@@ -1,0 +1,82 @@
+#include "core/engine/MemoryCycle.h"
+
+#include "core/common/Log.h"
+#include "core/gpu/GpuMemory.h"
+#include "core/pipeline/StableDiffusion.h"
+
+#include <QElapsedTimer>
+#include <QThread>
+
+namespace tp::engine {
+
+Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
+                                         const std::function<void(const MemoryCycleRow&)>& onRow) {
+    using R = Result<MemoryCycleReport>;
+    Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(o.device, o.precision);
+    if (!device)
+        return R::fail(device.error());
+    const int index = device->device.is_cuda() ? device->device.index() : 0;
+    gpu::MemoryManager memory(index);
+    MemoryCycleReport report;
+    report.device = device->description;
+    auto row = [&](const QString& label, double ms) {
+        MemoryCycleRow r{label, memory.snapshot(), ms};
+        report.rows.push_back(r);
+        if (onRow)
+            onRow(r);
+    };
+    QElapsedTimer t;
+    const auto ms = [&t] { return static_cast<double>(t.nsecsElapsed()) / 1e6; };
+
+    row(QStringLiteral("before load"), 0);
+    t.start();
+    pipeline::LoadStats stats;
+    Result<std::unique_ptr<pipeline::StableDiffusionModel>> model =
+        pipeline::StableDiffusionModel::load(o.modelFolder, *device, &stats);
+    if (!model)
+        return R::fail(model.error());
+    report.weightBytes = stats.weightBytes;
+    row(QStringLiteral("after load"), stats.milliseconds);
+
+    gpu::ModelResidency residency({&(*model)->root()}, QStringLiteral("memtest"));
+    pipeline::TextToImageParams p;
+    p.prompt = o.prompt;
+    p.sampler = o.sampler;
+    p.width = o.width;
+    p.height = o.height;
+    p.steps = o.steps;
+    p.count = o.count;
+    p.seed = 1234;
+    t.restart();
+    {
+        Result<pipeline::TextToImageOutput> out = pipeline::textToImage(**model, p);
+        if (!out)
+            return R::fail(out.error());
+        report.itPerSec = out->denoiseMs > 0 ? o.steps * 1000.0 / out->denoiseMs : 0;
+    } // the images and latents are freed here, as in the app before its cleanup
+    const double generateMs = ms();
+    MemoryCycleRow peak{QStringLiteral("peak during generation"), memory.snapshot(), generateMs};
+    report.peakReservedBytes = peak.memory.peakReservedBytes;
+    report.rows.push_back(peak);
+    if (onRow)
+        onRow(peak);
+    row(QStringLiteral("after generation"), 0);
+
+    if (o.cleanup) {
+        const gpu::CleanupReport c = memory.cleanup();
+        row(QStringLiteral("after cleanup"), c.durationMs);
+    }
+    if (o.unload) {
+        const gpu::TransferReport u = memory.unload(residency);
+        row(QStringLiteral("after unload"), u.totalMs);
+        const gpu::TransferReport r = memory.reload(residency);
+        row(QStringLiteral("after reload"), r.totalMs);
+    }
+    if (o.settleSeconds > 0) {
+        QThread::sleep(static_cast<unsigned long>(o.settleSeconds));
+        row(QStringLiteral("%1 s later").arg(o.settleSeconds), 0);
+    }
+    return R::ok(report);
+}
+
+} // namespace tp::engine
