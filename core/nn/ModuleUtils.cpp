@@ -1,6 +1,7 @@
 #include "core/nn/ModuleUtils.h"
 
-#include <torch/csrc/autograd/grad_mode.h>
+#include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 
 namespace tp::nn {
 
@@ -19,7 +20,7 @@ ModuleSize moduleSize(const torch::nn::Module& module)
 void moveModule(torch::nn::Module& module, at::Device device, std::optional<at::ScalarType> dtype, bool nonBlocking)
 {
     c10::InferenceMode normal(false);
-    torch::NoGradGuard noGrad;
+    at::NoGradGuard noGrad;
     auto move = [&](at::Tensor& t) {
         const bool convert = dtype && t.is_floating_point() && t.scalar_type() != *dtype;
         if (t.device() == device && !convert)

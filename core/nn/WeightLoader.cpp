@@ -4,7 +4,8 @@
 #include "core/io/SafeTensors.h"
 #include "core/nn/KeyAliases.h"
 
-#include <torch/csrc/autograd/grad_mode.h>
+#include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -131,7 +132,7 @@ Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& 
             unexpected << name;
 
     c10::InferenceMode normal(false);
-    torch::NoGradGuard noGrad;
+    at::NoGradGuard noGrad;
     LoadReport r;
     for (auto& e : entries) {
         if (!weights.contains(e.key))

@@ -1,7 +1,7 @@
 #include "tests/nn/NnTestUtil.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/csrc/autograd/grad_mode.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <limits>
@@ -17,7 +17,7 @@ double maxAbsError(const at::Tensor& a, const at::Tensor& b)
 
 void randomizeModule(torch::nn::Module& module, uint64_t seed)
 {
-    torch::NoGradGuard noGrad;
+    at::NoGradGuard noGrad;
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     for (auto& item : module.named_parameters(true)) {
         auto& p = item.value();

@@ -29,6 +29,14 @@ QString pipelinePath(const QString& relative)
 {
     return dataPath(QStringLiteral("sd15-tiny/pipeline/") + relative);
 }
+
+// TWISTEDPIC_TEST_DEVICE=cuda runs the same checks on the GPU (float32, TF32 off).
+at::Device testDevice()
+{
+    if (qEnvironmentVariable("TWISTEDPIC_TEST_DEVICE") == QLatin1String("cuda") && at::hasCUDA())
+        return at::Device(at::kCUDA);
+    return at::Device(at::kCPU);
+}
 } // namespace
 
 class TestNnParity final : public QObject {
@@ -47,7 +55,9 @@ private Q_SLOTS:
 private:
     at::Tensor reference(const char* name) const;
     void check(const char* what, const at::Tensor& actual, const char* referenceName) const;
+    at::Tensor input(const char* name) const { return reference(name).to(m_device); }
     std::optional<SafeTensorsArchive> m_reference;
+    at::Device m_device{at::kCPU};
 };
 
 at::Tensor TestNnParity::reference(const char* name) const
@@ -62,7 +72,7 @@ void TestNnParity::check(const char* what, const at::Tensor& actual, const char*
 {
     const auto expected = reference(referenceName);
     QCOMPARE(actual.sizes().vec(), expected.sizes().vec());
-    const double error = maxAbsError(actual, expected);
+    const double error = maxAbsError(actual.cpu(), expected);
     qInfo("%s: max abs error %.3g (|max| %.3g)", what, error, expected.abs().max().item<double>());
     QVERIFY2(error <= kTolerance, qPrintable(QStringLiteral("%1: max abs error %2").arg(QLatin1String(what)).arg(error)));
 }
@@ -72,6 +82,12 @@ void TestNnParity::initTestCase()
     auto archive = SafeTensorsArchive::open(dataPath(QStringLiteral("sd15-tiny/reference.safetensors")));
     QVERIFY2(archive, qPrintable(archive.error()));
     m_reference = *archive;
+    m_device = testDevice();
+    if (m_device.is_cuda()) {
+        at::globalContext().setAllowTF32CuDNN(false);
+        at::globalContext().setFloat32MatmulPrecision("highest");
+    }
+    qInfo("device: %s", m_device.str().c_str());
 }
 
 void TestNnParity::cleanupTestCase()
@@ -97,12 +113,12 @@ void TestNnParity::textEncoder()
     auto weights = SafeTensorsArchive::open(pipelinePath(QStringLiteral("text_encoder/model.safetensors")));
     QVERIFY2(weights, qPrintable(weights.error()));
     LoadReport report;
-    const auto status = loadWeights(*model, *weights, QString(), at::kCPU, at::kFloat, &report);
+    const auto status = loadWeights(*model, *weights, QString(), m_device, at::kFloat, &report);
     QVERIFY2(status, qPrintable(status.error()));
     QCOMPARE(report.tensors, int(model->parameters().size()));
 
     c10::InferenceMode guard;
-    const auto out = model->forward(reference("te.input_ids"), /*outputHiddenStates=*/true);
+    const auto out = model->forward(input("te.input_ids"), /*outputHiddenStates=*/true);
     QCOMPARE(int(out.hiddenStates.size()), int(config->numHiddenLayers + 1));
     check("te.last_hidden_state", out.lastHiddenState, "te.last_hidden_state");
     check("te.penultimate_hidden_state", out.hiddenStates[out.hiddenStates.size() - 2], "te.penultimate_hidden_state");
@@ -120,10 +136,10 @@ void TestNnParity::vaeDecode()
     AutoencoderKL vae(*config);
     auto weights = SafeTensorsArchive::open(pipelinePath(QStringLiteral("vae/diffusion_pytorch_model.safetensors")));
     QVERIFY2(weights, qPrintable(weights.error()));
-    const auto status = loadWeights(*vae, *weights, QString(), at::kCPU, at::kFloat);
+    const auto status = loadWeights(*vae, *weights, QString(), m_device, at::kFloat);
     QVERIFY2(status, qPrintable(status.error()));
     c10::InferenceMode guard;
-    check("vae.decoded", vae->decode(reference("vae.latents")), "vae.decoded");
+    check("vae.decoded", vae->decode(input("vae.latents")), "vae.decoded");
 }
 
 void TestNnParity::vaeEncode()
@@ -133,10 +149,10 @@ void TestNnParity::vaeEncode()
     AutoencoderKL vae(*config);
     auto weights = SafeTensorsArchive::open(pipelinePath(QStringLiteral("vae/diffusion_pytorch_model.safetensors")));
     QVERIFY2(weights, qPrintable(weights.error()));
-    const auto status = loadWeights(*vae, *weights, QString(), at::kCPU, at::kFloat);
+    const auto status = loadWeights(*vae, *weights, QString(), m_device, at::kFloat);
     QVERIFY2(status, qPrintable(status.error()));
     c10::InferenceMode guard;
-    const auto posterior = vae->encode(reference("vae.image"));
+    const auto posterior = vae->encode(input("vae.image"));
     check("vae.encoded_mean", posterior.mean, "vae.encoded_mean");
     check("vae.encoded_std", posterior.std, "vae.encoded_std");
 }
@@ -162,15 +178,15 @@ void TestNnParity::unet()
     auto weights = SafeTensorsArchive::open(pipelinePath(QStringLiteral("unet/diffusion_pytorch_model.safetensors")));
     QVERIFY2(weights, qPrintable(weights.error()));
     LoadReport report;
-    const auto status = loadWeights(*unet, *weights, QString(), at::kCPU, at::kFloat, &report);
+    const auto status = loadWeights(*unet, *weights, QString(), m_device, at::kFloat, &report);
     QVERIFY2(status, qPrintable(status.error()));
     QVERIFY2(report.unexpected.isEmpty(), qPrintable(report.unexpected.join(QLatin1Char(' '))));
     QCOMPARE(report.tensors, int(weights->names().size()));
 
     c10::InferenceMode guard;
-    const auto sample = reference("unet.sample");
+    const auto sample = input("unet.sample");
     const auto t = tensorPerSample ? at::full({sample.size(0)}, timestep, at::kLong) : at::scalar_tensor(timestep, at::kLong);
-    const auto out = unet->forward(sample, t, reference("unet.encoder_hidden_states"));
+    const auto out = unet->forward(sample, t, input("unet.encoder_hidden_states"));
     const auto name = QStringLiteral("unet.t%1.out").arg(timestep).toLatin1();
     check(name.constData(), out, name.constData());
 }
