@@ -365,16 +365,21 @@ CleanupReport MemoryManager::cleanup() {
         return r;
     }
     r.cuda = true;
-#if TWISTEDPIC_WITH_CUDA
-    if (cudaContextActive(m_device)) {
-        synchronize(m_device);
-#if TORCH_VERSION_MAJOR >= 2
-        // cuBLAS keeps a workspace per handle and stream (32 MiB on Hopper, once a 1 GiB
-        // segment was seen pinned by it): hand it back to the allocator so emptyCache frees it.
-        at::cuda::clearCublasWorkspaces();
-#endif
-        c10::cuda::CUDACachingAllocator::emptyCache();
+    if (!cudaContextActive(m_device)) {
+        r.after = r.before;
+        r.message = QStringLiteral("cleanup: CUDA not used yet on device %1, nothing to free").arg(m_device);
+        r.durationMs = msSince(t0);
+        logEvent("gpu: {}", r.message);
+        return r;
     }
+#if TWISTEDPIC_WITH_CUDA
+    synchronize(m_device);
+#if TORCH_VERSION_MAJOR >= 2
+    // cuBLAS keeps a workspace per handle and stream (32 MiB on Hopper; once a 1 GiB segment was
+    // seen kept alive by it): hand it back to the allocator so that emptyCache frees it.
+    at::cuda::clearCublasWorkspaces();
+#endif
+    c10::cuda::CUDACachingAllocator::emptyCache();
 #endif
     r.after = snapshot();
     r.durationMs = msSince(t0);

@@ -5,6 +5,8 @@
 #include "core/gpu/GpuInfo.h"
 #include "core/gpu/NvmlSource.h"
 
+#include <QDateTime>
+
 namespace tp::gpu {
 
 SystemVramSource::SystemVramSource()
@@ -43,6 +45,8 @@ VramSample SystemVramSource::sample() {
         s.noGpuReason = m_reason;
     }
     s.self = allocatorSample(m_options.selfDevice);
+    if (s.msecsSinceEpoch == 0)
+        s.msecsSinceEpoch = QDateTime::currentMSecsSinceEpoch();
     return s;
 }
 
