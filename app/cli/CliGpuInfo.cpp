@@ -98,7 +98,7 @@ int runGpuInfo(Context& ctx, const QStringList& args) {
         ctx.out << "NVIDIA driver " << sample.driverVersion << "\n";
     ctx.out << torchLine(torch) << "\n";
     if (!torch.cudaAvailable) {
-        ctx.out << "TwistedPic runs on the CPU: " << torch.noCudaReason << "\n";
+        ctx.out << "TwistedPic runs on the CPU.\n";
         return Ok;
     }
     const gpu::AllocatorSample& self = sample.self;
