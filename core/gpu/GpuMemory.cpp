@@ -63,6 +63,12 @@ std::vector<int64_t> contiguousStrides(at::IntArrayRef sizes) {
     return strides;
 }
 
+// The strides of t's host buffer: its own when dense (a channels-last weight comes back
+// channels-last), else contiguous.
+std::vector<int64_t> hostStrides(const at::Tensor& t) {
+    return t.is_non_overlapping_and_dense() ? t.strides().vec() : contiguousStrides(t.sizes());
+}
+
 #if TWISTEDPIC_WITH_CUDA
 // One page-locked host allocation shared by many tensors. libtorch's pinned allocator rounds every
 // block up to a power of two (up to twice the RAM); one exact block registered with
@@ -107,10 +113,8 @@ qint64 allocateHostBuffers(const std::vector<BufferJob>& jobs, bool* pinned) {
     *pinned = block->registered;
     for (size_t i = 0; i < jobs.size(); ++i) {
         const at::Tensor& t = *jobs[i].first;
-        const std::vector<int64_t> strides =
-            t.is_non_overlapping_and_dense() ? t.strides().vec() : contiguousStrides(t.sizes());
         *jobs[i].second = at::from_blob(
-            static_cast<char*>(block->data) + offsets[i], t.sizes(), strides, [block](void*) {},
+            static_cast<char*>(block->data) + offsets[i], t.sizes(), hostStrides(t), [block](void*) {},
             t.options().device(c10::kCPU).requires_grad(false));
     }
 #else
@@ -423,7 +427,8 @@ TransferReport MemoryManager::unload(ModelResidency& model) {
             if (!t.is_cuda())
                 continue;
             const bool reusable = e->pinned.defined() && e->pinned.sizes() == t.sizes() &&
-                                  e->pinned.strides() == t.strides() && e->pinned.dtype() == t.dtype();
+                                  e->pinned.strides() == at::IntArrayRef(hostStrides(t)) &&
+                                  e->pinned.dtype() == t.dtype();
             if (!reusable)
                 needBuffer.emplace_back(&e->tensor, &e->pinned);
             moving.push_back(e);
@@ -447,7 +452,7 @@ TransferReport MemoryManager::unload(ModelResidency& model) {
         for (int d : devices)
             synchronize(d); // every copy has landed before the module lets go of the device tensors
 #endif
-        r.copyMs = msSince(copyStart);
+        r.copyMs = msSince(copyStart) - r.pinMs;
         for (ModelResidency::Entry* e : moving)
             e->tensor.set_data(e->pinned);
     }

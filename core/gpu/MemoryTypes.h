@@ -55,8 +55,8 @@ struct TransferReport {
     int tensors = 0;          // parameters and buffers moved
     qint64 bytes = 0;         // their size
     qint64 pinnedAllocatedBytes = 0; // host memory pinned by this call (0 when buffers were reused)
-    double pinMs = 0;         // time spent allocating pinned buffers (part of copyMs' call)
-    double copyMs = 0;        // copies including the final synchronise (and pinning, first time)
+    double pinMs = 0;         // allocating and page-locking host buffers (first unload only)
+    double copyMs = 0;        // the copies, up to the final synchronise (without pinMs)
     double cleanupMs = 0;     // unload: the cleanup() that gives the memory back
     double totalMs = 0;
     MemorySnapshot before;
