@@ -47,9 +47,12 @@ QString Table::cellText(const QVariant& v, int precision) const {
         return QStringLiteral("n/a");
     switch (v.typeId()) {
     case QMetaType::Double:
-    case QMetaType::Float: return QString::number(v.toDouble(), 'f', precision);
-    case QMetaType::Bool: return v.toBool() ? QStringLiteral("yes") : QStringLiteral("no");
-    default: return v.toString();
+    case QMetaType::Float:
+        return QString::number(v.toDouble(), 'f', precision);
+    case QMetaType::Bool:
+        return v.toBool() ? QStringLiteral("yes") : QStringLiteral("no");
+    default:
+        return v.toString();
     }
 }
 
@@ -73,7 +76,8 @@ QString Table::text() const {
         header << m_columns[i].header.rightJustified(widths[i]);
         rule << QString(widths[i], QLatin1Char('-'));
     }
-    out += header.join(QStringLiteral("  ")) + QLatin1Char('\n') + rule.join(QStringLiteral("  ")) + QLatin1Char('\n');
+    out += header.join(QStringLiteral("  ")) + QLatin1Char('\n') + rule.join(QStringLiteral("  ")) +
+           QLatin1Char('\n');
     for (const QStringList& row : cells) {
         QStringList padded;
         for (int i = 0; i < row.size(); ++i)
@@ -88,7 +92,8 @@ QJsonValue Table::json() const {
     for (const QVariantList& row : m_rows) {
         QJsonObject o;
         for (int i = 0; i < m_columns.size(); ++i)
-            o.insert(m_columns[i].key, row[i].isValid() && !row[i].isNull() ? QJsonValue::fromVariant(row[i]) : QJsonValue());
+            o.insert(m_columns[i].key,
+                     row[i].isValid() && !row[i].isNull() ? QJsonValue::fromVariant(row[i]) : QJsonValue());
         rows.append(o);
     }
     return rows;
@@ -102,9 +107,13 @@ Report::Report(QString scenario, Options options)
     , m_startedMs(QDateTime::currentMSecsSinceEpoch())
     , m_started(Clock::now()) {}
 
-void Report::note(const QString& line) { m_notes << line; }
+void Report::note(const QString& line) {
+    m_notes << line;
+}
 
-void Report::set(const QString& key, const QJsonValue& value) { m_results.insert(key, value); }
+void Report::set(const QString& key, const QJsonValue& value) {
+    m_results.insert(key, value);
+}
 
 Table& Report::addTable(const QString& key, QString title, QVector<Table::Column> columns) {
     m_tables.emplace_back(key, Table(std::move(title), std::move(columns)));
@@ -136,13 +145,13 @@ QJsonObject Report::json() const {
     return QJsonObject{
         {QStringLiteral("scenario"), m_scenario},
         {QStringLiteral("quick"), m_options.quick},
-        {QStringLiteral("startedAt"), QDateTime::fromMSecsSinceEpoch(m_startedMs).toString(Qt::ISODateWithMs)},
+        {QStringLiteral("startedAt"),
+         QDateTime::fromMSecsSinceEpoch(m_startedMs).toString(Qt::ISODateWithMs)},
         {QStringLiteral("durationS"), msSince(m_started) / 1000.0},
-        {QStringLiteral("host"),
-         QJsonObject{{QStringLiteral("name"), QSysInfo::machineHostName()},
-                     {QStringLiteral("os"), QSysInfo::prettyProductName()},
-                     {QStringLiteral("cpuThreads"), QThread::idealThreadCount()},
-                     {QStringLiteral("ramBytes"), static_cast<double>(ramBytes)}}},
+        {QStringLiteral("host"), QJsonObject{{QStringLiteral("name"), QSysInfo::machineHostName()},
+                                             {QStringLiteral("os"), QSysInfo::prettyProductName()},
+                                             {QStringLiteral("cpuThreads"), QThread::idealThreadCount()},
+                                             {QStringLiteral("ramBytes"), static_cast<double>(ramBytes)}}},
         {QStringLiteral("torch"), QJsonObject{{QStringLiteral("version"), t.torchVersion},
                                               {QStringLiteral("cudaBuild"), t.cudaBuild},
                                               {QStringLiteral("cudaRuntime"), t.cudaRuntimeVersion},

@@ -20,9 +20,9 @@
 namespace tp::bench {
 
 struct Options {
-    bool quick = false;     // a short run (seconds), e.g. for the test suite
-    QString jsonPath;       // where the JSON report goes; empty = none
-    QStringList extra;      // arguments after the scenario name that main() did not know
+    bool quick = false; // a short run (seconds), e.g. for the test suite
+    QString jsonPath;   // where the JSON report goes; empty = none
+    QStringList extra;  // arguments after the scenario name that main() did not know
 };
 
 // A table printed with aligned columns and written to JSON as an array of row objects. A cell
@@ -31,9 +31,9 @@ struct Options {
 class Table final {
 public:
     struct Column {
-        QString key;        // JSON field
-        QString header;     // printed heading, with the unit: "unload (ms)"
-        int precision = 1;  // decimals for doubles
+        QString key;       // JSON field
+        QString header;    // printed heading, with the unit: "unload (ms)"
+        int precision = 1; // decimals for doubles
     };
     Table(QString title, QVector<Column> columns);
 
@@ -104,6 +104,6 @@ double median(std::vector<double> values);
 
 #define TP_BENCH_CONCAT2(a, b) a##b
 #define TP_BENCH_CONCAT(a, b) TP_BENCH_CONCAT2(a, b)
-#define TP_BENCH_SCENARIO(name, summary, fn)                                                              \
-    static const ::tp::bench::ScenarioRegistrar TP_BENCH_CONCAT(tp_bench_scenario_, __LINE__)(              \
+#define TP_BENCH_SCENARIO(name, summary, fn)                                                                 \
+    static const ::tp::bench::ScenarioRegistrar TP_BENCH_CONCAT(tp_bench_scenario_, __LINE__)(               \
         ::tp::bench::Scenario{QStringLiteral(name), QStringLiteral(summary), fn})

@@ -68,13 +68,51 @@ void check(cudaError_t rc, const char* what) {
 // SD-like fp16 tensors: 3x3 convolutions, attention and feed-forward projections, biases and
 // norms of the three UNet widths (SD 1.5's UNet: 686 tensors, 1.7 GB in fp16).
 const std::vector<std::vector<int64_t>>& unetLikeShapes() {
-    static const std::vector<std::vector<int64_t>> shapes = {
-        {1280, 1280, 3, 3}, {1280}, {1280}, {1280}, {1280, 1280}, {1280, 1280}, {1280, 1280}, {1280, 1280},
-        {1280}, {10240, 1280}, {10240}, {1280, 5120}, {1280}, {1280, 768}, {1280, 768},
-        {640, 640, 3, 3}, {640}, {640}, {640}, {640, 640}, {640, 640}, {640, 640}, {640, 640}, {640},
-        {5120, 640}, {5120}, {640, 2560}, {640}, {640, 768}, {640, 768},
-        {320, 320, 3, 3}, {320}, {320}, {320}, {320, 320}, {320, 320}, {320, 320}, {320, 320}, {320},
-        {2560, 320}, {2560}, {320, 1280}, {320}, {320, 768}, {320, 768}};
+    static const std::vector<std::vector<int64_t>> shapes = {{1280, 1280, 3, 3},
+                                                             {1280},
+                                                             {1280},
+                                                             {1280},
+                                                             {1280, 1280},
+                                                             {1280, 1280},
+                                                             {1280, 1280},
+                                                             {1280, 1280},
+                                                             {1280},
+                                                             {10240, 1280},
+                                                             {10240},
+                                                             {1280, 5120},
+                                                             {1280},
+                                                             {1280, 768},
+                                                             {1280, 768},
+                                                             {640, 640, 3, 3},
+                                                             {640},
+                                                             {640},
+                                                             {640},
+                                                             {640, 640},
+                                                             {640, 640},
+                                                             {640, 640},
+                                                             {640, 640},
+                                                             {640},
+                                                             {5120, 640},
+                                                             {5120},
+                                                             {640, 2560},
+                                                             {640},
+                                                             {640, 768},
+                                                             {640, 768},
+                                                             {320, 320, 3, 3},
+                                                             {320},
+                                                             {320},
+                                                             {320},
+                                                             {320, 320},
+                                                             {320, 320},
+                                                             {320, 320},
+                                                             {320, 320},
+                                                             {320},
+                                                             {2560, 320},
+                                                             {2560},
+                                                             {320, 1280},
+                                                             {320},
+                                                             {320, 768},
+                                                             {320, 768}};
     return shapes;
 }
 
@@ -125,7 +163,8 @@ CopyLimit measureCopyLimit(size_t bytes, int repetitions) {
         check(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost), "device-to-host copy");
         d2h.push_back(msSince(t0));
     }
-    return {static_cast<double>(bytes) / (median(h2d) * 1e6), static_cast<double>(bytes) / (median(d2h) * 1e6)};
+    return {static_cast<double>(bytes) / (median(h2d) * 1e6),
+            static_cast<double>(bytes) / (median(d2h) * 1e6)};
 }
 
 // What an image generation leaves behind: large activations, many small temporaries and a cuBLAS
@@ -172,17 +211,19 @@ int runMemoryOps(Report& report) {
     for (double s : sizes)
         sizeList.append(s);
     report.set(QStringLiteral("sizesGiB"), sizeList);
-    Table& cleanupTable =
-        report.addTable(QStringLiteral("cleanup"), QStringLiteral("Cleanup (synchronise, cuBLAS workspaces, emptyCache)"),
-                        cleanupColumns());
+    Table& cleanupTable = report.addTable(
+        QStringLiteral("cleanup"), QStringLiteral("Cleanup (synchronise, cuBLAS workspaces, emptyCache)"),
+        cleanupColumns());
     Table& transfers = report.addTable(
         QStringLiteral("transfers"),
-        QStringLiteral("Unload to pinned RAM and reload of fp16 weights (#1 pins host memory, #2 reuses it; limit = "
-                       "raw cudaMemcpy of the same size)"),
+        QStringLiteral(
+            "Unload to pinned RAM and reload of fp16 weights (#1 pins host memory, #2 reuses it; limit = "
+            "raw cudaMemcpy of the same size)"),
         transferColumns());
 
     if (!cuda) {
-        report.note(QStringLiteral("no CUDA: %1. Nothing to measure; every figure is n/a.").arg(gpu::noCudaReason()));
+        report.note(
+            QStringLiteral("no CUDA: %1. Nothing to measure; every figure is n/a.").arg(gpu::noCudaReason()));
         report.set(QStringLiteral("deviceUsedAtStartMiB"), QJsonValue());
         cleanupTable.addRow({WorkloadCase});
         cleanupTable.addRow({EmptyCase});
@@ -228,23 +269,12 @@ int runMemoryOps(Report& report) {
         const bool intact = fingerprint(*model) == fingerprintBefore &&
                             residency.residency() == gpu::Residency::OnGpu && u1.moved && u2.moved;
         const double actual = static_cast<double>(residency.bytes());
-        transfers.addRow({sizeGiB,
-                          actual / GiB,
-                          residency.tensorCount(),
-                          limit.d2hGBps,
-                          actual / (limit.d2hGBps * 1e6),
-                          u1.totalMs,
-                          u1.pinMs,
-                          u2.totalMs,
-                          u2.gigabytesPerSecond(),
-                          limit.h2dGBps,
-                          actual / (limit.h2dGBps * 1e6),
-                          r1.totalMs,
-                          r2.totalMs,
-                          r2.gigabytesPerSecond(),
+        transfers.addRow({sizeGiB, actual / GiB, residency.tensorCount(), limit.d2hGBps,
+                          actual / (limit.d2hGBps * 1e6), u1.totalMs, u1.pinMs, u2.totalMs,
+                          u2.gigabytesPerSecond(), limit.h2dGBps, actual / (limit.h2dGBps * 1e6), r1.totalMs,
+                          r2.totalMs, r2.gigabytesPerSecond(),
                           (u1.before.deviceUsedBytes - u1.after.deviceUsedBytes) / MiB,
-                          (u2.after.deviceUsedBytes - before.deviceUsedBytes) / MiB,
-                          intact});
+                          (u2.after.deviceUsedBytes - before.deviceUsedBytes) / MiB, intact});
         model.reset();
     }
     manager.cleanup();
@@ -256,6 +286,7 @@ int runMemoryOps(Report& report) {
 
 } // namespace
 
-TP_BENCH_SCENARIO("memory-ops", "cleanup latency; unload/reload of 0.5/2/8 GiB against the copy limit", runMemoryOps);
+TP_BENCH_SCENARIO("memory-ops", "cleanup latency; unload/reload of 0.5/2/8 GiB against the copy limit",
+                  runMemoryOps);
 
 } // namespace tp::bench

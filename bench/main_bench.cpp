@@ -21,7 +21,8 @@ void usage(QTextStream& out) {
            "  --verbose     show the engine's debug log\n\n"
            "Scenarios:\n";
     auto all = bench::scenarios();
-    std::sort(all.begin(), all.end(), [](const bench::Scenario& a, const bench::Scenario& b) { return a.name < b.name; });
+    std::sort(all.begin(), all.end(),
+              [](const bench::Scenario& a, const bench::Scenario& b) { return a.name < b.name; });
     for (const bench::Scenario& s : all)
         out << "  " << s.name.leftJustified(14) << " " << s.summary << "\n";
 }
@@ -59,7 +60,8 @@ int main(int argc, char** argv) {
         }
     }
     const auto& all = bench::scenarios();
-    const auto it = std::find_if(all.begin(), all.end(), [&](const bench::Scenario& s) { return s.name == name; });
+    const auto it =
+        std::find_if(all.begin(), all.end(), [&](const bench::Scenario& s) { return s.name == name; });
     if (it == all.end()) {
         if (!name.isEmpty())
             err << "Unknown scenario '" << name << "'.\n\n";

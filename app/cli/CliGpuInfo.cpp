@@ -33,12 +33,13 @@ QString torchLine(const gpu::TorchBuildInfo& t) {
 void printDevice(QTextStream& out, const gpu::DeviceSample& d) {
     out << "GPU " << d.index << ": " << d.name << "  (" << d.source << ")\n";
     if (d.usedBytes >= 0)
-        out << "  memory:      " << gpu::formatBytes(d.usedBytes) << " used, " << gpu::formatBytes(d.freeBytes)
-            << " free, " << gpu::formatBytes(d.totalBytes) << " total\n";
+        out << "  memory:      " << gpu::formatBytes(d.usedBytes) << " used, "
+            << gpu::formatBytes(d.freeBytes) << " free, " << gpu::formatBytes(d.totalBytes) << " total\n";
     else
         out << "  memory:      " << gpu::formatBytes(d.totalBytes) << " total (use unknown)\n";
     out << "  utilisation: "
-        << (d.utilizationPercent >= 0 ? QStringLiteral("%1 %").arg(d.utilizationPercent) : QStringLiteral("unknown"))
+        << (d.utilizationPercent >= 0 ? QStringLiteral("%1 %").arg(d.utilizationPercent)
+                                      : QStringLiteral("unknown"))
         << "\n";
     if (!d.processesValid) {
         out << "  processes:   not available (NVML gives no per-process list here, e.g. in a container)\n";
@@ -105,7 +106,8 @@ int runGpuInfo(Context& ctx, const QStringList& args) {
     ctx.out << "This process on cuda:" << self.device << ": ";
     if (self.valid)
         ctx.out << "allocated " << gpu::formatBytes(self.allocatedBytes) << ", reserved "
-                << gpu::formatBytes(self.reservedBytes) << ", peak " << gpu::formatBytes(self.peakAllocatedBytes);
+                << gpu::formatBytes(self.reservedBytes) << ", peak "
+                << gpu::formatBytes(self.peakAllocatedBytes);
     if (!self.note.isEmpty())
         ctx.out << (self.valid ? " (" : "") << self.note << (self.valid ? ")" : "");
     ctx.out << "\n";

@@ -14,7 +14,7 @@ struct TorchBuildInfo {
     QString cudaRuntimeVersion; // "13.0" (the CUDA runtime linked in), empty without CUDA
     bool cudaAvailable = false; // a CUDA device is usable
     int cudaDeviceCount = 0;
-    QString noCudaReason;       // why cudaAvailable is false, in words
+    QString noCudaReason; // why cudaAvailable is false, in words
 };
 TorchBuildInfo torchBuildInfo();
 

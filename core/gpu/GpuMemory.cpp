@@ -44,7 +44,8 @@ double msSince(Clock::time_point t0) {
 
 // Memory-manager events are routine after every image: info only when the user asked for detail.
 template <typename... Args> void logEvent(fmt::format_string<Args...> format, Args&&... args) {
-    spdlog::log(log::verbose() ? spdlog::level::info : spdlog::level::debug, format, std::forward<Args>(args)...);
+    spdlog::log(log::verbose() ? spdlog::level::info : spdlog::level::debug, format,
+                std::forward<Args>(args)...);
 }
 
 qint64 tensorBytes(const at::Tensor& t) {
@@ -331,7 +332,9 @@ Residency ModelResidency::residency() const {
     return Residency::Cpu;
 }
 
-int ModelResidency::tensorCount() const { return static_cast<int>(walk().size()); }
+int ModelResidency::tensorCount() const {
+    return static_cast<int>(walk().size());
+}
 
 qint64 ModelResidency::bytes() const {
     qint64 total = 0;
@@ -387,11 +390,12 @@ CleanupReport MemoryManager::cleanup() {
 #endif
     r.after = snapshot();
     r.durationMs = msSince(t0);
-    r.message = QStringLiteral("cleanup: released %1 in %2 ms (reserved %3 -> %4, allocated %5, device used %6)")
-                    .arg(formatBytes(r.releasedBytes()))
-                    .arg(r.durationMs, 0, 'f', 1)
-                    .arg(formatBytes(r.before.reservedBytes), formatBytes(r.after.reservedBytes),
-                         formatBytes(r.after.allocatedBytes), formatBytes(r.after.deviceUsedBytes));
+    r.message =
+        QStringLiteral("cleanup: released %1 in %2 ms (reserved %3 -> %4, allocated %5, device used %6)")
+            .arg(formatBytes(r.releasedBytes()))
+            .arg(r.durationMs, 0, 'f', 1)
+            .arg(formatBytes(r.before.reservedBytes), formatBytes(r.after.reservedBytes),
+                 formatBytes(r.after.allocatedBytes), formatBytes(r.after.deviceUsedBytes));
     logEvent("gpu: {}", r.message);
     return r;
 }
@@ -407,7 +411,8 @@ TransferReport MemoryManager::unload(ModelResidency& model) {
     } else if (r.from != Residency::OnGpu && r.from != Residency::Mixed) {
         r.cuda = true;
         r.after = r.before;
-        r.message = QStringLiteral("unload %1: nothing on the GPU (%2)").arg(displayName(model), residencyName(r.from));
+        r.message = QStringLiteral("unload %1: nothing on the GPU (%2)")
+                        .arg(displayName(model), residencyName(r.from));
     }
     if (!r.message.isEmpty()) {
         r.totalMs = msSince(t0);
@@ -464,17 +469,19 @@ TransferReport MemoryManager::unload(ModelResidency& model) {
     r.to = model.residency();
     r.after = snapshot();
     r.totalMs = msSince(t0);
-    r.message = QStringLiteral("unload %1: %2 in %3 tensors to pinned RAM in %4 ms (%5 GB/s%6), cleanup %7 ms; "
-                               "device used %8 -> %9")
-                    .arg(displayName(model), formatBytes(r.bytes))
-                    .arg(r.tensors)
-                    .arg(r.totalMs, 0, 'f', 1)
-                    .arg(r.gigabytesPerSecond(), 0, 'f', 1)
-                    .arg(r.pinnedAllocatedBytes > 0
-                             ? QStringLiteral(", pinned %1 in %2 ms").arg(formatBytes(r.pinnedAllocatedBytes)).arg(r.pinMs, 0, 'f', 1)
-                             : QString())
-                    .arg(r.cleanupMs, 0, 'f', 1)
-                    .arg(formatBytes(r.before.deviceUsedBytes), formatBytes(r.after.deviceUsedBytes));
+    r.message =
+        QStringLiteral("unload %1: %2 in %3 tensors to pinned RAM in %4 ms (%5 GB/s%6), cleanup %7 ms; "
+                       "device used %8 -> %9")
+            .arg(displayName(model), formatBytes(r.bytes))
+            .arg(r.tensors)
+            .arg(r.totalMs, 0, 'f', 1)
+            .arg(r.gigabytesPerSecond(), 0, 'f', 1)
+            .arg(r.pinnedAllocatedBytes > 0 ? QStringLiteral(", pinned %1 in %2 ms")
+                                                  .arg(formatBytes(r.pinnedAllocatedBytes))
+                                                  .arg(r.pinMs, 0, 'f', 1)
+                                            : QString())
+            .arg(r.cleanupMs, 0, 'f', 1)
+            .arg(formatBytes(r.before.deviceUsedBytes), formatBytes(r.after.deviceUsedBytes));
     logEvent("gpu: {}", r.message);
     return r;
 }
@@ -490,7 +497,8 @@ TransferReport MemoryManager::reload(ModelResidency& model) {
     } else if (r.from != Residency::PinnedCpu && r.from != Residency::Mixed) {
         r.cuda = true;
         r.after = r.before;
-        r.message = QStringLiteral("reload %1: nothing unloaded (%2)").arg(displayName(model), residencyName(r.from));
+        r.message =
+            QStringLiteral("reload %1: nothing unloaded (%2)").arg(displayName(model), residencyName(r.from));
     }
     if (!r.message.isEmpty()) {
         r.totalMs = msSince(t0);
@@ -535,12 +543,13 @@ TransferReport MemoryManager::reload(ModelResidency& model) {
     r.to = model.residency();
     r.after = snapshot();
     r.totalMs = msSince(t0);
-    r.message = QStringLiteral("reload %1: %2 in %3 tensors to the GPU in %4 ms (%5 GB/s); device used %6 -> %7")
-                    .arg(displayName(model), formatBytes(r.bytes))
-                    .arg(r.tensors)
-                    .arg(r.totalMs, 0, 'f', 1)
-                    .arg(r.gigabytesPerSecond(), 0, 'f', 1)
-                    .arg(formatBytes(r.before.deviceUsedBytes), formatBytes(r.after.deviceUsedBytes));
+    r.message =
+        QStringLiteral("reload %1: %2 in %3 tensors to the GPU in %4 ms (%5 GB/s); device used %6 -> %7")
+            .arg(displayName(model), formatBytes(r.bytes))
+            .arg(r.tensors)
+            .arg(r.totalMs, 0, 'f', 1)
+            .arg(r.gigabytesPerSecond(), 0, 'f', 1)
+            .arg(formatBytes(r.before.deviceUsedBytes), formatBytes(r.after.deviceUsedBytes));
     logEvent("gpu: {}", r.message);
     return r;
 }

@@ -59,8 +59,8 @@ public:
 private:
     friend class MemoryManager;
     struct Entry {
-        at::Tensor tensor;          // the module's parameter or buffer (shares its TensorImpl)
-        at::Tensor pinned;          // its pinned host buffer, once unloaded
+        at::Tensor tensor;           // the module's parameter or buffer (shares its TensorImpl)
+        at::Tensor pinned;           // its pinned host buffer, once unloaded
         c10::Device home{c10::kCPU}; // the device it came from, to reload to
     };
     struct Found {
@@ -82,7 +82,8 @@ private:
 // where it was, partial copies are freed and the exception propagates for the engine to report.
 class MemoryManager final {
 public:
-    explicit MemoryManager(int device = 0) : m_device(device) {}
+    explicit MemoryManager(int device = 0)
+        : m_device(device) {}
 
     int device() const { return m_device; }
     MemorySnapshot snapshot() const { return gpu::snapshot(m_device); }

@@ -21,13 +21,13 @@ QString formatBytes(qint64 bytes);
 
 // One reading of this process's view of a device.
 struct MemorySnapshot {
-    bool cuda = false;        // false: no CUDA, every figure below is -1
+    bool cuda = false; // false: no CUDA, every figure below is -1
     int device = -1;
     qint64 msecsSinceEpoch = 0;
-    qint64 deviceUsedBytes = -1;  // cudaMemGetInfo: total - free (all processes)
+    qint64 deviceUsedBytes = -1; // cudaMemGetInfo: total - free (all processes)
     qint64 deviceTotalBytes = -1;
-    qint64 allocatedBytes = -1;   // this process's caching allocator: live tensors
-    qint64 reservedBytes = -1;    // ... plus its cache (what cudaFree could give back)
+    qint64 allocatedBytes = -1; // this process's caching allocator: live tensors
+    qint64 reservedBytes = -1;  // ... plus its cache (what cudaFree could give back)
     qint64 peakAllocatedBytes = -1;
 };
 
@@ -40,24 +40,25 @@ struct CleanupReport {
     double durationMs = 0;
     // Device memory given back to the driver (reserved before - after), 0 when unknown.
     qint64 releasedBytes() const {
-        return before.reservedBytes >= 0 && after.reservedBytes >= 0 ? before.reservedBytes - after.reservedBytes
-                                                                     : 0;
+        return before.reservedBytes >= 0 && after.reservedBytes >= 0
+                   ? before.reservedBytes - after.reservedBytes
+                   : 0;
     }
 };
 
 // unload() or reload() of one model.
 struct TransferReport {
     bool cuda = false;
-    bool moved = false;       // false: nothing to do (already there, no CUDA, CPU model)
-    QString message;          // one line for the log
+    bool moved = false; // false: nothing to do (already there, no CUDA, CPU model)
+    QString message;    // one line for the log
     Residency from = Residency::Cpu;
     Residency to = Residency::Cpu;
-    int tensors = 0;          // parameters and buffers moved
-    qint64 bytes = 0;         // their size
+    int tensors = 0;                 // parameters and buffers moved
+    qint64 bytes = 0;                // their size
     qint64 pinnedAllocatedBytes = 0; // host memory pinned by this call (0 when buffers were reused)
-    double pinMs = 0;         // allocating and page-locking host buffers (first unload only)
-    double copyMs = 0;        // the copies, up to the final synchronise (without pinMs)
-    double cleanupMs = 0;     // unload: the cleanup() that gives the memory back
+    double pinMs = 0;                // allocating and page-locking host buffers (first unload only)
+    double copyMs = 0;               // the copies, up to the final synchronise (without pinMs)
+    double cleanupMs = 0;            // unload: the cleanup() that gives the memory back
     double totalMs = 0;
     MemorySnapshot before;
     MemorySnapshot after;

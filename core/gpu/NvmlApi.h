@@ -20,7 +20,7 @@ constexpr Return ErrorFunctionNotFound = 13;
 constexpr Return ErrorArgumentVersionMismatch = 25;
 
 constexpr unsigned long long ValueNotAvailable = ~0ULL;
-constexpr unsigned int DeviceNameBufferSize = 96;   // NVML_DEVICE_NAME_V2_BUFFER_SIZE
+constexpr unsigned int DeviceNameBufferSize = 96;    // NVML_DEVICE_NAME_V2_BUFFER_SIZE
 constexpr unsigned int DriverVersionBufferSize = 80; // NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
 
 struct MemoryV1 { // nvmlMemory_t
@@ -34,13 +34,13 @@ struct MemoryV2 { // nvmlMemory_v2_t
     unsigned long long total;
     unsigned long long reserved; // by the driver
     unsigned long long free;
-    unsigned long long used;     // by processes
+    unsigned long long used; // by processes
 };
 // NVML_STRUCT_VERSION(Memory, 2): sizeof | (2 << 24)
 constexpr unsigned int MemoryV2Version = static_cast<unsigned int>(sizeof(MemoryV2)) | (2u << 24);
 
-struct Utilization { // nvmlUtilization_t
-    unsigned int gpu;    // percent of the last second a kernel ran
+struct Utilization {  // nvmlUtilization_t
+    unsigned int gpu; // percent of the last second a kernel ran
     unsigned int memory;
 };
 

@@ -39,7 +39,8 @@ template <typename Fn> Fn resolve(void* handle, std::initializer_list<const char
 
 // Calls a process-list function, growing the array while NVML answers INSUFFICIENT_SIZE (the
 // list can grow between two calls).
-template <typename Info, typename Fn> nvml::Return queryProcesses(Fn fn, nvml::Device device, std::vector<Info>& out) {
+template <typename Info, typename Fn>
+nvml::Return queryProcesses(Fn fn, nvml::Device device, std::vector<Info>& out) {
     unsigned int capacity = 16;
     for (int attempt = 0; attempt < 6; ++attempt) {
         out.assign(capacity, Info{});
@@ -61,7 +62,8 @@ template <typename Info> void appendProcesses(const std::vector<Info>& infos, De
     for (const Info& info : infos) {
         GpuProcess p;
         p.pid = info.pid;
-        p.usedBytes = info.usedGpuMemory == nvml::ValueNotAvailable ? -1 : static_cast<qint64>(info.usedGpuMemory);
+        p.usedBytes =
+            info.usedGpuMemory == nvml::ValueNotAvailable ? -1 : static_cast<qint64>(info.usedGpuMemory);
         p.name = processName(p.pid);
         p.isSelf = p.pid == self;
         p.isOllama = isOllamaProcessName(p.name);
@@ -114,19 +116,23 @@ bool NvmlSource::load() {
     a.shutdown = resolve<nvml::ShutdownFn>(m_handle, {"nvmlShutdown"});
     a.errorString = resolve<nvml::ErrorStringFn>(m_handle, {"nvmlErrorString"});
     a.driverVersion = resolve<nvml::SystemGetDriverVersionFn>(m_handle, {"nvmlSystemGetDriverVersion"});
-    a.deviceCount = resolve<nvml::DeviceGetCountFn>(m_handle, {"nvmlDeviceGetCount_v2", "nvmlDeviceGetCount"});
+    a.deviceCount =
+        resolve<nvml::DeviceGetCountFn>(m_handle, {"nvmlDeviceGetCount_v2", "nvmlDeviceGetCount"});
     a.handleByIndex = resolve<nvml::DeviceGetHandleByIndexFn>(
         m_handle, {"nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex"});
     a.deviceName = resolve<nvml::DeviceGetNameFn>(m_handle, {"nvmlDeviceGetName"});
     a.memoryV1 = resolve<nvml::DeviceGetMemoryInfoFn>(m_handle, {"nvmlDeviceGetMemoryInfo"});
     a.memoryV2 = resolve<nvml::DeviceGetMemoryInfoV2Fn>(m_handle, {"nvmlDeviceGetMemoryInfo_v2"});
     a.utilization = resolve<nvml::DeviceGetUtilizationRatesFn>(m_handle, {"nvmlDeviceGetUtilizationRates"});
-    a.processesV3 = resolve<nvml::DeviceGetProcessesV2Fn>(m_handle, {"nvmlDeviceGetComputeRunningProcesses_v3"});
-    a.processesV2 = resolve<nvml::DeviceGetProcessesV2Fn>(m_handle, {"nvmlDeviceGetComputeRunningProcesses_v2"});
+    a.processesV3 =
+        resolve<nvml::DeviceGetProcessesV2Fn>(m_handle, {"nvmlDeviceGetComputeRunningProcesses_v3"});
+    a.processesV2 =
+        resolve<nvml::DeviceGetProcessesV2Fn>(m_handle, {"nvmlDeviceGetComputeRunningProcesses_v2"});
     a.processesV1 = resolve<nvml::DeviceGetProcessesV1Fn>(m_handle, {"nvmlDeviceGetComputeRunningProcesses"});
     if (!a.init || !a.shutdown || !a.deviceCount || !a.handleByIndex || !a.deviceName ||
         (!a.memoryV1 && !a.memoryV2)) {
-        m_reason = QStringLiteral("NVIDIA driver too old (%1 lacks the functions TwistedPic needs)").arg(m_library);
+        m_reason =
+            QStringLiteral("NVIDIA driver too old (%1 lacks the functions TwistedPic needs)").arg(m_library);
         return false;
     }
     if (const nvml::Return rc = a.init(); rc != nvml::Success) {
@@ -212,7 +218,8 @@ bool NvmlSource::readProcesses(void* device, DeviceSample& d) {
                 appendProcesses(infos, d);
         } else if (version > 1 && (version == 3 ? a.processesV3 : a.processesV2)) {
             std::vector<nvml::ProcessInfoV2> infos;
-            if ((rc = queryProcesses(version == 3 ? a.processesV3 : a.processesV2, device, infos)) == nvml::Success)
+            if ((rc = queryProcesses(version == 3 ? a.processesV3 : a.processesV2, device, infos)) ==
+                nvml::Success)
                 appendProcesses(infos, d);
         }
         if (rc == nvml::Success) {

@@ -51,7 +51,7 @@ private:
     QVector<void*> m_devices;
     QVector<int> m_indices; // NVML's index of each opened device
     QVector<QString> m_names;
-    int m_memoryApi = 2;  // 2: nvmlDeviceGetMemoryInfo_v2 works, 1: only v1
+    int m_memoryApi = 2; // 2: nvmlDeviceGetMemoryInfo_v2 works, 1: only v1
     int m_processApi = 0;
 };
 

@@ -20,6 +20,8 @@ bool isOllamaProcessName(const QString& name) {
     return name.startsWith(QLatin1String("ollama"), Qt::CaseInsensitive);
 }
 
-qint64 selfPid() { return QCoreApplication::applicationPid(); }
+qint64 selfPid() {
+    return QCoreApplication::applicationPid();
+}
 
 } // namespace tp::gpu

@@ -5,7 +5,9 @@
 namespace tp::gpu {
 namespace {
 
-QJsonValue bytesOrNull(qint64 bytes) { return bytes < 0 ? QJsonValue() : QJsonValue(static_cast<double>(bytes)); }
+QJsonValue bytesOrNull(qint64 bytes) {
+    return bytes < 0 ? QJsonValue() : QJsonValue(static_cast<double>(bytes));
+}
 
 } // namespace
 
@@ -34,13 +36,13 @@ QJsonObject toJson(const DeviceSample& d) {
 }
 
 QJsonObject toJson(const AllocatorSample& a) {
-    return QJsonObject{{QStringLiteral("valid"), a.valid},
-                       {QStringLiteral("device"), a.device},
-                       {QStringLiteral("note"), a.note},
-                       {QStringLiteral("allocatedBytes"), a.valid ? bytesOrNull(a.allocatedBytes) : QJsonValue()},
-                       {QStringLiteral("reservedBytes"), a.valid ? bytesOrNull(a.reservedBytes) : QJsonValue()},
-                       {QStringLiteral("peakAllocatedBytes"),
-                        a.valid ? bytesOrNull(a.peakAllocatedBytes) : QJsonValue()}};
+    return QJsonObject{
+        {QStringLiteral("valid"), a.valid},
+        {QStringLiteral("device"), a.device},
+        {QStringLiteral("note"), a.note},
+        {QStringLiteral("allocatedBytes"), a.valid ? bytesOrNull(a.allocatedBytes) : QJsonValue()},
+        {QStringLiteral("reservedBytes"), a.valid ? bytesOrNull(a.reservedBytes) : QJsonValue()},
+        {QStringLiteral("peakAllocatedBytes"), a.valid ? bytesOrNull(a.peakAllocatedBytes) : QJsonValue()}};
 }
 
 QJsonObject toJson(const VramSample& s) {

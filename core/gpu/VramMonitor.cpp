@@ -57,7 +57,8 @@ public:
             } catch (const std::exception& e) {
                 // Sources should not throw; if one does, the graph shows why instead of a hole.
                 s = VramSample{};
-                s.noGpuReason = QStringLiteral("VRAM sampling failed: %1").arg(QString::fromLocal8Bit(e.what()));
+                s.noGpuReason =
+                    QStringLiteral("VRAM sampling failed: %1").arg(QString::fromLocal8Bit(e.what()));
                 spdlog::warn("gpu: {}", s.noGpuReason);
             }
         }
@@ -93,7 +94,9 @@ VramMonitor::VramMonitor(std::unique_ptr<VramSource> source, QObject* parent)
     m_source->source = std::move(source);
 }
 
-VramMonitor::~VramMonitor() { stop(); }
+VramMonitor::~VramMonitor() {
+    stop();
+}
 
 int VramMonitor::capacityFor(int intervalMs, int historySeconds) {
     const qint64 span = static_cast<qint64>(std::max(1, historySeconds)) * 1000;
@@ -126,7 +129,9 @@ void VramMonitor::stop() {
     m_sampler = nullptr;
 }
 
-bool VramMonitor::isRunning() const { return m_thread != nullptr; }
+bool VramMonitor::isRunning() const {
+    return m_thread != nullptr;
+}
 
 void VramMonitor::setInterval(int ms) {
     ms = std::clamp(ms, MinIntervalMs, MaxIntervalMs);
@@ -135,7 +140,8 @@ void VramMonitor::setInterval(int ms) {
     m_intervalMs = ms;
     m_history->setCapacity(capacityFor(m_intervalMs, m_historySeconds));
     if (VramSampler* sampler = m_sampler.data())
-        QMetaObject::invokeMethod(sampler, [sampler, ms] { sampler->setInterval(ms); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            sampler, [sampler, ms] { sampler->setInterval(ms); }, Qt::QueuedConnection);
     Q_EMIT intervalChanged(ms);
 }
 

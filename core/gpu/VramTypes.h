@@ -23,10 +23,10 @@ struct DeviceSample {
     qint64 totalBytes = 0;
     qint64 usedBytes = 0; // total - free: every process plus the driver's own reservation
     qint64 freeBytes = 0;
-    int utilizationPercent = -1;    // -1: unknown
-    bool processesValid = false;    // NVML per-process lists can be empty in containers
+    int utilizationPercent = -1; // -1: unknown
+    bool processesValid = false; // NVML per-process lists can be empty in containers
     QVector<GpuProcess> processes;
-    QString source;                 // "nvml" or "cuda"
+    QString source; // "nvml" or "cuda"
 };
 
 // This process's caching-allocator figures (libtorch), for one device.
@@ -42,7 +42,7 @@ struct AllocatorSample {
 struct VramSample {
     qint64 msecsSinceEpoch = 0;
     bool gpuAvailable = false;
-    QString noGpuReason; // why there is no GPU, in words, when gpuAvailable is false
+    QString noGpuReason;   // why there is no GPU, in words, when gpuAvailable is false
     QString driverVersion; // NVIDIA driver, e.g. "580.65.06" (NVML only)
     QVector<DeviceSample> devices;
     AllocatorSample self; // for the device the engine uses

@@ -27,7 +27,8 @@ class TestBenchQuick final : public QObject {
 
     ProcessResult bench(const QStringList& args) {
         return runProcess(binaryPath(QStringLiteral("bench/twistedpic-bench")), args,
-                          {QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))}, 540000);
+                          {QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))},
+                          540000);
     }
 
 private Q_SLOTS:
@@ -44,9 +45,10 @@ private Q_SLOTS:
         QJsonParseError error;
         const QJsonObject o = QJsonDocument::fromJson(file.readAll(), &error).object();
         QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(error.errorString()));
-        requireKeys(o, {QStringLiteral("scenario"), QStringLiteral("quick"), QStringLiteral("startedAt"),
-                        QStringLiteral("durationS"), QStringLiteral("host"), QStringLiteral("torch"),
-                        QStringLiteral("gpu"), QStringLiteral("notes"), QStringLiteral("results")},
+        requireKeys(o,
+                    {QStringLiteral("scenario"), QStringLiteral("quick"), QStringLiteral("startedAt"),
+                     QStringLiteral("durationS"), QStringLiteral("host"), QStringLiteral("torch"),
+                     QStringLiteral("gpu"), QStringLiteral("notes"), QStringLiteral("results")},
                     QStringLiteral("report"));
         QCOMPARE(o.value(QStringLiteral("scenario")).toString(), QStringLiteral("memory-ops"));
         QCOMPARE(o.value(QStringLiteral("quick")).toBool(), true);
@@ -55,9 +57,10 @@ private Q_SLOTS:
                     QStringLiteral("torch"));
 
         const QJsonObject results = o.value(QStringLiteral("results")).toObject();
-        requireKeys(results, {QStringLiteral("cuda"), QStringLiteral("reason"), QStringLiteral("sizesGiB"),
-                              QStringLiteral("deviceUsedAtStartMiB"), QStringLiteral("cleanup"),
-                              QStringLiteral("transfers")},
+        requireKeys(results,
+                    {QStringLiteral("cuda"), QStringLiteral("reason"), QStringLiteral("sizesGiB"),
+                     QStringLiteral("deviceUsedAtStartMiB"), QStringLiteral("cleanup"),
+                     QStringLiteral("transfers")},
                     QStringLiteral("results"));
         const bool cuda = tp::gpu::torchBuildInfo().cudaAvailable;
         QCOMPARE(results.value(QStringLiteral("cuda")).toBool(), cuda);
@@ -66,10 +69,11 @@ private Q_SLOTS:
         QCOMPARE(cleanup.size(), 2);
         for (const QJsonValue& row : cleanup) {
             const QJsonObject c = row.toObject();
-            requireKeys(c, {QStringLiteral("case"), QStringLiteral("runs"), QStringLiteral("latencyMs"),
-                            QStringLiteral("latencyMaxMs"), QStringLiteral("reservedBeforeMiB"),
-                            QStringLiteral("reservedAfterMiB"), QStringLiteral("allocatedAfterMiB"),
-                            QStringLiteral("cacheLeftMiB"), QStringLiteral("deviceUsedAfterMiB")},
+            requireKeys(c,
+                        {QStringLiteral("case"), QStringLiteral("runs"), QStringLiteral("latencyMs"),
+                         QStringLiteral("latencyMaxMs"), QStringLiteral("reservedBeforeMiB"),
+                         QStringLiteral("reservedAfterMiB"), QStringLiteral("allocatedAfterMiB"),
+                         QStringLiteral("cacheLeftMiB"), QStringLiteral("deviceUsedAfterMiB")},
                         QStringLiteral("cleanup row"));
             QCOMPARE(c.value(QStringLiteral("latencyMs")).isDouble(), cuda);
         }
@@ -77,17 +81,20 @@ private Q_SLOTS:
         const QJsonArray transfers = results.value(QStringLiteral("transfers")).toArray();
         QCOMPARE(transfers.size(), 1); // --quick: 0.5 GiB only
         const QJsonObject t = transfers.at(0).toObject();
-        requireKeys(t, {QStringLiteral("sizeGiB"), QStringLiteral("actualGiB"), QStringLiteral("tensors"),
-                        QStringLiteral("d2hLimitGBps"), QStringLiteral("unloadLimitMs"), QStringLiteral("unload1Ms"),
-                        QStringLiteral("pin1Ms"), QStringLiteral("unload2Ms"), QStringLiteral("unload2GBps"),
-                        QStringLiteral("h2dLimitGBps"), QStringLiteral("reloadLimitMs"), QStringLiteral("reload1Ms"),
-                        QStringLiteral("reload2Ms"), QStringLiteral("reload2GBps"), QStringLiteral("freedMiB"),
-                        QStringLiteral("residualMiB"), QStringLiteral("intact")},
+        requireKeys(t,
+                    {QStringLiteral("sizeGiB"), QStringLiteral("actualGiB"), QStringLiteral("tensors"),
+                     QStringLiteral("d2hLimitGBps"), QStringLiteral("unloadLimitMs"),
+                     QStringLiteral("unload1Ms"), QStringLiteral("pin1Ms"), QStringLiteral("unload2Ms"),
+                     QStringLiteral("unload2GBps"), QStringLiteral("h2dLimitGBps"),
+                     QStringLiteral("reloadLimitMs"), QStringLiteral("reload1Ms"),
+                     QStringLiteral("reload2Ms"), QStringLiteral("reload2GBps"), QStringLiteral("freedMiB"),
+                     QStringLiteral("residualMiB"), QStringLiteral("intact")},
                     QStringLiteral("transfer row"));
         QCOMPARE(t.value(QStringLiteral("sizeGiB")).toDouble(), 0.5);
         if (cuda) {
             QCOMPARE(t.value(QStringLiteral("intact")).toBool(), true);
-            QVERIFY(t.value(QStringLiteral("unload2Ms")).toDouble() < t.value(QStringLiteral("unload1Ms")).toDouble());
+            QVERIFY(t.value(QStringLiteral("unload2Ms")).toDouble() <
+                    t.value(QStringLiteral("unload1Ms")).toDouble());
         } else {
             QVERIFY(r.out.contains(QLatin1String("no CUDA: ")));
             QVERIFY(t.value(QStringLiteral("unload1Ms")).isNull());

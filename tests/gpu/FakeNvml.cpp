@@ -89,7 +89,8 @@ void parse(const char* text) {
                 Process proc;
                 proc.pid = static_cast<unsigned int>(std::strtoul(entry.c_str(), nullptr, 10));
                 const std::string bytes = entry.substr(colon + 1);
-                proc.bytes = bytes == "na" ? nvml::ValueNotAvailable : std::strtoull(bytes.c_str(), nullptr, 10);
+                proc.bytes =
+                    bytes == "na" ? nvml::ValueNotAvailable : std::strtoull(bytes.c_str(), nullptr, 10);
                 g_config.procs.push_back(proc);
             }
         }
@@ -103,7 +104,8 @@ int deviceIndex(nvml::Device d) {
     return static_cast<int>(p - g_devices);
 }
 
-template <typename Info> nvml::Return processes(const char* fn, int version, nvml::Device d, unsigned int* count, Info* infos) {
+template <typename Info>
+nvml::Return processes(const char* fn, int version, nvml::Device d, unsigned int* count, Info* infos) {
     ++g_calls[fn];
     if (!g_initialised)
         return 1; // UNINITIALIZED
@@ -151,14 +153,19 @@ __attribute__((visibility("default"))) nvml::Return nvmlShutdown() {
 
 __attribute__((visibility("default"))) const char* nvmlErrorString(nvml::Return rc) {
     switch (rc) {
-    case nvml::ErrorDriverNotLoaded: return "Driver Not Loaded";
-    case nvml::ErrorNotSupported: return "Not Supported";
-    case nvml::ErrorFunctionNotFound: return "Function Not Found";
-    default: return "Unknown Error";
+    case nvml::ErrorDriverNotLoaded:
+        return "Driver Not Loaded";
+    case nvml::ErrorNotSupported:
+        return "Not Supported";
+    case nvml::ErrorFunctionNotFound:
+        return "Function Not Found";
+    default:
+        return "Unknown Error";
     }
 }
 
-__attribute__((visibility("default"))) nvml::Return nvmlSystemGetDriverVersion(char* version, unsigned int length) {
+__attribute__((visibility("default"))) nvml::Return nvmlSystemGetDriverVersion(char* version,
+                                                                               unsigned int length) {
     std::strncpy(version, "999.99.99-fake", length);
     return nvml::Success;
 }
@@ -168,14 +175,16 @@ __attribute__((visibility("default"))) nvml::Return nvmlDeviceGetCount_v2(unsign
     return g_initialised ? nvml::Success : 1;
 }
 
-__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvml::Device* device) {
+__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetHandleByIndex_v2(unsigned int index,
+                                                                                  nvml::Device* device) {
     if (index >= g_config.devices || index >= sizeof g_devices)
         return 2;
     *device = &g_devices[index];
     return nvml::Success;
 }
 
-__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetName(nvml::Device device, char* name, unsigned int length) {
+__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetName(nvml::Device device, char* name,
+                                                                      unsigned int length) {
     const std::string n = g_config.name + " #" + std::to_string(deviceIndex(device));
     std::strncpy(name, n.c_str(), length);
     name[length - 1] = '\0';
@@ -190,7 +199,8 @@ __attribute__((visibility("default"))) nvml::Return nvmlDeviceGetMemoryInfo(nvml
     return nvml::Success;
 }
 
-__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetMemoryInfo_v2(nvml::Device, nvml::MemoryV2* m) {
+__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetMemoryInfo_v2(nvml::Device,
+                                                                               nvml::MemoryV2* m) {
     ++g_calls["nvmlDeviceGetMemoryInfo_v2"];
     if (g_config.memV2 == 0)
         return nvml::ErrorFunctionNotFound;
@@ -204,24 +214,25 @@ __attribute__((visibility("default"))) nvml::Return nvmlDeviceGetMemoryInfo_v2(n
     return nvml::Success;
 }
 
-__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetUtilizationRates(nvml::Device, nvml::Utilization* u) {
+__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetUtilizationRates(nvml::Device,
+                                                                                  nvml::Utilization* u) {
     u->gpu = g_config.util;
     u->memory = 0;
     return nvml::Success;
 }
 
-__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetComputeRunningProcesses_v3(
-    nvml::Device d, unsigned int* count, nvml::ProcessInfoV2* infos) {
+__attribute__((visibility("default"))) nvml::Return
+nvmlDeviceGetComputeRunningProcesses_v3(nvml::Device d, unsigned int* count, nvml::ProcessInfoV2* infos) {
     return processes("nvmlDeviceGetComputeRunningProcesses_v3", 3, d, count, infos);
 }
 
-__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetComputeRunningProcesses_v2(
-    nvml::Device d, unsigned int* count, nvml::ProcessInfoV2* infos) {
+__attribute__((visibility("default"))) nvml::Return
+nvmlDeviceGetComputeRunningProcesses_v2(nvml::Device d, unsigned int* count, nvml::ProcessInfoV2* infos) {
     return processes("nvmlDeviceGetComputeRunningProcesses_v2", 2, d, count, infos);
 }
 
-__attribute__((visibility("default"))) nvml::Return nvmlDeviceGetComputeRunningProcesses(
-    nvml::Device d, unsigned int* count, nvml::ProcessInfoV1* infos) {
+__attribute__((visibility("default"))) nvml::Return
+nvmlDeviceGetComputeRunningProcesses(nvml::Device d, unsigned int* count, nvml::ProcessInfoV1* infos) {
     return processes("nvmlDeviceGetComputeRunningProcesses", 1, d, count, infos);
 }
 

@@ -16,5 +16,6 @@ struct GpuTestRegistrar {
 
 } // namespace tp::test
 
-#define TP_GPU_TEST_CLASS(Class)                                                                            \
-    static const ::tp::test::GpuTestRegistrar tp_gpu_test_registrar_##Class([] { return static_cast<QObject*>(new Class); })
+#define TP_GPU_TEST_CLASS(Class)                                                                             \
+    static const ::tp::test::GpuTestRegistrar tp_gpu_test_registrar_##Class(                                 \
+        [] { return static_cast<QObject*>(new Class); })

@@ -22,13 +22,16 @@ class TestGpuInfoCli final : public QObject {
     QTemporaryDir m_dir;
 
     ProcessResult gpuInfo(const QStringList& args, const QStringList& env) {
-        return runProcess(binaryPath(QStringLiteral("app/twistedpic-cli")),
-                          QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("cli.conf")),
-                                      QStringLiteral("gpu-info")} +
-                              args,
-                          QStringList{QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))} + env);
+        return runProcess(
+            binaryPath(QStringLiteral("app/twistedpic-cli")),
+            QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("cli.conf")),
+                        QStringLiteral("gpu-info")} +
+                args,
+            QStringList{QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))} + env);
     }
-    static QString absentNvml() { return QStringLiteral("TWISTEDPIC_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1"); }
+    static QString absentNvml() {
+        return QStringLiteral("TWISTEDPIC_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1");
+    }
 
 private Q_SLOTS:
     void withoutAGpu() {
@@ -44,7 +47,8 @@ private Q_SLOTS:
         const QStringList lines = r.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), 3);
         QCOMPARE(lines[0], QStringLiteral("No NVIDIA GPU found: TwistedPic runs on the CPU."));
-        QVERIFY2(lines[1].startsWith(QLatin1String("Reason: No NVIDIA driver (/nonexistent/libnvidia-ml.so.1 not found); ")),
+        QVERIFY2(lines[1].startsWith(
+                     QLatin1String("Reason: No NVIDIA driver (/nonexistent/libnvidia-ml.so.1 not found); ")),
                  qPrintable(lines[1]));
         QVERIFY(lines[1].endsWith(QLatin1String("running on the CPU")));
         QVERIFY2(lines[2].startsWith(QStringLiteral("libtorch ") + torch.torchVersion), qPrintable(lines[2]));
@@ -72,7 +76,8 @@ private Q_SLOTS:
         QCOMPARE(o.value(QStringLiteral("source")).toString(), QStringLiteral("none"));
         QVERIFY(o.value(QStringLiteral("noGpuReason")).toString().contains(QLatin1String("not found")));
         QVERIFY(o.value(QStringLiteral("devices")).toArray().isEmpty());
-        QCOMPARE(o.value(QStringLiteral("self")).toObject().value(QStringLiteral("valid")).toBool(true), false);
+        QCOMPARE(o.value(QStringLiteral("self")).toObject().value(QStringLiteral("valid")).toBool(true),
+                 false);
         QVERIFY(o.value(QStringLiteral("self")).toObject().value(QStringLiteral("allocatedBytes")).isNull());
     }
 
@@ -89,8 +94,9 @@ private Q_SLOTS:
         ProcessResult r = gpuInfo({}, env);
         QCOMPARE(r.exitCode, 0);
         QVERIFY2(r.out.startsWith(QLatin1String("GPU 0: Fake H100 #0  (nvml)\n")), qPrintable(r.out));
-        QVERIFY2(r.out.contains(QLatin1String("  memory:      6.00 GiB used, 74.00 GiB free, 80.00 GiB total\n")),
-                 qPrintable(r.out));
+        QVERIFY2(
+            r.out.contains(QLatin1String("  memory:      6.00 GiB used, 74.00 GiB free, 80.00 GiB total\n")),
+            qPrintable(r.out));
         QVERIFY(r.out.contains(QLatin1String("  utilisation: 12 %\n")));
         const QString processLine = QStringLiteral("%1  %2  %3  [Ollama]\n")
                                         .arg(QString::number(ollama.pid()).rightJustified(8),

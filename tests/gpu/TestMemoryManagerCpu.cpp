@@ -97,7 +97,8 @@ private Q_SLOTS:
         QCOMPARE(residency.residency(), Residency::Cpu);
 
         MemoryManager manager;
-        const QString expected = cudaAvailable() ? QStringLiteral("nothing on the GPU") : QStringLiteral("no CUDA");
+        const QString expected =
+            cudaAvailable() ? QStringLiteral("nothing on the GPU") : QStringLiteral("no CUDA");
         const TransferReport u = manager.unload(residency);
         QVERIFY(!u.moved);
         QVERIFY2(u.message.contains(expected), qPrintable(u.message));
@@ -110,7 +111,8 @@ private Q_SLOTS:
         QCOMPARE(residency.pinnedBytes(), 0);
         QVERIFY(untouched(*model, before));
 
-        const QString expectedReload = cudaAvailable() ? QStringLiteral("nothing unloaded") : QStringLiteral("no CUDA");
+        const QString expectedReload =
+            cudaAvailable() ? QStringLiteral("nothing unloaded") : QStringLiteral("no CUDA");
         const TransferReport r = manager.reload(residency);
         QVERIFY(!r.moved);
         QVERIFY2(r.message.contains(expectedReload), qPrintable(r.message));

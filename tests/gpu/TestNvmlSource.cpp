@@ -46,7 +46,8 @@ private Q_SLOTS:
     void aMissingLibraryIsCleanlyNotAvailable() {
         NvmlSource nvml(QStringLiteral("libnvidia-ml-absent.so.1"));
         QVERIFY(!nvml.isAvailable());
-        QCOMPARE(nvml.unavailableReason(), QStringLiteral("No NVIDIA driver (libnvidia-ml-absent.so.1 not found)"));
+        QCOMPARE(nvml.unavailableReason(),
+                 QStringLiteral("No NVIDIA driver (libnvidia-ml-absent.so.1 not found)"));
         const VramSample s = nvml.sample();
         QVERIFY(!s.gpuAvailable);
         QCOMPARE(s.noGpuReason, nvml.unavailableReason());
@@ -74,21 +75,23 @@ private Q_SLOTS:
         NvmlSource nvml;
         qunsetenv("TWISTEDPIC_NVML_LIBRARY");
         QCOMPARE(nvml.library(), QStringLiteral("/opt/nvidia/libnvidia-ml.so.1"));
-        QCOMPARE(nvml.unavailableReason(), QStringLiteral("No NVIDIA driver (/opt/nvidia/libnvidia-ml.so.1 not found)"));
+        QCOMPARE(nvml.unavailableReason(),
+                 QStringLiteral("No NVIDIA driver (/opt/nvidia/libnvidia-ml.so.1 not found)"));
     }
 
     void devicesMemoryAndProcessesWithNames() {
         NamedProcess ollama(QStringLiteral("ollama"));
         NamedProcess runner(QStringLiteral("ollama_llama_server"));
         QVERIFY(ollama.isRunning() && runner.isRunning());
-        const FakeConfig config(QStringLiteral("devices=2;name=Fake H100;total=%1;used=%2;util=37;procs=%3:%4,%5:%6,%7:na")
-                                    .arg(80 * GiB)
-                                    .arg(7 * GiB)
-                                    .arg(selfPid())
-                                    .arg(GiB)
-                                    .arg(ollama.pid())
-                                    .arg(5 * GiB)
-                                    .arg(runner.pid()));
+        const FakeConfig config(
+            QStringLiteral("devices=2;name=Fake H100;total=%1;used=%2;util=37;procs=%3:%4,%5:%6,%7:na")
+                .arg(80 * GiB)
+                .arg(7 * GiB)
+                .arg(selfPid())
+                .arg(GiB)
+                .arg(ollama.pid())
+                .arg(5 * GiB)
+                .arg(runner.pid()));
         NvmlSource nvml(QString::fromUtf8(FakeLibrary));
         QVERIFY2(nvml.isAvailable(), qPrintable(nvml.unavailableReason()));
         const VramSample s = nvml.sample();
@@ -114,7 +117,7 @@ private Q_SLOTS:
         QVERIFY(d.processes[1].isSelf && !d.processes[1].isOllama);
         QCOMPARE(d.processes[1].name, processName(selfPid()));
         QCOMPARE(d.processes[2].name, QStringLiteral("ollama_llama_se")); // the kernel keeps 15 characters
-        QCOMPARE(d.processes[2].usedBytes, -1);                            // NVML_VALUE_NOT_AVAILABLE
+        QCOMPARE(d.processes[2].usedBytes, -1);                           // NVML_VALUE_NOT_AVAILABLE
         QVERIFY(d.processes[2].isOllama);
         QCOMPARE(nvml.processApiVersion(), 3);
         QCOMPARE(calls("nvmlDeviceGetMemoryInfo_v2"), 2);
@@ -123,7 +126,8 @@ private Q_SLOTS:
     }
 
     void olderDriversFallBackAndTheChoiceIsRemembered() {
-        const FakeConfig config(QStringLiteral("memv2=0;procapi=1;used=%1;procs=%2:%3").arg(2 * GiB).arg(selfPid()).arg(GiB));
+        const FakeConfig config(
+            QStringLiteral("memv2=0;procapi=1;used=%1;procs=%2:%3").arg(2 * GiB).arg(selfPid()).arg(GiB));
         NvmlSource nvml(QString::fromUtf8(FakeLibrary));
         QVERIFY(nvml.isAvailable());
         for (int i = 0; i < 3; ++i) {
@@ -192,11 +196,13 @@ private Q_SLOTS:
     }
 
     void ollamaIsKnownByName() {
-        for (const char* yes : {"ollama", "ollama_llama_se", "ollama_llama_server", "Ollama", "ollama-runner"})
+        for (const char* yes :
+             {"ollama", "ollama_llama_se", "ollama_llama_server", "Ollama", "ollama-runner"})
             QVERIFY2(isOllamaProcessName(QString::fromLatin1(yes)), yes);
         for (const char* no : {"", "llama-server", "python3", "twistedpic", "my-ollama"})
             QVERIFY2(!isOllamaProcessName(QString::fromLatin1(no)), no);
-        QCOMPARE(processName(selfPid()), QFileInfo(QCoreApplication::applicationFilePath()).fileName().left(15));
+        QCOMPARE(processName(selfPid()),
+                 QFileInfo(QCoreApplication::applicationFilePath()).fileName().left(15));
         QVERIFY(processName(0).isEmpty());
     }
 
@@ -214,7 +220,8 @@ private Q_SLOTS:
         QCOMPARE(source.name(), QStringLiteral("none"));
         QVERIFY(!s.gpuAvailable);
         QVERIFY(s.devices.isEmpty());
-        QVERIFY2(s.noGpuReason.startsWith(QLatin1String("No NVIDIA driver (libnvidia-ml-absent.so.1 not found); ")),
+        QVERIFY2(s.noGpuReason.startsWith(
+                     QLatin1String("No NVIDIA driver (libnvidia-ml-absent.so.1 not found); ")),
                  qPrintable(s.noGpuReason));
         QVERIFY(s.noGpuReason.endsWith(QLatin1String("running on the CPU")));
         QVERIFY(!s.self.valid);

@@ -91,7 +91,8 @@ private Q_SLOTS:
     void holdsFifteenMinutesAtTheInterval() {
         for (int interval : {100, 250, 500, 1000, 2000, 10000}) {
             const int capacity = VramMonitor::capacityFor(interval, VramMonitor::DefaultHistorySeconds);
-            QVERIFY2(qint64(capacity - 1) * interval >= 15 * 60 * 1000, qPrintable(QString::number(interval)));
+            QVERIFY2(qint64(capacity - 1) * interval >= 15 * 60 * 1000,
+                     qPrintable(QString::number(interval)));
         }
         QCOMPARE(VramMonitor::capacityFor(500, 1200), 2401);
         QCOMPARE(VramMonitor::capacityFor(1, 1200), VramMonitor::MaxHistorySamples);

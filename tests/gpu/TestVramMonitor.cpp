@@ -22,12 +22,15 @@ namespace {
 
 constexpr qint64 MiB = 1024 * 1024;
 
-VramSample sampleAt(const QSignalSpy& spy, int i) { return spy.at(i).at(0).value<VramSample>(); }
+VramSample sampleAt(const QSignalSpy& spy, int i) {
+    return spy.at(i).at(0).value<VramSample>();
+}
 
 // Takes its time and remembers which thread asked.
 class SlowSource final : public VramSource {
 public:
-    explicit SlowSource(int delayMs) : m_delayMs(delayMs) {}
+    explicit SlowSource(int delayMs)
+        : m_delayMs(delayMs) {}
     VramSample sample() override {
         m_thread = QThread::currentThread();
         QThread::msleep(static_cast<unsigned long>(m_delayMs));
@@ -94,7 +97,8 @@ private Q_SLOTS:
     }
 
     void samplesAtTheInterval() {
-        auto source = std::make_unique<ScriptedVramSource>(QVector<VramSample>{ScriptedVramSource::gpuSample(1)});
+        auto source =
+            std::make_unique<ScriptedVramSource>(QVector<VramSample>{ScriptedVramSource::gpuSample(1)});
         ScriptedVramSource* raw = source.get();
         VramMonitor monitor(std::move(source));
         monitor.setInterval(50);
@@ -121,8 +125,8 @@ private Q_SLOTS:
     }
 
     void intervalChangesWhileRunning() {
-        VramMonitor monitor(std::make_unique<ScriptedVramSource>(
-            QVector<VramSample>{ScriptedVramSource::gpuSample(1)}));
+        VramMonitor monitor(
+            std::make_unique<ScriptedVramSource>(QVector<VramSample>{ScriptedVramSource::gpuSample(1)}));
         monitor.setInterval(5000);
         QSignalSpy spy(&monitor, &VramMonitor::sampled);
         QSignalSpy changed(&monitor, &VramMonitor::intervalChanged);
@@ -201,8 +205,8 @@ private Q_SLOTS:
     }
 
     void requestSampleTakesOneNow() {
-        VramMonitor monitor(std::make_unique<ScriptedVramSource>(
-            QVector<VramSample>{ScriptedVramSource::gpuSample(1)}));
+        VramMonitor monitor(
+            std::make_unique<ScriptedVramSource>(QVector<VramSample>{ScriptedVramSource::gpuSample(1)}));
         monitor.setInterval(60000);
         QSignalSpy spy(&monitor, &VramMonitor::sampled);
         monitor.start();
@@ -219,7 +223,8 @@ private Q_SLOTS:
         QCOMPARE(monitor.interval(), 500); // the default
         QVERIFY(settings.set(tp::keys::MonitorIntervalMs, 250).isOk());
         QCOMPARE(monitor.interval(), 250);
-        QCOMPARE(monitor.historyCapacity(), VramMonitor::capacityFor(250, VramMonitor::DefaultHistorySeconds));
+        QCOMPARE(monitor.historyCapacity(),
+                 VramMonitor::capacityFor(250, VramMonitor::DefaultHistorySeconds));
     }
 
     void theSystemSourceNeverPretends() {

@@ -19,15 +19,17 @@ namespace {
 constexpr qint64 MiB = 1024 * 1024;
 constexpr qint64 Tolerance = 64 * MiB;
 
-double mib(qint64 bytes) { return static_cast<double>(bytes) / MiB; }
+double mib(qint64 bytes) {
+    return static_cast<double>(bytes) / MiB;
+}
 
 // fp16 weights of realistic sizes (convolutions, attention projections, norms) plus a buffer,
 // about `megabytes` in all.
 struct SyntheticModel : torch::nn::Module {
     SyntheticModel(qint64 megabytes, const at::Device& device) {
         const std::vector<std::vector<int64_t>> shapes = {
-            {1280, 1280, 3, 3}, {1280}, {1280, 1280}, {1280, 1280}, {5120, 1280}, {1280, 5120},
-            {640, 640, 3, 3},   {640},  {640, 640},   {320, 320, 3, 3}, {320},   {320, 768}};
+            {1280, 1280, 3, 3}, {1280}, {1280, 1280}, {1280, 1280},     {5120, 1280}, {1280, 5120},
+            {640, 640, 3, 3},   {640},  {640, 640},   {320, 320, 3, 3}, {320},        {320, 768}};
         const at::TensorOptions options = at::TensorOptions().dtype(at::kHalf).device(device);
         qint64 bytes = 0;
         for (int i = 0; bytes < megabytes * MiB; ++i) {
@@ -94,8 +96,9 @@ private Q_SLOTS:
         QVERIFY(cudaContextActive(0));
         m_baseline = snapshot(0);
         QVERIFY(m_baseline.deviceUsedBytes > 0 && m_baseline.deviceTotalBytes > 0);
-        qInfo("CUDA context: device used %.0f MiB of %.0f MiB; allocator reserved %.1f MiB", mib(m_baseline.deviceUsedBytes),
-              mib(m_baseline.deviceTotalBytes), mib(m_baseline.reservedBytes));
+        qInfo("CUDA context: device used %.0f MiB of %.0f MiB; allocator reserved %.1f MiB",
+              mib(m_baseline.deviceUsedBytes), mib(m_baseline.deviceTotalBytes),
+              mib(m_baseline.reservedBytes));
 
         NvmlSource nvml;
         if (nvml.isAvailable()) {
@@ -103,7 +106,8 @@ private Q_SLOTS:
             bool seen = false;
             for (const GpuProcess& p : v.devices.value(0).processes)
                 seen = seen || p.isSelf;
-            qInfo("NVML: process list %s; this process %s", v.devices.value(0).processesValid ? "available" : "unavailable",
+            qInfo("NVML: process list %s; this process %s",
+                  v.devices.value(0).processesValid ? "available" : "unavailable",
                   seen ? "listed" : "not listed (PID namespace?)");
         }
     }
@@ -125,12 +129,13 @@ private Q_SLOTS:
         const CleanupReport r = manager.cleanup();
         QVERIFY(r.cuda);
         qInfo("cleanup: %.2f ms; reserved %.1f -> %.1f MiB, allocated %.1f MiB; device used %.0f -> %.0f MiB",
-              r.durationMs, mib(r.before.reservedBytes), mib(r.after.reservedBytes), mib(r.after.allocatedBytes),
-              mib(r.before.deviceUsedBytes), mib(r.after.deviceUsedBytes));
+              r.durationMs, mib(r.before.reservedBytes), mib(r.after.reservedBytes),
+              mib(r.after.allocatedBytes), mib(r.before.deviceUsedBytes), mib(r.after.deviceUsedBytes));
         QVERIFY(r.before.reservedBytes > r.after.reservedBytes);
         QVERIFY2(r.after.reservedBytes <= r.after.allocatedBytes + Tolerance, qPrintable(r.message));
         // cuBLAS's handle and lazily loaded kernels stay; printed, not asserted.
-        qInfo("device used after cleanup: %+.0f MiB against the fresh context", mib(r.after.deviceUsedBytes - m_baseline.deviceUsedBytes));
+        qInfo("device used after cleanup: %+.0f MiB against the fresh context",
+              mib(r.after.deviceUsedBytes - m_baseline.deviceUsedBytes));
         const CleanupReport again = manager.cleanup();
         qInfo("cleanup with nothing cached: %.2f ms", again.durationMs);
     }
@@ -145,8 +150,8 @@ private Q_SLOTS:
         QCOMPARE(residency.residency(), Residency::OnGpu);
         const qint64 bytes = residency.bytes();
         const MemorySnapshot loaded = manager.snapshot();
-        qInfo("model: %d tensors, %.0f MiB; device used %.0f MiB before, %.0f MiB loaded", residency.tensorCount(),
-              mib(bytes), mib(before.deviceUsedBytes), mib(loaded.deviceUsedBytes));
+        qInfo("model: %d tensors, %.0f MiB; device used %.0f MiB before, %.0f MiB loaded",
+              residency.tensorCount(), mib(bytes), mib(before.deviceUsedBytes), mib(loaded.deviceUsedBytes));
 
         double cycleMs[2] = {0, 0};
         for (int cycle = 0; cycle < 2; ++cycle) {
@@ -194,9 +199,11 @@ private Q_SLOTS:
         const qint64 freeBytes = s.deviceTotalBytes - s.deviceUsedBytes;
         at::Tensor hog;
         try {
-            hog = at::empty({freeBytes - residency.bytes() / 2}, at::TensorOptions().dtype(at::kByte).device(at::kCUDA, 0));
+            hog = at::empty({freeBytes - residency.bytes() / 2},
+                            at::TensorOptions().dtype(at::kByte).device(at::kCUDA, 0));
         } catch (const std::exception& e) {
-            QSKIP(qPrintable(QStringLiteral("cannot fill the device to provoke the failure: ") + QString::fromUtf8(e.what())));
+            QSKIP(qPrintable(QStringLiteral("cannot fill the device to provoke the failure: ") +
+                             QString::fromUtf8(e.what())));
         }
         bool threw = false;
         try {
@@ -204,7 +211,8 @@ private Q_SLOTS:
         } catch (const std::exception& e) {
             threw = true;
             QVERIFY2(isOutOfMemory(e) && isCudaOutOfMemory(e), e.what());
-            qInfo("reload into a full GPU: %s", qPrintable(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0)));
+            qInfo("reload into a full GPU: %s",
+                  qPrintable(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0)));
         }
         QVERIFY(threw);
         QCOMPARE(residency.residency(), Residency::PinnedCpu);
