@@ -1,0 +1,118 @@
+// Runs `twistedpic-bench memory-ops --quick --json FILE` and checks the report's shape.
+#include "core/gpu/GpuInfo.h"
+#include "tests/support/TestUtil.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace tp::test;
+
+namespace {
+
+void requireKeys(const QJsonObject& o, const QStringList& keys, const QString& where) {
+    for (const QString& k : keys)
+        QVERIFY2(o.contains(k), qPrintable(where + QStringLiteral(": no \"") + k + QLatin1Char('"')));
+}
+
+} // namespace
+
+class TestBenchQuick final : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+
+    ProcessResult bench(const QStringList& args) {
+        return runProcess(binaryPath(QStringLiteral("bench/twistedpic-bench")), args,
+                          {QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))},
+                          540000);
+    }
+
+private Q_SLOTS:
+    void memoryOpsQuickWritesEveryField() {
+        const QString json = m_dir.filePath(QStringLiteral("memory-ops.json"));
+        const ProcessResult r =
+            bench({QStringLiteral("memory-ops"), QStringLiteral("--quick"), QStringLiteral("--json"), json});
+        QVERIFY(r.finished);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        qInfo("%s", qPrintable(r.out));
+
+        QFile file(json);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QJsonParseError error;
+        const QJsonObject o = QJsonDocument::fromJson(file.readAll(), &error).object();
+        QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(error.errorString()));
+        requireKeys(o,
+                    {QStringLiteral("scenario"), QStringLiteral("quick"), QStringLiteral("startedAt"),
+                     QStringLiteral("durationS"), QStringLiteral("host"), QStringLiteral("torch"),
+                     QStringLiteral("gpu"), QStringLiteral("notes"), QStringLiteral("results")},
+                    QStringLiteral("report"));
+        QCOMPARE(o.value(QStringLiteral("scenario")).toString(), QStringLiteral("memory-ops"));
+        QCOMPARE(o.value(QStringLiteral("quick")).toBool(), true);
+        requireKeys(o.value(QStringLiteral("torch")).toObject(),
+                    {QStringLiteral("version"), QStringLiteral("cudaBuild"), QStringLiteral("cudaAvailable")},
+                    QStringLiteral("torch"));
+
+        const QJsonObject results = o.value(QStringLiteral("results")).toObject();
+        requireKeys(results,
+                    {QStringLiteral("cuda"), QStringLiteral("reason"), QStringLiteral("sizesGiB"),
+                     QStringLiteral("deviceUsedAtStartMiB"), QStringLiteral("cleanup"),
+                     QStringLiteral("transfers")},
+                    QStringLiteral("results"));
+        const bool cuda = tp::gpu::torchBuildInfo().cudaAvailable;
+        QCOMPARE(results.value(QStringLiteral("cuda")).toBool(), cuda);
+
+        const QJsonArray cleanup = results.value(QStringLiteral("cleanup")).toArray();
+        QCOMPARE(cleanup.size(), 2);
+        for (const QJsonValue& row : cleanup) {
+            const QJsonObject c = row.toObject();
+            requireKeys(c,
+                        {QStringLiteral("case"), QStringLiteral("runs"), QStringLiteral("latencyMs"),
+                         QStringLiteral("latencyMaxMs"), QStringLiteral("reservedBeforeMiB"),
+                         QStringLiteral("reservedAfterMiB"), QStringLiteral("allocatedAfterMiB"),
+                         QStringLiteral("cacheLeftMiB"), QStringLiteral("deviceUsedAfterMiB")},
+                        QStringLiteral("cleanup row"));
+            QCOMPARE(c.value(QStringLiteral("latencyMs")).isDouble(), cuda);
+        }
+
+        const QJsonArray transfers = results.value(QStringLiteral("transfers")).toArray();
+        QCOMPARE(transfers.size(), 1); // --quick: 0.5 GiB only
+        const QJsonObject t = transfers.at(0).toObject();
+        requireKeys(t,
+                    {QStringLiteral("sizeGiB"), QStringLiteral("actualGiB"), QStringLiteral("tensors"),
+                     QStringLiteral("d2hLimitGBps"), QStringLiteral("unloadLimitMs"),
+                     QStringLiteral("unload1Ms"), QStringLiteral("pin1Ms"), QStringLiteral("unload2Ms"),
+                     QStringLiteral("unload2GBps"), QStringLiteral("h2dLimitGBps"),
+                     QStringLiteral("reloadLimitMs"), QStringLiteral("reload1Ms"),
+                     QStringLiteral("reload2Ms"), QStringLiteral("reload2GBps"), QStringLiteral("freedMiB"),
+                     QStringLiteral("residualMiB"), QStringLiteral("intact")},
+                    QStringLiteral("transfer row"));
+        QCOMPARE(t.value(QStringLiteral("sizeGiB")).toDouble(), 0.5);
+        if (cuda) {
+            QCOMPARE(t.value(QStringLiteral("intact")).toBool(), true);
+            QVERIFY(t.value(QStringLiteral("unload2Ms")).toDouble() <
+                    t.value(QStringLiteral("unload1Ms")).toDouble());
+        } else {
+            QVERIFY(r.out.contains(QLatin1String("no CUDA: ")));
+            QVERIFY(t.value(QStringLiteral("unload1Ms")).isNull());
+            QVERIFY(r.out.contains(QLatin1String("n/a")));
+        }
+    }
+
+    void unknownScenarioIsAUsageError() {
+        const ProcessResult r = bench({QStringLiteral("no-such-scenario")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.err.contains(QLatin1String("Unknown scenario 'no-such-scenario'")));
+        QVERIFY(r.err.contains(QLatin1String("memory-ops")));
+        const ProcessResult list = bench({QStringLiteral("--list")});
+        QCOMPARE(list.exitCode, 0);
+        QVERIFY(list.out.contains(QLatin1String("memory-ops")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestBenchQuick)
+
+#include "tst_bench_quick.moc"
