@@ -1,0 +1,39 @@
+#pragma once
+
+#include <ATen/ATen.h>
+
+namespace tp::nn {
+
+struct AttentionOptions {
+    // Mask out keys after the query's position (CLIP's text transformer).
+    bool causal = false;
+    // Compute the scores and the softmax in float32 (diffusers' upcast_attention /
+    // upcast_softmax). The fused kernel of libtorch >= 2 accumulates in float32 anyway.
+    bool upcast = false;
+};
+
+enum class AttentionBackend {
+    Auto, // at::scaled_dot_product_attention where libtorch has it (>= 2.0), else Manual
+    Manual, // softmax(Q K^T * scale + mask) V, query rows in chunks to bound memory
+};
+
+// softmax(q k^T / sqrt(headDim) + mask) v for q [B, H, Lq, D], k and v [B, H, Lk, D].
+// `additiveMask`, when defined, is broadcastable to [B, H, Lq, Lk] and added to the scores
+// (0 keeps a key, a large negative value drops it). Returns [B, H, Lq, D] in q's dtype.
+at::Tensor scaledDotProductAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                     const at::Tensor& additiveMask = {}, const AttentionOptions& options = {});
+
+// Process-wide choice, for tests and for comparing the two paths on a GPU.
+void setAttentionBackend(AttentionBackend backend);
+AttentionBackend attentionBackend();
+// Upper bound for the manual path's score matrix per chunk of query rows (default 256 MiB):
+// lower it on a machine short of memory. Results do not depend on it.
+void setManualAttentionChunkBytes(int64_t bytes);
+// True when this libtorch has at::scaled_dot_product_attention.
+bool fusedAttentionAvailable();
+
+// [B, L, H*D] -> [B, H, L, D] and back.
+at::Tensor splitHeads(const at::Tensor& x, int64_t heads);
+at::Tensor mergeHeads(const at::Tensor& x);
+
+} // namespace tp::nn
