@@ -1,4 +1,5 @@
 // The bundled model's CLIP-format vocabulary.
+#include "core/text/ClipTokenizer.h"
 #include "tests/support/TestUtil.h"
 #include "tools/shapes/ShapeScene.h"
 #include "tools/vocab/ClipBpe.h"
@@ -122,6 +123,33 @@ private Q_SLOTS:
         QCOMPARE(c.value(QStringLiteral("model_max_length")).toInt(), 77);
         QCOMPARE(c.value(QStringLiteral("pad_token")).toString(), QStringLiteral("<|endoftext|>"));
         QVERIFY(QFile::exists(dir.filePath(QStringLiteral("special_tokens_map.json"))));
+    }
+
+    void engineTokenizerReadsEveryCaptionAsWholeWords() {
+        // The app's own tokenizer, reading the files the model ships with.
+        QTemporaryDir dir;
+        const ClipVocabulary v = shapesVocabulary();
+        QVERIFY(v.write(dir.path()).isOk());
+        auto tokenizer = tp::text::ClipTokenizer::load(dir.path());
+        QVERIFY2(tokenizer.isOk(), qPrintable(tokenizer.error()));
+        QCOMPARE(tokenizer->vocabSize(), v.size());
+        QCOMPARE(int(tokenizer->bosId()), v.bosId());
+        QCOMPARE(int(tokenizer->eosId()), v.eosId());
+        QCOMPARE(int(tokenizer->padId()), v.eosId());
+        for (const QString& caption : tp::shapes::allCaptions()) {
+            const std::vector<std::int64_t> ids = tokenizer->encode(caption);
+            const QStringList words = caption.split(QLatin1Char(' '));
+            QCOMPARE(int(ids.size()), words.size());
+            for (int i = 0; i < words.size(); ++i)
+                QCOMPARE(tokenizer->tokenString(ids[size_t(i)]), words[i] + QStringLiteral("</w>"));
+            const QVector<int> own = v.encode(caption);
+            QCOMPARE(QVector<int>(ids.begin(), ids.end()), own);
+        }
+        const auto padded = tokenizer->tokenize(QStringLiteral("a red circle on a blue background"));
+        QCOMPARE(int(padded.ids.size()), 77);
+        QCOMPARE(padded.length, 9);
+        QCOMPARE(padded.ids.front(), tokenizer->bosId());
+        QCOMPARE(padded.ids[8], tokenizer->eosId());
     }
 };
 

@@ -98,6 +98,8 @@ at::Tensor templateDistance(Shape shape, const at::Tensor& qx, const at::Tensor&
 at::Tensor renderScenes(const std::vector<Scene>& scenes, int size, at::Device device) {
     const int64_t n = int64_t(scenes.size());
     const auto f32 = at::TensorOptions().dtype(at::kFloat);
+    if (n == 0)
+        return at::empty({0, 3, size, size}, f32.device(device));
     // Per-scene numbers travel to the device in one small tensor: cx, cy, r, fg rgb, bg rgb.
     at::Tensor params = at::empty({n, 9}, f32);
     auto p = params.accessor<float, 2>();
@@ -117,8 +119,10 @@ at::Tensor renderScenes(const std::vector<Scene>& scenes, int size, at::Device d
     const at::Tensor xs = coords.view({1, 1, size});
     const at::Tensor ys = coords.view({1, size, 1});
 
-    // Signed distance in pixels for every scene, one shape kind at a time.
-    at::Tensor dist = at::empty({n, size, size}, opts);
+    // Signed distance in pixels for every scene, one shape kind at a time; the groups are put
+    // back in scene order with index_select (index_copy_ is nondeterministic on CUDA).
+    std::vector<at::Tensor> parts;
+    std::vector<int64_t> order; // order[j] = scene of row j of the concatenation
     for (int k = 0; k < ShapeCount; ++k) {
         std::vector<int64_t> picked;
         for (int64_t i = 0; i < n; ++i)
@@ -135,9 +139,14 @@ at::Tensor renderScenes(const std::vector<Scene>& scenes, int size, at::Device d
         const std::vector<int64_t> full{int64_t(picked.size()), size, size};
         const at::Tensor qx = ((xs - cx) / r).expand(full).contiguous();
         const at::Tensor qy = ((ys - cy) / r).expand(full).contiguous();
-        const at::Tensor d = templateDistance(Shape(k), qx, qy) * (r * double(size));
-        dist.index_copy_(0, idx, d);
+        parts.push_back(templateDistance(Shape(k), qx, qy) * (r * double(size)));
+        order.insert(order.end(), picked.begin(), picked.end());
     }
+    std::vector<int64_t> inverse(size_t(n), 0);
+    for (size_t j = 0; j < order.size(); ++j)
+        inverse[size_t(order[j])] = int64_t(j);
+    const at::Tensor dist =
+        at::cat(parts, 0).index_select(0, at::tensor(inverse, at::TensorOptions().dtype(at::kLong)).to(device));
     const at::Tensor alpha = (0.5 - dist).clamp(0.0, 1.0).unsqueeze(1);
     const at::Tensor fg = params.narrow(1, 3, 3).view({n, 3, 1, 1});
     const at::Tensor bg = params.narrow(1, 6, 3).view({n, 3, 1, 1});

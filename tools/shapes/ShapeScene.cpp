@@ -180,6 +180,34 @@ std::vector<Scene> allScenes() {
     return scenes;
 }
 
+std::vector<Scene> evaluationScenes(int count) {
+    std::vector<Scene> out;
+    const int n = colourCount();
+    for (int i = 0; i < count; ++i) {
+        Scene s;
+        s.colour = i % n;
+        s.shape = Shape((i + i / n) % ShapeCount);
+        s.background = (s.colour + 1 + (i / n) * 3 + (i % 3)) % n;
+        if (s.background == s.colour)
+            s.background = (s.background + 1) % n;
+        switch (i % 4) {
+        case 0:
+        case 2: s.size = Size::Medium; break;
+        case 1: s.size = Size::Small; break;
+        default: s.size = Size::Large; break;
+        }
+        // Half of the small and medium ones off centre, visiting all eight other cells.
+        const Position cells[] = {Position::TopLeft, Position::Top, Position::TopRight, Position::Left,
+                                  Position::Right, Position::BottomLeft, Position::Bottom, Position::BottomRight};
+        if (i % 4 == 1)
+            s.position = cells[(i / 4) % 8];
+        else if (i % 4 == 2)
+            s.position = cells[(i / 4 + 4) % 8];
+        out.push_back(s);
+    }
+    return out;
+}
+
 namespace {
 
 std::vector<Scene> wordings(const Scene& base) {

@@ -92,6 +92,7 @@ public:
     double uniform() { return double(m_rng() >> 11) * (1.0 / 9007199254740992.0); }
     int below(int n) { return int(m_rng() % std::uint64_t(n)); }
     std::mt19937_64& engine() { return m_rng; }
+    const std::mt19937_64& engine() const { return m_rng; }
 
 private:
     std::mt19937_64 m_rng;
@@ -102,6 +103,9 @@ private:
 std::vector<Scene> allScenes();
 // Every caption the generator can write (all wordings of all scenes).
 QStringList allCaptions();
+// A fixed, balanced list of test scenes: colours cycle fastest, every colour meets several
+// shapes, backgrounds and sizes; about half are centred and medium (the plain prompts).
+std::vector<Scene> evaluationScenes(int count);
 // The scene a caption describes (exact grammar of caption(); case and spacing are ignored).
 std::optional<Scene> parseCaption(const QString& caption);
 
