@@ -1,10 +1,14 @@
 #include "core/nn/Layers.h"
 
+#include <c10/core/InferenceMode.h>
+
 namespace tp::nn {
 
 namespace {
+// Normal tensors even when built under InferenceMode, so that loading can replace them.
 at::Tensor uninitialised(at::IntArrayRef shape, const at::TensorOptions& options)
 {
+    c10::InferenceMode normal(false);
     return at::empty(shape, options.requires_grad(false));
 }
 } // namespace

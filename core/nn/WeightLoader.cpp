@@ -1,0 +1,163 @@
+#include "core/nn/WeightLoader.h"
+
+#include "core/common/Log.h"
+#include "core/io/SafeTensors.h"
+#include "core/nn/KeyAliases.h"
+
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QSet>
+
+namespace tp::nn {
+
+namespace {
+
+constexpr int kListedProblems = 5;
+
+QString shapeText(at::IntArrayRef shape)
+{
+    QStringList parts;
+    for (auto d : shape)
+        parts << QString::number(d);
+    return QLatin1Char('[') + parts.join(QLatin1Char(',')) + QLatin1Char(']');
+}
+
+QString shapeText(const std::vector<qint64>& shape)
+{
+    return shapeText(at::IntArrayRef(reinterpret_cast<const int64_t*>(shape.data()), shape.size()));
+}
+
+// The same shape, or the module's with trailing ones (a 1x1 convolution's weight where the
+// module has a linear layer, as in old attention blocks).
+bool compatibleShape(const std::vector<qint64>& file, at::IntArrayRef module)
+{
+    if (file.size() < module.size())
+        return false;
+    for (size_t i = 0; i < file.size(); ++i)
+        if (file[i] != (i < module.size() ? module[i] : 1))
+            return false;
+    return true;
+}
+
+QString listFirst(const QStringList& items)
+{
+    QString text = items.mid(0, kListedProblems).join(QStringLiteral(", "));
+    if (items.size() > kListedProblems)
+        text += QStringLiteral(" and %1 more").arg(items.size() - kListedProblems);
+    return text;
+}
+
+struct Entry {
+    QString name; // module's name
+    QString key; // prefix + name, or the older spelling the file uses
+    at::Tensor tensor;
+    bool parameter = true;
+};
+
+} // namespace
+
+Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& weights, const QString& prefix,
+                   at::Device device, at::ScalarType dtype, LoadReport* report)
+{
+    QElapsedTimer timer;
+    timer.start();
+    const QString component = QString::fromStdString(module.name());
+    const QString file = QFileInfo(weights.path()).fileName();
+
+    std::vector<Entry> entries;
+    for (const auto& item : module.named_parameters(/*recurse=*/true))
+        entries.push_back({QString::fromStdString(item.key()), prefix + QString::fromStdString(item.key()),
+                           item.value(), true});
+    for (const auto& item : module.named_buffers(/*recurse=*/true))
+        entries.push_back({QString::fromStdString(item.key()), prefix + QString::fromStdString(item.key()),
+                           item.value(), false});
+
+    // Check everything before touching the module.
+    QStringList missing, missingBuffers, mismatches;
+    QSet<QString> wanted;
+    // The first segments of the file's names (under the prefix): a module whose top-level
+    // child has none in the file may find its tensors one level up, as transformers writes a
+    // base model without its wrapper (CLIPTextModel without "text_model.").
+    QSet<QString> fileTopLevel;
+    for (const auto& name : weights.names())
+        if (name.startsWith(prefix))
+            fileTopLevel.insert(name.mid(prefix.size()).section(QLatin1Char('.'), 0, 0));
+
+    for (auto& e : entries) {
+        if (!weights.contains(e.key)) {
+            QStringList candidates = legacyNames(e.name);
+            const QString top = e.name.section(QLatin1Char('.'), 0, 0);
+            if (!fileTopLevel.contains(top) && top.size() < e.name.size()) {
+                const QString unwrapped = e.name.mid(top.size() + 1);
+                candidates << unwrapped << legacyNames(unwrapped);
+            }
+            for (const auto& candidate : candidates)
+                if (weights.contains(prefix + candidate)) {
+                    e.key = prefix + candidate;
+                    break;
+                }
+        }
+        wanted.insert(e.key);
+        const auto* info = weights.info(e.key);
+        if (!info) {
+            (e.parameter ? missing : missingBuffers) << e.key;
+            continue;
+        }
+        if (!compatibleShape(info->shape, e.tensor.sizes()))
+            mismatches << QStringLiteral("%1 has shape %2 in the file but the config needs %3")
+                              .arg(e.key, shapeText(info->shape), shapeText(e.tensor.sizes()));
+    }
+    if (!mismatches.isEmpty()) {
+        QString message = QStringLiteral("%1: %2").arg(component, mismatches.mid(0, kListedProblems).join(QStringLiteral("; ")));
+        if (mismatches.size() > kListedProblems)
+            message += QStringLiteral("; %1 more tensors differ").arg(mismatches.size() - kListedProblems);
+        message += QStringLiteral(" (%1 does not fit config.json: are both from the same model?)").arg(file);
+        return Status::fail(message);
+    }
+    if (!missing.isEmpty())
+        return Status::fail(QStringLiteral("%1: %2 of %3 weights are missing from %4: %5 (is this the right file "
+                                           "for this model? Checkpoints in another layout, such as single-file "
+                                           ".ckpt/.safetensors, need converting)")
+                                .arg(component)
+                                .arg(missing.size())
+                                .arg(entries.size())
+                                .arg(file, listFirst(missing)));
+
+    QStringList unexpected;
+    for (const auto& name : weights.names())
+        if (name.startsWith(prefix) && !wanted.contains(name))
+            unexpected << name;
+
+    c10::InferenceMode normal(false);
+    torch::NoGradGuard noGrad;
+    LoadReport r;
+    for (auto& e : entries) {
+        if (!weights.contains(e.key))
+            continue;
+        const auto type = e.tensor.is_floating_point() ? dtype : e.tensor.scalar_type();
+        auto loaded = weights.load(e.key, device, type);
+        if (!loaded)
+            return Status::fail(QStringLiteral("%1: %2").arg(component, loaded.error()));
+        e.tensor.set_data(loaded->sizes() == e.tensor.sizes() ? *loaded : loaded->reshape(e.tensor.sizes()));
+        ++r.tensors;
+        r.bytes += qint64(loaded->numel()) * qint64(loaded->element_size());
+    }
+    r.missingBuffers = missingBuffers;
+    r.unexpected = unexpected;
+    r.milliseconds = double(timer.nsecsElapsed()) / 1e6;
+
+    spdlog::info("{}: loaded {} tensors ({:.1f} MiB, {}) from {} in {:.0f} ms", component, r.tensors,
+                 double(r.bytes) / (1024.0 * 1024.0), c10::toString(dtype), file, r.milliseconds);
+    if (!unexpected.isEmpty())
+        spdlog::debug("{}: {} tensors in {} are not used: {}", component, unexpected.size(), file, listFirst(unexpected));
+    if (!missingBuffers.isEmpty())
+        spdlog::warn("{}: {} buffers are not in {}, kept as built: {}", component, missingBuffers.size(), file,
+                     listFirst(missingBuffers));
+    if (report)
+        *report = std::move(r);
+    return Status::ok();
+}
+
+} // namespace tp::nn
