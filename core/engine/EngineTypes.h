@@ -33,7 +33,7 @@ struct GenerationRequest {
 struct GpuPolicy {
     bool cleanupAfterGeneration = true;
     bool unloadAfterGeneration = false;
-    int idleUnloadMinutes = 0; // 0 = off
+    double idleUnloadMinutes = 0; // 0 = off
 };
 
 struct MemoryFigures {

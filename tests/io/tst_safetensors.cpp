@@ -11,6 +11,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <csignal>
+#include <sys/resource.h>
+
 using namespace tp::io;
 using tp::test::dataPath;
 
@@ -325,6 +328,28 @@ private Q_SLOTS:
         QVERIFY(writeSafeTensors(path, {{QStringLiteral("a"), at::zeros({3})}}));
         QVERIFY(at::equal(v, at::ones({3})));
         QVERIFY(at::equal(*(*SafeTensorsFile::open(path))->view(QStringLiteral("a")), at::zeros({3})));
+    }
+
+    // A full disk, simulated with a file size limit (writes past it fail with EFBIG).
+    void writerReportsWriteFailure() {
+        const QString path = tmp(QStringLiteral("full.safetensors"));
+        QVERIFY(writeSafeTensors(path, {{QStringLiteral("a"), at::ones({3})}}));
+        const QByteArray before = readBytes(path);
+        rlimit old{};
+        QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
+        const auto oldHandler = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit small = old;
+        small.rlim_cur = 64 * 1024;
+        QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+        const tp::Status st = writeSafeTensors(path, {{QStringLiteral("big"), at::ones({1024, 1024})}});
+        setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, oldHandler);
+        QVERIFY(!st);
+        QVERIFY2(st.error().startsWith(QStringLiteral("Cannot write ") + path), qPrintable(st.error()));
+        QVERIFY2(st.error().contains(QStringLiteral("Is the disk full? Nothing was changed.")), qPrintable(st.error()));
+        QCOMPARE(readBytes(path), before);
+        QCOMPARE(QDir(m_dir.path()).entryList({QStringLiteral("full.safetensors*")}, QDir::Files),
+                 QStringList{QStringLiteral("full.safetensors")});
     }
 
     void shardedArchive() {

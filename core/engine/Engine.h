@@ -1,0 +1,61 @@
+#pragma once
+
+#include "core/engine/EngineTypes.h"
+
+#include <QObject>
+#include <QStringList>
+#include <QThread>
+
+#include <atomic>
+#include <memory>
+
+namespace tp::engine {
+
+class EngineWorker;
+
+// The generation engine: one long-lived worker on its own thread (qBittorrent's
+// TorrentCreator, Qt Creator's Utils::Async). Requests go in through queued calls and
+// come back as queued signals; nothing here blocks the caller's thread. Torch-free
+// header: the UI includes it.
+class Engine final : public QObject {
+    Q_OBJECT
+public:
+    explicit Engine(QObject* parent = nullptr);
+    ~Engine() override; // cancels, waits for the worker to finish its current step
+
+    // Queues a request; returns its id (the request's own when non-zero).
+    quint64 submit(GenerationRequest request);
+    // Cancels the request `id` (queued or running); 0 cancels everything. Thread-safe;
+    // the running generation stops between two denoising steps and frees what it holds.
+    void cancel(quint64 id = 0);
+
+    void setPolicy(const GpuPolicy& policy);
+    // Where the catalogue looks for models (settings' search paths + bundled dirs).
+    void setModelSources(const QStringList& searchPaths, const QStringList& bundledDirs);
+    // Immediate actions from the VRAM panel.
+    void cleanupNow();
+    void unloadNow();
+    void preload(const QString& model, const QString& device, const QString& precision);
+
+    State state() const { return m_state.load(); }
+    bool busy() const { return m_pending.load() > 0; }
+
+Q_SIGNALS:
+    void stateChanged(tp::engine::State state, const QString& detail);
+    void progress(const tp::engine::Progress& progress);
+    void finished(const tp::engine::GenerationResult& result);
+    void failed(quint64 id, const QString& message); // id 0: not a generation (preload)
+    void cancelled(quint64 id);
+    void memoryEvent(const tp::engine::MemoryEvent& event);
+    // The loaded model and where its weights are: for "Model on GPU · 2.1 GiB".
+    void residencyChanged(const QString& model, const QString& where, qint64 weightBytes);
+
+private:
+    QThread m_thread;
+    EngineWorker* m_worker = nullptr; // lives on m_thread
+    std::atomic<quint64> m_nextId{1};
+    std::atomic<int> m_pending{0};
+    std::atomic<State> m_state{State::Idle};
+};
+
+} // namespace tp::engine

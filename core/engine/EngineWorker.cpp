@@ -1,0 +1,410 @@
+#include "core/engine/EngineWorker.h"
+
+#include "core/common/Log.h"
+#include "core/engine/OutputWriter.h"
+#include "core/io/ModelCatalogue.h"
+
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QRandomGenerator>
+
+namespace tp::engine {
+namespace {
+
+MemoryFigures toFigures(const gpu::MemorySnapshot& s) {
+    MemoryFigures f;
+    f.cuda = s.cuda;
+    f.deviceUsed = s.deviceUsedBytes;
+    f.deviceTotal = s.deviceTotalBytes;
+    f.allocated = s.allocatedBytes;
+    f.reserved = s.reservedBytes;
+    f.peakAllocated = s.peakAllocatedBytes;
+    return f;
+}
+
+MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before, const gpu::MemorySnapshot& after,
+                      double ms, QString detail) {
+    MemoryEvent e;
+    e.kind = kind;
+    e.msecsSinceEpoch = QDateTime::currentMSecsSinceEpoch();
+    e.before = toFigures(before);
+    e.after = toFigures(after);
+    e.durationMs = ms;
+    e.detail = std::move(detail);
+    return e;
+}
+
+} // namespace
+
+EngineWorker::EngineWorker(Hooks hooks) : m_hooks(std::move(hooks)) {}
+
+EngineWorker::~EngineWorker() = default;
+
+void EngineWorker::requestCancel(quint64 id) {
+    std::lock_guard lock(m_cancelMutex);
+    if (id == 0)
+        m_cancelBelow = std::numeric_limits<quint64>::max();
+    else
+        m_cancelled.insert(id);
+}
+
+void EngineWorker::forgetCancel(quint64 id) {
+    std::lock_guard lock(m_cancelMutex);
+    m_cancelled.erase(id);
+}
+
+bool EngineWorker::isCancelled(quint64 id) const {
+    std::lock_guard lock(m_cancelMutex);
+    return id < m_cancelBelow.load() || m_cancelled.count(id) > 0;
+}
+
+void EngineWorker::setState(State s, const QString& detail) {
+    if (m_hooks.state)
+        m_hooks.state(s, detail);
+}
+
+void EngineWorker::setPolicy(const GpuPolicy& policy) {
+    m_policy = policy;
+    restartIdleTimer();
+}
+
+void EngineWorker::setModelSources(const QStringList& searchPaths, const QStringList& bundledDirs) {
+    m_searchPaths = searchPaths;
+    m_bundledDirs = bundledDirs;
+}
+
+Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrPath) {
+    using R = Result<Resolved>;
+    if (!nameOrPath.isEmpty() && QFileInfo(nameOrPath).isDir())
+        return R::ok({QFileInfo(nameOrPath).fileName(), QFileInfo(nameOrPath).absoluteFilePath()});
+    const io::ModelCatalogue catalogue = io::ModelCatalogue::scan(m_searchPaths, m_bundledDirs);
+    const io::ModelInfo* info = nameOrPath.isEmpty() ? catalogue.defaultModel() : catalogue.find(nameOrPath);
+    if (!info) {
+        if (nameOrPath.isEmpty())
+            return R::fail(QStringLiteral("No model found: the bundled default model is missing and no model folder "
+                                          "is configured. Add one in Settings → Models."));
+        return R::fail(QStringLiteral("No model called '%1'. `twistedpic-cli models` lists the ones found, or give "
+                                      "the path of a diffusers model folder.")
+                           .arg(nameOrPath));
+    }
+    if (!info->supported)
+        return R::fail(QStringLiteral("%1 is a %2 model: %3").arg(info->name, info->family, info->problem));
+    return R::ok({info->name, info->folder});
+}
+
+MemoryFigures EngineWorker::figures() const { return toFigures(m_memory.snapshot()); }
+
+void EngineWorker::emitResidency() {
+    if (!m_hooks.residency)
+        return;
+    if (!m_model) {
+        m_hooks.residency(QString(), QStringLiteral("none"), 0);
+        return;
+    }
+    QString where = QStringLiteral("cpu");
+    if (m_residency)
+        where = gpu::residencyName(m_residency->residency());
+    m_hooks.residency(m_modelName, where, m_model->weightBytes());
+}
+
+void EngineWorker::releaseModel() {
+    if (!m_model)
+        return;
+    spdlog::info("releasing model {}", m_modelName);
+    m_residency.reset();
+    m_model.reset();
+    m_modelKey.clear();
+    m_modelName.clear();
+    doCleanup(QStringLiteral("model released"));
+    emitResidency();
+}
+
+Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceChoice& device, Timings* timings) {
+    const QString key = model.folder + QLatin1Char('|') + device.description;
+    if (m_model && m_modelKey == key) {
+        if (m_residency && m_residency->residency() == gpu::Residency::PinnedCpu) {
+            setState(State::Reloading, model.name);
+            const gpu::TransferReport r = m_memory.reload(*m_residency);
+            timings->loadMs = r.totalMs;
+            if (m_hooks.memoryEvent)
+                m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Reload, r.before, r.after, r.totalMs, r.message));
+            spdlog::info("{}", r.message);
+            emitResidency();
+        }
+        return Status::ok();
+    }
+    // One model on the device at a time: the previous one goes first, so two never compete.
+    releaseModel();
+    setState(State::Loading, model.name);
+    const gpu::MemorySnapshot before = m_memory.snapshot();
+    pipeline::LoadStats stats;
+    Result<std::unique_ptr<pipeline::StableDiffusionModel>> loaded =
+        pipeline::StableDiffusionModel::load(model.folder, device, &stats);
+    if (!loaded)
+        return Status::fail(loaded.error());
+    m_model = std::move(*loaded);
+    m_modelKey = key;
+    m_modelName = model.name;
+    m_residency = std::make_unique<gpu::ModelResidency>(std::vector<torch::nn::Module*>{&m_model->root()}, model.name);
+    timings->loadMs = stats.milliseconds;
+    if (m_hooks.memoryEvent)
+        m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Load, before, m_memory.snapshot(), stats.milliseconds,
+                                      QStringLiteral("loaded %1").arg(model.name)));
+    emitResidency();
+    return Status::ok();
+}
+
+void EngineWorker::doCleanup(const QString& why) {
+    if (!gpu::cudaAvailable())
+        return;
+    setState(State::Cleaning, why);
+    const gpu::CleanupReport r = m_memory.cleanup();
+    if (log::verbose())
+        spdlog::info("cleanup ({}): {}", why, r.message);
+    else
+        spdlog::debug("cleanup ({}): {}", why, r.message);
+    if (m_hooks.memoryEvent)
+        m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Cleanup, r.before, r.after, r.durationMs, r.message));
+}
+
+void EngineWorker::doUnload(const QString& why) {
+    if (!m_model || !m_residency || m_residency->residency() != gpu::Residency::OnGpu)
+        return;
+    setState(State::Unloading, why);
+    const gpu::TransferReport r = m_memory.unload(*m_residency);
+    spdlog::info("unload ({}): {}", why, r.message);
+    if (m_hooks.memoryEvent)
+        m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Unload, r.before, r.after, r.totalMs, r.message));
+    emitResidency();
+}
+
+void EngineWorker::applyPolicyAfterGeneration(GenerationResult* result) {
+    QElapsedTimer t;
+    t.start();
+    result->memoryBeforeCleanup = figures();
+    if (m_policy.cleanupAfterGeneration)
+        doCleanup(QStringLiteral("after generation"));
+    if (m_policy.unloadAfterGeneration) {
+        doUnload(QStringLiteral("after generation"));
+        result->unloaded = m_residency && m_residency->residency() == gpu::Residency::PinnedCpu;
+    }
+    result->memoryAfterCleanup = figures();
+    result->timings.cleanupMs = static_cast<double>(t.nsecsElapsed()) / 1e6;
+}
+
+QString EngineWorker::outOfMemoryAdvice(const std::exception& e, const GenerationRequest& r) {
+    const bool onGpu = gpu::isCudaOutOfMemory(e);
+    QString msg = onGpu ? QStringLiteral("The GPU ran out of memory at %1×%2 with %3 image(s).").arg(r.width).arg(r.height).arg(r.count)
+                        : QStringLiteral("The computer ran out of memory at %1×%2 with %3 image(s).")
+                              .arg(r.width)
+                              .arg(r.height)
+                              .arg(r.count);
+    msg += QStringLiteral(" Try a smaller size or fewer images");
+    if (onGpu)
+        msg += QStringLiteral(", turn on \"Unload model after generation\", or close other programs that use the GPU "
+                              "(an Ollama model can be unloaded from the Services panel)");
+    msg += QStringLiteral(". TwistedPic freed its cached memory and is ready for the next try.");
+    return msg;
+}
+
+void EngineWorker::generate(const GenerationRequest& requestIn) {
+    GenerationRequest request = requestIn;
+    if (m_idleTimer)
+        m_idleTimer->stop();
+    if (isCancelled(request.id)) {
+        forgetCancel(request.id);
+        if (m_hooks.cancelled)
+            m_hooks.cancelled(request.id);
+        return;
+    }
+    QElapsedTimer total;
+    total.start();
+    GenerationResult result;
+    try {
+        Result<Resolved> model = resolveModel(request.model);
+        if (!model) {
+            m_hooks.failed(request.id, model.error());
+            setState(State::Idle);
+            return;
+        }
+        Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(request.device, request.precision);
+        if (!device) {
+            m_hooks.failed(request.id, device.error());
+            setState(State::Idle);
+            return;
+        }
+        if (Status s = ensureLoaded(*model, *device, &result.timings); !s) {
+            m_hooks.failed(request.id, s.error());
+            setState(State::Idle);
+            return;
+        }
+        if (request.seed < 0)
+            request.seed = static_cast<qint64>(QRandomGenerator::global()->bounded(quint32(0xFFFFFFFFu)));
+        request.model = model->name;
+        request.device = QString::fromStdString(device->device.str());
+        request.precision = pipeline::dtypeName(device->dtype);
+
+        pipeline::TextToImageParams params;
+        params.prompt = request.prompt;
+        if (!request.negativePrompt.isEmpty())
+            params.negativePrompt = request.negativePrompt;
+        params.sampler = request.sampler;
+        params.steps = request.steps;
+        params.guidance = request.guidance;
+        params.width = request.width;
+        params.height = request.height;
+        params.seed = static_cast<uint64_t>(request.seed);
+        params.count = request.count;
+        params.clipSkip = request.clipSkip;
+
+        setState(State::Generating, model->name);
+        if (m_hooks.memoryEvent)
+            m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::GenerationStart, m_memory.snapshot(), m_memory.snapshot(),
+                                          0, request.prompt.left(60)));
+        QElapsedTimer loop;
+        loop.start();
+        const auto onStep = [&](const pipeline::StepInfo& s) {
+            Progress p;
+            p.id = request.id;
+            p.step = s.step;
+            p.total = s.total;
+            const double seconds = static_cast<double>(loop.nsecsElapsed()) / 1e9;
+            p.itPerSec = seconds > 0 ? s.step / seconds : 0;
+            p.secondsLeft = p.itPerSec > 0 ? (s.total - s.step) / p.itPerSec : 0;
+            p.preview = m_model->preview().render(s.latents);
+            m_hooks.progress(p);
+            return !isCancelled(request.id);
+        };
+        Result<pipeline::TextToImageOutput> out = pipeline::textToImage(*m_model, params, onStep);
+        if (!out) {
+            m_hooks.failed(request.id, out.error());
+            applyPolicyAfterGeneration(&result);
+            setState(State::Idle);
+            restartIdleTimer();
+            return;
+        }
+        if (out->cancelled) {
+            out = Result<pipeline::TextToImageOutput>::fail(QString()); // drop the tensors before cleanup
+            applyPolicyAfterGeneration(&result);
+            forgetCancel(request.id);
+            if (m_hooks.cancelled)
+                m_hooks.cancelled(request.id);
+            setState(State::Idle);
+            restartIdleTimer();
+            return;
+        }
+        result.images = pipeline::toQImages(out->images);
+        for (uint64_t s : out->seeds)
+            result.seeds.push_back(static_cast<qint64>(s));
+        result.timings.encodeMs = out->encodeMs;
+        result.timings.denoiseMs = out->denoiseMs;
+        result.timings.decodeMs = out->decodeMs;
+        result.timings.firstStepMs = out->firstStepMs;
+        result.timings.itPerSec = out->denoiseMs > 0 ? request.steps * 1000.0 / out->denoiseMs : 0;
+        if (out->promptTokens > out->maxTokens)
+            spdlog::warn("the prompt is {} tokens; only the first {} are used", out->promptTokens, out->maxTokens);
+        out = Result<pipeline::TextToImageOutput>::fail(QString()); // free the tensors before cleanup
+    } catch (const std::exception& e) {
+        const bool oom = gpu::isOutOfMemory(e);
+        const QString message = oom ? outOfMemoryAdvice(e, request)
+                                    : QStringLiteral("Generation failed: %1").arg(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 2));
+        spdlog::error("generation {} failed: {}", request.id, e.what());
+        if (oom && m_hooks.memoryEvent)
+            m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::OutOfMemory, m_memory.snapshot(), m_memory.snapshot(), 0,
+                                          message));
+        try {
+            applyPolicyAfterGeneration(&result);
+            if (oom && !m_policy.cleanupAfterGeneration)
+                doCleanup(QStringLiteral("after running out of memory"));
+        } catch (const std::exception& again) {
+            spdlog::error("cleanup after the failure failed too: {}", again.what());
+        }
+        m_hooks.failed(request.id, message);
+        setState(State::Idle);
+        restartIdleTimer();
+        return;
+    }
+
+    applyPolicyAfterGeneration(&result);
+    result.request = request;
+    result.modelName = m_modelName;
+    result.modelFolder = m_model ? m_model->folder() : QString();
+    result.device = m_model ? m_model->device().description : QString();
+    result.timings.totalMs = static_cast<double>(total.nsecsElapsed()) / 1e6;
+    if (m_hooks.memoryEvent)
+        m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::GenerationEnd, m_memory.snapshot(), m_memory.snapshot(),
+                                      result.timings.totalMs, QStringLiteral("%1 image(s)").arg(result.images.size())));
+    if (!request.outputDir.isEmpty()) {
+        Result<QStringList> files = writeOutputs(result, request.outputDir);
+        if (!files) {
+            m_hooks.failed(request.id, files.error());
+            setState(State::Idle);
+            restartIdleTimer();
+            return;
+        }
+        result.files = *files;
+    }
+    spdlog::info("generated {} image(s) in {:.1f} s ({:.2f} it/s) with {}", result.images.size(),
+                 result.timings.totalMs / 1000, result.timings.itPerSec, m_modelName);
+    m_hooks.finished(result);
+    setState(State::Idle);
+    restartIdleTimer();
+}
+
+void EngineWorker::cleanupNow() {
+    doCleanup(QStringLiteral("asked by the user"));
+    setState(State::Idle);
+}
+
+void EngineWorker::unloadNow() {
+    doUnload(QStringLiteral("asked by the user"));
+    setState(State::Idle);
+}
+
+void EngineWorker::preload(const QString& name, const QString& deviceName, const QString& precision) {
+    Result<Resolved> model = resolveModel(name);
+    if (!model) {
+        m_hooks.failed(0, model.error());
+        return;
+    }
+    Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(deviceName, precision);
+    if (!device) {
+        m_hooks.failed(0, device.error());
+        return;
+    }
+    Timings t;
+    try {
+        if (Status s = ensureLoaded(*model, *device, &t); !s)
+            m_hooks.failed(0, s.error());
+    } catch (const std::exception& e) {
+        m_hooks.failed(0, QStringLiteral("Loading %1 failed: %2").arg(model->name, QString::fromUtf8(e.what())));
+    }
+    setState(State::Idle);
+    restartIdleTimer();
+}
+
+void EngineWorker::restartIdleTimer() {
+    if (!m_idleTimer) {
+        m_idleTimer = new QTimer(this);
+        m_idleTimer->setSingleShot(true);
+        connect(m_idleTimer, &QTimer::timeout, this, [this] {
+            doUnload(QStringLiteral("idle for %1 min").arg(m_policy.idleUnloadMinutes));
+            setState(State::Idle);
+        });
+    }
+    m_idleTimer->stop();
+    if (m_policy.idleUnloadMinutes > 0 && m_model)
+        m_idleTimer->start(static_cast<int>(m_policy.idleUnloadMinutes * 60 * 1000));
+}
+
+void EngineWorker::shutdown() {
+    if (m_idleTimer)
+        m_idleTimer->stop();
+    m_residency.reset();
+    m_model.reset();
+    if (gpu::cudaAvailable())
+        m_memory.cleanup();
+}
+
+} // namespace tp::engine

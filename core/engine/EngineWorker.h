@@ -1,0 +1,86 @@
+#pragma once
+
+#include "core/engine/EngineTypes.h"
+#include "core/gpu/GpuMemory.h"
+#include "core/pipeline/StableDiffusion.h"
+
+#include <QObject>
+#include <QStringList>
+#include <QTimer>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+
+namespace tp::engine {
+
+// The part of the engine that lives on the worker thread and owns every tensor. Engine (the
+// facade) queues calls into it; it reports through Engine's signals via the emit hooks.
+class EngineWorker final : public QObject {
+    Q_OBJECT
+public:
+    struct Hooks {
+        std::function<void(State, const QString&)> state;
+        std::function<void(const Progress&)> progress;
+        std::function<void(const GenerationResult&)> finished;
+        std::function<void(quint64, const QString&)> failed;
+        std::function<void(quint64)> cancelled;
+        std::function<void(const MemoryEvent&)> memoryEvent;
+        std::function<void(const QString&, const QString&, qint64)> residency;
+    };
+    explicit EngineWorker(Hooks hooks);
+    ~EngineWorker() override;
+
+    // Thread-safe.
+    void requestCancel(quint64 id);
+    void forgetCancel(quint64 id);
+    bool isCancelled(quint64 id) const;
+
+    // Worker thread only (queued from Engine).
+    void generate(const GenerationRequest& request);
+    void setPolicy(const GpuPolicy& policy);
+    void setModelSources(const QStringList& searchPaths, const QStringList& bundledDirs);
+    void cleanupNow();
+    void unloadNow();
+    void preload(const QString& model, const QString& device, const QString& precision);
+    void shutdown(); // drops the model and frees its memory before the thread ends
+
+private:
+    struct Resolved {
+        QString name;
+        QString folder;
+    };
+    Result<Resolved> resolveModel(const QString& nameOrPath);
+    // Makes `folder` the loaded model on `device`, on the GPU: loads, or reloads from RAM.
+    Status ensureLoaded(const Resolved& model, const pipeline::DeviceChoice& device, Timings* timings);
+    void releaseModel();
+    MemoryFigures figures() const;
+    void applyPolicyAfterGeneration(GenerationResult* result);
+    void doCleanup(const QString& why);
+    void doUnload(const QString& why);
+    void emitResidency();
+    void restartIdleTimer();
+    QString outOfMemoryAdvice(const std::exception& e, const GenerationRequest& r);
+    void setState(State s, const QString& detail = {});
+
+    Hooks m_hooks;
+    GpuPolicy m_policy;
+    QStringList m_searchPaths;
+    QStringList m_bundledDirs;
+
+    std::unique_ptr<pipeline::StableDiffusionModel> m_model;
+    std::unique_ptr<gpu::ModelResidency> m_residency;
+    QString m_modelName;
+    QString m_modelKey; // folder + device + dtype
+    gpu::MemoryManager m_memory;
+    QTimer* m_idleTimer = nullptr;
+
+    mutable std::mutex m_cancelMutex;
+    std::set<quint64> m_cancelled;
+    std::atomic<quint64> m_cancelBelow{0}; // every id below this is cancelled (cancel all)
+    quint64 m_highestSeen = 0;
+};
+
+} // namespace tp::engine

@@ -1,0 +1,264 @@
+#include "core/io/ModelCatalogue.h"
+
+#include "core/common/Log.h"
+#include "core/common/Paths.h"
+#include "core/io/ModelFolder.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QDirIterator>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+
+namespace tp::io {
+
+namespace {
+
+bool looksLikeModelFolder(const QString& dir) {
+    const QFileInfo fi(QDir(dir).filePath(QStringLiteral("model_index.json")));
+    return fi.exists() || fi.isSymLink();
+}
+
+QString canonical(const QString& path) {
+    const QString c = QFileInfo(path).canonicalFilePath();
+    return c.isEmpty() ? QDir::cleanPath(QFileInfo(path).absoluteFilePath()) : c;
+}
+
+// Size of every file below `dir`, following links: for folders that could not be read as models.
+qint64 folderSize(const QString& dir) {
+    qint64 sum = 0;
+    QDirIterator it(dir, QDir::Files | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        it.next();
+        sum += std::max<qint64>(0, it.fileInfo().size());
+    }
+    return sum;
+}
+
+// The family of a folder that ModelFolder::open refused, from whatever JSON is readable.
+QString guessFamily(const QString& folder) {
+    const QDir d(folder);
+    const Result<QJsonObject> index = readJsonObject(d.filePath(QStringLiteral("model_index.json")));
+    if (!index)
+        return familyName(ModelFamily::Unknown);
+    const QString cls = index->value(QLatin1String("_class_name")).toString();
+    const QJsonObject unet = readJsonObject(d.filePath(QStringLiteral("unet/config.json"))).valueOr({});
+    const QJsonObject te = readJsonObject(d.filePath(QStringLiteral("text_encoder/config.json"))).valueOr({});
+    return familyName(detectFamily(cls, unet, te));
+}
+
+} // namespace
+
+QString repoIdFromCacheFolder(const QString& folderName) {
+    const QLatin1String prefix("models--");
+    if (!folderName.startsWith(prefix) || folderName.size() == prefix.size())
+        return {};
+    const QString rest = folderName.mid(prefix.size());
+    const int sep = rest.indexOf(QLatin1String("--"));
+    if (sep < 0)
+        return rest; // a repo without an organisation ("gpt2")
+    return rest.left(sep) + QLatin1Char('/') + rest.mid(sep + 2);
+}
+
+QString hfSnapshotFolder(const QString& repoCacheDir, QString* why) {
+    const QDir repo(repoCacheDir);
+    QFile ref(repo.filePath(QStringLiteral("refs/main")));
+    QString note;
+    if (ref.open(QIODevice::ReadOnly)) {
+        const QString revision = QString::fromUtf8(ref.read(256)).trimmed();
+        const QString snap = repo.filePath(QStringLiteral("snapshots/") + revision);
+        if (!revision.isEmpty() && !revision.contains(QLatin1Char('/')) && QFileInfo(snap).isDir())
+            return snap;
+        note = QStringLiteral("refs/main names revision %1, which has no snapshot").arg(revision.left(40));
+    } else {
+        note = QStringLiteral("refs/main is missing");
+    }
+    const QFileInfoList snaps = QDir(repo.filePath(QStringLiteral("snapshots")))
+                                    .entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
+    if (snaps.isEmpty())
+        return {};
+    if (why)
+        *why = note + (snaps.size() == 1 ? QStringLiteral("; using the only snapshot ")
+                                         : QStringLiteral("; using the newest snapshot ")) +
+               snaps.first().fileName();
+    return snaps.first().absoluteFilePath();
+}
+
+QString formatSize(qint64 bytes) {
+    const double kib = 1024.0, mib = kib * 1024, gib = mib * 1024;
+    if (bytes >= qint64(gib))
+        return QString::number(double(bytes) / gib, 'f', 1) + QStringLiteral(" GiB");
+    if (bytes >= qint64(mib))
+        return QString::number(double(bytes) / mib, 'f', bytes < qint64(10 * mib) ? 1 : 0) + QStringLiteral(" MiB");
+    if (bytes >= qint64(kib))
+        return QString::number(double(bytes) / kib, 'f', 0) + QStringLiteral(" KiB");
+    return QString::number(bytes) + QStringLiteral(" B");
+}
+
+QString ModelCatalogue::defaultHfCacheDir() {
+    const QString hub = qEnvironmentVariable("HF_HUB_CACHE");
+    if (!hub.isEmpty())
+        return paths::expandHome(hub);
+    const QString home = qEnvironmentVariable("HF_HOME");
+    if (!home.isEmpty())
+        return QDir(paths::expandHome(home)).filePath(QStringLiteral("hub"));
+    return QDir::home().filePath(QStringLiteral(".cache/huggingface/hub"));
+}
+
+ModelInfo ModelCatalogue::inspect(const QString& folder, const QString& source, const QString& name,
+                                  const QString& repoId) {
+    ModelInfo info;
+    info.folder = QFileInfo(folder).absoluteFilePath();
+    info.source = source;
+    info.repoId = repoId;
+    info.name = name.isEmpty() ? QDir(info.folder).dirName() : name;
+    const Result<ModelFolder> m = ModelFolder::open(folder);
+    if (!m) {
+        info.problem = m.error();
+        info.family = guessFamily(folder);
+        info.sizeBytes = folderSize(folder);
+        return info;
+    }
+    info.family = familyName(m->family());
+    info.sizeBytes = m->sizeOnDisk();
+    const Result<WeightSummary> w = m->inspectWeights();
+    if (!w) {
+        info.problem = w.error();
+        return info;
+    }
+    info.precision = w->precision;
+    info.problem = m->problem();
+    info.supported = m->supported();
+    return info;
+}
+
+ModelCatalogue ModelCatalogue::scan(const QStringList& searchPaths, const QStringList& bundledDirs) {
+    return scan(searchPaths, bundledDirs, defaultHfCacheDir());
+}
+
+ModelCatalogue ModelCatalogue::scan(const QStringList& searchPaths, const QStringList& bundledDirs,
+                                    const QString& hfCacheDir) {
+    QElapsedTimer timer;
+    timer.start();
+    ModelCatalogue c;
+    for (const QString& dir : bundledDirs)
+        c.scanContainer(dir, QStringLiteral("bundled"));
+    for (const QString& dir : searchPaths)
+        c.scanContainer(paths::expandHome(dir), QStringLiteral("folder"));
+    if (!hfCacheDir.isEmpty())
+        c.scanHfCache(hfCacheDir);
+    c.m_scanMs = timer.elapsed();
+    spdlog::debug("model catalogue: {} models in {} ms", c.m_models.size(), c.m_scanMs);
+    return c;
+}
+
+void ModelCatalogue::add(ModelInfo info) {
+    const QString key = canonical(info.folder);
+    if (m_seenFolders.contains(key))
+        return;
+    m_seenFolders << key;
+    if (!info.problem.isEmpty())
+        spdlog::debug("model {} ({}): {}", info.name, info.folder, info.problem);
+    m_models.push_back(std::move(info));
+}
+
+void ModelCatalogue::scanContainer(const QString& dir, const QString& source) {
+    if (dir.isEmpty())
+        return;
+    const QFileInfo fi(dir);
+    m_searched.push_back({source, fi.absoluteFilePath(), fi.isDir()});
+    if (!fi.isDir())
+        return;
+    if (looksLikeModelFolder(dir)) {
+        add(inspect(dir, source));
+        return;
+    }
+    const QFileInfoList subs = QDir(dir).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+    for (const QFileInfo& sub : subs)
+        if (looksLikeModelFolder(sub.absoluteFilePath()))
+            add(inspect(sub.absoluteFilePath(), source));
+}
+
+void ModelCatalogue::scanHfCache(const QString& cacheDir) {
+    const QFileInfo fi(cacheDir);
+    m_searched.push_back({QStringLiteral("hf-cache"), fi.absoluteFilePath(), fi.isDir()});
+    if (!fi.isDir())
+        return;
+    const QFileInfoList repos = QDir(cacheDir).entryInfoList(QStringList{QStringLiteral("models--*")},
+                                                             QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+    for (const QFileInfo& repo : repos) {
+        const QString repoId = repoIdFromCacheFolder(repo.fileName());
+        if (repoId.isEmpty())
+            continue;
+        QString why;
+        const QString snapshot = hfSnapshotFolder(repo.absoluteFilePath(), &why);
+        if (snapshot.isEmpty() || !looksLikeModelFolder(snapshot))
+            continue; // not downloaded, or not a diffusers pipeline (a language model, a LoRA, ...)
+        if (!why.isEmpty())
+            spdlog::info("{}: {}", repoId, why);
+        add(inspect(snapshot, QStringLiteral("hf-cache"), repoId, repoId));
+    }
+}
+
+const ModelInfo* ModelCatalogue::find(const QString& nameOrPath) const {
+    const QString wanted = nameOrPath.trimmed();
+    if (wanted.isEmpty())
+        return nullptr;
+    for (const ModelInfo& m : m_models)
+        if (m.name == wanted)
+            return &m;
+    const QString fromCacheName = repoIdFromCacheFolder(wanted);
+    for (const ModelInfo& m : m_models) {
+        if (m.repoId.isEmpty())
+            continue;
+        if (m.repoId.compare(wanted, Qt::CaseInsensitive) == 0 ||
+            (!fromCacheName.isEmpty() && m.repoId.compare(fromCacheName, Qt::CaseInsensitive) == 0))
+            return &m;
+    }
+    for (const ModelInfo& m : m_models)
+        if (m.name.compare(wanted, Qt::CaseInsensitive) == 0)
+            return &m;
+    const QString path = paths::expandHome(wanted);
+    if (QFileInfo(path).isDir()) {
+        const QString key = canonical(path);
+        for (const ModelInfo& m : m_models)
+            if (canonical(m.folder) == key)
+                return &m;
+    }
+    return nullptr;
+}
+
+const ModelInfo* ModelCatalogue::defaultModel() const {
+    for (const ModelInfo& m : m_models)
+        if (m.supported && m.source == QLatin1String("bundled"))
+            return &m;
+    for (const ModelInfo& m : m_models)
+        if (m.supported)
+            return &m;
+    return nullptr;
+}
+
+Result<ModelInfo> ModelCatalogue::resolve(const QString& nameOrPath) const {
+    using R = Result<ModelInfo>;
+    const QString wanted = nameOrPath.trimmed();
+    if (wanted.isEmpty())
+        return R::fail(QStringLiteral("No model was named."));
+    if (const ModelInfo* m = find(wanted))
+        return R::ok(*m);
+    const QString path = paths::expandHome(wanted);
+    if (QFileInfo(path).isDir()) {
+        if (looksLikeModelFolder(path))
+            return R::ok(inspect(path, QStringLiteral("folder")));
+        return R::fail(QStringLiteral("%1 has no model_index.json: it is not a diffusers model folder.").arg(path));
+    }
+    QStringList names;
+    for (const ModelInfo& m : m_models)
+        names << m.name;
+    return R::fail(QStringLiteral("No model named '%1'. %2 Give a name from 'twistedpic-cli models', a Hugging "
+                                  "Face repo id or a model folder.")
+                       .arg(wanted, names.isEmpty() ? QStringLiteral("No models were found.")
+                                                    : QStringLiteral("Known: %1.").arg(names.join(QStringLiteral(", ")))));
+}
+
+} // namespace tp::io

@@ -1,0 +1,86 @@
+#pragma once
+
+// The models on this machine: bundled model folders, the user's search paths and the
+// Hugging Face cache. Torch-free (the UI includes it). Scanning reads JSON and safetensors
+// headers only, never the weights.
+
+#include "core/common/Result.h"
+
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace tp::io {
+
+struct ModelInfo {
+    QString name;      // folder name; the repo id ("ORG/NAME") for Hugging Face cache entries
+    QString family;    // "SD 1.x", "SD 2.x", "SDXL", "SD 3.x", "Flux", "unknown"
+    bool supported = false; // the engine can run it (family supported, files intact)
+    QString folder;    // absolute path of the diffusers folder (a snapshot for the HF cache)
+    qint64 sizeBytes = 0; // weight + config files, following links
+    QString precision; // "fp16", "fp32", "bf16", "mixed" from the weight headers; empty if unreadable
+    QString source;    // "bundled", "hf-cache", "folder"
+    QString repoId;    // "stabilityai/stable-diffusion-3.5-large" for HF cache entries, else empty
+    QString problem;   // why it is unsupported or broken; empty when supported
+};
+
+// One place the scan looked, for "nothing found" messages.
+struct SearchedLocation {
+    QString kind; // "bundled", "folder", "hf-cache"
+    QString path;
+    bool exists = false;
+};
+
+class ModelCatalogue final {
+public:
+    // Scans, in this order: bundledDirs (folders holding model folders; their models come
+    // first), searchPaths (each a model folder itself or a folder of model folders, one level
+    // down), then the Hugging Face cache (defaultHfCacheDir()). A folder reached twice is
+    // listed once. Broken entries are listed with a problem; nothing aborts the scan.
+    static ModelCatalogue scan(const QStringList& searchPaths, const QStringList& bundledDirs);
+    // The same with the cache folder given (empty: no cache).
+    static ModelCatalogue scan(const QStringList& searchPaths, const QStringList& bundledDirs,
+                               const QString& hfCacheDir);
+
+    // HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub.
+    static QString defaultHfCacheDir();
+    // Describes one diffusers folder (what scan() does for each entry).
+    static ModelInfo inspect(const QString& folder, const QString& source, const QString& name = {},
+                             const QString& repoId = {});
+
+    const QVector<ModelInfo>& models() const { return m_models; }
+    bool isEmpty() const { return m_models.isEmpty(); }
+    const QVector<SearchedLocation>& searched() const { return m_searched; }
+    qint64 scanMilliseconds() const { return m_scanMs; }
+
+    // The catalogue entry for a name, a repo id ("stabilityai/stable-diffusion-3.5-large", any
+    // case, or its cache folder name "models--ORG--NAME") or a model folder path; nullptr if none.
+    // Valid as long as this catalogue.
+    const ModelInfo* find(const QString& nameOrPath) const;
+    // find(), and else a diffusers folder path outside the catalogue (inspected now); fails with a
+    // message listing the known names.
+    Result<ModelInfo> resolve(const QString& nameOrPath) const;
+    // The model to use when none is named: the first supported bundled model, else the first
+    // supported model found; nullptr when there is none.
+    const ModelInfo* defaultModel() const;
+
+private:
+    void add(ModelInfo info);
+    void scanContainer(const QString& dir, const QString& source);
+    void scanHfCache(const QString& cacheDir);
+
+    QVector<ModelInfo> m_models;
+    QVector<SearchedLocation> m_searched;
+    QStringList m_seenFolders; // canonical paths
+    qint64 m_scanMs = 0;
+};
+
+// "models--ORG--NAME" → "ORG/NAME" (empty when not a model cache folder).
+QString repoIdFromCacheFolder(const QString& folderName);
+// The snapshot folder refs/main names, else the only or newest snapshot; empty if none.
+// `why` says what was used when refs/main could not be.
+QString hfSnapshotFolder(const QString& repoCacheDir, QString* why = nullptr);
+// "1.2 GiB", "345 MiB", "12 KiB".
+QString formatSize(qint64 bytes);
+
+} // namespace tp::io

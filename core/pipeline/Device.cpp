@@ -1,0 +1,99 @@
+#include "core/pipeline/Device.h"
+
+#include "core/common/Log.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/DeviceType.h>
+#include <torch/cuda.h>
+
+#include <QThread>
+
+#include <dlfcn.h>
+#include <mutex>
+
+#if TWISTEDPIC_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
+
+namespace tp::pipeline {
+
+QString dtypeName(at::ScalarType dtype) {
+    switch (dtype) {
+    case at::kHalf: return QStringLiteral("float16");
+    case at::kBFloat16: return QStringLiteral("bfloat16");
+    case at::kFloat: return QStringLiteral("float32");
+    case at::kDouble: return QStringLiteral("float64");
+    default: return QString::fromLatin1(c10::toString(dtype));
+    }
+}
+
+void initCpuRuntime() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // OpenBLAS reads OPENBLAS_NUM_THREADS when it loads, before main(); ask it directly.
+        using SetThreads = void (*)(int);
+        if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+            fn(1);
+        const int cores = qMax(1, QThread::idealThreadCount());
+        at::set_num_threads(cores);
+        at::set_num_interop_threads(1);
+        spdlog::debug("cpu runtime: {} ATen threads", at::get_num_threads());
+    });
+}
+
+Result<DeviceChoice> resolveDevice(const QString& device, const QString& precision) {
+    using R = Result<DeviceChoice>;
+    const bool cudaOk = torch::cuda::is_available();
+    DeviceChoice c;
+    if (device == QLatin1String("cpu")) {
+        c.device = at::kCPU;
+    } else if (device == QLatin1String("auto") || device.isEmpty()) {
+        c.device = cudaOk ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+    } else if (device.startsWith(QLatin1String("cuda"))) {
+        if (!cudaOk)
+            return R::fail(QStringLiteral("The device is set to %1, but %2. Choose \"auto\" or \"cpu\" in "
+                                          "Settings → GPU memory, or install a CUDA build of libtorch.")
+                               .arg(device, TWISTEDPIC_WITH_CUDA ? QStringLiteral("no NVIDIA GPU is visible")
+                                                                 : QStringLiteral("this build of libtorch has no CUDA")));
+        int index = 0;
+        if (device.size() > 5) {
+            bool ok = false;
+            index = device.mid(5).toInt(&ok);
+            const int count = static_cast<int>(torch::cuda::device_count());
+            if (!ok || index < 0 || index >= count)
+                return R::fail(QStringLiteral("There is no GPU %1 (this machine has %2).").arg(device).arg(count));
+        }
+        c.device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+    } else {
+        return R::fail(QStringLiteral("Unknown device '%1': use auto, cpu, cuda or cuda:N.").arg(device));
+    }
+
+    if (c.device.is_cpu()) {
+        c.dtype = at::kFloat;
+    } else if (precision == QLatin1String("fp32")) {
+        c.dtype = at::kFloat;
+    } else if (precision == QLatin1String("bf16")) {
+        c.dtype = at::kBFloat16;
+    } else if (precision == QLatin1String("fp16") || precision == QLatin1String("auto") || precision.isEmpty()) {
+        c.dtype = at::kHalf;
+    } else {
+        return R::fail(QStringLiteral("Unknown precision '%1': use auto, fp16, bf16 or fp32.").arg(precision));
+    }
+
+    if (c.device.is_cpu()) {
+        initCpuRuntime();
+        c.description = QStringLiteral("cpu (%1 threads), %2").arg(at::get_num_threads()).arg(dtypeName(c.dtype));
+    } else {
+#if TWISTEDPIC_WITH_CUDA
+        const cudaDeviceProp* prop = at::cuda::getDeviceProperties(c.device.index());
+        c.description = QStringLiteral("cuda:%1 (%2), %3")
+                            .arg(c.device.index())
+                            .arg(QString::fromUtf8(prop->name), dtypeName(c.dtype));
+#else
+        c.description = QStringLiteral("cuda:%1, %2").arg(c.device.index()).arg(dtypeName(c.dtype));
+#endif
+    }
+    return R::ok(c);
+}
+
+} // namespace tp::pipeline

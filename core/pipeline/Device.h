@@ -1,0 +1,28 @@
+#pragma once
+
+#include "core/common/Result.h"
+
+#include <ATen/ATen.h>
+
+#include <QString>
+
+namespace tp::pipeline {
+
+struct DeviceChoice {
+    at::Device device = at::kCPU;
+    at::ScalarType dtype = at::kFloat;
+    QString description; // "cuda:0 (NVIDIA H100 80GB HBM3), float16" or "cpu (2 threads), float32"
+};
+
+// Resolves the settings' words: device "auto" | "cpu" | "cuda" | "cuda:N", precision
+// "auto" | "fp16" | "bf16" | "fp32". auto = the first CUDA device with float16, else the CPU
+// with float32 (half precision on the CPU is slow and inexact, so the CPU always gets fp32).
+Result<DeviceChoice> resolveDevice(const QString& device, const QString& precision);
+
+QString dtypeName(at::ScalarType dtype);
+
+// Once per process: ATen's thread count to the core count (Debian's default is 1) and
+// OpenBLAS to one thread, which measured best with ATen parallelising around it.
+void initCpuRuntime();
+
+} // namespace tp::pipeline

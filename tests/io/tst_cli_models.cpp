@@ -1,0 +1,139 @@
+// `twistedpic-cli models` run as a process against a fake Hugging Face cache.
+#include "tests/io/FakeModels.h"
+#include "tests/support/TestUtil.h"
+
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace tp::test;
+
+class TestCliModels final : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString m_cache;
+
+    ProcessResult models(const QStringList& extra, const QString& cache, const QStringList& env = {}) {
+        return runProcess(binaryPath(QStringLiteral("app/twistedpic-cli")),
+                          QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("cli.conf")),
+                                      QStringLiteral("models")} +
+                              extra,
+                          QStringList{QStringLiteral("HF_HUB_CACHE=") + cache,
+                                      QStringLiteral("TWISTEDPIC_DATA_DIR=") + m_dir.filePath(QStringLiteral("data")),
+                                      QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))} +
+                              env);
+    }
+
+    // The source tree's resources/models is always among the bundled folders; once the project
+    // ships a default model there, "nothing found" cannot happen.
+    static bool sourceTreeHasBundledModels() {
+        const QDir d(QStringLiteral(TP_SOURCE_DIR "/resources/models"));
+        for (const QString& sub : d.entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+            if (QFileInfo::exists(d.filePath(sub + QStringLiteral("/model_index.json"))))
+                return true;
+        return false;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(m_dir.isValid());
+        const QDir t(m_dir.path());
+        m_cache = t.filePath(QStringLiteral("hub"));
+        FakeModelOptions fp16;
+        fp16.dtype = QStringLiteral("F16");
+        QVERIFY(makeFakeModel(t.filePath(QStringLiteral("s/sd15")), FakeFamily::SD1, fp16));
+        QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("runwayml/stable-diffusion-v1-5"), t.filePath(QStringLiteral("s/sd15")),
+                                  QStringLiteral("39593d5650112b4cc580433f6b0435385882d819")).isEmpty());
+        QVERIFY(makeFakeModel(t.filePath(QStringLiteral("s/flux")), FakeFamily::Flux));
+        QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("black-forest-labs/FLUX.1-dev"), t.filePath(QStringLiteral("s/flux")),
+                                  QStringLiteral("0ef5fff789c832c5c7f4e127f94c8b54bbcced44")).isEmpty());
+    }
+
+    void table() {
+        const ProcessResult r = models({}, m_cache);
+        QVERIFY2(r.finished, qPrintable(r.err));
+        QCOMPARE(r.exitCode, 0);
+        const QStringList lines = r.out.split(QLatin1Char('\n'));
+        QVERIFY2(lines.first().startsWith(QStringLiteral("NAME")), qPrintable(r.out));
+        QVERIFY(lines.first().contains(QStringLiteral("FAMILY")));
+        const QString sd = *std::find_if(lines.begin(), lines.end(), [](const QString& l) {
+            return l.startsWith(QStringLiteral("runwayml/stable-diffusion-v1-5 "));
+        });
+        QVERIFY2(sd.contains(QRegularExpression(QStringLiteral("SD 1\\.x +yes +[0-9.]+ KiB +fp16 +hf-cache +/"))),
+                 qPrintable(sd));
+        QVERIFY(sd.endsWith(QStringLiteral("snapshots/39593d5650112b4cc580433f6b0435385882d819")));
+        QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("black-forest-labs/FLUX.1-dev +Flux +no "))), qPrintable(r.out));
+        QVERIFY(r.out.contains(QStringLiteral("    Flux models are not supported yet.\n")));
+        QVERIFY(r.out.contains(QStringLiteral("1 supported.")));
+    }
+
+    void json() {
+        const ProcessResult r = models({QStringLiteral("--json")}, m_cache);
+        QCOMPARE(r.exitCode, 0);
+        QJsonParseError err{};
+        const QJsonDocument doc = QJsonDocument::fromJson(r.out.toUtf8(), &err);
+        QVERIFY2(err.error == QJsonParseError::NoError, qPrintable(r.out));
+        QJsonObject sd, flux;
+        for (const QJsonValue v : doc.object().value(QLatin1String("models")).toArray()) {
+            const QJsonObject m = v.toObject();
+            if (m.value(QLatin1String("repoId")) == QLatin1String("runwayml/stable-diffusion-v1-5"))
+                sd = m;
+            if (m.value(QLatin1String("repoId")) == QLatin1String("black-forest-labs/FLUX.1-dev"))
+                flux = m;
+        }
+        QCOMPARE(sd.value(QLatin1String("family")).toString(), QStringLiteral("SD 1.x"));
+        QCOMPARE(sd.value(QLatin1String("supported")).toBool(), true);
+        QCOMPARE(sd.value(QLatin1String("precision")).toString(), QStringLiteral("fp16"));
+        QCOMPARE(sd.value(QLatin1String("source")).toString(), QStringLiteral("hf-cache"));
+        QCOMPARE(qint64(sd.value(QLatin1String("sizeBytes")).toDouble()),
+                 totalFileSize(QDir(m_cache).filePath(QStringLiteral("models--runwayml--stable-diffusion-v1-5/snapshots"))));
+        QCOMPARE(flux.value(QLatin1String("supported")).toBool(), false);
+        QCOMPARE(flux.value(QLatin1String("problem")).toString(), QStringLiteral("Flux models are not supported yet."));
+        const QJsonArray searched = doc.object().value(QLatin1String("searched")).toArray();
+        QVERIFY(!searched.isEmpty());
+        QCOMPARE(searched.last().toObject().value(QLatin1String("path")).toString(), m_cache);
+        QCOMPARE(searched.first().toObject().value(QLatin1String("path")).toString(),
+                 m_dir.filePath(QStringLiteral("data/models")));
+    }
+
+    void searchPathsFromSettings() {
+        // models/searchPaths set through the CLI is scanned (the fixture folder is a model).
+        const QString fixture = dataPath(QStringLiteral("sd15-tiny/pipeline"));
+        ProcessResult r = runProcess(binaryPath(QStringLiteral("app/twistedpic-cli")),
+                                     {QStringLiteral("--config"), m_dir.filePath(QStringLiteral("cli.conf")),
+                                      QStringLiteral("settings"), QStringLiteral("set"),
+                                      QStringLiteral("models/searchPaths"), fixture});
+        QCOMPARE(r.exitCode, 0);
+        r = models({}, m_cache);
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("\npipeline +SD 1\\.x +yes +[0-9.]+ MiB +fp32 +folder +"))),
+                 qPrintable(r.out));
+        QVERIFY(QFile::remove(m_dir.filePath(QStringLiteral("cli.conf"))));
+    }
+
+    void nothingFound() {
+        if (sourceTreeHasBundledModels())
+            QSKIP("resources/models holds a bundled model, so the catalogue is never empty");
+        const QString empty = m_dir.filePath(QStringLiteral("empty-cache"));
+        const ProcessResult r = models({}, empty);
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.startsWith(QStringLiteral("No models found. Looked in:\n")), qPrintable(r.out));
+        QVERIFY(r.out.contains(QStringLiteral("  bundled models: ") + m_dir.filePath(QStringLiteral("data/models")) +
+                               QStringLiteral("  (does not exist)\n")));
+        QVERIFY(r.out.contains(QStringLiteral("  Hugging Face cache: ") + empty + QStringLiteral("  (does not exist)\n")));
+        QVERIFY(r.out.contains(QStringLiteral("twistedpic-cli settings set models/searchPaths")));
+    }
+
+    void rejectsArguments() {
+        const ProcessResult r = models({QStringLiteral("extra")}, m_cache);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.err.contains(QStringLiteral("Usage: twistedpic-cli models [--json]")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliModels)
+#include "tst_cli_models.moc"
