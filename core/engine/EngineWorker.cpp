@@ -1,6 +1,7 @@
 #include "core/engine/EngineWorker.h"
 
 #include "core/common/Log.h"
+#include "core/engine/ModelHash.h"
 #include "core/engine/OutputWriter.h"
 #include "core/io/ModelCatalogue.h"
 
@@ -76,21 +77,23 @@ void EngineWorker::setModelSources(const QStringList& searchPaths, const QString
 
 Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrPath) {
     using R = Result<Resolved>;
-    if (!nameOrPath.isEmpty() && QFileInfo(nameOrPath).isDir())
-        return R::ok({QFileInfo(nameOrPath).fileName(), QFileInfo(nameOrPath).absoluteFilePath()});
     const io::ModelCatalogue catalogue = io::ModelCatalogue::scan(m_searchPaths, m_bundledDirs);
-    const io::ModelInfo* info = nameOrPath.isEmpty() ? catalogue.defaultModel() : catalogue.find(nameOrPath);
-    if (!info) {
-        if (nameOrPath.isEmpty())
+    io::ModelInfo info;
+    if (nameOrPath.isEmpty()) {
+        const io::ModelInfo* def = catalogue.defaultModel(); // the bundled default comes first
+        if (!def)
             return R::fail(QStringLiteral("No model found: the bundled default model is missing and no model folder "
                                           "is configured. Add one in Settings → Models."));
-        return R::fail(QStringLiteral("No model called '%1'. `twistedpic-cli models` lists the ones found, or give "
-                                      "the path of a diffusers model folder.")
-                           .arg(nameOrPath));
+        info = *def;
+    } else {
+        Result<io::ModelInfo> found = catalogue.resolve(nameOrPath);
+        if (!found)
+            return R::fail(found.error());
+        info = *found;
     }
-    if (!info->supported)
-        return R::fail(QStringLiteral("%1 is a %2 model: %3").arg(info->name, info->family, info->problem));
-    return R::ok({info->name, info->folder});
+    if (!info.supported)
+        return R::fail(QStringLiteral("%1 (%2) cannot be used: %3").arg(info.name, info.family, info.problem));
+    return R::ok({info.name, info.folder});
 }
 
 MemoryFigures EngineWorker::figures() const { return toFigures(m_memory.snapshot()); }
@@ -336,14 +339,20 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::GenerationEnd, m_memory.snapshot(), m_memory.snapshot(),
                                       result.timings.totalMs, QStringLiteral("%1 image(s)").arg(result.images.size())));
     if (!request.outputDir.isEmpty()) {
-        Result<QStringList> files = writeOutputs(result, request.outputDir);
-        if (!files) {
-            m_hooks.failed(request.id, files.error());
+        // The hash takes seconds the first time for a GB model, then comes from the cache.
+        const Result<QString> hash = ModelHashCache::shared().hash(result.modelFolder);
+        if (!hash)
+            spdlog::warn("no model hash for {}: {}", result.modelFolder, hash.error());
+        const Result<QVector<WrittenImage>> written =
+            OutputWriter(request.outputDir).write(result, hash ? *hash : QString());
+        if (!written) {
+            m_hooks.failed(request.id, written.error());
             setState(State::Idle);
             restartIdleTimer();
             return;
         }
-        result.files = *files;
+        for (const WrittenImage& w : *written)
+            result.files << w.imagePath;
     }
     spdlog::info("generated {} image(s) in {:.1f} s ({:.2f} it/s) with {}", result.images.size(),
                  result.timings.totalMs / 1000, result.timings.itPerSec, m_modelName);

@@ -50,8 +50,7 @@ Result<std::unique_ptr<StableDiffusionModel>> StableDiffusionModel::load(const Q
     if (!mf)
         return R::fail(mf.error());
     if (!mf->supported())
-        return R::fail(QStringLiteral("%1 is a %2 model, which TwistedPic cannot run yet.")
-                           .arg(folder, io::familyName(mf->family())));
+        return R::fail(QStringLiteral("%1: %2").arg(folder, mf->problem()));
 
     const io::ModelComponent* te = mf->component(QStringLiteral("text_encoder"));
     const io::ModelComponent* unet = mf->component(QStringLiteral("unet"));
@@ -136,10 +135,19 @@ Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToI
         return R::fail(QStringLiteral("Steps must be between 1 and 1000, not %1.").arg(p.steps));
     if (p.count < 1 || p.count > 64)
         return R::fail(QStringLiteral("The image count must be between 1 and 64, not %1.").arg(p.count));
-    Result<std::unique_ptr<sched::Scheduler>> made = sched::makeScheduler(p.sampler, model.schedulerConfig());
-    if (!made)
-        return R::fail(made.error());
-    sched::Scheduler& scheduler = **made;
+    // One scheduler per image: multistep samplers keep per-image history, and ancestral ones
+    // draw each image's noise from that image's own generator, so an image of a batch is
+    // exactly the image its seed gives alone.
+    std::vector<std::unique_ptr<sched::Scheduler>> schedulers;
+    for (int i = 0; i < p.count; ++i) {
+        Result<std::unique_ptr<sched::Scheduler>> made = sched::makeScheduler(p.sampler, model.schedulerConfig());
+        if (!made)
+            return R::fail(made.error());
+        if (Status st = (*made)->setTimesteps(p.steps); !st)
+            return R::fail(st.error());
+        schedulers.push_back(std::move(*made));
+    }
+    sched::Scheduler& first = *schedulers.front();
 
     c10::InferenceMode inference;
     const at::Device device = model.device().device;
@@ -163,8 +171,8 @@ Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToI
     sync(device);
     out.encodeMs = msSince(t);
 
-    // 2. Noise: one CPU generator per image, seeded like torch.Generator().manual_seed().
-    scheduler.setTimesteps(p.steps);
+    // 2. Noise: one CPU generator per image, seeded like torch.Generator().manual_seed() and
+    // drawn in the model's dtype, as diffusers' randn_tensor does.
     const int64_t channels = model.unet()->config().inChannels;
     const std::vector<int64_t> shape = {1, channels, p.height / scale, p.width / scale};
     std::vector<at::Generator> generators;
@@ -172,39 +180,30 @@ Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToI
     for (int i = 0; i < p.count; ++i) {
         out.seeds.push_back(p.seed + static_cast<uint64_t>(i));
         generators.push_back(sched::makeCpuGenerator(out.seeds.back()));
-        noise.push_back(sched::randnCpu(shape, generators.back()));
+        noise.push_back(sched::randnCpu(shape, generators.back(), dtype));
     }
-    at::Tensor latents = (at::cat(noise) * scheduler.initNoiseSigma()).to(device, dtype);
-    // Ancestral samplers draw fresh noise every step from each image's own generator, so an
-    // image of a batch is the image its seed gives alone.
-    const sched::NoiseFn drawNoise = [&generators, device](at::IntArrayRef s) {
-        std::vector<at::Tensor> parts;
-        std::vector<int64_t> one(s.begin(), s.end());
-        one[0] = 1;
-        for (at::Generator& g : generators)
-            parts.push_back(sched::randnCpu(one, g));
-        return at::cat(parts).to(device);
-    };
+    at::Tensor latents = (at::cat(noise).to(device) * first.initNoiseSigma());
 
     // 3. Denoise.
     t.restart();
-    const int total_steps = scheduler.stepCount();
-    for (int i = 0; i < total_steps; ++i) {
+    const int totalSteps = first.size();
+    for (int i = 0; i < totalSteps; ++i) {
         at::Tensor input = guided ? at::cat({latents, latents}) : latents;
-        input = scheduler.scaleModelInput(input, i);
-        const at::Tensor timestep =
-            at::scalar_tensor(scheduler.timestepForModel(i), at::TensorOptions().dtype(at::kDouble)).to(device);
-        at::Tensor eps = model.unet()->forward(input, timestep, embeddings);
+        input = first.scaleModelInput(input, i);
+        at::Tensor eps = model.unet()->forward(input, first.timestepTensor(i).to(device), embeddings);
         if (guided) {
             const std::vector<at::Tensor> halves = eps.chunk(2);
-            eps = halves[0] + (halves[1] - halves[0]) * p.guidance;
+            eps = halves[0] + p.guidance * (halves[1] - halves[0]);
         }
-        latents = scheduler.step(eps, i, latents, drawNoise);
+        std::vector<at::Tensor> next;
+        for (int j = 0; j < p.count; ++j)
+            next.push_back(schedulers[j]->step(eps.slice(0, j, j + 1), i, latents.slice(0, j, j + 1), &generators[j]));
+        latents = p.count == 1 ? next.front() : at::cat(next);
         if (i == 0) {
             sync(device);
             out.firstStepMs = msSince(total);
         }
-        if (onStep && !onStep(StepInfo{i + 1, total_steps, latents})) {
+        if (onStep && !onStep(StepInfo{i + 1, totalSteps, latents})) {
             out.cancelled = true;
             return R::ok(std::move(out));
         }

@@ -27,7 +27,8 @@ const ByteTables& byteTables() {
         t.toByte.fill(-1);
         int next = 256;
         for (int b = 0; b < 256; ++b) {
-            const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            const bool printable =
+                (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
             const char32_t c = printable ? char32_t(b) : char32_t(next++);
             t.toUnicode[size_t(b)] = c;
             t.toByte[size_t(c)] = b;
@@ -56,7 +57,9 @@ Result<QByteArray> readFile(const QString& path, const QString& what) {
 
 } // namespace
 
-char32_t byteToUnicode(std::uint8_t byte) { return byteTables().toUnicode[byte]; }
+char32_t byteToUnicode(std::uint8_t byte) {
+    return byteTables().toUnicode[byte];
+}
 
 int unicodeToByte(char32_t c) {
     const auto& toByte = byteTables().toByte;
@@ -64,9 +67,9 @@ int unicodeToByte(char32_t c) {
 }
 
 struct ByteLevelBpe::Model {
-    VocabJson json;                                         // owns the token texts
+    VocabJson json;                                           // owns the token texts
     std::unordered_map<std::string_view, std::int32_t> vocab; // views into json.arena
-    std::vector<std::string_view> tokens;                   // by id; empty where vocab.json has no entry
+    std::vector<std::string_view> tokens;                     // by id; empty where vocab.json has no entry
     std::unordered_map<std::uint64_t, std::pair<std::int32_t, std::int32_t>> merges; // → (rank, merged id)
     std::array<std::int32_t, 256> byteId{};          // a byte's symbol inside a word, -1 when absent
     std::array<std::int32_t, 256> byteEndOfWordId{}; // the same symbol + "</w>" (a word's last byte)
@@ -85,7 +88,8 @@ struct ByteLevelBpe::Cache {
 };
 
 ByteLevelBpe::ByteLevelBpe(std::shared_ptr<const Model> model, std::shared_ptr<Cache> cache)
-    : m_model(std::move(model)), m_cache(std::move(cache)) {}
+    : m_model(std::move(model))
+    , m_cache(std::move(cache)) {}
 
 Result<ByteLevelBpe> ByteLevelBpe::load(const QString& vocabPath, const QString& mergesPath) {
     using R = Result<ByteLevelBpe>;
@@ -102,7 +106,8 @@ Result<ByteLevelBpe> ByteLevelBpe::load(const QString& vocabPath, const QString&
                                       "copy the model's tokenizer folder again")
                            .arg(vocabName, vocabPath, json.error()));
     if (json->entries.empty())
-        return R::fail(QStringLiteral("%1 (%2) holds no tokens; copy the model's tokenizer folder again").arg(vocabName, vocabPath));
+        return R::fail(QStringLiteral("%1 (%2) holds no tokens; copy the model's tokenizer folder again")
+                           .arg(vocabName, vocabPath));
     model->json = std::move(*json);
     model->vocab.reserve(model->json.entries.size());
     for (const VocabJson::Entry& entry : model->json.entries) {
@@ -146,13 +151,15 @@ Result<ByteLevelBpe> ByteLevelBpe::load(const QString& vocabPath, const QString&
         const std::int32_t a = model->find(left);
         const std::int32_t b = model->find(right);
         const std::int32_t ab = model->find(merged);
-        for (const auto& [id, name] : {std::pair{a, left}, std::pair{b, right}, std::pair{ab, std::string_view(merged)}})
+        for (const auto& [id, name] :
+             {std::pair{a, left}, std::pair{b, right}, std::pair{ab, std::string_view(merged)}})
             if (id < 0)
-                return R::fail(QStringLiteral("%1 (%2) line %3 uses \"%4\", which %5 does not have: the two files "
-                                              "do not belong together; copy the model's tokenizer folder again")
-                                   .arg(mergesName, mergesPath)
-                                   .arg(lineNumber)
-                                   .arg(QString::fromUtf8(name.data(), qsizetype(name.size())), vocabName));
+                return R::fail(
+                    QStringLiteral("%1 (%2) line %3 uses \"%4\", which %5 does not have: the two files "
+                                   "do not belong together; copy the model's tokenizer folder again")
+                        .arg(mergesName, mergesPath)
+                        .arg(lineNumber)
+                        .arg(QString::fromUtf8(name.data(), qsizetype(name.size())), vocabName));
         // Like tokenizers (a map collected from the list), a repeated pair keeps its last rank.
         model->merges.insert_or_assign(pairKey(a, b), std::pair{model->mergeCount, ab});
         ++model->mergeCount;
@@ -180,8 +187,12 @@ std::string_view ByteLevelBpe::token(std::int64_t id) const {
     return m_model->tokens[size_t(id)];
 }
 
-int ByteLevelBpe::vocabSize() const { return int(m_model->vocab.size()); }
-int ByteLevelBpe::mergeCount() const { return m_model->mergeCount; }
+int ByteLevelBpe::vocabSize() const {
+    return int(m_model->vocab.size());
+}
+int ByteLevelBpe::mergeCount() const {
+    return m_model->mergeCount;
+}
 
 void ByteLevelBpe::setUnknownId(std::int32_t id) {
     if (id == m_unknownId)
@@ -209,7 +220,9 @@ std::vector<std::int32_t> ByteLevelBpe::mergeWord(std::string_view utf8) const {
         std::int32_t newId;
     };
     struct Later { // priority_queue keeps the "largest" on top: make that the lowest rank, then leftmost
-        bool operator()(const Merge& a, const Merge& b) const { return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos; }
+        bool operator()(const Merge& a, const Merge& b) const {
+            return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos;
+        }
     };
 
     const Model& model = *m_model;

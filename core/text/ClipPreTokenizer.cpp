@@ -46,7 +46,8 @@ size_t runLength(std::u32string_view text, size_t at, CharClass cls) {
 // optional leading space and whitespace alternatives never apply and are left out.
 size_t matchAt(std::u32string_view text, size_t at, Grammar grammar) {
     if (grammar == Grammar::Clip) {
-        for (std::u32string_view special : {std::u32string_view(U"<|startoftext|>"), std::u32string_view(U"<|endoftext|>")})
+        for (std::u32string_view special :
+             {std::u32string_view(U"<|startoftext|>"), std::u32string_view(U"<|endoftext|>")})
             if (startsWith(text, at, special))
                 return special.size();
     }

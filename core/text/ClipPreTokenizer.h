@@ -8,7 +8,8 @@
 
 // The text half of CLIP's tokenizer, as Hugging Face `tokenizers` runs it for CLIPTokenizer:
 //   normalizer:    NFC → every run of whitespace (\s+) becomes one space → lowercase
-//   pre-tokenizer: Split(<|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+,
+//   pre-tokenizer:
+//   Split(<|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+,
 //                  matches kept, the rest dropped), then ByteLevel's GPT-2 split of each piece.
 // Character classes follow Oniguruma's Unicode definitions, by code point.
 namespace tp::text {

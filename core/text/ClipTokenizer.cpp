@@ -56,14 +56,16 @@ Result<ClipTokenizer> ClipTokenizer::load(const QString& folder) {
     timer.start();
     const QDir dir(folder);
     if (!dir.exists())
-        return R::fail(QStringLiteral("tokenizer folder %1 does not exist; choose a model folder with a tokenizer/ "
-                                      "subfolder (vocab.json, merges.txt)")
-                           .arg(folder));
+        return R::fail(
+            QStringLiteral("tokenizer folder %1 does not exist; choose a model folder with a tokenizer/ "
+                           "subfolder (vocab.json, merges.txt)")
+                .arg(folder));
 
     auto config = ClipTokenizerConfig::read(folder);
     if (!config)
         return R::fail(config.error());
-    auto bpe = ByteLevelBpe::load(dir.filePath(QStringLiteral("vocab.json")), dir.filePath(QStringLiteral("merges.txt")));
+    auto bpe = ByteLevelBpe::load(dir.filePath(QStringLiteral("vocab.json")),
+                                  dir.filePath(QStringLiteral("merges.txt")));
     if (!bpe)
         return R::fail(bpe.error());
 
@@ -76,14 +78,18 @@ Result<ClipTokenizer> ClipTokenizer::load(const QString& folder) {
         const ClipTokenizerConfig::Token& token;
         std::int64_t& id;
     };
-    for (const Role& role : {Role{"bos", config->bos, tokenizer.m_bosId}, Role{"eos", config->eos, tokenizer.m_eosId},
-                             Role{"unk", config->unk, tokenizer.m_unkId}, Role{"pad", config->pad, tokenizer.m_padId}}) {
+    const Role roles[] = {{"bos", config->bos, tokenizer.m_bosId},
+                          {"eos", config->eos, tokenizer.m_eosId},
+                          {"unk", config->unk, tokenizer.m_unkId},
+                          {"pad", config->pad, tokenizer.m_padId}};
+    for (const Role& role : roles) {
         const auto id = tokenizer.tokenId(role.token.content);
         if (!id)
-            return R::fail(QStringLiteral("%1 names the %2 token \"%3\", which %4 does not have; the tokenizer folder "
-                                          "is inconsistent: copy it again")
-                               .arg(role.token.origin, QLatin1String(role.name), role.token.content,
-                                    dir.filePath(QStringLiteral("vocab.json"))));
+            return R::fail(
+                QStringLiteral("%1 names the %2 token \"%3\", which %4 does not have; the tokenizer folder "
+                               "is inconsistent: copy it again")
+                    .arg(role.token.origin, QLatin1String(role.name), role.token.content,
+                         dir.filePath(QStringLiteral("vocab.json"))));
         role.id = *id;
     }
     tokenizer.m_bpe.setUnknownId(std::int32_t(tokenizer.m_unkId));
@@ -103,13 +109,12 @@ Result<ClipTokenizer> ClipTokenizer::load(const QString& folder) {
     };
     for (const auto& added : config->addedTokens)
         addSpecial(added.content, added.id, added.normalized);
-    for (const Role& role : {Role{"bos", config->bos, tokenizer.m_bosId}, Role{"eos", config->eos, tokenizer.m_eosId},
-                             Role{"unk", config->unk, tokenizer.m_unkId}, Role{"pad", config->pad, tokenizer.m_padId}})
+    for (const Role& role : roles)
         addSpecial(role.token.content, role.id, role.token.normalized);
 
-    spdlog::debug("tokenizer {}: {} tokens, {} merges, pad \"{}\" ({}), max length {}, loaded in {:.1f} ms", folder,
-                  tokenizer.vocabSize(), tokenizer.mergeCount(), config->pad.content, tokenizer.m_padId,
-                  tokenizer.m_modelMaxLength, double(timer.nsecsElapsed()) / 1e6);
+    spdlog::debug("tokenizer {}: {} tokens, {} merges, pad \"{}\" ({}), max length {}, loaded in {:.1f} ms",
+                  folder, tokenizer.vocabSize(), tokenizer.mergeCount(), config->pad.content,
+                  tokenizer.m_padId, tokenizer.m_modelMaxLength, double(timer.nsecsElapsed()) / 1e6);
     return R::ok(std::move(tokenizer));
 }
 
@@ -185,7 +190,8 @@ QString ClipTokenizer::decode(const std::vector<std::int64_t>& ids, bool keepSpe
     auto isSpecial = [&](std::int64_t id) {
         if (id == m_bosId || id == m_eosId || id == m_unkId || id == m_padId)
             return true;
-        return std::any_of(m_addedTokens.begin(), m_addedTokens.end(), [&](const SpecialToken& t) { return t.id == id; });
+        return std::any_of(m_addedTokens.begin(), m_addedTokens.end(),
+                           [&](const SpecialToken& t) { return t.id == id; });
     };
     std::string bytes;
     for (std::int64_t id : ids) {

@@ -45,7 +45,8 @@ public:
     std::vector<std::int64_t> encode(const QString& text) const;
     // [BOS] + ids (cut so that BOS + ids + EOS fit `maxLength` when `truncate`) + [EOS], then
     // `padId()` up to `maxLength` when `pad`. maxLength <= 0 means modelMaxLength().
-    TokenizedPrompt tokenize(const QString& text, int maxLength = 0, bool pad = true, bool truncate = true) const;
+    TokenizedPrompt tokenize(const QString& text, int maxLength = 0, bool pad = true,
+                             bool truncate = true) const;
     // Byte-level decode for logs and tests: "</w>" becomes a space; special tokens are skipped
     // unless asked for; ids the vocabulary lacks are skipped.
     QString decode(const std::vector<std::int64_t>& ids, bool keepSpecialTokens = false) const;
@@ -71,7 +72,8 @@ private:
         std::int64_t id = -1;
     };
 
-    explicit ClipTokenizer(ByteLevelBpe bpe) : m_bpe(std::move(bpe)) {}
+    explicit ClipTokenizer(ByteLevelBpe bpe)
+        : m_bpe(std::move(bpe)) {}
     void encodeNormalized(std::u32string_view text, std::vector<std::int64_t>& out) const;
 
     ByteLevelBpe m_bpe;

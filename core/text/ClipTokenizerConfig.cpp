@@ -26,16 +26,19 @@ Result<QJsonObject> readOptionalObject(const QString& path) {
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &error);
     if (error.error != QJsonParseError::NoError)
-        return R::fail(QStringLiteral("%1 is not valid JSON (%2 at byte %3); fix or re-download the tokenizer folder")
-                           .arg(path, error.errorString())
-                           .arg(error.offset));
+        return R::fail(
+            QStringLiteral("%1 is not valid JSON (%2 at byte %3); fix or re-download the tokenizer folder")
+                .arg(path, error.errorString())
+                .arg(error.offset));
     if (!doc.isObject())
-        return R::fail(QStringLiteral("%1 is not a JSON object; fix or re-download the tokenizer folder").arg(path));
+        return R::fail(
+            QStringLiteral("%1 is not a JSON object; fix or re-download the tokenizer folder").arg(path));
     return R::ok(doc.object());
 }
 
 // A token given as "text" or {"content": "text", "normalized": …}; null or absent leaves `token` alone.
-Status readToken(const QJsonObject& object, const QString& key, const QString& path, ClipTokenizerConfig::Token& token) {
+Status readToken(const QJsonObject& object, const QString& key, const QString& path,
+                 ClipTokenizerConfig::Token& token) {
     const QJsonValue value = object.value(key);
     if (value.isUndefined() || value.isNull())
         return Status::ok();
@@ -47,7 +50,8 @@ Status readToken(const QJsonObject& object, const QString& key, const QString& p
         content = value.toObject().value(QStringLiteral("content")).toString();
         normalized = value.toObject().value(QStringLiteral("normalized")).toBool(false);
     } else {
-        return Status::fail(QStringLiteral("%1: \"%2\" must be a string or an object with \"content\"").arg(path, key));
+        return Status::fail(
+            QStringLiteral("%1: \"%2\" must be a string or an object with \"content\"").arg(path, key));
     }
     if (content.isEmpty())
         return Status::fail(QStringLiteral("%1: \"%2\" is empty").arg(path, key));
@@ -86,7 +90,8 @@ Result<ClipTokenizerConfig> ClipTokenizerConfig::read(const QString& folder) {
         if (n >= 2 && n <= kLargestMaxLength && n == double(int(n)))
             config.modelMaxLength = int(n);
         else
-            spdlog::warn("{}: model_max_length {} is not a usable length; using {}", configPath, n, config.modelMaxLength);
+            spdlog::warn("{}: model_max_length {} is not a usable length; using {}", configPath, n,
+                         config.modelMaxLength);
     } else if (!maxLength.isUndefined() && !maxLength.isNull()) {
         return R::fail(QStringLiteral("%1: \"model_max_length\" must be a number").arg(configPath));
     }
@@ -100,9 +105,12 @@ Result<ClipTokenizerConfig> ClipTokenizerConfig::read(const QString& folder) {
             const QJsonObject entry = it.value().toObject();
             const QString content = entry.value(QStringLiteral("content")).toString();
             if (!isNumber || id < 0 || content.isEmpty())
-                return R::fail(QStringLiteral("%1: added_tokens_decoder entry \"%2\" needs a numeric id and a \"content\"")
-                                   .arg(configPath, it.key()));
-            config.addedTokens.push_back({content, id, entry.value(QStringLiteral("normalized")).toBool(false)});
+                return R::fail(
+                    QStringLiteral(
+                        "%1: added_tokens_decoder entry \"%2\" needs a numeric id and a \"content\"")
+                        .arg(configPath, it.key()));
+            config.addedTokens.push_back(
+                {content, id, entry.value(QStringLiteral("normalized")).toBool(false)});
         }
     } else if (!added.isUndefined() && !added.isNull()) {
         return R::fail(QStringLiteral("%1: \"added_tokens_decoder\" must be an object").arg(configPath));

@@ -10,7 +10,10 @@ namespace {
 
 class Scanner final {
 public:
-    explicit Scanner(QByteArrayView json) : m_p(json.data()), m_begin(json.data()), m_end(json.data() + json.size()) {}
+    explicit Scanner(QByteArrayView json)
+        : m_p(json.data())
+        , m_begin(json.data())
+        , m_end(json.data() + json.size()) {}
 
     QString error() const { return m_error; }
     bool failed() const { return !m_error.isEmpty(); }
@@ -55,14 +58,30 @@ public:
                 break;
             const char e = *m_p++;
             switch (e) {
-            case '"': out.push_back('"'); break;
-            case '\\': out.push_back('\\'); break;
-            case '/': out.push_back('/'); break;
-            case 'b': out.push_back('\b'); break;
-            case 'f': out.push_back('\f'); break;
-            case 'n': out.push_back('\n'); break;
-            case 'r': out.push_back('\r'); break;
-            case 't': out.push_back('\t'); break;
+            case '"':
+                out.push_back('"');
+                break;
+            case '\\':
+                out.push_back('\\');
+                break;
+            case '/':
+                out.push_back('/');
+                break;
+            case 'b':
+                out.push_back('\b');
+                break;
+            case 'f':
+                out.push_back('\f');
+                break;
+            case 'n':
+                out.push_back('\n');
+                break;
+            case 'r':
+                out.push_back('\r');
+                break;
+            case 't':
+                out.push_back('\t');
+                break;
             case 'u': {
                 char32_t c = 0;
                 if (!hex4(c))
