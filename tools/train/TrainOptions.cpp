@@ -33,6 +33,24 @@ TrainOptions TrainOptions::smokePreset() {
     return o;
 }
 
+Architecture Architecture::sd15() {
+    Architecture a;
+    a.imageSize = 512;
+    a.vaeChannels = {128, 256, 512, 512};
+    a.vaeLayersPerBlock = 2;
+    a.vaeNormGroups = 32;
+    a.unetChannels = {320, 640, 1280, 1280};
+    a.unetLayersPerBlock = 2;
+    a.unetNormGroups = 32;
+    a.unetHeads = 8;
+    a.textHidden = 768;
+    a.textLayers = 12;
+    a.textHeads = 12;
+    a.textIntermediate = 3072;
+    a.textVocabSize = 49408;
+    return a;
+}
+
 namespace {
 
 struct Spec {
@@ -70,6 +88,7 @@ const Spec kSpecs[] = {
     {"stop-after", "n", "End this run at UNet step n (checkpointed; continue later with --resume)."},
     {"benchmark", nullptr, "Time 20 steps of each stage and project the full run's duration; keeps nothing."},
     {"smoke", nullptr, "CI preset: tiny networks, 64x64 images, a few steps on the CPU."},
+    {"untrained", "sd15", "Write a model of this architecture with random weights, no training (benchmarks)."},
 };
 
 } // namespace
@@ -164,6 +183,13 @@ Result<TrainOptions> parseTrainOptions(const QStringList& arguments) {
     o.deterministic = !parser.isSet(QStringLiteral("nondeterministic"));
     o.resume = parser.isSet(QStringLiteral("resume"));
     o.benchmark = parser.isSet(QStringLiteral("benchmark"));
+    if (parser.isSet(QStringLiteral("untrained"))) {
+        o.untrained = parser.value(QStringLiteral("untrained"));
+        if (o.untrained != QLatin1String("sd15"))
+            error = QStringLiteral("--untrained knows sd15, not \"%1\".").arg(o.untrained);
+        else
+            o.arch = Architecture::sd15();
+    }
     if (!error.isEmpty())
         return R::fail(error);
     if (o.outDir.isEmpty())

@@ -31,6 +31,10 @@ struct Architecture {
     int textHeads = 4;
     int textIntermediate = 512;
     int maxTokens = 77;
+    int textVocabSize = 0; // > vocabulary size: a larger embedding table (0: the vocabulary's size)
+
+    // Stable Diffusion 1.5's sizes (512x512, UNet 320/640/1280/1280, CLIP ViT-L/14 text encoder).
+    static Architecture sd15();
 };
 
 struct TrainOptions {
@@ -70,6 +74,9 @@ struct TrainOptions {
     QString precision = QStringLiteral("tf32"); // tf32 | bf16 | fp32
     bool deterministic = true;
     bool smoke = false;
+    // --untrained sd15: write the networks with their initial (random) weights and no training,
+    // for speed and memory measurements of a full-size model (they do not depend on the values).
+    QString untrained;
 
     Architecture arch;
 

@@ -13,6 +13,7 @@
 #include <QSaveFile>
 #include <QTemporaryDir>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace tp::train {
@@ -62,6 +63,8 @@ double Trainer::elapsedSeconds() const { return (QDateTime::currentMSecsSinceEpo
 Status Trainer::run() {
     if (m_opt.benchmark)
         return benchmark();
+    if (!m_opt.untrained.isEmpty())
+        return writeUntrained();
     m_startMs = QDateTime::currentMSecsSinceEpoch();
     std::printf("%s\n", qPrintable(describe(m_opt)));
     if (Status s = prepare(); !s)
@@ -79,6 +82,19 @@ Status Trainer::run() {
         }
     }
     std::printf("done in %.1f s: %s\n", elapsedSeconds(), qPrintable(m_out.absolutePath()));
+    return Status::ok();
+}
+
+Status Trainer::writeUntrained() {
+    m_startMs = QDateTime::currentMSecsSinceEpoch();
+    for (auto step : {&Trainer::prepare, &Trainer::buildModels})
+        if (Status s = (this->*step)(); !s)
+            return s;
+    m_scaling = 0.18215; // SD 1.x's latent scale
+    if (Status s = exportModel(); !s)
+        return s;
+    std::printf("untrained %s model (random weights) written in %.1f s: %s\n", qPrintable(m_opt.untrained),
+                elapsedSeconds(), qPrintable(m_out.absolutePath()));
     return Status::ok();
 }
 
@@ -139,7 +155,7 @@ Status Trainer::prepare() {
     if (!tokenizer)
         return Status::fail(tokenizer.error());
     m_tokenizer = *tokenizer;
-    m_tokenIds = {vocabulary.size(), vocabulary.bosId(), vocabulary.eosId()};
+    m_tokenIds = {std::max(vocabulary.size(), m_opt.arch.textVocabSize), vocabulary.bosId(), vocabulary.eosId()};
     std::printf("vocabulary: %d tokens (%d merges)\n", vocabulary.size(), int(vocabulary.merges().size()));
 
     const QJsonObject sc = schedulerConfig();

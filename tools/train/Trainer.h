@@ -46,6 +46,8 @@ public:
     // --benchmark: a short run of both stages in a temporary folder, then the projected
     // duration of the configured run.
     Status benchmark();
+    // --untrained: the networks with their initial weights, exported without training.
+    Status writeUntrained();
 
     // Folder for checkpoints, loss CSVs, samples: <out>/../<name>-training unless set.
     static QString defaultWorkDir(const QString& outDir);
