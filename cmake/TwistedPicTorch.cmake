@@ -29,7 +29,7 @@ endif()
 message(STATUS "TwistedPic: libtorch ${Torch_VERSION} (CUDA: ${TWISTEDPIC_WITH_CUDA})")
 
 # The narrow set of torch headers that most engine sources use; shared as a precompiled
-# header so that each TU does not pay ~20 s for them.
+# header so that each TU does not pay ~20 s for them. Use it through tp_torch_pch().
 set(TWISTEDPIC_TORCH_PCH
     <ATen/ATen.h>
     <torch/nn/module.h>
@@ -39,3 +39,72 @@ set(TWISTEDPIC_TORCH_PCH
     <torch/nn/modules/embedding.h>
     <torch/nn/modules/container/modulelist.h>
     <c10/core/InferenceMode.h>)
+
+# Whether FILE includes libtorch, directly or through our own headers (cached per file).
+function(_tp_includes_torch file out)
+    get_property(known GLOBAL PROPERTY "tp_torch_inc:${file}" SET)
+    if(known)
+        get_property(result GLOBAL PROPERTY "tp_torch_inc:${file}")
+        set(${out} ${result} PARENT_SCOPE)
+        return()
+    endif()
+    set_property(GLOBAL PROPERTY "tp_torch_inc:${file}" FALSE) # cuts include cycles
+    set(result FALSE)
+    file(STRINGS "${file}" lines REGEX "^[ \t]*#[ \t]*include")
+    get_filename_component(dir "${file}" DIRECTORY)
+    foreach(line IN LISTS lines)
+        if(line MATCHES "<(ATen|torch|c10)/")
+            set(result TRUE)
+            break()
+        endif()
+        if(line MATCHES "\"([^\"]+)\"")
+            set(header "${CMAKE_MATCH_1}")
+            set(path "")
+            if(EXISTS "${PROJECT_SOURCE_DIR}/${header}")
+                set(path "${PROJECT_SOURCE_DIR}/${header}")
+            elseif(EXISTS "${dir}/${header}")
+                set(path "${dir}/${header}")
+            endif()
+            if(path)
+                _tp_includes_torch("${path}" sub)
+                if(sub)
+                    set(result TRUE)
+                    break()
+                endif()
+            endif()
+        endif()
+    endforeach()
+    set_property(GLOBAL PROPERTY "tp_torch_inc:${file}" ${result})
+    set(${out} ${result} PARENT_SCOPE)
+endfunction()
+
+# Gives TARGET libtorch's precompiled header (twistedpic_core builds it, the others reuse it),
+# but only to the sources that include libtorch: measured on 2 cores, a TU without torch takes
+# 2.5 s alone and 25 s with the 600 MB header forced into it. Call after all sources are added.
+function(tp_torch_pch target)
+    if(target STREQUAL "twistedpic_core")
+        target_precompile_headers(${target} PRIVATE ${TWISTEDPIC_TORCH_PCH})
+    else()
+        target_precompile_headers(${target} REUSE_FROM twistedpic_core)
+    endif()
+    get_target_property(sources ${target} SOURCES)
+    get_target_property(source_dir ${target} SOURCE_DIR)
+    foreach(src IN LISTS sources)
+        if(NOT src MATCHES "\\.(cpp|cc|cxx)$")
+            continue()
+        endif()
+        if(IS_ABSOLUTE "${src}")
+            set(path "${src}")
+        else()
+            set(path "${source_dir}/${src}")
+        endif()
+        if(NOT EXISTS "${path}")
+            continue()
+        endif()
+        _tp_includes_torch("${path}" uses_torch)
+        if(NOT uses_torch)
+            set_source_files_properties("${path}" TARGET_DIRECTORY ${target}
+                PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+        endif()
+    endforeach()
+endfunction()

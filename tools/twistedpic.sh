@@ -35,7 +35,7 @@ install_packages() {
 
 configure_and_build() {
     if [ ! -f "$build/CMakeCache.txt" ]; then
-        cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
     fi
     # Two jobs per core is too many for torch TUs on small machines; Ninja's default is fine above 4 cores.
     local jobs

@@ -333,6 +333,14 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
 <context>
     <name>tp::ui::MainWindow</name>
     <message>
+        <source>%1 The image is shown here: use Save As to keep it.</source>
+        <translation>%1 Das Bild wird hier angezeigt: Mit „Speichern unter“ können Sie es behalten.</translation>
+    </message>
+    <message>
+        <source>Services</source>
+        <translation>Dienste</translation>
+    </message>
+    <message>
         <source>Saved %1</source>
         <translation>%1 gespeichert</translation>
     </message>
@@ -1054,6 +1062,77 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source> · model %1</source>
         <translation> · Modell %1</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::ServicesPanel</name>
+    <message>
+        <source>%1% CPU / %2% GPU</source>
+        <translation>%1% CPU / %2% GPU</translation>
+    </message>
+    <message>
+        <source>100% GPU</source>
+        <translation>100% GPU</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>unbekannt</translation>
+    </message>
+    <message>
+        <source>Stopped: %1</source>
+        <translation>Abgebrochen: %1</translation>
+    </message>
+    <message>
+        <source>Checking %1 …</source>
+        <translation>Prüfe %1 …</translation>
+    </message>
+    <message>
+        <source>Not answering at %1: %2</source>
+        <translation>Keine Antwort unter %1: %2</translation>
+    </message>
+    <message>
+        <source>Running (version %1) at %2; no model loaded.</source>
+        <translation>Läuft (Version %1) unter %2; kein Modell geladen.</translation>
+    </message>
+    <message>
+        <source>Running (version %1) at %2. Loaded models:</source>
+        <translation>Läuft (Version %1) unter %2. Geladene Modelle:</translation>
+    </message>
+    <message>
+        <source>Running at %1.</source>
+        <translation>Läuft unter %1.</translation>
+    </message>
+    <message>
+        <source>Ollama</source>
+        <translation>Ollama</translation>
+    </message>
+    <message>
+        <source>TwistedPair</source>
+        <translation>TwistedPair</translation>
+    </message>
+    <message>
+        <source>Loaded model</source>
+        <translation>Geladenes Modell</translation>
+    </message>
+    <message>
+        <source>Runs on</source>
+        <translation>Läuft auf</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <source>Give the GPU back to Ollama</source>
+        <translation>GPU an Ollama zurückgeben</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>Aktualisieren</translation>
+    </message>
+    <message>
+        <source>Ask both services again now</source>
+        <translation>Beide Dienste jetzt erneut abfragen</translation>
     </message>
 </context>
 </TS>

@@ -333,6 +333,14 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
 <context>
     <name>tp::ui::MainWindow</name>
     <message>
+        <source>%1 The image is shown here: use Save As to keep it.</source>
+        <translation>%1 画像はここに表示されています。残すには「名前を付けて保存」を使ってください。</translation>
+    </message>
+    <message>
+        <source>Services</source>
+        <translation>サービス</translation>
+    </message>
+    <message>
         <source>Saved %1</source>
         <translation>%1 を保存しました</translation>
     </message>
@@ -1054,6 +1062,77 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source> · model %1</source>
         <translation> · モデル %1</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::ServicesPanel</name>
+    <message>
+        <source>%1% CPU / %2% GPU</source>
+        <translation>%1% CPU / %2% GPU</translation>
+    </message>
+    <message>
+        <source>100% GPU</source>
+        <translation>100% GPU</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>不明</translation>
+    </message>
+    <message>
+        <source>Stopped: %1</source>
+        <translation>中止: %1</translation>
+    </message>
+    <message>
+        <source>Checking %1 …</source>
+        <translation>%1 を確認中…</translation>
+    </message>
+    <message>
+        <source>Not answering at %1: %2</source>
+        <translation>%1 から応答がありません: %2</translation>
+    </message>
+    <message>
+        <source>Running (version %1) at %2; no model loaded.</source>
+        <translation>%2 で動作中（バージョン %1）。読み込まれたモデルはありません。</translation>
+    </message>
+    <message>
+        <source>Running (version %1) at %2. Loaded models:</source>
+        <translation>%2 で動作中（バージョン %1）。読み込まれたモデル:</translation>
+    </message>
+    <message>
+        <source>Running at %1.</source>
+        <translation>%1 で動作中。</translation>
+    </message>
+    <message>
+        <source>Ollama</source>
+        <translation>Ollama</translation>
+    </message>
+    <message>
+        <source>TwistedPair</source>
+        <translation>TwistedPair</translation>
+    </message>
+    <message>
+        <source>Loaded model</source>
+        <translation>読み込まれたモデル</translation>
+    </message>
+    <message>
+        <source>Runs on</source>
+        <translation>実行場所</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>サイズ</translation>
+    </message>
+    <message>
+        <source>Give the GPU back to Ollama</source>
+        <translation>GPU を Ollama に返す</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>更新</translation>
+    </message>
+    <message>
+        <source>Ask both services again now</source>
+        <translation>両方のサービスに今すぐ再確認する</translation>
     </message>
 </context>
 </TS>

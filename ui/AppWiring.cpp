@@ -5,8 +5,16 @@
 #include "core/engine/Engine.h"
 #include "core/gpu/VramMonitor.h"
 #include "core/io/ModelCatalogue.h"
+#include "core/services/OllamaClient.h"
+#include "core/services/ServiceSetup.h"
+#include "core/services/ServiceStatus.h"
+#include "core/services/TwistedPairClient.h"
+#include "core/services/VramEstimate.h"
 #include "core/settings/Settings.h"
 #include "ui/MainWindow.h"
+#include "ui/ServicesPanel.h"
+
+#include <QPointer>
 
 namespace tp::ui {
 
@@ -20,11 +28,10 @@ AppWiring::AppWiring(Settings& settings, engine::Engine& engine, gpu::VramMonito
     , m_verboseFromCommandLine(verboseFromCommandLine) {
     using engine::Engine;
     // Requests from the window.
-    connect(&window, &MainWindow::generateRequested, &engine,
-            [&engine](const engine::GenerationRequest& r) { engine.submit(r); });
+    connect(&window, &MainWindow::generateRequested, this, &AppWiring::submit);
     connect(&window, &MainWindow::cancelRequested, &engine, [&engine] { engine.cancel(0); });
-    connect(&window, &MainWindow::freeMemoryRequested, &engine, &Engine::cleanupNow);
-    connect(&window, &MainWindow::unloadRequested, &engine, &Engine::unloadNow);
+    connect(&window, &MainWindow::freeMemoryRequested, &engine, [&engine] { engine.cleanupNow(); });
+    connect(&window, &MainWindow::unloadRequested, &engine, [&engine] { engine.unloadNow(); });
 
     // Results and state back to the window (queued: the engine emits from its thread).
     connect(&engine, &Engine::progress, &window, &MainWindow::onProgress);
@@ -44,6 +51,7 @@ AppWiring::AppWiring(Settings& settings, engine::Engine& engine, gpu::VramMonito
     monitor.followSettings(settings);
     monitor.start();
 
+    wireServices();
     connect(&settings, &Settings::changed, this, &AppWiring::onSettingChanged);
     applyPolicy();
     engine.setModelSources(settings.modelSearchPaths(), paths::bundledModelDirs());
@@ -64,6 +72,10 @@ void AppWiring::onSettingChanged(const QString& key) {
     } else if (key == keys::ModelSearchPaths) {
         m_engine.setModelSources(m_settings.modelSearchPaths(), paths::bundledModelDirs());
         refreshModels();
+    } else if (key.startsWith(QLatin1String("services/"))) {
+        services::applySettings(m_settings, *m_ollama);
+        services::applySettings(m_settings, *m_twistedPair);
+        m_poller->refresh();
     } else if (key == keys::LogVerbose && !m_verboseFromCommandLine) {
         log::setVerbose(m_settings.verboseLogging());
     }
@@ -87,6 +99,112 @@ void AppWiring::refreshModels() {
         current = chosen->folder;
     m_window.setModels(entries, current);
     spdlog::info("{} usable model(s) found in {} ms", entries.size(), catalogue.scanMilliseconds());
+}
+
+void AppWiring::wireServices() {
+    m_ollama = new services::OllamaClient(services::OllamaClient::defaultUrl(), this);
+    m_twistedPair = new services::TwistedPairClient(services::TwistedPairClient::defaultUrl(), this);
+    services::applySettings(m_settings, *m_ollama);
+    services::applySettings(m_settings, *m_twistedPair);
+    m_poller = new services::ServiceStatusPoller(m_ollama, m_twistedPair, this);
+
+    // Our side of "give the GPU back": the engine's own cleanup and unload, on its thread.
+    services::CoTenancyHooks hooks;
+    hooks.freeCache = [this](services::CoTenancyHooks::Done done) {
+        m_engine.cleanupNow([done] { done(Status::ok()); });
+    };
+    hooks.unloadModel = [this](services::CoTenancyHooks::Done done) {
+        m_engine.unloadNow([done] { done(Status::ok()); });
+    };
+    hooks.deviceFreeBytes = [this]() -> qint64 {
+        m_monitor.requestSample();
+        return m_lastVram.devices.isEmpty() ? -1 : m_lastVram.devices.first().freeBytes;
+    };
+    m_coTenancy = new services::CoTenancy(m_ollama, std::move(hooks), this);
+
+    ServicesPanel* panel = m_window.servicesPanel();
+    connect(m_poller, &services::ServiceStatusPoller::ollamaUpdated, this, [this, panel](const services::OllamaStatus& s) {
+        panel->setOllamaStatus(s);
+        m_ollamaLoaded = s.up ? s.loaded : QVector<services::OllamaLoadedModel>();
+        rediagnose();
+    });
+    connect(m_poller, &services::ServiceStatusPoller::twistedPairUpdated, panel, &ServicesPanel::setTwistedPairStatus);
+    connect(&m_monitor, &gpu::VramMonitor::sampled, this, [this](const gpu::VramSample& s) {
+        m_lastVram = s;
+        m_ours.reservedBytes = s.self.valid ? s.self.reservedBytes : 0;
+        m_ours.allocatedBytes = s.self.valid ? s.self.allocatedBytes : 0;
+        rediagnose();
+    });
+    connect(&m_engine, &engine::Engine::residencyChanged, this,
+            [this](const QString& model, const QString& where, qint64 bytes) {
+                m_ours.modelName = model;
+                m_ours.modelResident = where == QLatin1String("on GPU") || where == QLatin1String("mixed");
+                m_loadedWeightBytes = bytes;
+            });
+    connect(&m_engine, &engine::Engine::stateChanged, this, [this](engine::State state, const QString&) {
+        m_ours.generating = state != engine::State::Idle;
+    });
+    connect(panel, &ServicesPanel::giveBackRequested, this, &AppWiring::giveGpuBack);
+    connect(panel, &ServicesPanel::refreshRequested, m_poller, &services::ServiceStatusPoller::refresh);
+    connect(m_coTenancy, &services::CoTenancy::step, this, [](const QString& text) { spdlog::info("{}", text); });
+    m_poller->start(ServicesIntervalMs);
+}
+
+void AppWiring::rediagnose() {
+    const int device = m_lastVram.devices.isEmpty() ? 0 : m_lastVram.devices.first().index;
+    m_diagnosis = services::diagnoseCoTenancy(m_ollamaLoaded, m_ours, m_lastVram, device);
+    m_window.servicesPanel()->setDiagnosis(m_diagnosis);
+}
+
+void AppWiring::giveGpuBack() {
+    if (m_coTenancy->isBusy() || !m_diagnosis.canFix())
+        return;
+    ServicesPanel* panel = m_window.servicesPanel();
+    panel->setActionRunning(true);
+    QPointer<AppWiring> self(this);
+    m_coTenancy->giveGpuBackToOllama(m_diagnosis, [self, panel](const services::CoTenancyReport& report) {
+        QMetaObject::invokeMethod(
+            self,
+            [self, panel, report] {
+                panel->showActionReport(report);
+                panel->setActionRunning(false);
+                self->m_poller->refresh();
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void AppWiring::submit(const engine::GenerationRequest& request) {
+    const bool makeRoom = m_settings.value(keys::MakeRoomBeforeGenerating).toBool();
+    const bool gpu = !m_lastVram.devices.isEmpty() && m_lastVram.gpuAvailable;
+    if (!makeRoom || !gpu || m_coTenancy->isBusy() || request.device == QLatin1String("cpu")) {
+        m_engine.submit(request);
+        return;
+    }
+    services::GenerationShape shape;
+    shape.weightsBytes = m_loadedWeightBytes;
+    shape.width = request.width;
+    shape.height = request.height;
+    shape.batch = request.count;
+    shape.guidance = request.guidance > 1.0;
+    shape.materializedAttention = false;
+    const services::GenerationVramEstimate estimate = services::estimateGenerationVram(shape);
+    const qint64 margin = m_settings.value(keys::MakeRoomMarginMiB).toLongLong() * 1024 * 1024;
+    const qint64 need = services::CoTenancy::bytesNeededBeforeGenerating(estimate, m_ours, margin);
+    const qint64 freeBytes = m_lastVram.devices.first().freeBytes;
+    spdlog::info("make room before generating: need {} MiB, {} MiB free ({})", need >> 20, freeBytes >> 20,
+                 estimate.explanation.toStdString());
+    QPointer<AppWiring> self(this);
+    m_coTenancy->makeRoom(need, freeBytes, [self, request](const services::CoTenancyReport& report) {
+        QMetaObject::invokeMethod(
+            self,
+            [self, request, report] {
+                for (const QString& step : report.steps)
+                    spdlog::info("make room: {}", step);
+                self->m_engine.submit(request);
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 } // namespace tp::ui

@@ -1,5 +1,9 @@
 #pragma once
 
+#include "core/engine/EngineTypes.h"
+#include "core/gpu/VramTypes.h"
+#include "core/services/CoTenancy.h"
+
 #include <QObject>
 
 namespace tp {
@@ -10,6 +14,11 @@ class Engine;
 namespace gpu {
 class VramMonitor;
 }
+namespace services {
+class OllamaClient;
+class TwistedPairClient;
+class ServiceStatusPoller;
+} // namespace services
 } // namespace tp
 
 namespace tp::ui {
@@ -27,16 +36,36 @@ public:
 
     // Scans the model folders again and refreshes the window's model picker.
     void refreshModels();
+    // Seconds between two checks of Ollama and TwistedPair (the Services panel).
+    static constexpr int ServicesIntervalMs = 4000;
+    services::ServiceStatusPoller& servicesPoller() const { return *m_poller; }
+    const services::CoTenancyDiagnosis& diagnosis() const { return m_diagnosis; }
 
 private:
     void applyPolicy();
     void onSettingChanged(const QString& key);
+    void wireServices();
+    void rediagnose();
+    void giveGpuBack();
+    // "Make room before generating" (opt-in): asks Ollama to unload idle models first when the
+    // GPU lacks room for the request, then submits it either way.
+    void submit(const engine::GenerationRequest& request);
 
     Settings& m_settings;
     engine::Engine& m_engine;
     gpu::VramMonitor& m_monitor;
     MainWindow& m_window;
     bool m_verboseFromCommandLine = false;
+
+    services::OllamaClient* m_ollama = nullptr;
+    services::TwistedPairClient* m_twistedPair = nullptr;
+    services::ServiceStatusPoller* m_poller = nullptr;
+    services::CoTenancy* m_coTenancy = nullptr;
+    services::OurGpuUse m_ours;
+    gpu::VramSample m_lastVram;
+    QVector<services::OllamaLoadedModel> m_ollamaLoaded;
+    services::CoTenancyDiagnosis m_diagnosis;
+    qint64 m_loadedWeightBytes = 0;
 };
 
 } // namespace tp::ui

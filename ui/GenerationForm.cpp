@@ -98,6 +98,16 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     m_cancel->setEnabled(false);
     m_cancel->setMinimumHeight(m_generate->minimumHeight());
     m_hint = new QLabel(this);
+    // Names for tests and accessibility tools.
+    m_model->setObjectName(QStringLiteral("model"));
+    m_sampler->setObjectName(QStringLiteral("sampler"));
+    m_steps->setObjectName(QStringLiteral("steps"));
+    m_guidance->setObjectName(QStringLiteral("guidance"));
+    m_width->setObjectName(QStringLiteral("width"));
+    m_height->setObjectName(QStringLiteral("height"));
+    m_seedMode->setObjectName(QStringLiteral("seedMode"));
+    m_seed->setObjectName(QStringLiteral("seed"));
+    m_count->setObjectName(QStringLiteral("count"));
     m_hint->setForegroundRole(QPalette::PlaceholderText);
     m_hint->setWordWrap(true);
 

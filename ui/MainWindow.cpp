@@ -1,11 +1,13 @@
 #include "ui/MainWindow.h"
 
+#include "core/engine/ImageMetadata.h"
 #include "core/settings/Settings.h"
 #include "ui/GalleryView.h"
 #include "ui/Icons.h"
 #include "ui/ImageViewer.h"
 #include "ui/LogView.h"
 #include "ui/PromptEdit.h"
+#include "ui/ServicesPanel.h"
 #include "ui/SettingsDialog.h"
 #include "ui/Units.h"
 #include "ui/VramPanel.h"
@@ -15,7 +17,11 @@
 #include <QCloseEvent>
 #include <QDataStream>
 #include <QDesktopServices>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QMimeData>
 #include <QDockWidget>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenuBar>
@@ -38,6 +44,7 @@ constexpr qint32 kLayoutVersion = 1;
 
 MainWindow::MainWindow(Settings& settings, QWidget* parent) : QMainWindow(parent), m_settings(settings) {
     setObjectName(QStringLiteral("mainWindow"));
+    setAcceptDrops(true);
     setWindowIcon(icon(QStringLiteral("twistedpic")));
     qRegisterMetaType<tp::engine::GenerationRequest>();
     qRegisterMetaType<tp::engine::GenerationResult>();
@@ -108,6 +115,13 @@ MainWindow::MainWindow(Settings& settings, QWidget* parent) : QMainWindow(parent
     m_vramDock->setObjectName(QStringLiteral("vramDock"));
     m_vramDock->setWidget(m_vram);
     addDockWidget(Qt::RightDockWidgetArea, m_vramDock);
+    m_services = new ServicesPanel(this);
+    m_servicesDock = new QDockWidget(this);
+    m_servicesDock->setObjectName(QStringLiteral("servicesDock"));
+    m_servicesDock->setWidget(m_services);
+    addDockWidget(Qt::RightDockWidgetArea, m_servicesDock);
+    tabifyDockWidget(m_vramDock, m_servicesDock);
+    m_vramDock->raise();
     m_log = new LogView(this);
     addDockWidget(Qt::BottomDockWidgetArea, m_log);
     m_log->hide();
@@ -208,10 +222,13 @@ void MainWindow::createMenus() {
     galleryToggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
     QAction* vramToggle = m_vramDock->toggleViewAction();
     vramToggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+    QAction* servicesToggle = m_servicesDock->toggleViewAction();
+    servicesToggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_J));
     QAction* logToggle = m_log->toggleViewAction();
     logToggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
     m_viewMenu->addAction(galleryToggle);
     m_viewMenu->addAction(vramToggle);
+    m_viewMenu->addAction(servicesToggle);
     m_viewMenu->addAction(logToggle);
 
     m_helpMenu = menuBar()->addMenu(QString());
@@ -235,6 +252,7 @@ void MainWindow::retranslateUi() {
     m_aboutAction->setText(tr("&About TwistedPic"));
     m_galleryDock->setWindowTitle(tr("Gallery"));
     m_vramDock->setWindowTitle(tr("GPU memory"));
+    m_servicesDock->setWindowTitle(tr("Services"));
     m_errorClose->setToolTip(tr("Dismiss"));
     m_errorClose->setAccessibleName(tr("Dismiss the error"));
     m_progress->setAccessibleName(tr("Progress"));
@@ -335,6 +353,8 @@ void MainWindow::onFinished(const engine::GenerationResult& result) {
     m_gallery->refresh();
     if (!result.files.isEmpty())
         m_gallery->selectPath(result.files.first());
+    if (!result.warning.isEmpty())
+        showError(tr("%1 The image is shown here: use Save As to keep it.").arg(result.warning));
 }
 
 void MainWindow::onFailed(quint64 id, const QString& message) {
@@ -395,6 +415,45 @@ void MainWindow::onResidencyChanged(const QString& model, const QString& where, 
 void MainWindow::applyParameters(const engine::ImageParameters& parameters) {
     const QString note = m_form->applyParameters(parameters);
     statusBar()->showMessage(note.isEmpty() ? tr("Settings of the selected image are in the form.") : note, 8000);
+}
+
+bool MainWindow::applyParametersFromFile(const QString& path) {
+    const Result<QString> text = engine::readParametersText(path);
+    if (!text) {
+        showError(text.error());
+        return false;
+    }
+    const Result<engine::ImageParameters> parameters = engine::parseParameters(*text);
+    if (!parameters) {
+        showError(QStringLiteral("%1: %2").arg(QFileInfo(path).fileName(), parameters.error()));
+        return false;
+    }
+    applyParameters(*parameters);
+    return true;
+}
+
+namespace {
+QString droppedImage(const QMimeData* mime) {
+    if (!mime || !mime->hasUrls())
+        return {};
+    for (const QUrl& url : mime->urls())
+        if (url.isLocalFile() && url.toLocalFile().endsWith(QLatin1String(".png"), Qt::CaseInsensitive))
+            return url.toLocalFile();
+    return {};
+}
+} // namespace
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (!droppedImage(event->mimeData()).isEmpty())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const QString path = droppedImage(event->mimeData());
+    if (path.isEmpty())
+        return;
+    event->acceptProposedAction();
+    applyParametersFromFile(path);
 }
 
 void MainWindow::showSettings() {

@@ -22,6 +22,7 @@ namespace tp::ui {
 class GalleryView;
 class ImageViewer;
 class LogView;
+class ServicesPanel;
 class VramPanel;
 
 // The desktop window: the generation form, the result view with a progress bar, and docks for
@@ -35,6 +36,7 @@ public:
     GenerationForm* form() const { return m_form; }
     ImageViewer* viewer() const { return m_viewer; }
     VramPanel* vramPanel() const { return m_vram; }
+    ServicesPanel* servicesPanel() const { return m_services; }
     GalleryView* gallery() const { return m_gallery; }
     LogView* logView() const { return m_log; }
     QProgressBar* progressBar() const { return m_progress; }
@@ -67,6 +69,9 @@ public Q_SLOTS:
     void showSettings();
     void showError(const QString& message);
     void applyParameters(const tp::engine::ImageParameters& parameters);
+    // A PNG with an AUTOMATIC1111 `parameters` chunk (ours or another tool's): its settings go into
+    // the form. Returns false (and says why in the error banner) when the file has none.
+    bool applyParametersFromFile(const QString& path);
 
 Q_SIGNALS:
     void generateRequested(const tp::engine::GenerationRequest& request);
@@ -76,6 +81,8 @@ Q_SIGNALS:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
     void changeEvent(QEvent* event) override;
 
 private:
@@ -100,6 +107,8 @@ private:
     QLabel* m_stateLabel = nullptr;
     QDockWidget* m_galleryDock = nullptr;
     QDockWidget* m_vramDock = nullptr;
+    ServicesPanel* m_services = nullptr;
+    QDockWidget* m_servicesDock = nullptr;
 
     QMenu* m_fileMenu = nullptr;
     QMenu* m_imageMenu = nullptr;

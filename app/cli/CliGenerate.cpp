@@ -1,5 +1,6 @@
 // twistedpic-cli generate: one generation through the same Engine the desktop app drives.
 #include "app/cli/Cli.h"
+#include "app/cli/CliPromptPipeline.h"
 #include "core/common/Paths.h"
 #include "core/engine/Engine.h"
 #include "core/settings/Settings.h"
@@ -69,10 +70,16 @@ int runGenerate(Context& ctx, const QStringList& args) {
                                     QStringLiteral("DEV"), s.device());
     const QCommandLineOption precision(QStringLiteral("precision"), QStringLiteral("auto, fp16, bf16 or fp32 (GPU)."),
                                        QStringLiteral("P"), s.value(keys::Precision).toString());
+    const QCommandLineOption distort(
+        QStringLiteral("distort"),
+        QStringLiteral("First rewrite the prompt through TwistedPair (then Ollama's refiner and the wrapper "
+                       "template, as set in the settings): MODE,TONE,GAIN, e.g. invert_er,poetic,5. "
+                       "Every stage goes into the sidecar."),
+        QStringLiteral("MODE,TONE,GAIN"));
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
                                    QStringLiteral("No progress bar; print only the written paths."));
     for (const auto& o : {model, prompt, negative, steps, cfg, sampler, seed, width, height, count, clipSkip, output,
-                          device, precision, quiet})
+                          device, precision, distort, quiet})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(ctx, parser, args,
@@ -130,6 +137,24 @@ int runGenerate(Context& ctx, const QStringList& args) {
         ctx.err << "--sampler: '" << r.sampler << "' is not one of " << samplerNames().join(QStringLiteral(", "))
                 << "\n";
         return Usage;
+    }
+
+    if (parser.isSet(distort)) {
+        const Result<services::PromptPipelineConfig> config = services::PromptPipelineConfig::withDistortSpec(
+            services::PromptPipelineConfig::fromSettings(s), parser.value(distort));
+        if (!config) {
+            ctx.err << "--distort: " << config.error() << "\n";
+            return Usage;
+        }
+        const services::PromptPipelineResult pipeline = runPromptPipeline(ctx, r.prompt, *config);
+        if (!pipeline.ok) {
+            ctx.err << pipeline.error << "\nTo generate from the prompt as typed, leave out --distort.\n";
+            return Failure;
+        }
+        if (!parser.isSet(quiet))
+            ctx.err << "prompt: " << pipeline.finalPrompt << "\n";
+        r.prompt = pipeline.finalPrompt;
+        r.extra.insert(QStringLiteral("promptPipeline"), pipeline.record);
     }
 
     // A .png target: generate into a private folder, then move the file there (no clobbering).

@@ -85,12 +85,26 @@ void Engine::setModelSources(const QStringList& searchPaths, const QStringList& 
         Qt::QueuedConnection);
 }
 
-void Engine::cleanupNow() {
-    QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->cleanupNow(); }, Qt::QueuedConnection);
+void Engine::cleanupNow(std::function<void()> done) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, done = std::move(done)] {
+            w->cleanupNow();
+            if (done)
+                done();
+        },
+        Qt::QueuedConnection);
 }
 
-void Engine::unloadNow() {
-    QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->unloadNow(); }, Qt::QueuedConnection);
+void Engine::unloadNow(std::function<void()> done) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, done = std::move(done)] {
+            w->unloadNow();
+            if (done)
+                done();
+        },
+        Qt::QueuedConnection);
 }
 
 void Engine::preload(const QString& model, const QString& device, const QString& precision) {

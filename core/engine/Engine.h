@@ -7,6 +7,7 @@
 #include <QThread>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 namespace tp::engine {
@@ -32,9 +33,10 @@ public:
     void setPolicy(const GpuPolicy& policy);
     // Where the catalogue looks for models (settings' search paths + bundled dirs).
     void setModelSources(const QStringList& searchPaths, const QStringList& bundledDirs);
-    // Immediate actions from the VRAM panel.
-    void cleanupNow();
-    void unloadNow();
+    // Immediate actions from the VRAM and Services panels. `done` runs on the engine's thread
+    // once the action is over (also when there was nothing to do).
+    void cleanupNow(std::function<void()> done = {});
+    void unloadNow(std::function<void()> done = {});
     void preload(const QString& model, const QString& device, const QString& precision);
 
     State state() const { return m_state.load(); }

@@ -68,6 +68,8 @@ struct GenerationResult {
     MemoryFigures memoryBeforeCleanup;
     MemoryFigures memoryAfterCleanup;
     bool unloaded = false;     // weights moved to RAM after this generation
+    GpuPolicy policy;          // the after-generation policy that was applied
+    QString warning;           // e.g. the files could not be written (disk full): the images are still here
 };
 
 enum class State { Idle, Loading, Generating, Cleaning, Unloading, Reloading };

@@ -186,6 +186,7 @@ void EngineWorker::applyPolicyAfterGeneration(GenerationResult* result) {
     QElapsedTimer t;
     t.start();
     result->memoryBeforeCleanup = figures();
+    result->policy = m_policy;
     if (m_policy.cleanupAfterGeneration)
         doCleanup(QStringLiteral("after generation"));
     if (m_policy.unloadAfterGeneration) {
@@ -346,13 +347,13 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         const Result<QVector<WrittenImage>> written =
             OutputWriter(request.outputDir).write(result, hash ? *hash : QString());
         if (!written) {
-            m_hooks.failed(request.id, written.error());
-            setState(State::Idle);
-            restartIdleTimer();
-            return;
+            // The images are not lost: they go to the window, which can still save them elsewhere.
+            spdlog::error("generation {}: {}", request.id, written.error());
+            result.warning = written.error();
+        } else {
+            for (const WrittenImage& w : *written)
+                result.files << w.imagePath;
         }
-        for (const WrittenImage& w : *written)
-            result.files << w.imagePath;
     }
     spdlog::info("generated {} image(s) in {:.1f} s ({:.2f} it/s) with {}", result.images.size(),
                  result.timings.totalMs / 1000, result.timings.itPerSec, m_modelName);

@@ -56,7 +56,7 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
     } // the images and latents are freed here, as in the app before its cleanup
     const double generateMs = ms();
     MemoryCycleRow peak{QStringLiteral("peak during generation"), memory.snapshot(), generateMs};
-    report.peakReservedBytes = peak.memory.peakReservedBytes;
+    report.peakAllocatedBytes = peak.memory.peakAllocatedBytes;
     report.rows.push_back(peak);
     if (onRow)
         onRow(peak);

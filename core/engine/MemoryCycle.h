@@ -39,7 +39,7 @@ struct MemoryCycleReport {
     QString device;   // "cuda:0 (NVIDIA H100 80GB HBM3), float16"
     qint64 weightBytes = 0;
     double itPerSec = 0;
-    qint64 peakReservedBytes = -1;
+    qint64 peakAllocatedBytes = -1;
     QVector<MemoryCycleRow> rows;
 };
 

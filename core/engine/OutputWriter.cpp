@@ -119,6 +119,9 @@ QJsonObject OutputWriter::sidecar(const GenerationResult& result, int index, con
         {QStringLiteral("memory"), QJsonObject{{QStringLiteral("beforeCleanup"), memoryJson(result.memoryBeforeCleanup)},
                                               {QStringLiteral("afterCleanup"), memoryJson(result.memoryAfterCleanup)}}},
         {QStringLiteral("unloaded"), result.unloaded},
+        {QStringLiteral("gpuPolicy"), QJsonObject{{QStringLiteral("cleanupAfterGeneration"), result.policy.cleanupAfterGeneration},
+                                                 {QStringLiteral("unloadAfterGeneration"), result.policy.unloadAfterGeneration},
+                                                 {QStringLiteral("idleUnloadMinutes"), result.policy.idleUnloadMinutes}}},
         {QStringLiteral("extra"), QJsonObject::fromVariantMap(r.extra)},
         {QStringLiteral("parameters"), formatParameters(p)},
     };

@@ -232,6 +232,20 @@ MemorySnapshot snapshot(int device) {
     return s;
 }
 
+void resetPeak(int device) {
+#if TWISTEDPIC_WITH_CUDA
+    if (!cudaAvailable() || !cudaContextActive(device))
+        return;
+    try {
+        c10::cuda::CUDACachingAllocator::resetPeakStats(device);
+    } catch (const c10::Error&) {
+        // the allocator has not started on this device: there is no peak to reset
+    }
+#else
+    Q_UNUSED(device);
+#endif
+}
+
 namespace {
 bool isHostAllocationFailure(const std::string& what) {
     // DefaultCPUAllocator: "not enough memory" (2.x), "can't allocate memory" (1.13)

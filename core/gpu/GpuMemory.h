@@ -28,6 +28,8 @@ bool cudaContextActive(int device);
 // This process's view of `device`. Never creates a CUDA context: before CUDA was used on the
 // device, the allocator figures are 0 (nothing allocated) and the device figures -1 (unknown).
 MemorySnapshot snapshot(int device);
+// Starts a new peak for snapshot().peakAllocatedBytes (no-op without CUDA or before first use).
+void resetPeak(int device);
 // c10::OutOfMemoryError (libtorch 2.x, and 1.13's allocator), a c10::Error whose message says
 // "CUDA out of memory" or "CUBLAS_STATUS_ALLOC_FAILED", host allocation failures
 // (std::bad_alloc, DefaultCPUAllocator's "not enough memory" / "can't allocate memory").

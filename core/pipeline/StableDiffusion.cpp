@@ -140,7 +140,7 @@ Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToI
     // exactly the image its seed gives alone.
     std::vector<std::unique_ptr<sched::Scheduler>> schedulers;
     for (int i = 0; i < p.count; ++i) {
-        Result<std::unique_ptr<sched::Scheduler>> made = sched::makeScheduler(p.sampler, model.schedulerConfig());
+        Result<std::unique_ptr<sched::Scheduler>> made = sched::makeScheduler(p.sampler, p.schedulerConfig.value_or(model.schedulerConfig()));
         if (!made)
             return R::fail(made.error());
         if (Status st = (*made)->setTimesteps(p.steps); !st)

@@ -74,6 +74,9 @@ struct TextToImageParams {
     uint64_t seed = 0;
     int count = 1;    // images; image i uses its own generator seeded seed + i
     int clipSkip = 1; // 1 = last layer (A1111's convention; diffusers' clip_skip = this - 1)
+    // Replaces the model folder's scheduler_config.json for this run (as diffusers'
+    // `XScheduler.from_config(other_config)` does); nullopt: the folder's.
+    std::optional<QJsonObject> schedulerConfig;
 };
 
 struct StepInfo {

@@ -21,6 +21,7 @@ class TestPipeline final : public QObject {
     std::shared_ptr<const io::SafeTensorsFile> m_ref;
     std::unique_ptr<pipeline::StableDiffusionModel> m_model;
     QJsonArray m_cases;
+    QJsonObject m_schedulerConfig;
     bool m_cuda = false;
 
     at::Tensor ref(const QString& name) {
@@ -40,7 +41,12 @@ private Q_SLOTS:
         m_ref = *file;
         QFile cases(test::dataPath(QStringLiteral("sd15-tiny/cases.json")));
         QVERIFY(cases.open(QIODevice::ReadOnly));
-        m_cases = QJsonDocument::fromJson(cases.readAll()).object().value(QStringLiteral("pipeline")).toArray();
+        const QJsonObject all = QJsonDocument::fromJson(cases.readAll()).object();
+        m_cases = all.value(QStringLiteral("pipeline")).toArray();
+        // diffusers made the references with XScheduler.from_config(this config), which has no
+        // timestep_spacing: the samplers' own defaults ("linspace" for Euler, LMS and DPM++),
+        // not the folder's "leading".
+        m_schedulerConfig = all.value(QStringLiteral("scheduler_config")).toObject();
         QCOMPARE(m_cases.size(), 8);
 
         pipeline::DeviceChoice device;
@@ -74,6 +80,7 @@ private Q_SLOTS:
         p.width = c.value(QStringLiteral("width")).toInt();
         p.height = c.value(QStringLiteral("height")).toInt();
         p.seed = static_cast<uint64_t>(c.value(QStringLiteral("seed")).toInteger());
+        p.schedulerConfig = m_schedulerConfig;
 
         int stepsSeen = 0;
         auto out = pipeline::textToImage(*m_model, p, [&](const pipeline::StepInfo& s) {

@@ -5,6 +5,10 @@
 #include "tests/support/FakeTwistedPairServer.h"
 #include "tests/support/TestUtil.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QDir>
+#include <QFile>
 #include <QProcess>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -191,6 +195,44 @@ private Q_SLOTS:
         r = cli({QStringLiteral("distort")});
         QCOMPARE(r.exitCode, 2);
         QVERIFY(m_tp->requests().isEmpty());
+    }
+
+    // generate --distort: the image is made from the pipeline's final prompt, and the sidecar
+    // records every stage.
+    void generateWithDistortion() {
+        const QString out = m_dir.filePath(QStringLiteral("distorted"));
+        const CliRun r = cli({QStringLiteral("generate"), QStringLiteral("--model"),
+                              QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"), QStringLiteral("--device"),
+                              QStringLiteral("cpu"), QStringLiteral("--steps"), QStringLiteral("2"), QStringLiteral("--width"),
+                              QStringLiteral("64"), QStringLiteral("--height"), QStringLiteral("64"), QStringLiteral("--seed"),
+                              QStringLiteral("3"), QStringLiteral("--quiet"), QStringLiteral("--distort"),
+                              QStringLiteral("invert_er,poetic,5"), QStringLiteral("--prompt"),
+                              QStringLiteral("a quiet harbour"), QStringLiteral("--output"), out});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        const QString png = r.out.trimmed().split(QLatin1Char('\n')).constLast().trimmed();
+        QVERIFY2(png.endsWith(QLatin1String(".png")), qPrintable(r.out));
+        QFile f(png.chopped(4) + QStringLiteral(".json"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject sidecar = QJsonDocument::fromJson(f.readAll()).object();
+        const QJsonObject record =
+            sidecar.value(QStringLiteral("extra")).toObject().value(QStringLiteral("promptPipeline")).toObject();
+        QVERIFY2(!record.isEmpty(), qPrintable(QJsonDocument(sidecar).toJson()));
+        QVERIFY(sidecar.value(QStringLiteral("prompt")).toString() != QStringLiteral("a quiet harbour"));
+        QVERIFY(QJsonDocument(record).toJson().contains("a quiet harbour"));
+        QVERIFY(m_tp->requestLines().contains(QStringLiteral("POST /distort-manual")));
+    }
+
+    void generateWithDistortionButTwistedPairDown() {
+        writeConfig(m_ollama->url(), QUrl(QStringLiteral("http://127.0.0.1:%1").arg(deadPort())));
+        const CliRun r = cli({QStringLiteral("generate"), QStringLiteral("--model"),
+                              QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"), QStringLiteral("--device"),
+                              QStringLiteral("cpu"), QStringLiteral("--steps"), QStringLiteral("2"), QStringLiteral("--quiet"),
+                              QStringLiteral("--distort"), QStringLiteral("invert_er,poetic,5"), QStringLiteral("--prompt"),
+                              QStringLiteral("x"), QStringLiteral("--output"), m_dir.filePath(QStringLiteral("none"))});
+        QVERIFY(r.exitCode != 0);
+        QVERIFY2(r.err.contains(QStringLiteral("TwistedPair")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("leave out --distort")), qPrintable(r.err));
+        QVERIFY(!QDir(m_dir.filePath(QStringLiteral("none"))).exists());
     }
 };
 

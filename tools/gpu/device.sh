@@ -1,32 +1,81 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (see ../shared/gpu-kit): builds TwistedPic against the machine's CUDA
-# libtorch and runs the given stages. Results go to $OUT (or ./gpu-out).
-#   bash tools/gpu/device.sh build test bench ...
-# Stages: build | test (ctest -L gpu + the parity tests on CUDA) | all-tests | info | custom commands via STAGE_CMD
+# libtorch and runs the given stages. Results collect in $RES (/tmp/gpu-res); the last stage,
+# `pack`, puts them into $OUT/results.tgz and the trained model into $OUT/model.tgz (the device
+# returns at most 8 files).
+#   bash tools/gpu/device.sh build info test ...
+# Stages:
+#   build        configure (once) and build everything, Release, into $BUILD_DIR (build-gpu)
+#   info         nvidia-smi and twistedpic-cli gpu-info
+#   test         ctest -L gpu (CUDA parity and memory tests), TWISTEDPIC_TEST_DEVICE=cuda
+#   all-tests    the whole suite on the GPU build
+#   sd15         an SD 1.5-architecture model with random weights in $SD15 (for memtest/bench)
+#   memtest      twistedpic-cli memtest on it, 512x512, 20 steps
+#   train-bench  twistedpic-train --benchmark (projected duration of the default run)
+#   train        the bundled model: twistedpic-train --device cuda (TRAIN_ARGS adds options)
+#   bench        the benchmark scenarios on the SD 1.5 model, JSON into $OUT/bench
+#   screens      the GUI test's screenshots on the GPU build
+#   pack         $OUT/results.tgz (logs, tables, JSON, screenshots) and $OUT/model.tgz
 set -uo pipefail
-OUT=${OUT:-$PWD/gpu-out}
-mkdir -p "$OUT"
+FINAL=${OUT:-$PWD/gpu-out}
+OUT=${RES:-/tmp/gpu-res}
+mkdir -p "$OUT" "$FINAL"
 bash .gpu-kit/env.sh > /tmp/gpu-env && . /tmp/gpu-env
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 B=${BUILD_DIR:-build-gpu}
+SD15=${SD15:-/tmp/sd15-random}
+CLI="$B/app/twistedpic-cli"
 for stage in "$@"; do
     echo "=== stage $stage ($(date +%T))"
     case "$stage" in
     build)
         [ -f "$B/CMakeCache.txt" ] || cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release $QTROOT_CMAKE_ARGS \
             > "$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }
-        cmake --build "$B" -j 16 > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
+        cmake --build "$B" -j 16 ${BUILD_TARGETS:-} > "$OUT/build.log" 2>&1 || { grep -E -A3 "error|Error" "$OUT/build.log" | head -80; exit 1; }
         grep -c "warning:" "$OUT/build.log" | sed 's/^/warnings: /'
         ;;
     info)
         nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version --format=csv
-        "$B/app/twistedpic-cli" gpu-info | tee "$OUT/gpu-info.txt"
+        "$CLI" gpu-info | tee "$OUT/gpu-info.txt"
         ;;
     test)
-        (cd "$B" && TWISTEDPIC_TEST_DEVICE=cuda ctest -L gpu --output-on-failure -V 2>&1 | tee "$OUT/ctest-gpu.log" | grep -E "PASS|FAIL|SKIP|QINFO|QWARN|tests passed|Test #" | head -150)
+        (cd "$B" && TWISTEDPIC_TEST_DEVICE=cuda ctest -L gpu --output-on-failure -V 2>&1 | tee "$OUT/ctest-gpu.log" |
+            grep -E "PASS|FAIL|SKIP|QINFO|QWARN|tests passed|Test #" | head -150)
         ;;
     all-tests)
         (cd "$B" && TWISTEDPIC_TEST_DEVICE=cuda ctest --output-on-failure -j 8 2>&1 | tee "$OUT/ctest-all.log" | tail -40)
+        ;;
+    sd15)
+        [ -f "$SD15/model_index.json" ] || "$B/tools/train/twistedpic-train" --untrained sd15 --device cuda --out "$SD15" \
+            --work /tmp/sd15-work 2>&1 | tail -8
+        du -sh "$SD15"
+        ;;
+    memtest)
+        "$CLI" memtest --model "$SD15" --width 512 --height 512 --steps 20 2>&1 | tee "$OUT/memtest-512.txt"
+        ;;
+    train-bench)
+        "$B/tools/train/twistedpic-train" --device cuda --out /tmp/tp-bench-model --benchmark ${TRAIN_ARGS:-} 2>&1 | tail -20
+        ;;
+    train)
+        mkdir -p "$OUT/model"
+        "$B/tools/train/twistedpic-train" --device cuda --out "$OUT/model/twistedpic-shapes" \
+            --work "$OUT/training" ${TRAIN_ARGS:-} 2>&1 | tee "$OUT/train.log" | grep -vE "^(vae|unet) step" | tail -40
+        rm -f "$OUT"/training/*.pt "$OUT"/training/*checkpoint* 2>/dev/null
+        ;;
+    bench)
+        mkdir -p "$OUT/bench"
+        BB="$B/bench/twistedpic-bench"
+        for s in ${BENCH_SCENARIOS:-generation memory-cycle co-tenant memory-ops soak}; do
+            "$BB" $s --model "$SD15" --json "$OUT/bench/$s.json" 2>&1 | tee "$OUT/bench/$s.txt" | tail -60
+        done
+        ;;
+    screens)
+        TWISTEDPIC_TEST_DEVICE=cuda TWISTEDPIC_SCREENSHOT_MODEL="$SD15" "$B/tests/ui/tst_app" 2>&1 | tail -25
+        mkdir -p "$OUT/screens" && cp "$B"/screenshots/*.png "$OUT/screens/" 2>/dev/null; ls "$OUT/screens"
+        ;;
+    pack)
+        [ -d "$OUT/model" ] && tar -C "$OUT" -czf "$FINAL/model.tgz" model && rm -rf "$OUT/model"
+        tar -C "$OUT" -czf "$FINAL/results.tgz" . && ls -la "$FINAL"
         ;;
     *)
         echo "unknown stage $stage"; exit 2 ;;

@@ -3,6 +3,7 @@
 #include "core/io/SafeTensors.h"
 #include "core/sched/NoiseSchedule.h"
 #include "tools/train/DeviceSetup.h"
+#include "tools/shapes/ShapeScene.h"
 #include "tools/vocab/ShapesVocabulary.h"
 
 #include <ATen/CPUGeneratorImpl.h>

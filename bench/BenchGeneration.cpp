@@ -1,0 +1,145 @@
+#include "bench/BenchGeneration.h"
+
+#include "core/common/Paths.h"
+#include "core/gpu/GpuMemory.h"
+#include "core/io/ModelCatalogue.h"
+#include "core/pipeline/StableDiffusion.h"
+
+#include <QDirIterator>
+#include <QElapsedTimer>
+#include <QFile>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace tp::bench {
+
+QString Args::value(const QString& name, const QString& fallback) const {
+    const int i = m_extra.indexOf(name);
+    if (i >= 0 && i + 1 < m_extra.size())
+        return m_extra.at(i + 1);
+    const QString prefix = name + QLatin1Char('=');
+    for (const QString& a : m_extra)
+        if (a.startsWith(prefix))
+            return a.mid(prefix.size());
+    return fallback;
+}
+
+int Args::integer(const QString& name, int fallback) const {
+    bool ok = false;
+    const int v = value(name).toInt(&ok);
+    return ok ? v : fallback;
+}
+
+QStringList Args::list(const QString& name, const QString& fallback) const {
+    return value(name, fallback).split(QLatin1Char(','), Qt::SkipEmptyParts);
+}
+
+struct BenchModelImpl {
+    std::unique_ptr<pipeline::StableDiffusionModel> model;
+    std::unique_ptr<gpu::ModelResidency> residency;
+    gpu::MemoryManager memory{0};
+    pipeline::LoadStats stats;
+};
+
+BenchModel::BenchModel() : d(std::make_unique<BenchModelImpl>()) {}
+BenchModel::~BenchModel() = default;
+
+Result<std::unique_ptr<BenchModel>> BenchModel::load(const QString& folder, const QString& device,
+                                                     const QString& precision) {
+    using R = Result<std::unique_ptr<BenchModel>>;
+    pipeline::initCpuRuntime();
+    Result<pipeline::DeviceChoice> choice = pipeline::resolveDevice(device, precision);
+    if (!choice)
+        return R::fail(choice.error());
+    std::unique_ptr<BenchModel> m(new BenchModel());
+    auto model = pipeline::StableDiffusionModel::load(folder, *choice, &m->d->stats);
+    if (!model)
+        return R::fail(model.error());
+    m->d->model = std::move(*model);
+    m->d->memory = gpu::MemoryManager(choice->device.is_cuda() ? choice->device.index() : 0);
+    m->d->residency = std::make_unique<gpu::ModelResidency>(
+        std::vector<torch::nn::Module*>{&m->d->model->root()}, QStringLiteral("bench"));
+    return R::ok(std::move(m));
+}
+
+double BenchModel::loadMs() const { return d->stats.milliseconds; }
+qint64 BenchModel::weightBytes() const { return d->stats.weightBytes; }
+QString BenchModel::description() const { return d->model->device().description; }
+bool BenchModel::cuda() const { return d->model->device().device.is_cuda(); }
+int BenchModel::cudaDevice() const { return d->memory.device(); }
+int BenchModel::nativeSize() const {
+    return int(d->model->unet()->config().sampleSize * d->model->vaeScale());
+}
+
+GenerationRun BenchModel::generate(int size, int steps, int batch, quint64 seed, double guidance,
+                                   const QString& sampler) {
+    pipeline::TextToImageParams p;
+    p.prompt = QStringLiteral("a red circle on a blue background");
+    p.sampler = sampler;
+    p.steps = steps;
+    p.guidance = guidance;
+    p.width = size;
+    p.height = size;
+    p.seed = seed;
+    p.count = batch;
+    gpu::resetPeak(d->memory.device());
+    QElapsedTimer t;
+    t.start();
+    GenerationRun run;
+    {
+        Result<pipeline::TextToImageOutput> out = pipeline::textToImage(*d->model, p);
+        if (!out)
+            throw std::runtime_error(out.error().toStdString());
+        run.firstStepMs = out->firstStepMs;
+        run.denoiseMs = out->denoiseMs;
+    }
+    run.totalMs = double(t.nsecsElapsed()) / 1e6;
+    run.itPerSec = run.denoiseMs > 0 ? steps * 1000.0 / run.denoiseMs : 0;
+    const gpu::MemorySnapshot s = d->memory.snapshot();
+    run.peakAllocatedBytes = s.cuda ? s.peakAllocatedBytes : -1;
+    run.deviceUsedBytes = s.cuda ? s.deviceUsedBytes : -1;
+    return run;
+}
+
+double BenchModel::cleanup() { return d->memory.cleanup().durationMs; }
+double BenchModel::unload() { return d->memory.unload(*d->residency).totalMs; }
+double BenchModel::reload() { return d->memory.reload(*d->residency).totalMs; }
+
+bool evictFromPageCache(const QString& folder) {
+    bool all = true;
+    QDirIterator it(folder, {QStringLiteral("*.safetensors"), QStringLiteral("*.bin")}, QDir::Files,
+                    QDirIterator::Subdirectories | QDirIterator::FollowSymlinks);
+    while (it.hasNext()) {
+        const QByteArray path = QFile::encodeName(it.next());
+        const int fd = ::open(path.constData(), O_RDONLY);
+        if (fd < 0) {
+            all = false;
+            continue;
+        }
+        all = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0 && all;
+        ::close(fd);
+    }
+    return all;
+}
+
+qint64 residentBytes() {
+    QFile f(QStringLiteral("/proc/self/statm"));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    const QList<QByteArray> fields = f.readAll().split(' ');
+    return fields.size() > 1 ? fields[1].toLongLong() * ::sysconf(_SC_PAGESIZE) : -1;
+}
+
+QString modelArgument(const Args& args, Report& report) {
+    QString folder = args.value(QStringLiteral("--model"));
+    if (folder.isEmpty()) {
+        const io::ModelCatalogue catalogue = io::ModelCatalogue::scan({}, paths::bundledModelDirs(), {});
+        if (const io::ModelInfo* m = catalogue.defaultModel())
+            folder = m->folder;
+    }
+    report.set(QStringLiteral("model"), folder);
+    return folder;
+}
+
+} // namespace tp::bench

@@ -1,0 +1,213 @@
+// The engine on its worker thread with the fixture model on the CPU: a generation end to end
+// (PNG + sidecar), the queue, cancellation mid-run, errors (a model file that disappears, bad
+// parameters, a corrupt weight file) that leave the engine usable, and the unload policy.
+#include "core/engine/Engine.h"
+#include "tests/support/TestUtil.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace tp::engine;
+
+namespace {
+
+QString fixtureModel() { return QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"); }
+
+bool copyTree(const QString& from, const QString& to) {
+    QDir().mkpath(to);
+    const QDir src(from);
+    for (const QFileInfo& fi : src.entryInfoList(QDir::Files | QDir::Dirs | QDir::NoDotAndDotDot)) {
+        const QString target = QDir(to).filePath(fi.fileName());
+        if (fi.isDir() ? !copyTree(fi.filePath(), target) : !QFile::copy(fi.filePath(), target))
+            return false;
+    }
+    return true;
+}
+
+GenerationRequest request(const QString& model, int steps = 3) {
+    GenerationRequest r;
+    r.model = model;
+    r.prompt = QStringLiteral("a red circle on a blue background");
+    r.negativePrompt = QStringLiteral("blurry");
+    r.sampler = QStringLiteral("euler");
+    r.steps = steps;
+    r.width = 64;
+    r.height = 64;
+    r.seed = 42;
+    r.device = QStringLiteral("cpu");
+    r.precision = QStringLiteral("fp32");
+    return r;
+}
+
+// Waits until the engine has answered request `id` one way or the other.
+QString outcome(QSignalSpy& finished, QSignalSpy& failed, QSignalSpy& cancelled, quint64 id, int timeoutMs = 120000) {
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < timeoutMs) {
+        for (const auto& args : std::as_const(finished))
+            if (args.at(0).value<GenerationResult>().request.id == id)
+                return QStringLiteral("finished");
+        for (const auto& args : std::as_const(failed))
+            if (args.at(0).toULongLong() == id)
+                return QStringLiteral("failed: ") + args.at(1).toString();
+        for (const auto& args : std::as_const(cancelled))
+            if (args.at(0).toULongLong() == id)
+                return QStringLiteral("cancelled");
+        QTest::qWait(20);
+    }
+    return QStringLiteral("timeout");
+}
+
+} // namespace
+
+class TestEngine final : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<Engine> m_engine;
+    std::unique_ptr<QSignalSpy> m_finished, m_failed, m_cancelled, m_progress;
+
+    QString run(const GenerationRequest& r) {
+        const quint64 id = m_engine->submit(r);
+        return outcome(*m_finished, *m_failed, *m_cancelled, id);
+    }
+    GenerationResult lastResult() const { return m_finished->last().at(0).value<GenerationResult>(); }
+
+private Q_SLOTS:
+    void init() {
+        m_engine = std::make_unique<Engine>();
+        m_engine->setModelSources({}, {});
+        m_finished = std::make_unique<QSignalSpy>(m_engine.get(), &Engine::finished);
+        m_failed = std::make_unique<QSignalSpy>(m_engine.get(), &Engine::failed);
+        m_cancelled = std::make_unique<QSignalSpy>(m_engine.get(), &Engine::cancelled);
+        m_progress = std::make_unique<QSignalSpy>(m_engine.get(), &Engine::progress);
+    }
+    void cleanup() {
+        m_progress.reset();
+        m_cancelled.reset();
+        m_failed.reset();
+        m_finished.reset();
+        m_engine.reset();
+    }
+
+    void generatesAndWritesPngAndSidecar() {
+        GenerationRequest r = request(fixtureModel());
+        r.outputDir = m_dir.filePath(QStringLiteral("out"));
+        QCOMPARE(run(r), QStringLiteral("finished"));
+        const GenerationResult res = lastResult();
+        QCOMPARE(res.images.size(), 1);
+        QCOMPARE(res.images[0].size(), QSize(64, 64));
+        QCOMPARE(res.seeds, QVector<qint64>{42});
+        QCOMPARE(res.files.size(), 1);
+        QVERIFY(QFile::exists(res.files[0]));
+        QVERIFY(res.timings.denoiseMs > 0);
+        QCOMPARE(m_progress->size(), 3);
+        const QString sidecar = res.files[0].left(res.files[0].size() - 4) + QStringLiteral(".json");
+        QFile f(sidecar);
+        QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(sidecar));
+        const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(o.value(QStringLiteral("prompt")).toString(), r.prompt);
+        QCOMPARE(o.value(QStringLiteral("negativePrompt")).toString(), r.negativePrompt);
+        QCOMPARE(o.value(QStringLiteral("seed")).toInteger(), 42);
+        QCOMPARE(o.value(QStringLiteral("steps")).toInt(), 3);
+        QTRY_COMPARE(m_engine->state(), State::Idle);
+    }
+
+    void sameSeedSameImage() {
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+        const QImage a = lastResult().images.value(0);
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+        QCOMPARE(lastResult().images.value(0), a);
+        GenerationRequest other = request(fixtureModel());
+        other.seed = 43;
+        QCOMPARE(run(other), QStringLiteral("finished"));
+        QVERIFY(lastResult().images.value(0) != a);
+    }
+
+    void queuedRequestsRunInOrder() {
+        const quint64 a = m_engine->submit(request(fixtureModel()));
+        const quint64 b = m_engine->submit(request(fixtureModel()));
+        QCOMPARE(outcome(*m_finished, *m_failed, *m_cancelled, b), QStringLiteral("finished"));
+        QCOMPARE(m_finished->size(), 2);
+        QCOMPARE(m_finished->at(0).at(0).value<GenerationResult>().request.id, a);
+        QCOMPARE(m_finished->at(1).at(0).value<GenerationResult>().request.id, b);
+    }
+
+    void cancelMidRunLeavesEngineUsable() {
+        const GenerationRequest r = request(fixtureModel(), 200);
+        const quint64 id = m_engine->submit(r);
+        QVERIFY(m_progress->wait(60000)); // running: at least one step done
+        m_engine->cancel(id);
+        QCOMPARE(outcome(*m_finished, *m_failed, *m_cancelled, id), QStringLiteral("cancelled"));
+        QVERIFY(m_progress->size() < 200);
+        QTRY_COMPARE(m_engine->state(), State::Idle);
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+    }
+
+    void cancelQueuedRequest() {
+        const quint64 a = m_engine->submit(request(fixtureModel(), 50));
+        const quint64 b = m_engine->submit(request(fixtureModel()));
+        m_engine->cancel(b);
+        QCOMPARE(outcome(*m_finished, *m_failed, *m_cancelled, b), QStringLiteral("cancelled"));
+        QCOMPARE(outcome(*m_finished, *m_failed, *m_cancelled, a), QStringLiteral("finished"));
+    }
+
+    void missingModelFileIsReportedAndEngineStaysUsable() {
+        const QString copy = m_dir.filePath(QStringLiteral("vanishing"));
+        QVERIFY(copyTree(fixtureModel(), copy));
+        const QString weights = copy + QStringLiteral("/unet/diffusion_pytorch_model.safetensors");
+        const QString moved = m_dir.filePath(QStringLiteral("unet-weights.moved"));
+        QVERIFY(QFile::rename(weights, moved));
+        const QString answer = run(request(copy));
+        QVERIFY2(answer.startsWith(QStringLiteral("failed: ")), qPrintable(answer));
+        QVERIFY2(answer.contains(QStringLiteral("unet")), qPrintable(answer));
+        QTRY_COMPARE(m_engine->state(), State::Idle);
+        // The same engine runs the next request, and the model once the file is back.
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+        QVERIFY(QFile::rename(moved, weights));
+        QCOMPARE(run(request(copy)), QStringLiteral("finished"));
+    }
+
+    void corruptWeightsAreReported() {
+        const QString copy = m_dir.filePath(QStringLiteral("corrupt"));
+        QVERIFY(copyTree(fixtureModel(), copy));
+        QFile f(copy + QStringLiteral("/vae/diffusion_pytorch_model.safetensors"));
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        f.resize(f.size() / 2); // truncated download
+        f.close();
+        const QString answer = run(request(copy));
+        QVERIFY2(answer.startsWith(QStringLiteral("failed: ")), qPrintable(answer));
+        QVERIFY2(answer.contains(QStringLiteral("vae")), qPrintable(answer));
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+    }
+
+    void badParametersAreReported() {
+        GenerationRequest r = request(fixtureModel());
+        r.width = 60; // not a multiple of 8
+        const QString answer = run(r);
+        QVERIFY2(answer.startsWith(QStringLiteral("failed: ")), qPrintable(answer));
+        QVERIFY2(answer.contains(QStringLiteral("8")), qPrintable(answer));
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+    }
+
+    void unloadPolicyOnTheCpuIsHarmless() {
+        GpuPolicy p;
+        p.cleanupAfterGeneration = true;
+        p.unloadAfterGeneration = true;
+        m_engine->setPolicy(p);
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+        const QImage a = lastResult().images.value(0);
+        QVERIFY(!lastResult().unloaded); // CPU weights have nowhere cheaper to go
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+        QCOMPARE(lastResult().images.value(0), a);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestEngine)
+#include "tst_engine.moc"

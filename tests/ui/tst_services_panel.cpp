@@ -1,0 +1,119 @@
+// The Services panel in the running app (AppWiring, real engine, real settings) against a fake
+// Ollama and a fake TwistedPair: it shows both services and where Ollama's models run; when a
+// model is pushed onto the CPU while we hold GPU memory (scripted VRAM) it says so, and "Give the
+// GPU back to Ollama" runs our cleanup first and then asks Ollama to unload that model.
+#include "core/engine/Engine.h"
+#include "core/gpu/VramMonitor.h"
+#include "core/settings/Settings.h"
+#include "tests/support/FakeOllamaServer.h"
+#include "tests/support/FakeTwistedPairServer.h"
+#include "tests/support/ScriptedVramSource.h"
+#include "tests/ui/UiTestUtil.h"
+#include "ui/AppWiring.h"
+#include "ui/MainWindow.h"
+#include "ui/ServicesPanel.h"
+
+#include <QDateTime>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTreeWidget>
+#include <QtTest>
+
+using namespace tp;
+
+namespace {
+constexpr qint64 MiBytes = 1024LL * 1024;
+constexpr qint64 GiBytes = 1024 * MiBytes;
+
+// An 8 GiB card: TwistedPic holds 6 GiB (2 GiB weights + 4 GiB cache), Ollama's 4.1 GiB model
+// got only 1.6 GiB of it and runs 61% on the CPU.
+gpu::VramSample crowdedCard() {
+    gpu::VramSample s = test::ScriptedVramSource::gpuSample(7900, 8192, 1700);
+    s.self.valid = true;
+    s.self.reservedBytes = 6 * GiBytes;
+    s.self.allocatedBytes = 2 * GiBytes;
+    return s;
+}
+} // namespace
+
+class TestServicesPanel final : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+
+private Q_SLOTS:
+    void showsServicesAndGivesTheGpuBack() {
+        test::FakeOllamaServer ollama;
+        QVERIFY(ollama.listen());
+        ollama.setLoaded({test::FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 4400 * MiBytes, 1700 * MiBytes)});
+        test::FakeTwistedPairServer twistedPair;
+        QVERIFY(twistedPair.listen());
+
+        Settings settings(m_dir.filePath(QStringLiteral("s.conf")));
+        QVERIFY(settings.set(keys::OllamaUrl, ollama.url().toString()));
+        QVERIFY(settings.set(keys::TwistedPairUrl, twistedPair.url().toString()));
+        QVERIFY(settings.set(keys::OutputDirectory, m_dir.filePath(QStringLiteral("out"))));
+        engine::Engine engine;
+        QSignalSpy memoryEvents(&engine, &engine::Engine::memoryEvent);
+        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{crowdedCard()}));
+        ui::MainWindow window(settings);
+        ui::AppWiring wiring(settings, engine, monitor, window);
+        window.resize(1366, 768);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        ui::ServicesPanel* panel = window.servicesPanel();
+
+        QTRY_VERIFY_WITH_TIMEOUT(panel->ollamaText().contains(QStringLiteral("Loaded models")), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(panel->twistedPairText().startsWith(QStringLiteral("Running at")), 10000);
+        QCOMPARE(panel->loadedModelsView()->topLevelItemCount(), 1);
+        QCOMPARE(panel->loadedModelsView()->topLevelItem(0)->text(0), QStringLiteral("llama3.1:8b"));
+        QCOMPARE(panel->loadedModelsView()->topLevelItem(0)->text(1), QStringLiteral("61% CPU / 39% GPU"));
+        QTRY_VERIFY_WITH_TIMEOUT(panel->giveBackButton()->isEnabled(), 10000);
+        QVERIFY2(panel->diagnosisText().contains(QStringLiteral("llama3.1:8b")), qPrintable(panel->diagnosisText()));
+        test::saveScreenshot(*panel, QStringLiteral("services-panel-problem"));
+
+        ollama.clearRequests();
+        const qint64 clicked = QDateTime::currentMSecsSinceEpoch();
+        QTest::mouseClick(panel->giveBackButton(), Qt::LeftButton);
+        // Ollama is asked to unload the model (keep_alive 0) ...
+        auto unloadRequest = [&]() -> int {
+            const auto requests = ollama.requests();
+            for (int i = 0; i < requests.size(); ++i)
+                if (requests[i].line() == QLatin1String("POST /api/generate") &&
+                    requests[i].json().value(QStringLiteral("keep_alive")).toInt(-1) == 0)
+                    return i;
+            return -1;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(unloadRequest() >= 0, 15000);
+        QCOMPARE(ollama.requests().at(unloadRequest()).json().value(QStringLiteral("model")).toString(),
+                 QStringLiteral("llama3.1:8b"));
+        // ... after our cleanup ran (the engine's cleanup finished before the request went out).
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->actionText().isEmpty(), 15000);
+        const QString steps = panel->actionText();
+        const int freed = steps.indexOf(QStringLiteral("Freed TwistedPic's cache"));
+        const int asked = steps.indexOf(QStringLiteral("Asking Ollama to unload llama3.1:8b"));
+        QVERIFY2(freed >= 0 && asked > freed, qPrintable(steps));
+        if (!memoryEvents.isEmpty()) // with CUDA the engine reports its cleanup too
+            QVERIFY(memoryEvents.first().at(0).value<engine::MemoryEvent>().msecsSinceEpoch >= clicked);
+        test::saveScreenshot(window, QStringLiteral("services-panel-after-give-back"));
+    }
+
+    void serviceDownIsSaidPlainly() {
+        Settings settings(m_dir.filePath(QStringLiteral("down.conf")));
+        QVERIFY(settings.set(keys::OllamaUrl, QStringLiteral("http://127.0.0.1:9")));
+        QVERIFY(settings.set(keys::TwistedPairUrl, QStringLiteral("http://127.0.0.1:9")));
+        engine::Engine engine;
+        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(
+            QVector<gpu::VramSample>{test::ScriptedVramSource::noGpuSample(QStringLiteral("no NVIDIA driver"))}));
+        ui::MainWindow window(settings);
+        ui::AppWiring wiring(settings, engine, monitor, window);
+        ui::ServicesPanel* panel = window.servicesPanel();
+        QTRY_VERIFY_WITH_TIMEOUT(panel->ollamaText().startsWith(QStringLiteral("Not answering")), 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(panel->twistedPairText().startsWith(QStringLiteral("Not answering")), 15000);
+        QVERIFY(!panel->giveBackButton()->isEnabled());
+    }
+};
+
+QTEST_MAIN(TestServicesPanel)
+#include "tst_services_panel.moc"
