@@ -1,5 +1,6 @@
 #include "ui/ServicesPanel.h"
 
+#include "core/services/Format.h"
 #include "ui/Icons.h"
 
 #include <QEvent>

@@ -34,6 +34,10 @@ class TestPipeline final : public QObject {
 private Q_SLOTS:
     void initTestCase() {
         m_cuda = qEnvironmentVariable("TWISTEDPIC_TEST_DEVICE") == QLatin1String("cuda");
+        if (m_cuda) { // exact float32: TF32 convolutions and matmuls would cost ~1e-2 in the latents
+            at::globalContext().setAllowTF32CuDNN(false);
+            at::globalContext().setFloat32MatmulPrecision("highest");
+        }
         if (m_cuda && !torch::cuda::is_available())
             QSKIP("TWISTEDPIC_TEST_DEVICE=cuda but no CUDA device");
         auto file = io::SafeTensorsFile::open(test::dataPath(QStringLiteral("sd15-tiny/reference.safetensors")));
