@@ -35,15 +35,19 @@ Engine::Engine(QObject* parent) : QObject(parent) {
     };
     hooks.progress = [this](const Progress& p) { Q_EMIT progress(p); };
     hooks.finished = [this](const GenerationResult& r) {
+        answered(r.request.id);
         --m_pending;
         Q_EMIT finished(r);
     };
     hooks.failed = [this](quint64 id, const QString& message) {
-        if (id != 0)
+        if (id != 0) {
+            answered(id);
             --m_pending;
+        }
         Q_EMIT failed(id, message);
     };
     hooks.cancelled = [this](quint64 id) {
+        answered(id);
         --m_pending;
         Q_EMIT cancelled(id);
     };
@@ -68,12 +72,30 @@ Engine::~Engine() {
 quint64 Engine::submit(GenerationRequest request) {
     if (request.id == 0)
         request.id = m_nextId++;
+    {
+        std::lock_guard lock(m_inFlightMutex);
+        m_inFlight.insert(request.id);
+    }
     ++m_pending;
     QMetaObject::invokeMethod(m_worker, [w = m_worker, request] { w->generate(request); }, Qt::QueuedConnection);
     return request.id;
 }
 
-void Engine::cancel(quint64 id) { m_worker->requestCancel(id); }
+void Engine::cancel(quint64 id) {
+    if (id != 0) {
+        m_worker->requestCancel(id);
+        return;
+    }
+    // Everything submitted so far, not what comes later.
+    std::lock_guard lock(m_inFlightMutex);
+    for (quint64 pending : m_inFlight)
+        m_worker->requestCancel(pending);
+}
+
+void Engine::answered(quint64 id) {
+    std::lock_guard lock(m_inFlightMutex);
+    m_inFlight.erase(id);
+}
 
 void Engine::setPolicy(const GpuPolicy& policy) {
     QMetaObject::invokeMethod(m_worker, [w = m_worker, policy] { w->setPolicy(policy); }, Qt::QueuedConnection);

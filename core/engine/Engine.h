@@ -7,6 +7,8 @@
 #include <QThread>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <functional>
 #include <memory>
 
@@ -26,7 +28,8 @@ public:
 
     // Queues a request; returns its id (the request's own when non-zero).
     quint64 submit(GenerationRequest request);
-    // Cancels the request `id` (queued or running); 0 cancels everything. Thread-safe;
+    // Cancels the request `id` (queued or running); 0 cancels every request submitted so far
+    // (not later ones). Thread-safe;
     // the running generation stops between two denoising steps and frees what it holds.
     void cancel(quint64 id = 0);
 
@@ -58,6 +61,10 @@ private:
     std::atomic<quint64> m_nextId{1};
     std::atomic<int> m_pending{0};
     std::atomic<State> m_state{State::Idle};
+    // Submitted requests without an answer yet: what cancel(0) cancels.
+    mutable std::mutex m_inFlightMutex;
+    std::set<quint64> m_inFlight;
+    void answered(quint64 id);
 };
 
 } // namespace tp::engine

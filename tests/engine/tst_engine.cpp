@@ -150,6 +150,14 @@ private Q_SLOTS:
         QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
     }
 
+    void cancelAllSparesLaterRequests() {
+        const quint64 a = m_engine->submit(request(fixtureModel(), 200));
+        QVERIFY(m_progress->wait(60000));
+        m_engine->cancel(0); // what the window's Cancel button does
+        QCOMPARE(outcome(*m_finished, *m_failed, *m_cancelled, a), QStringLiteral("cancelled"));
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+    }
+
     void cancelQueuedRequest() {
         const quint64 a = m_engine->submit(request(fixtureModel(), 50));
         const quint64 b = m_engine->submit(request(fixtureModel()));

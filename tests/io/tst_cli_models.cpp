@@ -68,7 +68,13 @@ private Q_SLOTS:
         QVERIFY(sd.endsWith(QStringLiteral("snapshots/39593d5650112b4cc580433f6b0435385882d819")));
         QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("black-forest-labs/FLUX.1-dev +Flux +no "))), qPrintable(r.out));
         QVERIFY(r.out.contains(QStringLiteral("    Flux models are not supported yet.\n")));
-        QVERIFY(r.out.contains(QStringLiteral("1 supported.")));
+        // The bundled model is listed first, as the default, when the source tree ships it.
+        const bool bundled = sourceTreeHasBundledModels();
+        QVERIFY2(r.out.contains(bundled ? QStringLiteral("2 supported.") : QStringLiteral("1 supported.")), qPrintable(r.out));
+        if (bundled)
+            QVERIFY2(lines.value(1).startsWith(QStringLiteral("twistedpic-shapes ")) &&
+                         lines.value(1).contains(QStringLiteral("bundled")),
+                     qPrintable(r.out));
     }
 
     void json() {

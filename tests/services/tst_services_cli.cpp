@@ -216,7 +216,7 @@ private Q_SLOTS:
         const QJsonObject sidecar = QJsonDocument::fromJson(f.readAll()).object();
         const QJsonObject record =
             sidecar.value(QStringLiteral("extra")).toObject().value(QStringLiteral("promptPipeline")).toObject();
-        QVERIFY2(!record.isEmpty(), qPrintable(QJsonDocument(sidecar).toJson()));
+        QVERIFY2(!record.isEmpty(), QJsonDocument(sidecar).toJson().constData());
         QVERIFY(sidecar.value(QStringLiteral("prompt")).toString() != QStringLiteral("a quiet harbour"));
         QVERIFY(QJsonDocument(record).toJson().contains("a quiet harbour"));
         QVERIFY(m_tp->requestLines().contains(QStringLiteral("POST /distort-manual")));

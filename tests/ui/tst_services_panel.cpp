@@ -91,7 +91,7 @@ private Q_SLOTS:
         // ... after our cleanup ran (the engine's cleanup finished before the request went out).
         QTRY_VERIFY_WITH_TIMEOUT(!panel->actionText().isEmpty(), 15000);
         const QString steps = panel->actionText();
-        const int freed = steps.indexOf(QStringLiteral("Freed TwistedPic's cache"));
+        const int freed = steps.indexOf(QStringLiteral("Freeing TwistedPic's cached GPU memory"));
         const int asked = steps.indexOf(QStringLiteral("Asking Ollama to unload llama3.1:8b"));
         QVERIFY2(freed >= 0 && asked > freed, qPrintable(steps));
         if (!memoryEvents.isEmpty()) // with CUDA the engine reports its cleanup too

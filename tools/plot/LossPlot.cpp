@@ -89,14 +89,19 @@ QVector<double> niceTicks(double lo, double hi, int count) {
         return {lo};
     const double raw = (hi - lo) / (count - 1);
     const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+    // The 1-2-5 step nearest (by ratio) to the raw one: about `count` ticks, never far fewer.
     double step = mag;
     for (double m : {1.0, 2.0, 5.0, 10.0})
-        if (m * mag >= raw) {
+        if (std::abs(std::log(m * mag / raw)) < std::abs(std::log(step / raw)))
             step = m * mag;
-            break;
-        }
-    for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
-        ticks.append(std::abs(v) < step * 1e-9 ? 0.0 : v);
+    // Tick i is i * step, computed so that decimal steps give the shortest decimals (0.3, not
+    // 0.30000000000000004): for steps below 1, as an integer count of 1/10^k.
+    const double inverse = step < 1.0 ? std::round(1.0 / mag) : 0.0;
+    const double units = step < 1.0 ? std::round(step * inverse) : step;
+    for (long long i = static_cast<long long>(std::ceil(lo / step - 1e-9)); i * step <= hi + step * 1e-9; ++i) {
+        const double v = step < 1.0 ? double(i) * units / inverse : double(i) * units;
+        ticks.append(v == 0.0 ? 0.0 : v);
+    }
     return ticks;
 }
 

@@ -21,8 +21,8 @@ int main(int argc, char** argv) {
     parser.addOption({QStringLiteral("out"), QStringLiteral("PNG to write."), QStringLiteral("png")});
     parser.addOption({QStringLiteral("columns"), QStringLiteral("Comma-separated columns (default: every *loss* column)."),
                       QStringLiteral("list")});
-    parser.addOption({QStringLiteral("smooth"), QStringLiteral("Moving-average memory in rows (default 20, 0 = off)."),
-                      QStringLiteral("n"), QStringLiteral("20")});
+    parser.addOption({QStringLiteral("smooth"), QStringLiteral("Moving-average memory in rows (default 4, 0 = off)."),
+                      QStringLiteral("n"), QStringLiteral("4")});
     parser.addOption({QStringLiteral("linear"), QStringLiteral("Linear instead of logarithmic y axis.")});
     parser.addOption({QStringLiteral("width"), QStringLiteral("Panel width in pixels."), QStringLiteral("px"),
                       QStringLiteral("900")});

@@ -45,14 +45,14 @@ struct TrainOptions {
     int threads = 0; // CPU threads for ATen (0: all cores)
 
     // Stage 1: the autoencoder.
-    int vaeSteps = 2500;
+    int vaeSteps = 2000;
     int vaeBatch = 48;
     double vaeLr = 6e-4;
     double klWeight = 1e-5;
     double edgeWeight = 0.5;
 
     // Stage 2: text encoder + UNet on the frozen autoencoder's latents.
-    int unetSteps = 9000;
+    int unetSteps = 4000;
     int batch = 192;
     double unetLr = 6e-4;
     double weightDecay = 0.01;
@@ -62,7 +62,7 @@ struct TrainOptions {
     double minSnrGamma = 5.0; // 0: plain MSE
     double gradClip = 1.0;
 
-    int warmupSteps = 200;
+    int warmupSteps = 150;
     int logEvery = 25;
     int checkpointEvery = 1000;
     int evalPrompts = 40; // generated and classified at the end (0: none)
