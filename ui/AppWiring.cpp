@@ -92,6 +92,7 @@ void AppWiring::refreshModels() {
         e.id = m.folder;
         e.label = QStringLiteral("%1 (%2, %3)").arg(m.name, m.family, io::formatSize(m.sizeBytes));
         e.tooltip = QStringLiteral("%1\n%2 · %3 · %4").arg(m.folder, m.family, m.precision, m.source);
+        e.nativeSize = m.nativeSize;
         entries.push_back(e);
     }
     QString current = m_settings.value(keys::DefaultModel).toString();

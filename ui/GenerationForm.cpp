@@ -4,6 +4,8 @@
 #include "ui/Icons.h"
 #include "ui/PromptEdit.h"
 
+#include <algorithm>
+
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QEvent>
@@ -173,6 +175,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     connect(m_negative, &PromptEdit::submitRequested, m_prompt, &PromptEdit::submitRequested);
     connect(m_generate, &QPushButton::clicked, this, &GenerationForm::generateRequested);
     connect(m_cancel, &QPushButton::clicked, this, &GenerationForm::cancelRequested);
+    connect(m_model, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) { fitSizeToModel(); });
     connect(m_sizePreset, qOverload<int>(&QComboBox::activated), this, [this](int) { presetChosen(); });
     connect(m_width, qOverload<int>(&QSpinBox::valueChanged), this, &GenerationForm::sizeEdited);
     connect(m_height, qOverload<int>(&QSpinBox::valueChanged), this, &GenerationForm::sizeEdited);
@@ -297,12 +300,24 @@ void GenerationForm::setModels(const QVector<ModelEntry>& models, const QString&
     for (const ModelEntry& m : models) {
         m_model->addItem(m.label.isEmpty() ? m.id : m.label, m.id);
         m_model->setItemData(m_model->count() - 1, m.tooltip.isEmpty() ? m.id : m.tooltip, Qt::ToolTipRole);
+        m_model->setItemData(m_model->count() - 1, m.nativeSize, kNativeSizeRole);
     }
     const int index = m_model->findData(keep);
     m_model->setCurrentIndex(index >= 0 ? index : 0);
 }
 
 QString GenerationForm::currentModel() const { return m_model->currentData().toString(); }
+
+void GenerationForm::fitSizeToModel() {
+    // A model draws well near the size it was trained at: the bundled 128x128 model at 512x512
+    // gives noise, SD 1.5 at 128x128 mush. Far off (more than 2x either way): its own size.
+    const int native = m_model->currentData(kNativeSizeRole).toInt();
+    const int side = std::max(m_width->value(), m_height->value());
+    if (native <= 0 || (side <= 2 * native && side * 2 >= native))
+        return;
+    m_width->setValue(native);
+    m_height->setValue(native);
+}
 
 engine::GenerationRequest GenerationForm::request() const {
     engine::GenerationRequest r;

@@ -28,6 +28,7 @@ struct ModelEntry {
     QString id;
     QString label;
     QString tooltip;
+    int nativeSize = 0; // the side it was trained at; the size follows it when the current one is far off
 };
 
 // What to generate: prompt, negative prompt, model, sampler, steps, guidance, size, seed and
@@ -70,6 +71,8 @@ private:
     void fillSizePresets();
     void presetChosen();
     void sizeEdited();
+    void fitSizeToModel();
+    static constexpr int kNativeSizeRole = Qt::UserRole + 1;
     void seedModeChanged();
     void settingChanged(const QString& key);
 

@@ -3,6 +3,7 @@
 #include "app/cli/CliPromptPipeline.h"
 #include "core/common/Paths.h"
 #include "core/engine/Engine.h"
+#include "core/io/ModelCatalogue.h"
 #include "core/settings/Settings.h"
 
 #include <QDir>
@@ -12,6 +13,7 @@
 #include <QTemporaryDir>
 #include <QTimer>
 
+#include <algorithm>
 #include <csignal>
 #include <unistd.h>
 
@@ -137,6 +139,24 @@ int runGenerate(Context& ctx, const QStringList& args) {
         ctx.err << "--sampler: '" << r.sampler << "' is not one of " << samplerNames().join(QStringLiteral(", "))
                 << "\n";
         return Usage;
+    }
+
+    // Without --width/--height, a model far from the settings' size draws at its own (the
+    // bundled 128x128 model gives noise at 512x512), as the desktop app's form does.
+    if (!parser.isSet(width) && !parser.isSet(height)) {
+        const io::ModelCatalogue catalogue = io::ModelCatalogue::scan(s.modelSearchPaths(), paths::bundledModelDirs());
+        const Result<io::ModelInfo> info =
+            r.model.isEmpty() ? (catalogue.defaultModel() ? Result<io::ModelInfo>::ok(*catalogue.defaultModel())
+                                                          : Result<io::ModelInfo>::fail(QString()))
+                              : catalogue.resolve(r.model);
+        const int native = info ? info->nativeSize : 0;
+        const int side = std::max(r.width, r.height);
+        if (native > 0 && (side > 2 * native || side * 2 < native)) {
+            r.width = r.height = native;
+            if (!parser.isSet(quiet))
+                ctx.err << info->name << " was trained at " << native << "x" << native << "; generating at that size "
+                        << "(--width/--height choose another).\n";
+        }
     }
 
     if (parser.isSet(distort)) {

@@ -6,6 +6,7 @@
 
 #include <QDateTime>
 #include <QDir>
+#include <QJsonArray>
 #include <QDirIterator>
 #include <QElapsedTimer>
 #include <QFile>
@@ -122,6 +123,14 @@ ModelInfo ModelCatalogue::inspect(const QString& folder, const QString& source, 
     }
     info.family = familyName(m->family());
     info.sizeBytes = m->sizeOnDisk();
+    const ModelComponent* unet = m->component(QStringLiteral("unet"));
+    const ModelComponent* vae = m->component(QStringLiteral("vae"));
+    if (unet && vae) {
+        const int sample = unet->config.value(QStringLiteral("sample_size")).toInt();
+        const int levels = int(vae->config.value(QStringLiteral("block_out_channels")).toArray().size());
+        if (sample > 0 && levels > 0)
+            info.nativeSize = sample << (levels - 1);
+    }
     const Result<WeightSummary> w = m->inspectWeights();
     if (!w) {
         info.problem = w.error();

@@ -22,6 +22,7 @@ struct ModelInfo {
     QString source;    // "bundled", "hf-cache", "folder"
     QString repoId;    // "stabilityai/stable-diffusion-3.5-large" for HF cache entries, else empty
     QString problem;   // why it is unsupported or broken; empty when supported
+    int nativeSize = 0; // the image side it was trained at (UNet sample_size x VAE scale); 0 if unknown
 };
 
 // One place the scan looked, for "nothing found" messages.

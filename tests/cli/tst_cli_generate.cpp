@@ -112,6 +112,23 @@ private Q_SLOTS:
         QVERIFY(QImage(files[0]) != QImage(files[1]));
     }
 
+    // The README's headless main job: no model named, no size given -> the bundled model at the
+    // size it was trained at.
+    void bundledModelByDefaultAtItsOwnSize() {
+        const QString out = m_dir.filePath(QStringLiteral("bundled"));
+        const ProcessResult r = runProcess(
+            binaryPath(QStringLiteral("app/twistedpic-cli")),
+            {QStringLiteral("--config"), m_dir.filePath(QStringLiteral("bundled.conf")), QStringLiteral("generate"),
+             QStringLiteral("--prompt"), QStringLiteral("a red circle on a blue background"), QStringLiteral("--steps"),
+             QStringLiteral("4"), QStringLiteral("--device"), QStringLiteral("cpu"), QStringLiteral("--output"), out},
+            {QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))}, 180000);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        const QStringList files = writtenFiles(r);
+        QCOMPARE(files.size(), 1);
+        QCOMPARE(QImage(files[0]).size(), QSize(128, 128));
+        QVERIFY2(r.err.contains(QStringLiteral("twistedpic-shapes was trained at 128x128")), qPrintable(r.err));
+    }
+
     void badInputIsAClearError() {
         ProcessResult r = generate({QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--model"),
                                     m_dir.filePath(QStringLiteral("no-such-model"))});
