@@ -245,7 +245,7 @@ QVector<VramGraph::LegendItem> VramGraph::legendItems() const {
     QVector<LegendItem> items;
     if (used)
         items.push_back({seriesName(Series::DeviceUsed), seriesColor(Series::DeviceUsed)});
-    if (total)
+    if (total && !m_totalOffScale)
         items.push_back({seriesName(Series::DeviceTotal), seriesColor(Series::DeviceTotal), true});
     if (reserved)
         items.push_back({seriesName(Series::SelfReserved), seriesColor(Series::SelfReserved)});
@@ -275,15 +275,19 @@ void VramGraph::layout(const QFontMetrics& fm, const QVector<LegendItem>& legend
     m_legendRect = QRectF(kMargin, kMargin, avail, rows * lineH);
 
     // Y scale over what is visible (the total, when known, is the ceiling).
-    double maxBytes = 0;
+    // On a card far larger than what is in use (a 140 GiB H200 holding 3 GiB) the scale follows
+    // the use instead, and the total line, off the scale, is not drawn (the panel states it).
+    double maxBytes = 0, maxTotal = 0;
     const qint64 left = leftTime();
     for (auto it = m_points.rbegin(); it != m_points.rend() && it->t >= left - 60000; ++it) {
-        maxBytes = std::max({maxBytes, double(it->used), double(it->total), double(it->reserved),
-                             double(it->allocated), double(it->other)});
+        maxBytes = std::max({maxBytes, double(it->used), double(it->reserved), double(it->allocated),
+                             double(it->other)});
+        maxTotal = std::max(maxTotal, double(it->total));
         for (const auto& o : it->ollama)
             maxBytes = std::max(maxBytes, double(o.second));
     }
-    niceScale(maxBytes, &m_yMax, &m_yStep, &m_gib);
+    m_totalOffScale = maxBytes > 0 && maxTotal > 16 * maxBytes;
+    niceScale(m_totalOffScale ? maxBytes * 1.25 : std::max(maxBytes, maxTotal), &m_yMax, &m_yStep, &m_gib);
 
     double labelW = 0;
     for (double v = 0; v <= m_yMax + 1; v += m_yStep)
@@ -421,7 +425,8 @@ void VramGraph::paintSeries(QPainter& p) {
         p.setBrush(fill);
         p.drawPolygon(area);
     }
-    stroke(buildPath([](const Point& pt) { return pt.total; }), seriesColor(Series::DeviceTotal), 1.5, Qt::DashLine);
+    if (!m_totalOffScale)
+        stroke(buildPath([](const Point& pt) { return pt.total; }), seriesColor(Series::DeviceTotal), 1.5, Qt::DashLine);
     stroke(buildPath([](const Point& pt) { return pt.other; }), seriesColor(Series::Other), 1.5);
     for (int i = 0; i < m_ollama.size(); ++i) {
         stroke(buildPath([i](const Point& pt) {

@@ -34,6 +34,7 @@ public:
     // Geometry of the last layout, for tests and tooltips.
     QRectF plotRect() const;
     double yMaximum() const { return m_yMax; }
+    bool totalOffScale() const { return m_totalOffScale; }
     double xForTime(qint64 msecsSinceEpoch) const;
     double yForBytes(double bytes) const;
 
@@ -102,6 +103,7 @@ private:
     QRectF m_plot;
     QRectF m_legendRect;
     double m_yMax = 1;
+    bool m_totalOffScale = false; // the card's total is far above the use: scale to the use
     double m_yStep = 1;
     bool m_gib = true;
     int m_hoverX = -1;

@@ -157,6 +157,21 @@ private Q_SLOTS:
         QCOMPARE(qint64(g.yMaximum()), expectedTop);
     }
 
+    // A 140 GiB card holding 3 GiB: the scale follows the use, the total line is not drawn.
+    void bigCardScalesToTheUse() {
+        VramGraph g;
+        g.resize(500, 260);
+        g.addSample(gpuSample(T0, 140 * GiB, 3 * GiB, 2 * GiB, 2 * GiB));
+        render(g);
+        QVERIFY(g.totalOffScale());
+        QVERIFY(g.yMaximum() <= 5.0 * GiB);
+        QVERIFY(g.yMaximum() >= 3.0 * GiB);
+        g.addSample(gpuSample(T0 + 1000, 140 * GiB, 60 * GiB, 2 * GiB, 2 * GiB));
+        render(g);
+        QVERIFY(!g.totalOffScale());
+        QVERIFY(g.yMaximum() >= 140.0 * GiB);
+    }
+
     void windowSelection() {
         VramGraph g;
         g.resize(640, 320);
