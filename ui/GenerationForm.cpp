@@ -304,6 +304,7 @@ void GenerationForm::setModels(const QVector<ModelEntry>& models, const QString&
     }
     const int index = m_model->findData(keep);
     m_model->setCurrentIndex(index >= 0 ? index : 0);
+    fitSizeToModel(); // the index signals came before each item's size was set
 }
 
 QString GenerationForm::currentModel() const { return m_model->currentData().toString(); }

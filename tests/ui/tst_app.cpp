@@ -216,13 +216,14 @@ private Q_SLOTS:
         QVERIFY(m_settings->set(keys::UnloadAfterGeneration, true));
         QVERIFY(m_settings->set(keys::Width, 512));
         QVERIFY(m_settings->set(keys::Height, 512));
+        // 512x512, or the model's own size when that is far off (the form follows the model).
+        m_window->form()->findChild<QSpinBox*>(QStringLiteral("width"))->setValue(512);
+        m_window->form()->findChild<QSpinBox*>(QStringLiteral("height"))->setValue(512);
         m_wiring->refreshModels();
         m_monitor->setInterval(100);
         m_window->vramPanel()->setWindowSeconds(60);
-        m_window->form()->findChild<QSpinBox*>(QStringLiteral("width"))->setValue(512);
-        m_window->form()->findChild<QSpinBox*>(QStringLiteral("height"))->setValue(512);
         m_window->form()->findChild<QSpinBox*>(QStringLiteral("steps"))->setValue(30);
-        m_window->form()->promptEdit()->setPlainText(QStringLiteral("a lighthouse on a cliff at dusk"));
+        m_window->form()->promptEdit()->setPlainText(QStringLiteral("a large yellow star on a blue background"));
         QTest::qWait(3000); // a baseline on the graph
         QSignalSpy progress(m_engine.get(), &engine::Engine::progress);
         // Three images a few seconds apart: load, generate, cleanup and unload, reload, ...

@@ -14,6 +14,7 @@
 #include "ui/ServicesPanel.h"
 
 #include <QDateTime>
+#include <QDockWidget>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -71,7 +72,10 @@ private Q_SLOTS:
         QCOMPARE(panel->loadedModelsView()->topLevelItem(0)->text(1), QStringLiteral("61% CPU / 39% GPU"));
         QTRY_VERIFY_WITH_TIMEOUT(panel->giveBackButton()->isEnabled(), 10000);
         QVERIFY2(panel->diagnosisText().contains(QStringLiteral("llama3.1:8b")), qPrintable(panel->diagnosisText()));
-        test::saveScreenshot(*panel, QStringLiteral("services-panel-problem"));
+        if (auto* dock = qobject_cast<QDockWidget*>(panel->parentWidget()))
+            dock->raise();
+        QTest::qWait(50);
+        test::saveScreenshot(window, QStringLiteral("services-panel-problem"));
 
         ollama.clearRequests();
         const qint64 clicked = QDateTime::currentMSecsSinceEpoch();
