@@ -66,6 +66,14 @@
 <context>
     <name>tp::ui::GenerationForm</name>
     <message>
+        <source>Open model folder…</source>
+        <translation>Modellordner öffnen…</translation>
+    </message>
+    <message>
+        <source>%1 is not a diffusers model folder.</source>
+        <translation>%1 ist kein diffusers-Modellordner.</translation>
+    </message>
+    <message>
         <source>&amp;Prompt</source>
         <translation>&amp;Prompt</translation>
     </message>

@@ -66,6 +66,14 @@
 <context>
     <name>tp::ui::GenerationForm</name>
     <message>
+        <source>Open model folder…</source>
+        <translation>モデルフォルダーを開く…</translation>
+    </message>
+    <message>
+        <source>%1 is not a diffusers model folder.</source>
+        <translation>%1 は diffusers のモデルフォルダーではありません。</translation>
+    </message>
+    <message>
         <source>&amp;Prompt</source>
         <translation>プロンプト(&amp;P)</translation>
     </message>

@@ -1,5 +1,6 @@
 #include "ui/GenerationForm.h"
 
+#include "core/io/ModelCatalogue.h"
 #include "core/settings/Settings.h"
 #include "ui/Icons.h"
 #include "ui/PromptEdit.h"
@@ -9,6 +10,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QEvent>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -47,6 +49,9 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
 
     m_modelLabel = new QLabel(this);
     m_model = new QComboBox(this);
+    m_openModel = new QToolButton(this);
+    m_openModel->setObjectName(QStringLiteral("openModelFolder"));
+    m_openModel->setIcon(icon(QStringLiteral("folder")));
     m_model->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_model->setMinimumContentsLength(16);
     m_samplerLabel = new QLabel(this);
@@ -128,7 +133,8 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     grid->setColumnStretch(3, 1);
     int row = 0;
     grid->addWidget(m_modelLabel, row, 0);
-    grid->addWidget(m_model, row++, 1, 1, 3);
+    grid->addWidget(m_model, row, 1, 1, 2);
+    grid->addWidget(m_openModel, row++, 3);
     grid->addWidget(m_samplerLabel, row, 0);
     grid->addWidget(m_sampler, row++, 1, 1, 3);
     grid->addWidget(m_stepsLabel, row, 0);
@@ -176,6 +182,11 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     connect(m_generate, &QPushButton::clicked, this, &GenerationForm::generateRequested);
     connect(m_cancel, &QPushButton::clicked, this, &GenerationForm::cancelRequested);
     connect(m_model, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) { fitSizeToModel(); });
+    connect(m_openModel, &QToolButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Open model folder…"));
+        if (!dir.isEmpty())
+            openModelFolder(dir);
+    });
     connect(m_sizePreset, qOverload<int>(&QComboBox::activated), this, [this](int) { presetChosen(); });
     connect(m_width, qOverload<int>(&QSpinBox::valueChanged), this, &GenerationForm::sizeEdited);
     connect(m_height, qOverload<int>(&QSpinBox::valueChanged), this, &GenerationForm::sizeEdited);
@@ -204,6 +215,8 @@ void GenerationForm::retranslateUi() {
     m_negative->setPlaceholderText(tr("What the picture should not show"));
     m_negative->setAccessibleName(tr("Negative prompt"));
     m_modelLabel->setText(tr("&Model:"));
+    m_openModel->setToolTip(tr("Open model folder…"));
+    m_openModel->setAccessibleName(tr("Open model folder…"));
     m_samplerLabel->setText(tr("S&ampler:"));
     m_stepsLabel->setText(tr("&Steps:"));
     m_guidanceLabel->setText(tr("G&uidance:"));
@@ -302,12 +315,37 @@ void GenerationForm::setModels(const QVector<ModelEntry>& models, const QString&
         m_model->setItemData(m_model->count() - 1, m.tooltip.isEmpty() ? m.id : m.tooltip, Qt::ToolTipRole);
         m_model->setItemData(m_model->count() - 1, m.nativeSize, kNativeSizeRole);
     }
-    const int index = m_model->findData(keep);
+    const int index = m_model->findData(m_pendingModel.isEmpty() ? keep : m_pendingModel);
+    m_pendingModel.clear();
     m_model->setCurrentIndex(index >= 0 ? index : 0);
     fitSizeToModel(); // the index signals came before each item's size was set
 }
 
 QString GenerationForm::currentModel() const { return m_model->currentData().toString(); }
+
+bool GenerationForm::openModelFolder(const QString& folder) {
+    const io::ModelInfo info = io::ModelCatalogue::inspect(folder, QStringLiteral("folder"));
+    if (!info.supported) {
+        Q_EMIT problem(info.problem.isEmpty() ? tr("%1 is not a diffusers model folder.").arg(folder)
+                                              : QStringLiteral("%1: %2").arg(folder, info.problem));
+        return false;
+    }
+    // Remembered with the model folders; the catalogue refresh that follows selects it.
+    m_pendingModel = info.folder;
+    QStringList paths = m_settings.value(keys::ModelSearchPaths).toStringList();
+    if (!paths.contains(info.folder)) {
+        paths << info.folder;
+        if (const Status st = m_settings.set(keys::ModelSearchPaths, paths); !st) {
+            Q_EMIT problem(st.error());
+            return false;
+        }
+    } else {
+        const int index = m_model->findData(info.folder);
+        if (index >= 0)
+            m_model->setCurrentIndex(index);
+    }
+    return true;
+}
 
 void GenerationForm::fitSizeToModel() {
     // A model draws well near the size it was trained at: the bundled 128x128 model at 512x512

@@ -42,6 +42,9 @@ public:
     engine::GenerationRequest request() const;
     void setModels(const QVector<ModelEntry>& models, const QString& current = {});
     QString currentModel() const;
+    // "Open model folder…": a diffusers folder is added to the model folders (settings) and
+    // selected once the catalogue lists it; anything else is refused with the reason.
+    bool openModelFolder(const QString& folder);
     // Fills the fields from an earlier image. Returns a note for the user when something could
     // not be applied (e.g. its model is not installed), else "".
     QString applyParameters(const engine::ImageParameters& parameters);
@@ -62,6 +65,8 @@ public Q_SLOTS:
 Q_SIGNALS:
     void generateRequested();
     void cancelRequested();
+    // Something the user should read (e.g. a folder that is no model), for the error banner.
+    void problem(const QString& message);
 
 protected:
     void changeEvent(QEvent* event) override;
@@ -83,6 +88,8 @@ private:
     PromptEdit* m_negative = nullptr;
     QLabel* m_modelLabel = nullptr;
     QComboBox* m_model = nullptr;
+    QToolButton* m_openModel = nullptr;
+    QString m_pendingModel; // to select after the next setModels()
     QLabel* m_samplerLabel = nullptr;
     QComboBox* m_sampler = nullptr;
     QLabel* m_stepsLabel = nullptr;

@@ -136,6 +136,7 @@ MainWindow::MainWindow(Settings& settings, QWidget* parent) : QMainWindow(parent
 
     connect(m_form, &GenerationForm::generateRequested, this, &MainWindow::generate);
     connect(m_form, &GenerationForm::cancelRequested, this, &MainWindow::cancel);
+    connect(m_form, &GenerationForm::problem, this, &MainWindow::showError);
     connect(m_vram, &VramPanel::freeMemoryRequested, this, &MainWindow::freeMemoryRequested);
     connect(m_vram, &VramPanel::unloadRequested, this, &MainWindow::unloadRequested);
     connect(m_gallery, &GalleryView::useSettingsRequested, this, &MainWindow::applyParameters);

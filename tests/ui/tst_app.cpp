@@ -205,6 +205,21 @@ private Q_SLOTS:
         QCOMPARE(m_window->form()->findChild<QSpinBox*>(QStringLiteral("steps"))->value(), 3);
     }
 
+    void openModelFolderAddsAndSelectsIt() {
+        const QString bundled = QStringLiteral(TP_SOURCE_DIR "/resources/models/twistedpic-shapes");
+        QVERIFY(m_window->form()->openModelFolder(bundled));
+        QTRY_COMPARE(m_window->form()->currentModel(), QFileInfo(bundled).absoluteFilePath());
+        QVERIFY(Settings(configPath()).value(keys::ModelSearchPaths).toStringList().contains(QFileInfo(bundled).absoluteFilePath()));
+        // The size follows the 128x128 model only when far off: 64 is close enough.
+        QCOMPARE(m_window->form()->findChild<QSpinBox*>(QStringLiteral("width"))->value(), 64);
+        // A folder that is no model: said in the window, nothing changes.
+        QVERIFY(!m_window->form()->openModelFolder(m_dir.path()));
+        QVERIFY2(m_window->errorText().contains(QStringLiteral("not a diffusers model folder")) ||
+                     !m_window->errorText().isEmpty(),
+                 qPrintable(m_window->errorText()));
+        QCOMPARE(m_window->form()->currentModel(), QFileInfo(bundled).absoluteFilePath());
+    }
+
     // On the GPU machine: TWISTEDPIC_SCREENSHOT_MODEL names a full-size model; the window is
     // captured mid-generation and after cleanup and unload, so the VRAM panel shows real memory.
     void screenshotsWithARealModel() {
