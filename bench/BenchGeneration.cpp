@@ -142,4 +142,22 @@ QString modelArgument(const Args& args, Report& report) {
     return folder;
 }
 
+QString requireModel(const Args& args, Report& report) {
+    const QString folder = modelArgument(args, report);
+    if (folder.isEmpty())
+        report.note(QStringLiteral("No model: pass --model FOLDER (e.g. one made by twistedpic-train --untrained sd15)."));
+    return folder;
+}
+
+std::unique_ptr<BenchModel> loadFromArgs(const Args& args, const QString& folder, Report& report) {
+    auto model = BenchModel::load(folder, args.value(QStringLiteral("--device"), QStringLiteral("auto")),
+                                  args.value(QStringLiteral("--precision"), QStringLiteral("auto")));
+    if (!model) {
+        report.note(model.error());
+        return nullptr;
+    }
+    report.set(QStringLiteral("device"), (*model)->description());
+    return std::move(*model);
+}
+
 } // namespace tp::bench

@@ -73,5 +73,9 @@ qint64 residentBytes();
 
 // The model folder the scenario was given with --model, else the bundled default model.
 QString modelArgument(const Args& args, Report& report);
+// modelArgument(), or empty after a note saying how to name one.
+QString requireModel(const Args& args, Report& report);
+// BenchModel::load() with --device and --precision (default auto); a failure becomes a note.
+std::unique_ptr<BenchModel> loadFromArgs(const Args& args, const QString& folder, Report& report);
 
 } // namespace tp::bench

@@ -20,11 +20,9 @@ QVariant mibOrNa(qint64 bytes) { return bytes >= 0 ? QVariant(bytes / MiB) : QVa
 int runGeneration(Report& report) {
     const Args args(report.options());
     const bool quick = report.options().quick;
-    const QString folder = modelArgument(args, report);
-    if (folder.isEmpty()) {
-        report.note(QStringLiteral("No model: pass --model FOLDER (e.g. one made by twistedpic-train --untrained sd15)."));
+    const QString folder = requireModel(args, report);
+    if (folder.isEmpty())
         return 2;
-    }
     const QString device = args.value(QStringLiteral("--device"), QStringLiteral("auto"));
     const int steps = args.integer(QStringLiteral("--steps"), quick ? 3 : 20);
     const QStringList batches = args.list(QStringLiteral("--batches"), quick ? QStringLiteral("1") : QStringLiteral("1,4"));
@@ -119,21 +117,15 @@ int runGeneration(Report& report) {
 int runSoak(Report& report) {
     const Args args(report.options());
     const bool quick = report.options().quick;
-    const QString folder = modelArgument(args, report);
-    if (folder.isEmpty()) {
-        report.note(QStringLiteral("No model: pass --model FOLDER."));
+    const QString folder = requireModel(args, report);
+    if (folder.isEmpty())
         return 2;
-    }
     const int count = args.integer(QStringLiteral("--count"), quick ? 3 : 100);
     const int steps = args.integer(QStringLiteral("--steps"), quick ? 2 : 20);
-    auto model = BenchModel::load(folder, args.value(QStringLiteral("--device"), QStringLiteral("auto")),
-                                  args.value(QStringLiteral("--precision"), QStringLiteral("auto")));
-    if (!model) {
-        report.note(model.error());
+    const std::unique_ptr<BenchModel> model = loadFromArgs(args, folder, report);
+    if (!model)
         return 1;
-    }
-    const int size = args.integer(QStringLiteral("--size"), quick || !(*model)->cuda() ? (*model)->nativeSize() : 512);
-    report.set(QStringLiteral("device"), (*model)->description());
+    const int size = args.integer(QStringLiteral("--size"), quick || !model->cuda() ? model->nativeSize() : 512);
     report.note(QStringLiteral("%1 generations of %2x%2, %3 steps, cleanup after each").arg(count).arg(size).arg(steps));
     Table& t = report.addTable(QStringLiteral("generations"), QStringLiteral("Memory after each cleanup"),
                                {{QStringLiteral("n"), QStringLiteral("#"), 0},
@@ -142,11 +134,11 @@ int runSoak(Report& report) {
                                 {QStringLiteral("reservedMiB"), QStringLiteral("reserved (MiB)"), 1},
                                 {QStringLiteral("allocatedMiB"), QStringLiteral("allocated (MiB)"), 1},
                                 {QStringLiteral("rssMiB"), QStringLiteral("host RSS (MiB)"), 1}});
-    gpu::MemoryManager memory((*model)->cudaDevice());
+    gpu::MemoryManager memory(model->cudaDevice());
     std::vector<double> used, reserved, rss;
     for (int i = 1; i <= count; ++i) {
-        const GenerationRun r = (*model)->generate(size, steps, 1, quint64(i));
-        (*model)->cleanup();
+        const GenerationRun r = model->generate(size, steps, 1, quint64(i));
+        model->cleanup();
         const gpu::MemorySnapshot s = memory.snapshot();
         const qint64 resident = residentBytes();
         if (s.cuda) {

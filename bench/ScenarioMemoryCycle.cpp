@@ -31,11 +31,9 @@ QVariant mib(qint64 bytes) { return bytes >= 0 ? QVariant(bytes / MiB) : QVarian
 int runMemoryCycle(Report& report) {
     const Args args(report.options());
     const bool quick = report.options().quick;
-    const QString folder = modelArgument(args, report);
-    if (folder.isEmpty()) {
-        report.note(QStringLiteral("No model: pass --model FOLDER."));
+    const QString folder = requireModel(args, report);
+    if (folder.isEmpty())
         return 2;
-    }
     Table& t = report.addTable(QStringLiteral("cycle"), QStringLiteral("Memory through one generation, per policy"),
                                {{QStringLiteral("policy"), QStringLiteral("policy"), 0},
                                 {QStringLiteral("step"), QStringLiteral("step"), 0},
@@ -106,11 +104,9 @@ HogResult runHog(int device, qint64 want) {
 int runCoTenant(Report& report) {
     const Args args(report.options());
     const bool quick = report.options().quick;
-    const QString folder = modelArgument(args, report);
-    if (folder.isEmpty()) {
-        report.note(QStringLiteral("No model: pass --model FOLDER."));
+    const QString folder = requireModel(args, report);
+    if (folder.isEmpty())
         return 2;
-    }
     const int generations = args.integer(QStringLiteral("--generations"), quick ? 1 : 3);
     const int steps = args.integer(QStringLiteral("--steps"), quick ? 2 : 20);
     const qint64 llmBytes = qint64(args.value(QStringLiteral("--llm-gib"), QStringLiteral("0")).toDouble() * GiB);
@@ -128,29 +124,25 @@ int runCoTenant(Report& report) {
          {QStringLiteral("llmFits"), llmBytes > 0 ? QStringLiteral("%1 GiB LLM fits").arg(llmBytes / GiB) : QStringLiteral("LLM fits"), 0}});
     bool allMet = true;
     for (const Policy& policy : kPolicies) {
-        auto model = BenchModel::load(folder, args.value(QStringLiteral("--device"), QStringLiteral("auto")),
-                                      args.value(QStringLiteral("--precision"), QStringLiteral("auto")));
-        if (!model) {
-            report.note(model.error());
+        const std::unique_ptr<BenchModel> model = loadFromArgs(args, folder, report);
+        if (!model)
             return 1;
-        }
-        report.set(QStringLiteral("device"), (*model)->description());
-        report.set(QStringLiteral("weightsMiB"), (*model)->weightBytes() / MiB);
-        const int size = args.integer(QStringLiteral("--size"), quick || !(*model)->cuda() ? (*model)->nativeSize() : 512);
-        gpu::MemoryManager memory((*model)->cudaDevice());
+        report.set(QStringLiteral("weightsMiB"), model->weightBytes() / MiB);
+        const int size = args.integer(QStringLiteral("--size"), quick || !model->cuda() ? model->nativeSize() : 512);
+        gpu::MemoryManager memory(model->cudaDevice());
         bool unloaded = false;
         for (int i = 1; i <= generations; ++i) {
             if (unloaded)
-                (*model)->reload();
-            (*model)->generate(size, steps, 1, quint64(i));
+                model->reload();
+            model->generate(size, steps, 1, quint64(i));
             if (policy.cleanup)
-                (*model)->cleanup();
+                model->cleanup();
             if (policy.unload) {
-                (*model)->unload();
+                model->unload();
                 unloaded = true;
             }
             const gpu::MemorySnapshot s = memory.snapshot();
-            const HogResult h = s.cuda ? runHog((*model)->cudaDevice(), 0) : HogResult{};
+            const HogResult h = s.cuda ? runHog(model->cudaDevice(), 0) : HogResult{};
             if (!h.ran) {
                 if (i == 1)
                     report.note(s.cuda ? h.error : QStringLiteral("No CUDA: the stand-in cannot run; n/a."));
@@ -166,7 +158,7 @@ int runCoTenant(Report& report) {
             if (policy.cleanup) {
                 qint64 need = h.total - ourContext - standInContext - slack;
                 if (!policy.unload)
-                    need -= (*model)->weightBytes();
+                    need -= model->weightBytes();
                 required = need / GiB;
                 meets = h.got >= need ? QStringLiteral("yes") : QStringLiteral("NO");
                 allMet = allMet && h.got >= need;
