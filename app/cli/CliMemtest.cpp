@@ -64,6 +64,8 @@ int runMemtest(Context& ctx, const QStringList& args) {
     o.precision = parser.value(precision);
     o.width = parser.value(width).toInt();
     o.height = parser.value(height).toInt();
+    if (!parser.isSet(width) && !parser.isSet(height) && info.nativeSize > 0)
+        o.width = o.height = info.nativeSize; // the size the model was trained at (512 for SD 1.5)
     o.steps = parser.value(steps).toInt();
     o.settleSeconds = parser.value(settle).toInt();
     o.cleanup = !parser.isSet(noCleanup);
