@@ -66,6 +66,30 @@
 <context>
     <name>tp::ui::GenerationForm</name>
     <message>
+        <source>&amp;Distort the prompt through TwistedPair first</source>
+        <translation>Prompt zuerst durch TwistedPair &amp;verzerren</translation>
+    </message>
+    <message>
+        <source>TwistedPair rewrites the prompt (mode, tone, gain); Ollama then refines it into visual keywords. You see every stage and can edit the final prompt.</source>
+        <translation>TwistedPair schreibt den Prompt um (Modus, Ton, Stärke); Ollama macht daraus dann visuelle Stichwörter. Sie sehen jede Stufe und können den endgültigen Prompt bearbeiten.</translation>
+    </message>
+    <message>
+        <source>Distortion mode</source>
+        <translation>Verzerrungsmodus</translation>
+    </message>
+    <message>
+        <source>Distortion tone</source>
+        <translation>Verzerrungston</translation>
+    </message>
+    <message>
+        <source>Distortion gain</source>
+        <translation>Verzerrungsstärke</translation>
+    </message>
+    <message>
+        <source>gain </source>
+        <translation>Stärke </translation>
+    </message>
+    <message>
         <source>Open model folder…</source>
         <translation>Modellordner öffnen…</translation>
     </message>
@@ -1141,6 +1165,41 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source>Ask both services again now</source>
         <translation>Beide Dienste jetzt erneut abfragen</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::PromptStagesDialog</name>
+    <message>
+        <source>Prompt stages</source>
+        <translation>Prompt-Stufen</translation>
+    </message>
+    <message>
+        <source>As typed:</source>
+        <translation>Wie eingegeben:</translation>
+    </message>
+    <message>
+        <source>TwistedPair:</source>
+        <translation>TwistedPair:</translation>
+    </message>
+    <message>
+        <source>Ollama keywords:</source>
+        <translation>Ollama-Stichwörter:</translation>
+    </message>
+    <message>
+        <source>%1 failed (%2): %3</source>
+        <translation>%1 ist fehlgeschlagen (%2): %3</translation>
+    </message>
+    <message>
+        <source>&amp;Generate</source>
+        <translation>&amp;Erzeugen</translation>
+    </message>
+    <message>
+        <source>&amp;Generate from this prompt</source>
+        <translation>Aus diesem Prompt &amp;erzeugen</translation>
+    </message>
+    <message>
+        <source>Final prompt (you can edit it):</source>
+        <translation>Endgültiger Prompt (bearbeitbar):</translation>
     </message>
 </context>
 </TS>

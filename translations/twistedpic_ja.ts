@@ -66,6 +66,30 @@
 <context>
     <name>tp::ui::GenerationForm</name>
     <message>
+        <source>&amp;Distort the prompt through TwistedPair first</source>
+        <translation>プロンプトを先に TwistedPair で変形する(&amp;D)</translation>
+    </message>
+    <message>
+        <source>TwistedPair rewrites the prompt (mode, tone, gain); Ollama then refines it into visual keywords. You see every stage and can edit the final prompt.</source>
+        <translation>TwistedPair がプロンプトを書き換え（モード、トーン、ゲイン）、続いて Ollama が視覚的なキーワードに整えます。各段階を確認し、最終プロンプトを編集できます。</translation>
+    </message>
+    <message>
+        <source>Distortion mode</source>
+        <translation>変形モード</translation>
+    </message>
+    <message>
+        <source>Distortion tone</source>
+        <translation>変形トーン</translation>
+    </message>
+    <message>
+        <source>Distortion gain</source>
+        <translation>変形ゲイン</translation>
+    </message>
+    <message>
+        <source>gain </source>
+        <translation>ゲイン </translation>
+    </message>
+    <message>
         <source>Open model folder…</source>
         <translation>モデルフォルダーを開く…</translation>
     </message>
@@ -1141,6 +1165,41 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source>Ask both services again now</source>
         <translation>両方のサービスに今すぐ再確認する</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::PromptStagesDialog</name>
+    <message>
+        <source>Prompt stages</source>
+        <translation>プロンプトの各段階</translation>
+    </message>
+    <message>
+        <source>As typed:</source>
+        <translation>入力どおり:</translation>
+    </message>
+    <message>
+        <source>TwistedPair:</source>
+        <translation>TwistedPair:</translation>
+    </message>
+    <message>
+        <source>Ollama keywords:</source>
+        <translation>Ollama のキーワード:</translation>
+    </message>
+    <message>
+        <source>%1 failed (%2): %3</source>
+        <translation>%1 が失敗しました（%2）: %3</translation>
+    </message>
+    <message>
+        <source>&amp;Generate</source>
+        <translation>生成(&amp;G)</translation>
+    </message>
+    <message>
+        <source>&amp;Generate from this prompt</source>
+        <translation>このプロンプトから生成(&amp;G)</translation>
+    </message>
+    <message>
+        <source>Final prompt (you can edit it):</source>
+        <translation>最終プロンプト（編集できます）:</translation>
     </message>
 </context>
 </TS>

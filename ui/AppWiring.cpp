@@ -6,12 +6,14 @@
 #include "core/gpu/VramMonitor.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/services/OllamaClient.h"
+#include "core/services/PromptPipeline.h"
 #include "core/services/ServiceSetup.h"
 #include "core/services/ServiceStatus.h"
 #include "core/services/TwistedPairClient.h"
 #include "core/services/VramEstimate.h"
 #include "core/settings/Settings.h"
 #include "ui/MainWindow.h"
+#include "ui/PromptStagesDialog.h"
 #include "ui/ServicesPanel.h"
 
 #include <QPointer>
@@ -122,6 +124,7 @@ void AppWiring::wireServices() {
         return m_lastVram.devices.isEmpty() ? -1 : m_lastVram.devices.first().freeBytes;
     };
     m_coTenancy = new services::CoTenancy(m_ollama, std::move(hooks), this);
+    m_pipeline = new services::PromptPipeline(m_twistedPair, m_ollama, this);
 
     ServicesPanel* panel = m_window.servicesPanel();
     connect(m_poller, &services::ServiceStatusPoller::ollamaUpdated, this, [this, panel](const services::OllamaStatus& s) {
@@ -176,6 +179,39 @@ void AppWiring::giveGpuBack() {
 }
 
 void AppWiring::submit(const engine::GenerationRequest& request) {
+    if (!m_settings.value(keys::DistortEnabled).toBool()) {
+        submitToEngine(request);
+        return;
+    }
+    // The prompt pipeline first; its stages are shown and the final prompt can be edited.
+    spdlog::info("prompt pipeline: distorting \"{}\"", request.prompt.left(60).toStdString());
+    QPointer<AppWiring> self(this);
+    m_pipeline->run(request.prompt, services::PromptPipelineConfig::fromSettings(m_settings),
+                    [self, request](const services::PromptPipelineResult& result) {
+                        QMetaObject::invokeMethod(
+                            self, [self, request, result] { self->showPromptStages(request, result); },
+                            Qt::QueuedConnection);
+                    });
+}
+
+void AppWiring::showPromptStages(const engine::GenerationRequest& request,
+                                 const services::PromptPipelineResult& result) {
+    auto* dialog = new PromptStagesDialog(result, &m_window);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, request, result] {
+        engine::GenerationRequest r = request;
+        QVariantMap record = result.record;
+        record.insert(QStringLiteral("finalPromptEdited"), dialog->edited());
+        record.insert(QStringLiteral("finalPromptUsed"), dialog->finalPrompt());
+        r.prompt = dialog->finalPrompt();
+        r.extra.insert(QStringLiteral("promptPipeline"), record);
+        submitToEngine(r);
+    });
+    connect(dialog, &QDialog::rejected, this, [this, request] { m_window.onCancelled(request.id); });
+    dialog->open();
+}
+
+void AppWiring::submitToEngine(const engine::GenerationRequest& request) {
     const bool makeRoom = m_settings.value(keys::MakeRoomBeforeGenerating).toBool();
     const bool gpu = !m_lastVram.devices.isEmpty() && m_lastVram.gpuAvailable;
     if (!makeRoom || !gpu || m_coTenancy->isBusy() || request.device == QLatin1String("cpu")) {

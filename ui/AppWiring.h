@@ -18,6 +18,8 @@ namespace services {
 class OllamaClient;
 class TwistedPairClient;
 class ServiceStatusPoller;
+class PromptPipeline;
+struct PromptPipelineResult;
 } // namespace services
 } // namespace tp
 
@@ -47,9 +49,12 @@ private:
     void wireServices();
     void rediagnose();
     void giveGpuBack();
-    // "Make room before generating" (opt-in): asks Ollama to unload idle models first when the
-    // GPU lacks room for the request, then submits it either way.
+    // With "distort" on, the prompt pipeline runs first and its stages are shown (the final
+    // prompt editable). Then "Make room before generating" (opt-in) asks Ollama to unload idle
+    // models when the GPU lacks room for the request, and the request goes to the engine.
     void submit(const engine::GenerationRequest& request);
+    void showPromptStages(const engine::GenerationRequest& request, const services::PromptPipelineResult& result);
+    void submitToEngine(const engine::GenerationRequest& request);
 
     Settings& m_settings;
     engine::Engine& m_engine;
@@ -61,6 +66,7 @@ private:
     services::TwistedPairClient* m_twistedPair = nullptr;
     services::ServiceStatusPoller* m_poller = nullptr;
     services::CoTenancy* m_coTenancy = nullptr;
+    services::PromptPipeline* m_pipeline = nullptr;
     services::OurGpuUse m_ours;
     gpu::VramSample m_lastVram;
     QVector<services::OllamaLoadedModel> m_ollamaLoaded;

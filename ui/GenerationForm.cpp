@@ -1,12 +1,14 @@
 #include "ui/GenerationForm.h"
 
 #include "core/io/ModelCatalogue.h"
+#include "core/services/TwistedPairClient.h"
 #include "core/settings/Settings.h"
 #include "ui/Icons.h"
 #include "ui/PromptEdit.h"
 
 #include <algorithm>
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QEvent>
@@ -104,6 +106,40 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     m_cancel = new QPushButton(icon(QStringLiteral("cancel")), QString(), this);
     m_cancel->setEnabled(false);
     m_cancel->setMinimumHeight(m_generate->minimumHeight());
+    // The original app's prompt pipeline, optional per generation: TwistedPair distorts the
+    // prompt (then Ollama refines it, as set in the settings); the stages show before generating.
+    m_distort = new QCheckBox(this);
+    m_distort->setObjectName(QStringLiteral("distort"));
+    m_distortMode = new QComboBox(this);
+    m_distortMode->setObjectName(QStringLiteral("distortMode"));
+    m_distortMode->addItems(services::TwistedPairClient::documentedModes());
+    m_distortTone = new QComboBox(this);
+    m_distortTone->setObjectName(QStringLiteral("distortTone"));
+    m_distortTone->addItems(services::TwistedPairClient::documentedTones());
+    m_distortGain = new QSpinBox(this);
+    m_distortGain->setObjectName(QStringLiteral("distortGain"));
+    m_distortGain->setRange(1, 10);
+    m_distort->setChecked(m_settings.value(keys::DistortEnabled).toBool());
+    m_distortMode->setCurrentText(m_settings.value(keys::DistortMode).toString());
+    m_distortTone->setCurrentText(m_settings.value(keys::DistortTone).toString());
+    m_distortGain->setValue(m_settings.value(keys::DistortGain).toInt());
+    const auto distortKnobsEnabled = [this] {
+        for (QWidget* w : {static_cast<QWidget*>(m_distortMode), static_cast<QWidget*>(m_distortTone),
+                           static_cast<QWidget*>(m_distortGain)})
+            w->setEnabled(m_distort->isChecked());
+    };
+    distortKnobsEnabled();
+    connect(m_distort, &QCheckBox::toggled, this, [this, distortKnobsEnabled](bool on) {
+        distortKnobsEnabled();
+        m_settings.set(keys::DistortEnabled, on);
+    });
+    connect(m_distortMode, &QComboBox::currentTextChanged, this,
+            [this](const QString& t) { m_settings.set(keys::DistortMode, t); });
+    connect(m_distortTone, &QComboBox::currentTextChanged, this,
+            [this](const QString& t) { m_settings.set(keys::DistortTone, t); });
+    connect(m_distortGain, qOverload<int>(&QSpinBox::valueChanged), this,
+            [this](int v) { m_settings.set(keys::DistortGain, v); });
+
     m_hint = new QLabel(this);
     // Names for tests and accessibility tools.
     m_model->setObjectName(QStringLiteral("model"));
@@ -157,6 +193,12 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     grid->addLayout(seedRow, row++, 1, 1, 3);
     grid->addWidget(m_countLabel, row, 0);
     grid->addWidget(m_count, row++, 1);
+    grid->addWidget(m_distort, row++, 0, 1, 4);
+    auto* distortRow = new QHBoxLayout;
+    distortRow->addWidget(m_distortMode, 2);
+    distortRow->addWidget(m_distortTone, 2);
+    distortRow->addWidget(m_distortGain, 1);
+    grid->addLayout(distortRow, row++, 1, 1, 3);
 
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_generate, 2);
@@ -209,6 +251,13 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
 
 void GenerationForm::retranslateUi() {
     m_promptLabel->setText(tr("&Prompt"));
+    m_distort->setText(tr("&Distort the prompt through TwistedPair first"));
+    m_distort->setToolTip(tr("TwistedPair rewrites the prompt (mode, tone, gain); Ollama then refines it into "
+                             "visual keywords. You see every stage and can edit the final prompt."));
+    m_distortMode->setAccessibleName(tr("Distortion mode"));
+    m_distortTone->setAccessibleName(tr("Distortion tone"));
+    m_distortGain->setAccessibleName(tr("Distortion gain"));
+    m_distortGain->setPrefix(tr("gain "));
     m_prompt->setPlaceholderText(tr("Describe the picture, e.g. \"a lighthouse at dusk, oil painting\""));
     m_prompt->setAccessibleName(tr("Prompt"));
     m_negativeLabel->setText(tr("&Negative prompt"));

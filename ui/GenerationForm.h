@@ -13,6 +13,7 @@ class QLineEdit;
 class QPushButton;
 class QSpinBox;
 class QToolButton;
+class QCheckBox;
 
 namespace tp {
 class Settings;
@@ -88,6 +89,10 @@ private:
     PromptEdit* m_negative = nullptr;
     QLabel* m_modelLabel = nullptr;
     QComboBox* m_model = nullptr;
+    QCheckBox* m_distort = nullptr;
+    QComboBox* m_distortMode = nullptr;
+    QComboBox* m_distortTone = nullptr;
+    QSpinBox* m_distortGain = nullptr;
     QToolButton* m_openModel = nullptr;
     QString m_pendingModel; // to select after the next setModels()
     QLabel* m_samplerLabel = nullptr;

@@ -11,10 +11,18 @@
 #include "tests/ui/UiTestUtil.h"
 #include "ui/AppWiring.h"
 #include "ui/MainWindow.h"
+#include "ui/PromptStagesDialog.h"
+#include "ui/PromptEdit.h"
 #include "ui/ServicesPanel.h"
 
 #include <QDateTime>
+#include <QCheckBox>
 #include <QDockWidget>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QPlainTextEdit>
+#include <QSpinBox>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -101,6 +109,79 @@ private Q_SLOTS:
         if (!memoryEvents.isEmpty()) // with CUDA the engine reports its cleanup too
             QVERIFY(memoryEvents.first().at(0).value<engine::MemoryEvent>().msecsSinceEpoch >= clicked);
         test::saveScreenshot(window, QStringLiteral("services-panel-after-give-back"));
+    }
+
+    // A generation with distortion through the fake services: the stages show, the final prompt
+    // is edited, the image is made from it and its sidecar records every stage. With TwistedPair
+    // down, the dialog says so and offers the prompt as typed.
+    void generationWithDistortion() {
+        test::FakeOllamaServer ollama;
+        QVERIFY(ollama.listen());
+        test::FakeTwistedPairServer twistedPair;
+        QVERIFY(twistedPair.listen());
+        Settings settings(m_dir.filePath(QStringLiteral("distort.conf")));
+        const QString model = QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
+        QVERIFY(settings.setMany({{keys::OllamaUrl, ollama.url().toString()},
+                                  {keys::TwistedPairUrl, twistedPair.url().toString()},
+                                  {keys::OutputDirectory, m_dir.filePath(QStringLiteral("distorted"))},
+                                  {keys::ModelSearchPaths, QStringList{model}},
+                                  {keys::DefaultModel, model},
+                                  {keys::Device, QStringLiteral("cpu")},
+                                  {keys::Width, 64},
+                                  {keys::Height, 64},
+                                  {keys::Steps, 2},
+                                  {keys::DistortEnabled, true},
+                                  {keys::DistortMode, QStringLiteral("invert_er")},
+                                  {keys::DistortTone, QStringLiteral("poetic")}})
+                        .isOk());
+        engine::Engine engine;
+        QSignalSpy finished(&engine, &engine::Engine::finished);
+        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(
+            QVector<gpu::VramSample>{test::ScriptedVramSource::noGpuSample(QStringLiteral("no NVIDIA driver"))}));
+        ui::MainWindow window(settings);
+        ui::AppWiring wiring(settings, engine, monitor, window);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(window.form()->findChild<QCheckBox*>(QStringLiteral("distort"))->isChecked());
+
+        window.form()->promptEdit()->setPlainText(QStringLiteral("a quiet harbour"));
+        QTest::mouseClick(window.form()->generateButton(), Qt::LeftButton);
+        ui::PromptStagesDialog* dialog = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((dialog = window.findChild<ui::PromptStagesDialog*>()) != nullptr, 15000);
+        QTRY_VERIFY(dialog->isVisible());
+        QVERIFY2(dialog->errorText().isEmpty(), qPrintable(dialog->errorText()));
+        QVERIFY(twistedPair.requestLines().contains(QStringLiteral("POST /distort-manual")));
+        QVERIFY(!dialog->finalPrompt().isEmpty());
+        QVERIFY(dialog->finalPrompt() != QStringLiteral("a quiet harbour"));
+        test::saveScreenshot(*dialog, QStringLiteral("prompt-stages"));
+        dialog->finalEdit()->setPlainText(QStringLiteral("a quiet harbour at night, edited"));
+        QTest::mouseClick(dialog->generateButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 1, 60000);
+        const auto result = finished.last().at(0).value<engine::GenerationResult>();
+        QCOMPARE(result.request.prompt, QStringLiteral("a quiet harbour at night, edited"));
+        QFile sidecar(result.files.value(0).chopped(4) + QStringLiteral(".json"));
+        QVERIFY(sidecar.open(QIODevice::ReadOnly));
+        const QJsonObject record = QJsonDocument::fromJson(sidecar.readAll())
+                                       .object()
+                                       .value(QStringLiteral("extra"))
+                                       .toObject()
+                                       .value(QStringLiteral("promptPipeline"))
+                                       .toObject();
+        QCOMPARE(record.value(QStringLiteral("finalPromptEdited")).toBool(), true);
+        QVERIFY(QJsonDocument(record).toJson().contains("a quiet harbour"));
+        QTRY_VERIFY(!window.isBusy());
+
+        // TwistedPair down: the dialog names it and offers the prompt as typed.
+        QVERIFY(settings.set(keys::TwistedPairUrl, QStringLiteral("http://127.0.0.1:9")));
+        QTRY_VERIFY(window.findChild<ui::PromptStagesDialog*>() == nullptr);
+        QTest::mouseClick(window.form()->generateButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT((dialog = window.findChild<ui::PromptStagesDialog*>()) != nullptr, 15000);
+        QVERIFY2(dialog->errorText().contains(QStringLiteral("TwistedPair")), qPrintable(dialog->errorText()));
+        QCOMPARE(dialog->finalPrompt(), QStringLiteral("a quiet harbour"));
+        // Cancel: nothing is generated and the window is ready again.
+        dialog->reject();
+        QTRY_VERIFY(!window.isBusy());
+        QCOMPARE(finished.size(), 1);
     }
 
     void serviceDownIsSaidPlainly() {
