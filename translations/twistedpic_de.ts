@@ -365,6 +365,18 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
 <context>
     <name>tp::ui::MainWindow</name>
     <message>
+        <source>&amp;User guide</source>
+        <translation>Benutzer&amp;handbuch</translation>
+    </message>
+    <message>
+        <source>GPU memory &amp;troubleshooting</source>
+        <translation>&amp;Fehlersuche beim GPU-Speicher</translation>
+    </message>
+    <message>
+        <source>The document %1 is not installed.</source>
+        <translation>Das Dokument %1 ist nicht installiert.</translation>
+    </message>
+    <message>
         <source>%1 The image is shown here: use Save As to keep it.</source>
         <translation>%1 Das Bild wird hier angezeigt: Mit „Speichern unter“ können Sie es behalten.</translation>
     </message>
@@ -1200,6 +1212,13 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source>Final prompt (you can edit it):</source>
         <translation>Endgültiger Prompt (bearbeitbar):</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::HelpViewer</name>
+    <message>
+        <source>TwistedPic help — %1</source>
+        <translation>TwistedPic-Hilfe — %1</translation>
     </message>
 </context>
 </TS>

@@ -365,6 +365,18 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
 <context>
     <name>tp::ui::MainWindow</name>
     <message>
+        <source>&amp;User guide</source>
+        <translation>ユーザーガイド(&amp;U)</translation>
+    </message>
+    <message>
+        <source>GPU memory &amp;troubleshooting</source>
+        <translation>GPU メモリのトラブルシューティング(&amp;T)</translation>
+    </message>
+    <message>
+        <source>The document %1 is not installed.</source>
+        <translation>文書 %1 はインストールされていません。</translation>
+    </message>
+    <message>
         <source>%1 The image is shown here: use Save As to keep it.</source>
         <translation>%1 画像はここに表示されています。残すには「名前を付けて保存」を使ってください。</translation>
     </message>
@@ -1200,6 +1212,13 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source>Final prompt (you can edit it):</source>
         <translation>最終プロンプト（編集できます）:</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::HelpViewer</name>
+    <message>
+        <source>TwistedPic help — %1</source>
+        <translation>TwistedPic ヘルプ — %1</translation>
     </message>
 </context>
 </TS>

@@ -3,6 +3,7 @@
 #include "core/engine/ImageMetadata.h"
 #include "core/settings/Settings.h"
 #include "ui/GalleryView.h"
+#include "ui/HelpViewer.h"
 #include "ui/Icons.h"
 #include "ui/ImageViewer.h"
 #include "ui/LogView.h"
@@ -172,6 +173,12 @@ void MainWindow::createActions() {
     m_quitAction->setMenuRole(QAction::QuitRole);
     m_freeAction = new QAction(icon(QStringLiteral("free-memory")), QString(), this);
     m_unloadAction = new QAction(icon(QStringLiteral("unload")), QString(), this);
+    m_guideAction = new QAction(this);
+    m_guideAction->setShortcut(QKeySequence::HelpContents);
+    m_troubleshootingAction = new QAction(this);
+    connect(m_guideAction, &QAction::triggered, this, [this] { showHelp(QStringLiteral("README.md")); });
+    connect(m_troubleshootingAction, &QAction::triggered, this,
+            [this] { showHelp(QStringLiteral("GPU_MEMORY_TROUBLESHOOTING.md")); });
     m_aboutAction = new QAction(icon(QStringLiteral("twistedpic")), QString(), this);
     m_aboutAction->setMenuRole(QAction::AboutRole);
 
@@ -233,6 +240,9 @@ void MainWindow::createMenus() {
     m_viewMenu->addAction(logToggle);
 
     m_helpMenu = menuBar()->addMenu(QString());
+    m_helpMenu->addAction(m_guideAction);
+    m_helpMenu->addAction(m_troubleshootingAction);
+    m_helpMenu->addSeparator();
     m_helpMenu->addAction(m_aboutAction);
 }
 
@@ -251,6 +261,8 @@ void MainWindow::retranslateUi() {
     m_freeAction->setText(tr("&Free GPU memory now"));
     m_unloadAction->setText(tr("&Unload model now"));
     m_aboutAction->setText(tr("&About TwistedPic"));
+    m_guideAction->setText(tr("&User guide"));
+    m_troubleshootingAction->setText(tr("GPU memory &troubleshooting"));
     m_galleryDock->setWindowTitle(tr("Gallery"));
     m_vramDock->setWindowTitle(tr("GPU memory"));
     m_servicesDock->setWindowTitle(tr("Services"));
@@ -455,6 +467,18 @@ void MainWindow::dropEvent(QDropEvent* event) {
         return;
     event->acceptProposedAction();
     applyParametersFromFile(path);
+}
+
+HelpViewer* MainWindow::showHelp(const QString& document) {
+    if (!m_help)
+        m_help = new HelpViewer(this);
+    if (!m_help->showDocument(document)) {
+        showError(tr("The document %1 is not installed.").arg(document));
+        return nullptr;
+    }
+    m_help->show();
+    m_help->raise();
+    return m_help;
 }
 
 void MainWindow::showSettings() {

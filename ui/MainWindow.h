@@ -22,6 +22,7 @@ namespace tp::ui {
 class GalleryView;
 class ImageViewer;
 class LogView;
+class HelpViewer;
 class ServicesPanel;
 class VramPanel;
 
@@ -67,6 +68,8 @@ public Q_SLOTS:
     // Engine::residencyChanged: where the model's weights are ("on GPU", "pinned RAM", ...).
     void onResidencyChanged(const QString& model, const QString& where, qint64 weightBytes);
     void showSettings();
+    // The Help menu's documents ("README.md", "GPU_MEMORY_TROUBLESHOOTING.md") in the help viewer.
+    HelpViewer* showHelp(const QString& document);
     void showError(const QString& message);
     void applyParameters(const tp::engine::ImageParameters& parameters);
     // A PNG with an AUTOMATIC1111 `parameters` chunk (ours or another tool's): its settings go into
@@ -123,6 +126,9 @@ private:
     QAction* m_freeAction = nullptr;
     QAction* m_unloadAction = nullptr;
     QAction* m_aboutAction = nullptr;
+    QAction* m_guideAction = nullptr;
+    QAction* m_troubleshootingAction = nullptr;
+    HelpViewer* m_help = nullptr;
 
     engine::State m_state = engine::State::Idle;
     QString m_stateDetail;

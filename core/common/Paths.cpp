@@ -2,6 +2,7 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QFileInfo>
 #include <QStandardPaths>
 
 namespace tp::paths {
@@ -41,6 +42,23 @@ QStringList bundledModelDirs() {
     dirs << QStringLiteral(TWISTEDPIC_SOURCE_RESOURCES "/models");
     dirs.removeDuplicates();
     return dirs;
+}
+
+QString documentPath(const QString& name) {
+    // Installed as <root>/README.md and <root>/docs/…, the same layout as the source tree.
+    QStringList roots;
+    const QString env = qEnvironmentVariable("TWISTEDPIC_DATA_DIR");
+    if (!env.isEmpty())
+        roots << QDir(env).filePath(QStringLiteral("doc"));
+    if (QCoreApplication::instance())
+        roots << QDir::cleanPath(QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("../share/doc/twistedpic")));
+    roots << QDir::cleanPath(QStringLiteral(TWISTEDPIC_INSTALL_DATADIR "/../doc/twistedpic"));
+    roots << QDir::cleanPath(QStringLiteral(TWISTEDPIC_SOURCE_RESOURCES "/.."));
+    for (const QString& root : roots)
+        for (const QString& path : {QDir(root).filePath(name), QDir(root).filePath(QStringLiteral("docs/") + name)})
+            if (QFileInfo::exists(path))
+                return QDir::cleanPath(path);
+    return {};
 }
 
 QString expandHome(const QString& path) {

@@ -16,6 +16,10 @@ QString defaultOutputDir();
 // Folders that may hold the bundled models, best first: TWISTEDPIC_DATA_DIR/models,
 // <exe>/../share/twistedpic/models, the install prefix, the source tree's resources/models.
 QStringList bundledModelDirs();
+// A document of the user guide by its name ("README.md", "GPU_MEMORY_TROUBLESHOOTING.md"): the
+// installed copy (TWISTEDPIC_DATA_DIR/doc, <exe>/../share/doc/twistedpic, the install prefix),
+// else the source tree's (README.md at its root, the others in docs/). Empty if none exists.
+QString documentPath(const QString& name);
 // Expands a leading "~/" to the home directory.
 QString expandHome(const QString& path);
 

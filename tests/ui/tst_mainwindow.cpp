@@ -5,6 +5,7 @@
 #include "tests/ui/UiTestUtil.h"
 #include "ui/GalleryModel.h"
 #include "ui/GalleryView.h"
+#include "ui/HelpViewer.h"
 #include "ui/ImageViewer.h"
 #include "ui/LogView.h"
 #include "ui/MainWindow.h"
@@ -22,6 +23,7 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QSvgRenderer>
+#include <QTextBrowser>
 #include <QToolButton>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -321,6 +323,23 @@ private Q_SLOTS:
         QSvgRenderer(QStringLiteral(":/icons/twistedpic.svg")).render(&p, QRectF(4, 60, 128, 128));
         p.end();
         sheet.save(QDir(QStringLiteral(TP_BINARY_DIR)).filePath(QStringLiteral("screenshots/icons.png")));
+    }
+
+    void helpMenuShowsTheGuides() {
+        auto s = settings();
+        MainWindow w(*s);
+        ui::HelpViewer* viewer = w.showHelp(QStringLiteral("GPU_MEMORY_TROUBLESHOOTING.md"));
+        QVERIFY(viewer);
+        QVERIFY(viewer->isVisible());
+        const QString text = viewer->browser()->toPlainText();
+        QVERIFY2(text.contains(QStringLiteral("twistedpic-cli memtest")), qPrintable(text.left(300)));
+        QVERIFY(!text.contains(QStringLiteral("```"))); // rendered, not shown as source
+        viewer->resize(860, 640);
+        saveScreenshot(*viewer, QStringLiteral("help-troubleshooting"));
+        QVERIFY(w.showHelp(QStringLiteral("README.md")));
+        QVERIFY(viewer->browser()->toPlainText().contains(QStringLiteral("Using TwistedPic")));
+        QVERIFY(!w.showHelp(QStringLiteral("NO_SUCH_GUIDE.md")));
+        QVERIFY(w.errorText().contains(QStringLiteral("NO_SUCH_GUIDE.md")));
     }
 
     void screenshot() {
