@@ -365,6 +365,10 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
 <context>
     <name>tp::ui::MainWindow</name>
     <message>
+        <source>&amp;Welcome assistant…</source>
+        <translation>&amp;Willkommensassistent…</translation>
+    </message>
+    <message>
         <source>&amp;User guide</source>
         <translation>Benutzer&amp;handbuch</translation>
     </message>
@@ -1219,6 +1223,97 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source>TwistedPic help — %1</source>
         <translation>TwistedPic-Hilfe — %1</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::FirstRunDialog</name>
+    <message>
+        <source>Welcome to TwistedPic</source>
+        <translation>Willkommen bei TwistedPic</translation>
+    </message>
+    <message>
+        <source>TwistedPic makes images with Stable Diffusion models on this computer and gives the GPU back to Ollama after every image. This is what it found:</source>
+        <translation>TwistedPic erzeugt Bilder mit Stable-Diffusion-Modellen auf diesem Rechner und gibt die GPU nach jedem Bild an Ollama zurück. Das hat es gefunden:</translation>
+    </message>
+    <message>
+        <source>Looking for a GPU…</source>
+        <translation>Suche nach einer GPU…</translation>
+    </message>
+    <message>
+        <source>Checking…</source>
+        <translation>Prüfe…</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modell</translation>
+    </message>
+    <message>
+        <source>Family</source>
+        <translation>Familie</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <source>Found in</source>
+        <translation>Gefunden in</translation>
+    </message>
+    <message>
+        <source>&amp;Free the GPU memory an image used, after every image</source>
+        <translation>&amp;Nach jedem Bild den GPU-Speicher freigeben, den es brauchte</translation>
+    </message>
+    <message>
+        <source>&amp;Move the model to RAM after every image</source>
+        <translation>Modell nach jedem Bild in den &amp;RAM verschieben</translation>
+    </message>
+    <message>
+        <source>The first switch costs a few milliseconds and keeps only the model on the GPU; leave it on. The second also moves the model to RAM, leaving the whole GPU to Ollama, and brings it back in a fraction of a second for the next image.</source>
+        <translation>Der erste Schalter kostet ein paar Millisekunden und lässt nur das Modell auf der GPU; lassen Sie ihn an. Der zweite verschiebt auch das Modell in den RAM, überlässt Ollama die ganze GPU und holt es für das nächste Bild in Sekundenbruchteilen zurück.</translation>
+    </message>
+    <message>
+        <source>GPU:</source>
+        <translation>GPU:</translation>
+    </message>
+    <message>
+        <source>Ollama:</source>
+        <translation>Ollama:</translation>
+    </message>
+    <message>
+        <source>TwistedPair:</source>
+        <translation>TwistedPair:</translation>
+    </message>
+    <message>
+        <source>&amp;Start</source>
+        <translation>&amp;Starten</translation>
+    </message>
+    <message>
+        <source>Models:</source>
+        <translation>Modelle:</translation>
+    </message>
+    <message>
+        <source>No NVIDIA GPU (%1): images are made on the CPU, more slowly.</source>
+        <translation>Keine NVIDIA-GPU (%1): Bilder entstehen langsamer auf der CPU.</translation>
+    </message>
+    <message>
+        <source>%1, %2 of %3 free</source>
+        <translation>%1, %2 von %3 frei</translation>
+    </message>
+    <message>
+        <source>running (version %1) at %2, %3 model(s) installed</source>
+        <translation>läuft (Version %1) unter %2, %3 Modell(e) installiert</translation>
+    </message>
+    <message>
+        <source>not answering at %1: %2</source>
+        <translation>keine Antwort unter %1: %2</translation>
+    </message>
+    <message>
+        <source>running at %1</source>
+        <translation>läuft unter %1</translation>
+    </message>
+    <message>
+        <source>%1 (not supported yet)</source>
+        <translation>%1 (noch nicht unterstützt)</translation>
     </message>
 </context>
 </TS>

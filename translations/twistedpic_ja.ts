@@ -365,6 +365,10 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
 <context>
     <name>tp::ui::MainWindow</name>
     <message>
+        <source>&amp;Welcome assistant…</source>
+        <translation>ようこそアシスタント(&amp;W)…</translation>
+    </message>
+    <message>
         <source>&amp;User guide</source>
         <translation>ユーザーガイド(&amp;U)</translation>
     </message>
@@ -1219,6 +1223,97 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source>TwistedPic help — %1</source>
         <translation>TwistedPic ヘルプ — %1</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::FirstRunDialog</name>
+    <message>
+        <source>Welcome to TwistedPic</source>
+        <translation>TwistedPic へようこそ</translation>
+    </message>
+    <message>
+        <source>TwistedPic makes images with Stable Diffusion models on this computer and gives the GPU back to Ollama after every image. This is what it found:</source>
+        <translation>TwistedPic はこのコンピューターで Stable Diffusion モデルを使って画像を生成し、画像ごとに GPU を Ollama に返します。見つかったもの:</translation>
+    </message>
+    <message>
+        <source>Looking for a GPU…</source>
+        <translation>GPU を探しています…</translation>
+    </message>
+    <message>
+        <source>Checking…</source>
+        <translation>確認中…</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <source>Family</source>
+        <translation>系統</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>サイズ</translation>
+    </message>
+    <message>
+        <source>Found in</source>
+        <translation>場所</translation>
+    </message>
+    <message>
+        <source>&amp;Free the GPU memory an image used, after every image</source>
+        <translation>画像ごとに、使った GPU メモリを解放する(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Move the model to RAM after every image</source>
+        <translation>画像ごとにモデルを RAM に移す(&amp;M)</translation>
+    </message>
+    <message>
+        <source>The first switch costs a few milliseconds and keeps only the model on the GPU; leave it on. The second also moves the model to RAM, leaving the whole GPU to Ollama, and brings it back in a fraction of a second for the next image.</source>
+        <translation>1 つ目のスイッチは数ミリ秒しかかからず、GPU にはモデルだけが残ります。オンのままにしてください。2 つ目はモデルも RAM に移して GPU 全体を Ollama に譲り、次の画像のために一瞬で戻します。</translation>
+    </message>
+    <message>
+        <source>GPU:</source>
+        <translation>GPU:</translation>
+    </message>
+    <message>
+        <source>Ollama:</source>
+        <translation>Ollama:</translation>
+    </message>
+    <message>
+        <source>TwistedPair:</source>
+        <translation>TwistedPair:</translation>
+    </message>
+    <message>
+        <source>&amp;Start</source>
+        <translation>開始(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Models:</source>
+        <translation>モデル:</translation>
+    </message>
+    <message>
+        <source>No NVIDIA GPU (%1): images are made on the CPU, more slowly.</source>
+        <translation>NVIDIA GPU がありません（%1）。画像は CPU で、より遅く生成されます。</translation>
+    </message>
+    <message>
+        <source>%1, %2 of %3 free</source>
+        <translation>%1、%3 のうち %2 が空き</translation>
+    </message>
+    <message>
+        <source>running (version %1) at %2, %3 model(s) installed</source>
+        <translation>%2 で動作中（バージョン %1）、%3 個のモデルをインストール済み</translation>
+    </message>
+    <message>
+        <source>not answering at %1: %2</source>
+        <translation>%1 から応答がありません: %2</translation>
+    </message>
+    <message>
+        <source>running at %1</source>
+        <translation>%1 で動作中</translation>
+    </message>
+    <message>
+        <source>%1 (not supported yet)</source>
+        <translation>%1（未対応）</translation>
     </message>
 </context>
 </TS>

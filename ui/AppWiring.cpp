@@ -12,11 +12,13 @@
 #include "core/services/TwistedPairClient.h"
 #include "core/services/VramEstimate.h"
 #include "core/settings/Settings.h"
+#include "ui/FirstRunDialog.h"
 #include "ui/MainWindow.h"
 #include "ui/PromptStagesDialog.h"
 #include "ui/ServicesPanel.h"
 
 #include <QPointer>
+#include <QTimer>
 
 namespace tp::ui {
 
@@ -58,6 +60,30 @@ AppWiring::AppWiring(Settings& settings, engine::Engine& engine, gpu::VramMonito
     applyPolicy();
     engine.setModelSources(settings.modelSearchPaths(), paths::bundledModelDirs());
     refreshModels();
+    connect(&window, &MainWindow::firstRunRequested, this, [this] { showFirstRun(); });
+    if (!settings.value(keys::FirstRunDone).toBool())
+        QTimer::singleShot(0, this, [this] { showFirstRun(); });
+}
+
+FirstRunDialog* AppWiring::showFirstRun() {
+    if (!m_firstRun) {
+        m_firstRun = new FirstRunDialog(m_settings, &m_window);
+        m_firstRun->setAttribute(Qt::WA_DeleteOnClose);
+        connect(&m_monitor, &gpu::VramMonitor::sampled, m_firstRun, &FirstRunDialog::setVramSample);
+        connect(m_poller, &services::ServiceStatusPoller::ollamaUpdated, m_firstRun, &FirstRunDialog::setOllamaStatus);
+        connect(m_poller, &services::ServiceStatusPoller::twistedPairUpdated, m_firstRun,
+                &FirstRunDialog::setTwistedPairStatus);
+    }
+    // What is known now; the rest arrives as it comes, nothing here waits for a service.
+    if (m_lastVram.msecsSinceEpoch > 0)
+        m_firstRun->setVramSample(m_lastVram);
+    m_firstRun->setOllamaStatus(m_poller->ollama());
+    m_firstRun->setTwistedPairStatus(m_poller->twistedPair());
+    m_firstRun->setModels(m_lastModels);
+    m_firstRun->show();
+    m_firstRun->raise();
+    m_monitor.requestSample();
+    return m_firstRun;
 }
 
 void AppWiring::applyPolicy() {
@@ -87,6 +113,9 @@ void AppWiring::refreshModels() {
     const io::ModelCatalogue catalogue =
         io::ModelCatalogue::scan(m_settings.modelSearchPaths(), paths::bundledModelDirs());
     QVector<ModelEntry> entries;
+    m_lastModels = catalogue.models();
+    if (m_firstRun)
+        m_firstRun->setModels(m_lastModels);
     for (const io::ModelInfo& m : catalogue.models()) {
         if (!m.supported)
             continue;

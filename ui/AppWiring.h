@@ -2,9 +2,11 @@
 
 #include "core/engine/EngineTypes.h"
 #include "core/gpu/VramTypes.h"
+#include "core/io/ModelCatalogue.h"
 #include "core/services/CoTenancy.h"
 
 #include <QObject>
+#include <QPointer>
 
 namespace tp {
 class Settings;
@@ -25,6 +27,7 @@ struct PromptPipelineResult;
 
 namespace tp::ui {
 
+class FirstRunDialog;
 class MainWindow;
 
 // Connects the real engine, VRAM monitor, model catalogue and settings to the main window:
@@ -38,6 +41,8 @@ public:
 
     // Scans the model folders again and refreshes the window's model picker.
     void refreshModels();
+    // The welcome assistant (shown by itself on the first start; Help reopens it).
+    FirstRunDialog* showFirstRun();
     // Seconds between two checks of Ollama and TwistedPair (the Services panel).
     static constexpr int ServicesIntervalMs = 4000;
     services::ServiceStatusPoller& servicesPoller() const { return *m_poller; }
@@ -72,6 +77,8 @@ private:
     QVector<services::OllamaLoadedModel> m_ollamaLoaded;
     services::CoTenancyDiagnosis m_diagnosis;
     qint64 m_loadedWeightBytes = 0;
+    QVector<io::ModelInfo> m_lastModels;
+    QPointer<FirstRunDialog> m_firstRun;
 };
 
 } // namespace tp::ui

@@ -176,6 +176,8 @@ void MainWindow::createActions() {
     m_guideAction = new QAction(this);
     m_guideAction->setShortcut(QKeySequence::HelpContents);
     m_troubleshootingAction = new QAction(this);
+    m_welcomeAction = new QAction(this);
+    connect(m_welcomeAction, &QAction::triggered, this, &MainWindow::firstRunRequested);
     connect(m_guideAction, &QAction::triggered, this, [this] { showHelp(QStringLiteral("README.md")); });
     connect(m_troubleshootingAction, &QAction::triggered, this,
             [this] { showHelp(QStringLiteral("GPU_MEMORY_TROUBLESHOOTING.md")); });
@@ -242,6 +244,7 @@ void MainWindow::createMenus() {
     m_helpMenu = menuBar()->addMenu(QString());
     m_helpMenu->addAction(m_guideAction);
     m_helpMenu->addAction(m_troubleshootingAction);
+    m_helpMenu->addAction(m_welcomeAction);
     m_helpMenu->addSeparator();
     m_helpMenu->addAction(m_aboutAction);
 }
@@ -262,6 +265,7 @@ void MainWindow::retranslateUi() {
     m_unloadAction->setText(tr("&Unload model now"));
     m_aboutAction->setText(tr("&About TwistedPic"));
     m_guideAction->setText(tr("&User guide"));
+    m_welcomeAction->setText(tr("&Welcome assistant…"));
     m_troubleshootingAction->setText(tr("GPU memory &troubleshooting"));
     m_galleryDock->setWindowTitle(tr("Gallery"));
     m_vramDock->setWindowTitle(tr("GPU memory"));

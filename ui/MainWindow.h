@@ -81,6 +81,7 @@ Q_SIGNALS:
     void cancelRequested();
     void freeMemoryRequested();
     void unloadRequested();
+    void firstRunRequested(); // Help → Welcome assistant
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -127,6 +128,7 @@ private:
     QAction* m_unloadAction = nullptr;
     QAction* m_aboutAction = nullptr;
     QAction* m_guideAction = nullptr;
+    QAction* m_welcomeAction = nullptr;
     QAction* m_troubleshootingAction = nullptr;
     HelpViewer* m_help = nullptr;
 
