@@ -576,6 +576,14 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
 <context>
     <name>tp::ui::SettingsDialog</name>
     <message>
+        <source>Import from the &amp;original…</source>
+        <translation>Aus dem &amp;Original importieren…</translation>
+    </message>
+    <message>
+        <source>Read the Python original&apos;s config.py (never run) and take over what it set</source>
+        <translation>Liest die config.py des Python-Originals (ohne sie auszuführen) und übernimmt ihre Einstellungen</translation>
+    </message>
+    <message>
         <source>&quot;%1&quot; is not a size like 768x512 (multiples of 8, 64 to 4096).</source>
         <translation>„%1“ ist keine Größe wie 768x512 (Vielfache von 8, 64 bis 4096).</translation>
     </message>
@@ -1228,6 +1236,14 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
 <context>
     <name>tp::ui::FirstRunDialog</name>
     <message>
+        <source>&amp;Import the original app&apos;s config.py…</source>
+        <translation>config.py des Originals &amp;importieren…</translation>
+    </message>
+    <message>
+        <source>Coming from the Python original? Its settings are read from its config.py, never run</source>
+        <translation>Vom Python-Original umgestiegen? Seine Einstellungen werden aus seiner config.py gelesen, nie ausgeführt</translation>
+    </message>
+    <message>
         <source>Welcome to TwistedPic</source>
         <translation>Willkommen bei TwistedPic</translation>
     </message>
@@ -1314,6 +1330,41 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source>%1 (not supported yet)</source>
         <translation>%1 (noch nicht unterstützt)</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::ImportOriginal</name>
+    <message>
+        <source>Import the original app&apos;s config.py</source>
+        <translation>config.py der ursprünglichen App importieren</translation>
+    </message>
+    <message>
+        <source>Python files (*.py)</source>
+        <translation>Python-Dateien (*.py)</translation>
+    </message>
+    <message>
+        <source>Import from the original</source>
+        <translation>Aus dem Original importieren</translation>
+    </message>
+    <message>
+        <source>%1 holds nothing that TwistedPic uses.</source>
+        <translation>%1 enthält nichts, was TwistedPic verwendet.</translation>
+    </message>
+    <message>
+        <source>%1 setting(s) from %2 will change.</source>
+        <translation>%1 Einstellung(en) aus %2 werden geändert.</translation>
+    </message>
+    <message>
+        <source>Ignored:</source>
+        <translation>Ignoriert:</translation>
+    </message>
+    <message>
+        <source>&amp;Import</source>
+        <translation>&amp;Importieren</translation>
+    </message>
+    <message>
+        <source>Nothing was saved: %1</source>
+        <translation>Nichts wurde gespeichert: %1</translation>
     </message>
 </context>
 </TS>

@@ -576,6 +576,14 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
 <context>
     <name>tp::ui::SettingsDialog</name>
     <message>
+        <source>Import from the &amp;original…</source>
+        <translation>元のアプリから取り込む(&amp;O)…</translation>
+    </message>
+    <message>
+        <source>Read the Python original&apos;s config.py (never run) and take over what it set</source>
+        <translation>Python 版の config.py を（実行せずに）読み、その設定を引き継ぎます</translation>
+    </message>
+    <message>
         <source>&quot;%1&quot; is not a size like 768x512 (multiples of 8, 64 to 4096).</source>
         <translation>「%1」は 768x512 のような形式のサイズではありません(8 の倍数、64~4096)。</translation>
     </message>
@@ -1228,6 +1236,14 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
 <context>
     <name>tp::ui::FirstRunDialog</name>
     <message>
+        <source>&amp;Import the original app&apos;s config.py…</source>
+        <translation>元のアプリの config.py を取り込む(&amp;I)…</translation>
+    </message>
+    <message>
+        <source>Coming from the Python original? Its settings are read from its config.py, never run</source>
+        <translation>Python 版から移行しますか？ 設定は config.py から読み取るだけで、実行はしません</translation>
+    </message>
+    <message>
         <source>Welcome to TwistedPic</source>
         <translation>TwistedPic へようこそ</translation>
     </message>
@@ -1314,6 +1330,41 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source>%1 (not supported yet)</source>
         <translation>%1（未対応）</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::ImportOriginal</name>
+    <message>
+        <source>Import the original app&apos;s config.py</source>
+        <translation>元のアプリの config.py を取り込む</translation>
+    </message>
+    <message>
+        <source>Python files (*.py)</source>
+        <translation>Python ファイル (*.py)</translation>
+    </message>
+    <message>
+        <source>Import from the original</source>
+        <translation>元のアプリから取り込む</translation>
+    </message>
+    <message>
+        <source>%1 holds nothing that TwistedPic uses.</source>
+        <translation>%1 には TwistedPic が使う設定がありません。</translation>
+    </message>
+    <message>
+        <source>%1 setting(s) from %2 will change.</source>
+        <translation>%2 の %1 個の設定が変更されます。</translation>
+    </message>
+    <message>
+        <source>Ignored:</source>
+        <translation>無視したもの:</translation>
+    </message>
+    <message>
+        <source>&amp;Import</source>
+        <translation>取り込む(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Nothing was saved: %1</source>
+        <translation>何も保存されませんでした: %1</translation>
     </message>
 </context>
 </TS>

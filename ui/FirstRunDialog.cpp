@@ -1,6 +1,7 @@
 #include "ui/FirstRunDialog.h"
 
 #include "core/settings/Settings.h"
+#include "ui/ImportOriginal.h"
 #include "ui/Units.h"
 
 #include <QCheckBox>
@@ -51,6 +52,15 @@ FirstRunDialog::FirstRunDialog(Settings& settings, QWidget* parent) : QDialog(pa
     form->addRow(tr("TwistedPair:"), m_twistedPair);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok, this);
     buttons->button(QDialogButtonBox::Ok)->setText(tr("&Start"));
+    QPushButton* import = buttons->addButton(tr("&Import the original app's config.py…"), QDialogButtonBox::ActionRole);
+    import->setObjectName(QStringLiteral("importOriginal"));
+    import->setToolTip(tr("Coming from the Python original? Its settings are read from its config.py, never run"));
+    connect(import, &QPushButton::clicked, this, [this] {
+        if (importOriginalConfig(this, m_settings)) {
+            m_cleanup->setChecked(m_settings.cleanupAfterGeneration());
+            m_unload->setChecked(m_settings.unloadAfterGeneration());
+        }
+    });
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
 
     auto* layout = new QVBoxLayout(this);

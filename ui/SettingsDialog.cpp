@@ -1,5 +1,7 @@
 #include "ui/SettingsDialog.h"
 
+#include "ui/ImportOriginal.h"
+
 #include "core/common/Paths.h"
 #include "core/engine/ImageMetadata.h"
 #include "core/settings/Settings.h"
@@ -78,6 +80,12 @@ SettingsDialog::SettingsDialog(Settings& settings, QWidget* parent) : QDialog(pa
     connect(m_buttons->button(QDialogButtonBox::Apply), &QPushButton::clicked, this, &SettingsDialog::apply);
     connect(m_buttons->button(QDialogButtonBox::RestoreDefaults), &QPushButton::clicked, this,
             &SettingsDialog::restoreDefaultsOfPage);
+    m_import = m_buttons->addButton(QString(), QDialogButtonBox::ActionRole);
+    m_import->setObjectName(QStringLiteral("importOriginal"));
+    connect(m_import, &QPushButton::clicked, this, [this] {
+        if (importOriginalConfig(this, m_settings))
+            reload();
+    });
 
     retranslateUi();
     reload();
@@ -476,6 +484,8 @@ void SettingsDialog::fillCombos() {
 
 void SettingsDialog::retranslateUi() {
     setWindowTitle(tr("Settings"));
+    m_import->setText(tr("Import from the &original…"));
+    m_import->setToolTip(tr("Read the Python original's config.py (never run) and take over what it set"));
     const QString pageNames[PageCount] = {tr("GPU memory"), tr("Generation"), tr("Models and output"),
                                           tr("Services"), tr("Interface")};
     for (int i = 0; i < PageCount && i < m_pages->count(); ++i)

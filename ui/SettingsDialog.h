@@ -57,6 +57,7 @@ protected:
     void changeEvent(QEvent* event) override;
 
 private:
+    QPushButton* m_import = nullptr;
     struct Field {
         QString key;
         int page = 0;

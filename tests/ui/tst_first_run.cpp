@@ -10,9 +10,13 @@
 #include "tests/ui/UiTestUtil.h"
 #include "ui/AppWiring.h"
 #include "ui/FirstRunDialog.h"
+#include "ui/ImportOriginal.h"
 #include "ui/MainWindow.h"
 
+#include <QApplication>
 #include <QCheckBox>
+#include <QMessageBox>
+#include <QTimer>
 #include <QDialogButtonBox>
 #include <QPushButton>
 #include <QTemporaryDir>
@@ -92,6 +96,33 @@ private Q_SLOTS:
         ui::FirstRunDialog* dialog = window.findChild<ui::FirstRunDialog*>();
         QVERIFY(dialog && dialog->isVisible());
         QTRY_VERIFY_WITH_TIMEOUT(dialog->gpuText().startsWith(QStringLiteral("No NVIDIA GPU")), 10000);
+    }
+
+    // The import button's flow: the confirmation lists what changes; Import saves, Cancel does not.
+    void importFromTheOriginalAsksFirst() {
+        Settings settings(m_dir.filePath(QStringLiteral("import.conf")));
+        const QString original = QStringLiteral(TP_TEST_DATA_DIR "/original/config.py");
+        QString shown;
+        auto answer = [&shown](const QString& button) {
+            QTimer::singleShot(100, [&shown, button] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                if (!box)
+                    return;
+                shown = box->text() + QLatin1Char('\n') + box->informativeText();
+                for (QAbstractButton* b : box->buttons())
+                    if (b->text() == button || (box->buttonRole(b) == QMessageBox::RejectRole && button.isEmpty())) {
+                        b->click();
+                        return;
+                    }
+            });
+        };
+        answer(QString()); // Cancel
+        QVERIFY(!ui::importOriginalConfig(nullptr, settings, original));
+        QVERIFY2(shown.contains(QStringLiteral("generation/steps = 28")), qPrintable(shown));
+        QCOMPARE(settings.value(keys::Steps).toInt(), settings.defaultValue(keys::Steps).toInt());
+        answer(QStringLiteral("&Import"));
+        QVERIFY(ui::importOriginalConfig(nullptr, settings, original));
+        QCOMPARE(Settings(m_dir.filePath(QStringLiteral("import.conf"))).value(keys::Steps).toInt(), 28);
     }
 };
 
