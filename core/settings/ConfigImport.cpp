@@ -127,14 +127,14 @@ Result<ConfigImportReport> readOriginalConfig(const QString& path, const Setting
             if (p.contains(QStringLiteral("seed")) && p.value(QStringLiteral("seed")).isValid())
                 m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['seed']"), keys::Seed, p.value(QStringLiteral("seed")));
         } else if (a.name == QLatin1String("RESOLUTIONS")) {
-            const QVariantList list = a.value.type() == QVariant::Map ? a.value.toMap().values() : a.value.toList();
+            const QVariantList list = a.value.typeId() == QMetaType::QVariantMap ? a.value.toMap().values() : a.value.toList();
             QStringList presets;
             for (const QVariant& r : list)
                 if (const QString s = sizeText(r); !s.isEmpty())
                     presets << s;
             m.map(a.name, keys::SizePresets, presets);
         } else if (a.name == QLatin1String("IMAGE_MODELS")) {
-            const QVariantList ids = a.value.type() == QVariant::Map ? a.value.toMap().values() : a.value.toList();
+            const QVariantList ids = a.value.typeId() == QMetaType::QVariantMap ? a.value.toMap().values() : a.value.toList();
             const io::ModelCatalogue cache = io::ModelCatalogue::scan({}, {}, hfCacheDir);
             QStringList present;
             for (const QVariant& id : ids) {
