@@ -43,8 +43,8 @@ FirstRunDialog::FirstRunDialog(Settings& settings, QWidget* parent) : QDialog(pa
                                    "Ollama, and brings it back in a fraction of a second for the next image."),
                                 this);
     switches->setWordWrap(true);
-    connect(m_cleanup, &QCheckBox::toggled, this, [this](bool on) { store(keys::CleanupAfterGeneration, on); });
-    connect(m_unload, &QCheckBox::toggled, this, [this](bool on) { store(keys::UnloadAfterGeneration, on); });
+    connect(m_cleanup, &QCheckBox::toggled, this, [this](bool on) { m_settings.setOrWarn(keys::CleanupAfterGeneration, on); });
+    connect(m_unload, &QCheckBox::toggled, this, [this](bool on) { m_settings.setOrWarn(keys::UnloadAfterGeneration, on); });
 
     auto* form = new QFormLayout;
     form->addRow(tr("GPU:"), m_gpu);
@@ -116,13 +116,8 @@ void FirstRunDialog::setModels(const QVector<io::ModelInfo>& models) {
 }
 
 void FirstRunDialog::done(int result) {
-    store(keys::FirstRunDone, true);
+    m_settings.setOrWarn(keys::FirstRunDone, true);
     QDialog::done(result);
-}
-
-void FirstRunDialog::store(const QString& key, const QVariant& value) {
-    if (const Status st = m_settings.set(key, value); !st)
-        qWarning("%s: %s", qPrintable(key), qPrintable(st.error()));
 }
 
 } // namespace tp::ui

@@ -42,8 +42,6 @@ protected:
     void done(int result) override; // remembers that the assistant was seen
 
 private:
-    // Saves one setting; a failure (a read-only or unwritable file) is logged, the UI goes on.
-    void store(const QString& key, const QVariant& value);
     Settings& m_settings;
     QLabel* m_gpu = nullptr;
     QLabel* m_ollama = nullptr;

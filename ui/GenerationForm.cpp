@@ -131,14 +131,14 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     distortKnobsEnabled();
     connect(m_distort, &QCheckBox::toggled, this, [this, distortKnobsEnabled](bool on) {
         distortKnobsEnabled();
-        store(keys::DistortEnabled, on);
+        m_settings.setOrWarn(keys::DistortEnabled, on);
     });
     connect(m_distortMode, &QComboBox::currentTextChanged, this,
-            [this](const QString& t) { store(keys::DistortMode, t); });
+            [this](const QString& t) { m_settings.setOrWarn(keys::DistortMode, t); });
     connect(m_distortTone, &QComboBox::currentTextChanged, this,
-            [this](const QString& t) { store(keys::DistortTone, t); });
+            [this](const QString& t) { m_settings.setOrWarn(keys::DistortTone, t); });
     connect(m_distortGain, qOverload<int>(&QSpinBox::valueChanged), this,
-            [this](int v) { store(keys::DistortGain, v); });
+            [this](int v) { m_settings.setOrWarn(keys::DistortGain, v); });
 
     m_hint = new QLabel(this);
     // Names for tests and accessibility tools.
@@ -481,11 +481,6 @@ void GenerationForm::setBusy(bool busy) {
     m_busy = busy;
     m_generate->setEnabled(!busy);
     m_cancel->setEnabled(busy);
-}
-
-void GenerationForm::store(const QString& key, const QVariant& value) {
-    if (const Status st = m_settings.set(key, value); !st)
-        qWarning("%s: %s", qPrintable(key), qPrintable(st.error()));
 }
 
 } // namespace tp::ui

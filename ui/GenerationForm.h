@@ -82,8 +82,6 @@ private:
     void seedModeChanged();
     void settingChanged(const QString& key);
 
-    // Saves one setting; a failure (a read-only or unwritable file) is logged, the UI goes on.
-    void store(const QString& key, const QVariant& value);
     Settings& m_settings;
     QLabel* m_promptLabel = nullptr;
     PromptEdit* m_prompt = nullptr;

@@ -404,6 +404,11 @@ QString Settings::toText(const QVariant& value) {
     return value.toString();
 }
 
+void Settings::setOrWarn(const QString& key, const QVariant& value) {
+    if (const Status st = set(key, value); !st)
+        spdlog::warn("setting {} not saved: {}", key, st.error());
+}
+
 Status Settings::set(const QString& key, const QVariant& value) { return setMany({{key, value}}); }
 
 Status Settings::setMany(const QVariantMap& values) {

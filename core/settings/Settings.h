@@ -98,6 +98,9 @@ public:
     QVariant defaultValue(const QString& key) const;
     // Validates, stores and saves. Unchanged values do nothing and emit nothing.
     Status set(const QString& key, const QVariant& value);
+    // set() for a widget that changes one setting as the user clicks: a failure (read-only or
+    // unwritable file) is logged as a warning, and the UI goes on.
+    void setOrWarn(const QString& key, const QVariant& value);
     // All or nothing: every value is validated before any is stored; one save.
     Status setMany(const QVariantMap& values);
     Status resetToDefault(const QString& key);
