@@ -29,7 +29,8 @@ bool noDisplay() {
 }
 
 int runHeadless(int argc, char** argv) {
-    const QString cli = QFileInfo(QString::fromLocal8Bit(argv[0])).absolutePath() + QStringLiteral("/twistedpic-cli");
+    const QString cli =
+        QFileInfo(QString::fromLocal8Bit(argv[0])).absolutePath() + QStringLiteral("/twistedpic-cli");
     fprintf(stderr, "twistedpic: no display found; running the headless main job with %s generate\n",
             qPrintable(cli));
     std::vector<char*> args;
@@ -67,16 +68,19 @@ int main(int argc, char** argv) {
     QApplication::setDesktopFileName(QStringLiteral("io.github.twistedpic.TwistedPic"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Stable Diffusion that shares the GPU politely with Ollama."));
+    parser.setApplicationDescription(
+        QStringLiteral("Stable Diffusion that shares the GPU politely with Ollama."));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption config(QStringLiteral("config"), QStringLiteral("Settings file."), QStringLiteral("PATH"));
+    const QCommandLineOption config(QStringLiteral("config"), QStringLiteral("Settings file."),
+                                    QStringLiteral("PATH"));
     const QCommandLineOption verbose(QStringLiteral("verbose"), QStringLiteral("Debug logging."));
     parser.addOption(config);
     parser.addOption(verbose);
     parser.process(app);
 
-    Settings settings(parser.isSet(config) ? paths::expandHome(parser.value(config)) : paths::defaultConfigFile());
+    Settings settings(parser.isSet(config) ? paths::expandHome(parser.value(config))
+                                           : paths::defaultConfigFile());
     log::Options logOptions;
     logOptions.verbose = parser.isSet(verbose) || settings.verboseLogging();
     log::init(logOptions);

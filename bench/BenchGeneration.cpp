@@ -42,7 +42,8 @@ struct BenchModelImpl {
     pipeline::LoadStats stats;
 };
 
-BenchModel::BenchModel() : d(std::make_unique<BenchModelImpl>()) {}
+BenchModel::BenchModel()
+    : d(std::make_unique<BenchModelImpl>()) {}
 BenchModel::~BenchModel() = default;
 
 Result<std::unique_ptr<BenchModel>> BenchModel::load(const QString& folder, const QString& device,
@@ -63,11 +64,21 @@ Result<std::unique_ptr<BenchModel>> BenchModel::load(const QString& folder, cons
     return R::ok(std::move(m));
 }
 
-double BenchModel::loadMs() const { return d->stats.milliseconds; }
-qint64 BenchModel::weightBytes() const { return d->stats.weightBytes; }
-QString BenchModel::description() const { return d->model->device().description; }
-bool BenchModel::cuda() const { return d->model->device().device.is_cuda(); }
-int BenchModel::cudaDevice() const { return d->memory.device(); }
+double BenchModel::loadMs() const {
+    return d->stats.milliseconds;
+}
+qint64 BenchModel::weightBytes() const {
+    return d->stats.weightBytes;
+}
+QString BenchModel::description() const {
+    return d->model->device().description;
+}
+bool BenchModel::cuda() const {
+    return d->model->device().device.is_cuda();
+}
+int BenchModel::cudaDevice() const {
+    return d->memory.device();
+}
 int BenchModel::nativeSize() const {
     return int(d->model->unet()->config().sampleSize * d->model->vaeScale());
 }
@@ -102,9 +113,15 @@ GenerationRun BenchModel::generate(int size, int steps, int batch, quint64 seed,
     return run;
 }
 
-double BenchModel::cleanup() { return d->memory.cleanup().durationMs; }
-double BenchModel::unload() { return d->memory.unload(*d->residency).totalMs; }
-double BenchModel::reload() { return d->memory.reload(*d->residency).totalMs; }
+double BenchModel::cleanup() {
+    return d->memory.cleanup().durationMs;
+}
+double BenchModel::unload() {
+    return d->memory.unload(*d->residency).totalMs;
+}
+double BenchModel::reload() {
+    return d->memory.reload(*d->residency).totalMs;
+}
 
 bool evictFromPageCache(const QString& folder) {
     bool all = true;
@@ -145,7 +162,8 @@ QString modelArgument(const Args& args, Report& report) {
 QString requireModel(const Args& args, Report& report) {
     const QString folder = modelArgument(args, report);
     if (folder.isEmpty())
-        report.note(QStringLiteral("No model: pass --model FOLDER (e.g. one made by twistedpic-train --untrained sd15)."));
+        report.note(QStringLiteral(
+            "No model: pass --model FOLDER (e.g. one made by twistedpic-train --untrained sd15)."));
     return folder;
 }
 

@@ -20,7 +20,8 @@ constexpr double GiB = MiB * 1024.0;
 // `--name value` pairs among the arguments main() did not know.
 class Args final {
 public:
-    explicit Args(const Options& options) : m_extra(options.extra) {}
+    explicit Args(const Options& options)
+        : m_extra(options.extra) {}
     QString value(const QString& name, const QString& fallback = {}) const;
     int integer(const QString& name, int fallback) const;
     QStringList list(const QString& name, const QString& fallback) const; // comma-separated
@@ -42,7 +43,7 @@ struct BenchModelImpl;
 class BenchModel final {
 public:
     static Result<std::unique_ptr<BenchModel>> load(const QString& folder, const QString& device,
-                                                   const QString& precision);
+                                                    const QString& precision);
     ~BenchModel();
     double loadMs() const;
     qint64 weightBytes() const;

@@ -15,7 +15,9 @@
 namespace tp::bench {
 namespace {
 
-QVariant mibOrNa(qint64 bytes) { return bytes >= 0 ? QVariant(bytes / MiB) : QVariant(); }
+QVariant mibOrNa(qint64 bytes) {
+    return bytes >= 0 ? QVariant(bytes / MiB) : QVariant();
+}
 
 int runGeneration(Report& report) {
     const Args args(report.options());
@@ -25,17 +27,21 @@ int runGeneration(Report& report) {
         return 2;
     const QString device = args.value(QStringLiteral("--device"), QStringLiteral("auto"));
     const int steps = args.integer(QStringLiteral("--steps"), quick ? 3 : 20);
-    const QStringList batches = args.list(QStringLiteral("--batches"), quick ? QStringLiteral("1") : QStringLiteral("1,4"));
+    const QStringList batches =
+        args.list(QStringLiteral("--batches"), quick ? QStringLiteral("1") : QStringLiteral("1,4"));
 
-    Table& loads = report.addTable(QStringLiteral("load"), QStringLiteral("Loading the model from disk"),
-                                   {{QStringLiteral("precision"), QStringLiteral("precision"), 0},
-                                    {QStringLiteral("pageCache"), QStringLiteral("page cache"), 0},
-                                    {QStringLiteral("loadS"), QStringLiteral("load (s)"), 2},
-                                    {QStringLiteral("weightsMiB"), QStringLiteral("weights (MiB)"), 0},
-                                    {QStringLiteral("firstImageS"), QStringLiteral("first image after load (s)"), 2}});
+    Table& loads =
+        report.addTable(QStringLiteral("load"), QStringLiteral("Loading the model from disk"),
+                        {{QStringLiteral("precision"), QStringLiteral("precision"), 0},
+                         {QStringLiteral("pageCache"), QStringLiteral("page cache"), 0},
+                         {QStringLiteral("loadS"), QStringLiteral("load (s)"), 2},
+                         {QStringLiteral("weightsMiB"), QStringLiteral("weights (MiB)"), 0},
+                         {QStringLiteral("firstImageS"), QStringLiteral("first image after load (s)"), 2}});
     Table& runs = report.addTable(
         QStringLiteral("generation"),
-        QStringLiteral("Text to image, %1 steps Euler, guidance 7.5 (after one warm-up run of the same shape)").arg(steps),
+        QStringLiteral(
+            "Text to image, %1 steps Euler, guidance 7.5 (after one warm-up run of the same shape)")
+            .arg(steps),
         {{QStringLiteral("precision"), QStringLiteral("precision"), 0},
          {QStringLiteral("size"), QStringLiteral("size"), 0},
          {QStringLiteral("batch"), QStringLiteral("batch"), 0},
@@ -82,8 +88,9 @@ int runGeneration(Report& report) {
             } catch (const std::exception& e) {
                 report.note(QStringLiteral("%1: %2").arg(precision, QString::fromUtf8(e.what())));
             }
-            loads.addRow({precision, cold ? (evicted ? QStringLiteral("cold") : QStringLiteral("cold (not evicted)"))
-                                          : QStringLiteral("warm"),
+            loads.addRow({precision,
+                          cold ? (evicted ? QStringLiteral("cold") : QStringLiteral("cold (not evicted)"))
+                               : QStringLiteral("warm"),
                           (*model)->loadMs() / 1000.0, (*model)->weightBytes() / MiB, firstImageS});
             if (cold)
                 continue;
@@ -92,19 +99,20 @@ int runGeneration(Report& report) {
                     const int size = sizeText.toInt();
                     const int batch = batchText.toInt();
                     try {
-                        (*model)->generate(size, std::min(steps, 2), batch, 7); // warm-up (kernels, cuDNN plans)
+                        (*model)->generate(size, std::min(steps, 2), batch,
+                                           7); // warm-up (kernels, cuDNN plans)
                         const GenerationRun r = (*model)->generate(size, steps, batch, 1);
-                        runs.addRow({precision, QStringLiteral("%1x%1").arg(size), batch, r.totalMs / 1000.0 / batch,
-                                     r.itPerSec, r.firstStepMs, mibOrNa(r.peakAllocatedBytes),
-                                     mibOrNa(r.deviceUsedBytes)});
+                        runs.addRow({precision, QStringLiteral("%1x%1").arg(size), batch,
+                                     r.totalMs / 1000.0 / batch, r.itPerSec, r.firstStepMs,
+                                     mibOrNa(r.peakAllocatedBytes), mibOrNa(r.deviceUsedBytes)});
                     } catch (const std::exception& e) {
                         report.note(QStringLiteral("%1 %2x%2 batch %3: %4")
                                         .arg(precision)
                                         .arg(size)
                                         .arg(batch)
                                         .arg(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0)));
-                        runs.addRow({precision, QStringLiteral("%1x%1").arg(size), batch, QVariant(), QVariant(),
-                                     QVariant(), QVariant(), QVariant()});
+                        runs.addRow({precision, QStringLiteral("%1x%1").arg(size), batch, QVariant(),
+                                     QVariant(), QVariant(), QVariant(), QVariant()});
                     }
                     (*model)->cleanup();
                 }
@@ -125,8 +133,12 @@ int runSoak(Report& report) {
     const std::unique_ptr<BenchModel> model = loadFromArgs(args, folder, report);
     if (!model)
         return 1;
-    const int size = args.integer(QStringLiteral("--size"), quick || !model->cuda() ? model->nativeSize() : 512);
-    report.note(QStringLiteral("%1 generations of %2x%2, %3 steps, cleanup after each").arg(count).arg(size).arg(steps));
+    const int size =
+        args.integer(QStringLiteral("--size"), quick || !model->cuda() ? model->nativeSize() : 512);
+    report.note(QStringLiteral("%1 generations of %2x%2, %3 steps, cleanup after each")
+                    .arg(count)
+                    .arg(size)
+                    .arg(steps));
     Table& t = report.addTable(QStringLiteral("generations"), QStringLiteral("Memory after each cleanup"),
                                {{QStringLiteral("n"), QStringLiteral("#"), 0},
                                 {QStringLiteral("seconds"), QStringLiteral("generation (s)"), 2},
@@ -146,8 +158,9 @@ int runSoak(Report& report) {
             reserved.push_back(s.reservedBytes / MiB);
         }
         rss.push_back(resident / MiB);
-        t.addRow({i, r.totalMs / 1000.0, mibOrNa(s.cuda ? s.deviceUsedBytes : -1), mibOrNa(s.cuda ? s.reservedBytes : -1),
-                  mibOrNa(s.cuda ? s.allocatedBytes : -1), resident / MiB});
+        t.addRow({i, r.totalMs / 1000.0, mibOrNa(s.cuda ? s.deviceUsedBytes : -1),
+                  mibOrNa(s.cuda ? s.reservedBytes : -1), mibOrNa(s.cuda ? s.allocatedBytes : -1),
+                  resident / MiB});
     }
     auto spread = [](const std::vector<double>& v) -> QJsonValue {
         if (v.empty())
@@ -159,12 +172,15 @@ int runSoak(Report& report) {
     report.set(QStringLiteral("reservedSpreadMiB"), spread(reserved));
     // RSS after the first few runs (allocator and kernel caches warm up) to the end.
     const size_t from = std::min<size_t>(rss.size() - 1, 4);
-    report.set(QStringLiteral("rssGrowthMiB"), rss.empty() ? QJsonValue() : QJsonValue(rss.back() - rss[from]));
-    report.note(QStringLiteral("device used after cleanup varies by %1 MiB; reserved by %2 MiB; RSS grew %3 MiB from run %4")
-                    .arg(spread(used).toDouble(-1), 0, 'f', 1)
-                    .arg(spread(reserved).toDouble(-1), 0, 'f', 1)
-                    .arg(report.value(QStringLiteral("rssGrowthMiB")).toDouble(), 0, 'f', 1)
-                    .arg(from + 1));
+    report.set(QStringLiteral("rssGrowthMiB"),
+               rss.empty() ? QJsonValue() : QJsonValue(rss.back() - rss[from]));
+    report.note(
+        QStringLiteral(
+            "device used after cleanup varies by %1 MiB; reserved by %2 MiB; RSS grew %3 MiB from run %4")
+            .arg(spread(used).toDouble(-1), 0, 'f', 1)
+            .arg(spread(reserved).toDouble(-1), 0, 'f', 1)
+            .arg(report.value(QStringLiteral("rssGrowthMiB")).toDouble(), 0, 'f', 1)
+            .arg(from + 1));
     return 0;
 }
 
@@ -180,7 +196,8 @@ int runCpu(Report& report) {
         return 2;
     }
     const int steps = args.integer(QStringLiteral("--steps"), quick ? 3 : 20);
-    Table& t = report.addTable(QStringLiteral("cpu"), QStringLiteral("On the CPU, float32, %1 steps Euler, guidance 7.5").arg(steps),
+    Table& t = report.addTable(QStringLiteral("cpu"),
+                               QStringLiteral("On the CPU, float32, %1 steps Euler, guidance 7.5").arg(steps),
                                {{QStringLiteral("model"), QStringLiteral("model"), 0},
                                 {QStringLiteral("size"), QStringLiteral("size"), 0},
                                 {QStringLiteral("loadS"), QStringLiteral("load (s)"), 2},
@@ -196,15 +213,16 @@ int runCpu(Report& report) {
         const int size = (*model)->nativeSize();
         (*model)->generate(size, 1, 1, 7); // warm-up
         const GenerationRun r = (*model)->generate(size, steps, 1, 1);
-        t.addRow({QFileInfo(folder).fileName(), QStringLiteral("%1x%1").arg(size), (*model)->loadMs() / 1000.0,
-                  r.totalMs / 1000.0, r.itPerSec});
+        t.addRow({QFileInfo(folder).fileName(), QStringLiteral("%1x%1").arg(size),
+                  (*model)->loadMs() / 1000.0, r.totalMs / 1000.0, r.itPerSec});
     }
     return 0;
 }
 
 } // namespace
 
-TP_BENCH_SCENARIO("generation", "s/image, it/s, first step, peak VRAM, load time (--model DIR)", runGeneration);
+TP_BENCH_SCENARIO("generation", "s/image, it/s, first step, peak VRAM, load time (--model DIR)",
+                  runGeneration);
 TP_BENCH_SCENARIO("soak", "100 generations with cleanup: memory and RSS stay flat (--model DIR)", runSoak);
 TP_BENCH_SCENARIO("cpu", "the bundled model (and --models A,B) on the CPU", runCpu);
 

@@ -26,7 +26,9 @@ const Policy kPolicies[] = {{QStringLiteral("neither"), false, false},
                             {QStringLiteral("cleanup"), true, false},
                             {QStringLiteral("cleanup + unload"), true, true}};
 
-QVariant mib(qint64 bytes) { return bytes >= 0 ? QVariant(bytes / MiB) : QVariant(); }
+QVariant mib(qint64 bytes) {
+    return bytes >= 0 ? QVariant(bytes / MiB) : QVariant();
+}
 
 int runMemoryCycle(Report& report) {
     const Args args(report.options());
@@ -34,13 +36,14 @@ int runMemoryCycle(Report& report) {
     const QString folder = requireModel(args, report);
     if (folder.isEmpty())
         return 2;
-    Table& t = report.addTable(QStringLiteral("cycle"), QStringLiteral("Memory through one generation, per policy"),
-                               {{QStringLiteral("policy"), QStringLiteral("policy"), 0},
-                                {QStringLiteral("step"), QStringLiteral("step"), 0},
-                                {QStringLiteral("deviceUsedMiB"), QStringLiteral("device used (MiB)"), 0},
-                                {QStringLiteral("allocatedMiB"), QStringLiteral("allocated (MiB)"), 0},
-                                {QStringLiteral("reservedMiB"), QStringLiteral("reserved (MiB)"), 0},
-                                {QStringLiteral("ms"), QStringLiteral("took (ms)"), 1}});
+    Table& t =
+        report.addTable(QStringLiteral("cycle"), QStringLiteral("Memory through one generation, per policy"),
+                        {{QStringLiteral("policy"), QStringLiteral("policy"), 0},
+                         {QStringLiteral("step"), QStringLiteral("step"), 0},
+                         {QStringLiteral("deviceUsedMiB"), QStringLiteral("device used (MiB)"), 0},
+                         {QStringLiteral("allocatedMiB"), QStringLiteral("allocated (MiB)"), 0},
+                         {QStringLiteral("reservedMiB"), QStringLiteral("reserved (MiB)"), 0},
+                         {QStringLiteral("ms"), QStringLiteral("took (ms)"), 1}});
     for (const Policy& policy : kPolicies) {
         engine::MemoryCycleOptions o;
         o.modelFolder = folder;
@@ -78,13 +81,15 @@ struct HogResult {
 
 HogResult runHog(int device, qint64 want) {
     HogResult h;
-    const QString exe = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("twistedpic-vram-hog"));
+    const QString exe =
+        QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("twistedpic-vram-hog"));
     if (!QFileInfo::exists(exe)) {
         h.error = QStringLiteral("twistedpic-vram-hog is not built (it needs a CUDA build)");
         return h;
     }
     QProcess p;
-    p.start(exe, {QStringLiteral("--device"), QString::number(device), QStringLiteral("--want"), QString::number(want)});
+    p.start(exe, {QStringLiteral("--device"), QString::number(device), QStringLiteral("--want"),
+                  QString::number(want)});
     if (!p.waitForFinished(120000)) {
         h.error = QStringLiteral("twistedpic-vram-hog did not finish: %1").arg(p.errorString());
         return h;
@@ -109,10 +114,12 @@ int runCoTenant(Report& report) {
         return 2;
     const int generations = args.integer(QStringLiteral("--generations"), quick ? 1 : 3);
     const int steps = args.integer(QStringLiteral("--steps"), quick ? 2 : 20);
-    const qint64 llmBytes = qint64(args.value(QStringLiteral("--llm-gib"), QStringLiteral("0")).toDouble() * GiB);
+    const qint64 llmBytes =
+        qint64(args.value(QStringLiteral("--llm-gib"), QStringLiteral("0")).toDouble() * GiB);
     constexpr qint64 slack = 256LL << 20;
     Table& t = report.addTable(
-        QStringLiteral("cotenant"), QStringLiteral("What a second process can allocate after each generation"),
+        QStringLiteral("cotenant"),
+        QStringLiteral("What a second process can allocate after each generation"),
         {{QStringLiteral("policy"), QStringLiteral("policy"), 0},
          {QStringLiteral("generation"), QStringLiteral("#"), 0},
          {QStringLiteral("gotGiB"), QStringLiteral("stand-in got (GiB)"), 2},
@@ -121,14 +128,17 @@ int runCoTenant(Report& report) {
          {QStringLiteral("ourReservedMiB"), QStringLiteral("our reserved (MiB)"), 0},
          {QStringLiteral("ourContextMiB"), QStringLiteral("our context (MiB)"), 0},
          {QStringLiteral("standInContextMiB"), QStringLiteral("stand-in context (MiB)"), 0},
-         {QStringLiteral("llmFits"), llmBytes > 0 ? QStringLiteral("%1 GiB LLM fits").arg(llmBytes / GiB) : QStringLiteral("LLM fits"), 0}});
+         {QStringLiteral("llmFits"),
+          llmBytes > 0 ? QStringLiteral("%1 GiB LLM fits").arg(llmBytes / GiB) : QStringLiteral("LLM fits"),
+          0}});
     bool allMet = true;
     for (const Policy& policy : kPolicies) {
         const std::unique_ptr<BenchModel> model = loadFromArgs(args, folder, report);
         if (!model)
             return 1;
         report.set(QStringLiteral("weightsMiB"), model->weightBytes() / MiB);
-        const int size = args.integer(QStringLiteral("--size"), quick || !model->cuda() ? model->nativeSize() : 512);
+        const int size =
+            args.integer(QStringLiteral("--size"), quick || !model->cuda() ? model->nativeSize() : 512);
         gpu::MemoryManager memory(model->cudaDevice());
         bool unloaded = false;
         for (int i = 1; i <= generations; ++i) {
@@ -146,8 +156,8 @@ int runCoTenant(Report& report) {
             if (!h.ran) {
                 if (i == 1)
                     report.note(s.cuda ? h.error : QStringLiteral("No CUDA: the stand-in cannot run; n/a."));
-                t.addRow({policy.name, i, QVariant(), QVariant(), QVariant(), mib(s.cuda ? s.reservedBytes : -1),
-                          QVariant(), QVariant(), QVariant()});
+                t.addRow({policy.name, i, QVariant(), QVariant(), QVariant(),
+                          mib(s.cuda ? s.reservedBytes : -1), QVariant(), QVariant(), QVariant()});
                 continue;
             }
             // What we hold outside the allocator (CUDA context, library workspaces), and what the
@@ -163,22 +173,26 @@ int runCoTenant(Report& report) {
                 meets = h.got >= need ? QStringLiteral("yes") : QStringLiteral("NO");
                 allMet = allMet && h.got >= need;
             }
-            const QVariant fits = llmBytes > 0 ? QVariant(h.got >= llmBytes ? QStringLiteral("yes") : QStringLiteral("no"))
-                                               : QVariant();
+            const QVariant fits =
+                llmBytes > 0 ? QVariant(h.got >= llmBytes ? QStringLiteral("yes") : QStringLiteral("no"))
+                             : QVariant();
             t.addRow({policy.name, i, h.got / GiB, required, meets, mib(s.reservedBytes), mib(ourContext),
                       mib(standInContext), fits});
             report.set(QStringLiteral("deviceTotalMiB"), h.total / MiB);
         }
     }
     report.set(QStringLiteral("requirementsMet"), allMet);
-    report.note(QStringLiteral("required: total - both CUDA contexts - 256 MiB, minus the weights unless unloaded"));
+    report.note(
+        QStringLiteral("required: total - both CUDA contexts - 256 MiB, minus the weights unless unloaded"));
     return 0;
 }
 
 } // namespace
 
-TP_BENCH_SCENARIO("memory-cycle", "the original's expected-behaviour table, per policy (--model DIR)", runMemoryCycle);
-TP_BENCH_SCENARIO("co-tenant", "what an LLM server loading after each image can get, per policy (--model DIR)",
+TP_BENCH_SCENARIO("memory-cycle", "the original's expected-behaviour table, per policy (--model DIR)",
+                  runMemoryCycle);
+TP_BENCH_SCENARIO("co-tenant",
+                  "what an LLM server loading after each image can get, per policy (--model DIR)",
                   runCoTenant);
 
 } // namespace tp::bench

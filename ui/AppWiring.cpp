@@ -22,8 +22,8 @@
 
 namespace tp::ui {
 
-AppWiring::AppWiring(Settings& settings, engine::Engine& engine, gpu::VramMonitor& monitor, MainWindow& window,
-                     bool verboseFromCommandLine, QObject* parent)
+AppWiring::AppWiring(Settings& settings, engine::Engine& engine, gpu::VramMonitor& monitor,
+                     MainWindow& window, bool verboseFromCommandLine, QObject* parent)
     : QObject(parent)
     , m_settings(settings)
     , m_engine(engine)
@@ -70,7 +70,8 @@ FirstRunDialog* AppWiring::showFirstRun() {
         m_firstRun = new FirstRunDialog(m_settings, &m_window);
         m_firstRun->setAttribute(Qt::WA_DeleteOnClose);
         connect(&m_monitor, &gpu::VramMonitor::sampled, m_firstRun, &FirstRunDialog::setVramSample);
-        connect(m_poller, &services::ServiceStatusPoller::ollamaUpdated, m_firstRun, &FirstRunDialog::setOllamaStatus);
+        connect(m_poller, &services::ServiceStatusPoller::ollamaUpdated, m_firstRun,
+                &FirstRunDialog::setOllamaStatus);
         connect(m_poller, &services::ServiceStatusPoller::twistedPairUpdated, m_firstRun,
                 &FirstRunDialog::setTwistedPairStatus);
     }
@@ -95,7 +96,8 @@ void AppWiring::applyPolicy() {
 }
 
 void AppWiring::onSettingChanged(const QString& key) {
-    if (key == keys::CleanupAfterGeneration || key == keys::UnloadAfterGeneration || key == keys::IdleUnloadMinutes) {
+    if (key == keys::CleanupAfterGeneration || key == keys::UnloadAfterGeneration ||
+        key == keys::IdleUnloadMinutes) {
         applyPolicy();
     } else if (key == keys::ModelSearchPaths) {
         m_engine.setModelSources(m_settings.modelSearchPaths(), paths::bundledModelDirs());
@@ -156,12 +158,14 @@ void AppWiring::wireServices() {
     m_pipeline = new services::PromptPipeline(m_twistedPair, m_ollama, this);
 
     ServicesPanel* panel = m_window.servicesPanel();
-    connect(m_poller, &services::ServiceStatusPoller::ollamaUpdated, this, [this, panel](const services::OllamaStatus& s) {
-        panel->setOllamaStatus(s);
-        m_ollamaLoaded = s.up ? s.loaded : QVector<services::OllamaLoadedModel>();
-        rediagnose();
-    });
-    connect(m_poller, &services::ServiceStatusPoller::twistedPairUpdated, panel, &ServicesPanel::setTwistedPairStatus);
+    connect(m_poller, &services::ServiceStatusPoller::ollamaUpdated, this,
+            [this, panel](const services::OllamaStatus& s) {
+                panel->setOllamaStatus(s);
+                m_ollamaLoaded = s.up ? s.loaded : QVector<services::OllamaLoadedModel>();
+                rediagnose();
+            });
+    connect(m_poller, &services::ServiceStatusPoller::twistedPairUpdated, panel,
+            &ServicesPanel::setTwistedPairStatus);
     connect(&m_monitor, &gpu::VramMonitor::sampled, this, [this](const gpu::VramSample& s) {
         m_lastVram = s;
         m_ours.reservedBytes = s.self.valid ? s.self.reservedBytes : 0;
@@ -179,7 +183,8 @@ void AppWiring::wireServices() {
     });
     connect(panel, &ServicesPanel::giveBackRequested, this, &AppWiring::giveGpuBack);
     connect(panel, &ServicesPanel::refreshRequested, m_poller, &services::ServiceStatusPoller::refresh);
-    connect(m_coTenancy, &services::CoTenancy::step, this, [](const QString& text) { spdlog::info("{}", text); });
+    connect(m_coTenancy, &services::CoTenancy::step, this,
+            [](const QString& text) { spdlog::info("{}", text); });
     m_poller->start(ServicesIntervalMs);
 }
 

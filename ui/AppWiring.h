@@ -58,7 +58,8 @@ private:
     // prompt editable). Then "Make room before generating" (opt-in) asks Ollama to unload idle
     // models when the GPU lacks room for the request, and the request goes to the engine.
     void submit(const engine::GenerationRequest& request);
-    void showPromptStages(const engine::GenerationRequest& request, const services::PromptPipelineResult& result);
+    void showPromptStages(const engine::GenerationRequest& request,
+                          const services::PromptPipelineResult& result);
     void submitToEngine(const engine::GenerationRequest& request);
 
     Settings& m_settings;

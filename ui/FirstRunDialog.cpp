@@ -15,12 +15,15 @@
 
 namespace tp::ui {
 
-FirstRunDialog::FirstRunDialog(Settings& settings, QWidget* parent) : QDialog(parent), m_settings(settings) {
+FirstRunDialog::FirstRunDialog(Settings& settings, QWidget* parent)
+    : QDialog(parent)
+    , m_settings(settings) {
     setObjectName(QStringLiteral("firstRunDialog"));
     setWindowTitle(tr("Welcome to TwistedPic"));
-    auto* intro = new QLabel(tr("TwistedPic makes images with Stable Diffusion models on this computer and gives "
-                                "the GPU back to Ollama after every image. This is what it found:"),
-                             this);
+    auto* intro =
+        new QLabel(tr("TwistedPic makes images with Stable Diffusion models on this computer and gives "
+                      "the GPU back to Ollama after every image. This is what it found:"),
+                   this);
     intro->setWordWrap(true);
     m_gpu = new QLabel(tr("Looking for a GPU…"), this);
     m_ollama = new QLabel(tr("Checking…"), this);
@@ -38,13 +41,16 @@ FirstRunDialog::FirstRunDialog(Settings& settings, QWidget* parent) : QDialog(pa
     m_cleanup->setChecked(settings.cleanupAfterGeneration());
     m_unload = new QCheckBox(tr("&Move the model to RAM after every image"), this);
     m_unload->setChecked(settings.unloadAfterGeneration());
-    auto* switches = new QLabel(tr("The first switch costs a few milliseconds and keeps only the model on the GPU; "
-                                   "leave it on. The second also moves the model to RAM, leaving the whole GPU to "
-                                   "Ollama, and brings it back in a fraction of a second for the next image."),
-                                this);
+    auto* switches =
+        new QLabel(tr("The first switch costs a few milliseconds and keeps only the model on the GPU; "
+                      "leave it on. The second also moves the model to RAM, leaving the whole GPU to "
+                      "Ollama, and brings it back in a fraction of a second for the next image."),
+                   this);
     switches->setWordWrap(true);
-    connect(m_cleanup, &QCheckBox::toggled, this, [this](bool on) { m_settings.setOrWarn(keys::CleanupAfterGeneration, on); });
-    connect(m_unload, &QCheckBox::toggled, this, [this](bool on) { m_settings.setOrWarn(keys::UnloadAfterGeneration, on); });
+    connect(m_cleanup, &QCheckBox::toggled, this,
+            [this](bool on) { m_settings.setOrWarn(keys::CleanupAfterGeneration, on); });
+    connect(m_unload, &QCheckBox::toggled, this,
+            [this](bool on) { m_settings.setOrWarn(keys::UnloadAfterGeneration, on); });
 
     auto* form = new QFormLayout;
     form->addRow(tr("GPU:"), m_gpu);
@@ -52,9 +58,11 @@ FirstRunDialog::FirstRunDialog(Settings& settings, QWidget* parent) : QDialog(pa
     form->addRow(tr("TwistedPair:"), m_twistedPair);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok, this);
     buttons->button(QDialogButtonBox::Ok)->setText(tr("&Start"));
-    QPushButton* import = buttons->addButton(tr("&Import the original app's config.py…"), QDialogButtonBox::ActionRole);
+    QPushButton* import =
+        buttons->addButton(tr("&Import the original app's config.py…"), QDialogButtonBox::ActionRole);
     import->setObjectName(QStringLiteral("importOriginal"));
-    import->setToolTip(tr("Coming from the Python original? Its settings are read from its config.py, never run"));
+    import->setToolTip(
+        tr("Coming from the Python original? Its settings are read from its config.py, never run"));
     connect(import, &QPushButton::clicked, this, [this] {
         if (importOriginalConfig(this, m_settings)) {
             m_cleanup->setChecked(m_settings.cleanupAfterGeneration());
@@ -75,9 +83,15 @@ FirstRunDialog::FirstRunDialog(Settings& settings, QWidget* parent) : QDialog(pa
     resize(620, 520);
 }
 
-QString FirstRunDialog::gpuText() const { return m_gpu->text(); }
-QString FirstRunDialog::ollamaText() const { return m_ollama->text(); }
-QString FirstRunDialog::twistedPairText() const { return m_twistedPair->text(); }
+QString FirstRunDialog::gpuText() const {
+    return m_gpu->text();
+}
+QString FirstRunDialog::ollamaText() const {
+    return m_ollama->text();
+}
+QString FirstRunDialog::twistedPairText() const {
+    return m_twistedPair->text();
+}
 
 void FirstRunDialog::setVramSample(const gpu::VramSample& s) {
     if (!s.gpuAvailable || s.devices.isEmpty()) {
@@ -85,7 +99,8 @@ void FirstRunDialog::setVramSample(const gpu::VramSample& s) {
         return;
     }
     const gpu::DeviceSample& d = s.devices.first();
-    m_gpu->setText(tr("%1, %2 of %3 free").arg(d.name, formatBytes(double(d.freeBytes)), formatBytes(double(d.totalBytes))));
+    m_gpu->setText(tr("%1, %2 of %3 free")
+                       .arg(d.name, formatBytes(double(d.freeBytes)), formatBytes(double(d.totalBytes))));
 }
 
 void FirstRunDialog::setOllamaStatus(const services::OllamaStatus& s) {
@@ -100,7 +115,8 @@ void FirstRunDialog::setOllamaStatus(const services::OllamaStatus& s) {
 void FirstRunDialog::setTwistedPairStatus(const services::TwistedPairStatus& s) {
     if (!s.checked)
         return;
-    m_twistedPair->setText(s.up ? tr("running at %1").arg(s.url) : tr("not answering at %1: %2").arg(s.url, s.error));
+    m_twistedPair->setText(s.up ? tr("running at %1").arg(s.url)
+                                : tr("not answering at %1: %2").arg(s.url, s.error));
 }
 
 void FirstRunDialog::setModels(const QVector<io::ModelInfo>& models) {

@@ -6,11 +6,11 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QHash>
-#include <QSet>
 #include <QImageReader>
 #include <QLocale>
 #include <QPainter>
 #include <QRunnable>
+#include <QSet>
 
 #include <algorithm>
 #include <functional>
@@ -27,7 +27,10 @@ class ThumbnailJob final : public QRunnable {
 public:
     ThumbnailJob(GalleryModel* model, std::function<void(QImage, bool, engine::ImageParameters)> done,
                  QString path, int size)
-        : m_model(model), m_done(std::move(done)), m_path(std::move(path)), m_size(size) {}
+        : m_model(model)
+        , m_done(std::move(done))
+        , m_path(std::move(path))
+        , m_size(size) {}
 
     void run() override {
         QImageReader reader(m_path);
@@ -54,7 +57,8 @@ private:
 
 } // namespace
 
-GalleryModel::GalleryModel(QObject* parent) : QAbstractListModel(parent) {
+GalleryModel::GalleryModel(QObject* parent)
+    : QAbstractListModel(parent) {
     qRegisterMetaType<tp::engine::ImageParameters>();
     m_pool.setMaxThreadCount(1); // decoding is I/O and memory bound; one worker keeps the UI smooth
     m_rescanTimer.setSingleShot(true);
@@ -107,8 +111,8 @@ void GalleryModel::rescan() {
         m_watcher.addPath(m_directory);
 
     QVector<Item> found;
-    const QFileInfoList infos = dir.exists() ? dir.entryInfoList(kImageFilters, QDir::Files | QDir::Readable)
-                                             : QFileInfoList();
+    const QFileInfoList infos =
+        dir.exists() ? dir.entryInfoList(kImageFilters, QDir::Files | QDir::Readable) : QFileInfoList();
     found.reserve(infos.size());
     for (const QFileInfo& info : infos) {
         Item item;
@@ -161,8 +165,9 @@ void GalleryModel::queueLoad(const Item& item) {
         path, m_thumbSize));
 }
 
-void GalleryModel::thumbnailReady(quint64 generation, const QString& path, qint64 mtimeMs, const QImage& image,
-                                  bool hasParameters, const engine::ImageParameters& parameters) {
+void GalleryModel::thumbnailReady(quint64 generation, const QString& path, qint64 mtimeMs,
+                                  const QImage& image, bool hasParameters,
+                                  const engine::ImageParameters& parameters) {
     if (generation != m_generation)
         return;
     m_pending = std::max(0, m_pending - 1);
@@ -182,7 +187,9 @@ void GalleryModel::thumbnailReady(quint64 generation, const QString& path, qint6
         Q_EMIT loadingFinished();
 }
 
-int GalleryModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_items.size(); }
+int GalleryModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : m_items.size();
+}
 
 int GalleryModel::rowOf(const QString& path) const {
     for (int i = 0; i < m_items.size(); ++i)
@@ -191,7 +198,9 @@ int GalleryModel::rowOf(const QString& path) const {
     return -1;
 }
 
-QString GalleryModel::pathAt(int row) const { return row >= 0 && row < m_items.size() ? m_items[row].path : QString(); }
+QString GalleryModel::pathAt(int row) const {
+    return row >= 0 && row < m_items.size() ? m_items[row].path : QString();
+}
 
 const engine::ImageParameters* GalleryModel::parametersAt(int row) const {
     if (row < 0 || row >= m_items.size() || !m_items[row].hasParameters)
@@ -204,7 +213,8 @@ QString GalleryModel::tooltipFor(const Item& item) const {
     if (item.failed)
         return tip + QLatin1Char('\n') + tr("This file could not be read as an image.");
     if (!item.hasParameters)
-        return item.loaded ? QString(tip + QLatin1Char('\n') + tr("No generation parameters recorded.")) : tip;
+        return item.loaded ? QString(tip + QLatin1Char('\n') + tr("No generation parameters recorded."))
+                           : tip;
     const engine::ImageParameters& p = item.parameters;
     QString prompt = p.prompt;
     if (prompt.size() > 300)
@@ -232,11 +242,16 @@ QVariant GalleryModel::data(const QModelIndex& index, int role) const {
         return when.date() == QDate::currentDate() ? locale.toString(when.time(), QLocale::ShortFormat)
                                                    : locale.toString(when, QLocale::ShortFormat);
     }
-    case Qt::DecorationRole: return item.thumbnail.isNull() ? m_placeholder : item.thumbnail;
-    case Qt::ToolTipRole: return tooltipFor(item);
-    case PathRole: return item.path;
-    case HasParametersRole: return item.hasParameters;
-    default: return {};
+    case Qt::DecorationRole:
+        return item.thumbnail.isNull() ? m_placeholder : item.thumbnail;
+    case Qt::ToolTipRole:
+        return tooltipFor(item);
+    case PathRole:
+        return item.path;
+    case HasParametersRole:
+        return item.hasParameters;
+    default:
+        return {};
     }
 }
 

@@ -19,7 +19,8 @@
 
 namespace tp::ui {
 
-GalleryView::GalleryView(QWidget* parent) : QWidget(parent) {
+GalleryView::GalleryView(QWidget* parent)
+    : QWidget(parent) {
     m_model = new GalleryModel(this);
     m_view = new QListView(this);
     m_view->setModel(m_model);
@@ -68,12 +69,14 @@ GalleryView::GalleryView(QWidget* parent) : QWidget(parent) {
     layout->addWidget(m_view, 1);
     layout->addWidget(m_details);
 
-    connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this, [this] { selectionChanged(); });
-    connect(m_model, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex& from, const QModelIndex& to) {
-        const int row = currentRow();
-        if (row >= from.row() && row <= to.row())
-            selectionChanged();
-    });
+    connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            [this] { selectionChanged(); });
+    connect(m_model, &QAbstractItemModel::dataChanged, this,
+            [this](const QModelIndex& from, const QModelIndex& to) {
+                const int row = currentRow();
+                if (row >= from.row() && row <= to.row())
+                    selectionChanged();
+            });
     auto updateEmpty = [this] {
         m_empty->setVisible(m_model->rowCount() == 0);
         m_view->setVisible(m_model->rowCount() > 0);
@@ -81,8 +84,9 @@ GalleryView::GalleryView(QWidget* parent) : QWidget(parent) {
     connect(m_model, &QAbstractItemModel::rowsInserted, this, updateEmpty);
     connect(m_model, &QAbstractItemModel::rowsRemoved, this, updateEmpty);
     connect(m_model, &QAbstractItemModel::modelReset, this, updateEmpty);
-    connect(m_view, &QListView::activated, this,
-            [this](const QModelIndex& i) { Q_EMIT imageActivated(i.data(GalleryModel::PathRole).toString()); });
+    connect(m_view, &QListView::activated, this, [this](const QModelIndex& i) {
+        Q_EMIT imageActivated(i.data(GalleryModel::PathRole).toString());
+    });
     connect(m_view, &QWidget::customContextMenuRequested, this, &GalleryView::showContextMenu);
     connect(m_useSettings, &QAction::triggered, this, [this] {
         if (const engine::ImageParameters* p = m_model->parametersAt(currentRow()))
@@ -124,16 +128,22 @@ void GalleryView::setDirectory(const QString& directory) {
     retranslateUi();
 }
 
-QString GalleryView::directory() const { return m_model->directory(); }
+QString GalleryView::directory() const {
+    return m_model->directory();
+}
 
-void GalleryView::refresh() { m_model->rescan(); }
+void GalleryView::refresh() {
+    m_model->rescan();
+}
 
 int GalleryView::currentRow() const {
     const QModelIndex i = m_view->selectionModel()->currentIndex();
     return i.isValid() ? i.row() : -1;
 }
 
-QString GalleryView::selectedPath() const { return m_model->pathAt(currentRow()); }
+QString GalleryView::selectedPath() const {
+    return m_model->pathAt(currentRow());
+}
 
 void GalleryView::selectPath(const QString& path) {
     const int row = m_model->rowOf(path);
@@ -141,7 +151,9 @@ void GalleryView::selectPath(const QString& path) {
         m_view->setCurrentIndex(m_model->index(row));
 }
 
-QString GalleryView::detailsText() const { return m_details->text(); }
+QString GalleryView::detailsText() const {
+    return m_details->text();
+}
 
 void GalleryView::selectionChanged() {
     const int row = currentRow();

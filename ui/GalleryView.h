@@ -33,7 +33,8 @@ public Q_SLOTS:
     void selectPath(const QString& path);
 
 Q_SIGNALS:
-    void imageSelected(const QString& path, const tp::engine::ImageParameters& parameters, bool hasParameters);
+    void imageSelected(const QString& path, const tp::engine::ImageParameters& parameters,
+                       bool hasParameters);
     void imageActivated(const QString& path);
     void useSettingsRequested(const tp::engine::ImageParameters& parameters);
 

@@ -39,7 +39,9 @@ QSize parsePreset(const QString& text) {
 
 } // namespace
 
-GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(parent), m_settings(settings) {
+GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
+    : QWidget(parent)
+    , m_settings(settings) {
     m_promptLabel = new QLabel(this);
     m_prompt = new PromptEdit(this);
     m_prompt->setVisibleLines(5);
@@ -85,7 +87,8 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     m_seedMode->addItem(QString(), QStringLiteral("random"));
     m_seedMode->addItem(QString(), QStringLiteral("fixed"));
     m_seed = new QLineEdit(this);
-    m_seed->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral(R"(\d{0,10})")), m_seed));
+    m_seed->setValidator(
+        new QRegularExpressionValidator(QRegularExpression(QStringLiteral(R"(\d{0,10})")), m_seed));
     m_seed->setMaximumWidth(fontMetrics().horizontalAdvance(QStringLiteral("4294967295")) + 24);
     m_reuseSeed = new QToolButton(this);
     m_reuseSeed->setObjectName(QStringLiteral("reuseSeed"));
@@ -223,7 +226,8 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     connect(m_negative, &PromptEdit::submitRequested, m_prompt, &PromptEdit::submitRequested);
     connect(m_generate, &QPushButton::clicked, this, &GenerationForm::generateRequested);
     connect(m_cancel, &QPushButton::clicked, this, &GenerationForm::cancelRequested);
-    connect(m_model, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) { fitSizeToModel(); });
+    connect(m_model, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            [this](int) { fitSizeToModel(); });
     connect(m_openModel, &QToolButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Open model folder…"));
         if (!dir.isEmpty())
@@ -232,7 +236,8 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
     connect(m_sizePreset, qOverload<int>(&QComboBox::activated), this, [this](int) { presetChosen(); });
     connect(m_width, qOverload<int>(&QSpinBox::valueChanged), this, &GenerationForm::sizeEdited);
     connect(m_height, qOverload<int>(&QSpinBox::valueChanged), this, &GenerationForm::sizeEdited);
-    connect(m_seedMode, qOverload<int>(&QComboBox::currentIndexChanged), this, &GenerationForm::seedModeChanged);
+    connect(m_seedMode, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            &GenerationForm::seedModeChanged);
     connect(m_reuseSeed, &QToolButton::clicked, this, [this] {
         if (m_lastSeed < 0)
             return;
@@ -252,8 +257,9 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent) : QWidget(pa
 void GenerationForm::retranslateUi() {
     m_promptLabel->setText(tr("&Prompt"));
     m_distort->setText(tr("&Distort the prompt through TwistedPair first"));
-    m_distort->setToolTip(tr("TwistedPair rewrites the prompt (mode, tone, gain); Ollama then refines it into "
-                             "visual keywords. You see every stage and can edit the final prompt."));
+    m_distort->setToolTip(
+        tr("TwistedPair rewrites the prompt (mode, tone, gain); Ollama then refines it into "
+           "visual keywords. You see every stage and can edit the final prompt."));
     m_distortMode->setAccessibleName(tr("Distortion mode"));
     m_distortTone->setAccessibleName(tr("Distortion tone"));
     m_distortGain->setAccessibleName(tr("Distortion gain"));
@@ -332,7 +338,8 @@ void GenerationForm::seedModeChanged() {
     const bool fixed = m_seedMode->currentData().toString() == QLatin1String("fixed");
     m_seed->setEnabled(fixed);
     if (fixed && m_seed->text().isEmpty())
-        m_seed->setText(QString::number(m_lastSeed >= 0 ? m_lastSeed : m_settings.value(keys::Seed).toLongLong()));
+        m_seed->setText(
+            QString::number(m_lastSeed >= 0 ? m_lastSeed : m_settings.value(keys::Seed).toLongLong()));
 }
 
 void GenerationForm::settingChanged(const QString& key) {
@@ -348,7 +355,8 @@ void GenerationForm::loadDefaults() {
     const int sampler = m_sampler->findData(m_settings.value(keys::Sampler).toString());
     m_sampler->setCurrentIndex(qMax(0, sampler));
     m_seed->setText(QString::number(m_settings.value(keys::Seed).toLongLong()));
-    m_seedMode->setCurrentIndex(m_settings.value(keys::SeedMode).toString() == QLatin1String("fixed") ? 1 : 0);
+    m_seedMode->setCurrentIndex(m_settings.value(keys::SeedMode).toString() == QLatin1String("fixed") ? 1
+                                                                                                      : 0);
     seedModeChanged();
     m_count->setValue(m_settings.value(keys::ImageCount).toInt());
     m_negative->setPlainText(m_settings.value(keys::NegativePrompt).toString());
@@ -356,8 +364,10 @@ void GenerationForm::loadDefaults() {
 }
 
 void GenerationForm::setModels(const QVector<ModelEntry>& models, const QString& current) {
-    const QString keep = current.isEmpty() ? (m_model->count() ? currentModel() : m_settings.value(keys::DefaultModel).toString())
-                                           : current;
+    const QString keep =
+        current.isEmpty()
+            ? (m_model->count() ? currentModel() : m_settings.value(keys::DefaultModel).toString())
+            : current;
     m_model->clear();
     for (const ModelEntry& m : models) {
         m_model->addItem(m.label.isEmpty() ? m.id : m.label, m.id);
@@ -370,7 +380,9 @@ void GenerationForm::setModels(const QVector<ModelEntry>& models, const QString&
     fitSizeToModel(); // the index signals came before each item's size was set
 }
 
-QString GenerationForm::currentModel() const { return m_model->currentData().toString(); }
+QString GenerationForm::currentModel() const {
+    return m_model->currentData().toString();
+}
 
 bool GenerationForm::openModelFolder(const QString& folder) {
     const io::ModelInfo info = io::ModelCatalogue::inspect(folder, QStringLiteral("folder"));
@@ -456,9 +468,10 @@ QString GenerationForm::applyParameters(const engine::ImageParameters& p) {
         for (int i = 0; i < m_model->count() && found < 0; ++i) {
             const QString id = m_model->itemData(i).toString();
             if ((!p.modelFolder.isEmpty() && id == p.modelFolder) ||
-                (!p.modelName.isEmpty() && (id.compare(p.modelName, Qt::CaseInsensitive) == 0 ||
-                                            m_model->itemText(i).compare(p.modelName, Qt::CaseInsensitive) == 0 ||
-                                            QFileInfo(id).fileName().compare(p.modelName, Qt::CaseInsensitive) == 0)))
+                (!p.modelName.isEmpty() &&
+                 (id.compare(p.modelName, Qt::CaseInsensitive) == 0 ||
+                  m_model->itemText(i).compare(p.modelName, Qt::CaseInsensitive) == 0 ||
+                  QFileInfo(id).fileName().compare(p.modelName, Qt::CaseInsensitive) == 0)))
                 found = i;
         }
         if (found >= 0)

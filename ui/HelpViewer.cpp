@@ -10,7 +10,8 @@
 
 namespace tp::ui {
 
-HelpViewer::HelpViewer(QWidget* parent) : QDialog(parent) {
+HelpViewer::HelpViewer(QWidget* parent)
+    : QDialog(parent) {
     setObjectName(QStringLiteral("helpViewer"));
     m_browser = new QTextBrowser(this);
     m_browser->setOpenLinks(false);

@@ -29,7 +29,10 @@ namespace tp::ui {
 // the scroll area scrolls it).
 class ImageCanvas final : public QWidget {
 public:
-    explicit ImageCanvas(QWidget* parent) : QWidget(parent) { setAttribute(Qt::WA_OpaquePaintEvent); }
+    explicit ImageCanvas(QWidget* parent)
+        : QWidget(parent) {
+        setAttribute(Qt::WA_OpaquePaintEvent);
+    }
 
     void show(const QImage& image, bool preview, const QString& caption) {
         m_image = image;
@@ -68,8 +71,8 @@ protected:
             const QRect iconRect(width() / 2 - 32, height() / 2 - 72, 64, 64);
             icon(QStringLiteral("image")).paint(&p, iconRect, Qt::AlignCenter, QIcon::Disabled);
             p.setPen(palette().color(QPalette::PlaceholderText));
-            p.drawText(rect().adjusted(24, height() / 2 + 4, -24, -8), Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap,
-                       m_placeholder);
+            p.drawText(rect().adjusted(24, height() / 2 + 4, -24, -8),
+                       Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap, m_placeholder);
             return;
         }
         // Fit scales both ways, so a small preview fills the space the result will take.
@@ -99,7 +102,8 @@ private:
     double m_zoom = 1.0;
 };
 
-ImageViewer::ImageViewer(QWidget* parent) : QWidget(parent) {
+ImageViewer::ImageViewer(QWidget* parent)
+    : QWidget(parent) {
     m_canvas = new ImageCanvas(this);
     m_scroll = new QScrollArea(this);
     m_scroll->setWidget(m_canvas);
@@ -217,13 +221,21 @@ void ImageViewer::showPreview(const QImage& preview, const QString& caption) {
     updateView();
 }
 
-bool ImageViewer::showsPreview() const { return m_previewActive; }
+bool ImageViewer::showsPreview() const {
+    return m_previewActive;
+}
 
-void ImageViewer::clear() { setImages({}, {}); }
+void ImageViewer::clear() {
+    setImages({}, {});
+}
 
-QImage ImageViewer::currentImage() const { return m_index >= 0 ? m_images.value(m_index) : QImage(); }
+QImage ImageViewer::currentImage() const {
+    return m_index >= 0 ? m_images.value(m_index) : QImage();
+}
 
-QString ImageViewer::currentFile() const { return m_index >= 0 ? m_files.value(m_index) : QString(); }
+QString ImageViewer::currentFile() const {
+    return m_index >= 0 ? m_files.value(m_index) : QString();
+}
 
 void ImageViewer::setCurrentIndex(int index) {
     if (index < 0 || index >= m_images.size())
@@ -279,7 +291,9 @@ void ImageViewer::zoomOut() {
     setZoom(from / 1.25);
 }
 
-void ImageViewer::actualSize() { setZoom(1.0); }
+void ImageViewer::actualSize() {
+    setZoom(1.0);
+}
 
 void ImageViewer::copy() {
     if (!currentImage().isNull())
@@ -290,9 +304,10 @@ bool ImageViewer::saveTo(const QString& path) {
     const QString source = currentFile();
     if (QFileInfo::exists(path))
         QFile::remove(path); // the dialog asked already
-    const bool ok = !source.isEmpty() && QFileInfo(path).suffix().compare(QLatin1String("png"), Qt::CaseInsensitive) == 0
-                        ? QFile::copy(source, path)
-                        : currentImage().save(path);
+    const bool ok =
+        !source.isEmpty() && QFileInfo(path).suffix().compare(QLatin1String("png"), Qt::CaseInsensitive) == 0
+            ? QFile::copy(source, path)
+            : currentImage().save(path);
     if (ok)
         Q_EMIT saved(path);
     return ok;
@@ -302,10 +317,12 @@ void ImageViewer::saveAs() {
     if (currentImage().isNull())
         return;
     const QString suggested = currentFile().isEmpty()
-                                  ? QDir(m_outputDir.isEmpty() ? QDir::homePath() : m_outputDir).filePath(QStringLiteral("image.png"))
+                                  ? QDir(m_outputDir.isEmpty() ? QDir::homePath() : m_outputDir)
+                                        .filePath(QStringLiteral("image.png"))
                                   : currentFile();
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save image as"), suggested,
-                                                      tr("PNG image (*.png);;JPEG image (*.jpg *.jpeg);;WebP image (*.webp)"));
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Save image as"), suggested,
+                                     tr("PNG image (*.png);;JPEG image (*.jpg *.jpeg);;WebP image (*.webp)"));
     if (!path.isEmpty() && !saveTo(path))
         Q_EMIT saveFailed(tr("Could not save the image as %1.").arg(QDir::toNativeSeparators(path)));
 }

@@ -27,9 +27,13 @@ class LogModel final : public QAbstractListModel {
 public:
     static constexpr int LevelRole = Qt::UserRole + 1;
 
-    explicit LogModel(int capacity, QObject* parent) : QAbstractListModel(parent), m_capacity(capacity) {}
+    explicit LogModel(int capacity, QObject* parent)
+        : QAbstractListModel(parent)
+        , m_capacity(capacity) {}
 
-    int rowCount(const QModelIndex& parent = {}) const override { return parent.isValid() ? 0 : m_lines.size(); }
+    int rowCount(const QModelIndex& parent = {}) const override {
+        return parent.isValid() ? 0 : m_lines.size();
+    }
 
     QVariant data(const QModelIndex& index, int role) const override {
         if (!index.isValid() || index.row() >= m_lines.size())
@@ -38,16 +42,21 @@ public:
         switch (role) {
         case Qt::DisplayRole:
             return QStringLiteral("%1  %2  %3")
-                .arg(QDateTime::fromMSecsSinceEpoch(line.msecsSinceEpoch).toString(QStringLiteral("HH:mm:ss.zzz")),
+                .arg(QDateTime::fromMSecsSinceEpoch(line.msecsSinceEpoch)
+                         .toString(QStringLiteral("HH:mm:ss.zzz")),
                      levelName(line.level), line.text);
         case Qt::ForegroundRole:
             switch (line.level) {
             case spdlog::level::trace:
-            case spdlog::level::debug: return QColor(0x80, 0x80, 0x80);
-            case spdlog::level::warn: return QColor(0xb3, 0x6b, 0x00);
+            case spdlog::level::debug:
+                return QColor(0x80, 0x80, 0x80);
+            case spdlog::level::warn:
+                return QColor(0xb3, 0x6b, 0x00);
             case spdlog::level::err:
-            case spdlog::level::critical: return QColor(0xc6, 0x28, 0x28);
-            default: return {};
+            case spdlog::level::critical:
+                return QColor(0xc6, 0x28, 0x28);
+            default:
+                return {};
             }
         case Qt::FontRole:
             if (line.level >= spdlog::level::critical) {
@@ -56,20 +65,29 @@ public:
                 return f;
             }
             return {};
-        case LevelRole: return line.level;
-        default: return {};
+        case LevelRole:
+            return line.level;
+        default:
+            return {};
         }
     }
 
     static QString levelName(int level) {
         switch (level) {
-        case spdlog::level::trace: return QStringLiteral("trace");
-        case spdlog::level::debug: return QStringLiteral("debug");
-        case spdlog::level::info: return QStringLiteral("info ");
-        case spdlog::level::warn: return QStringLiteral("warn ");
-        case spdlog::level::err: return QStringLiteral("error");
-        case spdlog::level::critical: return QStringLiteral("CRIT ");
-        default: return QStringLiteral("?    ");
+        case spdlog::level::trace:
+            return QStringLiteral("trace");
+        case spdlog::level::debug:
+            return QStringLiteral("debug");
+        case spdlog::level::info:
+            return QStringLiteral("info ");
+        case spdlog::level::warn:
+            return QStringLiteral("warn ");
+        case spdlog::level::err:
+            return QStringLiteral("error");
+        case spdlog::level::critical:
+            return QStringLiteral("CRIT ");
+        default:
+            return QStringLiteral("?    ");
         }
     }
 
@@ -117,7 +135,8 @@ protected:
         const QModelIndex index = sourceModel()->index(row, 0, parent);
         if (index.data(LogModel::LevelRole).toInt() < m_level)
             return false;
-        return m_text.isEmpty() || index.data(Qt::DisplayRole).toString().contains(m_text, Qt::CaseInsensitive);
+        return m_text.isEmpty() ||
+               index.data(Qt::DisplayRole).toString().contains(m_text, Qt::CaseInsensitive);
     }
 
 private:
@@ -125,7 +144,8 @@ private:
     QString m_text;
 };
 
-LogView::LogView(QWidget* parent) : QDockWidget(parent) {
+LogView::LogView(QWidget* parent)
+    : QDockWidget(parent) {
     setObjectName(QStringLiteral("logDock"));
     log::Buffer& buffer = log::Buffer::instance();
     m_model = new LogModel(buffer.capacity(), this);
@@ -220,21 +240,32 @@ void LogView::setMinimumLevel(int level) {
         m_filter->setMinimumLevel(level);
 }
 
-int LogView::minimumLevel() const { return m_filter->minimumLevel(); }
+int LogView::minimumLevel() const {
+    return m_filter->minimumLevel();
+}
 
-void LogView::setFilterText(const QString& text) { m_search->setText(text); }
+void LogView::setFilterText(const QString& text) {
+    m_search->setText(text);
+}
 
-void LogView::setAutoScroll(bool on) { m_follow->setChecked(on); }
+void LogView::setAutoScroll(bool on) {
+    m_follow->setChecked(on);
+}
 
-bool LogView::autoScroll() const { return m_follow->isChecked(); }
+bool LogView::autoScroll() const {
+    return m_follow->isChecked();
+}
 
-int LogView::visibleLineCount() const { return m_filter->rowCount(); }
+int LogView::visibleLineCount() const {
+    return m_filter->rowCount();
+}
 
 QString LogView::visibleText(bool selectedOnly) const {
     QStringList lines;
     if (selectedOnly) {
         QModelIndexList rows = m_view->selectionModel()->selectedIndexes();
-        std::sort(rows.begin(), rows.end(), [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
+        std::sort(rows.begin(), rows.end(),
+                  [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
         for (const QModelIndex& i : rows)
             lines << i.data().toString();
     } else {
@@ -244,13 +275,17 @@ QString LogView::visibleText(bool selectedOnly) const {
     return lines.join(QLatin1Char('\n'));
 }
 
-void LogView::addLine(const log::Line& line) { m_model->append(line); }
+void LogView::addLine(const log::Line& line) {
+    m_model->append(line);
+}
 
 void LogView::copy() {
     const bool selected = m_view->selectionModel()->hasSelection();
     QApplication::clipboard()->setText(visibleText(selected));
 }
 
-void LogView::clear() { m_model->reset({}); }
+void LogView::clear() {
+    m_model->reset({});
+}
 
 } // namespace tp::ui

@@ -18,15 +18,15 @@
 #include <QCloseEvent>
 #include <QDataStream>
 #include <QDesktopServices>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
-#include <QMimeData>
-#include <QDockWidget>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QProgressBar>
 #include <QScrollArea>
 #include <QSplitter>
@@ -43,7 +43,9 @@ constexpr qint32 kLayoutVersion = 1;
 
 } // namespace
 
-MainWindow::MainWindow(Settings& settings, QWidget* parent) : QMainWindow(parent), m_settings(settings) {
+MainWindow::MainWindow(Settings& settings, QWidget* parent)
+    : QMainWindow(parent)
+    , m_settings(settings) {
     setObjectName(QStringLiteral("mainWindow"));
     setAcceptDrops(true);
     setWindowIcon(icon(QStringLiteral("twistedpic")));
@@ -161,7 +163,8 @@ MainWindow::MainWindow(Settings& settings, QWidget* parent) : QMainWindow(parent
 
 void MainWindow::createActions() {
     m_generateAction = new QAction(icon(QStringLiteral("generate")), QString(), this);
-    m_generateAction->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+    m_generateAction->setShortcuts(
+        {QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
     m_cancelAction = new QAction(icon(QStringLiteral("cancel")), QString(), this);
     m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
     m_openOutputAction = new QAction(icon(QStringLiteral("folder")), QString(), this);
@@ -287,21 +290,30 @@ void MainWindow::changeEvent(QEvent* event) {
 QString MainWindow::stateName(engine::State state) const {
     using S = engine::State;
     switch (state) {
-    case S::Idle: return tr("Idle");
-    case S::Loading: return tr("Loading the model");
-    case S::Generating: return tr("Generating");
-    case S::Cleaning: return tr("Freeing GPU memory");
-    case S::Unloading: return tr("Unloading the model");
-    case S::Reloading: return tr("Reloading the model");
+    case S::Idle:
+        return tr("Idle");
+    case S::Loading:
+        return tr("Loading the model");
+    case S::Generating:
+        return tr("Generating");
+    case S::Cleaning:
+        return tr("Freeing GPU memory");
+    case S::Unloading:
+        return tr("Unloading the model");
+    case S::Reloading:
+        return tr("Reloading the model");
     }
     return {};
 }
 
 QString MainWindow::stateText() const {
-    return m_stateDetail.isEmpty() ? stateName(m_state) : tr("%1 · %2").arg(stateName(m_state), m_stateDetail);
+    return m_stateDetail.isEmpty() ? stateName(m_state)
+                                   : tr("%1 · %2").arg(stateName(m_state), m_stateDetail);
 }
 
-QString MainWindow::errorText() const { return m_errorBanner->isHidden() ? QString() : m_errorLabel->text(); }
+QString MainWindow::errorText() const {
+    return m_errorBanner->isHidden() ? QString() : m_errorLabel->text();
+}
 
 void MainWindow::setBusy(bool busy) {
     m_form->setBusy(busy);
@@ -356,17 +368,16 @@ void MainWindow::onFinished(const engine::GenerationResult& result) {
     m_progress->setRange(0, 1);
     m_progress->setValue(1);
     const QString took = formatDuration(result.timings.totalMs / 1000.0);
-    m_progress->setFormat(result.timings.itPerSec > 0
-                              ? tr("Done in %1 · %2 it/s").arg(took, QLocale().toString(result.timings.itPerSec, 'f', 1))
-                              : tr("Done in %1").arg(took));
+    m_progress->setFormat(
+        result.timings.itPerSec > 0
+            ? tr("Done in %1 · %2 it/s").arg(took, QLocale().toString(result.timings.itPerSec, 'f', 1))
+            : tr("Done in %1").arg(took));
     const QString device = result.device.isEmpty() ? result.request.device : result.device;
-    statusBar()->showMessage(result.images.size() == 1
-                                 ? tr("Image made with seed %1 on %2.").arg(seed).arg(device)
-                                 : tr("%1 images made with seeds from %2 on %3.")
-                                       .arg(result.images.size())
-                                       .arg(seed)
-                                       .arg(device),
-                             10000);
+    statusBar()->showMessage(
+        result.images.size() == 1
+            ? tr("Image made with seed %1 on %2.").arg(seed).arg(device)
+            : tr("%1 images made with seeds from %2 on %3.").arg(result.images.size()).arg(seed).arg(device),
+        10000);
     m_gallery->refresh();
     if (!result.files.isEmpty())
         m_gallery->selectPath(result.files.first());
@@ -419,11 +430,17 @@ void MainWindow::setModels(const QVector<ModelEntry>& models, const QString& cur
     m_form->setModels(models, current);
 }
 
-void MainWindow::addVramSample(const gpu::VramSample& sample) { m_vram->addSample(sample); }
+void MainWindow::addVramSample(const gpu::VramSample& sample) {
+    m_vram->addSample(sample);
+}
 
-void MainWindow::setVramHistory(const QVector<gpu::VramSample>& samples) { m_vram->setHistory(samples); }
+void MainWindow::setVramHistory(const QVector<gpu::VramSample>& samples) {
+    m_vram->setHistory(samples);
+}
 
-void MainWindow::addMemoryEvent(const engine::MemoryEvent& event) { m_vram->addEvent(event); }
+void MainWindow::addMemoryEvent(const engine::MemoryEvent& event) {
+    m_vram->addEvent(event);
+}
 
 void MainWindow::onResidencyChanged(const QString& model, const QString& where, qint64 weightBytes) {
     m_vram->setResidency(model, where, weightBytes);
@@ -431,7 +448,8 @@ void MainWindow::onResidencyChanged(const QString& model, const QString& where, 
 
 void MainWindow::applyParameters(const engine::ImageParameters& parameters) {
     const QString note = m_form->applyParameters(parameters);
-    statusBar()->showMessage(note.isEmpty() ? tr("Settings of the selected image are in the form.") : note, 8000);
+    statusBar()->showMessage(note.isEmpty() ? tr("Settings of the selected image are in the form.") : note,
+                             8000);
 }
 
 bool MainWindow::applyParametersFromFile(const QString& path) {
@@ -501,7 +519,8 @@ void MainWindow::saveLayout() {
     QByteArray state;
     QDataStream out(&state, QIODevice::WriteOnly);
     out << kLayoutMagic << kLayoutVersion << saveState(kLayoutVersion) << m_splitter->saveState();
-    const Status s = m_settings.setMany({{keys::MainWindowGeometry, saveGeometry()}, {keys::MainWindowState, state}});
+    const Status s =
+        m_settings.setMany({{keys::MainWindowGeometry, saveGeometry()}, {keys::MainWindowState, state}});
     if (!s)
         statusBar()->showMessage(s.error(), 5000);
 }

@@ -4,7 +4,8 @@
 
 namespace tp::ui {
 
-PromptEdit::PromptEdit(QWidget* parent) : QPlainTextEdit(parent) {
+PromptEdit::PromptEdit(QWidget* parent)
+    : QPlainTextEdit(parent) {
     setTabChangesFocus(true);
     setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);

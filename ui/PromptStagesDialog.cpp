@@ -18,7 +18,8 @@ QLabel* stageText(const QString& text, QWidget* parent) {
 }
 } // namespace
 
-PromptStagesDialog::PromptStagesDialog(const services::PromptPipelineResult& r, QWidget* parent) : QDialog(parent) {
+PromptStagesDialog::PromptStagesDialog(const services::PromptPipelineResult& r, QWidget* parent)
+    : QDialog(parent) {
     setObjectName(QStringLiteral("promptStagesDialog"));
     setWindowTitle(tr("Prompt stages"));
     auto* form = new QFormLayout;
@@ -42,7 +43,8 @@ PromptStagesDialog::PromptStagesDialog(const services::PromptPipelineResult& r, 
     m_final->setMinimumHeight(fontMetrics().height() * 5);
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
-    m_generate = buttons->addButton(r.ok ? tr("&Generate") : tr("&Generate from this prompt"), QDialogButtonBox::AcceptRole);
+    m_generate = buttons->addButton(r.ok ? tr("&Generate") : tr("&Generate from this prompt"),
+                                    QDialogButtonBox::AcceptRole);
     m_generate->setDefault(true);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
@@ -56,8 +58,14 @@ PromptStagesDialog::PromptStagesDialog(const services::PromptPipelineResult& r, 
     resize(560, sizeHint().height());
 }
 
-QString PromptStagesDialog::finalPrompt() const { return m_final->toPlainText().trimmed(); }
-bool PromptStagesDialog::edited() const { return finalPrompt() != m_original.trimmed(); }
-QString PromptStagesDialog::errorText() const { return m_error->text(); }
+QString PromptStagesDialog::finalPrompt() const {
+    return m_final->toPlainText().trimmed();
+}
+bool PromptStagesDialog::edited() const {
+    return finalPrompt() != m_original.trimmed();
+}
+QString PromptStagesDialog::errorText() const {
+    return m_error->text();
+}
 
 } // namespace tp::ui

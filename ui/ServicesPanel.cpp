@@ -13,7 +13,8 @@
 
 namespace tp::ui {
 
-ServicesPanel::ServicesPanel(QWidget* parent) : QWidget(parent) {
+ServicesPanel::ServicesPanel(QWidget* parent)
+    : QWidget(parent) {
     setObjectName(QStringLiteral("servicesPanel"));
     m_ollamaTitle = new QLabel(this);
     m_ollama = new QLabel(this);
@@ -64,10 +65,18 @@ ServicesPanel::ServicesPanel(QWidget* parent) : QWidget(parent) {
     retranslateUi();
 }
 
-QString ServicesPanel::ollamaText() const { return m_ollama->text(); }
-QString ServicesPanel::twistedPairText() const { return m_twistedPair->text(); }
-QString ServicesPanel::diagnosisText() const { return m_diagnosis->text(); }
-QString ServicesPanel::actionText() const { return m_action->text(); }
+QString ServicesPanel::ollamaText() const {
+    return m_ollama->text();
+}
+QString ServicesPanel::twistedPairText() const {
+    return m_twistedPair->text();
+}
+QString ServicesPanel::diagnosisText() const {
+    return m_diagnosis->text();
+}
+QString ServicesPanel::actionText() const {
+    return m_action->text();
+}
 
 void ServicesPanel::setOllamaStatus(const services::OllamaStatus& status) {
     m_ollamaStatus = status;
@@ -75,9 +84,11 @@ void ServicesPanel::setOllamaStatus(const services::OllamaStatus& status) {
     for (const services::OllamaLoadedModel& m : status.loaded) {
         auto* item = new QTreeWidgetItem(m_models);
         item->setText(0, m.name);
-        item->setText(1, m.size > 0 ? (m.partlyOnCpu() ? tr("%1% CPU / %2% GPU").arg(100 - m.gpuPercent()).arg(m.gpuPercent())
-                                                       : tr("100% GPU"))
-                                    : tr("unknown"));
+        item->setText(1, m.size > 0
+                             ? (m.partlyOnCpu()
+                                    ? tr("%1% CPU / %2% GPU").arg(100 - m.gpuPercent()).arg(m.gpuPercent())
+                                    : tr("100% GPU"))
+                             : tr("unknown"));
         item->setText(2, services::formatBytes(m.size));
         if (m.partlyOnCpu())
             item->setForeground(1, QColor(0xc0, 0x39, 0x2b));

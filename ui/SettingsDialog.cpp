@@ -42,7 +42,9 @@ void selectData(QComboBox* combo, const QVariant& value) {
 
 } // namespace
 
-SettingsDialog::SettingsDialog(Settings& settings, QWidget* parent) : QDialog(parent), m_settings(settings) {
+SettingsDialog::SettingsDialog(Settings& settings, QWidget* parent)
+    : QDialog(parent)
+    , m_settings(settings) {
     setObjectName(QStringLiteral("settingsDialog"));
     m_pages = new QListWidget(this);
     m_pages->setIconSize(QSize(22, 22));
@@ -62,9 +64,9 @@ SettingsDialog::SettingsDialog(Settings& settings, QWidget* parent) : QDialog(pa
     m_status->setWordWrap(true);
     m_status->setStyleSheet(QStringLiteral("color: #c62828;"));
     m_status->hide();
-    m_buttons = new QDialogButtonBox(
-        QDialogButtonBox::Ok | QDialogButtonBox::Apply | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults,
-        this);
+    m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Apply |
+                                         QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults,
+                                     this);
 
     auto* body = new QHBoxLayout;
     body->addWidget(m_pages);
@@ -181,20 +183,24 @@ QWidget* SettingsDialog::buildGpuPage() {
     m_cleanup = new QCheckBox(page);
     m_cleanupHelp = explanation(page);
     addRow(form, nullptr,
-           addField(GpuPage, keys::CleanupAfterGeneration, m_cleanup, [this] { return m_cleanup->isChecked(); },
-                    [this](const QVariant& v) { m_cleanup->setChecked(v.toBool()); }),
+           addField(
+               GpuPage, keys::CleanupAfterGeneration, m_cleanup, [this] { return m_cleanup->isChecked(); },
+               [this](const QVariant& v) { m_cleanup->setChecked(v.toBool()); }),
            m_cleanupHelp);
     m_unload = new QCheckBox(page);
     m_unloadHelp = explanation(page);
     addRow(form, nullptr,
-           addField(GpuPage, keys::UnloadAfterGeneration, m_unload, [this] { return m_unload->isChecked(); },
-                    [this](const QVariant& v) { m_unload->setChecked(v.toBool()); }),
+           addField(
+               GpuPage, keys::UnloadAfterGeneration, m_unload, [this] { return m_unload->isChecked(); },
+               [this](const QVariant& v) { m_unload->setChecked(v.toBool()); }),
            m_unloadHelp);
     m_makeRoom = new QCheckBox(page);
     m_makeRoomHelp = explanation(page);
     addRow(form, nullptr,
-           addField(GpuPage, keys::MakeRoomBeforeGenerating, m_makeRoom, [this] { return m_makeRoom->isChecked(); },
-                    [this](const QVariant& v) { m_makeRoom->setChecked(v.toBool()); }),
+           addField(
+               GpuPage, keys::MakeRoomBeforeGenerating, m_makeRoom,
+               [this] { return m_makeRoom->isChecked(); },
+               [this](const QVariant& v) { m_makeRoom->setChecked(v.toBool()); }),
            m_makeRoomHelp);
 
     m_idleLabel = new QLabel(page);
@@ -202,23 +208,26 @@ QWidget* SettingsDialog::buildGpuPage() {
     m_idle->setRange(0, 24 * 60);
     m_idleHelp = explanation(page);
     addRow(form, m_idleLabel,
-           addField(GpuPage, keys::IdleUnloadMinutes, m_idle, [this] { return QString::number(m_idle->value()); },
-                    [this](const QVariant& v) { m_idle->setValue(v.toInt()); }),
+           addField(
+               GpuPage, keys::IdleUnloadMinutes, m_idle, [this] { return QString::number(m_idle->value()); },
+               [this](const QVariant& v) { m_idle->setValue(v.toInt()); }),
            m_idleHelp);
 
     m_deviceLabel = new QLabel(page);
     m_device = new QComboBox(page);
     m_deviceHelp = explanation(page);
     addRow(form, m_deviceLabel,
-           addField(GpuPage, keys::Device, m_device, [this] { return m_device->currentData(); },
-                    [this](const QVariant& v) { selectData(m_device, v.toString()); }),
+           addField(
+               GpuPage, keys::Device, m_device, [this] { return m_device->currentData(); },
+               [this](const QVariant& v) { selectData(m_device, v.toString()); }),
            m_deviceHelp);
     m_precisionLabel = new QLabel(page);
     m_precision = new QComboBox(page);
     m_precisionHelp = explanation(page);
     addRow(form, m_precisionLabel,
-           addField(GpuPage, keys::Precision, m_precision, [this] { return m_precision->currentData(); },
-                    [this](const QVariant& v) { selectData(m_precision, v.toString()); }),
+           addField(
+               GpuPage, keys::Precision, m_precision, [this] { return m_precision->currentData(); },
+               [this](const QVariant& v) { selectData(m_precision, v.toString()); }),
            m_precisionHelp);
     m_intervalLabel = new QLabel(page);
     m_interval = new QSpinBox(page);
@@ -226,9 +235,10 @@ QWidget* SettingsDialog::buildGpuPage() {
     m_interval->setSingleStep(100);
     m_intervalHelp = explanation(page);
     addRow(form, m_intervalLabel,
-           addField(GpuPage, keys::MonitorIntervalMs, m_interval,
-                    [this] { return QString::number(m_interval->value()); },
-                    [this](const QVariant& v) { m_interval->setValue(v.toInt()); }),
+           addField(
+               GpuPage, keys::MonitorIntervalMs, m_interval,
+               [this] { return QString::number(m_interval->value()); },
+               [this](const QVariant& v) { m_interval->setValue(v.toInt()); }),
            m_intervalHelp);
     return page;
 }
@@ -243,8 +253,9 @@ QWidget* SettingsDialog::buildGenerationPage() {
         box->setRange(min, max);
         box->setSingleStep(step);
         QSpinBox* b = box;
-        return &addField(GenerationPage, key, box, [b] { return QString::number(b->value()); },
-                         [b](const QVariant& v) { b->setValue(v.toInt()); });
+        return &addField(
+            GenerationPage, key, box, [b] { return QString::number(b->value()); },
+            [b](const QVariant& v) { b->setValue(v.toInt()); });
     };
     addRow(form, m_stepsLabel, *spin(m_steps, m_stepsLabel, keys::Steps, 1, 150));
     m_guidanceLabel = new QLabel(page);
@@ -253,9 +264,10 @@ QWidget* SettingsDialog::buildGenerationPage() {
     m_guidance->setDecimals(2);
     m_guidance->setSingleStep(0.5);
     addRow(form, m_guidanceLabel,
-           addField(GenerationPage, keys::Guidance, m_guidance,
-                    [this] { return QString::number(m_guidance->value(), 'g', 6); },
-                    [this](const QVariant& v) { m_guidance->setValue(v.toDouble()); }));
+           addField(
+               GenerationPage, keys::Guidance, m_guidance,
+               [this] { return QString::number(m_guidance->value(), 'g', 6); },
+               [this](const QVariant& v) { m_guidance->setValue(v.toDouble()); }));
     addRow(form, m_widthLabel, *spin(m_width, m_widthLabel, keys::Width, 64, 4096, 8));
     addRow(form, m_heightLabel, *spin(m_height, m_heightLabel, keys::Height, 64, 4096, 8));
 
@@ -288,20 +300,23 @@ QWidget* SettingsDialog::buildGenerationPage() {
     for (const QString& name : samplerNames())
         m_sampler->addItem(engine::samplerDisplayName(name), name);
     addRow(form, m_samplerLabel,
-           addField(GenerationPage, keys::Sampler, m_sampler, [this] { return m_sampler->currentData(); },
-                    [this](const QVariant& v) { selectData(m_sampler, v.toString()); }));
+           addField(
+               GenerationPage, keys::Sampler, m_sampler, [this] { return m_sampler->currentData(); },
+               [this](const QVariant& v) { selectData(m_sampler, v.toString()); }));
     m_seedModeLabel = new QLabel(page);
     m_seedMode = new QComboBox(page);
     m_seedMode->addItem(QString(), QStringLiteral("random"));
     m_seedMode->addItem(QString(), QStringLiteral("fixed"));
     addRow(form, m_seedModeLabel,
-           addField(GenerationPage, keys::SeedMode, m_seedMode, [this] { return m_seedMode->currentData(); },
-                    [this](const QVariant& v) { selectData(m_seedMode, v.toString()); }));
+           addField(
+               GenerationPage, keys::SeedMode, m_seedMode, [this] { return m_seedMode->currentData(); },
+               [this](const QVariant& v) { selectData(m_seedMode, v.toString()); }));
     m_seedLabel = new QLabel(page);
     m_seed = new QLineEdit(page);
     addRow(form, m_seedLabel,
-           addField(GenerationPage, keys::Seed, m_seed, [this] { return m_seed->text().trimmed(); },
-                    [this](const QVariant& v) { m_seed->setText(QString::number(v.toLongLong())); }));
+           addField(
+               GenerationPage, keys::Seed, m_seed, [this] { return m_seed->text().trimmed(); },
+               [this](const QVariant& v) { m_seed->setText(QString::number(v.toLongLong())); }));
     addRow(form, m_countLabel, *spin(m_count, m_countLabel, keys::ImageCount, 1, 16));
     m_clipSkipHelp = explanation(page);
     addRow(form, m_clipSkipLabel, *spin(m_clipSkip, m_clipSkipLabel, keys::ClipSkip, 1, 4), m_clipSkipHelp);
@@ -310,8 +325,9 @@ QWidget* SettingsDialog::buildGenerationPage() {
     m_negative->setTabChangesFocus(true);
     m_negative->setFixedHeight(m_negative->fontMetrics().lineSpacing() * 4 + 12);
     addRow(form, m_negativeLabel,
-           addField(GenerationPage, keys::NegativePrompt, m_negative, [this] { return m_negative->toPlainText(); },
-                    [this](const QVariant& v) { m_negative->setPlainText(v.toString()); }));
+           addField(
+               GenerationPage, keys::NegativePrompt, m_negative, [this] { return m_negative->toPlainText(); },
+               [this](const QVariant& v) { m_negative->setPlainText(v.toString()); }));
     return page;
 }
 
@@ -358,7 +374,8 @@ QWidget* SettingsDialog::buildModelsPage() {
     folders.errorRow = folders.error;
     form->setRowVisible(folders.errorRow, false);
     connect(m_addFolder, &QPushButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Add a model folder"), QDir::homePath());
+        const QString dir =
+            QFileDialog::getExistingDirectory(this, tr("Add a model folder"), QDir::homePath());
         if (!dir.isEmpty())
             addModelFolder(dir);
     });
@@ -367,8 +384,10 @@ QWidget* SettingsDialog::buildModelsPage() {
     m_defaultModelLabel = new QLabel(page);
     m_defaultModel = new QLineEdit(page);
     addRow(form, m_defaultModelLabel,
-           addField(ModelsPage, keys::DefaultModel, m_defaultModel, [this] { return m_defaultModel->text().trimmed(); },
-                    [this](const QVariant& v) { m_defaultModel->setText(v.toString()); }));
+           addField(
+               ModelsPage, keys::DefaultModel, m_defaultModel,
+               [this] { return m_defaultModel->text().trimmed(); },
+               [this](const QVariant& v) { m_defaultModel->setText(v.toString()); }));
 
     m_outputLabel = new QLabel(page);
     auto* outputBox = new QWidget(page);
@@ -391,8 +410,8 @@ QWidget* SettingsDialog::buildModelsPage() {
     output.errorRow = output.error;
     form->setRowVisible(output.errorRow, false);
     connect(m_browseOutput, &QPushButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Output folder"),
-                                                              paths::expandHome(m_output->text()));
+        const QString dir =
+            QFileDialog::getExistingDirectory(this, tr("Output folder"), paths::expandHome(m_output->text()));
         if (!dir.isEmpty())
             m_output->setText(QDir::toNativeSeparators(dir));
     });
@@ -409,8 +428,9 @@ QWidget* SettingsDialog::buildServicesPage() {
         help = explanation(page);
         QLineEdit* e = edit;
         addRow(form, label,
-               addField(ServicesPage, key, edit, [e] { return e->text().trimmed(); },
-                        [e](const QVariant& v) { e->setText(v.toString()); }),
+               addField(
+                   ServicesPage, key, edit, [e] { return e->text().trimmed(); },
+                   [e](const QVariant& v) { e->setText(v.toString()); }),
                help);
     };
     url(m_ollama, m_ollamaLabel, m_ollamaHelp, keys::OllamaUrl);
@@ -419,9 +439,10 @@ QWidget* SettingsDialog::buildServicesPage() {
     m_timeout = new QSpinBox(page);
     m_timeout->setRange(1, 3600);
     addRow(form, m_timeoutLabel,
-           addField(ServicesPage, keys::TwistedPairTimeoutSec, m_timeout,
-                    [this] { return QString::number(m_timeout->value()); },
-                    [this](const QVariant& v) { m_timeout->setValue(v.toInt()); }));
+           addField(
+               ServicesPage, keys::TwistedPairTimeoutSec, m_timeout,
+               [this] { return QString::number(m_timeout->value()); },
+               [this](const QVariant& v) { m_timeout->setValue(v.toInt()); }));
     return page;
 }
 
@@ -435,14 +456,16 @@ QWidget* SettingsDialog::buildInterfacePage() {
         m_language->addItem(languageName(code), code);
     m_languageHelp = explanation(page);
     addRow(form, m_languageLabel,
-           addField(InterfacePage, keys::Language, m_language, [this] { return m_language->currentData(); },
-                    [this](const QVariant& v) { selectData(m_language, v.toString()); }),
+           addField(
+               InterfacePage, keys::Language, m_language, [this] { return m_language->currentData(); },
+               [this](const QVariant& v) { selectData(m_language, v.toString()); }),
            m_languageHelp);
     m_verbose = new QCheckBox(page);
     m_verboseHelp = explanation(page);
     addRow(form, nullptr,
-           addField(InterfacePage, keys::LogVerbose, m_verbose, [this] { return m_verbose->isChecked(); },
-                    [this](const QVariant& v) { m_verbose->setChecked(v.toBool()); }),
+           addField(
+               InterfacePage, keys::LogVerbose, m_verbose, [this] { return m_verbose->isChecked(); },
+               [this](const QVariant& v) { m_verbose->setChecked(v.toBool()); }),
            m_verboseHelp);
     return page;
 }
@@ -495,21 +518,25 @@ void SettingsDialog::retranslateUi() {
     m_gpuTitle->setText(tr("TwistedPic shares the GPU with Ollama and other programs. These settings decide "
                            "how much memory it keeps between images."));
     m_cleanup->setText(tr("&Free cached GPU memory after each image"));
-    m_cleanupHelp->setText(tr("Returns the memory allocator's cache to the GPU after each image, so that Ollama "
-                              "and other programs can use it. Costs a few milliseconds; the next image allocates "
-                              "again. Turn it off only if nothing else uses this GPU."));
+    m_cleanupHelp->setText(
+        tr("Returns the memory allocator's cache to the GPU after each image, so that Ollama "
+           "and other programs can use it. Costs a few milliseconds; the next image allocates "
+           "again. Turn it off only if nothing else uses this GPU."));
     m_unload->setText(tr("&Unload the model to RAM after each image"));
-    m_unloadHelp->setText(tr("Moves the model's weights to (pinned) RAM after each image, so that the GPU holds "
-                             "only the CUDA context, about half a gigabyte. Reloading takes a fraction of a "
-                             "second for SD 1.5-sized models. Use it when a language model needs the whole card."));
+    m_unloadHelp->setText(
+        tr("Moves the model's weights to (pinned) RAM after each image, so that the GPU holds "
+           "only the CUDA context, about half a gigabyte. Reloading takes a fraction of a "
+           "second for SD 1.5-sized models. Use it when a language model needs the whole card."));
     m_makeRoom->setText(tr("Ask Ollama to make &room before generating"));
-    m_makeRoomHelp->setText(tr("When free GPU memory is short, ask Ollama to unload the models it is not using, "
-                               "so that neither program falls back to the much slower CPU."));
+    m_makeRoomHelp->setText(
+        tr("When free GPU memory is short, ask Ollama to unload the models it is not using, "
+           "so that neither program falls back to the much slower CPU."));
     m_idleLabel->setText(tr("Unload when &idle for:"));
     m_idle->setSuffix(tr(" min"));
     m_idle->setSpecialValueText(tr("Never"));
-    m_idleHelp->setText(tr("Like Ollama's keep_alive: after this many minutes without a request the model moves "
-                           "to RAM."));
+    m_idleHelp->setText(
+        tr("Like Ollama's keep_alive: after this many minutes without a request the model moves "
+           "to RAM."));
     m_deviceLabel->setText(tr("&Device:"));
     m_deviceHelp->setText(tr("Where images are computed. A change takes effect with the next image."));
     m_precisionLabel->setText(tr("&Precision:"));
@@ -532,23 +559,26 @@ void SettingsDialog::retranslateUi() {
     m_seedLabel->setText(tr("S&eed:"));
     m_countLabel->setText(tr("Images per &generation:"));
     m_clipSkipLabel->setText(tr("&CLIP skip:"));
-    m_clipSkipHelp->setText(tr("1 uses the text encoder's last layer; 2 the one before it, as some anime models "
-                               "expect."));
+    m_clipSkipHelp->setText(
+        tr("1 uses the text encoder's last layer; 2 the one before it, as some anime models "
+           "expect."));
     m_negativeLabel->setText(tr("&Negative prompt:"));
 
     m_foldersLabel->setText(tr("Model &folders:"));
     m_addFolder->setText(tr("&Add…"));
     m_removeFolder->setText(tr("&Remove"));
-    m_foldersHelp->setText(tr("Folders that hold diffusers model folders, in addition to the bundled model and "
-                              "the Hugging Face cache."));
+    m_foldersHelp->setText(
+        tr("Folders that hold diffusers model folders, in addition to the bundled model and "
+           "the Hugging Face cache."));
     m_defaultModelLabel->setText(tr("&Default model:"));
     m_defaultModel->setPlaceholderText(tr("the bundled model"));
     m_outputLabel->setText(tr("&Output folder:"));
     m_browseOutput->setText(tr("&Browse…"));
 
     m_ollamaLabel->setText(tr("&Ollama URL:"));
-    m_ollamaHelp->setText(tr("The Ollama server that writes and refines prompts, and that is asked to make room "
-                             "on the GPU."));
+    m_ollamaHelp->setText(
+        tr("The Ollama server that writes and refines prompts, and that is asked to make room "
+           "on the GPU."));
     m_pairLabel->setText(tr("&TwistedPair URL:"));
     m_pairHelp->setText(tr("The TwistedPair service that distorts prompts rhetorically."));
     m_timeoutLabel->setText(tr("TwistedPair &timeout:"));
@@ -626,9 +656,13 @@ void SettingsDialog::accept() {
         QDialog::accept();
 }
 
-void SettingsDialog::showPage(int page) { m_pages->setCurrentRow(page); }
+void SettingsDialog::showPage(int page) {
+    m_pages->setCurrentRow(page);
+}
 
-int SettingsDialog::currentPage() const { return m_stack->currentIndex(); }
+int SettingsDialog::currentPage() const {
+    return m_stack->currentIndex();
+}
 
 const SettingsDialog::Field* SettingsDialog::field(const QString& key) const {
     for (const Field& f : m_fields)
@@ -647,7 +681,9 @@ QString SettingsDialog::errorText(const QString& key) const {
     return f ? f->error->text() : QString();
 }
 
-QString SettingsDialog::statusText() const { return m_status->isHidden() ? QString() : m_status->text(); }
+QString SettingsDialog::statusText() const {
+    return m_status->isHidden() ? QString() : m_status->text();
+}
 
 void SettingsDialog::addModelFolder(const QString& folder) {
     if (m_folders->findItems(folder, Qt::MatchExactly).isEmpty())

@@ -83,7 +83,9 @@ QString installTranslation(const QString& code) {
     return lang;
 }
 
-QString currentLanguage() { return g_current; }
+QString currentLanguage() {
+    return g_current;
+}
 
 void followLanguageSetting(Settings& settings) {
     installTranslation(settings.value(keys::Language).toString());

@@ -14,7 +14,8 @@ QString formatBytes(double bytes, int decimals) {
     constexpr double GiB = 1024.0 * MiB;
     const QLocale locale;
     if (bytes >= GiB)
-        return QCoreApplication::translate("tp::ui::Units", "%1 GiB").arg(locale.toString(bytes / GiB, 'f', decimals));
+        return QCoreApplication::translate("tp::ui::Units", "%1 GiB")
+            .arg(locale.toString(bytes / GiB, 'f', decimals));
     return QCoreApplication::translate("tp::ui::Units", "%1 MiB").arg(locale.toString(bytes / MiB, 'f', 0));
 }
 

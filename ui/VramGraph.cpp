@@ -58,7 +58,8 @@ QString relativeTime(qint64 ms) {
 
 } // namespace
 
-VramGraph::VramGraph(QWidget* parent) : QWidget(parent) {
+VramGraph::VramGraph(QWidget* parent)
+    : QWidget(parent) {
     setMouseTracking(true);
     setAttribute(Qt::WA_OpaquePaintEvent);
     setAccessibleName(tr("GPU memory graph"));
@@ -67,14 +68,20 @@ VramGraph::VramGraph(QWidget* parent) : QWidget(parent) {
 
 QColor VramGraph::seriesColor(Series series, int ollamaIndex) {
     switch (series) {
-    case Series::DeviceUsed: return QColor(0x2f, 0x6f, 0xd6);
-    case Series::DeviceTotal: return QColor(0x70, 0x70, 0x70);
-    case Series::SelfReserved: return QColor(0xe6, 0x7e, 0x22);
-    case Series::SelfAllocated: return QColor(0x9b, 0x4d, 0xca);
-    case Series::Other: return QColor(0x8d, 0x6e, 0x63);
+    case Series::DeviceUsed:
+        return QColor(0x2f, 0x6f, 0xd6);
+    case Series::DeviceTotal:
+        return QColor(0x70, 0x70, 0x70);
+    case Series::SelfReserved:
+        return QColor(0xe6, 0x7e, 0x22);
+    case Series::SelfAllocated:
+        return QColor(0x9b, 0x4d, 0xca);
+    case Series::Other:
+        return QColor(0x8d, 0x6e, 0x63);
     case Series::Ollama: {
-        static const QColor palette[] = {QColor(0x2e, 0x9e, 0x5b), QColor(0x00, 0xa0, 0xa8), QColor(0x7c, 0xb3, 0x42),
-                                         QColor(0x00, 0x79, 0x6b), QColor(0x55, 0x8b, 0x2f)};
+        static const QColor palette[] = {QColor(0x2e, 0x9e, 0x5b), QColor(0x00, 0xa0, 0xa8),
+                                         QColor(0x7c, 0xb3, 0x42), QColor(0x00, 0x79, 0x6b),
+                                         QColor(0x55, 0x8b, 0x2f)};
         return palette[ollamaIndex % int(std::size(palette))];
     }
     }
@@ -85,12 +92,17 @@ QColor VramGraph::markerColor(engine::MemoryEvent::Kind kind) {
     using K = engine::MemoryEvent::Kind;
     switch (kind) {
     case K::GenerationStart:
-    case K::GenerationEnd: return QColor(0x54, 0x6e, 0x7a);
-    case K::Cleanup: return QColor(0xd8, 0x1b, 0x60);
-    case K::Unload: return QColor(0xc6, 0x28, 0x28);
+    case K::GenerationEnd:
+        return QColor(0x54, 0x6e, 0x7a);
+    case K::Cleanup:
+        return QColor(0xd8, 0x1b, 0x60);
+    case K::Unload:
+        return QColor(0xc6, 0x28, 0x28);
     case K::Load:
-    case K::Reload: return QColor(0xf9, 0xa8, 0x25);
-    case K::OutOfMemory: return QColor(0xb7, 0x1c, 0x1c);
+    case K::Reload:
+        return QColor(0xf9, 0xa8, 0x25);
+    case K::OutOfMemory:
+        return QColor(0xb7, 0x1c, 0x1c);
     }
     return Qt::black;
 }
@@ -209,22 +221,32 @@ qint64 VramGraph::rightTime() const {
     return t;
 }
 
-QRectF VramGraph::plotRect() const { return m_plot; }
+QRectF VramGraph::plotRect() const {
+    return m_plot;
+}
 
 double VramGraph::xForTime(qint64 t) const {
     return m_plot.left() + double(t - leftTime()) / (m_windowSeconds * 1000.0) * m_plot.width();
 }
 
-double VramGraph::yForBytes(double bytes) const { return m_plot.bottom() - bytes / m_yMax * m_plot.height(); }
+double VramGraph::yForBytes(double bytes) const {
+    return m_plot.bottom() - bytes / m_yMax * m_plot.height();
+}
 
 QString VramGraph::seriesName(Series s) const {
     switch (s) {
-    case Series::DeviceUsed: return tr("Device used");
-    case Series::DeviceTotal: return tr("Total");
-    case Series::SelfReserved: return tr("TwistedPic reserved");
-    case Series::SelfAllocated: return tr("TwistedPic allocated");
-    case Series::Other: return tr("Other processes");
-    case Series::Ollama: return tr("Ollama");
+    case Series::DeviceUsed:
+        return tr("Device used");
+    case Series::DeviceTotal:
+        return tr("Total");
+    case Series::SelfReserved:
+        return tr("TwistedPic reserved");
+    case Series::SelfAllocated:
+        return tr("TwistedPic allocated");
+    case Series::Other:
+        return tr("Other processes");
+    case Series::Ollama:
+        return tr("Ollama");
     }
     return {};
 }
@@ -280,8 +302,8 @@ void VramGraph::layout(const QFontMetrics& fm, const QVector<LegendItem>& legend
     double maxBytes = 0, maxTotal = 0;
     const qint64 left = leftTime();
     for (auto it = m_points.rbegin(); it != m_points.rend() && it->t >= left - 60000; ++it) {
-        maxBytes = std::max({maxBytes, double(it->used), double(it->reserved), double(it->allocated),
-                             double(it->other)});
+        maxBytes = std::max(
+            {maxBytes, double(it->used), double(it->reserved), double(it->allocated), double(it->other)});
         maxTotal = std::max(maxTotal, double(it->total));
         for (const auto& o : it->ollama)
             maxBytes = std::max(maxBytes, double(o.second));
@@ -294,7 +316,8 @@ void VramGraph::layout(const QFontMetrics& fm, const QVector<LegendItem>& legend
         labelW = std::max(labelW, double(fm.horizontalAdvance(tickLabel(v, m_gib))));
     const double top = m_legendRect.bottom() + (rows > 0 ? 8 : 2) + lineH / 2;
     const double bottom = height() - kMargin - lineH * 1.5;
-    m_plot = QRectF(QPointF(kMargin + labelW + 6, top), QPointF(width() - kMargin - fm.horizontalAdvance(tr("now")) / 2.0, bottom));
+    m_plot = QRectF(QPointF(kMargin + labelW + 6, top),
+                    QPointF(width() - kMargin - fm.horizontalAdvance(tr("now")) / 2.0, bottom));
 }
 
 void VramGraph::paintEvent(QPaintEvent*) {
@@ -332,12 +355,14 @@ void VramGraph::paintMessage(QPainter& p, const QString& title, const QString& d
     QRectF titleRect = r;
     if (!detail.isEmpty())
         titleRect.setBottom(r.center().y());
-    p.drawText(titleRect, Qt::AlignHCenter | (detail.isEmpty() ? Qt::AlignVCenter : Qt::AlignBottom) | Qt::TextWordWrap,
+    p.drawText(titleRect,
+               Qt::AlignHCenter | (detail.isEmpty() ? Qt::AlignVCenter : Qt::AlignBottom) | Qt::TextWordWrap,
                title);
     if (!detail.isEmpty()) {
         p.setFont(font());
         p.setPen(palette().color(QPalette::PlaceholderText));
-        p.drawText(r.adjusted(0, r.height() / 2 + 6, 0, 0), Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap, detail);
+        p.drawText(r.adjusted(0, r.height() / 2 + 6, 0, 0),
+                   Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap, detail);
     }
 }
 
@@ -405,7 +430,8 @@ void VramGraph::paintSeries(QPainter& p) {
         }
         return path;
     };
-    auto stroke = [&](const QPainterPath& path, const QColor& c, double w, Qt::PenStyle style = Qt::SolidLine) {
+    auto stroke = [&](const QPainterPath& path, const QColor& c, double w,
+                      Qt::PenStyle style = Qt::SolidLine) {
         QPen pen(c, w, style, Qt::RoundCap, Qt::RoundJoin);
         p.setPen(pen);
         p.setBrush(Qt::NoBrush);
@@ -426,7 +452,8 @@ void VramGraph::paintSeries(QPainter& p) {
         p.drawPolygon(area);
     }
     if (!m_totalOffScale)
-        stroke(buildPath([](const Point& pt) { return pt.total; }), seriesColor(Series::DeviceTotal), 1.5, Qt::DashLine);
+        stroke(buildPath([](const Point& pt) { return pt.total; }), seriesColor(Series::DeviceTotal), 1.5,
+               Qt::DashLine);
     stroke(buildPath([](const Point& pt) { return pt.other; }), seriesColor(Series::Other), 1.5);
     for (int i = 0; i < m_ollama.size(); ++i) {
         stroke(buildPath([i](const Point& pt) {
@@ -456,16 +483,24 @@ QString VramGraph::eventLabel(const engine::MemoryEvent& e) const {
         const double d = delta();
         if (std::abs(d) < MiB)
             return label;
-        return tr("%1 %2%3").arg(label, d < 0 ? QStringLiteral("−") : QStringLiteral("+"), formatBytes(std::abs(d)));
+        return tr("%1 %2%3").arg(label, d < 0 ? QStringLiteral("−") : QStringLiteral("+"),
+                                 formatBytes(std::abs(d)));
     };
     switch (e.kind) {
-    case K::GenerationStart: return tr("start");
-    case K::GenerationEnd: return tr("done");
-    case K::Cleanup: return withDelta(tr("cleanup"));
-    case K::Unload: return withDelta(tr("unload"));
-    case K::Reload: return withDelta(tr("reload"));
-    case K::Load: return withDelta(tr("load"));
-    case K::OutOfMemory: return tr("out of memory");
+    case K::GenerationStart:
+        return tr("start");
+    case K::GenerationEnd:
+        return tr("done");
+    case K::Cleanup:
+        return withDelta(tr("cleanup"));
+    case K::Unload:
+        return withDelta(tr("unload"));
+    case K::Reload:
+        return withDelta(tr("reload"));
+    case K::Load:
+        return withDelta(tr("load"));
+    case K::OutOfMemory:
+        return tr("out of memory");
     }
     return {};
 }
@@ -529,7 +564,8 @@ void VramGraph::paintLegend(QPainter& p, const QVector<LegendItem>& legend) {
 const VramGraph::Point* VramGraph::pointNear(qint64 t) const {
     if (m_points.empty())
         return nullptr;
-    auto it = std::lower_bound(m_points.begin(), m_points.end(), t, [](const Point& pt, qint64 v) { return pt.t < v; });
+    auto it = std::lower_bound(m_points.begin(), m_points.end(), t,
+                               [](const Point& pt, qint64 v) { return pt.t < v; });
     if (it == m_points.end())
         return &m_points.back();
     if (it != m_points.begin() && (t - std::prev(it)->t) < (it->t - t))
@@ -540,7 +576,8 @@ const VramGraph::Point* VramGraph::pointNear(qint64 t) const {
 void VramGraph::paintHover(QPainter& p) {
     if (m_hoverX < m_plot.left() || m_hoverX > m_plot.right())
         return;
-    const qint64 t = leftTime() + qint64((m_hoverX - m_plot.left()) / m_plot.width() * m_windowSeconds * 1000.0);
+    const qint64 t =
+        leftTime() + qint64((m_hoverX - m_plot.left()) / m_plot.width() * m_windowSeconds * 1000.0);
     const Point* pt = pointNear(t);
     if (!pt || pt->t < leftTime() || !pt->gpu)
         return;
@@ -562,11 +599,10 @@ void VramGraph::paintHover(QPainter& p) {
     add(Series::SelfReserved, pt->reserved, seriesName(Series::SelfReserved));
     add(Series::SelfAllocated, pt->allocated, seriesName(Series::SelfAllocated));
     for (const auto& o : pt->ollama)
-        rows.push_back({seriesColor(Series::Ollama, o.first),
-                        tr("%1 (pid %2): %3")
-                            .arg(m_ollama[o.first].name)
-                            .arg(m_ollama[o.first].pid)
-                            .arg(formatBytes(double(o.second), 2))});
+        rows.push_back({seriesColor(Series::Ollama, o.first), tr("%1 (pid %2): %3")
+                                                                  .arg(m_ollama[o.first].name)
+                                                                  .arg(m_ollama[o.first].pid)
+                                                                  .arg(formatBytes(double(o.second), 2))});
     add(Series::Other, pt->other, seriesName(Series::Other));
 
     const QFontMetrics fm = p.fontMetrics();

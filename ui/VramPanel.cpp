@@ -13,7 +13,8 @@
 
 namespace tp::ui {
 
-VramPanel::VramPanel(QWidget* parent) : QWidget(parent) {
+VramPanel::VramPanel(QWidget* parent)
+    : QWidget(parent) {
     m_graph = new VramGraph(this);
     m_state = new QLabel(this);
     QFont bold = m_state->font();
@@ -164,23 +165,31 @@ QString VramPanel::stateText() const {
     if (!m_gpu)
         return tr("No NVIDIA GPU — running on CPU");
     switch (m_engineState) {
-    case S::Loading: return tr("Loading the model…");
-    case S::Reloading: return tr("Reloading the model to the GPU…");
-    case S::Unloading: return tr("Unloading the model to RAM…");
-    case S::Cleaning: return tr("Freeing GPU memory…");
+    case S::Loading:
+        return tr("Loading the model…");
+    case S::Reloading:
+        return tr("Reloading the model to the GPU…");
+    case S::Unloading:
+        return tr("Unloading the model to RAM…");
+    case S::Cleaning:
+        return tr("Freeing GPU memory…");
     case S::Generating:
         return m_allocated >= 0 ? tr("Generating · %1 in use").arg(formatBytes(double(m_allocated)))
                                 : tr("Generating");
-    case S::Idle: break;
+    case S::Idle:
+        break;
     }
     switch (m_residence) {
     case Residence::Gpu: {
         const qint64 held = m_weightBytes > 0 ? m_weightBytes : m_allocated >= 0 ? m_allocated : m_reserved;
         return held >= 0 ? tr("Model on GPU · %1").arg(formatBytes(double(held))) : tr("Model on GPU");
     }
-    case Residence::Ram: return tr("Model unloaded to RAM");
-    case Residence::Cpu: return tr("Model on the CPU");
-    case Residence::None: break;
+    case Residence::Ram:
+        return tr("Model unloaded to RAM");
+    case Residence::Cpu:
+        return tr("Model on the CPU");
+    case Residence::None:
+        break;
     }
     return m_reserved >= 0 ? tr("Idle — %1 reserved").arg(formatBytes(double(m_reserved))) : tr("Idle");
 }
@@ -189,7 +198,8 @@ QString VramPanel::detailText() const {
     if (!m_haveSample || !m_gpu)
         return {};
     QString text = m_used >= 0 && m_total > 0
-                       ? tr("%1 · %2 of %3 in use").arg(m_deviceName, formatBytes(double(m_used)), formatBytes(double(m_total)))
+                       ? tr("%1 · %2 of %3 in use")
+                             .arg(m_deviceName, formatBytes(double(m_used)), formatBytes(double(m_total)))
                        : m_deviceName;
     if (m_reserved >= 0)
         text += tr(" · TwistedPic holds %1").arg(formatBytes(double(m_reserved)));
@@ -198,7 +208,9 @@ QString VramPanel::detailText() const {
     return text;
 }
 
-bool VramPanel::freeEnabled() const { return m_gpu && m_engineState == engine::State::Idle; }
+bool VramPanel::freeEnabled() const {
+    return m_gpu && m_engineState == engine::State::Idle;
+}
 
 bool VramPanel::unloadEnabled() const {
     return m_gpu && m_engineState == engine::State::Idle && m_residence == Residence::Gpu;

@@ -14,7 +14,8 @@ bool parseCommandLine(Context& ctx, QCommandLineParser& parser, const QStringLis
                                   QStringLiteral("Show this help."));
     parser.addOption(help);
     if (!parser.parse(args)) {
-        ctx.err << parser.errorText() << "\n" << "Try 'twistedpic-cli " << args.value(0) << " --help'.\n";
+        ctx.err << parser.errorText() << "\n"
+                << "Try 'twistedpic-cli " << args.value(0) << " --help'.\n";
         *exitCode = Usage;
         return false;
     }

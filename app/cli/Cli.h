@@ -26,8 +26,8 @@ struct Context {
 
 struct Command {
     QString name;
-    QString summary;                                                // one line for `--help`
-    std::function<int(Context&, const QStringList& args)> run;     // args[0] is the command name
+    QString summary;                                           // one line for `--help`
+    std::function<int(Context&, const QStringList& args)> run; // args[0] is the command name
 };
 
 // Commands add themselves from their own file (see TP_CLI_COMMAND).
@@ -45,6 +45,6 @@ struct Registrar {
 
 #define TP_CLI_CONCAT2(a, b) a##b
 #define TP_CLI_CONCAT(a, b) TP_CLI_CONCAT2(a, b)
-#define TP_CLI_COMMAND(name, summary, fn)                                                              \
-    static const ::tp::cli::Registrar TP_CLI_CONCAT(tp_cli_registrar_, __LINE__)(                      \
+#define TP_CLI_COMMAND(name, summary, fn)                                                                    \
+    static const ::tp::cli::Registrar TP_CLI_CONCAT(tp_cli_registrar_, __LINE__)(                            \
         ::tp::cli::Command{QStringLiteral(name), QStringLiteral(summary), fn})

@@ -40,7 +40,9 @@ services::PromptPipelineResult runPromptPipeline(Context& ctx, const QString& pr
 
 namespace {
 
-QString seconds(const QVariant& ms) { return QString::number(ms.toDouble() / 1000.0, 'f', 1) + QStringLiteral(" s"); }
+QString seconds(const QVariant& ms) {
+    return QString::number(ms.toDouble() / 1000.0, 'f', 1) + QStringLiteral(" s");
+}
 
 void printStages(Context& ctx, const services::PromptPipelineResult& r) {
     const QVariantMap d = r.record.value(QStringLiteral("distort")).toMap();
@@ -49,15 +51,16 @@ void printStages(Context& ctx, const services::PromptPipelineResult& r) {
     if (!r.distorted.isEmpty()) {
         const QString model = d.value(QStringLiteral("model")).toString();
         ctx.out << "distorted (TwistedPair " << d.value(QStringLiteral("mode")).toString() << ", "
-                << d.value(QStringLiteral("tone")).toString() << ", gain " << d.value(QStringLiteral("gain")).toInt()
-                << ", model " << (model.isEmpty() ? QStringLiteral("TwistedPair's default") : model) << ", "
+                << d.value(QStringLiteral("tone")).toString() << ", gain "
+                << d.value(QStringLiteral("gain")).toInt() << ", model "
+                << (model.isEmpty() ? QStringLiteral("TwistedPair's default") : model) << ", "
                 << seconds(d.value(QStringLiteral("ms"))) << "):\n  " << r.distorted << "\n";
     }
     if (!r.refined.isEmpty()) {
         ctx.out << "refined (Ollama " << f.value(QStringLiteral("model")).toString() << ", "
                 << f.value(QStringLiteral("keywordCount")).toInt() << " keywords of "
-                << f.value(QStringLiteral("keywords")).toInt() << " asked, " << seconds(f.value(QStringLiteral("ms")))
-                << "):\n  " << r.refined << "\n";
+                << f.value(QStringLiteral("keywords")).toInt() << " asked, "
+                << seconds(f.value(QStringLiteral("ms"))) << "):\n  " << r.refined << "\n";
     } else if (r.ok && !f.value(QStringLiteral("enabled")).toBool()) {
         ctx.out << "refined: (refinement off)\n";
     }
@@ -68,36 +71,42 @@ void printStages(Context& ctx, const services::PromptPipelineResult& r) {
 int runDistort(Context& ctx, const QStringList& args) {
     const Settings& s = ctx.settings;
     QCommandLineParser parser;
-    const QCommandLineOption mode(QStringLiteral("mode"), QStringLiteral("TwistedPair mode (default from settings: %1).")
-                                                              .arg(s.value(keys::DistortMode).toString()),
+    const QCommandLineOption mode(QStringLiteral("mode"),
+                                  QStringLiteral("TwistedPair mode (default from settings: %1).")
+                                      .arg(s.value(keys::DistortMode).toString()),
                                   QStringLiteral("MODE"));
-    const QCommandLineOption tone(QStringLiteral("tone"), QStringLiteral("TwistedPair tone (default: %1).")
-                                                              .arg(s.value(keys::DistortTone).toString()),
-                                  QStringLiteral("TONE"));
-    const QCommandLineOption gain(QStringLiteral("gain"),
-                                  QStringLiteral("Gain 1..10 (default: %1).").arg(s.value(keys::DistortGain).toInt()),
-                                  QStringLiteral("GAIN"));
+    const QCommandLineOption tone(
+        QStringLiteral("tone"),
+        QStringLiteral("TwistedPair tone (default: %1).").arg(s.value(keys::DistortTone).toString()),
+        QStringLiteral("TONE"));
+    const QCommandLineOption gain(
+        QStringLiteral("gain"),
+        QStringLiteral("Gain 1..10 (default: %1).").arg(s.value(keys::DistortGain).toInt()),
+        QStringLiteral("GAIN"));
     const QCommandLineOption model(QStringLiteral("model"),
                                    QStringLiteral("Ollama model TwistedPair distorts with (default: %1).")
                                        .arg(s.value(keys::DistortModel).toString()),
                                    QStringLiteral("MODEL"));
-    const QCommandLineOption refine(QStringLiteral("refine"), QStringLiteral("Boil the result down to visual keywords "
-                                                                             "with Ollama."));
-    const QCommandLineOption noRefine(QStringLiteral("no-refine"), QStringLiteral("Use the distorted text as is."));
+    const QCommandLineOption refine(QStringLiteral("refine"),
+                                    QStringLiteral("Boil the result down to visual keywords "
+                                                   "with Ollama."));
+    const QCommandLineOption noRefine(QStringLiteral("no-refine"),
+                                      QStringLiteral("Use the distorted text as is."));
     const QCommandLineOption refiner(QStringLiteral("refiner-model"),
                                      QStringLiteral("Ollama model for the keywords (default: %1).")
                                          .arg(s.value(keys::RefinerModel).toString()),
                                      QStringLiteral("MODEL"));
-    const QCommandLineOption keywords(QStringLiteral("keywords"), QStringLiteral("How many keywords to ask for."),
-                                      QStringLiteral("N"));
+    const QCommandLineOption keywords(QStringLiteral("keywords"),
+                                      QStringLiteral("How many keywords to ask for."), QStringLiteral("N"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print every stage as JSON."));
     parser.addOptions({mode, tone, gain, model, refine, noRefine, refiner, keywords, json});
     parser.addPositionalArgument(QStringLiteral("TEXT"), QStringLiteral("The prompt to distort."));
     int code = Ok;
-    if (!parseCommandLine(ctx, parser, args,
-                          QStringLiteral("Run a prompt through TwistedPair's distortion and Ollama's keyword refinement, "
-                                         "as a generation with distortion would, and print each stage."),
-                          &code))
+    if (!parseCommandLine(
+            ctx, parser, args,
+            QStringLiteral("Run a prompt through TwistedPair's distortion and Ollama's keyword refinement, "
+                           "as a generation with distortion would, and print each stage."),
+            &code))
         return code;
     const QString text = parser.positionalArguments().join(QLatin1Char(' ')).trimmed();
     if (text.isEmpty()) {
@@ -167,6 +176,7 @@ int runDistort(Context& ctx, const QStringList& args) {
 
 } // namespace
 
-TP_CLI_COMMAND("distort", "Distort a prompt with TwistedPair (+ Ollama keywords) and show each stage", runDistort);
+TP_CLI_COMMAND("distort", "Distort a prompt with TwistedPair (+ Ollama keywords) and show each stage",
+               runDistort);
 
 } // namespace tp::cli

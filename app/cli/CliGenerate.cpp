@@ -21,7 +21,9 @@ namespace tp::cli {
 namespace {
 
 volatile std::sig_atomic_t g_interrupted = 0;
-void onSigint(int) { g_interrupted = 1; }
+void onSigint(int) {
+    g_interrupted = 1;
+}
 
 QString bar(int step, int total, int width = 30) {
     const int filled = total > 0 ? step * width / total : 0;
@@ -29,32 +31,36 @@ QString bar(int step, int total, int width = 30) {
 }
 
 // Renames `from` to `to` without ever replacing an existing file.
-bool moveNoClobber(const QString& from, const QString& to) { return QFile::rename(from, to); }
+bool moveNoClobber(const QString& from, const QString& to) {
+    return QFile::rename(from, to);
+}
 
 int runGenerate(Context& ctx, const QStringList& args) {
     Settings& s = ctx.settings;
     QCommandLineParser parser;
-    const QCommandLineOption model({QStringLiteral("m"), QStringLiteral("model")},
-                                   QStringLiteral("Model name (see `models`) or diffusers folder. Default: the "
-                                                  "settings' default model, else the bundled one."),
-                                   QStringLiteral("NAME|PATH"), s.value(keys::DefaultModel).toString());
-    const QCommandLineOption prompt({QStringLiteral("p"), QStringLiteral("prompt")}, QStringLiteral("What to draw."),
-                                    QStringLiteral("TEXT"));
+    const QCommandLineOption model(
+        {QStringLiteral("m"), QStringLiteral("model")},
+        QStringLiteral("Model name (see `models`) or diffusers folder. Default: the "
+                       "settings' default model, else the bundled one."),
+        QStringLiteral("NAME|PATH"), s.value(keys::DefaultModel).toString());
+    const QCommandLineOption prompt({QStringLiteral("p"), QStringLiteral("prompt")},
+                                    QStringLiteral("What to draw."), QStringLiteral("TEXT"));
     const QCommandLineOption negative({QStringLiteral("n"), QStringLiteral("negative")},
-                                      QStringLiteral("What to avoid (negative prompt)."), QStringLiteral("TEXT"),
-                                      s.value(keys::NegativePrompt).toString());
-    const QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Denoising steps."), QStringLiteral("N"),
-                                   s.value(keys::Steps).toString());
+                                      QStringLiteral("What to avoid (negative prompt)."),
+                                      QStringLiteral("TEXT"), s.value(keys::NegativePrompt).toString());
+    const QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Denoising steps."),
+                                   QStringLiteral("N"), s.value(keys::Steps).toString());
     const QCommandLineOption cfg(QStringLiteral("cfg"), QStringLiteral("Guidance scale (1 = off)."),
                                  QStringLiteral("X"), s.value(keys::Guidance).toString());
-    const QCommandLineOption sampler(QStringLiteral("sampler"),
-                                     QStringLiteral("One of: %1.").arg(samplerNames().join(QStringLiteral(", "))),
-                                     QStringLiteral("NAME"), s.value(keys::Sampler).toString());
-    const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed (-1 = random). Image i uses seed+i."),
-                                  QStringLiteral("N"),
-                                  s.value(keys::SeedMode).toString() == QLatin1String("fixed")
-                                      ? s.value(keys::Seed).toString()
-                                      : QStringLiteral("-1"));
+    const QCommandLineOption sampler(
+        QStringLiteral("sampler"),
+        QStringLiteral("One of: %1.").arg(samplerNames().join(QStringLiteral(", "))), QStringLiteral("NAME"),
+        s.value(keys::Sampler).toString());
+    const QCommandLineOption seed(
+        QStringLiteral("seed"), QStringLiteral("Seed (-1 = random). Image i uses seed+i."),
+        QStringLiteral("N"),
+        s.value(keys::SeedMode).toString() == QLatin1String("fixed") ? s.value(keys::Seed).toString()
+                                                                     : QStringLiteral("-1"));
     const QCommandLineOption width(QStringLiteral("width"), QStringLiteral("Width, a multiple of 8."),
                                    QStringLiteral("W"), s.value(keys::Width).toString());
     const QCommandLineOption height(QStringLiteral("height"), QStringLiteral("Height, a multiple of 8."),
@@ -64,14 +70,16 @@ int runGenerate(Context& ctx, const QStringList& args) {
     const QCommandLineOption clipSkip(QStringLiteral("clip-skip"),
                                       QStringLiteral("Text encoder layer from the end (1 = last)."),
                                       QStringLiteral("N"), s.value(keys::ClipSkip).toString());
-    const QCommandLineOption output({QStringLiteral("o"), QStringLiteral("output")},
-                                    QStringLiteral("A folder, or a .png file (never overwritten). Default: the "
-                                                   "output folder from the settings."),
-                                    QStringLiteral("FILE|DIR"), s.outputDirectory());
+    const QCommandLineOption output(
+        {QStringLiteral("o"), QStringLiteral("output")},
+        QStringLiteral("A folder, or a .png file (never overwritten). Default: the "
+                       "output folder from the settings."),
+        QStringLiteral("FILE|DIR"), s.outputDirectory());
     const QCommandLineOption device(QStringLiteral("device"), QStringLiteral("auto, cpu, cuda or cuda:N."),
                                     QStringLiteral("DEV"), s.device());
-    const QCommandLineOption precision(QStringLiteral("precision"), QStringLiteral("auto, fp16, bf16 or fp32 (GPU)."),
-                                       QStringLiteral("P"), s.value(keys::Precision).toString());
+    const QCommandLineOption precision(QStringLiteral("precision"),
+                                       QStringLiteral("auto, fp16, bf16 or fp32 (GPU)."), QStringLiteral("P"),
+                                       s.value(keys::Precision).toString());
     const QCommandLineOption distort(
         QStringLiteral("distort"),
         QStringLiteral("First rewrite the prompt through TwistedPair (then Ollama's refiner and the wrapper "
@@ -80,14 +88,15 @@ int runGenerate(Context& ctx, const QStringList& args) {
         QStringLiteral("MODE,TONE,GAIN"));
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
                                    QStringLiteral("No progress bar; print only the written paths."));
-    for (const auto& o : {model, prompt, negative, steps, cfg, sampler, seed, width, height, count, clipSkip, output,
-                          device, precision, distort, quiet})
+    for (const auto& o : {model, prompt, negative, steps, cfg, sampler, seed, width, height, count, clipSkip,
+                          output, device, precision, distort, quiet})
         parser.addOption(o);
     int code = Ok;
-    if (!parseCommandLine(ctx, parser, args,
-                          QStringLiteral("Generate images from a prompt. Defaults come from the settings; the GPU "
-                                         "memory policy (cleanup/unload after generation) is applied as in the app."),
-                          &code))
+    if (!parseCommandLine(
+            ctx, parser, args,
+            QStringLiteral("Generate images from a prompt. Defaults come from the settings; the GPU "
+                           "memory policy (cleanup/unload after generation) is applied as in the app."),
+            &code))
         return code;
     if (!parser.isSet(prompt) || parser.value(prompt).trimmed().isEmpty()) {
         ctx.err << "generate needs a prompt: --prompt \"a red circle on a blue background\"\n";
@@ -107,8 +116,10 @@ int runGenerate(Context& ctx, const QStringList& args) {
         qint64* target;
     };
     qint64 v[7] = {};
-    const IntOpt ints[] = {{&steps, keys::Steps, &v[0]},    {&width, keys::Width, &v[1]},
-                           {&height, keys::Height, &v[2]},  {&count, keys::ImageCount, &v[3]},
+    const IntOpt ints[] = {{&steps, keys::Steps, &v[0]},
+                           {&width, keys::Width, &v[1]},
+                           {&height, keys::Height, &v[2]},
+                           {&count, keys::ImageCount, &v[3]},
                            {&clipSkip, keys::ClipSkip, &v[4]}};
     for (const IntOpt& o : ints) {
         const Result<QVariant> parsed = s.parse(o.key, parser.value(*o.option));
@@ -136,25 +147,28 @@ int runGenerate(Context& ctx, const QStringList& args) {
         return Usage;
     }
     if (!samplerNames().contains(r.sampler)) {
-        ctx.err << "--sampler: '" << r.sampler << "' is not one of " << samplerNames().join(QStringLiteral(", "))
-                << "\n";
+        ctx.err << "--sampler: '" << r.sampler << "' is not one of "
+                << samplerNames().join(QStringLiteral(", ")) << "\n";
         return Usage;
     }
 
     // Without --width/--height, a model far from the settings' size draws at its own (the
     // bundled 128x128 model gives noise at 512x512), as the desktop app's form does.
     if (!parser.isSet(width) && !parser.isSet(height)) {
-        const io::ModelCatalogue catalogue = io::ModelCatalogue::scan(s.modelSearchPaths(), paths::bundledModelDirs());
+        const io::ModelCatalogue catalogue =
+            io::ModelCatalogue::scan(s.modelSearchPaths(), paths::bundledModelDirs());
         const Result<io::ModelInfo> info =
-            r.model.isEmpty() ? (catalogue.defaultModel() ? Result<io::ModelInfo>::ok(*catalogue.defaultModel())
-                                                          : Result<io::ModelInfo>::fail(QString()))
-                              : catalogue.resolve(r.model);
+            r.model.isEmpty()
+                ? (catalogue.defaultModel() ? Result<io::ModelInfo>::ok(*catalogue.defaultModel())
+                                            : Result<io::ModelInfo>::fail(QString()))
+                : catalogue.resolve(r.model);
         const int native = info ? info->nativeSize : 0;
         const int side = std::max(r.width, r.height);
         if (native > 0 && (side > 2 * native || side * 2 < native)) {
             r.width = r.height = native;
             if (!parser.isSet(quiet))
-                ctx.err << info->name << " was trained at " << native << "x" << native << "; generating at that size "
+                ctx.err << info->name << " was trained at " << native << "x" << native
+                        << "; generating at that size "
                         << "(--width/--height choose another).\n";
         }
     }
@@ -192,7 +206,8 @@ int runGenerate(Context& ctx, const QStringList& args) {
             return Failure;
         }
         if (!staging.isValid()) {
-            ctx.err << "Cannot write into " << QFileInfo(target).absolutePath() << ": " << staging.errorString() << "\n";
+            ctx.err << "Cannot write into " << QFileInfo(target).absolutePath() << ": "
+                    << staging.errorString() << "\n";
             return Failure;
         }
         r.outputDir = staging.path();
@@ -210,13 +225,14 @@ int runGenerate(Context& ctx, const QStringList& args) {
     const bool tty = isatty(STDERR_FILENO) && !parser.isSet(quiet);
     int exitCode = Failure;
     QEventLoop loop;
-    QObject::connect(&engine, &engine::Engine::stateChanged, &loop, [&](engine::State st, const QString& detail) {
-        if (tty && st != engine::State::Generating && st != engine::State::Idle) {
-            ctx.err << "\r\033[K" << engine::stateName(st) << (detail.isEmpty() ? QString() : QStringLiteral(" ") + detail)
-                    << "…";
-            ctx.err.flush();
-        }
-    });
+    QObject::connect(&engine, &engine::Engine::stateChanged, &loop,
+                     [&](engine::State st, const QString& detail) {
+                         if (tty && st != engine::State::Generating && st != engine::State::Idle) {
+                             ctx.err << "\r\033[K" << engine::stateName(st)
+                                     << (detail.isEmpty() ? QString() : QStringLiteral(" ") + detail) << "…";
+                             ctx.err.flush();
+                         }
+                     });
     QObject::connect(&engine, &engine::Engine::progress, &loop, [&](const engine::Progress& p) {
         if (!tty)
             return;
@@ -230,8 +246,8 @@ int runGenerate(Context& ctx, const QStringList& args) {
             ctx.err << "\r\033[K";
         QStringList written = res.files;
         if (toFile && !written.isEmpty()) {
-            const QString json = QFileInfo(target).path() + QLatin1Char('/') + QFileInfo(target).completeBaseName() +
-                                 QStringLiteral(".json");
+            const QString json = QFileInfo(target).path() + QLatin1Char('/') +
+                                 QFileInfo(target).completeBaseName() + QStringLiteral(".json");
             if (!moveNoClobber(written.first(), target) ||
                 !moveNoClobber(written.first().chopped(4) + QStringLiteral(".json"), json)) {
                 ctx.err << "Could not move the image to " << target << " (does it exist now?). It is in "

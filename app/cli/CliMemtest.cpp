@@ -8,7 +8,9 @@
 namespace tp::cli {
 namespace {
 
-QString mib(qint64 bytes) { return bytes < 0 ? QStringLiteral("-") : QString::number(bytes / 1048576.0, 'f', 0); }
+QString mib(qint64 bytes) {
+    return bytes < 0 ? QStringLiteral("-") : QString::number(bytes / 1048576.0, 'f', 0);
+}
 
 int runMemtest(Context& ctx, const QStringList& args) {
     Settings& s = ctx.settings;
@@ -26,21 +28,25 @@ int runMemtest(Context& ctx, const QStringList& args) {
                                     QStringLiteral("DEV"), s.device());
     const QCommandLineOption precision(QStringLiteral("precision"), QStringLiteral("auto, fp16, bf16, fp32."),
                                        QStringLiteral("P"), s.value(keys::Precision).toString());
-    const QCommandLineOption settle(QStringLiteral("settle"), QStringLiteral("Seconds before the last reading."),
-                                    QStringLiteral("S"), QStringLiteral("5"));
-    const QCommandLineOption noCleanup(QStringLiteral("no-cleanup"), QStringLiteral("Skip the cleanup step."));
+    const QCommandLineOption settle(QStringLiteral("settle"),
+                                    QStringLiteral("Seconds before the last reading."), QStringLiteral("S"),
+                                    QStringLiteral("5"));
+    const QCommandLineOption noCleanup(QStringLiteral("no-cleanup"),
+                                       QStringLiteral("Skip the cleanup step."));
     const QCommandLineOption noUnload(QStringLiteral("no-unload"), QStringLiteral("Skip unload and reload."));
     for (const auto& o : {model, width, height, steps, device, precision, settle, noCleanup, noUnload})
         parser.addOption(o);
     int code = Ok;
-    if (!parseCommandLine(ctx, parser, args,
-                          QStringLiteral("Loads a model, generates one image and prints GPU memory before load, after "
-                                         "load, after the generation with cleanup, after unload, after reload and a "
-                                         "few seconds later (like the original's test_gpu_cleanup.py)."),
-                          &code))
+    if (!parseCommandLine(
+            ctx, parser, args,
+            QStringLiteral("Loads a model, generates one image and prints GPU memory before load, after "
+                           "load, after the generation with cleanup, after unload, after reload and a "
+                           "few seconds later (like the original's test_gpu_cleanup.py)."),
+            &code))
         return code;
 
-    const io::ModelCatalogue catalogue = io::ModelCatalogue::scan(s.modelSearchPaths(), paths::bundledModelDirs());
+    const io::ModelCatalogue catalogue =
+        io::ModelCatalogue::scan(s.modelSearchPaths(), paths::bundledModelDirs());
     io::ModelInfo info;
     if (parser.value(model).isEmpty()) {
         const io::ModelInfo* def = catalogue.defaultModel();
@@ -75,7 +81,8 @@ int runMemtest(Context& ctx, const QStringList& args) {
         return Usage;
     }
 
-    ctx.out << "memtest: " << info.name << ", " << o.width << "x" << o.height << ", " << o.steps << " steps\n";
+    ctx.out << "memtest: " << info.name << ", " << o.width << "x" << o.height << ", " << o.steps
+            << " steps\n";
     ctx.out << QStringLiteral("%1 %2 %3 %4 %5\n")
                    .arg(QStringLiteral("step"), -24)
                    .arg(QStringLiteral("device MiB"), 11)
@@ -83,15 +90,16 @@ int runMemtest(Context& ctx, const QStringList& args) {
                    .arg(QStringLiteral("reserved MiB"), 13)
                    .arg(QStringLiteral("took ms"), 9);
     ctx.out.flush();
-    const Result<engine::MemoryCycleReport> report = engine::runMemoryCycle(o, [&](const engine::MemoryCycleRow& r) {
-        ctx.out << QStringLiteral("%1 %2 %3 %4 %5\n")
-                       .arg(r.label, -24)
-                       .arg(mib(r.memory.deviceUsedBytes), 11)
-                       .arg(mib(r.memory.allocatedBytes), 10)
-                       .arg(mib(r.memory.reservedBytes), 13)
-                       .arg(r.milliseconds > 0 ? QString::number(r.milliseconds, 'f', 1) : QString(), 9);
-        ctx.out.flush();
-    });
+    const Result<engine::MemoryCycleReport> report =
+        engine::runMemoryCycle(o, [&](const engine::MemoryCycleRow& r) {
+            ctx.out << QStringLiteral("%1 %2 %3 %4 %5\n")
+                           .arg(r.label, -24)
+                           .arg(mib(r.memory.deviceUsedBytes), 11)
+                           .arg(mib(r.memory.allocatedBytes), 10)
+                           .arg(mib(r.memory.reservedBytes), 13)
+                           .arg(r.milliseconds > 0 ? QString::number(r.milliseconds, 'f', 1) : QString(), 9);
+            ctx.out.flush();
+        });
     if (!report) {
         ctx.err << report.error() << "\n";
         return Failure;
@@ -105,6 +113,7 @@ int runMemtest(Context& ctx, const QStringList& args) {
 
 } // namespace
 
-TP_CLI_COMMAND("memtest", "Measure GPU memory around one generation: load, cleanup, unload, reload", runMemtest);
+TP_CLI_COMMAND("memtest", "Measure GPU memory around one generation: load, cleanup, unload, reload",
+               runMemtest);
 
 } // namespace tp::cli

@@ -35,14 +35,15 @@ QJsonObject toJson(const io::ModelInfo& m) {
 }
 
 void printTable(QTextStream& out, const QVector<io::ModelInfo>& models) {
-    const QStringList header{QStringLiteral("NAME"), QStringLiteral("FAMILY"), QStringLiteral("SUPPORTED"),
-                             QStringLiteral("SIZE"), QStringLiteral("PRECISION"), QStringLiteral("SOURCE"),
+    const QStringList header{QStringLiteral("NAME"),      QStringLiteral("FAMILY"),
+                             QStringLiteral("SUPPORTED"), QStringLiteral("SIZE"),
+                             QStringLiteral("PRECISION"), QStringLiteral("SOURCE"),
                              QStringLiteral("FOLDER")};
     QVector<QStringList> rows{header};
     for (const io::ModelInfo& m : models)
         rows.push_back({m.name, m.family, m.supported ? QStringLiteral("yes") : QStringLiteral("no"),
-                        io::formatSize(m.sizeBytes), m.precision.isEmpty() ? QStringLiteral("?") : m.precision,
-                        m.source, m.folder});
+                        io::formatSize(m.sizeBytes),
+                        m.precision.isEmpty() ? QStringLiteral("?") : m.precision, m.source, m.folder});
     QVector<int> width(header.size(), 0);
     for (const QStringList& r : rows)
         for (int i = 0; i < r.size(); ++i)
@@ -62,11 +63,12 @@ int runModels(Context& ctx, const QStringList& args) {
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON instead of a table."));
     parser.addOption(json);
     int code = Ok;
-    if (!parseCommandLine(ctx, parser, args,
-                          QStringLiteral("List the models found in the bundled models folder, the search paths "
-                                         "(setting models/searchPaths) and the Hugging Face cache (HF_HUB_CACHE, "
-                                         "HF_HOME/hub or ~/.cache/huggingface/hub)."),
-                          &code))
+    if (!parseCommandLine(
+            ctx, parser, args,
+            QStringLiteral("List the models found in the bundled models folder, the search paths "
+                           "(setting models/searchPaths) and the Hugging Face cache (HF_HUB_CACHE, "
+                           "HF_HOME/hub or ~/.cache/huggingface/hub)."),
+            &code))
         return code;
     if (!parser.positionalArguments().isEmpty()) {
         ctx.err << "Usage: twistedpic-cli models [--json]\n";
@@ -95,15 +97,17 @@ int runModels(Context& ctx, const QStringList& args) {
         for (const io::SearchedLocation& s : catalogue.searched())
             ctx.out << "  " << kindLabel(s.kind) << ": " << s.path << (s.exists ? "" : "  (does not exist)")
                     << "\n";
-        ctx.out << "Add a folder of diffusers models with 'twistedpic-cli settings set " << keys::ModelSearchPaths
+        ctx.out << "Add a folder of diffusers models with 'twistedpic-cli settings set "
+                << keys::ModelSearchPaths
                 << " /path/to/models', or download one with the Hugging Face CLI, e.g.\n"
                    "'huggingface-cli download stable-diffusion-v1-5/stable-diffusion-v1-5'.\n";
         return Ok;
     }
     printTable(ctx.out, catalogue.models());
-    const qsizetype supported =
-        std::count_if(catalogue.models().begin(), catalogue.models().end(), [](const io::ModelInfo& m) { return m.supported; });
-    ctx.out << "\n" << catalogue.models().size() << (catalogue.models().size() == 1 ? " model, " : " models, ")
+    const qsizetype supported = std::count_if(catalogue.models().begin(), catalogue.models().end(),
+                                              [](const io::ModelInfo& m) { return m.supported; });
+    ctx.out << "\n"
+            << catalogue.models().size() << (catalogue.models().size() == 1 ? " model, " : " models, ")
             << supported << " supported.\n";
     return Ok;
 }

@@ -3,8 +3,8 @@
 #include "app/cli/Cli.h"
 #include "core/services/Format.h"
 #include "core/services/OllamaClient.h"
-#include "core/services/ServiceStatus.h"
 #include "core/services/ServiceSetup.h"
+#include "core/services/ServiceStatus.h"
 #include "core/services/TwistedPairClient.h"
 #include "core/settings/Settings.h"
 
@@ -36,7 +36,8 @@ void printText(QTextStream& out, const services::OllamaStatus& o, const services
             for (const services::OllamaModel& m : o.installed)
                 out << "    " << m.name << "  " << services::formatBytes(m.size)
                     << (m.parameterSize.isEmpty() ? QString() : QStringLiteral("  ") + m.parameterSize)
-                    << (m.quantizationLevel.isEmpty() ? QString() : QStringLiteral(" ") + m.quantizationLevel) << "\n";
+                    << (m.quantizationLevel.isEmpty() ? QString() : QStringLiteral(" ") + m.quantizationLevel)
+                    << "\n";
         } else {
             out << "  installed: " << o.installedError << "\n";
         }
@@ -44,9 +45,11 @@ void printText(QTextStream& out, const services::OllamaStatus& o, const services
             out << (o.loaded.isEmpty() ? "  loaded: none\n" : "  loaded:\n");
             for (const services::OllamaLoadedModel& m : o.loaded)
                 out << "    " << m.shareText() << "  (" << services::formatBytes(m.size) << ", "
-                    << services::formatBytes(m.sizeVram) << " on the GPU, until " << until(m.expiresAt) << ")\n";
+                    << services::formatBytes(m.sizeVram) << " on the GPU, until " << until(m.expiresAt)
+                    << ")\n";
             if (o.anyPartlyOnCpu())
-                out << "  note: a model partly on the CPU answers slowly. Free GPU memory and let Ollama reload it "
+                out << "  note: a model partly on the CPU answers slowly. Free GPU memory and let Ollama "
+                       "reload it "
                        "(the desktop app's Services panel does both).\n";
         } else {
             out << "  loaded: " << o.loadedError << "\n";
@@ -60,8 +63,9 @@ void printText(QTextStream& out, const services::OllamaStatus& o, const services
     out << "  up\n";
     if (t.modelsError.isEmpty())
         out << "  models: " << t.models.models.join(QStringLiteral(", "))
-            << (t.models.defaultModel.isEmpty() ? QString()
-                                                : QStringLiteral(" (default ") + t.models.defaultModel + QLatin1Char(')'))
+            << (t.models.defaultModel.isEmpty()
+                    ? QString()
+                    : QStringLiteral(" (default ") + t.models.defaultModel + QLatin1Char(')'))
             << "\n";
     else
         out << "  models: " << t.modelsError << "\n";
@@ -80,10 +84,11 @@ int runServices(Context& ctx, const QStringList& args) {
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the report as JSON."));
     parser.addOption(json);
     int code = Ok;
-    if (!parseCommandLine(ctx, parser, args,
-                          QStringLiteral("Show whether Ollama and TwistedPair are running, and whether Ollama's loaded "
-                                         "models run on the GPU or partly on the CPU."),
-                          &code))
+    if (!parseCommandLine(
+            ctx, parser, args,
+            QStringLiteral("Show whether Ollama and TwistedPair are running, and whether Ollama's loaded "
+                           "models run on the GPU or partly on the CPU."),
+            &code))
         return code;
     if (!parser.positionalArguments().isEmpty()) {
         ctx.err << "services takes no arguments. Try 'twistedpic-cli services --help'.\n";
@@ -113,6 +118,7 @@ int runServices(Context& ctx, const QStringList& args) {
 
 } // namespace
 
-TP_CLI_COMMAND("services", "Show Ollama's and TwistedPair's status and Ollama's GPU/CPU placement", runServices);
+TP_CLI_COMMAND("services", "Show Ollama's and TwistedPair's status and Ollama's GPU/CPU placement",
+               runServices);
 
 } // namespace tp::cli

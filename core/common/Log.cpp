@@ -36,10 +36,18 @@ void qtMessageHandler(QtMsgType type, const QMessageLogContext& ctx, const QStri
     const std::string text = message.toStdString();
     const char* category = ctx.category ? ctx.category : "qt";
     switch (type) {
-    case QtDebugMsg: spdlog::debug("[{}] {}", category, text); break;
-    case QtInfoMsg: spdlog::info("[{}] {}", category, text); break;
-    case QtWarningMsg: spdlog::warn("[{}] {}", category, text); break;
-    case QtCriticalMsg: spdlog::error("[{}] {}", category, text); break;
+    case QtDebugMsg:
+        spdlog::debug("[{}] {}", category, text);
+        break;
+    case QtInfoMsg:
+        spdlog::info("[{}] {}", category, text);
+        break;
+    case QtWarningMsg:
+        spdlog::warn("[{}] {}", category, text);
+        break;
+    case QtCriticalMsg:
+        spdlog::error("[{}] {}", category, text);
+        break;
     case QtFatalMsg:
         spdlog::critical("[{}] {}", category, text);
         spdlog::default_logger()->flush();
@@ -49,7 +57,8 @@ void qtMessageHandler(QtMsgType type, const QMessageLogContext& ctx, const QStri
 
 } // namespace
 
-Buffer::Buffer(QObject* parent) : QObject(parent) {
+Buffer::Buffer(QObject* parent)
+    : QObject(parent) {
     qRegisterMetaType<tp::log::Line>();
     m_ring.reserve(m_capacity);
 }
@@ -123,10 +132,16 @@ void setVerbose(bool on) {
                                 : (g_consoleQuiet ? spdlog::level::warn : spdlog::level::info));
 }
 
-bool verbose() { return g_verbose; }
+bool verbose() {
+    return g_verbose;
+}
 
-void installQtMessageHandler() { qInstallMessageHandler(qtMessageHandler); }
+void installQtMessageHandler() {
+    qInstallMessageHandler(qtMessageHandler);
+}
 
-QString logFilePath() { return g_logFile; }
+QString logFilePath() {
+    return g_logFile;
+}
 
 } // namespace tp::log

@@ -22,7 +22,7 @@ struct Options {
     bool verbose = false;
     bool console = true;
     bool consoleWarningsOnly = false; // CLI: stdout is for results; --verbose shows all
-    QString directory; // rotating file goes here; empty = the user's state directory
+    QString directory;                // rotating file goes here; empty = the user's state directory
 };
 
 struct Line {

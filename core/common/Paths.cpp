@@ -51,11 +51,13 @@ QString documentPath(const QString& name) {
     if (!env.isEmpty())
         roots << QDir(env).filePath(QStringLiteral("doc"));
     if (QCoreApplication::instance())
-        roots << QDir::cleanPath(QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("../share/doc/twistedpic")));
+        roots << QDir::cleanPath(
+            QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("../share/doc/twistedpic")));
     roots << QDir::cleanPath(QStringLiteral(TWISTEDPIC_INSTALL_DATADIR "/../doc/twistedpic"));
     roots << QDir::cleanPath(QStringLiteral(TWISTEDPIC_SOURCE_RESOURCES "/.."));
     for (const QString& root : roots)
-        for (const QString& path : {QDir(root).filePath(name), QDir(root).filePath(QStringLiteral("docs/") + name)})
+        for (const QString& path :
+             {QDir(root).filePath(name), QDir(root).filePath(QStringLiteral("docs/") + name)})
             if (QFileInfo::exists(path))
                 return QDir::cleanPath(path);
     return {};

@@ -29,7 +29,9 @@ public:
     const QString& error() const { return m_error; }
 
 private:
-    Result(std::optional<T> value, QString error) : m_value(std::move(value)), m_error(std::move(error)) {}
+    Result(std::optional<T> value, QString error)
+        : m_value(std::move(value))
+        , m_error(std::move(error)) {}
     std::optional<T> m_value;
     QString m_error;
 };
@@ -46,7 +48,9 @@ public:
     const QString& error() const { return m_error; }
 
 private:
-    explicit Status(QString error, bool failed = false) : m_error(std::move(error)), m_failed(failed) {}
+    explicit Status(QString error, bool failed = false)
+        : m_error(std::move(error))
+        , m_failed(failed) {}
     QString m_error;
     bool m_failed = false;
 };

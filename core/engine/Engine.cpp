@@ -8,17 +8,24 @@ namespace tp::engine {
 
 QString stateName(State s) {
     switch (s) {
-    case State::Idle: return QStringLiteral("idle");
-    case State::Loading: return QStringLiteral("loading");
-    case State::Generating: return QStringLiteral("generating");
-    case State::Cleaning: return QStringLiteral("cleaning");
-    case State::Unloading: return QStringLiteral("unloading");
-    case State::Reloading: return QStringLiteral("reloading");
+    case State::Idle:
+        return QStringLiteral("idle");
+    case State::Loading:
+        return QStringLiteral("loading");
+    case State::Generating:
+        return QStringLiteral("generating");
+    case State::Cleaning:
+        return QStringLiteral("cleaning");
+    case State::Unloading:
+        return QStringLiteral("unloading");
+    case State::Reloading:
+        return QStringLiteral("reloading");
     }
     return {};
 }
 
-Engine::Engine(QObject* parent) : QObject(parent) {
+Engine::Engine(QObject* parent)
+    : QObject(parent) {
     qRegisterMetaType<tp::engine::GenerationRequest>();
     qRegisterMetaType<tp::engine::GenerationResult>();
     qRegisterMetaType<tp::engine::GpuPolicy>();
@@ -64,7 +71,8 @@ Engine::Engine(QObject* parent) : QObject(parent) {
 
 Engine::~Engine() {
     m_worker->requestCancel(0);
-    QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->shutdown(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker] { w->shutdown(); }, Qt::QueuedConnection);
     m_thread.quit();
     m_thread.wait();
 }
@@ -77,7 +85,8 @@ quint64 Engine::submit(GenerationRequest request) {
         m_inFlight.insert(request.id);
     }
     ++m_pending;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, request] { w->generate(request); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, request] { w->generate(request); }, Qt::QueuedConnection);
     return request.id;
 }
 
@@ -98,7 +107,8 @@ void Engine::answered(quint64 id) {
 }
 
 void Engine::setPolicy(const GpuPolicy& policy) {
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, policy] { w->setPolicy(policy); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, policy] { w->setPolicy(policy); }, Qt::QueuedConnection);
 }
 
 void Engine::setModelSources(const QStringList& searchPaths, const QStringList& bundledDirs) {

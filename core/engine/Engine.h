@@ -7,10 +7,10 @@
 #include <QThread>
 
 #include <atomic>
-#include <mutex>
-#include <set>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 
 namespace tp::engine {
 

@@ -11,22 +11,22 @@
 namespace tp::engine {
 
 struct GenerationRequest {
-    quint64 id = 0;            // set by the caller; 0 = let Engine::submit assign one
-    QString model;             // catalogue name or folder path; empty = the default model
+    quint64 id = 0; // set by the caller; 0 = let Engine::submit assign one
+    QString model;  // catalogue name or folder path; empty = the default model
     QString prompt;
     QString negativePrompt;
     QString sampler = QStringLiteral("euler_a");
     int steps = 20;
     double guidance = 7.5;
-    int width = 512;           // multiples of 8
+    int width = 512; // multiples of 8
     int height = 512;
-    qint64 seed = -1;          // -1: random; image i uses seed + i
-    int count = 1;             // images per prompt (one batch)
-    int clipSkip = 1;          // 1 = last layer
+    qint64 seed = -1;                           // -1: random; image i uses seed + i
+    int count = 1;                              // images per prompt (one batch)
+    int clipSkip = 1;                           // 1 = last layer
     QString device = QStringLiteral("auto");    // auto | cpu | cuda | cuda:N
     QString precision = QStringLiteral("auto"); // auto | fp16 | bf16 | fp32
-    QString outputDir;         // where the PNG + JSON sidecar go; empty = don't write files
-    QVariantMap extra;         // recorded in the sidecar as is (e.g. prompt-pipeline stages)
+    QString outputDir;                          // where the PNG + JSON sidecar go; empty = don't write files
+    QVariantMap extra;                          // recorded in the sidecar as is (e.g. prompt-pipeline stages)
 };
 
 // After-generation GPU policy, pushed from Settings into the engine.
@@ -40,17 +40,17 @@ struct MemoryFigures {
     bool cuda = false;
     qint64 deviceUsed = -1; // whole device, all processes
     qint64 deviceTotal = -1;
-    qint64 allocated = -1;  // this process's caching allocator
+    qint64 allocated = -1; // this process's caching allocator
     qint64 reserved = -1;
     qint64 peakAllocated = -1;
 };
 
 struct Timings {
-    double loadMs = 0;      // model load or reload before this generation (0 when resident)
-    double encodeMs = 0;    // text encoder
-    double denoiseMs = 0;   // sampler loop
-    double decodeMs = 0;    // VAE
-    double cleanupMs = 0;   // after-generation cleanup/unload
+    double loadMs = 0;    // model load or reload before this generation (0 when resident)
+    double encodeMs = 0;  // text encoder
+    double denoiseMs = 0; // sampler loop
+    double decodeMs = 0;  // VAE
+    double cleanupMs = 0; // after-generation cleanup/unload
     double totalMs = 0;
     double firstStepMs = 0; // request start to first finished step
     double itPerSec = 0;
@@ -60,16 +60,16 @@ struct GenerationResult {
     GenerationRequest request; // as run: resolved model, seed, device, precision
     QString modelName;
     QString modelFolder;
-    QString device;            // "cuda:0 (NVIDIA H100 80GB HBM3)" or "cpu"
+    QString device; // "cuda:0 (NVIDIA H100 80GB HBM3)" or "cpu"
     QVector<QImage> images;
-    QVector<qint64> seeds;     // one per image
-    QStringList files;         // written PNGs (empty when outputDir was empty)
+    QVector<qint64> seeds; // one per image
+    QStringList files;     // written PNGs (empty when outputDir was empty)
     Timings timings;
     MemoryFigures memoryBeforeCleanup;
     MemoryFigures memoryAfterCleanup;
-    bool unloaded = false;     // weights moved to RAM after this generation
-    GpuPolicy policy;          // the after-generation policy that was applied
-    QString warning;           // e.g. the files could not be written (disk full): the images are still here
+    bool unloaded = false; // weights moved to RAM after this generation
+    GpuPolicy policy;      // the after-generation policy that was applied
+    QString warning;       // e.g. the files could not be written (disk full): the images are still here
 };
 
 enum class State { Idle, Loading, Generating, Cleaning, Unloading, Reloading };
@@ -88,7 +88,7 @@ struct MemoryEvent {
 
 struct Progress {
     quint64 id = 0;
-    int step = 0;  // finished steps, 1..total
+    int step = 0; // finished steps, 1..total
     int total = 0;
     double itPerSec = 0;
     double secondsLeft = 0;

@@ -24,8 +24,8 @@ MemoryFigures toFigures(const gpu::MemorySnapshot& s) {
     return f;
 }
 
-MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before, const gpu::MemorySnapshot& after,
-                      double ms, QString detail) {
+MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before,
+                      const gpu::MemorySnapshot& after, double ms, QString detail) {
     MemoryEvent e;
     e.kind = kind;
     e.msecsSinceEpoch = QDateTime::currentMSecsSinceEpoch();
@@ -38,7 +38,8 @@ MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before,
 
 } // namespace
 
-EngineWorker::EngineWorker(Hooks hooks) : m_hooks(std::move(hooks)) {}
+EngineWorker::EngineWorker(Hooks hooks)
+    : m_hooks(std::move(hooks)) {}
 
 EngineWorker::~EngineWorker() = default;
 
@@ -82,8 +83,9 @@ Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrP
     if (nameOrPath.isEmpty()) {
         const io::ModelInfo* def = catalogue.defaultModel(); // the bundled default comes first
         if (!def)
-            return R::fail(QStringLiteral("No model found: the bundled default model is missing and no model folder "
-                                          "is configured. Add one in Settings → Models."));
+            return R::fail(
+                QStringLiteral("No model found: the bundled default model is missing and no model folder "
+                               "is configured. Add one in Settings → Models."));
         info = *def;
     } else {
         Result<io::ModelInfo> found = catalogue.resolve(nameOrPath);
@@ -92,11 +94,14 @@ Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrP
         info = *found;
     }
     if (!info.supported)
-        return R::fail(QStringLiteral("%1 (%2) cannot be used: %3").arg(info.name, info.family, info.problem));
+        return R::fail(
+            QStringLiteral("%1 (%2) cannot be used: %3").arg(info.name, info.family, info.problem));
     return R::ok({info.name, info.folder});
 }
 
-MemoryFigures EngineWorker::figures() const { return toFigures(m_memory.snapshot()); }
+MemoryFigures EngineWorker::figures() const {
+    return toFigures(m_memory.snapshot());
+}
 
 void EngineWorker::emitResidency() {
     if (!m_hooks.residency)
@@ -123,7 +128,8 @@ void EngineWorker::releaseModel() {
     emitResidency();
 }
 
-Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceChoice& device, Timings* timings) {
+Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceChoice& device,
+                                  Timings* timings) {
     const QString key = model.folder + QLatin1Char('|') + device.description;
     if (m_model && m_modelKey == key) {
         if (m_residency && m_residency->residency() == gpu::Residency::PinnedCpu) {
@@ -131,7 +137,8 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceC
             const gpu::TransferReport r = m_memory.reload(*m_residency);
             timings->loadMs = r.totalMs;
             if (m_hooks.memoryEvent)
-                m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Reload, r.before, r.after, r.totalMs, r.message));
+                m_hooks.memoryEvent(
+                    makeEvent(MemoryEvent::Kind::Reload, r.before, r.after, r.totalMs, r.message));
             spdlog::info("{}", r.message);
             emitResidency();
         }
@@ -149,11 +156,12 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceC
     m_model = std::move(*loaded);
     m_modelKey = key;
     m_modelName = model.name;
-    m_residency = std::make_unique<gpu::ModelResidency>(std::vector<torch::nn::Module*>{&m_model->root()}, model.name);
+    m_residency =
+        std::make_unique<gpu::ModelResidency>(std::vector<torch::nn::Module*>{&m_model->root()}, model.name);
     timings->loadMs = stats.milliseconds;
     if (m_hooks.memoryEvent)
-        m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Load, before, m_memory.snapshot(), stats.milliseconds,
-                                      QStringLiteral("loaded %1").arg(model.name)));
+        m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Load, before, m_memory.snapshot(),
+                                      stats.milliseconds, QStringLiteral("loaded %1").arg(model.name)));
     emitResidency();
     return Status::ok();
 }
@@ -168,7 +176,8 @@ void EngineWorker::doCleanup(const QString& why) {
     else
         spdlog::debug("cleanup ({}): {}", why, r.message);
     if (m_hooks.memoryEvent)
-        m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Cleanup, r.before, r.after, r.durationMs, r.message));
+        m_hooks.memoryEvent(
+            makeEvent(MemoryEvent::Kind::Cleanup, r.before, r.after, r.durationMs, r.message));
 }
 
 void EngineWorker::doUnload(const QString& why) {
@@ -199,15 +208,19 @@ void EngineWorker::applyPolicyAfterGeneration(GenerationResult* result) {
 
 QString EngineWorker::outOfMemoryAdvice(const std::exception& e, const GenerationRequest& r) {
     const bool onGpu = gpu::isCudaOutOfMemory(e);
-    QString msg = onGpu ? QStringLiteral("The GPU ran out of memory at %1×%2 with %3 image(s).").arg(r.width).arg(r.height).arg(r.count)
+    QString msg = onGpu ? QStringLiteral("The GPU ran out of memory at %1×%2 with %3 image(s).")
+                              .arg(r.width)
+                              .arg(r.height)
+                              .arg(r.count)
                         : QStringLiteral("The computer ran out of memory at %1×%2 with %3 image(s).")
                               .arg(r.width)
                               .arg(r.height)
                               .arg(r.count);
     msg += QStringLiteral(" Try a smaller size or fewer images");
     if (onGpu)
-        msg += QStringLiteral(", turn on \"Unload model after generation\", or close other programs that use the GPU "
-                              "(an Ollama model can be unloaded from the Services panel)");
+        msg += QStringLiteral(
+            ", turn on \"Unload model after generation\", or close other programs that use the GPU "
+            "(an Ollama model can be unloaded from the Services panel)");
     msg += QStringLiteral(". TwistedPic freed its cached memory and is ready for the next try.");
     return msg;
 }
@@ -264,8 +277,8 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
 
         setState(State::Generating, model->name);
         if (m_hooks.memoryEvent)
-            m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::GenerationStart, m_memory.snapshot(), m_memory.snapshot(),
-                                          0, request.prompt.left(60)));
+            m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::GenerationStart, m_memory.snapshot(),
+                                          m_memory.snapshot(), 0, request.prompt.left(60)));
         QElapsedTimer loop;
         loop.start();
         const auto onStep = [&](const pipeline::StepInfo& s) {
@@ -307,16 +320,18 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         result.timings.firstStepMs = out->firstStepMs;
         result.timings.itPerSec = out->denoiseMs > 0 ? request.steps * 1000.0 / out->denoiseMs : 0;
         if (out->promptTokens > out->maxTokens)
-            spdlog::warn("the prompt is {} tokens; only the first {} are used", out->promptTokens, out->maxTokens);
+            spdlog::warn("the prompt is {} tokens; only the first {} are used", out->promptTokens,
+                         out->maxTokens);
         out = Result<pipeline::TextToImageOutput>::fail(QString()); // free the tensors before cleanup
     } catch (const std::exception& e) {
         const bool oom = gpu::isOutOfMemory(e);
         const QString message = oom ? outOfMemoryAdvice(e, request)
-                                    : QStringLiteral("Generation failed: %1").arg(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 2));
+                                    : QStringLiteral("Generation failed: %1")
+                                          .arg(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 2));
         spdlog::error("generation {} failed: {}", request.id, e.what());
         if (oom && m_hooks.memoryEvent)
-            m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::OutOfMemory, m_memory.snapshot(), m_memory.snapshot(), 0,
-                                          message));
+            m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::OutOfMemory, m_memory.snapshot(),
+                                          m_memory.snapshot(), 0, message));
         try {
             applyPolicyAfterGeneration(&result);
             if (oom && !m_policy.cleanupAfterGeneration)
@@ -337,8 +352,9 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
     result.device = m_model ? m_model->device().description : QString();
     result.timings.totalMs = static_cast<double>(total.nsecsElapsed()) / 1e6;
     if (m_hooks.memoryEvent)
-        m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::GenerationEnd, m_memory.snapshot(), m_memory.snapshot(),
-                                      result.timings.totalMs, QStringLiteral("%1 image(s)").arg(result.images.size())));
+        m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::GenerationEnd, m_memory.snapshot(),
+                                      m_memory.snapshot(), result.timings.totalMs,
+                                      QStringLiteral("%1 image(s)").arg(result.images.size())));
     if (!request.outputDir.isEmpty()) {
         // The hash takes seconds the first time for a GB model, then comes from the cache.
         const Result<QString> hash = ModelHashCache::shared().hash(result.modelFolder);
@@ -388,7 +404,8 @@ void EngineWorker::preload(const QString& name, const QString& deviceName, const
         if (Status s = ensureLoaded(*model, *device, &t); !s)
             m_hooks.failed(0, s.error());
     } catch (const std::exception& e) {
-        m_hooks.failed(0, QStringLiteral("Loading %1 failed: %2").arg(model->name, QString::fromUtf8(e.what())));
+        m_hooks.failed(0,
+                       QStringLiteral("Loading %1 failed: %2").arg(model->name, QString::fromUtf8(e.what())));
     }
     setState(State::Idle);
     restartIdleTimer();

@@ -18,9 +18,10 @@ struct SamplerName {
 };
 // A1111's display names. pndm is diffusers' PLMS.
 constexpr SamplerName kSamplers[] = {
-    {"euler_a", "Euler a"}, {"euler", "Euler"}, {"dpmpp_2m", "DPM++ 2M"},
-    {"dpmpp_2m_karras", "DPM++ 2M Karras"}, {"ddim", "DDIM"}, {"pndm", "PLMS"},
-    {"lms", "LMS"}, {"lcm", "LCM"},
+    {"euler_a", "Euler a"},   {"euler", "Euler"},
+    {"dpmpp_2m", "DPM++ 2M"}, {"dpmpp_2m_karras", "DPM++ 2M Karras"},
+    {"ddim", "DDIM"},         {"pndm", "PLMS"},
+    {"lms", "LMS"},           {"lcm", "LCM"},
 };
 
 const QString kNegativePrefix = QStringLiteral("Negative prompt:");
@@ -37,8 +38,9 @@ const QString kClipSkip = QStringLiteral("Clip skip");
 // One "Key: value" of the settings line; a value is a JSON string or runs to the next comma
 // (A1111's re_param).
 const QRegularExpression& paramPattern() {
-    static const QRegularExpression re(QStringLiteral(R"re(\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$))re"),
-                                       QRegularExpression::UseUnicodePropertiesOption);
+    static const QRegularExpression re(
+        QStringLiteral(R"re(\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$))re"),
+        QRegularExpression::UseUnicodePropertiesOption);
     return re;
 }
 
@@ -67,13 +69,27 @@ QString jsonQuote(const QString& s) {
     out += QLatin1Char('"');
     for (const QChar c : s) {
         switch (c.unicode()) {
-        case '"': out += QLatin1String("\\\""); break;
-        case '\\': out += QLatin1String("\\\\"); break;
-        case '\n': out += QLatin1String("\\n"); break;
-        case '\r': out += QLatin1String("\\r"); break;
-        case '\t': out += QLatin1String("\\t"); break;
-        case '\b': out += QLatin1String("\\b"); break;
-        case '\f': out += QLatin1String("\\f"); break;
+        case '"':
+            out += QLatin1String("\\\"");
+            break;
+        case '\\':
+            out += QLatin1String("\\\\");
+            break;
+        case '\n':
+            out += QLatin1String("\\n");
+            break;
+        case '\r':
+            out += QLatin1String("\\r");
+            break;
+        case '\t':
+            out += QLatin1String("\\t");
+            break;
+        case '\b':
+            out += QLatin1String("\\b");
+            break;
+        case '\f':
+            out += QLatin1String("\\f");
+            break;
         default:
             if (c.unicode() < 0x20)
                 out += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
@@ -85,7 +101,9 @@ QString jsonQuote(const QString& s) {
     return out;
 }
 
-QString formatNumber(double v) { return QString::number(v, 'g', 12); }
+QString formatNumber(double v) {
+    return QString::number(v, 'g', 12);
+}
 
 } // namespace
 
@@ -109,7 +127,8 @@ QString samplerEngineName(const QString& displayName, const QString& scheduleTyp
         !name.endsWith(QLatin1String(" Karras"), Qt::CaseInsensitive))
         name += QLatin1String(" Karras");
     for (const SamplerName& s : kSamplers) {
-        if (name.compare(QLatin1String(s.display), Qt::CaseInsensitive) == 0 || name == QLatin1String(s.engine))
+        if (name.compare(QLatin1String(s.display), Qt::CaseInsensitive) == 0 ||
+            name == QLatin1String(s.engine))
             return QString::fromLatin1(s.engine);
     }
     return {};
@@ -297,8 +316,8 @@ Result<ImageParameters> parseParameters(const QString& input) {
 Result<QString> readParametersText(const QString& imagePath) {
     QImageReader reader(imagePath);
     if (!reader.canRead())
-        return Result<QString>::fail(QStringLiteral("Cannot read %1 as an image: %2.")
-                                         .arg(imagePath, reader.errorString()));
+        return Result<QString>::fail(
+            QStringLiteral("Cannot read %1 as an image: %2.").arg(imagePath, reader.errorString()));
     // QImageReader::text() returns values "simplified" (newlines become spaces) and misses
     // chunks after the image data; the decoded QImage keeps every chunk as written.
     const QString text = reader.read().text(kParametersChunk);

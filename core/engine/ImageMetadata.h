@@ -18,15 +18,15 @@ inline const QString kParametersChunk = QStringLiteral("parameters");
 struct ImageParameters {
     QString prompt;
     QString negativePrompt;
-    int steps = 0;            // 0: not recorded
-    QString sampler;          // the engine's name (euler_a) when known, else the text as found
-    double guidance = -1;     // CFG scale; negative: not recorded
-    qint64 seed = -1;         // -1: not recorded
-    int width = 0;            // 0: not recorded
+    int steps = 0;        // 0: not recorded
+    QString sampler;      // the engine's name (euler_a) when known, else the text as found
+    double guidance = -1; // CFG scale; negative: not recorded
+    qint64 seed = -1;     // -1: not recorded
+    int width = 0;        // 0: not recorded
     int height = 0;
-    QString modelHash;        // first 10 hex digits of the weights' SHA-256
+    QString modelHash; // first 10 hex digits of the weights' SHA-256
     QString modelName;
-    QString modelFolder;      // from the JSON sidecar only; A1111 text has no such field
+    QString modelFolder; // from the JSON sidecar only; A1111 text has no such field
     int clipSkip = 1;
     // Fields this project does not model ("Hires upscale: 2", "Version: v1.6.0", ...),
     // in their order, values unquoted. Written back as they were.

@@ -36,7 +36,7 @@ struct MemoryCycleRow {
 };
 
 struct MemoryCycleReport {
-    QString device;   // "cuda:0 (NVIDIA H100 80GB HBM3), float16"
+    QString device; // "cuda:0 (NVIDIA H100 80GB HBM3), float16"
     qint64 weightBytes = 0;
     double itPerSec = 0;
     qint64 peakAllocatedBytes = -1;

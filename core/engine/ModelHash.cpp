@@ -22,13 +22,14 @@ namespace {
 Result<QStringList> shardsOf(const QString& indexPath) {
     QFile f(indexPath);
     if (!f.open(QIODevice::ReadOnly))
-        return Result<QStringList>::fail(QStringLiteral("Cannot read %1: %2.").arg(indexPath, f.errorString()));
+        return Result<QStringList>::fail(
+            QStringLiteral("Cannot read %1: %2.").arg(indexPath, f.errorString()));
     QJsonParseError error{};
     const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &error);
     const QJsonObject map = doc.object().value(QStringLiteral("weight_map")).toObject();
     if (error.error != QJsonParseError::NoError || map.isEmpty())
-        return Result<QStringList>::fail(
-            QStringLiteral("%1 is not a weights index (no \"weight_map\"): %2.").arg(indexPath, error.errorString()));
+        return Result<QStringList>::fail(QStringLiteral("%1 is not a weights index (no \"weight_map\"): %2.")
+                                             .arg(indexPath, error.errorString()));
     std::set<QString> names;
     for (auto it = map.begin(); it != map.end(); ++it)
         names.insert(it.value().toString());
@@ -89,7 +90,8 @@ Result<QString> sha256Prefix(const QStringList& files, int digits) {
     return Result<QString>::ok(QString::fromLatin1(hash.result().toHex().left(digits)));
 }
 
-ModelHashCache::ModelHashCache(QString cacheFile) : m_cacheFile(std::move(cacheFile)) {}
+ModelHashCache::ModelHashCache(QString cacheFile)
+    : m_cacheFile(std::move(cacheFile)) {}
 
 ModelHashCache& ModelHashCache::shared() {
     static ModelHashCache cache(defaultCacheFile());
@@ -101,7 +103,9 @@ QString ModelHashCache::defaultCacheFile() {
         .filePath(QStringLiteral("TwistedPic/model-hashes.json"));
 }
 
-QString ModelHashCache::keyFor(const QStringList& files) { return files.join(QLatin1Char('|')); }
+QString ModelHashCache::keyFor(const QStringList& files) {
+    return files.join(QLatin1Char('|'));
+}
 
 std::optional<ModelHashCache::Entry> ModelHashCache::stamp(const QStringList& files) {
     Entry e;
@@ -138,7 +142,8 @@ Result<QString> ModelHashCache::hash(const QString& modelPath) {
         return Result<QString>::fail(files.error());
     std::optional<Entry> entry = stamp(*files);
     if (!entry)
-        return Result<QString>::fail(QStringLiteral("The weights of %1 disappeared while hashing.").arg(modelPath));
+        return Result<QString>::fail(
+            QStringLiteral("The weights of %1 disappeared while hashing.").arg(modelPath));
 
     QElapsedTimer timer;
     timer.start();

@@ -29,9 +29,9 @@ QJsonObject memoryJson(const MemoryFigures& m) {
 
 QJsonObject timingsJson(const Timings& t) {
     return QJsonObject{
-        {QStringLiteral("loadMs"), t.loadMs},         {QStringLiteral("encodeMs"), t.encodeMs},
-        {QStringLiteral("denoiseMs"), t.denoiseMs},   {QStringLiteral("decodeMs"), t.decodeMs},
-        {QStringLiteral("cleanupMs"), t.cleanupMs},   {QStringLiteral("totalMs"), t.totalMs},
+        {QStringLiteral("loadMs"), t.loadMs},           {QStringLiteral("encodeMs"), t.encodeMs},
+        {QStringLiteral("denoiseMs"), t.denoiseMs},     {QStringLiteral("decodeMs"), t.decodeMs},
+        {QStringLiteral("cleanupMs"), t.cleanupMs},     {QStringLiteral("totalMs"), t.totalMs},
         {QStringLiteral("firstStepMs"), t.firstStepMs}, {QStringLiteral("itPerSec"), t.itPerSec},
     };
 }
@@ -76,7 +76,8 @@ bool writeNew(const QString& path, const std::function<bool(QFile&, QString*)>& 
 
 } // namespace
 
-OutputWriter::OutputWriter(QString directory) : m_directory(std::move(directory)) {}
+OutputWriter::OutputWriter(QString directory)
+    : m_directory(std::move(directory)) {}
 
 QString OutputWriter::baseName(const QDateTime& created, qint64 seed) {
     const QString stamp = created.toString(QStringLiteral("yyyyMMdd-HHmmss"));
@@ -93,18 +94,18 @@ QJsonObject OutputWriter::sidecar(const GenerationResult& result, int index, con
         {QStringLiteral("format"), QStringLiteral("twistedpic-sidecar")},
         {QStringLiteral("version"), SidecarVersion},
         {QStringLiteral("app"), QJsonObject{{QStringLiteral("name"), QStringLiteral("TwistedPic")},
-                                           {QStringLiteral("version"), QStringLiteral(TWISTEDPIC_VERSION)}}},
+                                            {QStringLiteral("version"), QStringLiteral(TWISTEDPIC_VERSION)}}},
         {QStringLiteral("created"), created.toString(Qt::ISODateWithMs)},
         {QStringLiteral("image"), QJsonObject{{QStringLiteral("file"), imageFileName},
-                                             {QStringLiteral("index"), index},
-                                             {QStringLiteral("count"), qMax(1, int(result.images.size()))}}},
+                                              {QStringLiteral("index"), index},
+                                              {QStringLiteral("count"), qMax(1, int(result.images.size()))}}},
         {QStringLiteral("requestId"), QString::number(r.id)},
         {QStringLiteral("prompt"), p.prompt},
         {QStringLiteral("negativePrompt"), p.negativePrompt},
         {QStringLiteral("model"), QJsonObject{{QStringLiteral("name"), p.modelName},
-                                             {QStringLiteral("folder"), result.modelFolder},
-                                             {QStringLiteral("hash"), modelHash},
-                                             {QStringLiteral("requested"), r.model}}},
+                                              {QStringLiteral("folder"), result.modelFolder},
+                                              {QStringLiteral("hash"), modelHash},
+                                              {QStringLiteral("requested"), r.model}}},
         {QStringLiteral("sampler"), r.sampler},
         {QStringLiteral("samplerDisplayName"), samplerDisplayName(r.sampler)},
         {QStringLiteral("steps"), r.steps},
@@ -116,25 +117,28 @@ QJsonObject OutputWriter::sidecar(const GenerationResult& result, int index, con
         {QStringLiteral("device"), result.device.isEmpty() ? r.device : result.device},
         {QStringLiteral("precision"), r.precision},
         {QStringLiteral("timings"), timingsJson(result.timings)},
-        {QStringLiteral("memory"), QJsonObject{{QStringLiteral("beforeCleanup"), memoryJson(result.memoryBeforeCleanup)},
-                                              {QStringLiteral("afterCleanup"), memoryJson(result.memoryAfterCleanup)}}},
+        {QStringLiteral("memory"),
+         QJsonObject{{QStringLiteral("beforeCleanup"), memoryJson(result.memoryBeforeCleanup)},
+                     {QStringLiteral("afterCleanup"), memoryJson(result.memoryAfterCleanup)}}},
         {QStringLiteral("unloaded"), result.unloaded},
-        {QStringLiteral("gpuPolicy"), QJsonObject{{QStringLiteral("cleanupAfterGeneration"), result.policy.cleanupAfterGeneration},
-                                                 {QStringLiteral("unloadAfterGeneration"), result.policy.unloadAfterGeneration},
-                                                 {QStringLiteral("idleUnloadMinutes"), result.policy.idleUnloadMinutes}}},
+        {QStringLiteral("gpuPolicy"),
+         QJsonObject{{QStringLiteral("cleanupAfterGeneration"), result.policy.cleanupAfterGeneration},
+                     {QStringLiteral("unloadAfterGeneration"), result.policy.unloadAfterGeneration},
+                     {QStringLiteral("idleUnloadMinutes"), result.policy.idleUnloadMinutes}}},
         {QStringLiteral("extra"), QJsonObject::fromVariantMap(r.extra)},
         {QStringLiteral("parameters"), formatParameters(p)},
     };
 }
 
-Result<WrittenImage> OutputWriter::writeImage(const GenerationResult& result, int index, const QString& modelHash,
-                                              const QDateTime& created) const {
+Result<WrittenImage> OutputWriter::writeImage(const GenerationResult& result, int index,
+                                              const QString& modelHash, const QDateTime& created) const {
     if (index < 0 || index >= result.images.size() || result.images[index].isNull())
         return Result<WrittenImage>::fail(QStringLiteral("There is no image %1 to write.").arg(index + 1));
     const QDir dir(m_directory);
     if (!QDir().mkpath(m_directory) || !QFileInfo(m_directory).isDir())
         return Result<WrittenImage>::fail(
-            QStringLiteral("Could not create the output folder %1. Choose another output folder in the settings.")
+            QStringLiteral(
+                "Could not create the output folder %1. Choose another output folder in the settings.")
                 .arg(QDir::toNativeSeparators(m_directory)));
 
     const QImage& image = result.images[index];
@@ -144,7 +148,8 @@ Result<WrittenImage> OutputWriter::writeImage(const GenerationResult& result, in
 
     for (int suffix = 0; suffix < kMaxSuffix; ++suffix) {
         const QString stem = suffix == 0 ? base : QString(base + QLatin1Char('-') + QString::number(suffix));
-        WrittenImage out{dir.filePath(stem + QStringLiteral(".png")), dir.filePath(stem + QStringLiteral(".json"))};
+        WrittenImage out{dir.filePath(stem + QStringLiteral(".png")),
+                         dir.filePath(stem + QStringLiteral(".json"))};
         if (QFileInfo::exists(out.sidecarPath))
             continue; // a sidecar without its image still names that stem
         bool exists = false;
@@ -170,7 +175,8 @@ Result<WrittenImage> OutputWriter::writeImage(const GenerationResult& result, in
             return Result<WrittenImage>::fail(error);
 
         const QByteArray json =
-            QJsonDocument(sidecar(result, index, modelHash, created, QFileInfo(out.imagePath).fileName())).toJson();
+            QJsonDocument(sidecar(result, index, modelHash, created, QFileInfo(out.imagePath).fileName()))
+                .toJson();
         const bool jsonOk = writeNew(
             out.sidecarPath,
             [&json](QFile& file, QString* why) {
@@ -188,8 +194,8 @@ Result<WrittenImage> OutputWriter::writeImage(const GenerationResult& result, in
         if (!exists)
             return Result<WrittenImage>::fail(error);
     }
-    return Result<WrittenImage>::fail(
-        QStringLiteral("Could not find a free file name for %1 in %2.").arg(base, QDir::toNativeSeparators(m_directory)));
+    return Result<WrittenImage>::fail(QStringLiteral("Could not find a free file name for %1 in %2.")
+                                          .arg(base, QDir::toNativeSeparators(m_directory)));
 }
 
 Result<QVector<WrittenImage>> OutputWriter::write(const GenerationResult& result, const QString& modelHash,
@@ -212,7 +218,8 @@ QString sidecarPathFor(const QString& imagePath) {
 Result<QJsonObject> readSidecarJson(const QString& jsonPath) {
     QFile f(jsonPath);
     if (!f.open(QIODevice::ReadOnly))
-        return Result<QJsonObject>::fail(QStringLiteral("Cannot read %1: %2.").arg(jsonPath, f.errorString()));
+        return Result<QJsonObject>::fail(
+            QStringLiteral("Cannot read %1: %2.").arg(jsonPath, f.errorString()));
     QJsonParseError error{};
     const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &error);
     if (error.error != QJsonParseError::NoError || !doc.isObject())

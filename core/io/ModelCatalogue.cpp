@@ -6,11 +6,11 @@
 
 #include <QDateTime>
 #include <QDir>
-#include <QJsonArray>
 #include <QDirIterator>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
 
 namespace tp::io {
 
@@ -80,8 +80,9 @@ QString hfSnapshotFolder(const QString& repoCacheDir, QString* why) {
     if (snaps.isEmpty())
         return {};
     if (why)
-        *why = note + (snaps.size() == 1 ? QStringLiteral("; using the only snapshot ")
-                                         : QStringLiteral("; using the newest snapshot ")) +
+        *why = note +
+               (snaps.size() == 1 ? QStringLiteral("; using the only snapshot ")
+                                  : QStringLiteral("; using the newest snapshot ")) +
                snaps.first().fileName();
     return snaps.first().absoluteFilePath();
 }
@@ -91,7 +92,8 @@ QString formatSize(qint64 bytes) {
     if (bytes >= qint64(gib))
         return QString::number(double(bytes) / gib, 'f', 1) + QStringLiteral(" GiB");
     if (bytes >= qint64(mib))
-        return QString::number(double(bytes) / mib, 'f', bytes < qint64(10 * mib) ? 1 : 0) + QStringLiteral(" MiB");
+        return QString::number(double(bytes) / mib, 'f', bytes < qint64(10 * mib) ? 1 : 0) +
+               QStringLiteral(" MiB");
     if (bytes >= qint64(kib))
         return QString::number(double(bytes) / kib, 'f', 0) + QStringLiteral(" KiB");
     return QString::number(bytes) + QStringLiteral(" B");
@@ -259,15 +261,18 @@ Result<ModelInfo> ModelCatalogue::resolve(const QString& nameOrPath) const {
     if (QFileInfo(path).isDir()) {
         if (looksLikeModelFolder(path))
             return R::ok(inspect(path, QStringLiteral("folder")));
-        return R::fail(QStringLiteral("%1 has no model_index.json: it is not a diffusers model folder.").arg(path));
+        return R::fail(
+            QStringLiteral("%1 has no model_index.json: it is not a diffusers model folder.").arg(path));
     }
     QStringList names;
     for (const ModelInfo& m : m_models)
         names << m.name;
-    return R::fail(QStringLiteral("No model named '%1'. %2 Give a name from 'twistedpic-cli models', a Hugging "
-                                  "Face repo id or a model folder.")
-                       .arg(wanted, names.isEmpty() ? QStringLiteral("No models were found.")
-                                                    : QStringLiteral("Known: %1.").arg(names.join(QStringLiteral(", ")))));
+    return R::fail(
+        QStringLiteral("No model named '%1'. %2 Give a name from 'twistedpic-cli models', a Hugging "
+                       "Face repo id or a model folder.")
+            .arg(wanted, names.isEmpty()
+                             ? QStringLiteral("No models were found.")
+                             : QStringLiteral("Known: %1.").arg(names.join(QStringLiteral(", ")))));
 }
 
 } // namespace tp::io

@@ -13,16 +13,16 @@
 namespace tp::io {
 
 struct ModelInfo {
-    QString name;      // folder name; the repo id ("ORG/NAME") for Hugging Face cache entries
-    QString family;    // "SD 1.x", "SD 2.x", "SDXL", "SD 3.x", "Flux", "unknown"
+    QString name;           // folder name; the repo id ("ORG/NAME") for Hugging Face cache entries
+    QString family;         // "SD 1.x", "SD 2.x", "SDXL", "SD 3.x", "Flux", "unknown"
     bool supported = false; // the engine can run it (family supported, files intact)
-    QString folder;    // absolute path of the diffusers folder (a snapshot for the HF cache)
-    qint64 sizeBytes = 0; // weight + config files, following links
-    QString precision; // "fp16", "fp32", "bf16", "mixed" from the weight headers; empty if unreadable
-    QString source;    // "bundled", "hf-cache", "folder"
-    QString repoId;    // "stabilityai/stable-diffusion-3.5-large" for HF cache entries, else empty
-    QString problem;   // why it is unsupported or broken; empty when supported
-    int nativeSize = 0; // the image side it was trained at (UNet sample_size x VAE scale); 0 if unknown
+    QString folder;         // absolute path of the diffusers folder (a snapshot for the HF cache)
+    qint64 sizeBytes = 0;   // weight + config files, following links
+    QString precision;      // "fp16", "fp32", "bf16", "mixed" from the weight headers; empty if unreadable
+    QString source;         // "bundled", "hf-cache", "folder"
+    QString repoId;         // "stabilityai/stable-diffusion-3.5-large" for HF cache entries, else empty
+    QString problem;        // why it is unsupported or broken; empty when supported
+    int nativeSize = 0;     // the image side it was trained at (UNet sample_size x VAE scale); 0 if unknown
 };
 
 // One place the scan looked, for "nothing found" messages.

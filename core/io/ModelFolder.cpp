@@ -23,8 +23,8 @@ const QStringList kSdComponents{QStringLiteral("text_encoder"), QStringLiteral("
 
 // Classes that carry no weights.
 bool isWeightless(const QString& className) {
-    static const char* const suffixes[] = {"Tokenizer", "TokenizerFast", "Scheduler", "ImageProcessor",
-                                           "FeatureExtractor", "Processor"};
+    static const char* const suffixes[] = {"Tokenizer",      "TokenizerFast",    "Scheduler",
+                                           "ImageProcessor", "FeatureExtractor", "Processor"};
     for (const char* s : suffixes)
         if (className.endsWith(QLatin1String(s)))
             return true;
@@ -89,9 +89,10 @@ Result<WeightChoice> chooseWeights(const QString& dir, const QString& rel, bool 
                     return R::fail(index.error());
                 for (const QString& shard : index->shards) {
                     if (!QFileInfo(shard).isFile())
-                        return R::fail(QStringLiteral("%1/%2 names the shard %3, which is missing. Download the "
-                                                      "model again.")
-                                           .arg(rel, name, QFileInfo(shard).fileName()));
+                        return R::fail(
+                            QStringLiteral("%1/%2 names the shard %3, which is missing. Download the "
+                                           "model again.")
+                                .arg(rel, name, QFileInfo(shard).fileName()));
                 }
                 c.files = index->shards;
             } else {
@@ -107,9 +108,10 @@ Result<WeightChoice> chooseWeights(const QString& dir, const QString& rel, bool 
         if (isPickleWeight(f))
             pickles << f;
     if (!pickles.isEmpty())
-        return R::fail(QStringLiteral("%1/ has only PyTorch pickle weights (%2). PyTorch pickle weights are not "
-                                      "loaded for safety; convert to safetensors.")
-                           .arg(rel, pickles.join(QStringLiteral(", "))));
+        return R::fail(
+            QStringLiteral("%1/ has only PyTorch pickle weights (%2). PyTorch pickle weights are not "
+                           "loaded for safety; convert to safetensors.")
+                .arg(rel, pickles.join(QStringLiteral(", "))));
     return R::fail(QStringLiteral("%1/ has no weights (expected diffusion_pytorch_model.safetensors, "
                                   "model.safetensors, an fp16 variant or a *.safetensors.index.json).")
                        .arg(rel));
@@ -135,7 +137,9 @@ QString familyName(ModelFamily family) {
     return QStringLiteral("unknown");
 }
 
-bool familySupported(ModelFamily family) { return family == ModelFamily::SD1 || family == ModelFamily::SD2; }
+bool familySupported(ModelFamily family) {
+    return family == ModelFamily::SD1 || family == ModelFamily::SD2;
+}
 
 ModelFamily detectFamily(const QString& cls, const QJsonObject& unet, const QJsonObject& textEncoder) {
     if (cls.startsWith(QLatin1String("StableDiffusionXL")))
@@ -166,18 +170,21 @@ Result<QJsonObject> readJsonObject(const QString& path) {
     using R = Result<QJsonObject>;
     QFile f(path);
     if (isDanglingLink(path))
-        return R::fail(QStringLiteral("%1 is a link to a file that does not exist (an interrupted download?).")
-                           .arg(path));
+        return R::fail(
+            QStringLiteral("%1 is a link to a file that does not exist (an interrupted download?).")
+                .arg(path));
     if (!f.open(QIODevice::ReadOnly))
         return R::fail(QStringLiteral("%1: cannot open: %2.").arg(path, f.errorString()));
     if (f.size() > 64 * 1024 * 1024)
-        return R::fail(QStringLiteral("%1: %2 bytes is too large for a configuration file.").arg(path).arg(f.size()));
+        return R::fail(
+            QStringLiteral("%1: %2 bytes is too large for a configuration file.").arg(path).arg(f.size()));
     QJsonParseError err{};
     const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
     if (err.error != QJsonParseError::NoError)
-        return R::fail(QStringLiteral("%1: invalid JSON: %2 at byte %3. Download the model again or repair the file.")
-                           .arg(path, err.errorString())
-                           .arg(err.offset));
+        return R::fail(
+            QStringLiteral("%1: invalid JSON: %2 at byte %3. Download the model again or repair the file.")
+                .arg(path, err.errorString())
+                .arg(err.offset));
     if (!doc.isObject())
         return R::fail(QStringLiteral("%1: expected a JSON object.").arg(path));
     return R::ok(doc.object());
@@ -193,9 +200,10 @@ Result<ModelFolder> ModelFolder::open(const QString& dirPath, const ModelFolderO
     const QDir dir(m.m_path);
     const QString indexPath = dir.filePath(QStringLiteral("model_index.json"));
     if (!QFileInfo::exists(indexPath) && !isDanglingLink(indexPath))
-        return R::fail(QStringLiteral("%1 has no model_index.json: it is not a diffusers model folder (single-file "
-                                      "checkpoints are not supported).")
-                           .arg(m.m_path));
+        return R::fail(
+            QStringLiteral("%1 has no model_index.json: it is not a diffusers model folder (single-file "
+                           "checkpoints are not supported).")
+                .arg(m.m_path));
     Result<QJsonObject> index = readJsonObject(indexPath);
     if (!index)
         return R::fail(index.error());
@@ -216,21 +224,24 @@ Result<ModelFolder> ModelFolder::open(const QString& dirPath, const ModelFolderO
         c.className = spec.at(1).toString();
         c.folder = dir.filePath(c.name);
         const bool optional = kOptionalComponents.contains(c.name);
-        if (c.name.contains(QLatin1Char('/')) || c.name.contains(QLatin1Char('\\')) || c.name.startsWith(QLatin1Char('.')))
-            return R::fail(QStringLiteral("%1: component name '%2' is not a folder name.").arg(indexPath, c.name));
+        if (c.name.contains(QLatin1Char('/')) || c.name.contains(QLatin1Char('\\')) ||
+            c.name.startsWith(QLatin1Char('.')))
+            return R::fail(
+                QStringLiteral("%1: component name '%2' is not a folder name.").arg(indexPath, c.name));
         if (!QFileInfo(c.folder).isDir()) {
             if (optional) {
                 m.m_notes << QStringLiteral("%1/ is missing (optional, left out)").arg(c.name);
                 continue;
             }
-            return R::fail(QStringLiteral("%1: model_index.json lists the component '%2', but the folder %2/ is "
-                                          "missing. Download the model again.")
-                               .arg(m.m_path, c.name));
+            return R::fail(
+                QStringLiteral("%1: model_index.json lists the component '%2', but the folder %2/ is "
+                               "missing. Download the model again.")
+                    .arg(m.m_path, c.name));
         }
         const QDir cdir(c.folder);
         const bool weightless = isWeightless(c.className);
-        for (const char* cfg : {"config.json", "scheduler_config.json", "tokenizer_config.json",
-                                "preprocessor_config.json"}) {
+        for (const char* cfg :
+             {"config.json", "scheduler_config.json", "tokenizer_config.json", "preprocessor_config.json"}) {
             const QString p = cdir.filePath(QLatin1String(cfg));
             if (QFileInfo::exists(p) || isDanglingLink(p)) {
                 c.configPath = p;
@@ -277,7 +288,8 @@ Result<ModelFolder> ModelFolder::open(const QString& dirPath, const ModelFolderO
 
     const ModelComponent* unet = m.component(QStringLiteral("unet"));
     const ModelComponent* te = m.component(QStringLiteral("text_encoder"));
-    m.m_family = detectFamily(m.m_pipelineClass, unet ? unet->config : QJsonObject(), te ? te->config : QJsonObject());
+    m.m_family =
+        detectFamily(m.m_pipelineClass, unet ? unet->config : QJsonObject(), te ? te->config : QJsonObject());
     if (m.m_family == ModelFamily::Unknown) {
         m.m_problem = QStringLiteral("The pipeline %1 is not one TwistedPic knows.").arg(m.m_pipelineClass);
     } else if (!familySupported(m.m_family)) {
@@ -292,18 +304,20 @@ Result<ModelFolder> ModelFolder::open(const QString& dirPath, const ModelFolderO
             m.m_problem = QStringLiteral("model_index.json lists no %1; a text-to-image model needs it.")
                               .arg(missing.join(QStringLiteral(", ")));
         } else if (unet->className != QLatin1String("UNet2DConditionModel")) {
-            m.m_problem = QStringLiteral("Its unet is a %1, not a UNet2DConditionModel.").arg(unet->className);
+            m.m_problem =
+                QStringLiteral("Its unet is a %1, not a UNet2DConditionModel.").arg(unet->className);
         } else if (vae->className != QLatin1String("AutoencoderKL")) {
             m.m_problem = QStringLiteral("Its vae is a %1, not an AutoencoderKL.").arg(vae->className);
         } else {
             const int in = unet->config.value(QLatin1String("in_channels")).toInt();
             const int latent = vae->config.value(QLatin1String("latent_channels")).toInt();
             if (in != latent)
-                m.m_problem = QStringLiteral("Its UNet takes %1 input channels but the VAE makes %2 latent channels: "
-                                             "an inpainting or image-editing model. Only text-to-image models are "
-                                             "supported.")
-                                  .arg(in)
-                                  .arg(latent);
+                m.m_problem =
+                    QStringLiteral("Its UNet takes %1 input channels but the VAE makes %2 latent channels: "
+                                   "an inpainting or image-editing model. Only text-to-image models are "
+                                   "supported.")
+                        .arg(in)
+                        .arg(latent);
         }
     }
     return R::ok(std::move(m));
@@ -361,7 +375,9 @@ Result<WeightSummary> ModelFolder::inspectWeights() const {
         if (dtypeIsFloat(it.key()) && it.value() > 0)
             floats << precisionName(it.key());
     floats.removeDuplicates();
-    s.precision = floats.isEmpty() ? QStringLiteral("none") : floats.size() == 1 ? floats.first() : QStringLiteral("mixed");
+    s.precision = floats.isEmpty()     ? QStringLiteral("none")
+                  : floats.size() == 1 ? floats.first()
+                                       : QStringLiteral("mixed");
     return Result<WeightSummary>::ok(std::move(s));
 }
 

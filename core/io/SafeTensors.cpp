@@ -26,7 +26,8 @@ public:
         const QByteArray native = QFile::encodeName(path);
         const int fd = ::open(native.constData(), O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            return R::fail(QStringLiteral("%1: cannot open: %2.").arg(shortName, QString::fromLocal8Bit(strerror(errno))));
+            return R::fail(QStringLiteral("%1: cannot open: %2.")
+                               .arg(shortName, QString::fromLocal8Bit(strerror(errno))));
         struct stat st {};
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             ::close(fd);
@@ -39,7 +40,8 @@ public:
             if (p == MAP_FAILED) {
                 const QString why = QString::fromLocal8Bit(strerror(errno));
                 ::close(fd);
-                return R::fail(QStringLiteral("%1: cannot map the file into memory: %2.").arg(shortName, why));
+                return R::fail(
+                    QStringLiteral("%1: cannot map the file into memory: %2.").arg(shortName, why));
             }
             m->m_data = static_cast<char*>(p);
         }
@@ -141,9 +143,15 @@ Result<std::shared_ptr<const SafeTensorsFile>> SafeTensorsFile::open(const QStri
     return R::ok(std::make_shared<const SafeTensorsFile>(path, std::move(*mapping), std::move(*header)));
 }
 
-qint64 SafeTensorsFile::fileSize() const { return m_mapping->size(); }
-const char* SafeTensorsFile::mappedData() const { return m_mapping->data(); }
-qint64 SafeTensorsFile::mappedSize() const { return m_mapping->size(); }
+qint64 SafeTensorsFile::fileSize() const {
+    return m_mapping->size();
+}
+const char* SafeTensorsFile::mappedData() const {
+    return m_mapping->data();
+}
+qint64 SafeTensorsFile::mappedSize() const {
+    return m_mapping->size();
+}
 
 Result<at::Tensor> SafeTensorsFile::view(const QString& name) const {
     using R = Result<at::Tensor>;
@@ -161,11 +169,12 @@ Result<at::Tensor> SafeTensorsFile::view(const QString& name) const {
         const auto* b = reinterpret_cast<const unsigned char*>(p);
         for (qint64 i = 0; i < ti->byteSize(); ++i)
             if (b[i] > 1)
-                return R::fail(QStringLiteral("%1: BOOL tensor '%2' holds the byte %3 at element %4; only 0 and "
-                                              "1 are booleans. The file is damaged.")
-                                   .arg(m_shortName, name)
-                                   .arg(int(b[i]))
-                                   .arg(i));
+                return R::fail(
+                    QStringLiteral("%1: BOOL tensor '%2' holds the byte %3 at element %4; only 0 and "
+                                   "1 are booleans. The file is damaged.")
+                        .arg(m_shortName, name)
+                        .arg(int(b[i]))
+                        .arg(i));
     }
     if (reinterpret_cast<quintptr>(p) % quintptr(dtypeSize(ti->dtype)) != 0) {
         at::Tensor copy = at::empty(sizes, options);
@@ -252,14 +261,17 @@ const TensorInfo* SafeTensorsArchive::info(const QString& name) const {
 Result<at::Tensor> SafeTensorsArchive::view(const QString& name) const {
     const SafeTensorsFile* f = fileOf(name);
     if (!f)
-        return Result<at::Tensor>::fail(QStringLiteral("%1: has no tensor '%2'.").arg(shortFileName(m_path), name));
+        return Result<at::Tensor>::fail(
+            QStringLiteral("%1: has no tensor '%2'.").arg(shortFileName(m_path), name));
     return f->view(name);
 }
 
-Result<at::Tensor> SafeTensorsArchive::load(const QString& name, at::Device device, at::ScalarType type) const {
+Result<at::Tensor> SafeTensorsArchive::load(const QString& name, at::Device device,
+                                            at::ScalarType type) const {
     const SafeTensorsFile* f = fileOf(name);
     if (!f)
-        return Result<at::Tensor>::fail(QStringLiteral("%1: has no tensor '%2'.").arg(shortFileName(m_path), name));
+        return Result<at::Tensor>::fail(
+            QStringLiteral("%1: has no tensor '%2'.").arg(shortFileName(m_path), name));
     return f->load(name, device, type);
 }
 

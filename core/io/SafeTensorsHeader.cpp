@@ -21,10 +21,10 @@ struct DTypeRow {
 };
 
 constexpr DTypeRow kDTypes[] = {
-    {DType::F64, "F64", 8},         {DType::F32, "F32", 4},         {DType::F16, "F16", 2},
-    {DType::BF16, "BF16", 2},       {DType::I64, "I64", 8},         {DType::I32, "I32", 4},
-    {DType::I16, "I16", 2},         {DType::I8, "I8", 1},           {DType::U8, "U8", 1},
-    {DType::Bool, "BOOL", 1},       {DType::F8_E4M3, "F8_E4M3", 1}, {DType::F8_E5M2, "F8_E5M2", 1},
+    {DType::F64, "F64", 8},   {DType::F32, "F32", 4},         {DType::F16, "F16", 2},
+    {DType::BF16, "BF16", 2}, {DType::I64, "I64", 8},         {DType::I32, "I32", 4},
+    {DType::I16, "I16", 2},   {DType::I8, "I8", 1},           {DType::U8, "U8", 1},
+    {DType::Bool, "BOOL", 1}, {DType::F8_E4M3, "F8_E4M3", 1}, {DType::F8_E5M2, "F8_E5M2", 1},
 };
 
 const DTypeRow& row(DType d) {
@@ -117,7 +117,9 @@ QString quoted(const QString& name) {
 
 } // namespace
 
-QString dtypeName(DType dtype) { return QString::fromLatin1(row(dtype).name); }
+QString dtypeName(DType dtype) {
+    return QString::fromLatin1(row(dtype).name);
+}
 
 std::optional<DType> dtypeFromName(const QString& name) {
     for (const DTypeRow& r : kDTypes)
@@ -126,9 +128,13 @@ std::optional<DType> dtypeFromName(const QString& name) {
     return std::nullopt;
 }
 
-int dtypeSize(DType dtype) { return row(dtype).size; }
+int dtypeSize(DType dtype) {
+    return row(dtype).size;
+}
 
-bool dtypeSupported(DType dtype) { return dtype != DType::F8_E4M3 && dtype != DType::F8_E5M2; }
+bool dtypeSupported(DType dtype) {
+    return dtype != DType::F8_E4M3 && dtype != DType::F8_E5M2;
+}
 
 bool dtypeIsFloat(DType dtype) {
     switch (dtype) {
@@ -206,7 +212,8 @@ QMap<DType, qint64> Header::bytesByDType() const {
 Result<Header> parseSafeTensorsHeader(const char* data, qint64 available, qint64 fileSize,
                                       const QString& file) {
     using R = Result<Header>;
-    const QString damaged = QStringLiteral(" The file is damaged or not a safetensors file; download it again.");
+    const QString damaged =
+        QStringLiteral(" The file is damaged or not a safetensors file; download it again.");
     if (!data || available < 8 || fileSize < 8)
         return R::fail(QStringLiteral("%1: file is %2 bytes long, too short for a safetensors header.")
                            .arg(file)
@@ -243,10 +250,9 @@ Result<Header> parseSafeTensorsHeader(const char* data, qint64 available, qint64
     const char* json = data + 8;
     if (const qint64 bad = firstInvalidUtf8(reinterpret_cast<const unsigned char*>(json), headerLength);
         bad >= 0)
-        return R::fail(QStringLiteral("%1: header is not valid UTF-8 (byte %2 of the header).")
-                           .arg(file)
-                           .arg(bad) +
-                       damaged);
+        return R::fail(
+            QStringLiteral("%1: header is not valid UTF-8 (byte %2 of the header).").arg(file).arg(bad) +
+            damaged);
     if (json[0] != '{')
         return R::fail(QStringLiteral("%1: header does not start with a JSON object.").arg(file) + damaged);
 
@@ -316,8 +322,8 @@ Result<Header> parseSafeTensorsHeader(const char* data, qint64 available, qint64
         for (const QJsonValue d : shapeValue.toArray()) {
             const std::optional<qint64> dim = nonNegativeInteger(d);
             if (!dim)
-                return R::fail(
-                    QStringLiteral("%1 has a shape entry %2 that is not a non-negative integer.").arg(t, jsonText(d)));
+                return R::fail(QStringLiteral("%1 has a shape entry %2 that is not a non-negative integer.")
+                                   .arg(t, jsonText(d)));
             info.shape.push_back(*dim);
             if (!overflow && __builtin_mul_overflow(numel, *dim, &numel))
                 overflow = true;
@@ -329,8 +335,9 @@ Result<Header> parseSafeTensorsHeader(const char* data, qint64 available, qint64
             overflow = false;
         }
         if (overflow || __builtin_mul_overflow(numel, qint64(dtypeSize(info.dtype)), &needed))
-            return R::fail(QStringLiteral("%1 has shape %2 whose size overflows 64 bits.").arg(t, info.shapeText()) +
-                           damaged);
+            return R::fail(
+                QStringLiteral("%1 has shape %2 whose size overflows 64 bits.").arg(t, info.shapeText()) +
+                damaged);
 
         const QJsonValue offsetsValue = entry.value(QLatin1String("data_offsets"));
         const QJsonArray offsets = offsetsValue.toArray();
@@ -340,7 +347,8 @@ Result<Header> parseSafeTensorsHeader(const char* data, qint64 available, qint64
         const std::optional<qint64> begin = nonNegativeInteger(offsets.at(0));
         const std::optional<qint64> end = nonNegativeInteger(offsets.at(1));
         if (!begin || !end)
-            return R::fail(QStringLiteral("%1 has data_offsets that are not non-negative integers.").arg(t) + damaged);
+            return R::fail(QStringLiteral("%1 has data_offsets that are not non-negative integers.").arg(t) +
+                           damaged);
         if (*begin > *end)
             return R::fail(QStringLiteral("%1 has data_offsets [%2,%3] whose begin is after its end.")
                                .arg(t)

@@ -46,9 +46,9 @@ struct TensorInfo {
 };
 
 struct Header {
-    qint64 headerLength = 0; // N
-    qint64 dataOffset = 0;   // 8 + N: where the data area starts in the file
-    qint64 dataSize = 0;     // file size - dataOffset
+    qint64 headerLength = 0;         // N
+    qint64 dataOffset = 0;           // 8 + N: where the data area starts in the file
+    qint64 dataSize = 0;             // file size - dataOffset
     std::vector<TensorInfo> tensors; // sorted by name
     QMap<QString, QString> metadata;
 

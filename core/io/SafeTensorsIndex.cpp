@@ -44,7 +44,8 @@ Result<ShardIndex> readShardIndex(const QString& indexPath) {
     for (auto it = weights.constBegin(); it != weights.constEnd(); ++it) {
         const QString shard = it.value().toString();
         if (!it.value().isString() || shard.isEmpty())
-            return R::fail(QStringLiteral("%1: weight_map entry '%2' is not a file name.").arg(name, it.key()));
+            return R::fail(
+                QStringLiteral("%1: weight_map entry '%2' is not a file name.").arg(name, it.key()));
         if (shard.contains(QLatin1Char('/')) || shard.contains(QLatin1Char('\\')) ||
             shard == QLatin1String("..") || shard == QLatin1String("."))
             return R::fail(QStringLiteral("%1: weight_map names '%2', which is not a file in the index's "
@@ -61,7 +62,8 @@ Result<ShardIndex> readShardIndex(const QString& indexPath) {
         if (it.value().isString())
             index.metadata.insert(it.key(), it.value().toString());
         else if (it.value().isDouble())
-            index.metadata.insert(it.key(), QString::number(it.value().toInteger(qint64(it.value().toDouble()))));
+            index.metadata.insert(it.key(),
+                                  QString::number(it.value().toInteger(qint64(it.value().toDouble()))));
     }
     return R::ok(std::move(index));
 }

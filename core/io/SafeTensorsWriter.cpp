@@ -107,8 +107,9 @@ Status writeSafeTensors(const QString& path, const std::vector<std::pair<QString
             return Status::fail(QStringLiteral("%1: tensor '%2' is undefined.").arg(path, name));
         const std::optional<DType> dtype = fromScalarType(tensor.scalar_type());
         if (!dtype)
-            return Status::fail(QStringLiteral("%1: tensor '%2' has type %3, which safetensors cannot hold.")
-                                    .arg(path, name, QString::fromLatin1(c10::toString(tensor.scalar_type()))));
+            return Status::fail(
+                QStringLiteral("%1: tensor '%2' has type %3, which safetensors cannot hold.")
+                    .arg(path, name, QString::fromLatin1(c10::toString(tensor.scalar_type()))));
         Item item;
         item.name = name;
         item.utf8Name = name.toUtf8();
@@ -188,8 +189,8 @@ Status writeSafeTensors(const QString& path, const std::vector<std::pair<QString
         }
     }
     if (!f.commit())
-        return Status::fail(
-            QStringLiteral("Cannot write %1: %2. Is the disk full? Nothing was changed.").arg(path, f.errorString()));
+        return Status::fail(QStringLiteral("Cannot write %1: %2. Is the disk full? Nothing was changed.")
+                                .arg(path, f.errorString()));
     return Status::ok();
 }
 

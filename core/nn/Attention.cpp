@@ -18,8 +18,7 @@ std::atomic<AttentionBackend> g_backend{AttentionBackend::Auto};
 // size (rows are independent, so the result is exactly the same).
 std::atomic<int64_t> g_manualChunkBytes{int64_t(256) << 20};
 
-double lowest(at::ScalarType dtype)
-{
+double lowest(at::ScalarType dtype) {
     switch (dtype) {
     case at::kHalf:
         return -65504.0;
@@ -35,8 +34,7 @@ double lowest(at::ScalarType dtype)
 // Adds the causal mask to `mask` (or makes it) in `dtype`. Masked scores get the dtype's
 // lowest finite value rather than -inf, like transformers, so that a row whose keys are all
 // masked gives a uniform softmax instead of NaN.
-at::Tensor withCausalMask(const at::Tensor& mask, int64_t lq, int64_t lk, const at::TensorOptions& options)
-{
+at::Tensor withCausalMask(const at::Tensor& mask, int64_t lq, int64_t lk, const at::TensorOptions& options) {
     const auto dtype = options.dtype().toScalarType();
     // Query i sees keys 0..i + (lk - lq), like torch's is_causal when lq == lk.
     auto keep = at::ones({lq, lk}, options.dtype(at::kBool)).tril(lk - lq);
@@ -46,9 +44,8 @@ at::Tensor withCausalMask(const at::Tensor& mask, int64_t lq, int64_t lk, const 
     return (mask.to(dtype) + causal).clamp_min(lowest(dtype));
 }
 
-at::Tensor manualAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                           const AttentionOptions& options)
-{
+at::Tensor manualAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const at::Tensor& mask, const AttentionOptions& options) {
     const auto outDtype = q.scalar_type();
     const bool toFloat = options.upcast && (outDtype == at::kHalf || outDtype == at::kBFloat16);
     const double scale = 1.0 / std::sqrt(double(q.size(-1)));
@@ -65,7 +62,8 @@ at::Tensor manualAttention(const at::Tensor& q, const at::Tensor& k, const at::T
 
     const int64_t batchHeads = q.numel() / std::max<int64_t>(1, q.size(-1) * lq);
     const int64_t rowBytes = batchHeads * lk * int64_t(at::elementSize(computeType));
-    const int64_t chunk = std::clamp<int64_t>(g_manualChunkBytes.load() / std::max<int64_t>(1, rowBytes), 1, lq);
+    const int64_t chunk =
+        std::clamp<int64_t>(g_manualChunkBytes.load() / std::max<int64_t>(1, rowBytes), 1, lq);
 
     auto run = [&](int64_t begin, int64_t end) {
         const bool all = begin == 0 && end == lq;
@@ -85,23 +83,19 @@ at::Tensor manualAttention(const at::Tensor& q, const at::Tensor& k, const at::T
 
 } // namespace
 
-void setAttentionBackend(AttentionBackend backend)
-{
+void setAttentionBackend(AttentionBackend backend) {
     g_backend.store(backend);
 }
 
-AttentionBackend attentionBackend()
-{
+AttentionBackend attentionBackend() {
     return g_backend.load();
 }
 
-void setManualAttentionChunkBytes(int64_t bytes)
-{
+void setManualAttentionChunkBytes(int64_t bytes) {
     g_manualChunkBytes.store(std::max<int64_t>(bytes, 1));
 }
 
-bool fusedAttentionAvailable()
-{
+bool fusedAttentionAvailable() {
 #if TORCH_VERSION_MAJOR >= 2
     return true;
 #else
@@ -110,8 +104,7 @@ bool fusedAttentionAvailable()
 }
 
 at::Tensor scaledDotProductAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                     const at::Tensor& additiveMask, const AttentionOptions& options)
-{
+                                     const at::Tensor& additiveMask, const AttentionOptions& options) {
     TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention expects [B, H, L, D] tensors");
     at::Tensor mask = additiveMask;
     if (mask.defined() && mask.dim() < 2)
@@ -131,15 +124,13 @@ at::Tensor scaledDotProductAttention(const at::Tensor& q, const at::Tensor& k, c
     return manualAttention(q, k, v, mask, options);
 }
 
-at::Tensor splitHeads(const at::Tensor& x, int64_t heads)
-{
+at::Tensor splitHeads(const at::Tensor& x, int64_t heads) {
     const auto b = x.size(0);
     const auto l = x.size(1);
     return x.view({b, l, heads, x.size(2) / heads}).transpose(1, 2);
 }
 
-at::Tensor mergeHeads(const at::Tensor& x)
-{
+at::Tensor mergeHeads(const at::Tensor& x) {
     const auto b = x.size(0);
     const auto l = x.size(2);
     return x.transpose(1, 2).reshape({b, l, x.size(1) * x.size(3)});

@@ -13,7 +13,7 @@ struct AttentionOptions {
 };
 
 enum class AttentionBackend {
-    Auto, // at::scaled_dot_product_attention where libtorch has it (>= 2.0), else Manual
+    Auto,   // at::scaled_dot_product_attention where libtorch has it (>= 2.0), else Manual
     Manual, // softmax(Q K^T * scale + mask) V, query rows in chunks to bound memory
 };
 
@@ -21,7 +21,8 @@ enum class AttentionBackend {
 // `additiveMask`, when defined, is broadcastable to [B, H, Lq, Lk] and added to the scores
 // (0 keeps a key, a large negative value drops it). Returns [B, H, Lq, D] in q's dtype.
 at::Tensor scaledDotProductAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                     const at::Tensor& additiveMask = {}, const AttentionOptions& options = {});
+                                     const at::Tensor& additiveMask = {},
+                                     const AttentionOptions& options = {});
 
 // Process-wide choice, for tests and for comparing the two paths on a GPU.
 void setAttentionBackend(AttentionBackend backend);

@@ -2,9 +2,9 @@
 
 namespace tp::nn {
 
-AttentionLayerImpl::AttentionLayerImpl(const AttentionLayerOptions& options, const at::TensorOptions& tensorOptions)
-    : m_options(options)
-{
+AttentionLayerImpl::AttentionLayerImpl(const AttentionLayerOptions& options,
+                                       const at::TensorOptions& tensorOptions)
+    : m_options(options) {
     TORCH_CHECK(options.queryDim > 0 && options.heads > 0 && options.headDim > 0,
                 "attention needs positive dimensions");
     const int64_t inner = options.heads * options.headDim;
@@ -21,8 +21,7 @@ AttentionLayerImpl::AttentionLayerImpl(const AttentionLayerOptions& options, con
     toOut->push_back(m_toOut);
 }
 
-at::Tensor AttentionLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& context) const
-{
+at::Tensor AttentionLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& context) const {
     const bool spatial = hidden.dim() == 4;
     at::Tensor x = hidden;
     if (m_groupNorm)

@@ -14,8 +14,8 @@ struct AttentionLayerOptions {
     int64_t crossAttentionDim = 0; // 0: self-attention (keys/values from the query's input)
     int64_t heads = 1;
     int64_t headDim = 0;
-    bool qkvBias = false; // to_q/to_k/to_v bias
-    bool outBias = true; // to_out.0 bias
+    bool qkvBias = false;   // to_q/to_k/to_v bias
+    bool outBias = true;    // to_out.0 bias
     int64_t normGroups = 0; // > 0: group_norm (VAE mid block)
     double normEps = 1e-5;
     bool residual = false; // add the input to the output (VAE mid block)

@@ -8,8 +8,7 @@ namespace {
 // diffusers' Encoder/Decoder use eps 1e-6 for every norm, whatever the config says.
 constexpr double kNormEps = 1e-6;
 
-ResnetGroupOptions vaeResnets(const AutoencoderKLConfig& c)
-{
+ResnetGroupOptions vaeResnets(const AutoencoderKLConfig& c) {
     ResnetGroupOptions r;
     r.tembChannels = 0;
     r.groups = c.normNumGroups;
@@ -19,8 +18,7 @@ ResnetGroupOptions vaeResnets(const AutoencoderKLConfig& c)
 }
 } // namespace
 
-Result<AutoencoderKLConfig> AutoencoderKLConfig::fromJson(const QJsonObject& json)
-{
+Result<AutoencoderKLConfig> AutoencoderKLConfig::fromJson(const QJsonObject& json) {
     ConfigReader r(json, QStringLiteral("vae"));
     AutoencoderKLConfig c;
     c.inChannels = r.integer("in_channels", 3);
@@ -54,14 +52,18 @@ Result<AutoencoderKLConfig> AutoencoderKLConfig::fromJson(const QJsonObject& jso
         r.fail(QStringLiteral("%1 down blocks but %2 up blocks").arg(down.size()).arg(up.size()));
     for (const auto& t : down)
         if (t != QLatin1String("DownEncoderBlock2D"))
-            r.fail(QStringLiteral("down block type \"%1\" is not supported (only DownEncoderBlock2D)").arg(t));
+            r.fail(
+                QStringLiteral("down block type \"%1\" is not supported (only DownEncoderBlock2D)").arg(t));
     for (const auto& t : up)
         if (t != QLatin1String("UpDecoderBlock2D"))
             r.fail(QStringLiteral("up block type \"%1\" is not supported (only UpDecoderBlock2D)").arg(t));
     for (size_t i = 0; i < c.blockOutChannels.size(); ++i)
-        if (c.normNumGroups <= 0 || c.blockOutChannels[i] <= 0 || c.blockOutChannels[i] % c.normNumGroups != 0)
+        if (c.normNumGroups <= 0 || c.blockOutChannels[i] <= 0 ||
+            c.blockOutChannels[i] % c.normNumGroups != 0)
             r.fail(QStringLiteral("block_out_channels[%1] = %2 is not a multiple of norm_num_groups %3")
-                       .arg(i).arg(c.blockOutChannels[i]).arg(c.normNumGroups));
+                       .arg(i)
+                       .arg(c.blockOutChannels[i])
+                       .arg(c.normNumGroups));
     if (c.layersPerBlock <= 0 || c.latentChannels <= 0)
         r.fail(QStringLiteral("layers_per_block and latent_channels must be positive"));
     if (!r.status())
@@ -69,8 +71,7 @@ Result<AutoencoderKLConfig> AutoencoderKLConfig::fromJson(const QJsonObject& jso
     return Result<AutoencoderKLConfig>::ok(std::move(c));
 }
 
-Result<AutoencoderKLConfig> AutoencoderKLConfig::fromFile(const QString& path)
-{
+Result<AutoencoderKLConfig> AutoencoderKLConfig::fromFile(const QString& path) {
     auto json = ConfigReader::readFile(path);
     if (!json)
         return Result<AutoencoderKLConfig>::fail(json.error());
@@ -80,13 +81,12 @@ Result<AutoencoderKLConfig> AutoencoderKLConfig::fromFile(const QString& path)
     return config;
 }
 
-at::Tensor LatentDistribution::sample(c10::optional<at::Generator> generator) const
-{
+at::Tensor LatentDistribution::sample(c10::optional<at::Generator> generator) const {
     return mean + std * at::randn(mean.sizes(), generator, mean.options());
 }
 
-VaeEncoderImpl::VaeEncoderImpl(const AutoencoderKLConfig& c, const at::TensorOptions& o) : m_activation(c.activation)
-{
+VaeEncoderImpl::VaeEncoderImpl(const AutoencoderKLConfig& c, const at::TensorOptions& o)
+    : m_activation(c.activation) {
     const auto& ch = c.blockOutChannels;
     const auto resnets = vaeResnets(c);
     m_convIn = register_module("conv_in", Conv2d(c.inChannels, ch[0], 3, 1, 1, true, o));
@@ -109,8 +109,7 @@ VaeEncoderImpl::VaeEncoderImpl(const AutoencoderKLConfig& c, const at::TensorOpt
     m_convOut = register_module("conv_out", Conv2d(ch.back(), 2 * c.latentChannels, 3, 1, 1, true, o));
 }
 
-at::Tensor VaeEncoderImpl::forward(const at::Tensor& image) const
-{
+at::Tensor VaeEncoderImpl::forward(const at::Tensor& image) const {
     auto h = m_convIn->forward(image);
     for (const auto& block : m_downBlocks)
         h = block->forward(h, {}, {}, nullptr);
@@ -118,8 +117,8 @@ at::Tensor VaeEncoderImpl::forward(const at::Tensor& image) const
     return m_convOut->forward(activate(m_convNormOut->forward(h), m_activation));
 }
 
-VaeDecoderImpl::VaeDecoderImpl(const AutoencoderKLConfig& c, const at::TensorOptions& o) : m_activation(c.activation)
-{
+VaeDecoderImpl::VaeDecoderImpl(const AutoencoderKLConfig& c, const at::TensorOptions& o)
+    : m_activation(c.activation) {
     const auto& ch = c.blockOutChannels;
     const auto resnets = vaeResnets(c);
     m_convIn = register_module("conv_in", Conv2d(c.latentChannels, ch.back(), 3, 1, 1, true, o));
@@ -143,8 +142,7 @@ VaeDecoderImpl::VaeDecoderImpl(const AutoencoderKLConfig& c, const at::TensorOpt
     m_convOut = register_module("conv_out", Conv2d(ch[0], c.outChannels, 3, 1, 1, true, o));
 }
 
-at::Tensor VaeDecoderImpl::forward(const at::Tensor& latents) const
-{
+at::Tensor VaeDecoderImpl::forward(const at::Tensor& latents) const {
     auto h = m_convIn->forward(latents);
     h = m_midBlock->forward(h);
     for (const auto& block : m_upBlocks)
@@ -152,21 +150,23 @@ at::Tensor VaeDecoderImpl::forward(const at::Tensor& latents) const
     return m_convOut->forward(activate(m_convNormOut->forward(h), m_activation));
 }
 
-AutoencoderKLImpl::AutoencoderKLImpl(const AutoencoderKLConfig& config, const at::TensorOptions& tensorOptions)
-    : torch::nn::Module("vae"), m_config(config)
-{
+AutoencoderKLImpl::AutoencoderKLImpl(const AutoencoderKLConfig& config,
+                                     const at::TensorOptions& tensorOptions)
+    : torch::nn::Module("vae")
+    , m_config(config) {
     TORCH_CHECK(!config.blockOutChannels.empty(), "AutoencoderKL: empty block_out_channels");
     const auto latent = config.latentChannels;
     m_encoder = register_module("encoder", VaeEncoder(config, tensorOptions));
     m_decoder = register_module("decoder", VaeDecoder(config, tensorOptions));
     if (config.useQuantConv)
-        m_quantConv = register_module("quant_conv", Conv2d(2 * latent, 2 * latent, 1, 1, 0, true, tensorOptions));
+        m_quantConv =
+            register_module("quant_conv", Conv2d(2 * latent, 2 * latent, 1, 1, 0, true, tensorOptions));
     if (config.usePostQuantConv)
-        m_postQuantConv = register_module("post_quant_conv", Conv2d(latent, latent, 1, 1, 0, true, tensorOptions));
+        m_postQuantConv =
+            register_module("post_quant_conv", Conv2d(latent, latent, 1, 1, 0, true, tensorOptions));
 }
 
-LatentDistribution AutoencoderKLImpl::encode(const at::Tensor& image) const
-{
+LatentDistribution AutoencoderKLImpl::encode(const at::Tensor& image) const {
     TORCH_CHECK(image.dim() == 4 && image.size(1) == m_config.inChannels, "VAE: image must be [B, ",
                 m_config.inChannels, ", H, W], got ", image.sizes());
     auto moments = m_encoder->forward(image);
@@ -180,8 +180,7 @@ LatentDistribution AutoencoderKLImpl::encode(const at::Tensor& image) const
     return d;
 }
 
-at::Tensor AutoencoderKLImpl::decode(const at::Tensor& latents) const
-{
+at::Tensor AutoencoderKLImpl::decode(const at::Tensor& latents) const {
     TORCH_CHECK(latents.dim() == 4 && latents.size(1) == m_config.latentChannels, "VAE: latents must be [B, ",
                 m_config.latentChannels, ", h, w], got ", latents.sizes());
     auto z = m_postQuantConv ? m_postQuantConv->forward(latents) : latents;

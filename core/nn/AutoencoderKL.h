@@ -30,7 +30,7 @@ struct AutoencoderKLConfig {
     double scalingFactor = 0.18215;
     std::optional<double> shiftFactor;
     bool forceUpcast = true; // diffusers runs this VAE in float32 when the pipeline is float16
-    int64_t sampleSize = 0; // informational
+    int64_t sampleSize = 0;  // informational
 
     // The spatial factor between image and latent (2^(levels-1)).
     int64_t downscaleFactor() const { return int64_t(1) << (blockOutChannels.size() - 1); }
@@ -41,9 +41,9 @@ struct AutoencoderKLConfig {
 
 // The encoder's posterior: a diagonal Gaussian per latent element.
 struct LatentDistribution {
-    at::Tensor mean; // [B, latent, h, w]
+    at::Tensor mean;   // [B, latent, h, w]
     at::Tensor logvar; // clamped to [-30, 20] like diffusers
-    at::Tensor std; // exp(0.5 * logvar)
+    at::Tensor std;    // exp(0.5 * logvar)
     // mean + std * noise, noise drawn from `generator` (or the default one) on mean's device.
     at::Tensor sample(c10::optional<at::Generator> generator = c10::nullopt) const;
 };

@@ -13,18 +13,18 @@ namespace tp::nn {
 
 class ClipAttentionImpl final : public torch::nn::Module {
 public:
-    ClipAttentionImpl(const ClipTextConfig& c, const at::TensorOptions& o) : m_heads(c.numAttentionHeads)
-    {
+    ClipAttentionImpl(const ClipTextConfig& c, const at::TensorOptions& o)
+        : m_heads(c.numAttentionHeads) {
         m_q = register_module("q_proj", Linear(c.hiddenSize, c.hiddenSize, true, o));
         m_k = register_module("k_proj", Linear(c.hiddenSize, c.hiddenSize, true, o));
         m_v = register_module("v_proj", Linear(c.hiddenSize, c.hiddenSize, true, o));
         m_out = register_module("out_proj", Linear(c.hiddenSize, c.hiddenSize, true, o));
     }
-    at::Tensor forward(const at::Tensor& x) const
-    {
+    at::Tensor forward(const at::Tensor& x) const {
         AttentionOptions options;
         options.causal = true;
-        auto out = scaledDotProductAttention(splitHeads(m_q->forward(x), m_heads), splitHeads(m_k->forward(x), m_heads),
+        auto out = scaledDotProductAttention(splitHeads(m_q->forward(x), m_heads),
+                                             splitHeads(m_k->forward(x), m_heads),
                                              splitHeads(m_v->forward(x), m_heads), {}, options);
         return m_out->forward(mergeHeads(out));
     }
@@ -37,12 +37,14 @@ TORCH_MODULE(ClipAttention);
 
 class ClipMlpImpl final : public torch::nn::Module {
 public:
-    ClipMlpImpl(const ClipTextConfig& c, const at::TensorOptions& o) : m_act(c.hiddenAct)
-    {
+    ClipMlpImpl(const ClipTextConfig& c, const at::TensorOptions& o)
+        : m_act(c.hiddenAct) {
         m_fc1 = register_module("fc1", Linear(c.hiddenSize, c.intermediateSize, true, o));
         m_fc2 = register_module("fc2", Linear(c.intermediateSize, c.hiddenSize, true, o));
     }
-    at::Tensor forward(const at::Tensor& x) const { return m_fc2->forward(activate(m_fc1->forward(x), m_act)); }
+    at::Tensor forward(const at::Tensor& x) const {
+        return m_fc2->forward(activate(m_fc1->forward(x), m_act));
+    }
 
 private:
     Activation m_act;
@@ -52,15 +54,13 @@ TORCH_MODULE(ClipMlp);
 
 class ClipEncoderLayerImpl final : public torch::nn::Module {
 public:
-    ClipEncoderLayerImpl(const ClipTextConfig& c, const at::TensorOptions& o)
-    {
+    ClipEncoderLayerImpl(const ClipTextConfig& c, const at::TensorOptions& o) {
         m_attn = register_module("self_attn", ClipAttention(c, o));
         m_norm1 = register_module("layer_norm1", LayerNorm(c.hiddenSize, c.layerNormEps, o));
         m_mlp = register_module("mlp", ClipMlp(c, o));
         m_norm2 = register_module("layer_norm2", LayerNorm(c.hiddenSize, c.layerNormEps, o));
     }
-    at::Tensor forward(const at::Tensor& x) const
-    {
+    at::Tensor forward(const at::Tensor& x) const {
         auto h = x + m_attn->forward(m_norm1->forward(x));
         return h + m_mlp->forward(m_norm2->forward(h));
     }
@@ -75,16 +75,15 @@ TORCH_MODULE(ClipEncoderLayer);
 
 class ClipEmbeddingsImpl final : public torch::nn::Module {
 public:
-    ClipEmbeddingsImpl(const ClipTextConfig& c, const at::TensorOptions& o)
-    {
+    ClipEmbeddingsImpl(const ClipTextConfig& c, const at::TensorOptions& o) {
         m_token = register_module("token_embedding", Embedding(c.vocabSize, c.hiddenSize, o));
-        m_position = register_module("position_embedding", Embedding(c.maxPositionEmbeddings, c.hiddenSize, o));
+        m_position =
+            register_module("position_embedding", Embedding(c.maxPositionEmbeddings, c.hiddenSize, o));
     }
-    at::Tensor forward(const at::Tensor& ids) const
-    {
+    at::Tensor forward(const at::Tensor& ids) const {
         const auto length = ids.size(1);
-        TORCH_CHECK(length <= m_position->count(), "CLIP text model: ", length, " tokens, but the model takes at most ",
-                    m_position->count());
+        TORCH_CHECK(length <= m_position->count(), "CLIP text model: ", length,
+                    " tokens, but the model takes at most ", m_position->count());
         auto positions = at::arange(length, ids.options().dtype(at::kLong)).unsqueeze(0);
         return m_token->forward(ids) + m_position->forward(positions);
     }
@@ -97,8 +96,7 @@ TORCH_MODULE(ClipEmbeddings);
 
 class ClipTextTransformerImpl final : public torch::nn::Module {
 public:
-    ClipTextTransformerImpl(const ClipTextConfig& c, const at::TensorOptions& o)
-    {
+    ClipTextTransformerImpl(const ClipTextConfig& c, const at::TensorOptions& o) {
         m_embeddings = register_module("embeddings", ClipEmbeddings(c, o));
         auto encoder = register_module("encoder", std::make_shared<torch::nn::Module>());
         auto layers = encoder->register_module("layers", torch::nn::ModuleList());
@@ -116,8 +114,7 @@ public:
 
 // ---- config ----------------------------------------------------------------------------
 
-Result<ClipTextConfig> ClipTextConfig::fromJson(const QJsonObject& full)
-{
+Result<ClipTextConfig> ClipTextConfig::fromJson(const QJsonObject& full) {
     QJsonObject json = full;
     if (full.value(QStringLiteral("text_config")).isObject())
         json = full.value(QStringLiteral("text_config")).toObject();
@@ -153,8 +150,7 @@ Result<ClipTextConfig> ClipTextConfig::fromJson(const QJsonObject& full)
     return Result<ClipTextConfig>::ok(c);
 }
 
-Result<ClipTextConfig> ClipTextConfig::fromFile(const QString& path)
-{
+Result<ClipTextConfig> ClipTextConfig::fromFile(const QString& path) {
     auto json = ConfigReader::readFile(path);
     if (!json)
         return Result<ClipTextConfig>::fail(json.error());
@@ -167,16 +163,16 @@ Result<ClipTextConfig> ClipTextConfig::fromFile(const QString& path)
 // ---- model -------------------------------------------------------------------------------
 
 ClipTextModelImpl::ClipTextModelImpl(const ClipTextConfig& config, const at::TensorOptions& tensorOptions)
-    : torch::nn::Module("text_encoder"), m_config(config)
-{
-    m_textModel = register_module("text_model", std::make_shared<ClipTextTransformerImpl>(config, tensorOptions));
+    : torch::nn::Module("text_encoder")
+    , m_config(config) {
+    m_textModel =
+        register_module("text_model", std::make_shared<ClipTextTransformerImpl>(config, tensorOptions));
     if (config.withProjection)
         m_textProjection = register_module(
             "text_projection", Linear(config.hiddenSize, config.projectionDim, false, tensorOptions));
 }
 
-ClipTextOutput ClipTextModelImpl::forward(const at::Tensor& inputIds, bool outputHiddenStates) const
-{
+ClipTextOutput ClipTextModelImpl::forward(const at::Tensor& inputIds, bool outputHiddenStates) const {
     TORCH_CHECK(inputIds.dim() == 2, "CLIP text model: input_ids must be [B, L]");
     const auto ids = inputIds.to(m_textModel->m_finalLayerNorm->parameters()[0].device(), at::kLong);
     ClipTextOutput out;
@@ -192,17 +188,17 @@ ClipTextOutput ClipTextModelImpl::forward(const at::Tensor& inputIds, bool outpu
 
     // transformers: legacy configs (eos_token_id 2) pool at argmax(input_ids), the highest
     // id being <|endoftext|>; newer ones at the first eos_token_id.
-    at::Tensor eosIndex = m_config.eosTokenId == 2 ? ids.argmax(-1)
-                                                   : ids.eq(m_config.eosTokenId).to(at::kInt).argmax(-1);
+    at::Tensor eosIndex =
+        m_config.eosTokenId == 2 ? ids.argmax(-1) : ids.eq(m_config.eosTokenId).to(at::kInt).argmax(-1);
     const auto hidden = out.lastHiddenState.size(2);
-    out.pooled = out.lastHiddenState.gather(1, eosIndex.view({-1, 1, 1}).expand({ids.size(0), 1, hidden})).squeeze(1);
+    out.pooled =
+        out.lastHiddenState.gather(1, eosIndex.view({-1, 1, 1}).expand({ids.size(0), 1, hidden})).squeeze(1);
     if (m_textProjection)
         out.textEmbeds = m_textProjection->forward(out.pooled);
     return out;
 }
 
-at::Tensor ClipTextModelImpl::finalLayerNorm(const at::Tensor& hidden) const
-{
+at::Tensor ClipTextModelImpl::finalLayerNorm(const at::Tensor& hidden) const {
     return m_textModel->m_finalLayerNorm->forward(hidden);
 }
 

@@ -20,8 +20,8 @@ struct ClipTextConfig {
     int64_t maxPositionEmbeddings = 77;
     Activation hiddenAct = Activation::QuickGelu;
     double layerNormEps = 1e-5;
-    int64_t eosTokenId = 2; // 2: legacy configs; pooled output at argmax(input_ids)
-    int64_t projectionDim = 0; // > 0 with `withProjection`
+    int64_t eosTokenId = 2;      // 2: legacy configs; pooled output at argmax(input_ids)
+    int64_t projectionDim = 0;   // > 0 with `withProjection`
     bool withProjection = false; // architectures: CLIPTextModelWithProjection (text_projection.weight)
 
     // Reads a flat text config, or the "text_config" of a full CLIPModel config.
@@ -31,8 +31,8 @@ struct ClipTextConfig {
 
 struct ClipTextOutput {
     at::Tensor lastHiddenState; // [B, L, hidden], after final_layer_norm
-    at::Tensor pooled; // [B, hidden], lastHiddenState at each row's EOS token
-    at::Tensor textEmbeds; // [B, projectionDim], text_projection(pooled) when the model has one
+    at::Tensor pooled;          // [B, hidden], lastHiddenState at each row's EOS token
+    at::Tensor textEmbeds;      // [B, projectionDim], text_projection(pooled) when the model has one
     // With outputHiddenStates: the embeddings' output, then each layer's output, without the
     // final layer norm (transformers' hidden_states; [-2] is the penultimate layer for
     // clip-skip, to which diffusers applies finalLayerNorm()).
@@ -43,7 +43,8 @@ class ClipTextTransformerImpl;
 
 class ClipTextModelImpl final : public torch::nn::Module {
 public:
-    explicit ClipTextModelImpl(const ClipTextConfig& config, const at::TensorOptions& tensorOptions = at::TensorOptions());
+    explicit ClipTextModelImpl(const ClipTextConfig& config,
+                               const at::TensorOptions& tensorOptions = at::TensorOptions());
 
     // inputIds: [B, L] integer token ids, L <= maxPositionEmbeddings. A causal mask applies;
     // no padding mask (Stable Diffusion pipelines pass none).

@@ -11,23 +11,21 @@
 namespace tp::nn {
 
 namespace {
-bool isInteger(const QJsonValue& v)
-{
+bool isInteger(const QJsonValue& v) {
     return v.isDouble() && std::floor(v.toDouble()) == v.toDouble();
 }
 } // namespace
 
 ConfigReader::ConfigReader(QJsonObject object, QString component)
-    : m_object(std::move(object)), m_component(std::move(component))
-{
-}
+    : m_object(std::move(object))
+    , m_component(std::move(component)) {}
 
-Result<QJsonObject> ConfigReader::readFile(const QString& path)
-{
+Result<QJsonObject> ConfigReader::readFile(const QString& path) {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return Result<QJsonObject>::fail(
-            QStringLiteral("cannot open %1: %2 (is this a complete model folder?)").arg(path, file.errorString()));
+            QStringLiteral("cannot open %1: %2 (is this a complete model folder?)")
+                .arg(path, file.errorString()));
     QJsonParseError error;
     const auto doc = QJsonDocument::fromJson(file.readAll(), &error);
     if (error.error != QJsonParseError::NoError)
@@ -39,30 +37,25 @@ Result<QJsonObject> ConfigReader::readFile(const QString& path)
     return Result<QJsonObject>::ok(doc.object());
 }
 
-bool ConfigReader::has(const char* key) const
-{
+bool ConfigReader::has(const char* key) const {
     const auto v = m_object.value(QLatin1String(key));
     return !v.isUndefined() && !v.isNull();
 }
 
-void ConfigReader::fail(const QString& message)
-{
+void ConfigReader::fail(const QString& message) {
     if (m_error.isEmpty())
         m_error = QStringLiteral("%1 config: %2").arg(m_component, message);
 }
 
-void ConfigReader::keyError(const char* key, const QString& what)
-{
+void ConfigReader::keyError(const char* key, const QString& what) {
     fail(QStringLiteral("\"%1\" %2").arg(QLatin1String(key), what));
 }
 
-Status ConfigReader::status() const
-{
+Status ConfigReader::status() const {
     return m_error.isEmpty() ? Status::ok() : Status::fail(m_error);
 }
 
-int64_t ConfigReader::integer(const char* key)
-{
+int64_t ConfigReader::integer(const char* key) {
     const auto v = m_object.value(QLatin1String(key));
     if (v.isUndefined() || v.isNull()) {
         keyError(key, QStringLiteral("is missing"));
@@ -75,13 +68,11 @@ int64_t ConfigReader::integer(const char* key)
     return int64_t(v.toDouble());
 }
 
-int64_t ConfigReader::integer(const char* key, int64_t fallback)
-{
+int64_t ConfigReader::integer(const char* key, int64_t fallback) {
     return has(key) ? integer(key) : fallback;
 }
 
-double ConfigReader::number(const char* key, double fallback)
-{
+double ConfigReader::number(const char* key, double fallback) {
     if (!has(key))
         return fallback;
     const auto v = m_object.value(QLatin1String(key));
@@ -92,8 +83,7 @@ double ConfigReader::number(const char* key, double fallback)
     return v.toDouble();
 }
 
-bool ConfigReader::boolean(const char* key, bool fallback)
-{
+bool ConfigReader::boolean(const char* key, bool fallback) {
     if (!has(key))
         return fallback;
     const auto v = m_object.value(QLatin1String(key));
@@ -104,8 +94,7 @@ bool ConfigReader::boolean(const char* key, bool fallback)
     return v.toBool();
 }
 
-QString ConfigReader::string(const char* key, const QString& fallback)
-{
+QString ConfigReader::string(const char* key, const QString& fallback) {
     if (!has(key))
         return fallback;
     const auto v = m_object.value(QLatin1String(key));
@@ -116,8 +105,7 @@ QString ConfigReader::string(const char* key, const QString& fallback)
     return v.toString();
 }
 
-QStringList ConfigReader::stringList(const char* key)
-{
+QStringList ConfigReader::stringList(const char* key) {
     QStringList out;
     const auto v = m_object.value(QLatin1String(key));
     if (!v.isArray()) {
@@ -134,8 +122,7 @@ QStringList ConfigReader::stringList(const char* key)
     return out;
 }
 
-std::vector<int64_t> ConfigReader::integerList(const char* key, int count)
-{
+std::vector<int64_t> ConfigReader::integerList(const char* key, int count) {
     const auto v = m_object.value(QLatin1String(key));
     std::vector<int64_t> out;
     if (isInteger(v)) {
@@ -155,21 +142,20 @@ std::vector<int64_t> ConfigReader::integerList(const char* key, int count)
         out.push_back(int64_t(item.toDouble()));
     }
     if (count > 0 && int(out.size()) != count) {
-        keyError(key, QStringLiteral("has %1 entries but the model has %2 blocks").arg(out.size()).arg(count));
+        keyError(key,
+                 QStringLiteral("has %1 entries but the model has %2 blocks").arg(out.size()).arg(count));
         return {};
     }
     return out;
 }
 
-std::vector<int64_t> ConfigReader::integerList(const char* key, int count, int64_t fallback)
-{
+std::vector<int64_t> ConfigReader::integerList(const char* key, int count, int64_t fallback) {
     if (!has(key))
         return std::vector<int64_t>(size_t(std::max(count, 1)), fallback);
     return integerList(key, count);
 }
 
-std::vector<bool> ConfigReader::booleanList(const char* key, int count, bool fallback)
-{
+std::vector<bool> ConfigReader::booleanList(const char* key, int count, bool fallback) {
     std::vector<bool> out(size_t(std::max(count, 1)), fallback);
     if (!has(key))
         return out;

@@ -17,8 +17,7 @@ constexpr Rename kRenames[] = {
 };
 } // namespace
 
-QStringList legacyNames(const QString& name)
-{
+QStringList legacyNames(const QString& name) {
     QStringList out;
     const QString dotted = QLatin1Char('.') + name;
     for (const auto& r : kRenames) {

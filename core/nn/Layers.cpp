@@ -6,77 +6,69 @@ namespace tp::nn {
 
 namespace {
 // Normal tensors even when built under InferenceMode, so that loading can replace them.
-at::Tensor uninitialised(at::IntArrayRef shape, const at::TensorOptions& options)
-{
+at::Tensor uninitialised(at::IntArrayRef shape, const at::TensorOptions& options) {
     c10::InferenceMode normal(false);
     return at::empty(shape, options.requires_grad(false));
 }
 } // namespace
 
-Conv2dImpl::Conv2dImpl(int64_t inChannels, int64_t outChannels, int64_t kernel, int64_t stride, int64_t padding,
-                       bool bias, const at::TensorOptions& options)
-    : m_stride(stride), m_padding(padding)
-{
+Conv2dImpl::Conv2dImpl(int64_t inChannels, int64_t outChannels, int64_t kernel, int64_t stride,
+                       int64_t padding, bool bias, const at::TensorOptions& options)
+    : m_stride(stride)
+    , m_padding(padding) {
     m_weight = register_parameter("weight", uninitialised({outChannels, inChannels, kernel, kernel}, options),
                                   /*requires_grad=*/false);
     if (bias)
         m_bias = register_parameter("bias", uninitialised({outChannels}, options), false);
 }
 
-at::Tensor Conv2dImpl::forward(const at::Tensor& x) const
-{
+at::Tensor Conv2dImpl::forward(const at::Tensor& x) const {
     return at::conv2d(x, m_weight, m_bias, {m_stride, m_stride}, {m_padding, m_padding});
 }
 
-LinearImpl::LinearImpl(int64_t inFeatures, int64_t outFeatures, bool bias, const at::TensorOptions& options)
-{
+LinearImpl::LinearImpl(int64_t inFeatures, int64_t outFeatures, bool bias, const at::TensorOptions& options) {
     m_weight = register_parameter("weight", uninitialised({outFeatures, inFeatures}, options), false);
     if (bias)
         m_bias = register_parameter("bias", uninitialised({outFeatures}, options), false);
 }
 
-at::Tensor LinearImpl::forward(const at::Tensor& x) const
-{
+at::Tensor LinearImpl::forward(const at::Tensor& x) const {
     return at::linear(x, m_weight, m_bias);
 }
 
 GroupNormImpl::GroupNormImpl(int64_t groups, int64_t channels, double eps, const at::TensorOptions& options)
-    : m_groups(groups), m_eps(eps)
-{
+    : m_groups(groups)
+    , m_eps(eps) {
     TORCH_CHECK(groups > 0 && channels % groups == 0, "GroupNorm: ", channels, " channels do not split into ",
                 groups, " groups");
     m_weight = register_parameter("weight", uninitialised({channels}, options), false);
     m_bias = register_parameter("bias", uninitialised({channels}, options), false);
 }
 
-at::Tensor GroupNormImpl::forward(const at::Tensor& x) const
-{
+at::Tensor GroupNormImpl::forward(const at::Tensor& x) const {
     return at::group_norm(x, m_groups, m_weight, m_bias, m_eps);
 }
 
-LayerNormImpl::LayerNormImpl(int64_t dim, double eps, const at::TensorOptions& options) : m_dim(dim), m_eps(eps)
-{
+LayerNormImpl::LayerNormImpl(int64_t dim, double eps, const at::TensorOptions& options)
+    : m_dim(dim)
+    , m_eps(eps) {
     m_weight = register_parameter("weight", uninitialised({dim}, options), false);
     m_bias = register_parameter("bias", uninitialised({dim}, options), false);
 }
 
-at::Tensor LayerNormImpl::forward(const at::Tensor& x) const
-{
+at::Tensor LayerNormImpl::forward(const at::Tensor& x) const {
     return at::layer_norm(x, {m_dim}, m_weight, m_bias, m_eps);
 }
 
-EmbeddingImpl::EmbeddingImpl(int64_t count, int64_t dim, const at::TensorOptions& options)
-{
+EmbeddingImpl::EmbeddingImpl(int64_t count, int64_t dim, const at::TensorOptions& options) {
     m_weight = register_parameter("weight", uninitialised({count, dim}, options), false);
 }
 
-at::Tensor EmbeddingImpl::forward(const at::Tensor& ids) const
-{
+at::Tensor EmbeddingImpl::forward(const at::Tensor& ids) const {
     return at::embedding(m_weight, ids);
 }
 
-Result<Activation> parseActivation(const QString& name)
-{
+Result<Activation> parseActivation(const QString& name) {
     const QString n = name.trimmed().toLower();
     if (n == QLatin1String("silu") || n == QLatin1String("swish"))
         return Result<Activation>::ok(Activation::Silu);
@@ -96,8 +88,7 @@ Result<Activation> parseActivation(const QString& name)
             .arg(name));
 }
 
-at::Tensor activate(const at::Tensor& x, Activation activation)
-{
+at::Tensor activate(const at::Tensor& x, Activation activation) {
     switch (activation) {
     case Activation::Silu:
         return at::silu(x);

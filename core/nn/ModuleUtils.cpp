@@ -5,8 +5,7 @@
 
 namespace tp::nn {
 
-ModuleSize moduleSize(const torch::nn::Module& module)
-{
+ModuleSize moduleSize(const torch::nn::Module& module) {
     ModuleSize size;
     for (const auto& p : module.parameters()) {
         size.parameters += p.numel();
@@ -17,8 +16,8 @@ ModuleSize moduleSize(const torch::nn::Module& module)
     return size;
 }
 
-void moveModule(torch::nn::Module& module, at::Device device, std::optional<at::ScalarType> dtype, bool nonBlocking)
-{
+void moveModule(torch::nn::Module& module, at::Device device, std::optional<at::ScalarType> dtype,
+                bool nonBlocking) {
     c10::InferenceMode normal(false);
     at::NoGradGuard noGrad;
     auto move = [&](at::Tensor& t) {
@@ -34,15 +33,13 @@ void moveModule(torch::nn::Module& module, at::Device device, std::optional<at::
         move(b);
 }
 
-at::Device moduleDevice(const torch::nn::Module& module)
-{
+at::Device moduleDevice(const torch::nn::Module& module) {
     for (const auto& p : module.parameters())
         return p.device();
     return at::Device(at::kCPU);
 }
 
-at::ScalarType moduleDtype(const torch::nn::Module& module)
-{
+at::ScalarType moduleDtype(const torch::nn::Module& module) {
     for (const auto& p : module.parameters())
         if (p.is_floating_point())
             return p.scalar_type();

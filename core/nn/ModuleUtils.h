@@ -10,7 +10,7 @@ namespace tp::nn {
 
 struct ModuleSize {
     int64_t parameters = 0; // element count of all parameters
-    int64_t bytes = 0; // bytes of all parameters and buffers as stored now
+    int64_t bytes = 0;      // bytes of all parameters and buffers as stored now
 };
 
 ModuleSize moduleSize(const torch::nn::Module& module);
@@ -19,8 +19,8 @@ ModuleSize moduleSize(const torch::nn::Module& module);
 // to `dtype` when given (integer buffers keep their type). Tensors are replaced in place
 // (set_data), so holders of the module keep working. `nonBlocking` allows asynchronous
 // copies from pinned memory.
-void moveModule(torch::nn::Module& module, at::Device device, std::optional<at::ScalarType> dtype = std::nullopt,
-                bool nonBlocking = false);
+void moveModule(torch::nn::Module& module, at::Device device,
+                std::optional<at::ScalarType> dtype = std::nullopt, bool nonBlocking = false);
 
 // The device and floating-point dtype of the module's first parameter (CPU/float32 when
 // it has none).

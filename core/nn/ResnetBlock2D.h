@@ -14,7 +14,7 @@ struct ResnetBlock2DOptions {
     double eps = 1e-6;
     Activation activation = Activation::Silu;
     double outputScaleFactor = 1.0;
-    bool scaleShift = false; // resnet_time_scale_shift "scale_shift" (else "default": add)
+    bool scaleShift = false;         // resnet_time_scale_shift "scale_shift" (else "default": add)
     bool skipTimeActivation = false; // resnet_skip_time_act
 };
 
@@ -39,7 +39,8 @@ TORCH_MODULE(ResnetBlock2D);
 // (the VAE encoder) the input is first padded by one on the right and bottom.
 class Downsample2DImpl final : public torch::nn::Module {
 public:
-    Downsample2DImpl(int64_t channels, int64_t outChannels, int64_t padding, const at::TensorOptions& tensorOptions);
+    Downsample2DImpl(int64_t channels, int64_t outChannels, int64_t padding,
+                     const at::TensorOptions& tensorOptions);
     at::Tensor forward(const at::Tensor& x) const;
 
 private:

@@ -5,8 +5,7 @@
 namespace tp::nn {
 
 at::Tensor timestepEmbedding(const at::Tensor& timesteps, int64_t dim, bool flipSinToCos, double freqShift,
-                             double scale, double maxPeriod)
-{
+                             double scale, double maxPeriod) {
     TORCH_CHECK(timesteps.dim() == 1, "timesteps must be a 1-D tensor");
     const int64_t half = dim / 2;
     const auto options = timesteps.options().dtype(at::kFloat);
@@ -23,16 +22,14 @@ at::Tensor timestepEmbedding(const at::Tensor& timesteps, int64_t dim, bool flip
 
 TimestepEmbedderImpl::TimestepEmbedderImpl(int64_t inChannels, int64_t timeEmbedDim, Activation activation,
                                            int64_t condProjDim, const at::TensorOptions& tensorOptions)
-    : m_activation(activation)
-{
+    : m_activation(activation) {
     m_linear1 = register_module("linear_1", Linear(inChannels, timeEmbedDim, true, tensorOptions));
     if (condProjDim > 0)
         m_condProj = register_module("cond_proj", Linear(condProjDim, inChannels, false, tensorOptions));
     m_linear2 = register_module("linear_2", Linear(timeEmbedDim, timeEmbedDim, true, tensorOptions));
 }
 
-at::Tensor TimestepEmbedderImpl::forward(const at::Tensor& sample, const at::Tensor& condition) const
-{
+at::Tensor TimestepEmbedderImpl::forward(const at::Tensor& sample, const at::Tensor& condition) const {
     auto x = sample;
     if (m_condProj && condition.defined())
         x = x + m_condProj->forward(condition);

@@ -9,8 +9,8 @@ constexpr double kLayerNormEps = 1e-5;
 constexpr double kGroupNormEps = 1e-6;
 } // namespace
 
-GegluFeedForwardImpl::GegluFeedForwardImpl(int64_t dim, int64_t innerDim, const at::TensorOptions& tensorOptions)
-{
+GegluFeedForwardImpl::GegluFeedForwardImpl(int64_t dim, int64_t innerDim,
+                                           const at::TensorOptions& tensorOptions) {
     // diffusers: net = ModuleList([GEGLU(proj), Dropout, Linear]); keys net.0.proj, net.2.
     auto net = register_module("net", torch::nn::ModuleList());
     auto geglu = std::make_shared<torch::nn::Module>();
@@ -21,15 +21,14 @@ GegluFeedForwardImpl::GegluFeedForwardImpl(int64_t dim, int64_t innerDim, const 
     net->push_back(m_out);
 }
 
-at::Tensor GegluFeedForwardImpl::forward(const at::Tensor& x) const
-{
+at::Tensor GegluFeedForwardImpl::forward(const at::Tensor& x) const {
     auto parts = m_proj->forward(x).chunk(2, -1);
     return m_out->forward(parts[0] * at::gelu(parts[1]));
 }
 
-BasicTransformerBlockImpl::BasicTransformerBlockImpl(const Transformer2DOptions& o, const at::TensorOptions& tensorOptions)
-    : m_onlyCrossAttention(o.onlyCrossAttention)
-{
+BasicTransformerBlockImpl::BasicTransformerBlockImpl(const Transformer2DOptions& o,
+                                                     const at::TensorOptions& tensorOptions)
+    : m_onlyCrossAttention(o.onlyCrossAttention) {
     const int64_t dim = o.heads * o.headDim;
     AttentionLayerOptions self;
     self.queryDim = dim;
@@ -48,16 +47,14 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(const Transformer2DOptions&
     m_ff = register_module("ff", GegluFeedForward(dim, dim * 4, tensorOptions));
 }
 
-at::Tensor BasicTransformerBlockImpl::forward(const at::Tensor& x, const at::Tensor& context) const
-{
+at::Tensor BasicTransformerBlockImpl::forward(const at::Tensor& x, const at::Tensor& context) const {
     auto h = x + m_attn1->forward(m_norm1->forward(x), m_onlyCrossAttention ? context : at::Tensor());
     h = h + m_attn2->forward(m_norm2->forward(h), context);
     return h + m_ff->forward(m_norm3->forward(h));
 }
 
 Transformer2DImpl::Transformer2DImpl(const Transformer2DOptions& o, const at::TensorOptions& tensorOptions)
-    : m_linear(o.useLinearProjection)
-{
+    : m_linear(o.useLinearProjection) {
     TORCH_CHECK(o.crossAttentionDim > 0, "Transformer2D: cross_attention_dim is required");
     const int64_t inner = o.heads * o.headDim;
     m_norm = register_module("norm", GroupNorm(o.normGroups, o.channels, kGroupNormEps, tensorOptions));
@@ -76,8 +73,7 @@ Transformer2DImpl::Transformer2DImpl(const Transformer2DOptions& o, const at::Te
         m_projOutConv = register_module("proj_out", Conv2d(inner, o.channels, 1, 1, 0, true, tensorOptions));
 }
 
-at::Tensor Transformer2DImpl::forward(const at::Tensor& x, const at::Tensor& context) const
-{
+at::Tensor Transformer2DImpl::forward(const at::Tensor& x, const at::Tensor& context) const {
     const auto b = x.size(0);
     const auto h = x.size(2);
     const auto w = x.size(3);

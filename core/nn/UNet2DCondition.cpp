@@ -12,8 +12,7 @@ const QString kComponent = QStringLiteral("unet");
 
 // Keys whose non-default values select parts of diffusers' UNet that SD 1.x/2.x/SDXL
 // checkpoints do not use and this implementation does not have.
-void rejectUnsupported(ConfigReader& r, const QJsonObject& json)
-{
+void rejectUnsupported(ConfigReader& r, const QJsonObject& json) {
     auto nullOnly = [&](const char* key) {
         if (r.has(key))
             r.fail(QStringLiteral("\"%1\" = %2 is not supported yet (only null)")
@@ -28,16 +27,17 @@ void rejectUnsupported(ConfigReader& r, const QJsonObject& json)
         r.fail(QStringLiteral("\"class_embeddings_concat\" = true is not supported"));
     const auto timeType = r.string("time_embedding_type", QStringLiteral("positional"));
     if (timeType != QLatin1String("positional"))
-        r.fail(QStringLiteral("time_embedding_type \"%1\" is not supported yet (only \"positional\")").arg(timeType));
+        r.fail(QStringLiteral("time_embedding_type \"%1\" is not supported yet (only \"positional\")")
+                   .arg(timeType));
     const auto attentionType = r.string("attention_type", QStringLiteral("default"));
     if (attentionType != QLatin1String("default"))
-        r.fail(QStringLiteral("attention_type \"%1\" is not supported yet (only \"default\")").arg(attentionType));
+        r.fail(QStringLiteral("attention_type \"%1\" is not supported yet (only \"default\")")
+                   .arg(attentionType));
 }
 
 } // namespace
 
-Result<UNet2DConditionConfig> UNet2DConditionConfig::fromJson(const QJsonObject& json)
-{
+Result<UNet2DConditionConfig> UNet2DConditionConfig::fromJson(const QJsonObject& json) {
     ConfigReader r(json, kComponent);
     UNet2DConditionConfig c;
     rejectUnsupported(r, json);
@@ -77,13 +77,15 @@ Result<UNet2DConditionConfig> UNet2DConditionConfig::fromJson(const QJsonObject&
     if (shift == QLatin1String("scale_shift"))
         c.resnetScaleShift = true;
     else if (shift != QLatin1String("default"))
-        r.fail(QStringLiteral("resnet_time_scale_shift \"%1\" is not supported (default or scale_shift)").arg(shift));
+        r.fail(QStringLiteral("resnet_time_scale_shift \"%1\" is not supported (default or scale_shift)")
+                   .arg(shift));
     c.timeEmbeddingDim = r.integer("time_embedding_dim", 0);
     c.timeCondProjDim = r.integer("time_cond_proj_dim", 0);
     c.convInKernel = r.integer("conv_in_kernel", 3);
     c.convOutKernel = r.integer("conv_out_kernel", 3);
     c.sampleSize = r.has("sample_size") && json.value(QStringLiteral("sample_size")).isDouble()
-        ? r.integer("sample_size") : 0;
+                       ? r.integer("sample_size")
+                       : 0;
 
     const auto addition = r.string("addition_embed_type", QString());
     if (addition == QLatin1String("text_time")) {
@@ -91,12 +93,14 @@ Result<UNet2DConditionConfig> UNet2DConditionConfig::fromJson(const QJsonObject&
         c.additionTimeEmbedDim = r.integer("addition_time_embed_dim");
         c.projectionClassEmbeddingsInputDim = r.integer("projection_class_embeddings_input_dim");
     } else if (!addition.isEmpty()) {
-        r.fail(QStringLiteral("addition_embed_type \"%1\" is not supported yet (null or \"text_time\")").arg(addition));
+        r.fail(QStringLiteral("addition_embed_type \"%1\" is not supported yet (null or \"text_time\")")
+                   .arg(addition));
     }
 
     const auto mid = r.string("mid_block_type", QStringLiteral("UNetMidBlock2DCrossAttn"));
     if (mid != QLatin1String("UNetMidBlock2DCrossAttn"))
-        r.fail(QStringLiteral("mid_block_type \"%1\" is not supported yet (only UNetMidBlock2DCrossAttn)").arg(mid));
+        r.fail(QStringLiteral("mid_block_type \"%1\" is not supported yet (only UNetMidBlock2DCrossAttn)")
+                   .arg(mid));
     if (!r.status())
         return Result<UNet2DConditionConfig>::fail(r.status().error());
 
@@ -107,16 +111,20 @@ Result<UNet2DConditionConfig> UNet2DConditionConfig::fromJson(const QJsonObject&
         r.fail(QStringLiteral("%1 down blocks but %2 up blocks").arg(n).arg(c.upBlockTypes.size()));
     for (const auto& type : c.downBlockTypes)
         if (type != QLatin1String("CrossAttnDownBlock2D") && type != QLatin1String("DownBlock2D"))
-            r.fail(QStringLiteral("down block type \"%1\" is not supported yet (CrossAttnDownBlock2D, DownBlock2D)")
+            r.fail(QStringLiteral(
+                       "down block type \"%1\" is not supported yet (CrossAttnDownBlock2D, DownBlock2D)")
                        .arg(type));
     for (const auto& type : c.upBlockTypes)
         if (type != QLatin1String("CrossAttnUpBlock2D") && type != QLatin1String("UpBlock2D"))
-            r.fail(QStringLiteral("up block type \"%1\" is not supported yet (CrossAttnUpBlock2D, UpBlock2D)").arg(type));
+            r.fail(QStringLiteral("up block type \"%1\" is not supported yet (CrossAttnUpBlock2D, UpBlock2D)")
+                       .arg(type));
     for (size_t i = 0; i < c.blockOutChannels.size(); ++i) {
         const auto ch = c.blockOutChannels[i];
         if (ch <= 0 || c.normNumGroups <= 0 || ch % c.normNumGroups != 0)
             r.fail(QStringLiteral("block_out_channels[%1] = %2 is not a multiple of norm_num_groups %3")
-                       .arg(i).arg(ch).arg(c.normNumGroups));
+                       .arg(i)
+                       .arg(ch)
+                       .arg(c.normNumGroups));
         if (i < c.attentionHeads.size() && c.attentionHeads[i] <= 0)
             r.fail(QStringLiteral("the number of attention heads of block %1 must be positive").arg(i));
     }
@@ -127,8 +135,7 @@ Result<UNet2DConditionConfig> UNet2DConditionConfig::fromJson(const QJsonObject&
     return Result<UNet2DConditionConfig>::ok(std::move(c));
 }
 
-Result<UNet2DConditionConfig> UNet2DConditionConfig::fromFile(const QString& path)
-{
+Result<UNet2DConditionConfig> UNet2DConditionConfig::fromFile(const QString& path) {
     auto json = ConfigReader::readFile(path);
     if (!json)
         return Result<UNet2DConditionConfig>::fail(json.error());
@@ -138,9 +145,10 @@ Result<UNet2DConditionConfig> UNet2DConditionConfig::fromFile(const QString& pat
     return config;
 }
 
-UNet2DConditionImpl::UNet2DConditionImpl(const UNet2DConditionConfig& config, const at::TensorOptions& tensorOptions)
-    : torch::nn::Module("unet"), m_config(config)
-{
+UNet2DConditionImpl::UNet2DConditionImpl(const UNet2DConditionConfig& config,
+                                         const at::TensorOptions& tensorOptions)
+    : torch::nn::Module("unet")
+    , m_config(config) {
     const auto& c = config;
     const int n = int(c.blockOutChannels.size());
     TORCH_CHECK(n > 0 && c.downBlockTypes.size() == n && c.upBlockTypes.size() == n,
@@ -150,12 +158,13 @@ UNet2DConditionImpl::UNet2DConditionImpl(const UNet2DConditionConfig& config, co
 
     m_convIn = register_module("conv_in", Conv2d(c.inChannels, c.blockOutChannels[0], c.convInKernel, 1,
                                                  (c.convInKernel - 1) / 2, true, tensorOptions));
-    m_timeEmbedding = register_module(
-        "time_embedding", TimestepEmbedder(m_timeProjDim, timeEmbedDim, c.activation, c.timeCondProjDim, tensorOptions));
+    m_timeEmbedding =
+        register_module("time_embedding", TimestepEmbedder(m_timeProjDim, timeEmbedDim, c.activation,
+                                                           c.timeCondProjDim, tensorOptions));
     if (c.textTimeEmbedding)
-        m_addEmbedding = register_module(
-            "add_embedding", TimestepEmbedder(c.projectionClassEmbeddingsInputDim, timeEmbedDim, c.activation, 0,
-                                              tensorOptions));
+        m_addEmbedding =
+            register_module("add_embedding", TimestepEmbedder(c.projectionClassEmbeddingsInputDim,
+                                                              timeEmbedDim, c.activation, 0, tensorOptions));
 
     ResnetGroupOptions resnet;
     resnet.tembChannels = timeEmbedDim;
@@ -198,15 +207,16 @@ UNet2DConditionImpl::UNet2DConditionImpl(const UNet2DConditionConfig& config, co
         midResnet.outputScaleFactor = c.midBlockScaleFactor;
         auto attention = attentionFor(n - 1, c.transformerLayersPerBlock.back(), true);
         attention.onlyCrossAttention = false; // diffusers does not pass it to the mid block
-        m_midBlock = register_module(
-            "mid_block", MidBlock2DCrossAttn(c.blockOutChannels.back(), 1, midResnet, attention, tensorOptions));
+        m_midBlock = register_module("mid_block", MidBlock2DCrossAttn(c.blockOutChannels.back(), 1, midResnet,
+                                                                      attention, tensorOptions));
     }
 
     auto upBlocks = register_module("up_blocks", torch::nn::ModuleList());
     std::vector<int64_t> reversedChannels(c.blockOutChannels.rbegin(), c.blockOutChannels.rend());
     std::vector<int64_t> reversedTransformerLayers = c.reverseTransformerLayersPerBlock;
     if (reversedTransformerLayers.empty())
-        reversedTransformerLayers.assign(c.transformerLayersPerBlock.rbegin(), c.transformerLayersPerBlock.rend());
+        reversedTransformerLayers.assign(c.transformerLayersPerBlock.rbegin(),
+                                         c.transformerLayersPerBlock.rend());
     outputChannel = reversedChannels[0];
     for (int i = 0; i < n; ++i) {
         const int mirrored = n - 1 - i; // the down block whose per-block settings this up block reverses
@@ -225,16 +235,16 @@ UNet2DConditionImpl::UNet2DConditionImpl(const UNet2DConditionConfig& config, co
         upBlocks->push_back(m_upBlocks.back());
     }
 
-    m_convNormOut = register_module("conv_norm_out",
-                                    GroupNorm(c.normNumGroups, c.blockOutChannels[0], c.normEps, tensorOptions));
+    m_convNormOut = register_module(
+        "conv_norm_out", GroupNorm(c.normNumGroups, c.blockOutChannels[0], c.normEps, tensorOptions));
     m_convOut = register_module("conv_out", Conv2d(c.blockOutChannels[0], c.outChannels, c.convOutKernel, 1,
                                                    (c.convOutKernel - 1) / 2, true, tensorOptions));
 }
 
 at::Tensor UNet2DConditionImpl::forward(const at::Tensor& sample, const at::Tensor& timestep,
-                                        const at::Tensor& encoderHiddenStates, const UNetAddedConditions& added,
-                                        const at::Tensor& timestepCond) const
-{
+                                        const at::Tensor& encoderHiddenStates,
+                                        const UNetAddedConditions& added,
+                                        const at::Tensor& timestepCond) const {
     TORCH_CHECK(sample.dim() == 4 && sample.size(1) == m_config.inChannels, "UNet: sample must be [B, ",
                 m_config.inChannels, ", H, W], got ", sample.sizes());
     TORCH_CHECK(encoderHiddenStates.dim() == 3, "UNet: encoder_hidden_states must be [B, L, D]");
@@ -246,16 +256,19 @@ at::Tensor UNet2DConditionImpl::forward(const at::Tensor& sample, const at::Tens
         timesteps = timesteps.expand({batch});
     TORCH_CHECK(timesteps.numel() == batch, "UNet: ", timesteps.numel(), " timesteps for a batch of ", batch);
 
-    auto tEmb = timestepEmbedding(timesteps, m_timeProjDim, m_config.flipSinToCos, m_config.freqShift).to(dtype);
+    auto tEmb =
+        timestepEmbedding(timesteps, m_timeProjDim, m_config.flipSinToCos, m_config.freqShift).to(dtype);
     auto cond = timestepCond.defined() ? timestepCond.to(sample.device(), dtype) : timestepCond;
     auto emb = m_timeEmbedding->forward(tEmb, cond);
     if (m_addEmbedding) {
         TORCH_CHECK(added.textEmbeds.defined() && added.timeIds.defined(),
                     "UNet: this model (addition_embed_type text_time) needs text_embeds and time_ids");
-        auto timeEmbeds = timestepEmbedding(added.timeIds.to(sample.device()).reshape({-1}),
-                                            m_config.additionTimeEmbedDim, m_config.flipSinToCos, m_config.freqShift);
+        auto timeEmbeds =
+            timestepEmbedding(added.timeIds.to(sample.device()).reshape({-1}), m_config.additionTimeEmbedDim,
+                              m_config.flipSinToCos, m_config.freqShift);
         timeEmbeds = timeEmbeds.reshape({added.textEmbeds.size(0), -1});
-        auto addEmbeds = at::cat({added.textEmbeds.to(sample.device(), emb.scalar_type()), timeEmbeds.to(emb.scalar_type())}, -1);
+        auto addEmbeds = at::cat(
+            {added.textEmbeds.to(sample.device(), emb.scalar_type()), timeEmbeds.to(emb.scalar_type())}, -1);
         emb = emb + m_addEmbedding->forward(addEmbeds);
     }
 

@@ -40,8 +40,8 @@ struct UNet2DConditionConfig {
     bool useLinearProjection = false;
     bool upcastAttention = false;
     bool resnetScaleShift = false; // resnet_time_scale_shift "scale_shift"
-    int64_t timeEmbeddingDim = 0; // time_embedding_dim, or 4 * blockOutChannels[0]
-    int64_t timeCondProjDim = 0; // time_cond_proj_dim (LCM), 0: none
+    int64_t timeEmbeddingDim = 0;  // time_embedding_dim, or 4 * blockOutChannels[0]
+    int64_t timeCondProjDim = 0;   // time_cond_proj_dim (LCM), 0: none
     int64_t convInKernel = 3;
     int64_t convOutKernel = 3;
     // SDXL: addition_embed_type "text_time".
@@ -57,7 +57,7 @@ struct UNet2DConditionConfig {
 // Extra inputs of SDXL's text_time conditioning.
 struct UNetAddedConditions {
     at::Tensor textEmbeds; // [B, pooled dim]
-    at::Tensor timeIds; // [B, 6]
+    at::Tensor timeIds;    // [B, 6]
 };
 
 class UNet2DConditionImpl final : public torch::nn::Module {
@@ -68,8 +68,9 @@ public:
     // sample [B, inChannels, H, W]; timestep a scalar tensor or [B]; encoderHiddenStates
     // [B, L, crossAttentionDim]. Returns the model output (noise / v prediction) in the
     // sample's shape. `timestepCond` feeds time_cond_proj (LCM guidance embedding).
-    at::Tensor forward(const at::Tensor& sample, const at::Tensor& timestep, const at::Tensor& encoderHiddenStates,
-                       const UNetAddedConditions& added = {}, const at::Tensor& timestepCond = {}) const;
+    at::Tensor forward(const at::Tensor& sample, const at::Tensor& timestep,
+                       const at::Tensor& encoderHiddenStates, const UNetAddedConditions& added = {},
+                       const at::Tensor& timestepCond = {}) const;
 
     const UNet2DConditionConfig& config() const { return m_config; }
 

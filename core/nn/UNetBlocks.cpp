@@ -2,8 +2,7 @@
 
 namespace tp::nn {
 
-ResnetBlock2DOptions ResnetGroupOptions::resnet(int64_t in, int64_t out) const
-{
+ResnetBlock2DOptions ResnetGroupOptions::resnet(int64_t in, int64_t out) const {
     ResnetBlock2DOptions o;
     o.inChannels = in;
     o.outChannels = out;
@@ -17,8 +16,7 @@ ResnetBlock2DOptions ResnetGroupOptions::resnet(int64_t in, int64_t out) const
     return o;
 }
 
-Transformer2DOptions CrossAttentionBlockOptions::transformer(int64_t channels, int64_t groups) const
-{
+Transformer2DOptions CrossAttentionBlockOptions::transformer(int64_t channels, int64_t groups) const {
     Transformer2DOptions o;
     o.channels = channels;
     o.heads = heads;
@@ -32,18 +30,18 @@ Transformer2DOptions CrossAttentionBlockOptions::transformer(int64_t channels, i
     return o;
 }
 
-DownBlock2DImpl::DownBlock2DImpl(const DownBlockOptions& o, const at::TensorOptions& tensorOptions)
-{
+DownBlock2DImpl::DownBlock2DImpl(const DownBlockOptions& o, const at::TensorOptions& tensorOptions) {
     auto resnets = register_module("resnets", torch::nn::ModuleList());
     torch::nn::ModuleList attentions{nullptr};
     if (o.attention.enabled)
         attentions = register_module("attentions", torch::nn::ModuleList());
     for (int64_t i = 0; i < o.layers; ++i) {
-        m_resnets.push_back(ResnetBlock2D(o.resnet.resnet(i == 0 ? o.inChannels : o.outChannels, o.outChannels),
-                                          tensorOptions));
+        m_resnets.push_back(ResnetBlock2D(
+            o.resnet.resnet(i == 0 ? o.inChannels : o.outChannels, o.outChannels), tensorOptions));
         resnets->push_back(m_resnets.back());
         if (o.attention.enabled) {
-            m_attentions.push_back(Transformer2D(o.attention.transformer(o.outChannels, o.resnet.groups), tensorOptions));
+            m_attentions.push_back(
+                Transformer2D(o.attention.transformer(o.outChannels, o.resnet.groups), tensorOptions));
             attentions->push_back(m_attentions.back());
         }
     }
@@ -55,8 +53,7 @@ DownBlock2DImpl::DownBlock2DImpl(const DownBlockOptions& o, const at::TensorOpti
 }
 
 at::Tensor DownBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb, const at::Tensor& context,
-                                    std::vector<at::Tensor>* skips) const
-{
+                                    std::vector<at::Tensor>* skips) const {
     auto h = x;
     for (size_t i = 0; i < m_resnets.size(); ++i) {
         h = m_resnets[i]->forward(h, temb);
@@ -74,8 +71,7 @@ at::Tensor DownBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb,
 }
 
 UpBlock2DImpl::UpBlock2DImpl(const UpBlockOptions& o, const at::TensorOptions& tensorOptions)
-    : m_skipConnections(o.skipConnections)
-{
+    : m_skipConnections(o.skipConnections) {
     auto resnets = register_module("resnets", torch::nn::ModuleList());
     torch::nn::ModuleList attentions{nullptr};
     if (o.attention.enabled)
@@ -91,7 +87,8 @@ UpBlock2DImpl::UpBlock2DImpl(const UpBlockOptions& o, const at::TensorOptions& t
         m_resnets.push_back(ResnetBlock2D(o.resnet.resnet(in, o.outChannels), tensorOptions));
         resnets->push_back(m_resnets.back());
         if (o.attention.enabled) {
-            m_attentions.push_back(Transformer2D(o.attention.transformer(o.outChannels, o.resnet.groups), tensorOptions));
+            m_attentions.push_back(
+                Transformer2D(o.attention.transformer(o.outChannels, o.resnet.groups), tensorOptions));
             attentions->push_back(m_attentions.back());
         }
     }
@@ -103,8 +100,7 @@ UpBlock2DImpl::UpBlock2DImpl(const UpBlockOptions& o, const at::TensorOptions& t
 }
 
 at::Tensor UpBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb, const at::Tensor& context,
-                                  std::vector<at::Tensor>* skips, at::IntArrayRef upsampleSize) const
-{
+                                  std::vector<at::Tensor>* skips, at::IntArrayRef upsampleSize) const {
     auto h = x;
     for (size_t i = 0; i < m_resnets.size(); ++i) {
         if (m_skipConnections) {
@@ -121,10 +117,10 @@ at::Tensor UpBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb, c
     return h;
 }
 
-MidBlock2DCrossAttnImpl::MidBlock2DCrossAttnImpl(int64_t channels, int64_t layers, const ResnetGroupOptions& resnet,
+MidBlock2DCrossAttnImpl::MidBlock2DCrossAttnImpl(int64_t channels, int64_t layers,
+                                                 const ResnetGroupOptions& resnet,
                                                  const CrossAttentionBlockOptions& attention,
-                                                 const at::TensorOptions& tensorOptions)
-{
+                                                 const at::TensorOptions& tensorOptions) {
     auto resnets = register_module("resnets", torch::nn::ModuleList());
     auto attentions = register_module("attentions", torch::nn::ModuleList());
     m_resnets.push_back(ResnetBlock2D(resnet.resnet(channels, channels), tensorOptions));
@@ -137,8 +133,8 @@ MidBlock2DCrossAttnImpl::MidBlock2DCrossAttnImpl(int64_t channels, int64_t layer
     }
 }
 
-at::Tensor MidBlock2DCrossAttnImpl::forward(const at::Tensor& x, const at::Tensor& temb, const at::Tensor& context) const
-{
+at::Tensor MidBlock2DCrossAttnImpl::forward(const at::Tensor& x, const at::Tensor& temb,
+                                            const at::Tensor& context) const {
     auto h = m_resnets[0]->forward(x, temb);
     for (size_t i = 0; i < m_attentions.size(); ++i) {
         h = m_attentions[i]->forward(h, context);
@@ -148,8 +144,7 @@ at::Tensor MidBlock2DCrossAttnImpl::forward(const at::Tensor& x, const at::Tenso
 }
 
 MidBlock2DImpl::MidBlock2DImpl(int64_t channels, bool addAttention, const ResnetGroupOptions& resnet,
-                               const at::TensorOptions& tensorOptions)
-{
+                               const at::TensorOptions& tensorOptions) {
     auto resnets = register_module("resnets", torch::nn::ModuleList());
     for (int i = 0; i < 2; ++i) {
         m_resnets.push_back(ResnetBlock2D(resnet.resnet(channels, channels), tensorOptions));
@@ -174,8 +169,7 @@ MidBlock2DImpl::MidBlock2DImpl(int64_t channels, bool addAttention, const Resnet
     }
 }
 
-at::Tensor MidBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb) const
-{
+at::Tensor MidBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb) const {
     auto h = m_resnets[0]->forward(x, temb);
     if (m_attention)
         h = m_attention->forward(h);

@@ -31,7 +31,7 @@ struct ResnetGroupOptions {
 // The Transformer2DModels of a Cross-Attn block; `enabled` false for plain blocks.
 struct CrossAttentionBlockOptions {
     bool enabled = false;
-    int64_t heads = 1; // head dim = channels / heads
+    int64_t heads = 1;  // head dim = channels / heads
     int64_t layers = 1; // transformer_layers_per_block
     int64_t crossAttentionDim = 0;
     bool useLinearProjection = false;
@@ -66,7 +66,7 @@ private:
 TORCH_MODULE(DownBlock2D);
 
 struct UpBlockOptions {
-    int64_t inChannels = 0; // the matching down block's input (last skip's channels)
+    int64_t inChannels = 0;         // the matching down block's input (last skip's channels)
     int64_t prevOutputChannels = 0; // channels coming from below
     int64_t outChannels = 0;
     int64_t layers = 1;
@@ -97,7 +97,8 @@ TORCH_MODULE(UpBlock2D);
 class MidBlock2DCrossAttnImpl final : public torch::nn::Module {
 public:
     MidBlock2DCrossAttnImpl(int64_t channels, int64_t layers, const ResnetGroupOptions& resnet,
-                            const CrossAttentionBlockOptions& attention, const at::TensorOptions& tensorOptions);
+                            const CrossAttentionBlockOptions& attention,
+                            const at::TensorOptions& tensorOptions);
     at::Tensor forward(const at::Tensor& x, const at::Tensor& temb, const at::Tensor& context) const;
 
 private:

@@ -17,23 +17,20 @@ namespace {
 
 constexpr int kListedProblems = 5;
 
-QString shapeText(at::IntArrayRef shape)
-{
+QString shapeText(at::IntArrayRef shape) {
     QStringList parts;
     for (auto d : shape)
         parts << QString::number(d);
     return QLatin1Char('[') + parts.join(QLatin1Char(',')) + QLatin1Char(']');
 }
 
-QString shapeText(const std::vector<qint64>& shape)
-{
+QString shapeText(const std::vector<qint64>& shape) {
     return shapeText(at::IntArrayRef(reinterpret_cast<const int64_t*>(shape.data()), shape.size()));
 }
 
 // The same shape, or the module's with trailing ones (a 1x1 convolution's weight where the
 // module has a linear layer, as in old attention blocks).
-bool compatibleShape(const std::vector<qint64>& file, at::IntArrayRef module)
-{
+bool compatibleShape(const std::vector<qint64>& file, at::IntArrayRef module) {
     if (file.size() < module.size())
         return false;
     for (size_t i = 0; i < file.size(); ++i)
@@ -42,8 +39,7 @@ bool compatibleShape(const std::vector<qint64>& file, at::IntArrayRef module)
     return true;
 }
 
-QString listFirst(const QStringList& items)
-{
+QString listFirst(const QStringList& items) {
     QString text = items.mid(0, kListedProblems).join(QStringLiteral(", "));
     if (items.size() > kListedProblems)
         text += QStringLiteral(" and %1 more").arg(items.size() - kListedProblems);
@@ -52,16 +48,15 @@ QString listFirst(const QStringList& items)
 
 struct Entry {
     QString name; // module's name
-    QString key; // prefix + name, or the older spelling the file uses
+    QString key;  // prefix + name, or the older spelling the file uses
     at::Tensor tensor;
     bool parameter = true;
 };
 
 } // namespace
 
-Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& weights, const QString& prefix,
-                   at::Device device, at::ScalarType dtype, LoadReport* report)
-{
+Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& weights,
+                   const QString& prefix, at::Device device, at::ScalarType dtype, LoadReport* report) {
     QElapsedTimer timer;
     timer.start();
     const QString component = QString::fromStdString(module.name());
@@ -111,20 +106,22 @@ Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& 
                               .arg(e.key, shapeText(info->shape), shapeText(e.tensor.sizes()));
     }
     if (!mismatches.isEmpty()) {
-        QString message = QStringLiteral("%1: %2").arg(component, mismatches.mid(0, kListedProblems).join(QStringLiteral("; ")));
+        QString message = QStringLiteral("%1: %2").arg(
+            component, mismatches.mid(0, kListedProblems).join(QStringLiteral("; ")));
         if (mismatches.size() > kListedProblems)
             message += QStringLiteral("; %1 more tensors differ").arg(mismatches.size() - kListedProblems);
         message += QStringLiteral(" (%1 does not fit config.json: are both from the same model?)").arg(file);
         return Status::fail(message);
     }
     if (!missing.isEmpty())
-        return Status::fail(QStringLiteral("%1: %2 of %3 weights are missing from %4: %5 (is this the right file "
-                                           "for this model? Checkpoints in another layout, such as single-file "
-                                           ".ckpt/.safetensors, need converting)")
-                                .arg(component)
-                                .arg(missing.size())
-                                .arg(entries.size())
-                                .arg(file, listFirst(missing)));
+        return Status::fail(
+            QStringLiteral("%1: %2 of %3 weights are missing from %4: %5 (is this the right file "
+                           "for this model? Checkpoints in another layout, such as single-file "
+                           ".ckpt/.safetensors, need converting)")
+                .arg(component)
+                .arg(missing.size())
+                .arg(entries.size())
+                .arg(file, listFirst(missing)));
 
     QStringList unexpected;
     for (const auto& name : weights.names())
@@ -152,10 +149,11 @@ Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& 
     spdlog::info("{}: loaded {} tensors ({:.1f} MiB, {}) from {} in {:.0f} ms", component, r.tensors,
                  double(r.bytes) / (1024.0 * 1024.0), c10::toString(dtype), file, r.milliseconds);
     if (!unexpected.isEmpty())
-        spdlog::debug("{}: {} tensors in {} are not used: {}", component, unexpected.size(), file, listFirst(unexpected));
+        spdlog::debug("{}: {} tensors in {} are not used: {}", component, unexpected.size(), file,
+                      listFirst(unexpected));
     if (!missingBuffers.isEmpty())
-        spdlog::warn("{}: {} buffers are not in {}, kept as built: {}", component, missingBuffers.size(), file,
-                     listFirst(missingBuffers));
+        spdlog::warn("{}: {} buffers are not in {}, kept as built: {}", component, missingBuffers.size(),
+                     file, listFirst(missingBuffers));
     if (report)
         *report = std::move(r);
     return Status::ok();

@@ -15,10 +15,10 @@ class SafeTensorsArchive;
 namespace tp::nn {
 
 struct LoadReport {
-    int tensors = 0; // parameters and buffers loaded
-    qint64 bytes = 0; // their size on the target device, in the target dtype
+    int tensors = 0;            // parameters and buffers loaded
+    qint64 bytes = 0;           // their size on the target device, in the target dtype
     QStringList missingBuffers; // buffers the file lacks: left as they were
-    QStringList unexpected; // file tensors under the prefix that the module does not have
+    QStringList unexpected;     // file tensors under the prefix that the module does not have
     double milliseconds = 0;
 };
 
@@ -36,7 +36,8 @@ struct LoadReport {
 // Fails, leaving the module untouched, when a parameter is missing or any shape differs
 // (the message names the module — module.name(), e.g. "unet" — and the first
 // mismatches); file tensors the module does not have are only reported.
-Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& weights, const QString& prefix,
-                   at::Device device, at::ScalarType dtype, LoadReport* report = nullptr);
+Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& weights,
+                   const QString& prefix, at::Device device, at::ScalarType dtype,
+                   LoadReport* report = nullptr);
 
 } // namespace tp::nn

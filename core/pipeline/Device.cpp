@@ -19,11 +19,16 @@ namespace tp::pipeline {
 
 QString dtypeName(at::ScalarType dtype) {
     switch (dtype) {
-    case at::kHalf: return QStringLiteral("float16");
-    case at::kBFloat16: return QStringLiteral("bfloat16");
-    case at::kFloat: return QStringLiteral("float32");
-    case at::kDouble: return QStringLiteral("float64");
-    default: return QString::fromLatin1(c10::toString(dtype));
+    case at::kHalf:
+        return QStringLiteral("float16");
+    case at::kBFloat16:
+        return QStringLiteral("bfloat16");
+    case at::kFloat:
+        return QStringLiteral("float32");
+    case at::kDouble:
+        return QStringLiteral("float64");
+    default:
+        return QString::fromLatin1(c10::toString(dtype));
     }
 }
 
@@ -53,15 +58,17 @@ Result<DeviceChoice> resolveDevice(const QString& device, const QString& precisi
         if (!cudaOk)
             return R::fail(QStringLiteral("The device is set to %1, but %2. Choose \"auto\" or \"cpu\" in "
                                           "Settings → GPU memory, or install a CUDA build of libtorch.")
-                               .arg(device, TWISTEDPIC_WITH_CUDA ? QStringLiteral("no NVIDIA GPU is visible")
-                                                                 : QStringLiteral("this build of libtorch has no CUDA")));
+                               .arg(device, TWISTEDPIC_WITH_CUDA
+                                                ? QStringLiteral("no NVIDIA GPU is visible")
+                                                : QStringLiteral("this build of libtorch has no CUDA")));
         int index = 0;
         if (device.size() > 5) {
             bool ok = false;
             index = device.mid(5).toInt(&ok);
             const int count = static_cast<int>(torch::cuda::device_count());
             if (!ok || index < 0 || index >= count)
-                return R::fail(QStringLiteral("There is no GPU %1 (this machine has %2).").arg(device).arg(count));
+                return R::fail(
+                    QStringLiteral("There is no GPU %1 (this machine has %2).").arg(device).arg(count));
         }
         c.device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
     } else {
@@ -74,15 +81,18 @@ Result<DeviceChoice> resolveDevice(const QString& device, const QString& precisi
         c.dtype = at::kFloat;
     } else if (precision == QLatin1String("bf16")) {
         c.dtype = at::kBFloat16;
-    } else if (precision == QLatin1String("fp16") || precision == QLatin1String("auto") || precision.isEmpty()) {
+    } else if (precision == QLatin1String("fp16") || precision == QLatin1String("auto") ||
+               precision.isEmpty()) {
         c.dtype = at::kHalf;
     } else {
-        return R::fail(QStringLiteral("Unknown precision '%1': use auto, fp16, bf16 or fp32.").arg(precision));
+        return R::fail(
+            QStringLiteral("Unknown precision '%1': use auto, fp16, bf16 or fp32.").arg(precision));
     }
 
     if (c.device.is_cpu()) {
         initCpuRuntime();
-        c.description = QStringLiteral("cpu (%1 threads), %2").arg(at::get_num_threads()).arg(dtypeName(c.dtype));
+        c.description =
+            QStringLiteral("cpu (%1 threads), %2").arg(at::get_num_threads()).arg(dtypeName(c.dtype));
     } else {
 #if TWISTEDPIC_WITH_CUDA
         const cudaDeviceProp* prop = at::cuda::getDeviceProperties(c.device.index());

@@ -6,7 +6,14 @@ namespace tp::pipeline {
 
 QImage toQImage(const at::Tensor& image) {
     at::Tensor t = image.dim() == 4 ? image[0] : image;
-    t = t.detach().to(at::kCPU, at::kFloat).clamp(0, 1).mul(255).round().to(at::kByte).permute({1, 2, 0}).contiguous();
+    t = t.detach()
+            .to(at::kCPU, at::kFloat)
+            .clamp(0, 1)
+            .mul(255)
+            .round()
+            .to(at::kByte)
+            .permute({1, 2, 0})
+            .contiguous();
     const int h = static_cast<int>(t.size(0));
     const int w = static_cast<int>(t.size(1));
     QImage out(w, h, QImage::Format_RGB888);

@@ -15,7 +15,9 @@
 namespace tp::pipeline {
 namespace {
 
-double msSince(const QElapsedTimer& t) { return static_cast<double>(t.nsecsElapsed()) / 1e6; }
+double msSince(const QElapsedTimer& t) {
+    return static_cast<double>(t.nsecsElapsed()) / 1e6;
+}
 
 // Waits for queued device work so that timings mean something.
 void sync(const at::Device& device) {
@@ -40,9 +42,8 @@ Status loadComponent(Module& module, const io::ModelComponent& component, const 
 
 } // namespace
 
-Result<std::unique_ptr<StableDiffusionModel>> StableDiffusionModel::load(const QString& folder,
-                                                                         const DeviceChoice& device,
-                                                                         LoadStats* stats) {
+Result<std::unique_ptr<StableDiffusionModel>>
+StableDiffusionModel::load(const QString& folder, const DeviceChoice& device, LoadStats* stats) {
     using R = Result<std::unique_ptr<StableDiffusionModel>>;
     QElapsedTimer timer;
     timer.start();
@@ -58,7 +59,8 @@ Result<std::unique_ptr<StableDiffusionModel>> StableDiffusionModel::load(const Q
     const io::ModelComponent* tok = mf->component(QStringLiteral("tokenizer"));
     const io::ModelComponent* sch = mf->component(QStringLiteral("scheduler"));
     if (!te || !unet || !vae || !tok || !sch)
-        return R::fail(QStringLiteral("%1 lacks one of text_encoder, unet, vae, tokenizer, scheduler.").arg(folder));
+        return R::fail(
+            QStringLiteral("%1 lacks one of text_encoder, unet, vae, tokenizer, scheduler.").arg(folder));
 
     std::unique_ptr<StableDiffusionModel> m(new StableDiffusionModel);
     m->m_folder = folder;
@@ -109,7 +111,8 @@ Result<std::unique_ptr<StableDiffusionModel>> StableDiffusionModel::load(const Q
 namespace {
 
 // The prompt's embeddings as diffusers' encode_prompt makes them, with A1111's clip skip.
-at::Tensor encodeText(const StableDiffusionModel& model, const QString& text, int clipSkip, int* promptTokens) {
+at::Tensor encodeText(const StableDiffusionModel& model, const QString& text, int clipSkip,
+                      int* promptTokens) {
     const text::TokenizedPrompt tokens = model.tokenizer().tokenize(text);
     if (promptTokens)
         *promptTokens = tokens.promptTokens();
@@ -130,7 +133,8 @@ Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToI
     using R = Result<TextToImageOutput>;
     const int64_t scale = model.vaeScale();
     if (p.width <= 0 || p.height <= 0 || p.width % scale != 0 || p.height % scale != 0)
-        return R::fail(QStringLiteral("The size %1×%2 is not a multiple of %3.").arg(p.width).arg(p.height).arg(scale));
+        return R::fail(
+            QStringLiteral("The size %1×%2 is not a multiple of %3.").arg(p.width).arg(p.height).arg(scale));
     if (p.steps < 1 || p.steps > 1000)
         return R::fail(QStringLiteral("Steps must be between 1 and 1000, not %1.").arg(p.steps));
     if (p.count < 1 || p.count > 64)
@@ -140,7 +144,8 @@ Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToI
     // exactly the image its seed gives alone.
     std::vector<std::unique_ptr<sched::Scheduler>> schedulers;
     for (int i = 0; i < p.count; ++i) {
-        Result<std::unique_ptr<sched::Scheduler>> made = sched::makeScheduler(p.sampler, p.schedulerConfig.value_or(model.schedulerConfig()));
+        Result<std::unique_ptr<sched::Scheduler>> made =
+            sched::makeScheduler(p.sampler, p.schedulerConfig.value_or(model.schedulerConfig()));
         if (!made)
             return R::fail(made.error());
         if (Status st = (*made)->setTimesteps(p.steps); !st)
@@ -164,7 +169,8 @@ Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToI
     out.maxTokens = model.tokenizer().modelMaxLength() - 2;
     at::Tensor embeddings = cond.repeat({p.count, 1, 1});
     if (guided) {
-        const at::Tensor uncond = encodeText(model, p.negativePrompt.value_or(QString()), p.clipSkip, nullptr);
+        const at::Tensor uncond =
+            encodeText(model, p.negativePrompt.value_or(QString()), p.clipSkip, nullptr);
         embeddings = at::cat({uncond.repeat({p.count, 1, 1}), embeddings});
     }
     embeddings = embeddings.to(dtype);
@@ -197,7 +203,8 @@ Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToI
         }
         std::vector<at::Tensor> next;
         for (int j = 0; j < p.count; ++j)
-            next.push_back(schedulers[j]->step(eps.slice(0, j, j + 1), i, latents.slice(0, j, j + 1), &generators[j]));
+            next.push_back(
+                schedulers[j]->step(eps.slice(0, j, j + 1), i, latents.slice(0, j, j + 1), &generators[j]));
         latents = p.count == 1 ? next.front() : at::cat(next);
         if (i == 0) {
             sync(device);

@@ -32,8 +32,8 @@ struct LoadStats {
 class StableDiffusionModel final {
 public:
     // folder: a diffusers StableDiffusionPipeline folder (SD 1.x / 2.x).
-    static Result<std::unique_ptr<StableDiffusionModel>> load(const QString& folder, const DeviceChoice& device,
-                                                              LoadStats* stats = nullptr);
+    static Result<std::unique_ptr<StableDiffusionModel>>
+    load(const QString& folder, const DeviceChoice& device, LoadStats* stats = nullptr);
 
     const QString& folder() const { return m_folder; }
     const DeviceChoice& device() const { return m_device; }

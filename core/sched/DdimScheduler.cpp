@@ -23,7 +23,8 @@ Result<std::unique_ptr<Scheduler>> DdimScheduler::fromConfig(const QJsonObject& 
     reader.requireDefault("thresholding", false);
     if (!reader.ok())
         return Result<std::unique_ptr<Scheduler>>::fail(reader.error());
-    return Result<std::unique_ptr<Scheduler>>::ok(std::unique_ptr<Scheduler>(new DdimScheduler(std::move(c))));
+    return Result<std::unique_ptr<Scheduler>>::ok(
+        std::unique_ptr<Scheduler>(new DdimScheduler(std::move(c))));
 }
 
 DdimScheduler::DdimScheduler(Config config)
@@ -36,17 +37,19 @@ DdimScheduler::DdimScheduler(Config config)
 Status DdimScheduler::setTimesteps(int steps) {
     const int numTrain = m_config.betas.numTrainTimesteps;
     if (steps < 1 || steps > numTrain)
-        return Status::fail(QStringLiteral("ddim: %1 steps is outside 1..%2; choose a step count in that range")
-                                .arg(steps)
-                                .arg(numTrain));
+        return Status::fail(
+            QStringLiteral("ddim: %1 steps is outside 1..%2; choose a step count in that range")
+                .arg(steps)
+                .arg(numTrain));
     const std::vector<int64_t> t = ddimTimesteps(m_config.spacing, numTrain, steps, m_config.stepsOffset);
     for (int64_t v : t) {
         if (v >= numTrain)
-            return Status::fail(QStringLiteral("ddim: timestep %1 (steps_offset %2) is past the %3 training steps; "
-                                               "fix steps_offset in scheduler_config.json")
-                                    .arg(v)
-                                    .arg(m_config.stepsOffset)
-                                    .arg(numTrain));
+            return Status::fail(
+                QStringLiteral("ddim: timestep %1 (steps_offset %2) is past the %3 training steps; "
+                               "fix steps_offset in scheduler_config.json")
+                    .arg(v)
+                    .arg(m_config.stepsOffset)
+                    .arg(numTrain));
     }
     m_timesteps.assign(t.begin(), t.end());
     m_steps = steps;
@@ -61,7 +64,8 @@ at::Tensor DdimScheduler::step(const at::Tensor& modelOutput, int stepIndex, con
     const int64_t prevTimestep = timestep - m_config.betas.numTrainTimesteps / m_steps;
     // 2. alphas, betas
     const float alphaProdT = pyIndex(m_alphasCumprod, timestep);
-    const float alphaProdTPrev = prevTimestep >= 0 ? pyIndex(m_alphasCumprod, prevTimestep) : m_finalAlphaCumprod;
+    const float alphaProdTPrev =
+        prevTimestep >= 0 ? pyIndex(m_alphasCumprod, prevTimestep) : m_finalAlphaCumprod;
     const float betaProdT = 1.0f - alphaProdT;
     // 3. predicted x_0 and epsilon
     at::Tensor predOriginal;

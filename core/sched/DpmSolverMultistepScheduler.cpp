@@ -21,11 +21,14 @@ AlphaSigma alphaSigma(float sigma) {
     const float alpha = 1.0f / std::sqrt(sq(sigma) + 1.0f);
     return {alpha, sigma * alpha};
 }
-float lambdaOf(AlphaSigma as) { return std::log(as.alpha) - std::log(as.sigma); }
+float lambdaOf(AlphaSigma as) {
+    return std::log(as.alpha) - std::log(as.sigma);
+}
 
 } // namespace
 
-Result<std::unique_ptr<Scheduler>> DpmSolverMultistepScheduler::fromConfig(const QJsonObject& json, bool karras) {
+Result<std::unique_ptr<Scheduler>> DpmSolverMultistepScheduler::fromConfig(const QJsonObject& json,
+                                                                           bool karras) {
     ConfigReader reader(json, QStringLiteral("DPMSolverMultistepScheduler"));
     DpmConfig c;
     c.betas = reader.betaConfig(0.0001, 0.02, QStringLiteral("linear"), /*hasRescaleKey=*/true);
@@ -38,9 +41,9 @@ Result<std::unique_ptr<Scheduler>> DpmSolverMultistepScheduler::fromConfig(const
         reader.fail(QStringLiteral("\"solver_order\" %1 is not supported (1 or 2)").arg(c.solverOrder));
     c.lowerOrderFinal = reader.boolean("lower_order_final", true);
     c.eulerAtFinal = reader.boolean("euler_at_final", false);
-    c.finalSigmaMin = reader.choice("final_sigmas_type", QStringLiteral("zero"),
-                                    {QStringLiteral("zero"), QStringLiteral("sigma_min")}) ==
-                      QLatin1String("sigma_min");
+    c.finalSigmaMin =
+        reader.choice("final_sigmas_type", QStringLiteral("zero"),
+                      {QStringLiteral("zero"), QStringLiteral("sigma_min")}) == QLatin1String("sigma_min");
     c.lambdaMinClipped = reader.number("lambda_min_clipped", c.lambdaMinClipped);
     c.useKarras = karras;
     reader.requireDefault("algorithm_type", QStringLiteral("dpmsolver++"));
@@ -92,7 +95,8 @@ Status DpmSolverMultistepScheduler::setTimesteps(int steps) {
         ++clipped;
     }
     const int lastTimestep = numTrain - clipped;
-    std::vector<int64_t> timesteps = dpmTimesteps(m_config.spacing, numTrain, lastTimestep, steps, m_config.stepsOffset);
+    std::vector<int64_t> timesteps =
+        dpmTimesteps(m_config.spacing, numTrain, lastTimestep, steps, m_config.stepsOffset);
 
     std::vector<double> sigmas;
     float last = 0.0f;
@@ -140,7 +144,8 @@ at::Tensor DpmSolverMultistepScheduler::convertModelOutput(const at::Tensor& mod
     return modelOutput;
 }
 
-at::Tensor DpmSolverMultistepScheduler::step(const at::Tensor& modelOutputIn, int stepIndex, const at::Tensor& sampleIn,
+at::Tensor DpmSolverMultistepScheduler::step(const at::Tensor& modelOutputIn, int stepIndex,
+                                             const at::Tensor& sampleIn,
                                              at::Generator* /*gen: dpmsolver++ is deterministic*/) {
     checkStepIndex(stepIndex, "step");
     const int n = size();
@@ -169,7 +174,8 @@ at::Tensor DpmSolverMultistepScheduler::step(const at::Tensor& modelOutputIn, in
         // x_t = (sigma_t / sigma_s) * sample - (alpha_t * (exp(-h) - 1)) * x0
         prev = sample * scalar(t.sigma / s0.sigma) - x0 * scalar(coeff);
     } else {
-        TORCH_CHECK(stepIndex >= 1, name().toStdString(), "::step: a second-order step needs the previous step");
+        TORCH_CHECK(stepIndex >= 1, name().toStdString(),
+                    "::step: a second-order step needs the previous step");
         const AlphaSigma s1 = alphaSigma(m_sigmasF[i - 1]);
         const float lambdaS1 = lambdaOf(s1);
         const float h0 = lambdaS0 - lambdaS1;

@@ -37,7 +37,8 @@ public:
 
 private:
     explicit DpmSolverMultistepScheduler(DpmConfig config);
-    at::Tensor convertModelOutput(const at::Tensor& modelOutput, int stepIndex, const at::Tensor& sample) const;
+    at::Tensor convertModelOutput(const at::Tensor& modelOutput, int stepIndex,
+                                  const at::Tensor& sample) const;
 
     DpmConfig m_config;
     std::vector<float> m_alphasCumprod;

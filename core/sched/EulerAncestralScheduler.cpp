@@ -19,15 +19,16 @@ Result<std::unique_ptr<Scheduler>> EulerAncestralScheduler::fromConfig(const QJs
         std::unique_ptr<Scheduler>(new EulerAncestralScheduler(std::move(c))));
 }
 
-at::Tensor EulerAncestralScheduler::step(const at::Tensor& modelOutput, int stepIndex, const at::Tensor& sampleIn,
-                                         at::Generator* gen) {
+at::Tensor EulerAncestralScheduler::step(const at::Tensor& modelOutput, int stepIndex,
+                                         const at::Tensor& sampleIn, at::Generator* gen) {
     checkStepIndex(stepIndex, "step");
     const float sigma = this->sigma(stepIndex);
     // Upcast to avoid precision issues when computing prev_sample.
     const at::Tensor sample = sampleIn.to(at::kFloat);
     at::Tensor predOriginal;
     if (m_config.prediction == PredictionType::VPrediction)
-        predOriginal = modelOutput * scalar(-sigma / std::sqrt(sq(sigma) + 1.0f)) + sample / scalar(sq(sigma) + 1.0f);
+        predOriginal =
+            modelOutput * scalar(-sigma / std::sqrt(sq(sigma) + 1.0f)) + sample / scalar(sq(sigma) + 1.0f);
     else
         predOriginal = sample - modelOutput * scalar(sigma);
 
@@ -40,7 +41,8 @@ at::Tensor EulerAncestralScheduler::step(const at::Tensor& modelOutput, int step
     const at::Tensor derivative = (sample - predOriginal) / scalar(sigma);
     const float dt = sigmaDown - sigma;
     at::Tensor prev = sample + derivative * scalar(dt);
-    const at::Tensor noise = randnTensor(modelOutput.sizes(), gen, modelOutput.scalar_type(), modelOutput.device());
+    const at::Tensor noise =
+        randnTensor(modelOutput.sizes(), gen, modelOutput.scalar_type(), modelOutput.device());
     prev = prev + noise * scalar(sigmaUp);
     return prev.to(modelOutput.scalar_type());
 }

@@ -16,7 +16,8 @@ public:
                     at::Generator* gen) override;
 
 private:
-    explicit EulerAncestralScheduler(SigmaConfig config) : SigmaScheduler(std::move(config)) {}
+    explicit EulerAncestralScheduler(SigmaConfig config)
+        : SigmaScheduler(std::move(config)) {}
 };
 
 } // namespace tp::sched

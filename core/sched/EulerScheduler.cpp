@@ -16,16 +16,17 @@ Result<std::unique_ptr<Scheduler>> EulerScheduler::fromConfig(const QJsonObject&
     c.useKarras = reader.boolean("use_karras_sigmas", false);
     c.sigmaMin = reader.optionalNumber("sigma_min");
     c.sigmaMax = reader.optionalNumber("sigma_max");
-    c.finalSigmaMin = reader.choice("final_sigmas_type", QStringLiteral("zero"),
-                                    {QStringLiteral("zero"), QStringLiteral("sigma_min")}) ==
-                      QLatin1String("sigma_min");
+    c.finalSigmaMin =
+        reader.choice("final_sigmas_type", QStringLiteral("zero"),
+                      {QStringLiteral("zero"), QStringLiteral("sigma_min")}) == QLatin1String("sigma_min");
     reader.requireDefault("interpolation_type", QStringLiteral("linear"));
     reader.requireDefault("timestep_type", QStringLiteral("discrete"));
     reader.requireDefault("use_exponential_sigmas", false);
     reader.requireDefault("use_beta_sigmas", false);
     if (!reader.ok())
         return Result<std::unique_ptr<Scheduler>>::fail(reader.error());
-    return Result<std::unique_ptr<Scheduler>>::ok(std::unique_ptr<Scheduler>(new EulerScheduler(std::move(c))));
+    return Result<std::unique_ptr<Scheduler>>::ok(
+        std::unique_ptr<Scheduler>(new EulerScheduler(std::move(c))));
 }
 
 at::Tensor EulerScheduler::step(const at::Tensor& modelOutput, int stepIndex, const at::Tensor& sampleIn,
@@ -42,7 +43,8 @@ at::Tensor EulerScheduler::step(const at::Tensor& modelOutput, int stepIndex, co
         break;
     case PredictionType::VPrediction:
         // model_output * (-sigma / (sigma**2 + 1) ** 0.5) + (sample / (sigma**2 + 1))
-        predOriginal = modelOutput * scalar(-sigma / std::sqrt(sq(sigma) + 1.0f)) + sample / scalar(sq(sigma) + 1.0f);
+        predOriginal =
+            modelOutput * scalar(-sigma / std::sqrt(sq(sigma) + 1.0f)) + sample / scalar(sq(sigma) + 1.0f);
         break;
     case PredictionType::Sample:
         predOriginal = modelOutput;

@@ -16,7 +16,8 @@ public:
                     at::Generator* gen) override;
 
 private:
-    explicit EulerScheduler(SigmaConfig config) : SigmaScheduler(std::move(config)) {}
+    explicit EulerScheduler(SigmaConfig config)
+        : SigmaScheduler(std::move(config)) {}
 };
 
 } // namespace tp::sched

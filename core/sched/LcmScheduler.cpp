@@ -40,10 +40,11 @@ LcmScheduler::LcmScheduler(Config config)
 Status LcmScheduler::setTimesteps(int steps) {
     const int original = m_config.originalInferenceSteps;
     if (steps < 1 || steps > original)
-        return Status::fail(QStringLiteral("lcm: %1 steps is outside 1..%2 (original_inference_steps); LCM models "
-                                           "are meant for 2-8 steps")
-                                .arg(steps)
-                                .arg(original));
+        return Status::fail(
+            QStringLiteral("lcm: %1 steps is outside 1..%2 (original_inference_steps); LCM models "
+                           "are meant for 2-8 steps")
+                .arg(steps)
+                .arg(original));
     // lcm_origin_timesteps = arange(1, original + 1) * (N // original) - 1, reversed
     const int k = m_config.betas.numTrainTimesteps / original;
     std::vector<int64_t> origin;
@@ -62,10 +63,12 @@ at::Tensor LcmScheduler::step(const at::Tensor& modelOutput, int stepIndex, cons
     const auto i = static_cast<size_t>(stepIndex);
     const auto timestep = static_cast<int64_t>(m_timesteps[i]);
     // 1. previous step value: the next timestep of the schedule (the same one on the last step)
-    const int64_t prevTimestep = i + 1 < m_timesteps.size() ? static_cast<int64_t>(m_timesteps[i + 1]) : timestep;
+    const int64_t prevTimestep =
+        i + 1 < m_timesteps.size() ? static_cast<int64_t>(m_timesteps[i + 1]) : timestep;
     // 2. alphas, betas
     const float alphaProdT = pyIndex(m_alphasCumprod, timestep);
-    const float alphaProdTPrev = prevTimestep >= 0 ? pyIndex(m_alphasCumprod, prevTimestep) : m_finalAlphaCumprod;
+    const float alphaProdTPrev =
+        prevTimestep >= 0 ? pyIndex(m_alphasCumprod, prevTimestep) : m_finalAlphaCumprod;
     const float betaProdT = 1.0f - alphaProdT;
     const float betaProdTPrev = 1.0f - alphaProdTPrev;
     // 3. boundary-condition scalings; timestep * timestep_scaling is int64 * float → float32
@@ -94,7 +97,8 @@ at::Tensor LcmScheduler::step(const at::Tensor& modelOutput, int stepIndex, cons
     // 7. re-noise to the next timestep, except on the last step
     if (stepIndex == size() - 1)
         return denoised;
-    const at::Tensor noise = randnTensor(modelOutput.sizes(), gen, denoised.scalar_type(), modelOutput.device());
+    const at::Tensor noise =
+        randnTensor(modelOutput.sizes(), gen, denoised.scalar_type(), modelOutput.device());
     return denoised * scalar(std::sqrt(alphaProdTPrev)) + noise * scalar(std::sqrt(betaProdTPrev));
 }
 

@@ -24,7 +24,8 @@ Result<std::unique_ptr<Scheduler>> LmsScheduler::fromConfig(const QJsonObject& j
 }
 
 double LmsScheduler::lmsCoefficient(int order, int t, int currentOrder) const {
-    TORCH_CHECK(t >= order - 1 && t + 1 < static_cast<int>(m_sigmasF.size()), "lms: coefficient index out of range");
+    TORCH_CHECK(t >= order - 1 && t + 1 < static_cast<int>(m_sigmasF.size()),
+                "lms: coefficient index out of range");
     // lms_derivative(tau): prod over k != current_order of (tau - s[t-k]) / (s[t-cur] - s[t-k]),
     // where the s are 0-d float32 tensors, so every operation is float32 (tau rounded first).
     const auto integrand = [&](double tau) -> double {
@@ -33,7 +34,8 @@ double LmsScheduler::lmsCoefficient(int order, int t, int currentOrder) const {
         for (int k = 0; k < order; ++k) {
             if (k == currentOrder)
                 continue;
-            const float factor = (static_cast<float>(tau) - sigma(t - k)) / (sigma(t - currentOrder) - sigma(t - k));
+            const float factor =
+                (static_cast<float>(tau) - sigma(t - k)) / (sigma(t - currentOrder) - sigma(t - k));
             prod = any ? prod * factor : factor;
             any = true;
         }
@@ -52,7 +54,8 @@ at::Tensor LmsScheduler::step(const at::Tensor& modelOutput, int stepIndex, cons
         predOriginal = sample - modelOutput * scalar(sigma);
         break;
     case PredictionType::VPrediction:
-        predOriginal = modelOutput * scalar(-sigma / std::sqrt(sq(sigma) + 1.0f)) + sample / scalar(sq(sigma) + 1.0f);
+        predOriginal =
+            modelOutput * scalar(-sigma / std::sqrt(sq(sigma) + 1.0f)) + sample / scalar(sq(sigma) + 1.0f);
         break;
     case PredictionType::Sample:
         predOriginal = modelOutput;

@@ -22,7 +22,8 @@ public:
     double lmsCoefficient(int order, int t, int currentOrder) const;
 
 private:
-    explicit LmsScheduler(SigmaConfig config) : SigmaScheduler(std::move(config)) {}
+    explicit LmsScheduler(SigmaConfig config)
+        : SigmaScheduler(std::move(config)) {}
     void resetHistory() override { m_derivatives.clear(); }
 
     static constexpr int kOrder = 4;

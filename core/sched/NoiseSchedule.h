@@ -48,6 +48,8 @@ double sigmaToT(double sigma, const std::vector<float>& logSigmas);
 
 // Python's float ** int-like exponent spelled out the way torch's CPU pow kernel does it for
 // float32 tensors: x ** 2 is x * x, x ** 0.5 is sqrt(x).
-inline float sq(float x) { return x * x; }
+inline float sq(float x) {
+    return x * x;
+}
 
 } // namespace tp::sched

@@ -23,6 +23,8 @@ double roundHalfEven(double x);
 double interpAtIndex(double x, const std::vector<double>& fp);
 
 // Rounds a double to float32 precision (numpy .astype(np.float32)).
-inline double toF32(double x) { return static_cast<double>(static_cast<float>(x)); }
+inline double toF32(double x) {
+    return static_cast<double>(static_cast<float>(x));
+}
 
 } // namespace tp::sched::np

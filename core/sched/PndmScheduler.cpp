@@ -22,7 +22,8 @@ Result<std::unique_ptr<Scheduler>> PndmScheduler::fromConfig(const QJsonObject& 
                                    "(skip_prk_steps = true, as in Stable Diffusion configs) is supported"));
     if (!reader.ok())
         return Result<std::unique_ptr<Scheduler>>::fail(reader.error());
-    return Result<std::unique_ptr<Scheduler>>::ok(std::unique_ptr<Scheduler>(new PndmScheduler(std::move(c))));
+    return Result<std::unique_ptr<Scheduler>>::ok(
+        std::unique_ptr<Scheduler>(new PndmScheduler(std::move(c))));
 }
 
 PndmScheduler::PndmScheduler(Config config)
@@ -35,17 +36,20 @@ PndmScheduler::PndmScheduler(Config config)
 Status PndmScheduler::setTimesteps(int steps) {
     const int numTrain = m_config.betas.numTrainTimesteps;
     if (steps < 1 || steps > numTrain)
-        return Status::fail(QStringLiteral("pndm: %1 steps is outside 1..%2; choose a step count in that range")
-                                .arg(steps)
-                                .arg(numTrain));
-    const std::vector<int64_t> base = pndmBaseTimesteps(m_config.spacing, numTrain, steps, m_config.stepsOffset);
+        return Status::fail(
+            QStringLiteral("pndm: %1 steps is outside 1..%2; choose a step count in that range")
+                .arg(steps)
+                .arg(numTrain));
+    const std::vector<int64_t> base =
+        pndmBaseTimesteps(m_config.spacing, numTrain, steps, m_config.stepsOffset);
     for (int64_t v : base) {
         if (v >= numTrain)
-            return Status::fail(QStringLiteral("pndm: timestep %1 (steps_offset %2) is past the %3 training steps; "
-                                               "fix steps_offset in scheduler_config.json")
-                                    .arg(v)
-                                    .arg(m_config.stepsOffset)
-                                    .arg(numTrain));
+            return Status::fail(
+                QStringLiteral("pndm: timestep %1 (steps_offset %2) is past the %3 training steps; "
+                               "fix steps_offset in scheduler_config.json")
+                    .arg(v)
+                    .arg(m_config.stepsOffset)
+                    .arg(numTrain));
     }
     // plms_timesteps = concatenate([t[:-1], t[-2:-1], t[-1:]])[::-1]
     std::vector<int64_t> plms(base.begin(), base.end() - 1);
@@ -63,7 +67,8 @@ Status PndmScheduler::setTimesteps(int steps) {
 at::Tensor PndmScheduler::prevSample(const at::Tensor& sample, int64_t timestep, int64_t prevTimestep,
                                      const at::Tensor& modelOutputIn) const {
     const float alphaProdT = pyIndex(m_alphasCumprod, timestep);
-    const float alphaProdTPrev = prevTimestep >= 0 ? pyIndex(m_alphasCumprod, prevTimestep) : m_finalAlphaCumprod;
+    const float alphaProdTPrev =
+        prevTimestep >= 0 ? pyIndex(m_alphasCumprod, prevTimestep) : m_finalAlphaCumprod;
     const float betaProdT = 1.0f - alphaProdT;
     const float betaProdTPrev = 1.0f - alphaProdTPrev;
     at::Tensor modelOutput = modelOutputIn;
@@ -107,7 +112,8 @@ at::Tensor PndmScheduler::step(const at::Tensor& modelOutputIn, int stepIndex, c
     } else if (n == 3) {
         modelOutput = (m_ets[n - 1] * 23 - m_ets[n - 2] * 16 + m_ets[n - 3] * 5) / 12;
     } else {
-        modelOutput = (m_ets[n - 1] * 55 - m_ets[n - 2] * 59 + m_ets[n - 3] * 37 - m_ets[n - 4] * 9) * (1.0 / 24);
+        modelOutput =
+            (m_ets[n - 1] * 55 - m_ets[n - 2] * 59 + m_ets[n - 3] * 37 - m_ets[n - 4] * 9) * (1.0 / 24);
     }
     at::Tensor prev = prevSample(sample, timestep, prevTimestep, modelOutput);
     ++m_counter;

@@ -5,22 +5,25 @@
 
 namespace tp::sched {
 
-at::Generator makeCpuGenerator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+at::Generator makeCpuGenerator(uint64_t seed) {
+    return at::make_generator<at::CPUGeneratorImpl>(seed);
+}
 
 at::Tensor randnCpu(at::IntArrayRef shape, at::Generator& gen, at::ScalarType dtype) {
     TORCH_CHECK(gen.defined() && gen.device().is_cpu(), "randnCpu needs a CPU generator");
     return at::randn(shape, gen, at::TensorOptions().dtype(dtype).device(at::kCPU));
 }
 
-at::Tensor randnTensor(at::IntArrayRef shape, at::Generator* gen, at::ScalarType dtype, const at::Device& device) {
+at::Tensor randnTensor(at::IntArrayRef shape, at::Generator* gen, at::ScalarType dtype,
+                       const at::Device& device) {
     const auto options = at::TensorOptions().dtype(dtype);
     if (gen == nullptr || !gen->defined())
         return at::randn(shape, options.device(device));
     const at::Device genDevice = gen->device();
     if (genDevice.type() == device.type())
         return at::randn(shape, *gen, options.device(device));
-    TORCH_CHECK(genDevice.is_cpu(), "cannot draw noise for a ", device.str(), " tensor from a ", genDevice.str(),
-                " generator");
+    TORCH_CHECK(genDevice.is_cpu(), "cannot draw noise for a ", device.str(), " tensor from a ",
+                genDevice.str(), " generator");
     return at::randn(shape, *gen, options.device(at::kCPU)).to(device);
 }
 

@@ -22,6 +22,7 @@ at::Tensor randnCpu(at::IntArrayRef shape, at::Generator& gen, at::ScalarType dt
 // diffusers' randn_tensor(shape, generator, device, dtype): a CPU generator draws on the CPU and
 // the result moves to `device`; a device generator draws there; no generator uses the device's
 // default one. A CUDA generator with a CPU target is an error, as in diffusers.
-at::Tensor randnTensor(at::IntArrayRef shape, at::Generator* gen, at::ScalarType dtype, const at::Device& device);
+at::Tensor randnTensor(at::IntArrayRef shape, at::Generator* gen, at::ScalarType dtype,
+                       const at::Device& device);
 
 } // namespace tp::sched

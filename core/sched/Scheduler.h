@@ -71,7 +71,8 @@ public:
     at::Tensor timestepTensor(int stepIndex) const;
 
 protected:
-    explicit Scheduler(at::ScalarType timestepDtype) : m_timestepDtype(timestepDtype) {}
+    explicit Scheduler(at::ScalarType timestepDtype)
+        : m_timestepDtype(timestepDtype) {}
     // Throws c10::Error when setTimesteps() has not run or i is outside [0, size()).
     void checkStepIndex(int stepIndex, const char* where) const;
 

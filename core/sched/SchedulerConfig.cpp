@@ -9,7 +9,9 @@ namespace tp::sched {
 
 namespace {
 
-QString keyName(const char* key) { return QLatin1Char('"') + QLatin1String(key) + QLatin1Char('"'); }
+QString keyName(const char* key) {
+    return QLatin1Char('"') + QLatin1String(key) + QLatin1Char('"');
+}
 
 QString describe(const QJsonValue& v) {
     switch (v.type()) {
@@ -39,7 +41,9 @@ bool ConfigReader::present(const char* key) const {
     return !v.isUndefined() && !v.isNull();
 }
 
-void ConfigReader::fail(const QString& message) { m_errors.append(message); }
+void ConfigReader::fail(const QString& message) {
+    m_errors.append(message);
+}
 
 QString ConfigReader::error() const {
     return QStringLiteral("scheduler config for %1: %2. Fix the model's scheduler/scheduler_config.json "
@@ -122,9 +126,9 @@ BetaConfig ConfigReader::betaConfig(double betaStart, double betaEnd, const QStr
     }
     c.betaStart = number("beta_start", betaStart);
     c.betaEnd = number("beta_end", betaEnd);
-    const QString s = choice("beta_schedule", schedule,
-                             {QStringLiteral("linear"), QStringLiteral("scaled_linear"),
-                              QStringLiteral("squaredcos_cap_v2")});
+    const QString s = choice(
+        "beta_schedule", schedule,
+        {QStringLiteral("linear"), QStringLiteral("scaled_linear"), QStringLiteral("squaredcos_cap_v2")});
     c.schedule = s == QLatin1String("linear")          ? BetaSchedule::Linear
                  : s == QLatin1String("scaled_linear") ? BetaSchedule::ScaledLinear
                                                        : BetaSchedule::SquaredCosCapV2;
@@ -159,8 +163,9 @@ PredictionType ConfigReader::predictionType(const QStringList& supported) {
 }
 
 TimestepSpacing ConfigReader::timestepSpacing(const QString& fallback) {
-    const QString s = choice("timestep_spacing", fallback,
-                             {QStringLiteral("leading"), QStringLiteral("trailing"), QStringLiteral("linspace")});
+    const QString s =
+        choice("timestep_spacing", fallback,
+               {QStringLiteral("leading"), QStringLiteral("trailing"), QStringLiteral("linspace")});
     if (s == QLatin1String("trailing"))
         return TimestepSpacing::Trailing;
     if (s == QLatin1String("linspace"))

@@ -10,9 +10,10 @@
 namespace tp::sched {
 
 QStringList schedulerNames() {
-    return {QStringLiteral("euler_a"), QStringLiteral("euler"), QStringLiteral("dpmpp_2m"),
-            QStringLiteral("dpmpp_2m_karras"), QStringLiteral("ddim"), QStringLiteral("pndm"),
-            QStringLiteral("lms"), QStringLiteral("lcm")};
+    return {QStringLiteral("euler_a"),  QStringLiteral("euler"),
+            QStringLiteral("dpmpp_2m"), QStringLiteral("dpmpp_2m_karras"),
+            QStringLiteral("ddim"),     QStringLiteral("pndm"),
+            QStringLiteral("lms"),      QStringLiteral("lcm")};
 }
 
 Result<std::unique_ptr<Scheduler>> makeScheduler(const QString& name, const QJsonObject& config) {

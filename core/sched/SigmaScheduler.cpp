@@ -35,7 +35,8 @@ Status SigmaScheduler::setTimesteps(int steps) {
                                 .arg(name())
                                 .arg(steps)
                                 .arg(numTrain));
-    std::vector<double> timesteps = sigmaFamilyTimesteps(m_config.spacing, numTrain, steps, m_config.stepsOffset);
+    std::vector<double> timesteps =
+        sigmaFamilyTimesteps(m_config.spacing, numTrain, steps, m_config.stepsOffset);
     const std::vector<double> table(m_trainSigmas.begin(), m_trainSigmas.end());
     std::vector<double> sigmas;
     sigmas.reserve(timesteps.size() + 1);
@@ -49,7 +50,8 @@ Status SigmaScheduler::setTimesteps(int steps) {
         for (double s : sigmas)
             timesteps.push_back(np::toF32(sigmaToT(s, m_logSigmas)));
     }
-    const float last = m_config.finalSigmaMin ? std::sqrt((1.0f - m_alphasCumprod[0]) / m_alphasCumprod[0]) : 0.0f;
+    const float last =
+        m_config.finalSigmaMin ? std::sqrt((1.0f - m_alphasCumprod[0]) / m_alphasCumprod[0]) : 0.0f;
     m_sigmasF.clear();
     for (double s : sigmas)
         m_sigmasF.push_back(static_cast<float>(s));

@@ -19,7 +19,9 @@
 
 namespace tp::sched {
 
-inline at::Scalar scalar(float v) { return at::Scalar(static_cast<double>(v)); }
+inline at::Scalar scalar(float v) {
+    return at::Scalar(static_cast<double>(v));
+}
 
 // table[i] with Python's indexing rules (negative counts from the end), as diffusers' indexing
 // of alphas_cumprod with a timestep tensor does.

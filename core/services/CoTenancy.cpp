@@ -21,7 +21,9 @@ const gpu::DeviceSample* pickDevice(const gpu::VramSample& vram, int index) {
     return vram.devices.isEmpty() ? nullptr : &vram.devices.first();
 }
 
-qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+qint64 nowMs() {
+    return QDateTime::currentMSecsSinceEpoch();
+}
 
 } // namespace
 
@@ -53,7 +55,8 @@ CoTenancyDiagnosis diagnoseCoTenancy(const QVector<OllamaLoadedModel>& ollama, c
             QStringList shares;
             for (const OllamaLoadedModel& m : ollama)
                 shares << m.shareText();
-            d.summary = QStringLiteral("Ollama runs fully on the GPU: %1.").arg(shares.join(QStringLiteral("; ")));
+            d.summary =
+                QStringLiteral("Ollama runs fully on the GPU: %1.").arg(shares.join(QStringLiteral("; ")));
         }
         return d;
     }
@@ -64,14 +67,16 @@ CoTenancyDiagnosis diagnoseCoTenancy(const QVector<OllamaLoadedModel>& ollama, c
     d.ollamaNeedBytes = worst->size + kOllamaGpuReserveBytes;
     d.freeIfOllamaUnloads = device->freeBytes + worst->sizeVram;
     const QString where = worst->processor();
-    d.details = QStringLiteral("Ollama needs about %1 on the GPU for %2 (%3 plus ~457 MiB it keeps free). The GPU "
-                               "has %4 free; unloading %2 gives back its %5 there, so %6. TwistedPic holds %7: %8 "
-                               "in use and %9 cached.")
-                    .arg(formatBytes(d.ollamaNeedBytes), d.ollamaModel, formatBytes(worst->size),
-                         formatBytes(device->freeBytes), formatBytes(worst->sizeVram),
-                         formatBytes(d.freeIfOllamaUnloads), formatBytes(std::max<qint64>(0, ours.reservedBytes)),
-                         formatBytes(d.ourAllocatedBytes), formatBytes(d.ourCachedBytes));
-    const QString after = ours.generating ? QStringLiteral(" (after the image being generated now)") : QString();
+    d.details =
+        QStringLiteral("Ollama needs about %1 on the GPU for %2 (%3 plus ~457 MiB it keeps free). The GPU "
+                       "has %4 free; unloading %2 gives back its %5 there, so %6. TwistedPic holds %7: %8 "
+                       "in use and %9 cached.")
+            .arg(formatBytes(d.ollamaNeedBytes), d.ollamaModel, formatBytes(worst->size),
+                 formatBytes(device->freeBytes), formatBytes(worst->sizeVram),
+                 formatBytes(d.freeIfOllamaUnloads), formatBytes(std::max<qint64>(0, ours.reservedBytes)),
+                 formatBytes(d.ourAllocatedBytes), formatBytes(d.ourCachedBytes));
+    const QString after =
+        ours.generating ? QStringLiteral(" (after the image being generated now)") : QString();
 
     if (ours.reservedBytes <= 0) {
         d.verdict = CoTenancyDiagnosis::Verdict::PartlyOnCpuNotUs;
@@ -79,13 +84,15 @@ CoTenancyDiagnosis diagnoseCoTenancy(const QVector<OllamaLoadedModel>& ollama, c
                         .arg(d.ollamaModel, where);
         if (d.freeIfOllamaUnloads >= d.ollamaNeedBytes) {
             d.fix = CoTenancyDiagnosis::Fix::ReloadOnly;
-            d.proposal = QStringLiteral("The GPU has room for it now: ask Ollama to unload %1, and its next request "
-                                        "loads it fully onto the GPU.")
-                             .arg(d.ollamaModel);
+            d.proposal =
+                QStringLiteral("The GPU has room for it now: ask Ollama to unload %1, and its next request "
+                               "loads it fully onto the GPU.")
+                    .arg(d.ollamaModel);
         } else {
-            d.proposal = QStringLiteral("The GPU is too small for %1 even with TwistedPic out of the way, or another "
-                                        "program holds its memory. A smaller or more quantized model would fit.")
-                             .arg(d.ollamaModel);
+            d.proposal =
+                QStringLiteral("The GPU is too small for %1 even with TwistedPic out of the way, or another "
+                               "program holds its memory. A smaller or more quantized model would fit.")
+                    .arg(d.ollamaModel);
         }
         return d;
     }
@@ -95,22 +102,25 @@ CoTenancyDiagnosis diagnoseCoTenancy(const QVector<OllamaLoadedModel>& ollama, c
                     .arg(d.ollamaModel, where, formatBytes(ours.reservedBytes));
     if (d.freeIfOllamaUnloads + d.ourCachedBytes >= d.ollamaNeedBytes) {
         d.fix = CoTenancyDiagnosis::Fix::FreeCacheThenReload;
-        d.proposal = QStringLiteral("Free TwistedPic's cached GPU memory (%1)%2, then ask Ollama to unload %3 so that "
-                                    "its next request loads it fully onto the GPU. TwistedPic's model stays loaded.")
-                         .arg(formatBytes(d.ourCachedBytes), after, d.ollamaModel);
+        d.proposal =
+            QStringLiteral("Free TwistedPic's cached GPU memory (%1)%2, then ask Ollama to unload %3 so that "
+                           "its next request loads it fully onto the GPU. TwistedPic's model stays loaded.")
+                .arg(formatBytes(d.ourCachedBytes), after, d.ollamaModel);
     } else if (d.freeIfOllamaUnloads + ours.reservedBytes >= d.ollamaNeedBytes) {
         d.fix = CoTenancyDiagnosis::Fix::UnloadThenReload;
-        d.proposal = QStringLiteral("Free TwistedPic's cached GPU memory and move its model to RAM (%1 in all)%2, "
-                                    "then ask Ollama to unload %3 so that its next request loads it fully onto the "
-                                    "GPU. TwistedPic reloads its model for the next image.")
-                         .arg(formatBytes(ours.reservedBytes), after, d.ollamaModel);
+        d.proposal =
+            QStringLiteral("Free TwistedPic's cached GPU memory and move its model to RAM (%1 in all)%2, "
+                           "then ask Ollama to unload %3 so that its next request loads it fully onto the "
+                           "GPU. TwistedPic reloads its model for the next image.")
+                .arg(formatBytes(ours.reservedBytes), after, d.ollamaModel);
     } else {
         d.fix = CoTenancyDiagnosis::Fix::ReleaseAllStillShort;
-        d.proposal = QStringLiteral("Even with everything TwistedPic holds released, %1 would not fit entirely "
-                                    "(%2 for %3 needed); releasing it%4 and letting Ollama reload %1 still puts "
-                                    "more of it on the GPU.")
-                         .arg(d.ollamaModel, formatBytes(d.freeIfOllamaUnloads + ours.reservedBytes),
-                              formatBytes(d.ollamaNeedBytes), after);
+        d.proposal =
+            QStringLiteral("Even with everything TwistedPic holds released, %1 would not fit entirely "
+                           "(%2 for %3 needed); releasing it%4 and letting Ollama reload %1 still puts "
+                           "more of it on the GPU.")
+                .arg(d.ollamaModel, formatBytes(d.freeIfOllamaUnloads + ours.reservedBytes),
+                     formatBytes(d.ollamaNeedBytes), after);
     }
     return d;
 }
@@ -121,7 +131,9 @@ struct CoTenancy::Run {
 };
 
 CoTenancy::CoTenancy(OllamaClient* ollama, CoTenancyHooks hooks, QObject* parent)
-    : QObject(parent), m_ollama(ollama), m_hooks(std::move(hooks)) {}
+    : QObject(parent)
+    , m_ollama(ollama)
+    , m_hooks(std::move(hooks)) {}
 
 void CoTenancy::log(const std::shared_ptr<Run>& run, const QString& text) {
     spdlog::info("co-tenancy: {}", text);
@@ -139,9 +151,11 @@ void CoTenancy::finish(const std::shared_ptr<Run>& run, bool ok, const QString& 
         run->done(run->report);
 }
 
-void CoTenancy::runHook(const std::function<void(CoTenancyHooks::Done)>& hook, std::function<void(Status)> next) {
+void CoTenancy::runHook(const std::function<void(CoTenancyHooks::Done)>& hook,
+                        std::function<void(Status)> next) {
     if (!hook) {
-        QTimer::singleShot(0, this, [next] { next(Status::fail(QStringLiteral("the engine offers no such action"))); });
+        QTimer::singleShot(
+            0, this, [next] { next(Status::fail(QStringLiteral("the engine offers no such action"))); });
         return;
     }
     // The engine answers from its worker thread: come back to ours, once.
@@ -150,26 +164,30 @@ void CoTenancy::runHook(const std::function<void(CoTenancyHooks::Done)>& hook, s
     hook([self, next, called](Status s) {
         if (called->exchange(true) || !self)
             return;
-        QMetaObject::invokeMethod(self.data(), [next, s] { next(s); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            self.data(), [next, s] { next(s); }, Qt::QueuedConnection);
     });
 }
 
-void CoTenancy::unloadOllama(const std::shared_ptr<Run>& run, const QString& model, std::function<void(bool)> next) {
-    m_ollama->unload(model, guarded(this, [this, run, model, next](const Result<GenerateResult>& r) {
-        if (!r) {
-            finish(run, false, r.error());
-            return next(false);
-        }
-        run->report.unloadedOllamaModels << model;
-        log(run, QStringLiteral("Ollama unloaded %1 (done_reason \"%2\").")
-                     .arg(model, r->doneReason.isEmpty() ? QStringLiteral("none given") : r->doneReason));
-        next(true);
-    }));
+void CoTenancy::unloadOllama(const std::shared_ptr<Run>& run, const QString& model,
+                             std::function<void(bool)> next) {
+    m_ollama->unload(
+        model, guarded(this, [this, run, model, next](const Result<GenerateResult>& r) {
+            if (!r) {
+                finish(run, false, r.error());
+                return next(false);
+            }
+            run->report.unloadedOllamaModels << model;
+            log(run, QStringLiteral("Ollama unloaded %1 (done_reason \"%2\").")
+                         .arg(model, r->doneReason.isEmpty() ? QStringLiteral("none given") : r->doneReason));
+            next(true);
+        }));
 }
 
 void CoTenancy::waitUntilGone(const std::shared_ptr<Run>& run, const QStringList& models, qint64 deadlineMs,
                               std::function<void()> next) {
-    m_ollama->loadedModels(guarded(this, [this, run, models, deadlineMs, next](const Result<QVector<OllamaLoadedModel>>& r) {
+    m_ollama->loadedModels(guarded(this, [this, run, models, deadlineMs,
+                                          next](const Result<QVector<OllamaLoadedModel>>& r) {
         QStringList still;
         if (r)
             for (const OllamaLoadedModel& m : *r)
@@ -178,21 +196,26 @@ void CoTenancy::waitUntilGone(const std::shared_ptr<Run>& run, const QStringList
         if (r && still.isEmpty())
             return next();
         if (nowMs() >= deadlineMs) {
-            log(run, r ? QStringLiteral("Ollama still lists %1 on the GPU; going on.").arg(still.join(QStringLiteral(", ")))
+            log(run, r ? QStringLiteral("Ollama still lists %1 on the GPU; going on.")
+                             .arg(still.join(QStringLiteral(", ")))
                        : QStringLiteral("Could not check that Ollama let go (%1); going on.").arg(r.error()));
             return next();
         }
-        QTimer::singleShot(200, this, [this, run, models, deadlineMs, next] { waitUntilGone(run, models, deadlineMs, next); });
+        QTimer::singleShot(200, this, [this, run, models, deadlineMs, next] {
+            waitUntilGone(run, models, deadlineMs, next);
+        });
     }));
 }
 
-void CoTenancy::giveGpuBackToOllama(const CoTenancyDiagnosis& d, std::function<void(const CoTenancyReport&)> done) {
+void CoTenancy::giveGpuBackToOllama(const CoTenancyDiagnosis& d,
+                                    std::function<void(const CoTenancyReport&)> done) {
     auto run = std::make_shared<Run>();
     run->done = std::move(done);
     if (m_busy || !d.canFix()) {
-        const QString error = m_busy ? QStringLiteral("Another GPU-sharing action is still running; try again when "
-                                                      "it has finished.")
-                                     : QStringLiteral("Nothing to fix: %1").arg(d.summary);
+        const QString error =
+            m_busy ? QStringLiteral("Another GPU-sharing action is still running; try again when "
+                                    "it has finished.")
+                   : QStringLiteral("Nothing to fix: %1").arg(d.summary);
         QTimer::singleShot(0, this, [this, run, error] {
             run->report.error = error;
             if (run->done)
@@ -216,13 +239,15 @@ void CoTenancy::giveGpuBackToOllama(const CoTenancyDiagnosis& d, std::function<v
                 if (freeNow < 0)
                     log(run, QStringLiteral("Done: %1 loads again on its next request.").arg(d.ollamaModel));
                 else if (freeNow >= d.ollamaNeedBytes)
-                    log(run, QStringLiteral("Done: %1 free, %2 needs %3, so its next request loads it fully onto "
-                                            "the GPU.")
-                                 .arg(formatBytes(freeNow), d.ollamaModel, formatBytes(d.ollamaNeedBytes)));
+                    log(run,
+                        QStringLiteral("Done: %1 free, %2 needs %3, so its next request loads it fully onto "
+                                       "the GPU.")
+                            .arg(formatBytes(freeNow), d.ollamaModel, formatBytes(d.ollamaNeedBytes)));
                 else
-                    log(run, QStringLiteral("Done, but %1 free is less than the %2 that %3 needs: it will still "
-                                            "run partly on the CPU, with more of it on the GPU.")
-                                 .arg(formatBytes(freeNow), formatBytes(d.ollamaNeedBytes), d.ollamaModel));
+                    log(run,
+                        QStringLiteral("Done, but %1 free is less than the %2 that %3 needs: it will still "
+                                       "run partly on the CPU, with more of it on the GPU.")
+                            .arg(formatBytes(freeNow), formatBytes(d.ollamaNeedBytes), d.ollamaModel));
                 finish(run, true);
             });
         });
@@ -232,13 +257,15 @@ void CoTenancy::giveGpuBackToOllama(const CoTenancyDiagnosis& d, std::function<v
         return askOllama();
 
     // Step 1: our cleanup.
-    log(run, QStringLiteral("Freeing TwistedPic's cached GPU memory (%1).").arg(formatBytes(d.ourCachedBytes)));
+    log(run,
+        QStringLiteral("Freeing TwistedPic's cached GPU memory (%1).").arg(formatBytes(d.ourCachedBytes)));
     runHook(m_hooks.freeCache, [this, run, d, askOllama](Status s) {
         if (!s)
-            return finish(run, false,
-                          QStringLiteral("Could not free TwistedPic's cached GPU memory: %1. Ollama was left as it "
-                                         "is.")
-                              .arg(s.error()));
+            return finish(
+                run, false,
+                QStringLiteral("Could not free TwistedPic's cached GPU memory: %1. Ollama was left as it "
+                               "is.")
+                    .arg(s.error()));
         run->report.freedOurCache = true;
         // Step 2: does what we still hold keep the Ollama model off the GPU?
         bool unloadOurs = d.fix != CoTenancyDiagnosis::Fix::FreeCacheThenReload;
@@ -257,15 +284,17 @@ void CoTenancy::giveGpuBackToOllama(const CoTenancyDiagnosis& d, std::function<v
                 log(run, QStringLiteral("That is enough: TwistedPic's model stays on the GPU."));
             return askOllama();
         }
-        log(run, QStringLiteral("Moving TwistedPic's model (%1) to RAM: what it holds would still keep %2 off "
-                                "the GPU.")
-                     .arg(formatBytes(d.ourAllocatedBytes), d.ollamaModel));
+        log(run,
+            QStringLiteral("Moving TwistedPic's model (%1) to RAM: what it holds would still keep %2 off "
+                           "the GPU.")
+                .arg(formatBytes(d.ourAllocatedBytes), d.ollamaModel));
         runHook(m_hooks.unloadModel, [this, run, askOllama](Status u) {
             if (!u)
-                return finish(run, false,
-                              QStringLiteral("Could not move TwistedPic's model to RAM: %1. Ollama was left as it "
-                                             "is.")
-                                  .arg(u.error()));
+                return finish(
+                    run, false,
+                    QStringLiteral("Could not move TwistedPic's model to RAM: %1. Ollama was left as it "
+                                   "is.")
+                        .arg(u.error()));
             run->report.unloadedOurModel = true;
             log(run, QStringLiteral("TwistedPic's model is in RAM now; it comes back for the next image."));
             askOllama();
@@ -275,11 +304,13 @@ void CoTenancy::giveGpuBackToOllama(const CoTenancyDiagnosis& d, std::function<v
 
 qint64 CoTenancy::bytesNeededBeforeGenerating(const GenerationVramEstimate& e, const OurGpuUse& ours,
                                               qint64 marginBytes) {
-    const qint64 need = (ours.modelResident ? 0 : e.weightsBytes) + e.workingBytes - ours.cachedBytes() + marginBytes;
+    const qint64 need =
+        (ours.modelResident ? 0 : e.weightsBytes) + e.workingBytes - ours.cachedBytes() + marginBytes;
     return std::max<qint64>(0, need);
 }
 
-void CoTenancy::makeRoom(qint64 needBytes, qint64 freeBytes, std::function<void(const CoTenancyReport&)> done) {
+void CoTenancy::makeRoom(qint64 needBytes, qint64 freeBytes,
+                         std::function<void(const CoTenancyReport&)> done) {
     auto run = std::make_shared<Run>();
     run->done = std::move(done);
     if (m_busy) {
@@ -300,10 +331,12 @@ void CoTenancy::makeRoom(qint64 needBytes, qint64 freeBytes, std::function<void(
         });
         return;
     }
-    log(run, QStringLiteral("The next image needs about %1 free on the GPU; %2 is free, %3 short. Asking Ollama "
-                            "which models it holds.")
-                 .arg(formatBytes(needBytes), formatBytes(freeBytes), formatBytes(needBytes - freeBytes)));
-    m_ollama->loadedModels(guarded(this, [this, run, needBytes, freeBytes](const Result<QVector<OllamaLoadedModel>>& r) {
+    log(run,
+        QStringLiteral("The next image needs about %1 free on the GPU; %2 is free, %3 short. Asking Ollama "
+                       "which models it holds.")
+            .arg(formatBytes(needBytes), formatBytes(freeBytes), formatBytes(needBytes - freeBytes)));
+    m_ollama->loadedModels(guarded(this, [this, run, needBytes,
+                                          freeBytes](const Result<QVector<OllamaLoadedModel>>& r) {
         if (!r)
             return finish(run, false, QStringLiteral("Could not make room: %1").arg(r.error()));
         QVector<OllamaLoadedModel> onGpu;
@@ -314,14 +347,16 @@ void CoTenancy::makeRoom(qint64 needBytes, qint64 freeBytes, std::function<void(
             return finish(run, false,
                           QStringLiteral("Ollama holds nothing on the GPU; the image may not fit (%1 short).")
                               .arg(formatBytes(needBytes - freeBytes)));
-        log(run, QStringLiteral("Ollama's API cannot tell whether a model is answering a request right now, so all "
-                                "%1 loaded model(s) are candidates; an unload waits for a running request to end.")
+        log(run, QStringLiteral(
+                     "Ollama's API cannot tell whether a model is answering a request right now, so all "
+                     "%1 loaded model(s) are candidates; an unload waits for a running request to end.")
                      .arg(onGpu.size()));
         const qint64 shortfall = needBytes - freeBytes;
         // Fewest, smallest unloads: the smallest model that covers the shortfall alone,
         // else the largest first until it is covered.
-        std::sort(onGpu.begin(), onGpu.end(),
-                  [](const OllamaLoadedModel& a, const OllamaLoadedModel& b) { return a.sizeVram < b.sizeVram; });
+        std::sort(onGpu.begin(), onGpu.end(), [](const OllamaLoadedModel& a, const OllamaLoadedModel& b) {
+            return a.sizeVram < b.sizeVram;
+        });
         QVector<OllamaLoadedModel> queue;
         const auto single = std::find_if(onGpu.cbegin(), onGpu.cend(),
                                          [&](const OllamaLoadedModel& m) { return m.sizeVram >= shortfall; });
@@ -338,8 +373,8 @@ void CoTenancy::makeRoom(qint64 needBytes, qint64 freeBytes, std::function<void(
     }));
 }
 
-void CoTenancy::unloadInTurn(const std::shared_ptr<Run>& run, QVector<OllamaLoadedModel> queue, qint64 needBytes,
-                             qint64 projectedFree) {
+void CoTenancy::unloadInTurn(const std::shared_ptr<Run>& run, QVector<OllamaLoadedModel> queue,
+                             qint64 needBytes, qint64 projectedFree) {
     if (queue.isEmpty()) {
         QStringList gone = run->report.unloadedOllamaModels;
         waitUntilGone(run, gone, nowMs() + m_unloadWaitMs, [this, run, needBytes, projectedFree] {
@@ -347,15 +382,17 @@ void CoTenancy::unloadInTurn(const std::shared_ptr<Run>& run, QVector<OllamaLoad
             const qint64 freeNow = fresh >= 0 ? fresh : projectedFree;
             run->report.freeBytesAfter = fresh;
             if (freeNow >= needBytes) {
-                log(run, QStringLiteral("Room made: %1 free%2 for %3 needed.")
-                             .arg(formatBytes(freeNow), fresh >= 0 ? QString() : QStringLiteral(" (expected)"),
-                                  formatBytes(needBytes)));
+                log(run,
+                    QStringLiteral("Room made: %1 free%2 for %3 needed.")
+                        .arg(formatBytes(freeNow), fresh >= 0 ? QString() : QStringLiteral(" (expected)"),
+                             formatBytes(needBytes)));
                 finish(run, true);
             } else {
-                finish(run, false,
-                       QStringLiteral("Still short after unloading Ollama's models: %1 free for %2 needed. The "
-                                      "image may not fit.")
-                           .arg(formatBytes(freeNow), formatBytes(needBytes)));
+                finish(
+                    run, false,
+                    QStringLiteral("Still short after unloading Ollama's models: %1 free for %2 needed. The "
+                                   "image may not fit.")
+                        .arg(formatBytes(freeNow), formatBytes(needBytes)));
             }
         });
         return;

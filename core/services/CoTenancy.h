@@ -33,18 +33,18 @@ constexpr qint64 kOllamaGpuReserveBytes = 457LL * 1024 * 1024;
 // Whether Ollama runs a model partly on the CPU because of us, and what would fix it.
 struct CoTenancyDiagnosis {
     enum class Verdict {
-        Fine,               // every Ollama model is fully on the GPU (or none is loaded)
-        NoGpu,              // no GPU figures: nothing to judge
-        PartlyOnCpu,        // an Ollama model is partly on the CPU while we hold GPU memory
-        PartlyOnCpuNotUs,   // ...while we hold none: too big, or someone else holds memory
+        Fine,             // every Ollama model is fully on the GPU (or none is loaded)
+        NoGpu,            // no GPU figures: nothing to judge
+        PartlyOnCpu,      // an Ollama model is partly on the CPU while we hold GPU memory
+        PartlyOnCpuNotUs, // ...while we hold none: too big, or someone else holds memory
     };
     // What giveGpuBackToOllama() will do.
     enum class Fix {
         None,
-        ReloadOnly,         // we hold nothing, but the GPU now has room: let Ollama reload it
-        FreeCacheThenReload,// freeing our allocator cache is enough
-        UnloadThenReload,   // our model's weights must leave the GPU too
-        ReleaseAllStillShort// even everything we hold is not enough; it still helps
+        ReloadOnly,          // we hold nothing, but the GPU now has room: let Ollama reload it
+        FreeCacheThenReload, // freeing our allocator cache is enough
+        UnloadThenReload,    // our model's weights must leave the GPU too
+        ReleaseAllStillShort // even everything we hold is not enough; it still helps
     };
 
     Verdict verdict = Verdict::Fine;
@@ -57,7 +57,8 @@ struct CoTenancyDiagnosis {
     qint64 freeIfOllamaUnloads = 0; // device free now + its share on the GPU
     qint64 ourCachedBytes = 0;
     qint64 ourAllocatedBytes = 0;
-    QString summary;  // one line: "mistral:latest runs 38% on the CPU while TwistedPic holds 6.2 GiB of GPU memory."
+    QString summary;  // one line: "mistral:latest runs 38% on the CPU while TwistedPic holds 6.2 GiB of GPU
+                      // memory."
     QString details;  // the figures, in words
     QString proposal; // what the fix does, for a button's tooltip or a prompt
 
@@ -100,7 +101,8 @@ public:
     // In this order: free our cache; unload our model if what we still hold would keep
     // the Ollama model from fitting; THEN ask Ollama to unload the model, so that its
     // next request loads it onto the GPU. Stops at the first failure.
-    void giveGpuBackToOllama(const CoTenancyDiagnosis& diagnosis, std::function<void(const CoTenancyReport&)> done);
+    void giveGpuBackToOllama(const CoTenancyDiagnosis& diagnosis,
+                             std::function<void(const CoTenancyReport&)> done);
 
     // Bytes that must be free on the device before a generation of `estimate`:
     // weights unless already resident, plus working memory, less the cache we can

@@ -22,7 +22,7 @@ struct HttpJson::Pending {
     LineCallback onLine; // set for NDJSON streams
     QElapsedTimer clock;
     QTimer* timer = nullptr;
-    QByteArray buffer;   // the body, or the unfinished line of a stream
+    QByteArray buffer; // the body, or the unfinished line of a stream
     qint64 received = 0;
     QJsonObject lastLine;
     QString lineError;
@@ -31,14 +31,17 @@ struct HttpJson::Pending {
     bool finished = false;
 };
 
-RequestHandle::RequestHandle(QNetworkReply* reply) : m_reply(reply) {}
+RequestHandle::RequestHandle(QNetworkReply* reply)
+    : m_reply(reply) {}
 
 void RequestHandle::cancel() {
     if (m_reply && m_reply->isRunning())
         m_reply->abort();
 }
 
-bool RequestHandle::isRunning() const { return m_reply && m_reply->isRunning(); }
+bool RequestHandle::isRunning() const {
+    return m_reply && m_reply->isRunning();
+}
 
 QString formatByteLimit(qint64 bytes) {
     if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
@@ -77,8 +80,11 @@ QString baseText(const QUrl& url) {
 } // namespace
 
 HttpJson::HttpJson(QString service, QUrl baseUrl, QString startHint, QObject* parent)
-    : QObject(parent), m_service(std::move(service)), m_baseUrl(std::move(baseUrl)),
-      m_startHint(std::move(startHint)), m_nam(new QNetworkAccessManager(this)) {}
+    : QObject(parent)
+    , m_service(std::move(service))
+    , m_baseUrl(std::move(baseUrl))
+    , m_startHint(std::move(startHint))
+    , m_nam(new QNetworkAccessManager(this)) {}
 
 HttpJson::~HttpJson() {
     // No callback runs from here on: the caller may be half destroyed too.
@@ -94,7 +100,9 @@ QString HttpJson::where() const {
     return QStringLiteral("%1 at %2").arg(m_service, baseText(m_baseUrl));
 }
 
-int HttpJson::requestsInFlight() const { return int(m_pending.size()); }
+int HttpJson::requestsInFlight() const {
+    return int(m_pending.size());
+}
 
 void HttpJson::cancelAll() {
     const auto replies = m_pending.keys();
@@ -107,27 +115,29 @@ RequestHandle HttpJson::get(const QString& path, Callback done, const Options& o
     return start(QStringLiteral("GET"), path, {}, std::move(done), {}, options);
 }
 
-RequestHandle HttpJson::post(const QString& path, const QJsonObject& body, Callback done, const Options& options) {
-    return start(QStringLiteral("POST"), path, QJsonDocument(body).toJson(QJsonDocument::Compact), std::move(done),
-                 {}, options);
+RequestHandle HttpJson::post(const QString& path, const QJsonObject& body, Callback done,
+                             const Options& options) {
+    return start(QStringLiteral("POST"), path, QJsonDocument(body).toJson(QJsonDocument::Compact),
+                 std::move(done), {}, options);
 }
 
-RequestHandle HttpJson::postStream(const QString& path, const QJsonObject& body, LineCallback onLine, Callback done,
-                                   const Options& options) {
+RequestHandle HttpJson::postStream(const QString& path, const QJsonObject& body, LineCallback onLine,
+                                   Callback done, const Options& options) {
     if (!onLine)
         onLine = [](const QJsonObject&) {};
-    return start(QStringLiteral("POST"), path, QJsonDocument(body).toJson(QJsonDocument::Compact), std::move(done),
-                 std::move(onLine), options);
+    return start(QStringLiteral("POST"), path, QJsonDocument(body).toJson(QJsonDocument::Compact),
+                 std::move(done), std::move(onLine), options);
 }
 
-RequestHandle HttpJson::start(const QString& method, const QString& path, const QByteArray& body, Callback done,
-                              LineCallback onLine, const Options& options) {
+RequestHandle HttpJson::start(const QString& method, const QString& path, const QByteArray& body,
+                              Callback done, LineCallback onLine, const Options& options) {
     const QUrl url(baseText(m_baseUrl) + path);
     QNetworkRequest request(url);
     request.setRawHeader("Accept", onLine ? "application/x-ndjson" : "application/json");
     request.setAttribute(QNetworkRequest::Http2AllowedAttribute, false);
     // Local services must not go through a proxy taken from the environment.
-    m_nam->setProxy(isLoopback(url) ? QNetworkProxy(QNetworkProxy::NoProxy) : QNetworkProxy(QNetworkProxy::DefaultProxy));
+    m_nam->setProxy(isLoopback(url) ? QNetworkProxy(QNetworkProxy::NoProxy)
+                                    : QNetworkProxy(QNetworkProxy::DefaultProxy));
 
     auto p = std::make_shared<Pending>();
     p->method = method;
@@ -192,11 +202,12 @@ RequestHandle HttpJson::start(const QString& method, const QString& path, const 
             QJsonParseError err;
             const QJsonDocument doc = QJsonDocument::fromJson(line, &err);
             if (err.error != QJsonParseError::NoError || !doc.isObject()) {
-                p->lineError = QStringLiteral("a line of the stream is not a JSON object (%1; the line began "
-                                              "with \"%2\")")
-                                   .arg(err.error != QJsonParseError::NoError ? err.errorString()
-                                                                              : QStringLiteral("not an object"),
-                                        preview(line, 60));
+                p->lineError =
+                    QStringLiteral("a line of the stream is not a JSON object (%1; the line began "
+                                   "with \"%2\")")
+                        .arg(err.error != QJsonParseError::NoError ? err.errorString()
+                                                                   : QStringLiteral("not an object"),
+                             preview(line, 60));
                 reply->abort();
                 return;
             }
@@ -237,20 +248,20 @@ void HttpJson::finish(QNetworkReply* reply) {
         r.kind = HttpErrorKind::TooLarge;
         r.error = QStringLiteral("%1 sent an answer larger than %2 to %3, stopped reading. Check that %4 is "
                                  "%1's URL.")
-                      .arg(m_service, formatByteLimit(p->options.maxBytes), request,
-                           baseText(m_baseUrl));
+                      .arg(m_service, formatByteLimit(p->options.maxBytes), request, baseText(m_baseUrl));
     } else if (p->timedOut) {
         r.kind = HttpErrorKind::Timeout;
         const double seconds = p->options.timeoutMs / 1000.0;
-        r.error = (p->onLine && p->received > 0
-                       ? QStringLiteral("%1 stopped sending for more than %2 s (%3).")
-                       : QStringLiteral("%1 did not answer %3 within %2 s."))
-                      .arg(where(), QString::number(seconds, 'g', 4), request);
+        r.error =
+            (p->onLine && p->received > 0 ? QStringLiteral("%1 stopped sending for more than %2 s (%3).")
+                                          : QStringLiteral("%1 did not answer %3 within %2 s."))
+                .arg(where(), QString::number(seconds, 'g', 4), request);
         r.error += m_timeoutHint.isEmpty() ? QStringLiteral(" It may be busy (loading a model?); try again.")
                                            : QLatin1Char(' ') + m_timeoutHint;
     } else if (!p->lineError.isEmpty()) {
         r.kind = HttpErrorKind::NotJson;
-        r.error = QStringLiteral("%1 sent something that is not JSON (%2: %3).").arg(m_service, request, p->lineError);
+        r.error = QStringLiteral("%1 sent something that is not JSON (%2: %3).")
+                      .arg(m_service, request, p->lineError);
     } else if (netError == QNetworkReply::OperationCanceledError) {
         r.kind = HttpErrorKind::Cancelled;
         r.error = QStringLiteral("Cancelled: %1 %2.").arg(m_service, request);
@@ -261,9 +272,9 @@ void HttpJson::finish(QNetworkReply* reply) {
     } else if (netError != QNetworkReply::NoError) {
         r.error = describeNetworkError(reply, *p);
         r.kind = netError == QNetworkReply::ConnectionRefusedError ? HttpErrorKind::ConnectionRefused
-                 : netError == QNetworkReply::HostNotFoundError   ? HttpErrorKind::HostNotFound
-                 : netError == QNetworkReply::TimeoutError        ? HttpErrorKind::Timeout
-                                                                  : HttpErrorKind::Network;
+                 : netError == QNetworkReply::HostNotFoundError    ? HttpErrorKind::HostNotFound
+                 : netError == QNetworkReply::TimeoutError         ? HttpErrorKind::Timeout
+                                                                   : HttpErrorKind::Network;
     } else if (p->onLine) {
         // A last line without a newline still counts.
         const QByteArray line = p->buffer.trimmed();
@@ -289,10 +300,11 @@ void HttpJson::finish(QNetworkReply* reply) {
             r.json = QJsonDocument::fromJson(r.body, &err);
             if (err.error != QJsonParseError::NoError) {
                 r.kind = HttpErrorKind::NotJson;
-                r.error = QStringLiteral("%1 sent something that is not JSON (%2: %3 at byte %4; the answer began "
-                                         "with \"%5\"). Check that %6 is %1's URL.")
-                              .arg(m_service, request, err.errorString(), QString::number(err.offset),
-                                   preview(r.body, 60), baseText(m_baseUrl));
+                r.error =
+                    QStringLiteral("%1 sent something that is not JSON (%2: %3 at byte %4; the answer began "
+                                   "with \"%5\"). Check that %6 is %1's URL.")
+                        .arg(m_service, request, err.errorString(), QString::number(err.offset),
+                             preview(r.body, 60), baseText(m_baseUrl));
             }
         }
     }
@@ -314,7 +326,8 @@ QString HttpJson::describeNetworkError(QNetworkReply* reply, const Pending& p) c
                               "Services.")
             .arg(where(), m_startHint);
     case QNetworkReply::HostNotFoundError:
-        return QStringLiteral("%1 cannot be reached: host '%2' not found. Check the URL in Settings → Services.")
+        return QStringLiteral(
+                   "%1 cannot be reached: host '%2' not found. Check the URL in Settings → Services.")
             .arg(where(), m_baseUrl.host());
     case QNetworkReply::RemoteHostClosedError:
         return QStringLiteral("%1 closed the connection without a complete answer to %2 %3. Check that %4 is "
@@ -334,13 +347,13 @@ QString HttpJson::describeHttpStatus(int status, const QByteArray& body) const {
     if (doc.isObject()) {
         const QJsonObject o = doc.object();
         const QJsonValue v = o.contains(QLatin1String("error")) ? o.value(QLatin1String("error"))
-                                                                 : o.value(QLatin1String("detail"));
+                                                                : o.value(QLatin1String("detail"));
         if (v.isString())
             detail = v.toString();
         else if (!v.isUndefined())
-            detail = QString::fromUtf8(QJsonDocument(v.isArray() ? QJsonDocument(v.toArray())
-                                                                 : QJsonDocument(v.toObject()))
-                                           .toJson(QJsonDocument::Compact));
+            detail = QString::fromUtf8(
+                QJsonDocument(v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject()))
+                    .toJson(QJsonDocument::Compact));
     }
     if (detail.isEmpty())
         detail = QString::fromUtf8(body.left(800)).simplified();

@@ -10,8 +10,8 @@
 #include <QUrl>
 
 #include <functional>
-#include <utility>
 #include <memory>
+#include <utility>
 
 class QNetworkAccessManager;
 class QNetworkReply;
@@ -24,20 +24,20 @@ enum class HttpErrorKind {
     None,
     ConnectionRefused, // nothing listens at the URL
     HostNotFound,
-    Timeout,           // no answer within the request's time limit
-    HttpStatus,        // the server answered 4xx/5xx
-    NotJson,           // 2xx, but the body is not the JSON we asked for
-    TooLarge,          // the answer passed the size limit; reading stopped
-    Cancelled,         // RequestHandle::cancel() or the client went away
-    Network,           // anything else QtNetwork reports
+    Timeout,    // no answer within the request's time limit
+    HttpStatus, // the server answered 4xx/5xx
+    NotJson,    // 2xx, but the body is not the JSON we asked for
+    TooLarge,   // the answer passed the size limit; reading stopped
+    Cancelled,  // RequestHandle::cancel() or the client went away
+    Network,    // anything else QtNetwork reports
 };
 
 // The outcome of one request. `error` is a sentence a person can act on.
 struct HttpReply {
     HttpErrorKind kind = HttpErrorKind::None;
     int httpStatus = 0;
-    QByteArray body;      // what arrived (also on HTTP errors); empty for streams
-    QJsonDocument json;   // parsed body when the request expected JSON
+    QByteArray body;    // what arrived (also on HTTP errors); empty for streams
+    QJsonDocument json; // parsed body when the request expected JSON
     QString error;
     double elapsedMs = 0;
 
@@ -81,9 +81,9 @@ public:
     void setTimeoutHint(const QString& hint) { m_timeoutHint = hint; }
 
     struct Options {
-        int timeoutMs = DefaultTimeoutMs; // whole request; for streams: longest silence
+        int timeoutMs = DefaultTimeoutMs;  // whole request; for streams: longest silence
         qint64 maxBytes = DefaultMaxBytes; // streams count every byte received
-        bool expectJson = true;           // false: body handed over as is
+        bool expectJson = true;            // false: body handed over as is
     };
 
     using Callback = std::function<void(const HttpReply&)>;

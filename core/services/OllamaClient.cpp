@@ -49,8 +49,9 @@ QString OllamaLoadedModel::shareText() const {
 }
 
 OllamaClient::OllamaClient(const QUrl& baseUrl, QObject* parent)
-    : QObject(parent), m_http(new HttpJson(QStringLiteral("Ollama"), baseUrl,
-                                           QStringLiteral("Start it with `ollama serve`"), this)) {}
+    : QObject(parent)
+    , m_http(new HttpJson(QStringLiteral("Ollama"), baseUrl, QStringLiteral("Start it with `ollama serve`"),
+                          this)) {}
 
 HttpJson::Options OllamaClient::shortOptions() const {
     HttpJson::Options o;
@@ -62,11 +63,14 @@ namespace {
 
 // A reply that arrived but does not have the documented shape.
 QString shapeError(const QString& what, const QString& problem) {
-    return QStringLiteral("Ollama's answer to %1 has an unexpected shape (%2). Is the server a recent Ollama?")
+    return QStringLiteral(
+               "Ollama's answer to %1 has an unexpected shape (%2). Is the server a recent Ollama?")
         .arg(what, problem);
 }
 
-qint64 toInt64(const QJsonValue& v) { return v.isDouble() ? qint64(v.toDouble()) : v.toString().toLongLong(); }
+qint64 toInt64(const QJsonValue& v) {
+    return v.isDouble() ? qint64(v.toDouble()) : v.toString().toLongLong();
+}
 
 } // namespace
 
@@ -79,9 +83,10 @@ RequestHandle OllamaClient::health(std::function<void(Status)> done) {
             if (!r.isOk())
                 return done(Status::fail(r.error));
             if (!r.body.contains("Ollama is running"))
-                return done(Status::fail(QStringLiteral("%1 answered, but not like Ollama (\"%2\"). Check the URL "
-                                                        "in Settings → Services.")
-                                             .arg(m_http->where(), QString::fromUtf8(r.body.left(80)).simplified())));
+                return done(
+                    Status::fail(QStringLiteral("%1 answered, but not like Ollama (\"%2\"). Check the URL "
+                                                "in Settings → Services.")
+                                     .arg(m_http->where(), QString::fromUtf8(r.body.left(80)).simplified())));
             done(Status::ok());
         },
         o);
@@ -95,8 +100,8 @@ RequestHandle OllamaClient::version(std::function<void(Result<QString>)> done) {
                 return done(Result<QString>::fail(r.error));
             const QString v = r.json.object().value(QLatin1String("version")).toString();
             if (v.isEmpty())
-                return done(Result<QString>::fail(shapeError(QStringLiteral("GET /api/version"),
-                                                             QStringLiteral("no \"version\" text"))));
+                return done(Result<QString>::fail(
+                    shapeError(QStringLiteral("GET /api/version"), QStringLiteral("no \"version\" text"))));
             done(Result<QString>::ok(v));
         },
         shortOptions());
@@ -179,8 +184,8 @@ RequestHandle OllamaClient::loadedModels(std::function<void(Result<QVector<Ollam
         shortOptions());
 }
 
-QJsonObject OllamaClient::generateBody(const QString& model, const QString& prompt, const GenerateOptions& options,
-                                       bool stream) {
+QJsonObject OllamaClient::generateBody(const QString& model, const QString& prompt,
+                                       const GenerateOptions& options, bool stream) {
     QJsonObject body{{QStringLiteral("model"), model},
                      {QStringLiteral("prompt"), prompt},
                      {QStringLiteral("stream"), stream}};
@@ -212,7 +217,8 @@ GenerateResult OllamaClient::parseGenerateFinal(const QJsonObject& o) {
     return g;
 }
 
-RequestHandle OllamaClient::generate(const QString& model, const QString& prompt, const GenerateOptions& options,
+RequestHandle OllamaClient::generate(const QString& model, const QString& prompt,
+                                     const GenerateOptions& options,
                                      std::function<void(Result<GenerateResult>)> done) {
     HttpJson::Options o;
     o.timeoutMs = m_generateTimeoutMs;
@@ -224,7 +230,8 @@ RequestHandle OllamaClient::generate(const QString& model, const QString& prompt
             const QJsonObject obj = r.json.object();
             if (obj.value(QLatin1String("error")).isString())
                 return done(Result<GenerateResult>::fail(
-                    QStringLiteral("Ollama could not run %1: %2").arg(model, obj.value(QLatin1String("error")).toString())));
+                    QStringLiteral("Ollama could not run %1: %2")
+                        .arg(model, obj.value(QLatin1String("error")).toString())));
             if (!obj.value(QLatin1String("done")).toBool())
                 return done(Result<GenerateResult>::fail(shapeError(QStringLiteral("POST /api/generate"),
                                                                     QStringLiteral("\"done\" is not true"))));
@@ -269,8 +276,9 @@ RequestHandle OllamaClient::generateStream(const QString& model, const QString& 
                     QStringLiteral("Ollama could not run %1: %2").arg(model, state->error)));
             if (!state->sawDone)
                 return done(Result<GenerateResult>::fail(
-                    QStringLiteral("Ollama's stream for %1 ended before its last (\"done\": true) line. Check "
-                                   "Ollama's log.")
+                    QStringLiteral(
+                        "Ollama's stream for %1 ended before its last (\"done\": true) line. Check "
+                        "Ollama's log.")
                         .arg(model)));
             GenerateResult g = parseGenerateFinal(r.json.object());
             g.response = state->text;

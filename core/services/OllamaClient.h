@@ -17,7 +17,7 @@ namespace tp::services {
 
 // One entry of GET /api/tags (an installed model).
 struct OllamaModel {
-    QString name;  // "llama3.2:latest"
+    QString name; // "llama3.2:latest"
     QString model;
     qint64 size = 0; // bytes on disk
     QString digest;
@@ -64,7 +64,7 @@ struct GenerateOptions {
 // The final object of a generation. Durations are Ollama's, in nanoseconds.
 struct GenerateResult {
     QString model;
-    QString response; // the whole text (streamed chunks joined)
+    QString response;   // the whole text (streamed chunks joined)
     QString doneReason; // "stop", "length", "unload"
     qint64 totalDurationNs = 0;
     qint64 loadDurationNs = 0;
@@ -115,8 +115,8 @@ public:
     static Result<QVector<OllamaModel>> parseTags(const QJsonDocument& doc);
     static Result<QVector<OllamaLoadedModel>> parseLoaded(const QJsonDocument& doc);
     static GenerateResult parseGenerateFinal(const QJsonObject& o);
-    static QJsonObject generateBody(const QString& model, const QString& prompt, const GenerateOptions& options,
-                                    bool stream);
+    static QJsonObject generateBody(const QString& model, const QString& prompt,
+                                    const GenerateOptions& options, bool stream);
 
 private:
     HttpJson::Options shortOptions() const;

@@ -36,7 +36,8 @@ Result<PromptPipelineConfig> PromptPipelineConfig::withDistortSpec(const PromptP
     using R = Result<PromptPipelineConfig>;
     const QStringList parts = spec.split(QLatin1Char(','));
     if (parts.size() < 3 || parts.size() > 4)
-        return R::fail(QStringLiteral("'%1' is not MODE,TONE,GAIN[,MODEL] (e.g. echo_er,neutral,5).").arg(spec));
+        return R::fail(
+            QStringLiteral("'%1' is not MODE,TONE,GAIN[,MODEL] (e.g. echo_er,neutral,5).").arg(spec));
     PromptPipelineConfig c = base;
     c.distortEnabled = true;
     c.mode = parts[0].trimmed();
@@ -44,7 +45,8 @@ Result<PromptPipelineConfig> PromptPipelineConfig::withDistortSpec(const PromptP
     bool ok = false;
     c.gain = parts[2].trimmed().toInt(&ok);
     if (!ok)
-        return R::fail(QStringLiteral("The gain '%1' in '%2' is not a whole number.").arg(parts[2].trimmed(), spec));
+        return R::fail(
+            QStringLiteral("The gain '%1' in '%2' is not a whole number.").arg(parts[2].trimmed(), spec));
     if (parts.size() == 4)
         c.distortModel = parts[3].trimmed();
     DistortRequest check;
@@ -58,7 +60,9 @@ Result<PromptPipelineConfig> PromptPipelineConfig::withDistortSpec(const PromptP
 }
 
 PromptPipeline::PromptPipeline(TwistedPairClient* twistedPair, OllamaClient* ollama, QObject* parent)
-    : QObject(parent), m_twistedPair(twistedPair), m_ollama(ollama) {}
+    : QObject(parent)
+    , m_twistedPair(twistedPair)
+    , m_ollama(ollama) {}
 
 QString PromptPipeline::fillTemplate(const QString& tpl, const QHash<QString, QString>& values) {
     QString out;
@@ -113,7 +117,8 @@ QString PromptPipeline::wrap(const QString& text) const {
     QString tpl = m_config.wrapperTemplate;
     if (!tpl.contains(QLatin1String("{distorted}")))
         tpl += QStringLiteral(" {distorted}"); // a wrapper that drops the text would waste the run
-    return fillTemplate(tpl, {{QStringLiteral("distorted"), text}, {QStringLiteral("prompt"), m_result.input}});
+    return fillTemplate(tpl,
+                        {{QStringLiteral("distorted"), text}, {QStringLiteral("prompt"), m_result.input}});
 }
 
 void PromptPipeline::run(const QString& prompt, const PromptPipelineConfig& config,
@@ -160,39 +165,41 @@ void PromptPipeline::startDistort() {
     m_distortRecord.insert(QStringLiteral("gain"), req.gain);
     m_distortRecord.insert(QStringLiteral("model"), req.model);
     Q_EMIT stageStarted(QStringLiteral("distort"));
-    spdlog::info("prompt pipeline: distorting with TwistedPair ({}, {}, gain {}, model {})", req.mode, req.tone,
-                 req.gain, req.model.isEmpty() ? QStringLiteral("default") : req.model);
+    spdlog::info("prompt pipeline: distorting with TwistedPair ({}, {}, gain {}, model {})", req.mode,
+                 req.tone, req.gain, req.model.isEmpty() ? QStringLiteral("default") : req.model);
     const quint64 id = m_runId;
-    m_request = m_twistedPair->distort(req, guarded(this, [this, id](const Result<DistortResult>& r) {
-        if (id != m_runId || !m_running)
-            return;
-        m_request = {};
-        if (!r) {
-            const bool cancelled = r.error().startsWith(QLatin1String("Cancelled"));
-            m_distortRecord.insert(QStringLiteral("error"), r.error());
-            return fail(QStringLiteral("distort"), QStringLiteral("TwistedPair"), r.error(), cancelled);
-        }
-        m_result.distorted = r->output;
-        m_distortRecord.insert(QStringLiteral("output"), r->output);
-        m_distortRecord.insert(QStringLiteral("ms"), r->wallMs);
-        if (!r->signalId.isEmpty())
-            m_distortRecord.insert(QStringLiteral("signalId"), r->signalId);
-        Q_EMIT stageFinished(QStringLiteral("distort"), r->output, r->wallMs);
-        if (m_config.refineEnabled)
-            startRefine();
-        else {
-            m_result.finalPrompt = wrap(m_result.distorted);
-            finishOk();
-        }
-    }));
+    m_request = m_twistedPair->distort(
+        req, guarded(this, [this, id](const Result<DistortResult>& r) {
+            if (id != m_runId || !m_running)
+                return;
+            m_request = {};
+            if (!r) {
+                const bool cancelled = r.error().startsWith(QLatin1String("Cancelled"));
+                m_distortRecord.insert(QStringLiteral("error"), r.error());
+                return fail(QStringLiteral("distort"), QStringLiteral("TwistedPair"), r.error(), cancelled);
+            }
+            m_result.distorted = r->output;
+            m_distortRecord.insert(QStringLiteral("output"), r->output);
+            m_distortRecord.insert(QStringLiteral("ms"), r->wallMs);
+            if (!r->signalId.isEmpty())
+                m_distortRecord.insert(QStringLiteral("signalId"), r->signalId);
+            Q_EMIT stageFinished(QStringLiteral("distort"), r->output, r->wallMs);
+            if (m_config.refineEnabled)
+                startRefine();
+            else {
+                m_result.finalPrompt = wrap(m_result.distorted);
+                finishOk();
+            }
+        }));
 }
 
 void PromptPipeline::startRefine() {
     QString tpl = m_config.refinerTemplate;
     if (!tpl.contains(QLatin1String("{text}")))
         tpl += QStringLiteral("\n\n{text}");
-    const QString prompt = fillTemplate(tpl, {{QStringLiteral("text"), m_result.distorted},
-                                              {QStringLiteral("count"), QString::number(m_config.refinerKeywords)}});
+    const QString prompt =
+        fillTemplate(tpl, {{QStringLiteral("text"), m_result.distorted},
+                           {QStringLiteral("count"), QString::number(m_config.refinerKeywords)}});
     GenerateOptions options;
     options.temperature = m_config.refinerTemperature;
     options.numPredict = m_config.refinerNumPredict;
@@ -207,35 +214,36 @@ void PromptPipeline::startRefine() {
     spdlog::info("prompt pipeline: refining with Ollama {} into {} keywords", m_config.refinerModel,
                  m_config.refinerKeywords);
     const quint64 id = m_runId;
-    m_request = m_ollama->generate(m_config.refinerModel, prompt, options,
-                                  guarded(this, [this, id](const Result<GenerateResult>& r) {
-        if (id != m_runId || !m_running)
-            return;
-        m_request = {};
-        if (!r) {
-            const bool cancelled = r.error().startsWith(QLatin1String("Cancelled"));
-            m_refineRecord.insert(QStringLiteral("error"), r.error());
-            return fail(QStringLiteral("refine"), QStringLiteral("Ollama"), r.error(), cancelled);
-        }
-        const QString keywords = cleanKeywords(r->response);
-        m_refineRecord.insert(QStringLiteral("raw"), r->response);
-        m_refineRecord.insert(QStringLiteral("ms"), r->wallMs);
-        m_refineRecord.insert(QStringLiteral("ollamaTotalMs"), double(r->totalDurationNs) / 1e6);
-        m_refineRecord.insert(QStringLiteral("evalCount"), r->evalCount);
-        if (keywords.isEmpty()) {
-            const QString error = QStringLiteral("Ollama's model %1 returned no keywords. Try another refiner model "
-                                                 "in Settings → Services, or turn refinement off.")
-                                      .arg(m_config.refinerModel);
-            m_refineRecord.insert(QStringLiteral("error"), error);
-            return fail(QStringLiteral("refine"), QStringLiteral("Ollama"), error, false);
-        }
-        m_result.refined = keywords;
-        m_refineRecord.insert(QStringLiteral("output"), keywords);
-        m_refineRecord.insert(QStringLiteral("keywordCount"), int(keywords.count(QLatin1Char(',')) + 1));
-        Q_EMIT stageFinished(QStringLiteral("refine"), keywords, r->wallMs);
-        m_result.finalPrompt = wrap(keywords);
-        finishOk();
-    }));
+    m_request = m_ollama->generate(
+        m_config.refinerModel, prompt, options, guarded(this, [this, id](const Result<GenerateResult>& r) {
+            if (id != m_runId || !m_running)
+                return;
+            m_request = {};
+            if (!r) {
+                const bool cancelled = r.error().startsWith(QLatin1String("Cancelled"));
+                m_refineRecord.insert(QStringLiteral("error"), r.error());
+                return fail(QStringLiteral("refine"), QStringLiteral("Ollama"), r.error(), cancelled);
+            }
+            const QString keywords = cleanKeywords(r->response);
+            m_refineRecord.insert(QStringLiteral("raw"), r->response);
+            m_refineRecord.insert(QStringLiteral("ms"), r->wallMs);
+            m_refineRecord.insert(QStringLiteral("ollamaTotalMs"), double(r->totalDurationNs) / 1e6);
+            m_refineRecord.insert(QStringLiteral("evalCount"), r->evalCount);
+            if (keywords.isEmpty()) {
+                const QString error =
+                    QStringLiteral("Ollama's model %1 returned no keywords. Try another refiner model "
+                                   "in Settings → Services, or turn refinement off.")
+                        .arg(m_config.refinerModel);
+                m_refineRecord.insert(QStringLiteral("error"), error);
+                return fail(QStringLiteral("refine"), QStringLiteral("Ollama"), error, false);
+            }
+            m_result.refined = keywords;
+            m_refineRecord.insert(QStringLiteral("output"), keywords);
+            m_refineRecord.insert(QStringLiteral("keywordCount"), int(keywords.count(QLatin1Char(',')) + 1));
+            Q_EMIT stageFinished(QStringLiteral("refine"), keywords, r->wallMs);
+            m_result.finalPrompt = wrap(keywords);
+            finishOk();
+        }));
 }
 
 void PromptPipeline::finishOk() {
@@ -243,7 +251,8 @@ void PromptPipeline::finishOk() {
     deliver(m_result);
 }
 
-void PromptPipeline::fail(const QString& stage, const QString& service, const QString& error, bool cancelled) {
+void PromptPipeline::fail(const QString& stage, const QString& service, const QString& error,
+                          bool cancelled) {
     m_result.ok = false;
     m_result.cancelled = cancelled;
     m_result.failedStage = stage;

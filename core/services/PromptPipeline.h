@@ -40,7 +40,8 @@ struct PromptPipelineConfig {
     static PromptPipelineConfig fromSettings(const Settings& settings);
     // `base` with distortion on and "mode,tone,gain[,model]" applied (the CLI's
     // --distort), validated against the documented modes, tones and gain range.
-    static Result<PromptPipelineConfig> withDistortSpec(const PromptPipelineConfig& base, const QString& spec);
+    static Result<PromptPipelineConfig> withDistortSpec(const PromptPipelineConfig& base,
+                                                        const QString& spec);
     static QString defaultRefinerTemplate();
 };
 

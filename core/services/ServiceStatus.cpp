@@ -7,7 +7,8 @@
 namespace tp::services {
 
 bool OllamaStatus::anyPartlyOnCpu() const {
-    return std::any_of(loaded.cbegin(), loaded.cend(), [](const OllamaLoadedModel& m) { return m.partlyOnCpu(); });
+    return std::any_of(loaded.cbegin(), loaded.cend(),
+                       [](const OllamaLoadedModel& m) { return m.partlyOnCpu(); });
 }
 
 QJsonObject toJson(const OllamaStatus& s) {
@@ -72,8 +73,11 @@ QJsonObject toJson(const TwistedPairStatus& s) {
     return o;
 }
 
-ServiceStatusPoller::ServiceStatusPoller(OllamaClient* ollama, TwistedPairClient* twistedPair, QObject* parent)
-    : QObject(parent), m_ollamaClient(ollama), m_twistedPairClient(twistedPair) {
+ServiceStatusPoller::ServiceStatusPoller(OllamaClient* ollama, TwistedPairClient* twistedPair,
+                                         QObject* parent)
+    : QObject(parent)
+    , m_ollamaClient(ollama)
+    , m_twistedPairClient(twistedPair) {
     qRegisterMetaType<tp::services::OllamaStatus>();
     qRegisterMetaType<tp::services::TwistedPairStatus>();
     connect(&m_timer, &QTimer::timeout, this, &ServiceStatusPoller::refresh);
@@ -84,7 +88,9 @@ void ServiceStatusPoller::start(int intervalMs) {
     refresh();
 }
 
-void ServiceStatusPoller::stop() { m_timer.stop(); }
+void ServiceStatusPoller::stop() {
+    m_timer.stop();
+}
 
 void ServiceStatusPoller::refresh() {
     if (isRefreshing())

@@ -35,7 +35,8 @@ struct TwistedPairStatus {
     QString error;
     TwistedPairModels models;
     QString modelsError;
-    TwistedPairKnobs knobs = TwistedPairKnobs::documented(); // documented lists until the server says otherwise
+    TwistedPairKnobs knobs =
+        TwistedPairKnobs::documented(); // documented lists until the server says otherwise
     QString knobsError;
     QDateTime checkedAt;
 };

@@ -6,9 +6,9 @@
 namespace tp::services {
 
 const QStringList& TwistedPairClient::documentedModes() {
-    static const QStringList modes = {QStringLiteral("invert_er"),  QStringLiteral("so_what_er"),
-                                      QStringLiteral("echo_er"),    QStringLiteral("what_if_er"),
-                                      QStringLiteral("cucumb_er"),  QStringLiteral("archiv_er")};
+    static const QStringList modes = {QStringLiteral("invert_er"), QStringLiteral("so_what_er"),
+                                      QStringLiteral("echo_er"),   QStringLiteral("what_if_er"),
+                                      QStringLiteral("cucumb_er"), QStringLiteral("archiv_er")};
     return modes;
 }
 
@@ -27,10 +27,11 @@ TwistedPairKnobs TwistedPairKnobs::documented() {
 }
 
 TwistedPairClient::TwistedPairClient(const QUrl& baseUrl, QObject* parent)
-    : QObject(parent),
-      m_http(new HttpJson(QStringLiteral("TwistedPair"), baseUrl,
-                          QStringLiteral("Start it in TwistedPair's V2 folder with `uvicorn server:app --port 8001`"),
-                          this)) {
+    : QObject(parent)
+    , m_http(new HttpJson(
+          QStringLiteral("TwistedPair"), baseUrl,
+          QStringLiteral("Start it in TwistedPair's V2 folder with `uvicorn server:app --port 8001`"),
+          this)) {
     m_http->setTimeoutHint(QStringLiteral("Distortion can be slow; raise services/twistedPairTimeoutSec in "
                                           "Settings → Services if it needs longer."));
 }
@@ -56,7 +57,8 @@ QStringList stringList(const QJsonValue& v) {
 
 bool readRange(const QJsonObject& o, int* lo, int* hi) {
     auto fromPair = [&](const QJsonValue& v) {
-        if (v.isArray() && v.toArray().size() == 2 && v.toArray().at(0).isDouble() && v.toArray().at(1).isDouble()) {
+        if (v.isArray() && v.toArray().size() == 2 && v.toArray().at(0).isDouble() &&
+            v.toArray().at(1).isDouble()) {
             *lo = v.toArray().at(0).toInt();
             *hi = v.toArray().at(1).toInt();
             return true;
@@ -101,7 +103,8 @@ TwistedPairKnobs TwistedPairClient::parseKnobs(const QJsonDocument& doc) {
         k.gainMin = lo;
         k.gainMax = hi;
     } else {
-        k.notes << QStringLiteral("TwistedPair's /knobs gives no usable gain range; using the documented 1..10.");
+        k.notes << QStringLiteral(
+            "TwistedPair's /knobs gives no usable gain range; using the documented 1..10.");
     }
     return k;
 }
@@ -148,7 +151,8 @@ QJsonObject TwistedPairClient::distortBody(const DistortRequest& r) {
     return body;
 }
 
-Result<DistortResult> TwistedPairClient::parseDistort(const QJsonDocument& doc, const DistortRequest& request) {
+Result<DistortResult> TwistedPairClient::parseDistort(const QJsonDocument& doc,
+                                                      const DistortRequest& request) {
     using R = Result<DistortResult>;
     const QJsonObject o = doc.object();
     DistortResult d;
@@ -165,10 +169,12 @@ Result<DistortResult> TwistedPairClient::parseDistort(const QJsonDocument& doc, 
         d.output = out.toString();
     } else if (out.isObject()) {
         meta = out.toObject();
-        d.output = meta.value(QLatin1String("response")).toString(meta.value(QLatin1String("text")).toString());
+        d.output =
+            meta.value(QLatin1String("response")).toString(meta.value(QLatin1String("text")).toString());
     } else {
-        return R::fail(QStringLiteral("TwistedPair's answer to POST /distort-manual holds no \"output\". Is the "
-                                      "server TwistedPair V2?"));
+        return R::fail(
+            QStringLiteral("TwistedPair's answer to POST /distort-manual holds no \"output\". Is the "
+                           "server TwistedPair V2?"));
     }
     if (meta.value(QLatin1String("mode")).isString())
         d.mode = meta.value(QLatin1String("mode")).toString();
@@ -180,9 +186,10 @@ Result<DistortResult> TwistedPairClient::parseDistort(const QJsonDocument& doc, 
         d.model = meta.value(QLatin1String("model")).toString();
     d.output = d.output.trimmed();
     if (d.output.isEmpty())
-        return R::fail(QStringLiteral("TwistedPair returned empty text for mode %1, tone %2. Check TwistedPair's "
-                                      "log (is its Ollama model available?).")
-                           .arg(request.mode, request.tone));
+        return R::fail(
+            QStringLiteral("TwistedPair returned empty text for mode %1, tone %2. Check TwistedPair's "
+                           "log (is its Ollama model available?).")
+                .arg(request.mode, request.tone));
     return R::ok(std::move(d));
 }
 
@@ -194,9 +201,10 @@ RequestHandle TwistedPairClient::health(std::function<void(Status)> done) {
         QStringLiteral("/health"),
         [this, done = std::move(done)](const HttpReply& r) {
             if (r.kind == HttpErrorKind::HttpStatus && r.httpStatus == 404)
-                return done(Status::fail(QStringLiteral("%1 answered, but has no /health: TwistedPic needs "
-                                                        "TwistedPair V2. Check the URL in Settings → Services.")
-                                             .arg(m_http->where())));
+                return done(
+                    Status::fail(QStringLiteral("%1 answered, but has no /health: TwistedPic needs "
+                                                "TwistedPair V2. Check the URL in Settings → Services.")
+                                     .arg(m_http->where())));
             done(r.isOk() ? Status::ok() : Status::fail(r.error));
         },
         o);

@@ -20,12 +20,13 @@ GenerationVramEstimate estimateGenerationVram(const GenerationShape& s) {
     e.vaeBytes = batch * qint64(std::max(1, s.width)) * std::max(1, s.height) * 4 * 128 * 4;
     e.workingBytes = std::max(e.unetBytes, e.vaeBytes);
     e.totalBytes = e.weightsBytes + e.workingBytes;
-    e.explanation = QStringLiteral("%1x%2, batch %3: weights %4 + working memory %5 (UNet %6, VAE decode %7) = %8")
-                        .arg(s.width)
-                        .arg(s.height)
-                        .arg(batch)
-                        .arg(formatBytes(e.weightsBytes), formatBytes(e.workingBytes), formatBytes(e.unetBytes),
-                             formatBytes(e.vaeBytes), formatBytes(e.totalBytes));
+    e.explanation =
+        QStringLiteral("%1x%2, batch %3: weights %4 + working memory %5 (UNet %6, VAE decode %7) = %8")
+            .arg(s.width)
+            .arg(s.height)
+            .arg(batch)
+            .arg(formatBytes(e.weightsBytes), formatBytes(e.workingBytes), formatBytes(e.unetBytes),
+                 formatBytes(e.vaeBytes), formatBytes(e.totalBytes));
     return e;
 }
 

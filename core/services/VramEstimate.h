@@ -7,15 +7,15 @@ namespace tp::services {
 // What a generation will ask of the GPU, roughly. The point is to decide whether to
 // ask Ollama for room before generating, not to predict the allocator to the byte.
 struct GenerationShape {
-    qint64 weightsBytes = 0;   // every component the pipeline keeps on the GPU
+    qint64 weightsBytes = 0; // every component the pipeline keeps on the GPU
     int width = 512;
     int height = 512;
-    int batch = 1;             // images per run
-    int bytesPerElement = 2;   // fp16/bf16 activations; 4 for fp32
-    bool guidance = true;      // classifier-free guidance doubles the UNet batch
-    int latentScale = 8;       // VAE downsampling (8 for every SD family)
-    int baseChannels = 320;    // UNet block_out_channels[0]
-    int attentionHeads = 8;    // heads of the full-resolution attention
+    int batch = 1;           // images per run
+    int bytesPerElement = 2; // fp16/bf16 activations; 4 for fp32
+    bool guidance = true;    // classifier-free guidance doubles the UNet batch
+    int latentScale = 8;     // VAE downsampling (8 for every SD family)
+    int baseChannels = 320;  // UNet block_out_channels[0]
+    int attentionHeads = 8;  // heads of the full-resolution attention
     // True when attention is plain matmul + softmax (libtorch 1.13), which holds the
     // tokens x tokens score matrix; false with scaled_dot_product_attention (2.x),
     // which does not.

@@ -32,7 +32,9 @@ QString sizeText(const QVariant& v) {
 
 class Mapper {
 public:
-    Mapper(const Settings& settings, ConfigImportReport* report) : m_settings(settings), m_report(report) {}
+    Mapper(const Settings& settings, ConfigImportReport* report)
+        : m_settings(settings)
+        , m_report(report) {}
 
     void map(const QString& source, const QString& key, const QVariant& value) {
         const Result<QVariant> parsed = m_settings.parse(key, Settings::toText(value));
@@ -47,7 +49,9 @@ public:
             }
         m_report->mapped.push_back({source, key, *parsed});
     }
-    void ignore(const QString& source, const QString& why) { m_report->ignored << source + QStringLiteral(": ") + why; }
+    void ignore(const QString& source, const QString& why) {
+        m_report->ignored << source + QStringLiteral(": ") + why;
+    }
 
 private:
     const Settings& m_settings;
@@ -56,14 +60,18 @@ private:
 
 } // namespace
 
-Result<ConfigImportReport> readOriginalConfig(const QString& path, const Settings& settings, const QString& hfCacheDir) {
+Result<ConfigImportReport> readOriginalConfig(const QString& path, const Settings& settings,
+                                              const QString& hfCacheDir) {
     using R = Result<ConfigImportReport>;
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         return R::fail(QStringLiteral("Cannot read %1: %2").arg(path, f.errorString()));
     const PythonLiterals py = parsePythonLiterals(QString::fromUtf8(f.readAll()));
     if (!py.error.isEmpty())
-        return R::fail(QStringLiteral("%1, line %2: %3. Nothing was imported.").arg(path).arg(py.errorLine).arg(py.error));
+        return R::fail(QStringLiteral("%1, line %2: %3. Nothing was imported.")
+                           .arg(path)
+                           .arg(py.errorLine)
+                           .arg(py.error));
 
     ConfigImportReport report;
     report.path = QFileInfo(path).absoluteFilePath();
@@ -89,7 +97,8 @@ Result<ConfigImportReport> readOriginalConfig(const QString& path, const Setting
             m.map(a.name, simple.value(a.name), a.value);
         } else if (a.name == QLatin1String("OUTPUT_DIR")) {
             const QString dir = paths::expandHome(a.value.toString());
-            m.map(a.name, keys::OutputDirectory, QDir::isAbsolutePath(dir) ? dir : QDir::cleanPath(base.filePath(dir)));
+            m.map(a.name, keys::OutputDirectory,
+                  QDir::isAbsolutePath(dir) ? dir : QDir::cleanPath(base.filePath(dir)));
         } else if (a.name == QLatin1String("DEFAULT_DISTORTION")) {
             const QVariantMap d = a.value.toMap();
             const QList<QPair<QString, QString>> fields = {{QStringLiteral("mode"), keys::DistortMode},
@@ -105,42 +114,52 @@ Result<ConfigImportReport> readOriginalConfig(const QString& path, const Setting
             QVariant v = pick(p, {QStringLiteral("steps"), QStringLiteral("num_inference_steps")}, &f);
             if (v.isValid())
                 m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['%1']").arg(f), keys::Steps, v);
-            v = pick(p, {QStringLiteral("guidance"), QStringLiteral("guidance_scale"), QStringLiteral("cfg"),
-                         QStringLiteral("cfg_scale")},
+            v = pick(p,
+                     {QStringLiteral("guidance"), QStringLiteral("guidance_scale"), QStringLiteral("cfg"),
+                      QStringLiteral("cfg_scale")},
                      &f);
             if (v.isValid())
                 m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['%1']").arg(f), keys::Guidance, v);
             v = pick(p, {QStringLiteral("resolution"), QStringLiteral("size")}, &f);
             const QString size = sizeText(v);
             if (!size.isEmpty()) {
-                m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['%1']").arg(f), keys::Width, size.section(QLatin1Char('x'), 0, 0));
-                m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['%1']").arg(f), keys::Height, size.section(QLatin1Char('x'), 1, 1));
+                m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['%1']").arg(f), keys::Width,
+                      size.section(QLatin1Char('x'), 0, 0));
+                m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['%1']").arg(f), keys::Height,
+                      size.section(QLatin1Char('x'), 1, 1));
             }
             for (const QString& dim : {QStringLiteral("width"), QStringLiteral("height")})
                 if (p.contains(dim))
                     m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['%1']").arg(dim),
                           dim == QLatin1String("width") ? keys::Width : keys::Height, p.value(dim));
-            v = pick(p, {QStringLiteral("random_seed"), QStringLiteral("randomize_seed"), QStringLiteral("use_random_seed")}, &f);
+            v = pick(p,
+                     {QStringLiteral("random_seed"), QStringLiteral("randomize_seed"),
+                      QStringLiteral("use_random_seed")},
+                     &f);
             if (v.isValid())
                 m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['%1']").arg(f), keys::SeedMode,
                       v.toBool() ? QStringLiteral("random") : QStringLiteral("fixed"));
             if (p.contains(QStringLiteral("seed")) && p.value(QStringLiteral("seed")).isValid())
-                m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['seed']"), keys::Seed, p.value(QStringLiteral("seed")));
+                m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['seed']"), keys::Seed,
+                      p.value(QStringLiteral("seed")));
         } else if (a.name == QLatin1String("RESOLUTIONS")) {
-            const QVariantList list = a.value.typeId() == QMetaType::QVariantMap ? a.value.toMap().values() : a.value.toList();
+            const QVariantList list =
+                a.value.typeId() == QMetaType::QVariantMap ? a.value.toMap().values() : a.value.toList();
             QStringList presets;
             for (const QVariant& r : list)
                 if (const QString s = sizeText(r); !s.isEmpty())
                     presets << s;
             m.map(a.name, keys::SizePresets, presets);
         } else if (a.name == QLatin1String("IMAGE_MODELS")) {
-            const QVariantList ids = a.value.typeId() == QMetaType::QVariantMap ? a.value.toMap().values() : a.value.toList();
+            const QVariantList ids =
+                a.value.typeId() == QMetaType::QVariantMap ? a.value.toMap().values() : a.value.toList();
             const io::ModelCatalogue cache = io::ModelCatalogue::scan({}, {}, hfCacheDir);
             QStringList present;
             for (const QVariant& id : ids) {
                 const io::ModelInfo* info = cache.find(id.toString());
                 if (!info)
-                    m.ignore(QStringLiteral("IMAGE_MODELS '%1'").arg(id.toString()), QStringLiteral("not in the Hugging Face cache"));
+                    m.ignore(QStringLiteral("IMAGE_MODELS '%1'").arg(id.toString()),
+                             QStringLiteral("not in the Hugging Face cache"));
                 else if (!info->supported)
                     m.ignore(QStringLiteral("IMAGE_MODELS '%1'").arg(id.toString()),
                              QStringLiteral("found, but %1").arg(info->problem));
@@ -148,7 +167,8 @@ Result<ConfigImportReport> readOriginalConfig(const QString& path, const Setting
                     present << info->repoId;
             }
             if (!present.isEmpty())
-                m.map(QStringLiteral("IMAGE_MODELS[0] found in the cache"), keys::DefaultModel, present.first());
+                m.map(QStringLiteral("IMAGE_MODELS[0] found in the cache"), keys::DefaultModel,
+                      present.first());
         } else {
             m.ignore(where, QStringLiteral("has no meaning in TwistedPic"));
         }

@@ -28,7 +28,8 @@ struct ConfigImportReport {
 };
 
 // hfCacheDir: where IMAGE_MODELS ids are looked up (empty: not looked up).
-Result<ConfigImportReport> readOriginalConfig(const QString& path, const Settings& settings, const QString& hfCacheDir);
+Result<ConfigImportReport> readOriginalConfig(const QString& path, const Settings& settings,
+                                              const QString& hfCacheDir);
 Status applyConfigImport(const ConfigImportReport& report, Settings& settings);
 
 } // namespace tp

@@ -7,7 +7,8 @@ namespace {
 
 class Parser {
 public:
-    explicit Parser(const QString& s) : m_s(s) {}
+    explicit Parser(const QString& s)
+        : m_s(s) {}
 
     PythonLiterals run() {
         PythonLiterals out;
@@ -62,7 +63,9 @@ private:
     bool atEnd() const { return m_pos >= m_s.size(); }
     QChar peek(int ahead = 0) const { return m_pos + ahead < m_s.size() ? m_s.at(m_pos + ahead) : QChar(); }
     int lineAt(int pos) const { return int(m_s.left(pos).count(QLatin1Char('\n'))) + 1; }
-    QString firstLine(int pos) const { return m_s.mid(pos, m_s.indexOf(QLatin1Char('\n'), pos) - pos).trimmed(); }
+    QString firstLine(int pos) const {
+        return m_s.mid(pos, m_s.indexOf(QLatin1Char('\n'), pos) - pos).trimmed();
+    }
     void fail(const QString& why, int pos) {
         if (m_error.isEmpty()) {
             m_error = why;
@@ -174,13 +177,27 @@ private:
                 const QChar n = peek(1);
                 m_pos += 2;
                 switch (n.unicode()) {
-                case 'n': text += QLatin1Char('\n'); break;
-                case 't': text += QLatin1Char('\t'); break;
-                case '\\': text += QLatin1Char('\\'); break;
-                case '\'': text += QLatin1Char('\''); break;
-                case '"': text += QLatin1Char('"'); break;
-                case '\n': break; // line continuation inside a string
-                default: text += QLatin1Char('\\'); text += n; break;
+                case 'n':
+                    text += QLatin1Char('\n');
+                    break;
+                case 't':
+                    text += QLatin1Char('\t');
+                    break;
+                case '\\':
+                    text += QLatin1Char('\\');
+                    break;
+                case '\'':
+                    text += QLatin1Char('\'');
+                    break;
+                case '"':
+                    text += QLatin1Char('"');
+                    break;
+                case '\n':
+                    break; // line continuation inside a string
+                default:
+                    text += QLatin1Char('\\');
+                    text += n;
+                    break;
                 }
                 continue;
             }
@@ -252,15 +269,17 @@ private:
         const int start = m_pos;
         if (peek() == QLatin1Char('-') || peek() == QLatin1Char('+'))
             ++m_pos;
-        while (!atEnd() && (peek().isDigit() || peek() == QLatin1Char('.') || peek() == QLatin1Char('_') ||
-                            peek() == QLatin1Char('e') || peek() == QLatin1Char('E') ||
-                            ((peek() == QLatin1Char('-') || peek() == QLatin1Char('+')) &&
-                             (m_s.at(m_pos - 1) == QLatin1Char('e') || m_s.at(m_pos - 1) == QLatin1Char('E')))))
+        while (!atEnd() &&
+               (peek().isDigit() || peek() == QLatin1Char('.') || peek() == QLatin1Char('_') ||
+                peek() == QLatin1Char('e') || peek() == QLatin1Char('E') ||
+                ((peek() == QLatin1Char('-') || peek() == QLatin1Char('+')) &&
+                 (m_s.at(m_pos - 1) == QLatin1Char('e') || m_s.at(m_pos - 1) == QLatin1Char('E')))))
             ++m_pos;
         QString text = m_s.mid(start, m_pos - start);
         text.remove(QLatin1Char('_'));
         bool ok = false;
-        if (!text.contains(QLatin1Char('.')) && !text.contains(QLatin1Char('e')) && !text.contains(QLatin1Char('E'))) {
+        if (!text.contains(QLatin1Char('.')) && !text.contains(QLatin1Char('e')) &&
+            !text.contains(QLatin1Char('E'))) {
             const qint64 v = text.toLongLong(&ok);
             if (ok)
                 *out = v;
@@ -309,7 +328,8 @@ private:
             }
         }
         // (x) is x, not a tuple
-        *out = (close == QLatin1Char(')') && items.size() == 1 && !sawComma) ? items.first() : QVariant(items);
+        *out =
+            (close == QLatin1Char(')') && items.size() == 1 && !sawComma) ? items.first() : QVariant(items);
         return true;
     }
 

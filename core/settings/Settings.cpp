@@ -11,8 +11,8 @@
 #include <QStringDecoder>
 #include <QUrl>
 
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -28,68 +28,183 @@ std::vector<SettingDef> makeDefinitions() {
                                  QStringLiteral("1024x1024"), QStringLiteral("1344x768"),
                                  QStringLiteral("768x1344")};
     return {
-        {keys::CleanupAfterGeneration, Type::Bool, true, 0, 0, {},
+        {keys::CleanupAfterGeneration,
+         Type::Bool,
+         true,
+         0,
+         0,
+         {},
          QStringLiteral("Free cached GPU memory after every generation")},
-        {keys::UnloadAfterGeneration, Type::Bool, false, 0, 0, {},
+        {keys::UnloadAfterGeneration,
+         Type::Bool,
+         false,
+         0,
+         0,
+         {},
          QStringLiteral("Move the model's weights to RAM after every generation")},
-        {keys::IdleUnloadMinutes, Type::Int, 0, 0, 24 * 60, {},
+        {keys::IdleUnloadMinutes,
+         Type::Int,
+         0,
+         0,
+         24 * 60,
+         {},
          QStringLiteral("Unload the model after this many idle minutes (0 = never)")},
-        {keys::Device, Type::Choice, QStringLiteral("auto"), 0, 0,
+        {keys::Device,
+         Type::Choice,
+         QStringLiteral("auto"),
+         0,
+         0,
          {QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda"), QStringLiteral("cuda:*")},
          QStringLiteral("Where to run: auto, cpu, cuda or cuda:N")},
-        {keys::Precision, Type::Choice, QStringLiteral("auto"), 0, 0,
+        {keys::Precision,
+         Type::Choice,
+         QStringLiteral("auto"),
+         0,
+         0,
          {QStringLiteral("auto"), QStringLiteral("fp16"), QStringLiteral("bf16"), QStringLiteral("fp32")},
          QStringLiteral("Weights and activations on the GPU: auto (fp16), fp16, bf16, fp32")},
-        {keys::MakeRoomBeforeGenerating, Type::Bool, false, 0, 0, {},
+        {keys::MakeRoomBeforeGenerating,
+         Type::Bool,
+         false,
+         0,
+         0,
+         {},
          QStringLiteral("Ask Ollama to unload idle models when VRAM is short before generating")},
-        {keys::MonitorIntervalMs, Type::Int, 500, 100, 10000, {},
+        {keys::MonitorIntervalMs,
+         Type::Int,
+         500,
+         100,
+         10000,
+         {},
          QStringLiteral("VRAM sampling interval in milliseconds")},
         {keys::LogVerbose, Type::Bool, false, 0, 0, {}, QStringLiteral("Verbose (debug) logging")},
-        {keys::ModelSearchPaths, Type::StringList, QStringList(), 0, 0, {},
+        {keys::ModelSearchPaths,
+         Type::StringList,
+         QStringList(),
+         0,
+         0,
+         {},
          QStringLiteral("Extra folders that hold diffusers model folders")},
-        {keys::DefaultModel, Type::String, QString(), 0, 0, {},
+        {keys::DefaultModel,
+         Type::String,
+         QString(),
+         0,
+         0,
+         {},
          QStringLiteral("Model selected at start (empty = the bundled default model)")},
-        {keys::OutputDirectory, Type::String, paths::defaultOutputDir(), 0, 0, {},
+        {keys::OutputDirectory,
+         Type::String,
+         paths::defaultOutputDir(),
+         0,
+         0,
+         {},
          QStringLiteral("Where generated images are written")},
-        {keys::OllamaUrl, Type::Url, QStringLiteral("http://localhost:11434"), 0, 0, {},
+        {keys::OllamaUrl,
+         Type::Url,
+         QStringLiteral("http://localhost:11434"),
+         0,
+         0,
+         {},
          QStringLiteral("Ollama server")},
-        {keys::TwistedPairUrl, Type::Url, QStringLiteral("http://localhost:8001"), 0, 0, {},
+        {keys::TwistedPairUrl,
+         Type::Url,
+         QStringLiteral("http://localhost:8001"),
+         0,
+         0,
+         {},
          QStringLiteral("TwistedPair distortion service")},
-        {keys::TwistedPairTimeoutSec, Type::Int, 120, 1, 3600, {},
+        {keys::TwistedPairTimeoutSec,
+         Type::Int,
+         120,
+         1,
+         3600,
+         {},
          QStringLiteral("Seconds to wait for a TwistedPair answer")},
         // Prompt pipeline and co-tenancy (core/services); defaults from the Python original.
-        {keys::OllamaTimeoutSec, Type::Int, 120, 1, 3600, {},
+        {keys::OllamaTimeoutSec,
+         Type::Int,
+         120,
+         1,
+         3600,
+         {},
          QStringLiteral("Seconds to wait for an Ollama answer (refinement; a cold model load is slow)")},
-        {keys::MakeRoomMarginMiB, Type::Int, 512, 0, 65536, {},
+        {keys::MakeRoomMarginMiB,
+         Type::Int,
+         512,
+         0,
+         65536,
+         {},
          QStringLiteral("Extra VRAM (MiB) to keep free when making room before generating")},
-        {keys::DistortEnabled, Type::Bool, false, 0, 0, {},
+        {keys::DistortEnabled,
+         Type::Bool,
+         false,
+         0,
+         0,
+         {},
          QStringLiteral("Distort the prompt with TwistedPair before generating")},
-        {keys::DistortMode, Type::Choice, QStringLiteral("echo_er"), 0, 0,
+        {keys::DistortMode,
+         Type::Choice,
+         QStringLiteral("echo_er"),
+         0,
+         0,
          {QStringLiteral("invert_er"), QStringLiteral("so_what_er"), QStringLiteral("echo_er"),
           QStringLiteral("what_if_er"), QStringLiteral("cucumb_er"), QStringLiteral("archiv_er")},
          QStringLiteral("TwistedPair mode")},
-        {keys::DistortTone, Type::Choice, QStringLiteral("neutral"), 0, 0,
+        {keys::DistortTone,
+         Type::Choice,
+         QStringLiteral("neutral"),
+         0,
+         0,
          {QStringLiteral("neutral"), QStringLiteral("technical"), QStringLiteral("primal"),
           QStringLiteral("poetic"), QStringLiteral("satirical")},
          QStringLiteral("TwistedPair tone")},
         {keys::DistortGain, Type::Int, 5, 1, 10, {}, QStringLiteral("TwistedPair gain (intensity)")},
-        {keys::DistortModel, Type::String, QStringLiteral("mistral:latest"), 0, 0, {},
+        {keys::DistortModel,
+         Type::String,
+         QStringLiteral("mistral:latest"),
+         0,
+         0,
+         {},
          QStringLiteral("Ollama model TwistedPair distorts with (empty = TwistedPair's default)")},
-        {keys::RefineEnabled, Type::Bool, true, 0, 0, {},
+        {keys::RefineEnabled,
+         Type::Bool,
+         true,
+         0,
+         0,
+         {},
          QStringLiteral("Boil the distorted text down to visual keywords with Ollama")},
-        {keys::RefinerModel, Type::String, QStringLiteral("mistral:latest"), 0, 0, {},
+        {keys::RefinerModel,
+         Type::String,
+         QStringLiteral("mistral:latest"),
+         0,
+         0,
+         {},
          QStringLiteral("Ollama model that extracts the visual keywords")},
-        {keys::RefinerKeywords, Type::Int, 20, 3, 75, {},
+        {keys::RefinerKeywords,
+         Type::Int,
+         20,
+         3,
+         75,
+         {},
          QStringLiteral("How many visual keywords to ask for")},
-        {keys::RefinerTemplate, Type::String,
+        {keys::RefinerTemplate,
+         Type::String,
          QStringLiteral("You extract visual keywords for an image generator.\n"
                         "From the text below, list exactly {count} short VISUAL keywords: concrete objects, "
                         "colours, textures, lighting, art style, composition, atmosphere. No abstract ideas, "
                         "no explanations.\n"
                         "Answer with the keywords only, separated by commas.\n\n"
                         "Text:\n{text}\n\nVisual keywords:"),
-         0, 0, {}, QStringLiteral("Refiner prompt; {text} = distorted text, {count} = keyword count")},
-        {keys::WrapperTemplate, Type::String, QStringLiteral(" ;{distorted}; "), 0, 0, {},
+         0,
+         0,
+         {},
+         QStringLiteral("Refiner prompt; {text} = distorted text, {count} = keyword count")},
+        {keys::WrapperTemplate,
+         Type::String,
+         QStringLiteral(" ;{distorted}; "),
+         0,
+         0,
+         {},
          QStringLiteral("Final prompt; {distorted} = refined text, {prompt} = the prompt as typed")},
         {keys::Steps, Type::Int, 20, 1, 150, {}, QStringLiteral("Denoising steps")},
         {keys::Guidance, Type::Double, 7.5, 0.0, 30.0, {}, QStringLiteral("Classifier-free guidance scale")},
@@ -97,20 +212,49 @@ std::vector<SettingDef> makeDefinitions() {
         {keys::Height, Type::Int, 512, 64, 4096, {}, QStringLiteral("Image height (multiple of 8)")},
         {keys::Sampler, Type::Choice, QStringLiteral("euler_a"), 0, 0, samplerNames(),
          QStringLiteral("Sampler")},
-        {keys::SeedMode, Type::Choice, QStringLiteral("random"), 0, 0,
-         {QStringLiteral("random"), QStringLiteral("fixed")}, QStringLiteral("random or fixed seed")},
-        {keys::Seed, Type::Int64, qint64(42), 0, 4294967295.0, {},
+        {keys::SeedMode,
+         Type::Choice,
+         QStringLiteral("random"),
+         0,
+         0,
+         {QStringLiteral("random"), QStringLiteral("fixed")},
+         QStringLiteral("random or fixed seed")},
+        {keys::Seed,
+         Type::Int64,
+         qint64(42),
+         0,
+         4294967295.0,
+         {},
          QStringLiteral("Seed used when the seed mode is fixed")},
         {keys::ImageCount, Type::Int, 1, 1, 16, {}, QStringLiteral("Images per generation")},
-        {keys::ClipSkip, Type::Int, 1, 1, 4, {},
+        {keys::ClipSkip,
+         Type::Int,
+         1,
+         1,
+         4,
+         {},
          QStringLiteral("Use the text encoder's Nth-from-last layer (1 = last)")},
-        {keys::NegativePrompt, Type::String, QString(), 0, 0, {},
-         QStringLiteral("Default negative prompt")},
-        {keys::SizePresets, Type::StringList, presets, 0, 0, {},
+        {keys::NegativePrompt, Type::String, QString(), 0, 0, {}, QStringLiteral("Default negative prompt")},
+        {keys::SizePresets,
+         Type::StringList,
+         presets,
+         0,
+         0,
+         {},
          QStringLiteral("Size presets offered in the UI (WxH)")},
-        {keys::Language, Type::String, QStringLiteral("system"), 0, 0, {},
+        {keys::Language,
+         Type::String,
+         QStringLiteral("system"),
+         0,
+         0,
+         {},
          QStringLiteral("Interface language: system, en, de, ja")},
-        {keys::FirstRunDone, Type::Bool, false, 0, 0, {},
+        {keys::FirstRunDone,
+         Type::Bool,
+         false,
+         0,
+         0,
+         {},
          QStringLiteral("The first-run assistant has been shown")},
         {keys::MainWindowGeometry, Type::Bytes, QByteArray(), 0, 0, {}, QStringLiteral("Window geometry")},
         {keys::MainWindowState, Type::Bytes, QByteArray(), 0, 0, {}, QStringLiteral("Window layout")},
@@ -170,8 +314,9 @@ QString checkIniText(const QByteArray& bytes) {
 } // namespace
 
 QStringList samplerNames() {
-    return {QStringLiteral("euler_a"),  QStringLiteral("euler"),           QStringLiteral("dpmpp_2m"),
-            QStringLiteral("dpmpp_2m_karras"), QStringLiteral("ddim"),     QStringLiteral("pndm"),
+    return {QStringLiteral("euler_a"),  QStringLiteral("euler"),
+            QStringLiteral("dpmpp_2m"), QStringLiteral("dpmpp_2m_karras"),
+            QStringLiteral("ddim"),     QStringLiteral("pndm"),
             QStringLiteral("lms"),      QStringLiteral("lcm")};
 }
 
@@ -187,7 +332,9 @@ const SettingDef* Settings::definition(const QString& key) {
     return nullptr;
 }
 
-Settings::Settings(QString path, QObject* parent) : QObject(parent), m_path(std::move(path)) {
+Settings::Settings(QString path, QObject* parent)
+    : QObject(parent)
+    , m_path(std::move(path)) {
     for (const SettingDef& def : definitions())
         m_values.insert(def.key, def.defaultValue);
     load();
@@ -209,9 +356,8 @@ void Settings::load() {
         return; // first start: defaults, the file appears on the first change
 
     auto keepAside = [this](const QString& why) {
-        const QString backup =
-            m_path + QStringLiteral(".corrupt-") +
-            QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+        const QString backup = m_path + QStringLiteral(".corrupt-") +
+                               QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
         if (QFile::copy(m_path, backup)) {
             m_warnings << QStringLiteral("Settings file %1 could not be used (%2). It was kept as %3 "
                                          "and the defaults are in use.")
@@ -350,8 +496,7 @@ Result<QVariant> Settings::validate(const SettingDef& def, const QVariant& value
     case Type::Choice: {
         const QString s = value.toString().trimmed();
         for (const QString& c : def.choices) {
-            if (c.endsWith(QLatin1Char('*')) ? s.startsWith(c.chopped(1)) && s.size() > c.size() - 1
-                                             : s == c)
+            if (c.endsWith(QLatin1Char('*')) ? s.startsWith(c.chopped(1)) && s.size() > c.size() - 1 : s == c)
                 return Result<QVariant>::ok(s);
         }
         return Result<QVariant>::fail(
@@ -360,7 +505,8 @@ Result<QVariant> Settings::validate(const SettingDef& def, const QVariant& value
     case Type::Url: {
         const QString s = value.toString().trimmed();
         const QUrl url(s, QUrl::StrictMode);
-        if (!url.isValid() || (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")) ||
+        if (!url.isValid() ||
+            (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")) ||
             url.host().isEmpty())
             return Result<QVariant>::fail(QStringLiteral("'%1' is not an http(s) URL").arg(s));
         return Result<QVariant>::ok(s);
@@ -409,7 +555,9 @@ void Settings::setOrWarn(const QString& key, const QVariant& value) {
         spdlog::warn("setting {} not saved: {}", key, st.error());
 }
 
-Status Settings::set(const QString& key, const QVariant& value) { return setMany({{key, value}}); }
+Status Settings::set(const QString& key, const QVariant& value) {
+    return setMany({{key, value}});
+}
 
 Status Settings::setMany(const QVariantMap& values) {
     QVariantMap validated;
@@ -469,8 +617,8 @@ Status Settings::save() {
 Status Settings::writeFile(const QHash<QString, QVariant>& values) const {
     const QFileInfo info(m_path);
     if (!QDir().mkpath(info.absolutePath()))
-        return Status::fail(QStringLiteral("Cannot create the folder %1 for the settings file.")
-                                .arg(info.absolutePath()));
+        return Status::fail(
+            QStringLiteral("Cannot create the folder %1 for the settings file.").arg(info.absolutePath()));
     // QSettings serialises into a file beside the target; rename() then replaces the
     // target in one step, so a crash or a full disk never leaves half a file.
     const QString temp = m_path + QStringLiteral(".saving");
@@ -503,7 +651,9 @@ Status Settings::writeFile(const QHash<QString, QVariant>& values) const {
     return Status::ok();
 }
 
-QString Settings::outputDirectory() const { return paths::expandHome(value(keys::OutputDirectory).toString()); }
+QString Settings::outputDirectory() const {
+    return paths::expandHome(value(keys::OutputDirectory).toString());
+}
 
 QStringList Settings::modelSearchPaths() const {
     QStringList out;

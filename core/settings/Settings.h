@@ -68,10 +68,10 @@ struct SettingDef {
     QString key;
     Type type = Type::String;
     QVariant defaultValue;
-    double min = 0;          // Int/Int64/Double
-    double max = 0;          // Int/Int64/Double (min == max: unbounded)
-    QStringList choices;     // Choice; a trailing '*' in a choice accepts that prefix
-    QString description;     // one line, shown by `twistedpic-cli settings list`
+    double min = 0;      // Int/Int64/Double
+    double max = 0;      // Int/Int64/Double (min == max: unbounded)
+    QStringList choices; // Choice; a trailing '*' in a choice accepts that prefix
+    QString description; // one line, shown by `twistedpic-cli settings list`
 };
 
 // Persistent, typed settings in an INI file (KeePassXC's Config, qBittorrent's

@@ -109,34 +109,42 @@ private Q_SLOTS:
         QTest::addColumn<QString>("table");
         QTest::addColumn<QStringList>("columns");
         QTest::newRow("generation") << QStringLiteral("generation") << QStringLiteral("generation")
-                                    << QStringList{QStringLiteral("precision"), QStringLiteral("size"),
-                                                   QStringLiteral("batch"), QStringLiteral("secondsPerImage"),
-                                                   QStringLiteral("itPerSec"), QStringLiteral("firstStepMs"),
-                                                   QStringLiteral("peakAllocatedMiB"), QStringLiteral("deviceUsedMiB")};
-        QTest::newRow("memory-cycle") << QStringLiteral("memory-cycle") << QStringLiteral("cycle")
-                                      << QStringList{QStringLiteral("policy"), QStringLiteral("step"),
-                                                     QStringLiteral("deviceUsedMiB"), QStringLiteral("allocatedMiB"),
-                                                     QStringLiteral("reservedMiB"), QStringLiteral("ms")};
+                                    << QStringList{QStringLiteral("precision"),
+                                                   QStringLiteral("size"),
+                                                   QStringLiteral("batch"),
+                                                   QStringLiteral("secondsPerImage"),
+                                                   QStringLiteral("itPerSec"),
+                                                   QStringLiteral("firstStepMs"),
+                                                   QStringLiteral("peakAllocatedMiB"),
+                                                   QStringLiteral("deviceUsedMiB")};
+        QTest::newRow("memory-cycle")
+            << QStringLiteral("memory-cycle") << QStringLiteral("cycle")
+            << QStringList{QStringLiteral("policy"),        QStringLiteral("step"),
+                           QStringLiteral("deviceUsedMiB"), QStringLiteral("allocatedMiB"),
+                           QStringLiteral("reservedMiB"),   QStringLiteral("ms")};
         QTest::newRow("co-tenant") << QStringLiteral("co-tenant") << QStringLiteral("cotenant")
                                    << QStringList{QStringLiteral("policy"), QStringLiteral("generation"),
                                                   QStringLiteral("gotGiB"), QStringLiteral("requiredGiB"),
-                                                  QStringLiteral("meets"), QStringLiteral("ourReservedMiB")};
+                                                  QStringLiteral("meets"),  QStringLiteral("ourReservedMiB")};
         QTest::newRow("soak") << QStringLiteral("soak") << QStringLiteral("generations")
-                              << QStringList{QStringLiteral("n"), QStringLiteral("seconds"), QStringLiteral("deviceUsedMiB"),
-                                             QStringLiteral("reservedMiB"), QStringLiteral("rssMiB")};
+                              << QStringList{QStringLiteral("n"), QStringLiteral("seconds"),
+                                             QStringLiteral("deviceUsedMiB"), QStringLiteral("reservedMiB"),
+                                             QStringLiteral("rssMiB")};
     }
     void generationScenariosQuick() {
         QFETCH(QString, scenario);
         QFETCH(QString, table);
         QFETCH(QStringList, columns);
         const QString json = m_dir.filePath(scenario + QStringLiteral(".json"));
-        const ProcessResult r = bench({scenario, QStringLiteral("--quick"), QStringLiteral("--json"), json,
-                                       QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"),
-                                       QStringLiteral("--device"), QStringLiteral("cpu")});
+        const ProcessResult r =
+            bench({scenario, QStringLiteral("--quick"), QStringLiteral("--json"), json,
+                   QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"),
+                   QStringLiteral("--device"), QStringLiteral("cpu")});
         QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.out + r.err));
         QFile file(json);
         QVERIFY(file.open(QIODevice::ReadOnly));
-        const QJsonObject results = QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
+        const QJsonObject results =
+            QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
         const QJsonArray rows = results.value(table).toArray();
         QVERIFY2(!rows.isEmpty(), qPrintable(r.out));
         for (const QJsonValue& row : rows)

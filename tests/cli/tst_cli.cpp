@@ -13,7 +13,8 @@ class TestCli final : public QObject {
     QTemporaryDir m_dir;
     QString config() const { return m_dir.filePath(QStringLiteral("cli.conf")); }
     ProcessResult cli(const QStringList& args) {
-        return runProcess(binaryPath(QStringLiteral("app/twistedpic-cli")), QStringList{QStringLiteral("--config"), config()} + args,
+        return runProcess(binaryPath(QStringLiteral("app/twistedpic-cli")),
+                          QStringList{QStringLiteral("--config"), config()} + args,
                           {QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))});
     }
 
@@ -48,10 +49,13 @@ private Q_SLOTS:
                                QStringLiteral("gpu/unloadAfterGeneration"), QStringLiteral("true")});
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.out.trimmed(), QStringLiteral("gpu/unloadAfterGeneration = true"));
-        QCOMPARE(QSettings(config(), QSettings::IniFormat).value(QStringLiteral("gpu/unloadAfterGeneration")).toBool(),
+        QCOMPARE(QSettings(config(), QSettings::IniFormat)
+                     .value(QStringLiteral("gpu/unloadAfterGeneration"))
+                     .toBool(),
                  true);
 
-        r = cli({QStringLiteral("settings"), QStringLiteral("get"), QStringLiteral("gpu/unloadAfterGeneration")});
+        r = cli(
+            {QStringLiteral("settings"), QStringLiteral("get"), QStringLiteral("gpu/unloadAfterGeneration")});
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.out.trimmed(), QStringLiteral("true"));
 
@@ -61,14 +65,15 @@ private Q_SLOTS:
         QVERIFY(r.out.contains(QStringLiteral("gpu/cleanupAfterGeneration = true\n")));
         QVERIFY(!r.out.contains(QStringLiteral("mainWindowGeometry")));
 
-        r = cli({QStringLiteral("settings"), QStringLiteral("reset"), QStringLiteral("gpu/unloadAfterGeneration")});
+        r = cli({QStringLiteral("settings"), QStringLiteral("reset"),
+                 QStringLiteral("gpu/unloadAfterGeneration")});
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(r.out.trimmed(), QStringLiteral("gpu/unloadAfterGeneration = false"));
     }
 
     void settingsRejectsBadInput() {
-        ProcessResult r = cli({QStringLiteral("settings"), QStringLiteral("set"), QStringLiteral("generation/steps"),
-                               QStringLiteral("0")});
+        ProcessResult r = cli({QStringLiteral("settings"), QStringLiteral("set"),
+                               QStringLiteral("generation/steps"), QStringLiteral("0")});
         QCOMPARE(r.exitCode, 1);
         QVERIFY(r.err.contains(QStringLiteral("outside 1..150")));
         r = cli({QStringLiteral("settings"), QStringLiteral("get"), QStringLiteral("no/such")});

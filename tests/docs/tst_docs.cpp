@@ -41,7 +41,8 @@ private Q_SLOTS:
         QTest::addColumn<QString>("line");
         QFile f(QStringLiteral(TP_SOURCE_DIR "/docs/GPU_MEMORY_TROUBLESHOOTING.md"));
         QVERIFY(f.open(QIODevice::ReadOnly));
-        const QStringList lines = shellLines(QString::fromUtf8(f.readAll()), QStringLiteral("twistedpic-cli"));
+        const QStringList lines =
+            shellLines(QString::fromUtf8(f.readAll()), QStringLiteral("twistedpic-cli"));
         QVERIFY(lines.size() >= 8);
         for (const QString& line : lines)
             QTest::newRow(qPrintable(line)) << line;
@@ -50,12 +51,12 @@ private Q_SLOTS:
         QFETCH(QString, line);
         QStringList args = QProcess::splitCommand(line);
         args.removeFirst(); // twistedpic-cli
-        const ProcessResult r = runProcess(
-            binaryPath(QStringLiteral("app/twistedpic-cli")), args,
-            {QStringLiteral("TWISTEDPIC_CONFIG=") + m_dir.filePath(QStringLiteral("docs.conf")),
-             QStringLiteral("HOME=") + m_dir.filePath(QStringLiteral("home")),
-             QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))},
-            240000);
+        const ProcessResult r =
+            runProcess(binaryPath(QStringLiteral("app/twistedpic-cli")), args,
+                       {QStringLiteral("TWISTEDPIC_CONFIG=") + m_dir.filePath(QStringLiteral("docs.conf")),
+                        QStringLiteral("HOME=") + m_dir.filePath(QStringLiteral("home")),
+                        QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))},
+                       240000);
         QVERIFY2(r.finished, qPrintable(line));
         QVERIFY2(r.exitCode == 0, qPrintable(line + QStringLiteral("\n") + r.out + r.err));
         QVERIFY2(!QString(r.out + r.err).trimmed().isEmpty(), qPrintable(line));

@@ -17,7 +17,9 @@ using namespace tp::engine;
 
 namespace {
 
-QString fixtureModel() { return QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"); }
+QString fixtureModel() {
+    return QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
+}
 
 bool copyTree(const QString& from, const QString& to) {
     QDir().mkpath(to);
@@ -46,7 +48,8 @@ GenerationRequest request(const QString& model, int steps = 3) {
 }
 
 // Waits until the engine has answered request `id` one way or the other.
-QString outcome(QSignalSpy& finished, QSignalSpy& failed, QSignalSpy& cancelled, quint64 id, int timeoutMs = 120000) {
+QString outcome(QSignalSpy& finished, QSignalSpy& failed, QSignalSpy& cancelled, quint64 id,
+                int timeoutMs = 120000) {
     QElapsedTimer t;
     t.start();
     while (t.elapsed() < timeoutMs) {

@@ -24,7 +24,9 @@ using namespace tp::engine;
 
 namespace {
 
-QDateTime fixedTime() { return QDateTime(QDate(2026, 11, 27), QTime(14, 22, 33, 250)); }
+QDateTime fixedTime() {
+    return QDateTime(QDate(2026, 11, 27), QTime(14, 22, 33, 250));
+}
 
 QImage patternImage(int w, int h, int salt) {
     QImage img(w, h, QImage::Format_RGB32);
@@ -133,7 +135,8 @@ private Q_SLOTS:
         QCOMPARE(quoteParameterValue(QStringLiteral("a, b")), QStringLiteral("\"a, b\""));
         QCOMPARE(quoteParameterValue(QStringLiteral("x: y")), QStringLiteral("\"x: y\""));
         QCOMPARE(quoteParameterValue(QStringLiteral("one\ntwo")), QStringLiteral("\"one\\ntwo\""));
-        QCOMPARE(quoteParameterValue(QStringLiteral("say \"hi\", ok")), QStringLiteral("\"say \\\"hi\\\", ok\""));
+        QCOMPARE(quoteParameterValue(QStringLiteral("say \"hi\", ok")),
+                 QStringLiteral("\"say \\\"hi\\\", ok\""));
     }
 
     void formatExact() {
@@ -148,16 +151,18 @@ private Q_SLOTS:
         p.height = 512;
         p.modelHash = QStringLiteral("6ce0161689");
         p.modelName = QStringLiteral("v1-5-pruned-emaonly");
-        QCOMPARE(formatParameters(p),
-                 QStringLiteral("a cat\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, "
-                                "Seed: 1234, Size: 512x512, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly"));
+        QCOMPARE(
+            formatParameters(p),
+            QStringLiteral("a cat\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, "
+                           "Seed: 1234, Size: 512x512, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly"));
         p.negativePrompt.clear();
         p.clipSkip = 2;
         p.guidance = 7.5;
         p.modelName = QStringLiteral("my model, v2");
-        QCOMPARE(formatParameters(p),
-                 QStringLiteral("a cat\nSteps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 1234, Size: 512x512, "
-                                "Model hash: 6ce0161689, Model: \"my model, v2\", Clip skip: 2"));
+        QCOMPARE(
+            formatParameters(p),
+            QStringLiteral("a cat\nSteps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 1234, Size: 512x512, "
+                           "Model hash: 6ce0161689, Model: \"my model, v2\", Clip skip: 2"));
     }
 
     void roundTrip_data() {
@@ -166,15 +171,30 @@ private Q_SLOTS:
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("sampler");
         QTest::addColumn<int>("clipSkip");
-        QTest::newRow("plain") << "a cat" << "" << "sd15" << "euler_a" << 1;
-        QTest::newRow("commas and colons") << "portrait, 85mm: bokeh, (smile:1.2)" << "lowres, text: watermark"
-                                           << "model, with: punctuation" << "dpmpp_2m_karras" << 2;
-        QTest::newRow("newlines") << "first line\nsecond, line\n\nfourth" << "neg one\nneg: two" << "multi\nline"
+        QTest::newRow("plain") << "a cat"
+                               << ""
+                               << "sd15"
+                               << "euler_a" << 1;
+        QTest::newRow("commas and colons") << "portrait, 85mm: bokeh, (smile:1.2)"
+                                           << "lowres, text: watermark"
+                                           << "model, with: punctuation"
+                                           << "dpmpp_2m_karras" << 2;
+        QTest::newRow("newlines") << "first line\nsecond, line\n\nfourth"
+                                  << "neg one\nneg: two"
+                                  << "multi\nline"
                                   << "pndm" << 3;
-        QTest::newRow("quotes and backslashes") << "say \"cheese\" \\o/" << "no \"text\"" << "a \"quoted\", name"
+        QTest::newRow("quotes and backslashes") << "say \"cheese\" \\o/"
+                                                << "no \"text\""
+                                                << "a \"quoted\", name"
                                                 << "lcm" << 1;
-        QTest::newRow("unicode") << "富士山、夕焼け, Straße" << "ぼやけ" << "モデル: 一" << "ddim" << 1;
-        QTest::newRow("empty prompt") << "" << "" << "m" << "lms" << 1;
+        QTest::newRow("unicode") << "富士山、夕焼け, Straße"
+                                 << "ぼやけ"
+                                 << "モデル: 一"
+                                 << "ddim" << 1;
+        QTest::newRow("empty prompt") << ""
+                                      << ""
+                                      << "m"
+                                      << "lms" << 1;
     }
 
     void roundTrip() {
@@ -269,8 +289,9 @@ private Q_SLOTS:
         QCOMPARE(c->modelHash, QString());
 
         // A multi-line negative prompt.
-        auto d = parseParameters(QStringLiteral("sunset\nNegative prompt: one\ntwo, three\n"
-                                                "Steps: 8, Sampler: LCM, CFG scale: 1.5, Seed: 9, Size: 512x512"));
+        auto d =
+            parseParameters(QStringLiteral("sunset\nNegative prompt: one\ntwo, three\n"
+                                           "Steps: 8, Sampler: LCM, CFG scale: 1.5, Seed: 9, Size: 512x512"));
         QVERIFY(d);
         QCOMPARE(d->prompt, QStringLiteral("sunset"));
         QCOMPARE(d->negativePrompt, QStringLiteral("one\ntwo, three"));
@@ -318,7 +339,8 @@ private Q_SLOTS:
 
     void readsChunkFromOtherTools() {
         QTemporaryDir dir;
-        const QString text = QStringLiteral("a fox\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 5, Size: 32x32");
+        const QString text =
+            QStringLiteral("a fox\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 5, Size: 32x32");
         // Before the image data (PIL, Qt).
         QImage img = patternImage(32, 32, 3);
         img.setText(kParametersChunk, text);
@@ -359,9 +381,12 @@ private Q_SLOTS:
         const auto written = OutputWriter(out).write(result, QStringLiteral("1a5a67a44a"), fixedTime());
         QVERIFY2(written, qPrintable(written.error()));
         QCOMPARE(written->size(), 2);
-        QCOMPARE(QFileInfo(written->at(0).imagePath).fileName(), QStringLiteral("20261127-142233_seed1234.png"));
-        QCOMPARE(QFileInfo(written->at(1).imagePath).fileName(), QStringLiteral("20261127-142233_seed1235.png"));
-        QCOMPARE(QFileInfo(written->at(1).sidecarPath).fileName(), QStringLiteral("20261127-142233_seed1235.json"));
+        QCOMPARE(QFileInfo(written->at(0).imagePath).fileName(),
+                 QStringLiteral("20261127-142233_seed1234.png"));
+        QCOMPARE(QFileInfo(written->at(1).imagePath).fileName(),
+                 QStringLiteral("20261127-142233_seed1235.png"));
+        QCOMPARE(QFileInfo(written->at(1).sidecarPath).fileName(),
+                 QStringLiteral("20261127-142233_seed1235.json"));
 
         for (int i = 0; i < 2; ++i) {
             const WrittenImage& w = written->at(i);
@@ -378,26 +403,33 @@ private Q_SLOTS:
             QCOMPARE(parsed->sampler, QStringLiteral("dpmpp_2m_karras"));
             QCOMPARE(parsed->modelHash, QStringLiteral("1a5a67a44a"));
             QCOMPARE(parsed->clipSkip, 2);
-            QVERIFY(chunk.contains(QStringLiteral("Sampler: DPM++ 2M Karras, CFG scale: 6.5, Seed: %1, Size: 64x48, "
-                                                  "Model hash: 1a5a67a44a, Model: sd15-tiny, Clip skip: 2")
-                                       .arg(result.seeds[i])));
+            QVERIFY(chunk.contains(
+                QStringLiteral("Sampler: DPM++ 2M Karras, CFG scale: 6.5, Seed: %1, Size: 64x48, "
+                               "Model hash: 1a5a67a44a, Model: sd15-tiny, Clip skip: 2")
+                    .arg(result.seeds[i])));
 
             const auto json = readSidecarJson(w.sidecarPath);
             QVERIFY2(json, qPrintable(json.error()));
             const QJsonObject o = *json;
             QCOMPARE(o.value(QStringLiteral("version")).toInt(), OutputWriter::SidecarVersion);
-            QCOMPARE(o[QStringLiteral("app")][QStringLiteral("version")].toString(), QStringLiteral(TWISTEDPIC_VERSION));
+            QCOMPARE(o[QStringLiteral("app")][QStringLiteral("version")].toString(),
+                     QStringLiteral(TWISTEDPIC_VERSION));
             QCOMPARE(o[QStringLiteral("created")].toString(), fixedTime().toString(Qt::ISODateWithMs));
-            QCOMPARE(o[QStringLiteral("image")][QStringLiteral("file")].toString(), QFileInfo(w.imagePath).fileName());
+            QCOMPARE(o[QStringLiteral("image")][QStringLiteral("file")].toString(),
+                     QFileInfo(w.imagePath).fileName());
             QCOMPARE(o[QStringLiteral("image")][QStringLiteral("index")].toInt(), i);
             QCOMPARE(o[QStringLiteral("image")][QStringLiteral("count")].toInt(), 2);
             QCOMPARE(o[QStringLiteral("requestId")].toString(), QStringLiteral("77"));
             QCOMPARE(o[QStringLiteral("prompt")].toString(), result.request.prompt);
             QCOMPARE(o[QStringLiteral("negativePrompt")].toString(), result.request.negativePrompt);
-            QCOMPARE(o[QStringLiteral("model")][QStringLiteral("name")].toString(), QStringLiteral("sd15-tiny"));
-            QCOMPARE(o[QStringLiteral("model")][QStringLiteral("folder")].toString(), QStringLiteral("/models/sd15-tiny"));
-            QCOMPARE(o[QStringLiteral("model")][QStringLiteral("hash")].toString(), QStringLiteral("1a5a67a44a"));
-            QCOMPARE(o[QStringLiteral("model")][QStringLiteral("requested")].toString(), QStringLiteral("sd15-tiny"));
+            QCOMPARE(o[QStringLiteral("model")][QStringLiteral("name")].toString(),
+                     QStringLiteral("sd15-tiny"));
+            QCOMPARE(o[QStringLiteral("model")][QStringLiteral("folder")].toString(),
+                     QStringLiteral("/models/sd15-tiny"));
+            QCOMPARE(o[QStringLiteral("model")][QStringLiteral("hash")].toString(),
+                     QStringLiteral("1a5a67a44a"));
+            QCOMPARE(o[QStringLiteral("model")][QStringLiteral("requested")].toString(),
+                     QStringLiteral("sd15-tiny"));
             QCOMPARE(o[QStringLiteral("sampler")].toString(), QStringLiteral("dpmpp_2m_karras"));
             QCOMPARE(o[QStringLiteral("samplerDisplayName")].toString(), QStringLiteral("DPM++ 2M Karras"));
             QCOMPARE(o[QStringLiteral("steps")].toInt(), 25);
@@ -417,7 +449,8 @@ private Q_SLOTS:
             QCOMPARE(t[QStringLiteral("totalMs")].toDouble(), 1800.0);
             QCOMPARE(t[QStringLiteral("firstStepMs")].toDouble(), 120.0);
             QCOMPARE(t[QStringLiteral("itPerSec")].toDouble(), 27.5);
-            const QJsonObject before = o[QStringLiteral("memory")][QStringLiteral("beforeCleanup")].toObject();
+            const QJsonObject before =
+                o[QStringLiteral("memory")][QStringLiteral("beforeCleanup")].toObject();
             const QJsonObject after = o[QStringLiteral("memory")][QStringLiteral("afterCleanup")].toObject();
             QCOMPARE(before[QStringLiteral("cuda")].toBool(), true);
             QCOMPARE(qint64(before[QStringLiteral("deviceUsedBytes")].toDouble()), 5000000000LL);
@@ -428,7 +461,8 @@ private Q_SLOTS:
             QCOMPARE(qint64(after[QStringLiteral("deviceUsedBytes")].toDouble()), 3800000000LL);
             QCOMPARE(qint64(after[QStringLiteral("reservedBytes")].toDouble()), 2150000000LL);
             QCOMPARE(o[QStringLiteral("unloaded")].toBool(), true);
-            const QJsonObject stages = o[QStringLiteral("extra")][QStringLiteral("promptPipeline")].toObject();
+            const QJsonObject stages =
+                o[QStringLiteral("extra")][QStringLiteral("promptPipeline")].toObject();
             QCOMPARE(stages[QStringLiteral("distorted")].toString(), QStringLiteral("the lighthouse dreams"));
             QCOMPARE(stages[QStringLiteral("mode")].toString(), QStringLiteral("what_if_er"));
             QCOMPARE(o[QStringLiteral("parameters")].toString(), chunk);
@@ -525,8 +559,9 @@ private Q_SLOTS:
         const QString pipeline = tp::test::dataPath(QStringLiteral("sd15-tiny/pipeline"));
         const auto files = modelHashFiles(pipeline);
         QVERIFY2(files, qPrintable(files.error()));
-        QCOMPARE(*files, QStringList{QFileInfo(pipeline + QStringLiteral("/unet/diffusion_pytorch_model.safetensors"))
-                                         .absoluteFilePath()});
+        QCOMPARE(*files,
+                 QStringList{QFileInfo(pipeline + QStringLiteral("/unet/diffusion_pytorch_model.safetensors"))
+                                 .absoluteFilePath()});
         // sha256sum tests/data/sd15-tiny/pipeline/unet/diffusion_pytorch_model.safetensors
         QCOMPARE(*sha256Prefix(*files), QStringLiteral("1a5a67a44a"));
         QVERIFY(!modelHashFiles(tp::test::dataPath(QStringLiteral("sd15-tiny/pipeline/tokenizer"))));
@@ -566,7 +601,8 @@ private Q_SLOTS:
         }
         QFile index(sharded + QStringLiteral("/unet/diffusion_pytorch_model.safetensors.index.json"));
         QVERIFY(index.open(QIODevice::WriteOnly));
-        index.write(R"({"metadata":{},"weight_map":{"x":"b.safetensors","y":"a.safetensors","z":"a.safetensors"}})");
+        index.write(
+            R"({"metadata":{},"weight_map":{"x":"b.safetensors","y":"a.safetensors","z":"a.safetensors"}})");
         index.close();
         QCOMPARE(modelHashFiles(sharded)->size(), 2);
         QCOMPARE(*ModelHashCache().hash(sharded), QStringLiteral("ba7816bf8f")); // "ab" + "c"

@@ -38,13 +38,16 @@ struct Builder {
     void weights(const QString& component, const QString& base, bool mayShard) {
         const QDir d(root.filePath(component));
         const QString ft = floatType(component);
-        const std::vector<FakeTensor> a{{QStringLiteral("a.weight"), ft, {4, 8}}, {QStringLiteral("a.bias"), ft, {4}}};
+        const std::vector<FakeTensor> a{{QStringLiteral("a.weight"), ft, {4, 8}},
+                                        {QStringLiteral("a.bias"), ft, {4}}};
         const std::vector<FakeTensor> b{{QStringLiteral("b.weight"), ft, {2, 3, 3, 3}}};
         if (mayShard && o.shardedUnet) {
             const QString s1 = base + QStringLiteral("-00001-of-00002.safetensors");
             const QString s2 = base + QStringLiteral("-00002-of-00002.safetensors");
             ok = ok && writeTinySafeTensors(d.filePath(s1), a) && writeTinySafeTensors(d.filePath(s2), b);
-            QJsonObject map{{QStringLiteral("a.weight"), s1}, {QStringLiteral("a.bias"), s1}, {QStringLiteral("b.weight"), s2}};
+            QJsonObject map{{QStringLiteral("a.weight"), s1},
+                            {QStringLiteral("a.bias"), s1},
+                            {QStringLiteral("b.weight"), s2}};
             ok = ok && writeJson(d.filePath(base + QStringLiteral(".safetensors.index.json")),
                                  QJsonObject{{QStringLiteral("weight_map"), map}});
             return;
@@ -64,8 +67,10 @@ struct Builder {
     }
 
     void model(const QString& name, const QJsonObject& config, bool diffusers, bool mayShard = false) {
-        ok = ok && root.mkpath(name) && writeJson(root.filePath(name + QStringLiteral("/config.json")), config);
-        weights(name, diffusers ? QStringLiteral("diffusion_pytorch_model") : QStringLiteral("model"), mayShard);
+        ok = ok && root.mkpath(name) &&
+             writeJson(root.filePath(name + QStringLiteral("/config.json")), config);
+        weights(name, diffusers ? QStringLiteral("diffusion_pytorch_model") : QStringLiteral("model"),
+                mayShard);
     }
 
     void tokenizer(const QString& name) {
@@ -178,7 +183,8 @@ bool makeFakeModel(const QString& dir, FakeFamily family, const FakeModelOptions
     case FakeFamily::SD3:
     case FakeFamily::Flux: {
         const bool flux = family == FakeFamily::Flux;
-        index.insert(QStringLiteral("_class_name"), flux ? QStringLiteral("FluxPipeline") : QStringLiteral("StableDiffusion3Pipeline"));
+        index.insert(QStringLiteral("_class_name"),
+                     flux ? QStringLiteral("FluxPipeline") : QStringLiteral("StableDiffusion3Pipeline"));
         index.insert(QStringLiteral("transformer"), flux ? spec("diffusers", "FluxTransformer2DModel")
                                                          : spec("diffusers", "SD3Transformer2DModel"));
         index.insert(QStringLiteral("text_encoder_2"), spec("transformers", "T5EncoderModel"));
@@ -198,7 +204,8 @@ bool makeFakeModel(const QString& dir, FakeFamily family, const FakeModelOptions
 
 QString addToFakeHfCache(const QString& cacheDir, const QString& repoId, const QString& staging,
                          const QString& revision, bool writeRef) {
-    QDir repo(QDir(cacheDir).filePath(QStringLiteral("models--") + QString(repoId).replace(QLatin1Char('/'), QStringLiteral("--"))));
+    QDir repo(QDir(cacheDir).filePath(QStringLiteral("models--") +
+                                      QString(repoId).replace(QLatin1Char('/'), QStringLiteral("--"))));
     if (!repo.mkpath(QStringLiteral("blobs")) || !repo.mkpath(QStringLiteral("snapshots/") + revision))
         return {};
     const QString snapshot = repo.filePath(QStringLiteral("snapshots/") + revision);

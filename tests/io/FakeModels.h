@@ -25,12 +25,12 @@ bool writeText(const QString& path, const QByteArray& bytes);
 enum class FakeFamily { SD1, SD2, SDXL, SD3, Flux };
 
 struct FakeModelOptions {
-    QString dtype = QStringLiteral("F32");    // dtype of the float tensors
-    QString vaeDtype;                          // different VAE dtype ("mixed" models); empty = dtype
-    bool fp16VariantOnly = false;              // weights as *.fp16.safetensors only
-    bool withFp16Variant = false;              // also *.fp16.safetensors next to the plain files
-    bool shardedUnet = false;                  // unet (or transformer) as two shards + index
-    int unetInChannels = 4;                    // 9 = an inpainting UNet
+    QString dtype = QStringLiteral("F32"); // dtype of the float tensors
+    QString vaeDtype;                      // different VAE dtype ("mixed" models); empty = dtype
+    bool fp16VariantOnly = false;          // weights as *.fp16.safetensors only
+    bool withFp16Variant = false;          // also *.fp16.safetensors next to the plain files
+    bool shardedUnet = false;              // unet (or transformer) as two shards + index
+    int unetInChannels = 4;                // 9 = an inpainting UNet
 };
 
 // Builds a diffusers folder of `family` at `dir` (model_index.json, configs, tokenizer, weights).

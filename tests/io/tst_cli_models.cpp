@@ -18,14 +18,15 @@ class TestCliModels final : public QObject {
     QString m_cache;
 
     ProcessResult models(const QStringList& extra, const QString& cache, const QStringList& env = {}) {
-        return runProcess(binaryPath(QStringLiteral("app/twistedpic-cli")),
-                          QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("cli.conf")),
-                                      QStringLiteral("models")} +
-                              extra,
-                          QStringList{QStringLiteral("HF_HUB_CACHE=") + cache,
-                                      QStringLiteral("TWISTEDPIC_DATA_DIR=") + m_dir.filePath(QStringLiteral("data")),
-                                      QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))} +
-                              env);
+        return runProcess(
+            binaryPath(QStringLiteral("app/twistedpic-cli")),
+            QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("cli.conf")),
+                        QStringLiteral("models")} +
+                extra,
+            QStringList{QStringLiteral("HF_HUB_CACHE=") + cache,
+                        QStringLiteral("TWISTEDPIC_DATA_DIR=") + m_dir.filePath(QStringLiteral("data")),
+                        QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))} +
+                env);
     }
 
     // The source tree's resources/models is always among the bundled folders; once the project
@@ -46,11 +47,15 @@ private Q_SLOTS:
         FakeModelOptions fp16;
         fp16.dtype = QStringLiteral("F16");
         QVERIFY(makeFakeModel(t.filePath(QStringLiteral("s/sd15")), FakeFamily::SD1, fp16));
-        QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("runwayml/stable-diffusion-v1-5"), t.filePath(QStringLiteral("s/sd15")),
-                                  QStringLiteral("39593d5650112b4cc580433f6b0435385882d819")).isEmpty());
+        QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("runwayml/stable-diffusion-v1-5"),
+                                  t.filePath(QStringLiteral("s/sd15")),
+                                  QStringLiteral("39593d5650112b4cc580433f6b0435385882d819"))
+                     .isEmpty());
         QVERIFY(makeFakeModel(t.filePath(QStringLiteral("s/flux")), FakeFamily::Flux));
-        QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("black-forest-labs/FLUX.1-dev"), t.filePath(QStringLiteral("s/flux")),
-                                  QStringLiteral("0ef5fff789c832c5c7f4e127f94c8b54bbcced44")).isEmpty());
+        QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("black-forest-labs/FLUX.1-dev"),
+                                  t.filePath(QStringLiteral("s/flux")),
+                                  QStringLiteral("0ef5fff789c832c5c7f4e127f94c8b54bbcced44"))
+                     .isEmpty());
     }
 
     void table() {
@@ -63,14 +68,18 @@ private Q_SLOTS:
         const QString sd = *std::find_if(lines.begin(), lines.end(), [](const QString& l) {
             return l.startsWith(QStringLiteral("runwayml/stable-diffusion-v1-5 "));
         });
-        QVERIFY2(sd.contains(QRegularExpression(QStringLiteral("SD 1\\.x +yes +[0-9.]+ KiB +fp16 +hf-cache +/"))),
-                 qPrintable(sd));
+        QVERIFY2(
+            sd.contains(QRegularExpression(QStringLiteral("SD 1\\.x +yes +[0-9.]+ KiB +fp16 +hf-cache +/"))),
+            qPrintable(sd));
         QVERIFY(sd.endsWith(QStringLiteral("snapshots/39593d5650112b4cc580433f6b0435385882d819")));
-        QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("black-forest-labs/FLUX.1-dev +Flux +no "))), qPrintable(r.out));
+        QVERIFY2(
+            r.out.contains(QRegularExpression(QStringLiteral("black-forest-labs/FLUX.1-dev +Flux +no "))),
+            qPrintable(r.out));
         QVERIFY(r.out.contains(QStringLiteral("    Flux models are not supported yet.\n")));
         // The bundled model is listed first, as the default, when the source tree ships it.
         const bool bundled = sourceTreeHasBundledModels();
-        QVERIFY2(r.out.contains(bundled ? QStringLiteral("2 supported.") : QStringLiteral("1 supported.")), qPrintable(r.out));
+        QVERIFY2(r.out.contains(bundled ? QStringLiteral("2 supported.") : QStringLiteral("1 supported.")),
+                 qPrintable(r.out));
         if (bundled)
             QVERIFY2(lines.value(1).startsWith(QStringLiteral("twistedpic-shapes ")) &&
                          lines.value(1).contains(QStringLiteral("bundled")),
@@ -96,9 +105,11 @@ private Q_SLOTS:
         QCOMPARE(sd.value(QLatin1String("precision")).toString(), QStringLiteral("fp16"));
         QCOMPARE(sd.value(QLatin1String("source")).toString(), QStringLiteral("hf-cache"));
         QCOMPARE(qint64(sd.value(QLatin1String("sizeBytes")).toDouble()),
-                 totalFileSize(QDir(m_cache).filePath(QStringLiteral("models--runwayml--stable-diffusion-v1-5/snapshots"))));
+                 totalFileSize(QDir(m_cache).filePath(
+                     QStringLiteral("models--runwayml--stable-diffusion-v1-5/snapshots"))));
         QCOMPARE(flux.value(QLatin1String("supported")).toBool(), false);
-        QCOMPARE(flux.value(QLatin1String("problem")).toString(), QStringLiteral("Flux models are not supported yet."));
+        QCOMPARE(flux.value(QLatin1String("problem")).toString(),
+                 QStringLiteral("Flux models are not supported yet."));
         const QJsonArray searched = doc.object().value(QLatin1String("searched")).toArray();
         QVERIFY(!searched.isEmpty());
         QCOMPARE(searched.last().toObject().value(QLatin1String("path")).toString(), m_cache);
@@ -116,7 +127,8 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 0);
         r = models({}, m_cache);
         QCOMPARE(r.exitCode, 0);
-        QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("\npipeline +SD 1\\.x +yes +[0-9.]+ MiB +fp32 +folder +"))),
+        QVERIFY2(r.out.contains(QRegularExpression(
+                     QStringLiteral("\npipeline +SD 1\\.x +yes +[0-9.]+ MiB +fp32 +folder +"))),
                  qPrintable(r.out));
         QVERIFY(QFile::remove(m_dir.filePath(QStringLiteral("cli.conf"))));
     }
@@ -128,9 +140,11 @@ private Q_SLOTS:
         const ProcessResult r = models({}, empty);
         QCOMPARE(r.exitCode, 0);
         QVERIFY2(r.out.startsWith(QStringLiteral("No models found. Looked in:\n")), qPrintable(r.out));
-        QVERIFY(r.out.contains(QStringLiteral("  bundled models: ") + m_dir.filePath(QStringLiteral("data/models")) +
+        QVERIFY(r.out.contains(QStringLiteral("  bundled models: ") +
+                               m_dir.filePath(QStringLiteral("data/models")) +
                                QStringLiteral("  (does not exist)\n")));
-        QVERIFY(r.out.contains(QStringLiteral("  Hugging Face cache: ") + empty + QStringLiteral("  (does not exist)\n")));
+        QVERIFY(r.out.contains(QStringLiteral("  Hugging Face cache: ") + empty +
+                               QStringLiteral("  (does not exist)\n")));
         QVERIFY(r.out.contains(QStringLiteral("twistedpic-cli settings set models/searchPaths")));
     }
 

@@ -21,7 +21,10 @@ namespace {
 struct EnvGuard {
     QByteArray name, old;
     bool had;
-    EnvGuard(const char* n, const QString& value) : name(n), old(qgetenv(n)), had(qEnvironmentVariableIsSet(n)) {
+    EnvGuard(const char* n, const QString& value)
+        : name(n)
+        , old(qgetenv(n))
+        , had(qEnvironmentVariableIsSet(n)) {
         if (value.isNull())
             qunsetenv(n);
         else
@@ -57,15 +60,16 @@ private Q_SLOTS:
         QCOMPARE(m->pipelineClass(), QStringLiteral("StableDiffusionPipeline"));
         QCOMPARE(m->family(), ModelFamily::SD1);
         QVERIFY2(m->supported(), qPrintable(m->problem()));
-        QCOMPARE(m->componentNames(), (QStringList{QStringLiteral("scheduler"), QStringLiteral("text_encoder"),
-                                                   QStringLiteral("tokenizer"), QStringLiteral("unet"),
-                                                   QStringLiteral("vae")}));
+        QCOMPARE(m->componentNames(),
+                 (QStringList{QStringLiteral("scheduler"), QStringLiteral("text_encoder"),
+                              QStringLiteral("tokenizer"), QStringLiteral("unet"), QStringLiteral("vae")}));
         const ModelComponent* unet = m->component(QStringLiteral("unet"));
         QVERIFY(unet);
         QCOMPARE(unet->className, QStringLiteral("UNet2DConditionModel"));
         QCOMPARE(unet->folder, QFileInfo(dir).absoluteFilePath() + QStringLiteral("/unet"));
         QCOMPARE(unet->library, QStringLiteral("diffusers"));
-        QCOMPARE(QFileInfo(unet->weightsPath).fileName(), QStringLiteral("diffusion_pytorch_model.safetensors"));
+        QCOMPARE(QFileInfo(unet->weightsPath).fileName(),
+                 QStringLiteral("diffusion_pytorch_model.safetensors"));
         QCOMPARE(unet->weightFiles, QStringList{unet->weightsPath});
         QCOMPARE(unet->config.value(QLatin1String("cross_attention_dim")).toInt(), 32);
         QVERIFY(!unet->fp16Variant);
@@ -76,8 +80,9 @@ private Q_SLOTS:
         QCOMPARE(QFileInfo(tok->configPath).fileName(), QStringLiteral("tokenizer_config.json"));
         QCOMPARE(QFileInfo(m->component(QStringLiteral("scheduler"))->configPath).fileName(),
                  QStringLiteral("scheduler_config.json"));
-        QCOMPARE(m->component(QStringLiteral("scheduler"))->config.value(QLatin1String("_class_name")).toString(),
-                 QStringLiteral("PNDMScheduler"));
+        QCOMPARE(
+            m->component(QStringLiteral("scheduler"))->config.value(QLatin1String("_class_name")).toString(),
+            QStringLiteral("PNDMScheduler"));
         QCOMPARE(m->component(QStringLiteral("safety_checker")), nullptr);
 
         // Every file of the fixture counts (configs, tokenizer files, weights).
@@ -95,17 +100,28 @@ private Q_SLOTS:
         QTest::addColumn<int>("hidden");
         QTest::addColumn<QString>("act");
         QTest::addColumn<QString>("family");
-        QTest::newRow("sd1 by cross") << "StableDiffusionPipeline" << 768 << 0 << "" << "SD 1.x";
-        QTest::newRow("sd2 by cross") << "StableDiffusionPipeline" << 1024 << 768 << "quick_gelu" << "SD 2.x";
-        QTest::newRow("sd2 by hidden") << "StableDiffusionPipeline" << 0 << 1024 << "" << "SD 2.x";
-        QTest::newRow("sd1 by hidden") << "StableDiffusionPipeline" << 32 << 768 << "gelu" << "SD 1.x";
-        QTest::newRow("sd2 by act") << "StableDiffusionPipeline" << 32 << 32 << "gelu" << "SD 2.x";
-        QTest::newRow("tiny quick_gelu") << "StableDiffusionPipeline" << 32 << 32 << "quick_gelu" << "SD 1.x";
-        QTest::newRow("img2img") << "StableDiffusionImg2ImgPipeline" << 1024 << 0 << "" << "SD 2.x";
-        QTest::newRow("sdxl") << "StableDiffusionXLPipeline" << 2048 << 0 << "" << "SDXL";
-        QTest::newRow("sd3") << "StableDiffusion3Pipeline" << 0 << 0 << "" << "SD 3.x";
-        QTest::newRow("flux") << "FluxPipeline" << 0 << 0 << "" << "Flux";
-        QTest::newRow("kandinsky") << "KandinskyV22Pipeline" << 0 << 0 << "" << "unknown";
+        QTest::newRow("sd1 by cross") << "StableDiffusionPipeline" << 768 << 0 << ""
+                                      << "SD 1.x";
+        QTest::newRow("sd2 by cross") << "StableDiffusionPipeline" << 1024 << 768 << "quick_gelu"
+                                      << "SD 2.x";
+        QTest::newRow("sd2 by hidden") << "StableDiffusionPipeline" << 0 << 1024 << ""
+                                       << "SD 2.x";
+        QTest::newRow("sd1 by hidden") << "StableDiffusionPipeline" << 32 << 768 << "gelu"
+                                       << "SD 1.x";
+        QTest::newRow("sd2 by act") << "StableDiffusionPipeline" << 32 << 32 << "gelu"
+                                    << "SD 2.x";
+        QTest::newRow("tiny quick_gelu") << "StableDiffusionPipeline" << 32 << 32 << "quick_gelu"
+                                         << "SD 1.x";
+        QTest::newRow("img2img") << "StableDiffusionImg2ImgPipeline" << 1024 << 0 << ""
+                                 << "SD 2.x";
+        QTest::newRow("sdxl") << "StableDiffusionXLPipeline" << 2048 << 0 << ""
+                              << "SDXL";
+        QTest::newRow("sd3") << "StableDiffusion3Pipeline" << 0 << 0 << ""
+                             << "SD 3.x";
+        QTest::newRow("flux") << "FluxPipeline" << 0 << 0 << ""
+                              << "Flux";
+        QTest::newRow("kandinsky") << "KandinskyV22Pipeline" << 0 << 0 << ""
+                                   << "unknown";
     }
 
     void detectsFamily() {
@@ -132,7 +148,8 @@ private Q_SLOTS:
         QTest::newRow("sd1") << FakeFamily::SD1 << "SD 1.x" << true << "";
         QTest::newRow("sd2") << FakeFamily::SD2 << "SD 2.x" << true << "";
         QTest::newRow("sdxl") << FakeFamily::SDXL << "SDXL" << false << "SDXL models are not supported yet.";
-        QTest::newRow("sd3") << FakeFamily::SD3 << "SD 3.x" << false << "SD 3.x models are not supported yet.";
+        QTest::newRow("sd3") << FakeFamily::SD3 << "SD 3.x" << false
+                             << "SD 3.x models are not supported yet.";
         QTest::newRow("flux") << FakeFamily::Flux << "Flux" << false << "Flux models are not supported yet.";
     }
 
@@ -168,7 +185,8 @@ private Q_SLOTS:
         m = ModelFolder::open(tmp.path(), ModelFolderOptions{true});
         QVERIFY2(m, qPrintable(m.error()));
         const ModelComponent* vae = m->component(QStringLiteral("vae"));
-        QCOMPARE(QFileInfo(vae->weightsPath).fileName(), QStringLiteral("diffusion_pytorch_model.fp16.safetensors"));
+        QCOMPARE(QFileInfo(vae->weightsPath).fileName(),
+                 QStringLiteral("diffusion_pytorch_model.fp16.safetensors"));
         QVERIFY(vae->fp16Variant);
         QCOMPARE(QFileInfo(m->component(QStringLiteral("text_encoder"))->weightsPath).fileName(),
                  QStringLiteral("model.fp16.safetensors"));
@@ -192,16 +210,20 @@ private Q_SLOTS:
         auto m = ModelFolder::open(tmp.path());
         QVERIFY2(m, qPrintable(m.error()));
         const ModelComponent* unet = m->component(QStringLiteral("unet"));
-        QCOMPARE(QFileInfo(unet->weightsPath).fileName(), QStringLiteral("diffusion_pytorch_model.safetensors.index.json"));
+        QCOMPARE(QFileInfo(unet->weightsPath).fileName(),
+                 QStringLiteral("diffusion_pytorch_model.safetensors.index.json"));
         QCOMPARE(unet->weightFiles.size(), 2);
         QVERIFY(m->files().contains(unet->weightsPath));
         QCOMPARE(m->sizeOnDisk(), totalFileSize(tmp.path()));
 
-        QVERIFY(QFile::remove(QDir(tmp.path()).filePath(QStringLiteral("unet/diffusion_pytorch_model-00002-of-00002.safetensors"))));
+        QVERIFY(QFile::remove(
+            QDir(tmp.path())
+                .filePath(QStringLiteral("unet/diffusion_pytorch_model-00002-of-00002.safetensors"))));
         m = ModelFolder::open(tmp.path());
         QVERIFY(!m);
-        QVERIFY2(m.error().contains(QStringLiteral("unet/diffusion_pytorch_model.safetensors.index.json names the shard "
-                                                   "diffusion_pytorch_model-00002-of-00002.safetensors, which is missing")),
+        QVERIFY2(m.error().contains(
+                     QStringLiteral("unet/diffusion_pytorch_model.safetensors.index.json names the shard "
+                                    "diffusion_pytorch_model-00002-of-00002.safetensors, which is missing")),
                  qPrintable(m.error()));
     }
 
@@ -235,18 +257,27 @@ private Q_SLOTS:
     void folderErrors_data() {
         QTest::addColumn<QString>("damage");
         QTest::addColumn<QString>("message");
-        QTest::newRow("no model_index") << "rm model_index.json" << "has no model_index.json: it is not a diffusers model folder";
-        QTest::newRow("bad model_index") << "garble model_index.json" << "model_index.json: invalid JSON";
-        QTest::newRow("model_index array") << "array model_index.json" << "model_index.json: expected a JSON object";
-        QTest::newRow("bad unet config") << "garble unet/config.json" << "unet/config.json: invalid JSON";
-        QTest::newRow("no unet config") << "rm unet/config.json" << "unet/config.json is missing";
-        QTest::newRow("no vae folder") << "rmdir vae" << "lists the component 'vae', but the folder vae/ is missing";
-        QTest::newRow("pickle only") << "pickle unet"
-                                     << "unet/ has only PyTorch pickle weights (diffusion_pytorch_model.bin). PyTorch "
-                                        "pickle weights are not loaded for safety; convert to safetensors.";
-        QTest::newRow("no weights") << "rm unet/diffusion_pytorch_model.safetensors" << "unet/ has no weights";
-        QTest::newRow("dangling link") << "dangle vae/diffusion_pytorch_model.safetensors"
-                                       << "vae/diffusion_pytorch_model.safetensors is a link to a file that does not exist";
+        QTest::newRow("no model_index") << "rm model_index.json"
+                                        << "has no model_index.json: it is not a diffusers model folder";
+        QTest::newRow("bad model_index") << "garble model_index.json"
+                                         << "model_index.json: invalid JSON";
+        QTest::newRow("model_index array") << "array model_index.json"
+                                           << "model_index.json: expected a JSON object";
+        QTest::newRow("bad unet config") << "garble unet/config.json"
+                                         << "unet/config.json: invalid JSON";
+        QTest::newRow("no unet config") << "rm unet/config.json"
+                                        << "unet/config.json is missing";
+        QTest::newRow("no vae folder") << "rmdir vae"
+                                       << "lists the component 'vae', but the folder vae/ is missing";
+        QTest::newRow("pickle only")
+            << "pickle unet"
+            << "unet/ has only PyTorch pickle weights (diffusion_pytorch_model.bin). PyTorch "
+               "pickle weights are not loaded for safety; convert to safetensors.";
+        QTest::newRow("no weights") << "rm unet/diffusion_pytorch_model.safetensors"
+                                    << "unet/ has no weights";
+        QTest::newRow("dangling link")
+            << "dangle vae/diffusion_pytorch_model.safetensors"
+            << "vae/diffusion_pytorch_model.safetensors is a link to a file that does not exist";
     }
 
     void folderErrors() {
@@ -284,18 +315,22 @@ private Q_SLOTS:
         const auto m = ModelFolder::open(tmp.path());
         QVERIFY2(m, qPrintable(m.error()));
         QVERIFY(m->supported());
-        QCOMPARE(m->notes(), QStringList{QStringLiteral("feature_extractor/ is missing (optional, left out)")});
+        QCOMPARE(m->notes(),
+                 QStringList{QStringLiteral("feature_extractor/ is missing (optional, left out)")});
     }
 
     void damagedWeightsFailInspection() {
         QTemporaryDir tmp;
         QVERIFY(makeFakeModel(tmp.path(), FakeFamily::SD1));
-        QVERIFY(writeText(QDir(tmp.path()).filePath(QStringLiteral("vae/diffusion_pytorch_model.safetensors")), "garbage!"));
+        QVERIFY(
+            writeText(QDir(tmp.path()).filePath(QStringLiteral("vae/diffusion_pytorch_model.safetensors")),
+                      "garbage!"));
         const auto m = ModelFolder::open(tmp.path());
         QVERIFY2(m, qPrintable(m.error()));
         const auto w = m->inspectWeights();
         QVERIFY(!w);
-        QVERIFY2(w.error().startsWith(QStringLiteral("vae/diffusion_pytorch_model.safetensors: ")), qPrintable(w.error()));
+        QVERIFY2(w.error().startsWith(QStringLiteral("vae/diffusion_pytorch_model.safetensors: ")),
+                 qPrintable(w.error()));
     }
 
     // ---------------------------------------------------------------- ModelCatalogue
@@ -314,7 +349,8 @@ private Q_SLOTS:
         {
             EnvGuard hub("HF_HUB_CACHE", QString());
             EnvGuard home("HF_HOME", QString());
-            QCOMPARE(ModelCatalogue::defaultHfCacheDir(), QDir::homePath() + QStringLiteral("/.cache/huggingface/hub"));
+            QCOMPARE(ModelCatalogue::defaultHfCacheDir(),
+                     QDir::homePath() + QStringLiteral("/.cache/huggingface/hub"));
         }
     }
 
@@ -353,33 +389,43 @@ private Q_SLOTS:
             const QString staging = t.filePath(QStringLiteral("staging/") + QLatin1String(e.repo));
             QVERIFY(makeFakeModel(staging, e.family, e.options));
             expectedSize.insert(QLatin1String(e.repo), totalFileSize(staging));
-            const QString snap = addToFakeHfCache(cache, QLatin1String(e.repo), staging, QStringLiteral("1234abcd"));
+            const QString snap =
+                addToFakeHfCache(cache, QLatin1String(e.repo), staging, QStringLiteral("1234abcd"));
             QVERIFY(!snap.isEmpty());
             QVERIFY(QFileInfo(QDir(snap).filePath(QStringLiteral("unet/config.json"))).isSymLink() ||
                     QFileInfo(QDir(snap).filePath(QStringLiteral("transformer/config.json"))).isSymLink());
         }
         // A language model (no model_index.json) is not listed.
         QVERIFY(QDir().mkpath(t.filePath(QStringLiteral("llm"))));
-        QVERIFY(writeJson(t.filePath(QStringLiteral("llm/config.json")), QJsonObject{{QStringLiteral("model_type"), QStringLiteral("llama")}}));
-        QVERIFY(!addToFakeHfCache(cache, QStringLiteral("meta/llama"), t.filePath(QStringLiteral("llm")), QStringLiteral("r1")).isEmpty());
+        QVERIFY(writeJson(t.filePath(QStringLiteral("llm/config.json")),
+                          QJsonObject{{QStringLiteral("model_type"), QStringLiteral("llama")}}));
+        QVERIFY(!addToFakeHfCache(cache, QStringLiteral("meta/llama"), t.filePath(QStringLiteral("llm")),
+                                  QStringLiteral("r1"))
+                     .isEmpty());
         // No refs/main, two snapshots: the newest is used.
         const QString oldStaging = t.filePath(QStringLiteral("staging/old"));
         const QString newStaging = t.filePath(QStringLiteral("staging/new"));
         QVERIFY(makeFakeModel(oldStaging, FakeFamily::SD2));
         QVERIFY(makeFakeModel(newStaging, FakeFamily::SD1));
-        const QString oldSnap = addToFakeHfCache(cache, QStringLiteral("org/two-snapshots"), oldStaging, QStringLiteral("aaaa"), false);
+        const QString oldSnap = addToFakeHfCache(cache, QStringLiteral("org/two-snapshots"), oldStaging,
+                                                 QStringLiteral("aaaa"), false);
         QTest::qWait(1100); // distinct modification times
-        const QString newSnap = addToFakeHfCache(cache, QStringLiteral("org/two-snapshots"), newStaging, QStringLiteral("bbbb"), false);
+        const QString newSnap = addToFakeHfCache(cache, QStringLiteral("org/two-snapshots"), newStaging,
+                                                 QStringLiteral("bbbb"), false);
         QVERIFY(!oldSnap.isEmpty() && !newSnap.isEmpty());
         // An interrupted download: the UNet's blob is gone.
         const QString brokenStaging = t.filePath(QStringLiteral("staging/broken"));
         QVERIFY(makeFakeModel(brokenStaging, FakeFamily::SD1));
-        const QString brokenSnap = addToFakeHfCache(cache, QStringLiteral("org/broken"), brokenStaging, QStringLiteral("cccc"));
-        QVERIFY(QFile::remove(QFileInfo(QDir(brokenSnap).filePath(QStringLiteral("unet/diffusion_pytorch_model.safetensors"))).symLinkTarget()));
+        const QString brokenSnap =
+            addToFakeHfCache(cache, QStringLiteral("org/broken"), brokenStaging, QStringLiteral("cccc"));
+        QVERIFY(QFile::remove(
+            QFileInfo(QDir(brokenSnap).filePath(QStringLiteral("unet/diffusion_pytorch_model.safetensors")))
+                .symLinkTarget()));
 
         const ModelCatalogue c = ModelCatalogue::scan({}, {}, cache);
         QCOMPARE(c.models().size(), 7);
-        // Nothing bundled: the first supported model (names sort: black-forest-labs, org/broken, org/two-snapshots).
+        // Nothing bundled: the first supported model (names sort: black-forest-labs, org/broken,
+        // org/two-snapshots).
         QVERIFY(c.defaultModel());
         QCOMPARE(c.defaultModel()->name, QStringLiteral("org/two-snapshots"));
         QCOMPARE(c.searched().size(), 1);
@@ -394,7 +440,8 @@ private Q_SLOTS:
         QCOMPARE(sd15->problem, QString());
         QCOMPARE(sd15->source, QStringLiteral("hf-cache"));
         QCOMPARE(sd15->precision, QStringLiteral("fp16"));
-        QCOMPARE(sd15->folder, QDir(cache).filePath(QStringLiteral("models--runwayml--stable-diffusion-v1-5/snapshots/1234abcd")));
+        QCOMPARE(sd15->folder, QDir(cache).filePath(QStringLiteral(
+                                   "models--runwayml--stable-diffusion-v1-5/snapshots/1234abcd")));
         // Sizes follow the links into blobs/ (symbolic links themselves are a few bytes).
         QCOMPARE(sd15->sizeBytes, expectedSize.value(QStringLiteral("runwayml/stable-diffusion-v1-5")));
 
@@ -403,17 +450,22 @@ private Q_SLOTS:
         QVERIFY(sd21->supported);
         QCOMPARE(sd21->precision, QStringLiteral("fp32"));
 
-        for (const char* repo : {"stabilityai/stable-diffusion-xl-base-1.0", "stabilityai/stable-diffusion-3.5-large",
-                                 "black-forest-labs/FLUX.1-schnell"}) {
+        for (const char* repo :
+             {"stabilityai/stable-diffusion-xl-base-1.0", "stabilityai/stable-diffusion-3.5-large",
+              "black-forest-labs/FLUX.1-schnell"}) {
             const ModelInfo* m = byName(c, QLatin1String(repo));
             QVERIFY2(m, repo);
             QVERIFY(!m->supported);
-            QVERIFY2(m->problem.endsWith(QStringLiteral("models are not supported yet.")), qPrintable(m->problem));
+            QVERIFY2(m->problem.endsWith(QStringLiteral("models are not supported yet.")),
+                     qPrintable(m->problem));
             QCOMPARE(m->sizeBytes, expectedSize.value(QLatin1String(repo)));
         }
-        QCOMPARE(byName(c, QStringLiteral("stabilityai/stable-diffusion-3.5-large"))->family, QStringLiteral("SD 3.x"));
-        QCOMPARE(byName(c, QStringLiteral("black-forest-labs/FLUX.1-schnell"))->family, QStringLiteral("Flux"));
-        QCOMPARE(byName(c, QStringLiteral("stabilityai/stable-diffusion-xl-base-1.0"))->precision, QStringLiteral("fp16"));
+        QCOMPARE(byName(c, QStringLiteral("stabilityai/stable-diffusion-3.5-large"))->family,
+                 QStringLiteral("SD 3.x"));
+        QCOMPARE(byName(c, QStringLiteral("black-forest-labs/FLUX.1-schnell"))->family,
+                 QStringLiteral("Flux"));
+        QCOMPARE(byName(c, QStringLiteral("stabilityai/stable-diffusion-xl-base-1.0"))->precision,
+                 QStringLiteral("fp16"));
 
         const ModelInfo* two = byName(c, QStringLiteral("org/two-snapshots"));
         QVERIFY(two);
@@ -424,20 +476,24 @@ private Q_SLOTS:
         QVERIFY(broken);
         QVERIFY(!broken->supported);
         QCOMPARE(broken->family, QStringLiteral("SD 1.x"));
-        QVERIFY2(broken->problem.contains(QStringLiteral("unet/diffusion_pytorch_model.safetensors is a link to a file "
-                                                         "that does not exist")),
+        QVERIFY2(broken->problem.contains(
+                     QStringLiteral("unet/diffusion_pytorch_model.safetensors is a link to a file "
+                                    "that does not exist")),
                  qPrintable(broken->problem));
         QVERIFY(!byName(c, QStringLiteral("meta/llama")));
 
         // find(): repo ids (any case), cache folder names, snapshot paths.
-        QCOMPARE(c.find(QStringLiteral("StabilityAI/Stable-Diffusion-2-1"))->name, QStringLiteral("stabilityai/stable-diffusion-2-1"));
-        QCOMPARE(c.find(QStringLiteral("models--black-forest-labs--FLUX.1-schnell"))->family, QStringLiteral("Flux"));
+        QCOMPARE(c.find(QStringLiteral("StabilityAI/Stable-Diffusion-2-1"))->name,
+                 QStringLiteral("stabilityai/stable-diffusion-2-1"));
+        QCOMPARE(c.find(QStringLiteral("models--black-forest-labs--FLUX.1-schnell"))->family,
+                 QStringLiteral("Flux"));
         QCOMPARE(c.find(sd15->folder)->name, sd15->name);
         QCOMPARE(c.find(QStringLiteral("nope/nothing")), nullptr);
         QCOMPARE(c.resolve(QStringLiteral("runwayml/stable-diffusion-v1-5"))->folder, sd15->folder);
         const auto none = c.resolve(QStringLiteral("nope/nothing"));
         QVERIFY(!none);
-        QVERIFY2(none.error().contains(QStringLiteral("No model named 'nope/nothing'. Known: ")), qPrintable(none.error()));
+        QVERIFY2(none.error().contains(QStringLiteral("No model named 'nope/nothing'. Known: ")),
+                 qPrintable(none.error()));
         QVERIFY(none.error().contains(QStringLiteral("runwayml/stable-diffusion-v1-5")));
         qInfo("scanned %d cache entries in %lld ms", int(c.models().size()), c.scanMilliseconds());
     }
@@ -463,15 +519,17 @@ private Q_SLOTS:
         QStringList names;
         for (const ModelInfo& m : c.models())
             names << m.name;
-        QCOMPARE(names, (QStringList{QStringLiteral("default-model"), QStringLiteral("a"), QStringLiteral("alpha"),
-                                     QStringLiteral("broken"), QStringLiteral("zeta"), QStringLiteral("pipeline")}));
+        QCOMPARE(names,
+                 (QStringList{QStringLiteral("default-model"), QStringLiteral("a"), QStringLiteral("alpha"),
+                              QStringLiteral("broken"), QStringLiteral("zeta"), QStringLiteral("pipeline")}));
         QCOMPARE(c.models().first().source, QStringLiteral("bundled"));
         QCOMPARE(c.models().at(1).source, QStringLiteral("folder"));
 
         const ModelInfo* broken = byName(c, QStringLiteral("broken"));
         QVERIFY(!broken->supported);
         QCOMPARE(broken->family, QStringLiteral("unknown"));
-        QVERIFY2(broken->problem.contains(QStringLiteral("model_index.json: invalid JSON")), qPrintable(broken->problem));
+        QVERIFY2(broken->problem.contains(QStringLiteral("model_index.json: invalid JSON")),
+                 qPrintable(broken->problem));
         QVERIFY(broken->sizeBytes > 0);
 
         const ModelInfo* pipeline = byName(c, QStringLiteral("pipeline"));

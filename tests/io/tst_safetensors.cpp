@@ -193,7 +193,8 @@ private Q_SLOTS:
     void openRejectsMissingAndFolders() {
         auto f = SafeTensorsFile::open(tmp(QStringLiteral("nope.safetensors")));
         QVERIFY(!f);
-        QVERIFY2(f.error().contains(QStringLiteral("nope.safetensors: cannot open: No such file")), qPrintable(f.error()));
+        QVERIFY2(f.error().contains(QStringLiteral("nope.safetensors: cannot open: No such file")),
+                 qPrintable(f.error()));
         f = SafeTensorsFile::open(m_dir.path());
         QVERIFY(!f);
         QVERIFY2(f.error().contains(QStringLiteral("not a regular file")), qPrintable(f.error()));
@@ -245,8 +246,9 @@ private Q_SLOTS:
     void writerRoundTripsAllDTypes() {
         const QString path = tmp(QStringLiteral("roundtrip.safetensors"));
         const auto tensors = sampleTensors();
-        const QMap<QString, QString> meta{{QStringLiteral("format"), QStringLiteral("pt")},
-                                          {QStringLiteral("note"), QStringLiteral("tab\there \"q\" \xc3\xa9")}};
+        const QMap<QString, QString> meta{
+            {QStringLiteral("format"), QStringLiteral("pt")},
+            {QStringLiteral("note"), QStringLiteral("tab\there \"q\" \xc3\xa9")}};
         const tp::Status st = writeSafeTensors(path, tensors, meta);
         QVERIFY2(st, qPrintable(st.error()));
         auto f = SafeTensorsFile::open(path);
@@ -307,7 +309,8 @@ private Q_SLOTS:
         st = writeSafeTensors(path, {{QStringLiteral("u"), at::Tensor()}});
         QVERIFY(st.error().contains(QStringLiteral("tensor 'u' is undefined")));
         st = writeSafeTensors(path, {{QStringLiteral("c"), at::ones({2}, at::kComplexFloat)}});
-        QVERIFY2(st.error().contains(QStringLiteral("tensor 'c' has type ComplexFloat, which safetensors cannot hold")),
+        QVERIFY2(st.error().contains(
+                     QStringLiteral("tensor 'c' has type ComplexFloat, which safetensors cannot hold")),
                  qPrintable(st.error()));
         QVERIFY(!QFile::exists(path));
         st = writeSafeTensors(tmp(QStringLiteral("no/such/dir/x.safetensors")), {{QStringLiteral("a"), t}});
@@ -320,7 +323,8 @@ private Q_SLOTS:
         QVERIFY(writeSafeTensors(path, {{QStringLiteral("a"), at::ones({3})}}));
         const QByteArray before = readBytes(path);
         // A failing write (undefined tensor) leaves the old file as it was.
-        QVERIFY(!writeSafeTensors(path, {{QStringLiteral("b"), at::ones({3})}, {QStringLiteral("u"), at::Tensor()}}));
+        QVERIFY(!writeSafeTensors(
+            path, {{QStringLiteral("b"), at::ones({3})}, {QStringLiteral("u"), at::Tensor()}}));
         QCOMPARE(readBytes(path), before);
         // Overwriting a file that is mapped keeps existing views valid (a new inode replaces it).
         auto f = SafeTensorsFile::open(path);
@@ -346,7 +350,8 @@ private Q_SLOTS:
         std::signal(SIGXFSZ, oldHandler);
         QVERIFY(!st);
         QVERIFY2(st.error().startsWith(QStringLiteral("Cannot write ") + path), qPrintable(st.error()));
-        QVERIFY2(st.error().contains(QStringLiteral("Is the disk full? Nothing was changed.")), qPrintable(st.error()));
+        QVERIFY2(st.error().contains(QStringLiteral("Is the disk full? Nothing was changed.")),
+                 qPrintable(st.error()));
         QCOMPARE(readBytes(path), before);
         QCOMPARE(QDir(m_dir.path()).entryList({QStringLiteral("full.safetensors*")}, QDir::Files),
                  QStringList{QStringLiteral("full.safetensors")});
@@ -382,7 +387,8 @@ private Q_SLOTS:
         QCOMPARE(archive->fileOf(QStringLiteral("pos"))->path(), s2);
         QVERIFY(at::equal(*archive->view(QStringLiteral("layer.0.w")), a));
         QVERIFY(at::equal(*archive->view(QStringLiteral("pos")), ids));
-        QVERIFY(at::equal(*archive->load(QStringLiteral("layer.0.b"), at::kCPU, at::kFloat), b.to(at::kFloat)));
+        QVERIFY(
+            at::equal(*archive->load(QStringLiteral("layer.0.b"), at::kCPU, at::kFloat), b.to(at::kFloat)));
         QVERIFY(!archive->view(QStringLiteral("nope")));
         QCOMPARE(archive->totalBytes(), qint64(64 + 8 + 36 + 40));
         QCOMPARE(archive->bytesByDType().value(DType::F16), qint64(72));
@@ -396,9 +402,10 @@ private Q_SLOTS:
         QVERIFY(writeBytes(index, QJsonDocument(root).toJson()));
         archive = SafeTensorsArchive::open(index);
         QVERIFY(!archive);
-        QVERIFY2(archive.error().contains(QStringLiteral("model.safetensors.index.json: names tensor 'layer.2.w' in "
-                                                         "model-00002-of-00002.safetensors, but that shard does not "
-                                                         "hold it")),
+        QVERIFY2(archive.error().contains(
+                     QStringLiteral("model.safetensors.index.json: names tensor 'layer.2.w' in "
+                                    "model-00002-of-00002.safetensors, but that shard does not "
+                                    "hold it")),
                  qPrintable(archive.error()));
 
         // A shard is missing.
@@ -414,7 +421,8 @@ private Q_SLOTS:
     }
 
     void singleFileArchive() {
-        auto archive = SafeTensorsArchive::open(dataPath(QStringLiteral("sd15-tiny/pipeline/unet/diffusion_pytorch_model.safetensors")));
+        auto archive = SafeTensorsArchive::open(
+            dataPath(QStringLiteral("sd15-tiny/pipeline/unet/diffusion_pytorch_model.safetensors")));
         QVERIFY2(archive, qPrintable(archive.error()));
         QCOMPARE(archive->dominantDType(), DType::F32);
         QCOMPARE(archive->metadata().value(QStringLiteral("format")), QStringLiteral("pt"));

@@ -41,30 +41,37 @@ private Q_SLOTS:
 
         QTest::newRow("empty") << QByteArray() << QStringLiteral("file is 0 bytes long, too short");
         QTest::newRow("7 bytes") << QByteArray(7, '\0') << QStringLiteral("file is 7 bytes long, too short");
-        QTest::newRow("header over 100 MB")
-            << (le64(100'000'001) + QByteArray("{}")) << QStringLiteral("header length 100000001 is larger than");
+        QTest::newRow("header over 100 MB") << (le64(100'000'001) + QByteArray("{}"))
+                                            << QStringLiteral("header length 100000001 is larger than");
         QTest::newRow("header length 2^64-1") << (le64(~quint64(0)) + QByteArray("{}"))
-                                             << QStringLiteral("is larger than the 100000000-byte limit");
-        QTest::newRow("header past end") << (le64(50) + QByteArray("{}"))
-                                         << QStringLiteral("header length 50 runs past the end of the file (10 bytes)");
-        QTest::newRow("header too small") << (le64(1) + QByteArray("{")) << QStringLiteral("too small for a JSON");
+                                              << QStringLiteral("is larger than the 100000000-byte limit");
+        QTest::newRow("header past end")
+            << (le64(50) + QByteArray("{}"))
+            << QStringLiteral("header length 50 runs past the end of the file (10 bytes)");
+        QTest::newRow("header too small")
+            << (le64(1) + QByteArray("{")) << QStringLiteral("too small for a JSON");
         QTest::newRow("invalid utf-8") << file("{\"a\xff\":1}") << QStringLiteral("not valid UTF-8 (byte 3");
         QTest::newRow("overlong utf-8") << file("{\"\xc0\xaf\":1}") << QStringLiteral("not valid UTF-8");
         QTest::newRow("surrogate utf-8") << file("{\"\xed\xa0\x80\":1}") << QStringLiteral("not valid UTF-8");
         QTest::newRow("truncated utf-8") << file("{\"\xe2\x82") << QStringLiteral("not valid UTF-8");
-        QTest::newRow("not an object") << file("[1,2]") << QStringLiteral("does not start with a JSON object");
+        QTest::newRow("not an object")
+            << file("[1,2]") << QStringLiteral("does not start with a JSON object");
         QTest::newRow("bad json") << file("{\"a\":") << QStringLiteral("header JSON is invalid");
         QTest::newRow("trailing garbage") << file("{} x") << QStringLiteral("header JSON is invalid");
-        QTest::newRow("deep nesting") << file(QByteArray("{\"a\":") + QByteArray(5000, '[') + QByteArray(5000, ']') + "}")
-                                      << QStringLiteral("header JSON is invalid");
-        QTest::newRow("entry not object") << file("{\"w\":5}") << QStringLiteral("tensor 'w' is 5, not an object");
+        QTest::newRow("deep nesting")
+            << file(QByteArray("{\"a\":") + QByteArray(5000, '[') + QByteArray(5000, ']') + "}")
+            << QStringLiteral("header JSON is invalid");
+        QTest::newRow("entry not object")
+            << file("{\"w\":5}") << QStringLiteral("tensor 'w' is 5, not an object");
         QTest::newRow("no dtype") << file("{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4)
                                   << QStringLiteral("tensor 'w' has no dtype string");
-        QTest::newRow("unknown dtype") << file("{" + entry("w", "U16", "[1]", 0, 2) + "}", 2)
-                                       << QStringLiteral("tensor 'w' has dtype \"U16\", which TwistedPic does not know");
+        QTest::newRow("unknown dtype")
+            << file("{" + entry("w", "U16", "[1]", 0, 2) + "}", 2)
+            << QStringLiteral("tensor 'w' has dtype \"U16\", which TwistedPic does not know");
         QTest::newRow("fp8 e4m3") << file("{" + entry("w", "F8_E4M3", "[4]", 0, 4) + "}", 4)
-                                  << QStringLiteral("tensor 'w' has dtype F8_E4M3 (8-bit float), which TwistedPic "
-                                                    "cannot load yet. Use an F16, BF16 or F32 version");
+                                  << QStringLiteral(
+                                         "tensor 'w' has dtype F8_E4M3 (8-bit float), which TwistedPic "
+                                         "cannot load yet. Use an F16, BF16 or F32 version");
         QTest::newRow("fp8 e5m2") << file("{" + entry("w", "F8_E5M2", "[4]", 0, 4) + "}", 4)
                                   << QStringLiteral("has dtype F8_E5M2 (8-bit float)");
         QTest::newRow("no shape") << file("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", 4)
@@ -77,26 +84,35 @@ private Q_SLOTS:
                                     << QStringLiteral("shape entry \"4\" that is not");
         QTest::newRow("huge dim") << file("{" + entry("w", "F32", "[1e30]", 0, 4) + "}", 4)
                                   << QStringLiteral("that is not a non-negative integer");
-        QTest::newRow("shape overflow") << file("{" + entry("w", "F32", "[4611686018427387904,4]", 0, 4) + "}", 4)
-                                        << QStringLiteral("shape [4611686018427387904,4] whose size overflows 64 bits");
-        QTest::newRow("bytes overflow") << file("{" + entry("w", "F64", "[2305843009213693952]", 0, 8) + "}", 8)
-                                        << QStringLiteral("overflows 64 bits");
+        QTest::newRow("shape overflow")
+            << file("{" + entry("w", "F32", "[4611686018427387904,4]", 0, 4) + "}", 4)
+            << QStringLiteral("shape [4611686018427387904,4] whose size overflows 64 bits");
+        QTest::newRow("bytes overflow")
+            << file("{" + entry("w", "F64", "[2305843009213693952]", 0, 8) + "}", 8)
+            << QStringLiteral("overflows 64 bits");
         QTest::newRow("no offsets") << file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4)
                                     << QStringLiteral("tensor 'w' has no data_offsets pair");
-        QTest::newRow("three offsets") << file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8)
-                                       << QStringLiteral("has no data_offsets pair [begin, end] (found an array)");
+        QTest::newRow("three offsets")
+            << file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8)
+            << QStringLiteral("has no data_offsets pair [begin, end] (found an array)");
         QTest::newRow("negative offset") << file("{" + entry("w", "F32", "[1]", -4, 0) + "}", 4)
                                          << QStringLiteral("data_offsets that are not non-negative integers");
         QTest::newRow("begin after end") << file("{" + entry("w", "F32", "[0]", 8, 4) + "}", 8)
                                          << QStringLiteral("data_offsets [8,4] whose begin is after its end");
-        QTest::newRow("end past data") << file("{" + entry("w", "F32", "[4]", 0, 16) + "}", 12)
-                                       << QStringLiteral("data_offsets [0,16] past the end of the data (12 bytes)");
+        QTest::newRow("end past data")
+            << file("{" + entry("w", "F32", "[4]", 0, 16) + "}", 12)
+            << QStringLiteral("data_offsets [0,16] past the end of the data (12 bytes)");
         QTest::newRow("size mismatch")
             << file("{" + entry("conv_in.weight", "F16", "[320,4,3,3]", 0, 3456) + "}", 3456)
-            << QStringLiteral("tensor 'conv_in.weight' has 3456 bytes but its shape [320,4,3,3] of F16 needs 23040");
-        QTest::newRow("overlap") << file("{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[2]", 4, 12) + "}", 12)
+            << QStringLiteral(
+                   "tensor 'conv_in.weight' has 3456 bytes but its shape [320,4,3,3] of F16 needs 23040");
+        QTest::newRow("overlap") << file("{" + entry("a", "F32", "[2]", 0, 8) + "," +
+                                             entry("b", "F32", "[2]", 4, 12) + "}",
+                                         12)
                                  << QStringLiteral("tensors 'a' [0,8] and 'b' [4,12] overlap");
-        QTest::newRow("same range") << file("{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("b", "F32", "[1]", 0, 4) + "}", 4)
+        QTest::newRow("same range") << file("{" + entry("a", "F32", "[1]", 0, 4) + "," +
+                                                entry("b", "F32", "[1]", 0, 4) + "}",
+                                            4)
                                     << QStringLiteral("overlap");
         QTest::newRow("metadata not object") << file("{\"__metadata__\":[1]}")
                                              << QStringLiteral("\"__metadata__\" is an array, not an object");
@@ -125,23 +141,23 @@ private Q_SLOTS:
         QTest::newRow("scalar") << file("{" + entry("s", "F64", "[]", 0, 8) + "}", 8) << 1 << qint64(8);
         QTest::newRow("empty tensors share offsets")
             << file("{" + entry("e", "F32", "[0,3]", 4, 4) + "," + entry("f", "I64", "[3,0]", 4, 4) + "," +
-                    entry("g", "F32", "[1]", 0, 4) + "}",
+                        entry("g", "F32", "[1]", 0, 4) + "}",
                     4)
             << 3 << qint64(4);
         QTest::newRow("hole between tensors")
-            << file("{" + entry("a", "U8", "[2]", 0, 2) + "," + entry("b", "BOOL", "[2]", 6, 8) + "}", 10) << 2
-            << qint64(10);
+            << file("{" + entry("a", "U8", "[2]", 0, 2) + "," + entry("b", "BOOL", "[2]", 6, 8) + "}", 10)
+            << 2 << qint64(10);
         QTest::newRow("all dtypes")
             << file("{" + entry("a", "F64", "[1]", 0, 8) + "," + entry("b", "F32", "[1]", 8, 12) + "," +
-                    entry("c", "F16", "[1]", 12, 14) + "," + entry("d", "BF16", "[1]", 14, 16) + "," +
-                    entry("e", "I64", "[1]", 16, 24) + "," + entry("f", "I32", "[1]", 24, 28) + "," +
-                    entry("g", "I16", "[1]", 28, 30) + "," + entry("h", "I8", "[1]", 30, 31) + "," +
-                    entry("i", "U8", "[1]", 31, 32) + "," + entry("j", "BOOL", "[1]", 32, 33) + "}",
+                        entry("c", "F16", "[1]", 12, 14) + "," + entry("d", "BF16", "[1]", 14, 16) + "," +
+                        entry("e", "I64", "[1]", 16, 24) + "," + entry("f", "I32", "[1]", 24, 28) + "," +
+                        entry("g", "I16", "[1]", 28, 30) + "," + entry("h", "I8", "[1]", 30, 31) + "," +
+                        entry("i", "U8", "[1]", 31, 32) + "," + entry("j", "BOOL", "[1]", 32, 33) + "}",
                     33)
             << 10 << qint64(33);
         QTest::newRow("unicode name and metadata")
             << file("{\"__metadata__\":{\"format\":\"pt\",\"\xc3\xa9t\xc3\xa9\":\"\xf0\x9f\x8c\x88\"}," +
-                    entry("\xe6\x97\xa5", "U8", "[1]", 0, 1) + "}",
+                        entry("\xe6\x97\xa5", "U8", "[1]", 0, 1) + "}",
                     1)
             << 1 << qint64(1);
     }
@@ -164,7 +180,7 @@ private Q_SLOTS:
     void fieldsAreParsed() {
         const QByteArray bytes =
             file("{\"__metadata__\":{\"format\":\"pt\"}," + entry("z.w", "F16", "[2,3]", 8, 20) + "," +
-                 entry("a.b", "I64", "[1]", 0, 8) + "}",
+                     entry("a.b", "I64", "[1]", 0, 8) + "}",
                  20);
         const tp::Result<Header> h = parseSafeTensorsHeader(bytes.constData(), bytes.size(), kName);
         QVERIFY2(h, qPrintable(h.error()));
@@ -187,8 +203,8 @@ private Q_SLOTS:
     void headerOnlyWithFileSize() {
         const QByteArray json = "{" + entry("w", "F32", "[4]", 0, 16) + "}";
         const QByteArray headerOnly = le64(quint64(json.size())) + json;
-        tp::Result<Header> h = parseSafeTensorsHeader(headerOnly.constData(), headerOnly.size(),
-                                                      headerOnly.size() + 16, kName);
+        tp::Result<Header> h =
+            parseSafeTensorsHeader(headerOnly.constData(), headerOnly.size(), headerOnly.size() + 16, kName);
         QVERIFY2(h, qPrintable(h.error()));
         h = parseSafeTensorsHeader(headerOnly.constData(), headerOnly.size(), headerOnly.size() + 15, kName);
         QVERIFY(!h);
@@ -213,9 +229,10 @@ private Q_SLOTS:
         QVERIFY(f.resize(f.size() - 1)); // truncated by one byte
         h = readSafeTensorsHeader(path);
         QVERIFY(!h);
-        QVERIFY2(h.error().startsWith(QStringLiteral("vae/w.safetensors: tensor 'w' has data_offsets [0,16] past "
-                                                     "the end of the data (15 bytes)")),
-                 qPrintable(h.error()));
+        QVERIFY2(
+            h.error().startsWith(QStringLiteral("vae/w.safetensors: tensor 'w' has data_offsets [0,16] past "
+                                                "the end of the data (15 bytes)")),
+            qPrintable(h.error()));
         h = readSafeTensorsHeader(dir.filePath(QStringLiteral("vae/missing.safetensors")));
         QVERIFY(!h);
         QVERIFY(h.error().startsWith(QStringLiteral("vae/missing.safetensors: cannot open")));
@@ -247,11 +264,13 @@ private Q_SLOTS:
         QTest::addColumn<QByteArray>("json");
         QTest::addColumn<QString>("message");
         QTest::newRow("bad json") << QByteArray("{") << QStringLiteral("invalid JSON");
-        QTest::newRow("no weight_map") << QByteArray("{\"metadata\":{}}") << QStringLiteral("has no \"weight_map\"");
+        QTest::newRow("no weight_map")
+            << QByteArray("{\"metadata\":{}}") << QStringLiteral("has no \"weight_map\"");
         QTest::newRow("not a name") << QByteArray("{\"weight_map\":{\"a\":3}}")
                                     << QStringLiteral("weight_map entry 'a' is not a file name");
         QTest::newRow("escape") << QByteArray("{\"weight_map\":{\"a\":\"../x.safetensors\"}}")
-                                << QStringLiteral("names '../x.safetensors', which is not a file in the index's folder");
+                                << QStringLiteral(
+                                       "names '../x.safetensors', which is not a file in the index's folder");
         QTest::newRow("absolute") << QByteArray("{\"weight_map\":{\"a\":\"/etc/passwd\"}}")
                                   << QStringLiteral("not a file in the index's folder");
     }

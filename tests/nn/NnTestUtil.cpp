@@ -8,15 +8,13 @@
 
 namespace tp::test {
 
-double maxAbsError(const at::Tensor& a, const at::Tensor& b)
-{
+double maxAbsError(const at::Tensor& a, const at::Tensor& b) {
     if (a.sizes() != b.sizes())
         return std::numeric_limits<double>::infinity();
     return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
-void randomizeModule(torch::nn::Module& module, uint64_t seed)
-{
+void randomizeModule(torch::nn::Module& module, uint64_t seed) {
     at::NoGradGuard noGrad;
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     for (auto& item : module.named_parameters(true)) {
@@ -35,8 +33,8 @@ void randomizeModule(torch::nn::Module& module, uint64_t seed)
     }
 }
 
-std::vector<std::pair<QString, at::Tensor>> namedTensors(const torch::nn::Module& module, const QString& prefix)
-{
+std::vector<std::pair<QString, at::Tensor>> namedTensors(const torch::nn::Module& module,
+                                                         const QString& prefix) {
     std::vector<std::pair<QString, at::Tensor>> out;
     for (const auto& item : module.named_parameters(true))
         out.emplace_back(prefix + QString::fromStdString(item.key()), item.value());

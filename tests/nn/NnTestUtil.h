@@ -19,6 +19,7 @@ double maxAbsError(const at::Tensor& a, const at::Tensor& b);
 void randomizeModule(torch::nn::Module& module, uint64_t seed);
 
 // The module's parameters and buffers, named as loadWeights expects them.
-std::vector<std::pair<QString, at::Tensor>> namedTensors(const torch::nn::Module& module, const QString& prefix = {});
+std::vector<std::pair<QString, at::Tensor>> namedTensors(const torch::nn::Module& module,
+                                                         const QString& prefix = {});
 
 } // namespace tp::test

@@ -28,8 +28,7 @@ using tp::test::randomizeModule;
 
 namespace {
 
-QJsonObject json(const char* text)
-{
+QJsonObject json(const char* text) {
     QJsonParseError error;
     const auto doc = QJsonDocument::fromJson(QByteArray(text), &error);
     if (error.error != QJsonParseError::NoError)
@@ -37,8 +36,7 @@ QJsonObject json(const char* text)
     return doc.object();
 }
 
-QJsonObject with(QJsonObject o, const char* key, const QJsonValue& value)
-{
+QJsonObject with(QJsonObject o, const char* key, const QJsonValue& value) {
     o.insert(QLatin1String(key), value);
     return o;
 }
@@ -83,22 +81,19 @@ const char* kClip = R"({
   "projection_dim": 12
 })";
 
-UNet2DConditionConfig unetConfig(const QJsonObject& o)
-{
+UNet2DConditionConfig unetConfig(const QJsonObject& o) {
     auto c = UNet2DConditionConfig::fromJson(o);
     if (!c)
         qFatal("%s", qPrintable(c.error()));
     return *c;
 }
 
-at::Tensor randn(at::IntArrayRef shape, uint64_t seed)
-{
+at::Tensor randn(at::IntArrayRef shape, uint64_t seed) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     return at::randn(shape, gen, at::TensorOptions(at::kFloat));
 }
 
-bool hasParameter(const torch::nn::Module& m, const char* name)
-{
+bool hasParameter(const torch::nn::Module& m, const char* name) {
     return m.named_parameters(true).find(name) != nullptr;
 }
 
@@ -135,8 +130,7 @@ private Q_SLOTS:
 
 // ---- attention ---------------------------------------------------------------------------
 
-void TestNn::attentionMatchesFormula_data()
-{
+void TestNn::attentionMatchesFormula_data() {
     QTest::addColumn<bool>("causal");
     QTest::addColumn<bool>("mask");
     QTest::addColumn<bool>("chunked");
@@ -146,8 +140,7 @@ void TestNn::attentionMatchesFormula_data()
     QTest::newRow("causal+mask, chunked") << true << true << true;
 }
 
-void TestNn::attentionMatchesFormula()
-{
+void TestNn::attentionMatchesFormula() {
     QFETCH(bool, causal);
     QFETCH(bool, mask);
     QFETCH(bool, chunked);
@@ -176,22 +169,21 @@ void TestNn::attentionMatchesFormula()
     QVERIFY(maxAbsError(scaledDotProductAttention(q, k, v, additive, options), expected) < 1e-5);
 }
 
-void TestNn::attentionUpcastBFloat16()
-{
+void TestNn::attentionUpcastBFloat16() {
     setAttentionBackend(AttentionBackend::Manual);
     const auto q = randn({1, 2, 6, 8}, 4) * 4, k = randn({1, 2, 6, 8}, 5) * 4, v = randn({1, 2, 6, 8}, 6);
     AttentionOptions upcast;
     upcast.upcast = true;
     const auto reference = scaledDotProductAttention(q, k, v);
-    const auto out = scaledDotProductAttention(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16), {}, upcast);
+    const auto out =
+        scaledDotProductAttention(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16), {}, upcast);
     QCOMPARE(out.scalar_type(), at::kBFloat16);
     QVERIFY2(maxAbsError(out, reference) < 0.05, qPrintable(QString::number(maxAbsError(out, reference))));
 }
 
 // ---- UNet ------------------------------------------------------------------------------
 
-void TestNn::unetConfigLegacyHeads()
-{
+void TestNn::unetConfigLegacyHeads() {
     const auto c = unetConfig(json(kUNetLinear));
     QCOMPARE(c.attentionHeads, (std::vector<int64_t>{2, 4, 4}));
     QCOMPARE(c.transformerLayersPerBlock, (std::vector<int64_t>{1, 2, 2}));
@@ -204,8 +196,7 @@ void TestNn::unetConfigLegacyHeads()
     QCOMPARE(explicitHeads.attentionHeads, (std::vector<int64_t>{8, 8, 8}));
 }
 
-void TestNn::unetConfigErrors_data()
-{
+void TestNn::unetConfigErrors_data() {
     QTest::addColumn<QString>("key");
     QTest::addColumn<QJsonValue>("value");
     QTest::addColumn<QString>("expected");
@@ -220,14 +211,14 @@ void TestNn::unetConfigErrors_data()
         "\"attention_head_dim\" has 2 entries but the model has 3 blocks");
     row("class embedding", "class_embed_type", QStringLiteral("timestep"),
         "\"class_embed_type\" = timestep is not supported");
-    row("addition", "addition_embed_type", QStringLiteral("image"), "addition_embed_type \"image\" is not supported");
+    row("addition", "addition_embed_type", QStringLiteral("image"),
+        "addition_embed_type \"image\" is not supported");
     row("missing", "block_out_channels", QJsonValue(QJsonValue::Null), "\"block_out_channels\" is missing");
     row("type", "use_linear_projection", 3, "\"use_linear_projection\" must be true or false");
     row("groups", "norm_num_groups", 5, "is not a multiple of norm_num_groups 5");
 }
 
-void TestNn::unetConfigErrors()
-{
+void TestNn::unetConfigErrors() {
     QFETCH(QString, key);
     QFETCH(QJsonValue, value);
     QFETCH(QString, expected);
@@ -239,8 +230,7 @@ void TestNn::unetConfigErrors()
     QVERIFY2(c.error().contains(expected), qPrintable(c.error()));
 }
 
-void TestNn::unetLinearProjectionRoundTrip()
-{
+void TestNn::unetLinearProjectionRoundTrip() {
     const auto config = unetConfig(json(kUNetLinear));
     UNet2DCondition a(config);
     randomizeModule(*a, 7);
@@ -278,8 +268,7 @@ void TestNn::unetLinearProjectionRoundTrip()
     QVERIFY(maxAbsError(b->forward(sample, at::tensor({10.0, 10.0}), context), out) > 1e-4);
 }
 
-void TestNn::unetTextTime()
-{
+void TestNn::unetTextTime() {
     const auto config = unetConfig(json(kUNetTextTime));
     QVERIFY(config.textTimeEmbedding);
     UNet2DCondition unet(config);
@@ -291,8 +280,9 @@ void TestNn::unetTextTime()
     const auto context = randn({2, 3, 24}, 13);
     UNetAddedConditions added;
     added.textEmbeds = randn({2, 16}, 14);
-    added.timeIds = at::tensor({1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0, 512.0, 512.0, 0.0, 0.0, 512.0, 512.0})
-                        .reshape({2, 6});
+    added.timeIds =
+        at::tensor({1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0, 512.0, 512.0, 0.0, 0.0, 512.0, 512.0})
+            .reshape({2, 6});
     const auto out = unet->forward(sample, at::scalar_tensor(500), context, added);
     QCOMPARE(out.sizes().vec(), sample.sizes().vec());
     auto otherIds = added;
@@ -309,14 +299,12 @@ struct SavedUNet {
     UNet2DConditionConfig config = unetConfig(json(kUNetLinear));
     std::vector<std::pair<QString, at::Tensor>> tensors;
 
-    SavedUNet()
-    {
+    SavedUNet() {
         UNet2DCondition a(config);
         randomizeModule(*a, 21);
         tensors = namedTensors(*a);
     }
-    std::optional<SafeTensorsArchive> write(const std::vector<std::pair<QString, at::Tensor>>& t)
-    {
+    std::optional<SafeTensorsArchive> write(const std::vector<std::pair<QString, at::Tensor>>& t) {
         const auto path = dir.filePath(QStringLiteral("w.safetensors"));
         if (!tp::io::writeSafeTensors(path, t))
             return std::nullopt;
@@ -326,8 +314,7 @@ struct SavedUNet {
 };
 } // namespace
 
-void TestNn::loaderShapeMismatch()
-{
+void TestNn::loaderShapeMismatch() {
     SavedUNet saved;
     auto tensors = saved.tensors;
     for (auto& [name, t] : tensors) {
@@ -343,23 +330,25 @@ void TestNn::loaderShapeMismatch()
     const auto status = loadWeights(*unet, *weights, QString(), at::kCPU, at::kFloat);
     QVERIFY(!status);
     QVERIFY2(status.error().startsWith(QStringLiteral("unet: ")), qPrintable(status.error()));
-    QVERIFY2(status.error().contains(QStringLiteral(
-                 "down_blocks.0.resnets.0.conv1.weight has shape [8,16,3,3] in the file but the config needs [16,16,3,3]")),
-             qPrintable(status.error()));
-    QVERIFY2(status.error().contains(QStringLiteral("conv_out.bias has shape [3] in the file but the config needs [4]")),
+    QVERIFY2(
+        status.error().contains(QStringLiteral("down_blocks.0.resnets.0.conv1.weight has shape [8,16,3,3] in "
+                                               "the file but the config needs [16,16,3,3]")),
+        qPrintable(status.error()));
+    QVERIFY2(status.error().contains(
+                 QStringLiteral("conv_out.bias has shape [3] in the file but the config needs [4]")),
              qPrintable(status.error()));
     // Nothing was loaded.
     QCOMPARE(unet->named_parameters().find("conv_in.weight")->data_ptr(), before);
 }
 
-void TestNn::loaderMissingTensor()
-{
+void TestNn::loaderMissingTensor() {
     SavedUNet saved;
     auto tensors = saved.tensors;
     tensors.erase(std::remove_if(tensors.begin(), tensors.end(),
                                  [](const auto& t) {
                                      return t.first == QLatin1String("conv_in.bias") ||
-                                         t.first == QLatin1String("mid_block.attentions.0.proj_out.weight");
+                                            t.first ==
+                                                QLatin1String("mid_block.attentions.0.proj_out.weight");
                                  }),
                   tensors.end());
     auto weights = saved.write(tensors);
@@ -367,26 +356,29 @@ void TestNn::loaderMissingTensor()
     UNet2DCondition unet(saved.config);
     const auto status = loadWeights(*unet, *weights, QString(), at::kCPU, at::kFloat);
     QVERIFY(!status);
-    QVERIFY2(status.error().contains(QStringLiteral("unet: 2 of %1 weights are missing").arg(saved.tensors.size())),
+    QVERIFY2(status.error().contains(
+                 QStringLiteral("unet: 2 of %1 weights are missing").arg(saved.tensors.size())),
              qPrintable(status.error()));
     QVERIFY2(status.error().contains(QStringLiteral("conv_in.bias")), qPrintable(status.error()));
-    QVERIFY2(status.error().contains(QStringLiteral("mid_block.attentions.0.proj_out.weight")), qPrintable(status.error()));
+    QVERIFY2(status.error().contains(QStringLiteral("mid_block.attentions.0.proj_out.weight")),
+             qPrintable(status.error()));
 }
 
-void TestNn::loaderExtrasPrefixAndDtype()
-{
+void TestNn::loaderExtrasPrefixAndDtype() {
     SavedUNet saved;
     std::vector<std::pair<QString, at::Tensor>> tensors;
     for (const auto& [name, t] : saved.tensors)
         tensors.emplace_back(QStringLiteral("model.") + name, t);
-    tensors.emplace_back(QStringLiteral("model.text_model.embeddings.position_ids"), at::arange(8, at::kLong));
+    tensors.emplace_back(QStringLiteral("model.text_model.embeddings.position_ids"),
+                         at::arange(8, at::kLong));
     tensors.emplace_back(QStringLiteral("other.weight"), at::zeros({2}));
     auto weights = saved.write(tensors);
     QVERIFY(weights);
 
     UNet2DCondition unet(saved.config);
     LoadReport report;
-    const auto status = loadWeights(*unet, *weights, QStringLiteral("model."), at::kCPU, at::kBFloat16, &report);
+    const auto status =
+        loadWeights(*unet, *weights, QStringLiteral("model."), at::kCPU, at::kBFloat16, &report);
     QVERIFY2(status, qPrintable(status.error()));
     QCOMPARE(report.tensors, int(saved.tensors.size()));
     QCOMPARE(report.unexpected, QStringList{QStringLiteral("model.text_model.embeddings.position_ids")});
@@ -394,13 +386,13 @@ void TestNn::loaderExtrasPrefixAndDtype()
     for (const auto& p : unet->parameters())
         QCOMPARE(p.scalar_type(), at::kBFloat16);
     QCOMPARE(report.bytes, moduleSize(*unet).bytes);
-    const auto& original = std::find_if(saved.tensors.begin(), saved.tensors.end(),
-                                        [](const auto& t) { return t.first == QLatin1String("conv_in.weight"); })->second;
+    const auto& original = std::find_if(saved.tensors.begin(), saved.tensors.end(), [](const auto& t) {
+                               return t.first == QLatin1String("conv_in.weight");
+                           })->second;
     QCOMPARE(maxAbsError(*unet->named_parameters().find("conv_in.weight"), original.to(at::kBFloat16)), 0.0);
 }
 
-void TestNn::loaderLegacyAttentionNames()
-{
+void TestNn::loaderLegacyAttentionNames() {
     // Older diffusers files name the VAE's mid-block attention query/key/value/proj_attn,
     // and LDM-converted ones store them as 1x1 convolutions.
     auto config = AutoencoderKLConfig::fromJson(with(json(kVaeNoAttention), "mid_block_add_attention", true));
@@ -410,7 +402,9 @@ void TestNn::loaderLegacyAttentionNames()
     std::vector<std::pair<QString, at::Tensor>> tensors;
     for (auto [name, t] : namedTensors(*a)) {
         for (const auto& [from, to] : {std::pair<const char*, const char*>{".to_q.", ".query."},
-                                       {".to_k.", ".key."}, {".to_v.", ".value."}, {".to_out.0.", ".proj_attn."}})
+                                       {".to_k.", ".key."},
+                                       {".to_v.", ".value."},
+                                       {".to_out.0.", ".proj_attn."}})
             name.replace(QLatin1String(from), QLatin1String(to));
         if (name.endsWith(QLatin1String("query.weight")))
             t = t.reshape({t.size(0), t.size(1), 1, 1});
@@ -434,8 +428,7 @@ void TestNn::loaderLegacyAttentionNames()
 
 // ---- VAE and CLIP ------------------------------------------------------------------------
 
-void TestNn::vaeWithoutAttentionOrQuantConv()
-{
+void TestNn::vaeWithoutAttentionOrQuantConv() {
     auto config = AutoencoderKLConfig::fromJson(json(kVaeNoAttention));
     QVERIFY2(config, qPrintable(config.error()));
     QCOMPARE(config->scalingFactor, 0.13025);
@@ -462,12 +455,12 @@ void TestNn::vaeWithoutAttentionOrQuantConv()
     QCOMPARE(posterior.sample(gen).sizes().vec(), posterior.mean.sizes().vec());
 }
 
-void TestNn::clipPoolingAndCausality()
-{
+void TestNn::clipPoolingAndCausality() {
     for (const bool legacy : {true, false}) {
         auto o = json(kClip);
         if (!legacy)
-            o = with(with(o, "eos_token_id", 7), "architectures", QJsonArray{QStringLiteral("CLIPTextModelWithProjection")});
+            o = with(with(o, "eos_token_id", 7), "architectures",
+                     QJsonArray{QStringLiteral("CLIPTextModelWithProjection")});
         auto config = ClipTextConfig::fromJson(o);
         QVERIFY2(config, qPrintable(config.error()));
         QCOMPARE(config->withProjection, !legacy);
@@ -480,7 +473,8 @@ void TestNn::clipPoolingAndCausality()
 
         c10::InferenceMode guard;
         // Row 0: highest id (49) at 3, eos 7 at 2 and 5; row 1: eos 7 at 6, highest id 33 at 1.
-        const auto ids = at::tensor({1, 4, 7, 49, 9, 7, 3, 3, 1, 33, 5, 6, 2, 8, 7, 7}, at::kLong).reshape({2, 8});
+        const auto ids =
+            at::tensor({1, 4, 7, 49, 9, 7, 3, 3, 1, 33, 5, 6, 2, 8, 7, 7}, at::kLong).reshape({2, 8});
         const auto out = clip->forward(ids, true);
         const std::vector<int64_t> eos = legacy ? std::vector<int64_t>{3, 1} : std::vector<int64_t>{2, 6};
         for (int b = 0; b < 2; ++b)
@@ -510,14 +504,15 @@ void TestNn::clipPoolingAndCausality()
     }
 }
 
-void TestNn::clipConfigErrors()
-{
+void TestNn::clipConfigErrors() {
     auto bad = ClipTextConfig::fromJson(with(json(kClip), "hidden_act", QStringLiteral("swiglu")));
     QVERIFY(!bad);
-    QVERIFY2(bad.error().contains(QStringLiteral("unsupported activation \"swiglu\"")), qPrintable(bad.error()));
+    QVERIFY2(bad.error().contains(QStringLiteral("unsupported activation \"swiglu\"")),
+             qPrintable(bad.error()));
     bad = ClipTextConfig::fromJson(with(json(kClip), "num_attention_heads", 3));
     QVERIFY(!bad);
-    QVERIFY2(bad.error().contains(QStringLiteral("not a multiple of num_attention_heads")), qPrintable(bad.error()));
+    QVERIFY2(bad.error().contains(QStringLiteral("not a multiple of num_attention_heads")),
+             qPrintable(bad.error()));
     // A full CLIPModel config: the text part is read from "text_config".
     auto nested = ClipTextConfig::fromJson(QJsonObject{{QStringLiteral("text_config"), json(kClip)}});
     QVERIFY2(nested, qPrintable(nested.error()));
@@ -525,8 +520,7 @@ void TestNn::clipConfigErrors()
     QCOMPARE(nested->hiddenAct, Activation::Gelu);
 }
 
-void TestNn::moduleHelpers()
-{
+void TestNn::moduleHelpers() {
     ResnetBlock2DOptions o;
     o.inChannels = 8;
     o.outChannels = 16;
@@ -550,7 +544,8 @@ void TestNn::moduleHelpers()
     QCOMPARE(moduleDevice(*block), at::Device(at::kCPU));
     const auto outBf16 = block->forward(x.to(at::kBFloat16), temb.to(at::kBFloat16));
     QCOMPARE(outBf16.scalar_type(), at::kBFloat16);
-    QVERIFY2(maxAbsError(outBf16, out) < 0.1 * out.abs().max().item<double>(), "bfloat16 result far from float32");
+    QVERIFY2(maxAbsError(outBf16, out) < 0.1 * out.abs().max().item<double>(),
+             "bfloat16 result far from float32");
 }
 
 QTEST_GUILESS_MAIN(TestNn)

@@ -22,13 +22,11 @@ using tp::test::dataPath;
 using tp::test::maxAbsError;
 
 namespace {
-QString pipelinePath(const QString& relative)
-{
+QString pipelinePath(const QString& relative) {
     return dataPath(QStringLiteral("sd15-tiny/pipeline/") + relative);
 }
 
-template <typename Module> void load(Module& module, const QString& file, at::ScalarType dtype)
-{
+template <typename Module> void load(Module& module, const QString& file, at::ScalarType dtype) {
     auto weights = SafeTensorsArchive::open(pipelinePath(file));
     if (!weights)
         qFatal("%s", qPrintable(weights.error()));
@@ -37,8 +35,7 @@ template <typename Module> void load(Module& module, const QString& file, at::Sc
         qFatal("%s", qPrintable(status.error()));
 }
 
-double relativeError(const at::Tensor& actual, const at::Tensor& expected)
-{
+double relativeError(const at::Tensor& actual, const at::Tensor& expected) {
     return maxAbsError(actual.cpu(), expected) / expected.abs().max().item<double>();
 }
 } // namespace
@@ -55,8 +52,7 @@ private Q_SLOTS:
     void moveRoundTrip();
 
 private:
-    at::Tensor reference(const char* name) const
-    {
+    at::Tensor reference(const char* name) const {
         auto t = m_reference->view(QLatin1String(name));
         if (!t)
             qFatal("%s", qPrintable(t.error()));
@@ -65,8 +61,7 @@ private:
     std::optional<SafeTensorsArchive> m_reference;
 };
 
-void TestNnGpu::initTestCase()
-{
+void TestNnGpu::initTestCase() {
     if (!at::hasCUDA())
         QSKIP("no CUDA device");
     // Exact float32 for the parity rows (TF32 would cost ~1e-3).
@@ -77,8 +72,7 @@ void TestNnGpu::initTestCase()
     m_reference = *archive;
 }
 
-void TestNnGpu::models_data()
-{
+void TestNnGpu::models_data() {
     QTest::addColumn<int>("dtype");
     QTest::addColumn<bool>("manual");
     QTest::addColumn<double>("tolerance"); // relative to the reference's largest magnitude
@@ -89,8 +83,7 @@ void TestNnGpu::models_data()
     QTest::newRow("bfloat16") << int(at::kBFloat16) << false << 5e-2;
 }
 
-void TestNnGpu::models()
-{
+void TestNnGpu::models() {
     QFETCH(int, dtype);
     QFETCH(bool, manual);
     QFETCH(double, tolerance);
@@ -127,14 +120,15 @@ void TestNnGpu::models()
         QVERIFY2(actual.isfinite().all().item<bool>(), name);
         const double error = relativeError(actual, reference(name));
         qInfo("%s %s: max abs error / max |reference| = %.3g", QTest::currentDataTag(), name, error);
-        QVERIFY2(error <= tolerance, qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(name)).arg(error)));
+        QVERIFY2(error <= tolerance,
+                 qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(name)).arg(error)));
     }
 }
 
-void TestNnGpu::moveRoundTrip()
-{
+void TestNnGpu::moveRoundTrip() {
     UNet2DCondition unet(*UNet2DConditionConfig::fromFile(pipelinePath(QStringLiteral("unet/config.json"))));
-    auto weights = SafeTensorsArchive::open(pipelinePath(QStringLiteral("unet/diffusion_pytorch_model.safetensors")));
+    auto weights =
+        SafeTensorsArchive::open(pipelinePath(QStringLiteral("unet/diffusion_pytorch_model.safetensors")));
     QVERIFY(weights);
     QVERIFY(loadWeights(*unet, *weights, QString(), at::kCPU, at::kFloat));
     const auto before = unet->named_parameters().find("conv_in.weight")->clone();

@@ -40,7 +40,8 @@ private Q_SLOTS:
         }
         if (m_cuda && !torch::cuda::is_available())
             QSKIP("TWISTEDPIC_TEST_DEVICE=cuda but no CUDA device");
-        auto file = io::SafeTensorsFile::open(test::dataPath(QStringLiteral("sd15-tiny/reference.safetensors")));
+        auto file =
+            io::SafeTensorsFile::open(test::dataPath(QStringLiteral("sd15-tiny/reference.safetensors")));
         QVERIFY2(file, qPrintable(file.error()));
         m_ref = *file;
         QFile cases(test::dataPath(QStringLiteral("sd15-tiny/cases.json")));
@@ -58,7 +59,8 @@ private Q_SLOTS:
         device.dtype = at::kFloat;
         device.description = m_cuda ? QStringLiteral("cuda:0 float32") : QStringLiteral("cpu float32");
         pipeline::initCpuRuntime();
-        auto model = pipeline::StableDiffusionModel::load(test::dataPath(QStringLiteral("sd15-tiny/pipeline")), device);
+        auto model = pipeline::StableDiffusionModel::load(
+            test::dataPath(QStringLiteral("sd15-tiny/pipeline")), device);
         QVERIFY2(model, qPrintable(model.error()));
         m_model = std::move(*model);
     }
@@ -67,7 +69,8 @@ private Q_SLOTS:
         QTest::addColumn<int>("index");
         for (int k = 0; k < 8; ++k) {
             const QJsonObject c = m_cases.at(k).toObject();
-            QTest::newRow(qPrintable(QStringLiteral("%1 %2").arg(k).arg(c.value(QStringLiteral("scheduler")).toString())))
+            QTest::newRow(qPrintable(
+                QStringLiteral("%1 %2").arg(k).arg(c.value(QStringLiteral("scheduler")).toString())))
                 << k;
         }
     }

@@ -32,10 +32,16 @@ QJsonObject readJson(const QString& relative) {
 
 // The config the reference tables were made with (cases.json "scheduler_config": the SD 1.5
 // PNDM config without timestep_spacing, so each class uses its own default spacing).
-QJsonObject casesConfig() { return readJson(QStringLiteral("sd15-tiny/cases.json")).value(QLatin1String("scheduler_config")).toObject(); }
+QJsonObject casesConfig() {
+    return readJson(QStringLiteral("sd15-tiny/cases.json"))
+        .value(QLatin1String("scheduler_config"))
+        .toObject();
+}
 
 // The pipeline folder's config as save_pretrained wrote it ("timestep_spacing": "leading").
-QJsonObject folderConfig() { return readJson(QStringLiteral("sd15-tiny/pipeline/scheduler/scheduler_config.json")); }
+QJsonObject folderConfig() {
+    return readJson(QStringLiteral("sd15-tiny/pipeline/scheduler/scheduler_config.json"));
+}
 
 std::unique_ptr<Scheduler> make(const QString& name, const QJsonObject& config) {
     auto r = makeScheduler(name, config);
@@ -86,7 +92,8 @@ private Q_SLOTS:
     void initTestCase() {
         QVERIFY2(!casesConfig().isEmpty(), "tests/data/sd15-tiny/cases.json has no scheduler_config");
         QVERIFY(!folderConfig().isEmpty());
-        auto file = io::SafeTensorsFile::open(test::dataPath(QStringLiteral("sd15-tiny/reference.safetensors")));
+        auto file =
+            io::SafeTensorsFile::open(test::dataPath(QStringLiteral("sd15-tiny/reference.safetensors")));
         QVERIFY2(file, qPrintable(file.error()));
         m_reference = file.value();
     }
@@ -340,11 +347,13 @@ private Q_SLOTS:
             const int64_t prev = t - 250;
             const double aT = ac[t];
             const double ap = prev >= 0 ? ac[prev] : ac[0]; // set_alpha_to_one = false
-            const at::Tensor x0 = (x.to(at::kDouble) - std::sqrt(1 - aT) * eps.to(at::kDouble)) / std::sqrt(aT);
+            const at::Tensor x0 =
+                (x.to(at::kDouble) - std::sqrt(1 - aT) * eps.to(at::kDouble)) / std::sqrt(aT);
             const at::Tensor expected = std::sqrt(ap) * x0 + std::sqrt(1 - ap) * eps.to(at::kDouble);
             const at::Tensor got = s->step(eps, i, x, nullptr);
             QCOMPARE(got.scalar_type(), at::kFloat);
-            QVERIFY2(maxAbsDiff(got, expected) < 2e-5, qPrintable(QString::number(maxAbsDiff(got, expected))));
+            QVERIFY2(maxAbsDiff(got, expected) < 2e-5,
+                     qPrintable(QString::number(maxAbsDiff(got, expected))));
         }
     }
 
@@ -372,7 +381,9 @@ private Q_SLOTS:
         QVERIFY(s->setTimesteps(10));
         const std::vector<double>& sig = s->sigmas();
         const auto alpha = [](double sigma) { return 1 / std::sqrt(sigma * sigma + 1); };
-        const auto lambda = [&](double sigma) { return std::log(alpha(sigma)) - std::log(sigma * alpha(sigma)); };
+        const auto lambda = [&](double sigma) {
+            return std::log(alpha(sigma)) - std::log(sigma * alpha(sigma));
+        };
         const at::Tensor x = fixedTensor(5);
         const at::Tensor eps0 = fixedTensor(6);
         const at::Tensor eps1 = fixedTensor(7);
@@ -383,8 +394,8 @@ private Q_SLOTS:
         const at::Tensor d0 = x0Of(x, eps0, sig[0]);
         const double h0 = lambda(sig[1]) - lambda(sig[0]);
         const auto vpSigma = [&](double sigma) { return sigma * alpha(sigma); };
-        const at::Tensor x1Expected =
-            (vpSigma(sig[1]) / vpSigma(sig[0])) * x.to(at::kDouble) - alpha(sig[1]) * (std::exp(-h0) - 1) * d0;
+        const at::Tensor x1Expected = (vpSigma(sig[1]) / vpSigma(sig[0])) * x.to(at::kDouble) -
+                                      alpha(sig[1]) * (std::exp(-h0) - 1) * d0;
         const at::Tensor x1 = s->step(eps0, 0, x, nullptr);
         QVERIFY2(maxAbsDiff(x1, x1Expected) < 1e-5, qPrintable(QString::number(maxAbsDiff(x1, x1Expected))));
         // step 1: second order with D1 = (m0 − m1) / r0
@@ -450,7 +461,8 @@ private Q_SLOTS:
         const double scaled = 10.0 * t;
         const double cSkip = 0.25 / (scaled * scaled + 0.25);
         const double cOut = scaled / std::sqrt(scaled * scaled + 0.25);
-        const at::Tensor x0 = (x.to(at::kDouble) - std::sqrt(1 - ac[t]) * eps.to(at::kDouble)) / std::sqrt(ac[t]);
+        const at::Tensor x0 =
+            (x.to(at::kDouble) - std::sqrt(1 - ac[t]) * eps.to(at::kDouble)) / std::sqrt(ac[t]);
         const at::Tensor expected = cOut * x0 + cSkip * x.to(at::kDouble);
         at::Generator g = makeCpuGenerator(99);
         const at::Tensor got = s->step(eps, last, x, &g);

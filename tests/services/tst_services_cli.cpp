@@ -5,10 +5,10 @@
 #include "tests/support/FakeTwistedPairServer.h"
 #include "tests/support/TestUtil.h"
 
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QDir>
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -59,7 +59,8 @@ class TestServicesCli final : public QObject {
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("XDG_STATE_HOME"), m_dir.filePath(QStringLiteral("state")));
         p.setProcessEnvironment(env);
-        p.start(binaryPath(QStringLiteral("app/twistedpic-cli")), QStringList{QStringLiteral("--config"), config()} + args);
+        p.start(binaryPath(QStringLiteral("app/twistedpic-cli")),
+                QStringList{QStringLiteral("--config"), config()} + args);
         CliRun r;
         [&] {
             QVERIFY(p.waitForStarted(10000));
@@ -79,8 +80,9 @@ private Q_SLOTS:
         QVERIFY(m_tp->listen());
         m_ollama->setInstalled({FakeOllamaServer::tagEntry(QStringLiteral("mistral:latest"), 4113301824),
                                 FakeOllamaServer::tagEntry(QStringLiteral("llama3.1:8b"), 4920753328)});
-        m_ollama->setLoaded({FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 5137025024, 5137025024),
-                             FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 10 * GiB, qint64(6.2 * GiB))});
+        m_ollama->setLoaded(
+            {FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 5137025024, 5137025024),
+             FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 10 * GiB, qint64(6.2 * GiB))});
         writeConfig(m_ollama->url(), m_tp->url());
     }
     void cleanup() {
@@ -94,10 +96,14 @@ private Q_SLOTS:
         QVERIFY2(r.out.contains(QStringLiteral("Ollama       ") + m_ollama->url().toString() +
                                 QStringLiteral("\n  up, version 0.12.3\n  installed: 2 model(s)\n")),
                  qPrintable(r.out));
-        QVERIFY(r.out.contains(QStringLiteral("    mistral:latest — 100% GPU  (4.8 GiB, 4.8 GiB on the GPU, until ")));
-        QVERIFY(r.out.contains(QStringLiteral("    llama3.1:8b — 38% CPU / 62% GPU  (10.0 GiB, 6.2 GiB on the GPU")));
-        QVERIFY(r.out.contains(QStringLiteral("TwistedPair  ") + m_tp->url().toString() + QStringLiteral("\n  up\n")));
-        QVERIFY(r.out.contains(QStringLiteral("  models: mistral:latest, qwen3:latest (default mistral:latest)\n")));
+        QVERIFY(r.out.contains(
+            QStringLiteral("    mistral:latest — 100% GPU  (4.8 GiB, 4.8 GiB on the GPU, until ")));
+        QVERIFY(r.out.contains(
+            QStringLiteral("    llama3.1:8b — 38% CPU / 62% GPU  (10.0 GiB, 6.2 GiB on the GPU")));
+        QVERIFY(r.out.contains(QStringLiteral("TwistedPair  ") + m_tp->url().toString() +
+                               QStringLiteral("\n  up\n")));
+        QVERIFY(r.out.contains(
+            QStringLiteral("  models: mistral:latest, qwen3:latest (default mistral:latest)\n")));
         QVERIFY(r.out.contains(QStringLiteral("  note: TwistedPair's /knobs gives no usable gain range")));
         QVERIFY(m_ollama->requestLines().contains(QStringLiteral("GET /api/ps")));
         QVERIFY(m_tp->requestLines().contains(QStringLiteral("GET /health")));
@@ -127,23 +133,27 @@ private Q_SLOTS:
         writeConfig(m_ollama->url(), QUrl(QStringLiteral("http://127.0.0.1:%1").arg(port)));
         const CliRun r = cli({QStringLiteral("services")});
         QCOMPARE(r.exitCode, 0);
-        QVERIFY2(r.out.contains(QStringLiteral("  down: TwistedPair at http://127.0.0.1:%1 is not running (connection "
-                                               "refused).")
-                                    .arg(port)),
+        QVERIFY2(r.out.contains(
+                     QStringLiteral("  down: TwistedPair at http://127.0.0.1:%1 is not running (connection "
+                                    "refused).")
+                         .arg(port)),
                  qPrintable(r.out));
         QVERIFY(r.out.contains(QStringLiteral("up, version 0.12.3")));
     }
 
     void distortEndToEnd() {
         m_ollama->setGenerateText(QStringLiteral("lanterns, drowned city, storm"));
-        const CliRun r = cli({QStringLiteral("distort"), QStringLiteral("--mode"), QStringLiteral("invert_er"),
-                              QStringLiteral("--tone"), QStringLiteral("satirical"), QStringLiteral("--gain"),
-                              QStringLiteral("7"), QStringLiteral("a"), QStringLiteral("quiet"), QStringLiteral("harbour")});
+        const CliRun r = cli({QStringLiteral("distort"), QStringLiteral("--mode"),
+                              QStringLiteral("invert_er"), QStringLiteral("--tone"),
+                              QStringLiteral("satirical"), QStringLiteral("--gain"), QStringLiteral("7"),
+                              QStringLiteral("a"), QStringLiteral("quiet"), QStringLiteral("harbour")});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         QVERIFY(r.out.startsWith(QStringLiteral("prompt:\n  a quiet harbour\n")));
-        QVERIFY2(r.out.contains(QStringLiteral("distorted (TwistedPair invert_er, satirical, gain 7, model mistral:latest, ")),
+        QVERIFY2(r.out.contains(QStringLiteral(
+                     "distorted (TwistedPair invert_er, satirical, gain 7, model mistral:latest, ")),
                  qPrintable(r.out));
-        QVERIFY(r.out.contains(QStringLiteral("  a quiet harbour (invert_er, satirical, gain 7): a storm of lanterns")));
+        QVERIFY(r.out.contains(
+            QStringLiteral("  a quiet harbour (invert_er, satirical, gain 7): a storm of lanterns")));
         QVERIFY(r.out.contains(QStringLiteral("refined (Ollama mistral:latest, 3 keywords of 20 asked, ")));
         QVERIFY(r.out.endsWith(QStringLiteral("final:\n   ;lanterns, drowned city, storm; \n")));
         QCOMPARE(m_tp->requests().size(), 1);
@@ -152,15 +162,17 @@ private Q_SLOTS:
     }
 
     void distortNoRefineJson() {
-        const CliRun r = cli({QStringLiteral("distort"), QStringLiteral("--no-refine"), QStringLiteral("--json"),
-                              QStringLiteral("a quiet harbour")});
+        const CliRun r = cli({QStringLiteral("distort"), QStringLiteral("--no-refine"),
+                              QStringLiteral("--json"), QStringLiteral("a quiet harbour")});
         QCOMPARE(r.exitCode, 0);
         const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
         QCOMPARE(o.value(QLatin1String("input")).toString(), QStringLiteral("a quiet harbour"));
         QCOMPARE(o.value(QLatin1String("distort")).toObject().value(QLatin1String("mode")).toString(),
                  QStringLiteral("echo_er")); // the settings default
         QCOMPARE(o.value(QLatin1String("refine")).toObject().value(QLatin1String("enabled")).toBool(), false);
-        QVERIFY(o.value(QLatin1String("final")).toString().startsWith(QStringLiteral(" ;a quiet harbour (echo_er")));
+        QVERIFY(o.value(QLatin1String("final"))
+                    .toString()
+                    .startsWith(QStringLiteral(" ;a quiet harbour (echo_er")));
         QVERIFY(m_ollama->requests().isEmpty());
     }
 
@@ -169,9 +181,10 @@ private Q_SLOTS:
         writeConfig(m_ollama->url(), QUrl(QStringLiteral("http://127.0.0.1:%1").arg(port)));
         const CliRun r = cli({QStringLiteral("distort"), QStringLiteral("a quiet harbour")});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains(QStringLiteral("Distortion failed: TwistedPair at http://127.0.0.1:%1 is not running "
-                                               "(connection refused).")
-                                    .arg(port)),
+        QVERIFY2(r.err.contains(
+                     QStringLiteral("Distortion failed: TwistedPair at http://127.0.0.1:%1 is not running "
+                                    "(connection refused).")
+                         .arg(port)),
                  qPrintable(r.err));
         QVERIFY(r.err.contains(QStringLiteral("The prompt as typed: a quiet harbour\n")));
         QVERIFY(m_ollama->requests().isEmpty());
@@ -186,10 +199,12 @@ private Q_SLOTS:
     }
 
     void distortRejectsBadKnobs() {
-        CliRun r = cli({QStringLiteral("distort"), QStringLiteral("--mode"), QStringLiteral("shout_er"), QStringLiteral("x")});
+        CliRun r = cli({QStringLiteral("distort"), QStringLiteral("--mode"), QStringLiteral("shout_er"),
+                        QStringLiteral("x")});
         QCOMPARE(r.exitCode, 2);
         QVERIFY(r.err.contains(QStringLiteral("'shout_er' is not a TwistedPair mode")));
-        r = cli({QStringLiteral("distort"), QStringLiteral("--gain"), QStringLiteral("12"), QStringLiteral("x")});
+        r = cli(
+            {QStringLiteral("distort"), QStringLiteral("--gain"), QStringLiteral("12"), QStringLiteral("x")});
         QCOMPARE(r.exitCode, 2);
         QVERIFY(r.err.contains(QStringLiteral("Gain 12 is outside TwistedPair's range 1..10.")));
         r = cli({QStringLiteral("distort")});
@@ -201,21 +216,36 @@ private Q_SLOTS:
     // records every stage.
     void generateWithDistortion() {
         const QString out = m_dir.filePath(QStringLiteral("distorted"));
-        const CliRun r = cli({QStringLiteral("generate"), QStringLiteral("--model"),
-                              QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"), QStringLiteral("--device"),
-                              QStringLiteral("cpu"), QStringLiteral("--steps"), QStringLiteral("2"), QStringLiteral("--width"),
-                              QStringLiteral("64"), QStringLiteral("--height"), QStringLiteral("64"), QStringLiteral("--seed"),
-                              QStringLiteral("3"), QStringLiteral("--quiet"), QStringLiteral("--distort"),
-                              QStringLiteral("invert_er,poetic,5"), QStringLiteral("--prompt"),
-                              QStringLiteral("a quiet harbour"), QStringLiteral("--output"), out});
+        const CliRun r = cli({QStringLiteral("generate"),
+                              QStringLiteral("--model"),
+                              QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"),
+                              QStringLiteral("--device"),
+                              QStringLiteral("cpu"),
+                              QStringLiteral("--steps"),
+                              QStringLiteral("2"),
+                              QStringLiteral("--width"),
+                              QStringLiteral("64"),
+                              QStringLiteral("--height"),
+                              QStringLiteral("64"),
+                              QStringLiteral("--seed"),
+                              QStringLiteral("3"),
+                              QStringLiteral("--quiet"),
+                              QStringLiteral("--distort"),
+                              QStringLiteral("invert_er,poetic,5"),
+                              QStringLiteral("--prompt"),
+                              QStringLiteral("a quiet harbour"),
+                              QStringLiteral("--output"),
+                              out});
         QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
         const QString png = r.out.trimmed().split(QLatin1Char('\n')).constLast().trimmed();
         QVERIFY2(png.endsWith(QLatin1String(".png")), qPrintable(r.out));
         QFile f(png.chopped(4) + QStringLiteral(".json"));
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QJsonObject sidecar = QJsonDocument::fromJson(f.readAll()).object();
-        const QJsonObject record =
-            sidecar.value(QStringLiteral("extra")).toObject().value(QStringLiteral("promptPipeline")).toObject();
+        const QJsonObject record = sidecar.value(QStringLiteral("extra"))
+                                       .toObject()
+                                       .value(QStringLiteral("promptPipeline"))
+                                       .toObject();
         QVERIFY2(!record.isEmpty(), QJsonDocument(sidecar).toJson().constData());
         QVERIFY(sidecar.value(QStringLiteral("prompt")).toString() != QStringLiteral("a quiet harbour"));
         QVERIFY(QJsonDocument(record).toJson().contains("a quiet harbour"));
@@ -224,11 +254,12 @@ private Q_SLOTS:
 
     void generateWithDistortionButTwistedPairDown() {
         writeConfig(m_ollama->url(), QUrl(QStringLiteral("http://127.0.0.1:%1").arg(deadPort())));
-        const CliRun r = cli({QStringLiteral("generate"), QStringLiteral("--model"),
-                              QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"), QStringLiteral("--device"),
-                              QStringLiteral("cpu"), QStringLiteral("--steps"), QStringLiteral("2"), QStringLiteral("--quiet"),
-                              QStringLiteral("--distort"), QStringLiteral("invert_er,poetic,5"), QStringLiteral("--prompt"),
-                              QStringLiteral("x"), QStringLiteral("--output"), m_dir.filePath(QStringLiteral("none"))});
+        const CliRun r = cli(
+            {QStringLiteral("generate"), QStringLiteral("--model"),
+             QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"), QStringLiteral("--device"),
+             QStringLiteral("cpu"), QStringLiteral("--steps"), QStringLiteral("2"), QStringLiteral("--quiet"),
+             QStringLiteral("--distort"), QStringLiteral("invert_er,poetic,5"), QStringLiteral("--prompt"),
+             QStringLiteral("x"), QStringLiteral("--output"), m_dir.filePath(QStringLiteral("none"))});
         QVERIFY(r.exitCode != 0);
         QVERIFY2(r.err.contains(QStringLiteral("TwistedPair")), qPrintable(r.err));
         QVERIFY2(r.err.contains(QStringLiteral("leave out --distort")), qPrintable(r.err));

@@ -62,18 +62,21 @@ private Q_SLOTS:
         QCOMPARE(version->value(), QStringLiteral("0.12.3"));
 
         // Something else answering on the port is not Ollama.
-        m_ollamaServer->script(QStringLiteral("GET"), QStringLiteral("/"), FakeResponse::text("Welcome to nginx!"));
+        m_ollamaServer->script(QStringLiteral("GET"), QStringLiteral("/"),
+                               FakeResponse::text("Welcome to nginx!"));
         health.reset();
         m_ollama->health(into(health));
         QTRY_VERIFY(health.has_value());
         QVERIFY(!health->isOk());
-        QVERIFY(health->error().contains(QStringLiteral("answered, but not like Ollama (\"Welcome to nginx!\")")));
+        QVERIFY(health->error().contains(
+            QStringLiteral("answered, but not like Ollama (\"Welcome to nginx!\")")));
     }
 
     void ollamaTags() {
         m_ollamaServer->setInstalled(
-            {FakeOllamaServer::tagEntry(QStringLiteral("llama3.2:latest"), 2019393189, QStringLiteral("llama"),
-                                        QStringLiteral("3.2B"), QStringLiteral("Q4_K_M")),
+            {FakeOllamaServer::tagEntry(QStringLiteral("llama3.2:latest"), 2019393189,
+                                        QStringLiteral("llama"), QStringLiteral("3.2B"),
+                                        QStringLiteral("Q4_K_M")),
              FakeOllamaServer::tagEntry(QStringLiteral("mistral:latest"), 4113301824)});
         std::optional<Result<QVector<OllamaModel>>> got;
         m_ollama->installedModels(into(got));
@@ -103,10 +106,11 @@ private Q_SLOTS:
 
     void ollamaPsFullAndPartial() {
         const QDateTime expires = QDateTime::currentDateTimeUtc().addSecs(240);
-        m_ollamaServer->setLoaded({FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 5137025024, 5137025024, expires),
-                                   // 38% on the CPU: size_vram = 62% of size
-                                   FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 10 * GiB, qint64(6.2 * GiB)),
-                                   FakeOllamaServer::psEntry(QStringLiteral("tiny:cpu"), 1 * GiB, 0)});
+        m_ollamaServer->setLoaded(
+            {FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 5137025024, 5137025024, expires),
+             // 38% on the CPU: size_vram = 62% of size
+             FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 10 * GiB, qint64(6.2 * GiB)),
+             FakeOllamaServer::psEntry(QStringLiteral("tiny:cpu"), 1 * GiB, 0)});
         std::optional<Result<QVector<OllamaLoadedModel>>> got;
         m_ollama->loadedModels(into(got));
         QTRY_VERIFY(got.has_value());
@@ -179,17 +183,18 @@ private Q_SLOTS:
         QCOMPARE(got->value().promptEvalCount, qint64(26));
         QVERIFY(got->value().wallMs > 0);
         const QJsonObject body = m_ollamaServer->requests().last().json();
-        QCOMPARE(body, (QJsonObject{{QStringLiteral("model"), QStringLiteral("mistral:latest")},
-                                    {QStringLiteral("prompt"), QStringLiteral("Describe")},
-                                    {QStringLiteral("stream"), false},
-                                    {QStringLiteral("options"), QJsonObject{{QStringLiteral("temperature"), 0.3},
-                                                                            {QStringLiteral("num_predict"), 150}}},
-                                    {QStringLiteral("keep_alive"), QStringLiteral("5m")}}));
+        QCOMPARE(body,
+                 (QJsonObject{{QStringLiteral("model"), QStringLiteral("mistral:latest")},
+                              {QStringLiteral("prompt"), QStringLiteral("Describe")},
+                              {QStringLiteral("stream"), false},
+                              {QStringLiteral("options"), QJsonObject{{QStringLiteral("temperature"), 0.3},
+                                                                      {QStringLiteral("num_predict"), 150}}},
+                              {QStringLiteral("keep_alive"), QStringLiteral("5m")}}));
     }
 
     void generateStreaming() {
-        m_ollamaServer->setStreamChunks({QStringLiteral("neon "), QStringLiteral("rain, "), QStringLiteral("wet "),
-                                         QStringLiteral("asphalt")},
+        m_ollamaServer->setStreamChunks({QStringLiteral("neon "), QStringLiteral("rain, "),
+                                         QStringLiteral("wet "), QStringLiteral("asphalt")},
                                         80);
         QStringList chunks;
         QVector<qint64> chunkTimes;
@@ -209,12 +214,11 @@ private Q_SLOTS:
             });
         QTRY_VERIFY_WITH_TIMEOUT(got.has_value(), 5000);
         QVERIFY2(got->isOk(), qPrintable(got->error()));
-        QCOMPARE(chunks, (QStringList{QStringLiteral("neon "), QStringLiteral("rain, "), QStringLiteral("wet "),
-                                      QStringLiteral("asphalt")}));
+        QCOMPARE(chunks, (QStringList{QStringLiteral("neon "), QStringLiteral("rain, "),
+                                      QStringLiteral("wet "), QStringLiteral("asphalt")}));
         // Signalled as they arrive, not all at the end.
-        QVERIFY2(chunkTimes.first() + 150 < doneAt, qPrintable(QStringLiteral("first %1 ms, done %2 ms")
-                                                                    .arg(chunkTimes.first())
-                                                                    .arg(doneAt)));
+        QVERIFY2(chunkTimes.first() + 150 < doneAt,
+                 qPrintable(QStringLiteral("first %1 ms, done %2 ms").arg(chunkTimes.first()).arg(doneAt)));
         QCOMPARE(got->value().response, QStringLiteral("neon rain, wet asphalt"));
         QCOMPARE(got->value().doneReason, QStringLiteral("stop"));
         QCOMPARE(got->value().evalDurationNs, qint64(4709213000LL));
@@ -238,12 +242,14 @@ private Q_SLOTS:
         std::optional<Result<GenerateResult>> got;
         m_ollama->generate(QStringLiteral("nosuch:latest"), QStringLiteral("p"), {}, into(got));
         QTRY_VERIFY(got.has_value());
-        QCOMPARE(got->error(), QStringLiteral("Ollama answered HTTP 404: model 'nosuch:latest' not found (POST "
-                                              "/api/generate)"));
+        QCOMPARE(got->error(),
+                 QStringLiteral("Ollama answered HTTP 404: model 'nosuch:latest' not found (POST "
+                                "/api/generate)"));
     }
 
     void unloadSendsExactBody() {
-        m_ollamaServer->setLoaded({FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 5 * GiB, 3 * GiB)});
+        m_ollamaServer->setLoaded(
+            {FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 5 * GiB, 3 * GiB)});
         std::optional<Result<GenerateResult>> got;
         m_ollama->unload(QStringLiteral("mistral:latest"), into(got));
         QTRY_VERIFY(got.has_value());
@@ -265,7 +271,8 @@ private Q_SLOTS:
         QTRY_VERIFY(health.has_value());
         QVERIFY2(health->isOk(), qPrintable(health->error()));
 
-        m_tpServer->script(QStringLiteral("GET"), QStringLiteral("/health"), FakeResponse::text("Not Found", 404));
+        m_tpServer->script(QStringLiteral("GET"), QStringLiteral("/health"),
+                           FakeResponse::text("Not Found", 404));
         health.reset();
         m_tp->health(into(health));
         QTRY_VERIFY(health.has_value());
@@ -282,15 +289,18 @@ private Q_SLOTS:
         QCOMPARE(got->value().gainMin, 1);
         QCOMPARE(got->value().gainMax, 10);
         QCOMPARE(got->value().notes,
-                 QStringList{QStringLiteral("TwistedPair's /knobs gives no usable gain range; using the documented "
-                                            "1..10.")});
+                 QStringList{
+                     QStringLiteral("TwistedPair's /knobs gives no usable gain range; using the documented "
+                                    "1..10.")});
     }
 
     void knobsParsedDefensively() {
         // A richer answer: objects for modes, an explicit gain range, no tones.
-        m_tpServer->setKnobs({{QStringLiteral("modes"), QJsonArray{QJsonObject{{QStringLiteral("value"), QStringLiteral("echo_er")}},
-                                                                  QStringLiteral("new_er")}},
-                              {QStringLiteral("gain"), QJsonObject{{QStringLiteral("min"), 0}, {QStringLiteral("max"), 20}}}});
+        m_tpServer->setKnobs(
+            {{QStringLiteral("modes"),
+              QJsonArray{QJsonObject{{QStringLiteral("value"), QStringLiteral("echo_er")}},
+                         QStringLiteral("new_er")}},
+             {QStringLiteral("gain"), QJsonObject{{QStringLiteral("min"), 0}, {QStringLiteral("max"), 20}}}});
         std::optional<Result<TwistedPairKnobs>> got;
         m_tp->knobs(into(got));
         QTRY_VERIFY(got.has_value());
@@ -300,10 +310,12 @@ private Q_SLOTS:
         QCOMPARE(k.gainMin, 0);
         QCOMPARE(k.gainMax, 20);
         QCOMPARE(k.notes.size(), 1);
-        QVERIFY(k.notes.first().startsWith(QStringLiteral("TwistedPair's /knobs lists no tones; using the documented")));
+        QVERIFY(k.notes.first().startsWith(
+            QStringLiteral("TwistedPair's /knobs lists no tones; using the documented")));
 
         // Garbage fields: everything falls back, and says so.
-        const TwistedPairKnobs empty = TwistedPairClient::parseKnobs(QJsonDocument(QJsonObject{{QStringLiteral("modes"), 3}}));
+        const TwistedPairKnobs empty =
+            TwistedPairClient::parseKnobs(QJsonDocument(QJsonObject{{QStringLiteral("modes"), 3}}));
         QCOMPARE(empty.modes, TwistedPairClient::documentedModes());
         QCOMPARE(empty.notes.size(), 3);
     }
@@ -312,7 +324,8 @@ private Q_SLOTS:
         std::optional<Result<TwistedPairModels>> got;
         m_tp->models(into(got));
         QTRY_VERIFY(got.has_value());
-        QCOMPARE(got->value().models, (QStringList{QStringLiteral("mistral:latest"), QStringLiteral("qwen3:latest")}));
+        QCOMPARE(got->value().models,
+                 (QStringList{QStringLiteral("mistral:latest"), QStringLiteral("qwen3:latest")}));
         QCOMPARE(got->value().defaultModel, QStringLiteral("mistral:latest"));
     }
 
@@ -327,8 +340,9 @@ private Q_SLOTS:
         m_tp->distort(req, into(got));
         QTRY_VERIFY(got.has_value());
         QVERIFY2(got->isOk(), qPrintable(got->error()));
-        QCOMPARE(got->value().output, QStringLiteral("a quiet harbour (invert_er, poetic, gain 7): a storm of lanterns "
-                                                     "over a drowned city"));
+        QCOMPARE(got->value().output,
+                 QStringLiteral("a quiet harbour (invert_er, poetic, gain 7): a storm of lanterns "
+                                "over a drowned city"));
         QCOMPARE(got->value().mode, QStringLiteral("invert_er"));
         QCOMPARE(got->value().gain, 7);
         QVERIFY(!got->value().signalId.isEmpty());
@@ -358,14 +372,17 @@ private Q_SLOTS:
         m_tp->distort(req, into(got));
         QVERIFY(!got.has_value()); // reported after the call returns, like a sent request
         QTRY_VERIFY(got.has_value());
-        QVERIFY(got->error().startsWith(QStringLiteral("'shout_er' is not a TwistedPair mode. Choose one of: invert_er")));
+        QVERIFY(got->error().startsWith(
+            QStringLiteral("'shout_er' is not a TwistedPair mode. Choose one of: invert_er")));
 
         req.mode = QStringLiteral("echo_er");
         req.gain = 11;
-        QCOMPARE(TwistedPairClient::validate(req).error(), QStringLiteral("Gain 11 is outside TwistedPair's range 1..10."));
+        QCOMPARE(TwistedPairClient::validate(req).error(),
+                 QStringLiteral("Gain 11 is outside TwistedPair's range 1..10."));
         req.gain = 5;
         req.tone = QStringLiteral("angry");
-        QVERIFY(TwistedPairClient::validate(req).error().startsWith(QStringLiteral("'angry' is not a TwistedPair tone")));
+        QVERIFY(TwistedPairClient::validate(req).error().startsWith(
+            QStringLiteral("'angry' is not a TwistedPair tone")));
         req.tone = QStringLiteral("neutral");
         req.text = QStringLiteral("   ");
         QVERIFY(!TwistedPairClient::validate(req).isOk());
@@ -374,15 +391,18 @@ private Q_SLOTS:
     }
 
     void distortServerErrors() {
-        m_tpServer->script(QStringLiteral("POST"), QStringLiteral("/distort-manual"),
-                           FakeResponse::json({{QStringLiteral("detail"), QStringLiteral("Ollama model not available")}}, 503));
+        m_tpServer->script(
+            QStringLiteral("POST"), QStringLiteral("/distort-manual"),
+            FakeResponse::json({{QStringLiteral("detail"), QStringLiteral("Ollama model not available")}},
+                               503));
         DistortRequest req;
         req.text = QStringLiteral("x");
         std::optional<Result<DistortResult>> got;
         m_tp->distort(req, into(got));
         QTRY_VERIFY(got.has_value());
         QCOMPARE(got->error(),
-                 QStringLiteral("TwistedPair answered HTTP 503: Ollama model not available (POST /distort-manual)"));
+                 QStringLiteral(
+                     "TwistedPair answered HTTP 503: Ollama model not available (POST /distort-manual)"));
 
         m_tpServer->clearScripts();
         m_tpServer->setOutput([](const QJsonObject&) { return QStringLiteral("  "); });
@@ -400,16 +420,19 @@ private Q_SLOTS:
         std::optional<Result<DistortResult>> got;
         m_tp->distort(req, into(got));
         QTRY_VERIFY_WITH_TIMEOUT(got.has_value(), 3000);
-        QVERIFY2(got->error().contains(QStringLiteral("did not answer POST /distort-manual within 0.2 s. Distortion can "
-                                                      "be slow; raise services/twistedPairTimeoutSec")),
+        QVERIFY2(got->error().contains(
+                     QStringLiteral("did not answer POST /distort-manual within 0.2 s. Distortion can "
+                                    "be slow; raise services/twistedPairTimeoutSec")),
                  qPrintable(got->error()));
     }
 
     // --- status poller (Services panel, `services` command) -------------------------
 
     void pollerOneRound() {
-        m_ollamaServer->setInstalled({FakeOllamaServer::tagEntry(QStringLiteral("mistral:latest"), 4113301824)});
-        m_ollamaServer->setLoaded({FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 10 * GiB, 6 * GiB)});
+        m_ollamaServer->setInstalled(
+            {FakeOllamaServer::tagEntry(QStringLiteral("mistral:latest"), 4113301824)});
+        m_ollamaServer->setLoaded(
+            {FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 10 * GiB, 6 * GiB)});
         ServiceStatusPoller poller(m_ollama.get(), m_tp.get());
         QSignalSpy refreshed(&poller, &ServiceStatusPoller::refreshed);
         QSignalSpy ollamaUpdated(&poller, &ServiceStatusPoller::ollamaUpdated);
@@ -429,7 +452,12 @@ private Q_SLOTS:
         QCOMPARE(t.models.defaultModel, QStringLiteral("mistral:latest"));
         QCOMPARE(t.knobs.modes.size(), 6);
         const QJsonObject j = toJson(o);
-        QCOMPARE(j.value(QLatin1String("loaded")).toArray().first().toObject().value(QLatin1String("processor")).toString(),
+        QCOMPARE(j.value(QLatin1String("loaded"))
+                     .toArray()
+                     .first()
+                     .toObject()
+                     .value(QLatin1String("processor"))
+                     .toString(),
                  QStringLiteral("40%/60% CPU/GPU"));
     }
 
@@ -444,8 +472,9 @@ private Q_SLOTS:
         QCOMPARE(m_ollamaServer->requestLines().count(QStringLiteral("GET /")), 1);
         QTRY_VERIFY_WITH_TIMEOUT(ollamaUpdated.size() >= 1, 3000);
         QVERIFY(poller.ollama().up);
-        QVERIFY2(poller.ollama().loadedError.contains(QStringLiteral("did not answer GET /api/ps within 0.5 s")),
-                 qPrintable(poller.ollama().loadedError));
+        QVERIFY2(
+            poller.ollama().loadedError.contains(QStringLiteral("did not answer GET /api/ps within 0.5 s")),
+            qPrintable(poller.ollama().loadedError));
         QVERIFY(!poller.twistedPair().up);
         QVERIFY(poller.twistedPair().error.contains(QStringLiteral("is not running (connection refused)")));
         QTRY_VERIFY_WITH_TIMEOUT(m_ollamaServer->requestLines().count(QStringLiteral("GET /")) >= 2, 3000);

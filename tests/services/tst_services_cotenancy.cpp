@@ -49,8 +49,8 @@ class TestServicesCoTenancy final : public QObject {
 
     std::unique_ptr<FakeOllamaServer> m_server;
     std::unique_ptr<OllamaClient> m_ollama;
-    QStringList m_events;    // our hooks and the fake server's requests, in order
-    qint64 m_deviceFree = 0; // what the "device" reports now
+    QStringList m_events;            // our hooks and the fake server's requests, in order
+    qint64 m_deviceFree = 0;         // what the "device" reports now
     QHash<QString, qint64> m_vramOf; // what an Ollama unload gives back to the "device"
 
     CoTenancyHooks hooks(bool cacheOk = true) {
@@ -84,7 +84,8 @@ private Q_SLOTS:
         m_vramOf = {{QStringLiteral("mistral:latest"), 3 * GiB}};
         connect(m_server.get(), &FakeHttpServer::requestReceived, this, [this](const HttpRequest& r) {
             const QJsonObject b = r.json();
-            if (r.line() == QLatin1String("POST /api/generate") && b.value(QLatin1String("keep_alive")).isDouble()) {
+            if (r.line() == QLatin1String("POST /api/generate") &&
+                b.value(QLatin1String("keep_alive")).isDouble()) {
                 const QString model = b.value(QLatin1String("model")).toString();
                 m_events << QStringLiteral("ollama: unload %1").arg(model);
                 m_deviceFree += m_vramOf.value(model);
@@ -124,13 +125,14 @@ private Q_SLOTS:
         QTest::addColumn<int>("fix");
         // Ollama model: 5 GiB, 3 GiB of it on the GPU; it needs 5 GiB + 457 MiB.
         // free + 3 GiB + cache >= need → cache is enough.
-        QTest::newRow("cache enough") << 2 * GiB << 6 * GiB << 2 * GiB
-                                      << int(CoTenancyDiagnosis::Fix::FreeCacheThenReload);
+        QTest::newRow("cache enough")
+            << 2 * GiB << 6 * GiB << 2 * GiB << int(CoTenancyDiagnosis::Fix::FreeCacheThenReload);
         // free + 3 + 1 (cache) = 4.5 < 5.45; + 3 (all) = 6.5 >= 5.45 → unload ours too.
-        QTest::newRow("unload needed") << GiB / 2 << 3 * GiB << 2 * GiB
-                                       << int(CoTenancyDiagnosis::Fix::UnloadThenReload);
+        QTest::newRow("unload needed")
+            << GiB / 2 << 3 * GiB << 2 * GiB << int(CoTenancyDiagnosis::Fix::UnloadThenReload);
         // free + 3 + 1 = 4 < 5.45 even with everything.
-        QTest::newRow("still short") << 0LL << 1 * GiB << 0LL << int(CoTenancyDiagnosis::Fix::ReleaseAllStillShort);
+        QTest::newRow("still short") << 0LL << 1 * GiB << 0LL
+                                     << int(CoTenancyDiagnosis::Fix::ReleaseAllStillShort);
     }
     void partlyOnCpuProposals() {
         QFETCH(qint64, free);
@@ -148,8 +150,9 @@ private Q_SLOTS:
         QCOMPARE(d.gpuPercent, 60);
         QCOMPARE(d.ollamaNeedBytes, 5 * GiB + kOllamaGpuReserveBytes);
         QCOMPARE(d.freeIfOllamaUnloads, free + 3 * GiB);
-        QVERIFY2(d.summary.startsWith(QStringLiteral("mistral:latest runs partly on the CPU (40%/60% CPU/GPU) while "
-                                                     "TwistedPic holds")),
+        QVERIFY2(d.summary.startsWith(
+                     QStringLiteral("mistral:latest runs partly on the CPU (40%/60% CPU/GPU) while "
+                                    "TwistedPic holds")),
                  qPrintable(d.summary));
         QVERIFY(d.proposal.contains(QStringLiteral("ask Ollama to unload mistral:latest")) ||
                 d.proposal.contains(QStringLiteral("letting Ollama reload mistral:latest")));
@@ -157,10 +160,12 @@ private Q_SLOTS:
     }
 
     void partlyOnCpuButNotUs() {
-        const auto fits = diagnoseCoTenancy({loaded(QStringLiteral("m"), 5 * GiB, 3 * GiB)}, {}, sample(24 * GiB, 10 * GiB));
+        const auto fits = diagnoseCoTenancy({loaded(QStringLiteral("m"), 5 * GiB, 3 * GiB)}, {},
+                                            sample(24 * GiB, 10 * GiB));
         QCOMPARE(fits.verdict, CoTenancyDiagnosis::Verdict::PartlyOnCpuNotUs);
         QCOMPARE(fits.fix, CoTenancyDiagnosis::Fix::ReloadOnly);
-        const auto tooBig = diagnoseCoTenancy({loaded(QStringLiteral("m"), 30 * GiB, 20 * GiB)}, {}, sample(24 * GiB, 1 * GiB));
+        const auto tooBig = diagnoseCoTenancy({loaded(QStringLiteral("m"), 30 * GiB, 20 * GiB)}, {},
+                                              sample(24 * GiB, 1 * GiB));
         QCOMPARE(tooBig.fix, CoTenancyDiagnosis::Fix::None);
         QVERIFY(tooBig.proposal.contains(QStringLiteral("too small")));
     }
@@ -185,17 +190,20 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(report.has_value(), 5000);
         QVERIFY2(report->ok, qPrintable(report->error));
         // OUR cleanup, THEN Ollama's unload, then the check that it is gone.
-        QCOMPARE(m_events, (QStringList{QStringLiteral("ollama: GET /api/ps"), QStringLiteral("ours: free cache"),
-                                        QStringLiteral("ollama: unload mistral:latest"),
-                                        QStringLiteral("ollama: GET /api/ps")}));
+        QCOMPARE(m_events,
+                 (QStringList{QStringLiteral("ollama: GET /api/ps"), QStringLiteral("ours: free cache"),
+                              QStringLiteral("ollama: unload mistral:latest"),
+                              QStringLiteral("ollama: GET /api/ps")}));
         QVERIFY(report->freedOurCache);
         QVERIFY(!report->unloadedOurModel);
         QCOMPARE(report->unloadedOllamaModels, QStringList{QStringLiteral("mistral:latest")});
         QCOMPARE(report->freeBytesAfter, 6 * GiB); // 2 + 1 (our cache) + 3 (mistral's share)
-        QVERIFY(report->steps.last().contains(QStringLiteral("its next request loads it fully onto the GPU")));
+        QVERIFY(
+            report->steps.last().contains(QStringLiteral("its next request loads it fully onto the GPU")));
         QCOMPARE(steps.size(), report->steps.size());
         QVERIFY(report->steps.first().startsWith(QStringLiteral("mistral:latest runs partly on the CPU")));
-        QVERIFY(report->steps.join(QLatin1Char('\n')).contains(QStringLiteral("Asking Ollama to unload mistral:latest")));
+        QVERIFY(report->steps.join(QLatin1Char('\n'))
+                    .contains(QStringLiteral("Asking Ollama to unload mistral:latest")));
         QVERIFY(!co.isBusy());
     }
 
@@ -211,12 +219,14 @@ private Q_SLOTS:
         co.giveGpuBackToOllama(d, [&](const CoTenancyReport& r) { report = r; });
         QTRY_VERIFY_WITH_TIMEOUT(report.has_value(), 5000);
         QVERIFY2(report->ok, qPrintable(report->error));
-        QCOMPARE(m_events, (QStringList{QStringLiteral("ours: free cache"), QStringLiteral("ours: unload model"),
-                                        QStringLiteral("ollama: unload mistral:latest"),
-                                        QStringLiteral("ollama: GET /api/ps")}));
+        QCOMPARE(m_events,
+                 (QStringList{QStringLiteral("ours: free cache"), QStringLiteral("ours: unload model"),
+                              QStringLiteral("ollama: unload mistral:latest"),
+                              QStringLiteral("ollama: GET /api/ps")}));
         QVERIFY(report->unloadedOurModel);
         // 0.5 + 1 + 2 = 3.5 GiB free, + mistral's 3 GiB when it goes = enough for it.
-        QVERIFY(report->steps.last().contains(QStringLiteral("its next request loads it fully onto the GPU")));
+        QVERIFY(
+            report->steps.last().contains(QStringLiteral("its next request loads it fully onto the GPU")));
     }
 
     void freshReadingCanSpareOurModel() {
@@ -232,7 +242,8 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(report.has_value(), 5000);
         QVERIFY(report->ok);
         QVERIFY(!m_events.contains(QStringLiteral("ours: unload model")));
-        QVERIFY(report->steps.contains(QStringLiteral("That is enough: TwistedPic's model stays on the GPU.")));
+        QVERIFY(
+            report->steps.contains(QStringLiteral("That is enough: TwistedPic's model stays on the GPU.")));
     }
 
     void failedCleanupLeavesOllamaAlone() {
@@ -244,8 +255,9 @@ private Q_SLOTS:
         co.giveGpuBackToOllama(d, [&](const CoTenancyReport& r) { report = r; });
         QTRY_VERIFY_WITH_TIMEOUT(report.has_value(), 5000);
         QVERIFY(!report->ok);
-        QCOMPARE(report->error, QStringLiteral("Could not free TwistedPic's cached GPU memory: CUDA error: busy. "
-                                               "Ollama was left as it is."));
+        QCOMPARE(report->error,
+                 QStringLiteral("Could not free TwistedPic's cached GPU memory: CUDA error: busy. "
+                                "Ollama was left as it is."));
         QCOMPARE(m_events, QStringList{QStringLiteral("ours: free cache")});
     }
 
@@ -253,14 +265,16 @@ private Q_SLOTS:
         OurGpuUse ours{6 * GiB, 2 * GiB, true, false, {}};
         const auto d = diagnoseCoTenancy({loaded(QStringLiteral("mistral:latest"), 5 * GiB, 3 * GiB)}, ours,
                                          sample(24 * GiB, 2 * GiB));
-        m_server->script(QStringLiteral("POST"), QStringLiteral("/api/generate"), FakeResponse::text("boom", 500));
+        m_server->script(QStringLiteral("POST"), QStringLiteral("/api/generate"),
+                         FakeResponse::text("boom", 500));
         CoTenancy co(m_ollama.get(), hooks());
         std::optional<CoTenancyReport> report;
         co.giveGpuBackToOllama(d, [&](const CoTenancyReport& r) { report = r; });
         QTRY_VERIFY_WITH_TIMEOUT(report.has_value(), 5000);
         QVERIFY(!report->ok);
-        QCOMPARE(report->error, QStringLiteral("Could not ask Ollama to unload mistral:latest: Ollama answered HTTP 500: "
-                                               "boom (POST /api/generate)"));
+        QCOMPARE(report->error,
+                 QStringLiteral("Could not ask Ollama to unload mistral:latest: Ollama answered HTTP 500: "
+                                "boom (POST /api/generate)"));
         QVERIFY(report->freedOurCache);
     }
 
@@ -272,7 +286,8 @@ private Q_SLOTS:
         co.makeRoom(4 * GiB, 6 * GiB, [&](const CoTenancyReport& r) { report = r; });
         QTRY_VERIFY(report.has_value());
         QVERIFY(report->ok);
-        QCOMPARE(report->steps, QStringList{QStringLiteral("Enough room: 6.0 GiB free, 4.0 GiB needed. Nothing to do.")});
+        QCOMPARE(report->steps,
+                 QStringList{QStringLiteral("Enough room: 6.0 GiB free, 4.0 GiB needed. Nothing to do.")});
         QVERIFY(m_server->requests().isEmpty());
     }
 
@@ -288,8 +303,9 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(report.has_value(), 5000);
         QVERIFY2(report->ok, qPrintable(report->error));
         QCOMPARE(report->unloadedOllamaModels, QStringList{QStringLiteral("mid")});
-        QCOMPARE(m_events, (QStringList{QStringLiteral("ollama: GET /api/ps"), QStringLiteral("ollama: unload mid"),
-                                        QStringLiteral("ollama: GET /api/ps")}));
+        QCOMPARE(m_events,
+                 (QStringList{QStringLiteral("ollama: GET /api/ps"), QStringLiteral("ollama: unload mid"),
+                              QStringLiteral("ollama: GET /api/ps")}));
         const QString log = report->steps.join(QLatin1Char('\n'));
         QVERIFY(log.contains(QStringLiteral("cannot tell whether a model is answering a request right now")));
         QVERIFY(log.contains(QStringLiteral("Room made: 4.5 GiB free (expected) for 4.0 GiB needed.")));
@@ -303,7 +319,8 @@ private Q_SLOTS:
         CoTenancyHooks h;
         h.deviceFreeBytes = [this] { return m_deviceFree; };
         CoTenancy co(m_ollama.get(), h);
-        m_vramOf = {{QStringLiteral("a"), 3 * GiB}, {QStringLiteral("b"), 2 * GiB}, {QStringLiteral("c"), GiB}};
+        m_vramOf = {
+            {QStringLiteral("a"), 3 * GiB}, {QStringLiteral("b"), 2 * GiB}, {QStringLiteral("c"), GiB}};
         std::optional<CoTenancyReport> report;
         co.makeRoom(4 * GiB, 0, [&](const CoTenancyReport& r) { report = r; });
         QTRY_VERIFY_WITH_TIMEOUT(report.has_value(), 5000);
@@ -320,7 +337,8 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(report.has_value(), 5000);
         QVERIFY(!report->ok);
         QCOMPARE(report->unloadedOllamaModels, QStringList{QStringLiteral("a")});
-        QVERIFY(report->error.startsWith(QStringLiteral("Still short after unloading Ollama's models: 2.0 GiB free")));
+        QVERIFY(report->error.startsWith(
+            QStringLiteral("Still short after unloading Ollama's models: 2.0 GiB free")));
     }
 
     void makeRoomWithOllamaDown() {
@@ -330,7 +348,8 @@ private Q_SLOTS:
         co.makeRoom(10 * GiB, GiB, [&](const CoTenancyReport& r) { report = r; });
         QTRY_VERIFY_WITH_TIMEOUT(report.has_value(), 5000);
         QVERIFY(!report->ok);
-        QVERIFY(report->error.startsWith(QStringLiteral("Could not make room: Ollama sent something that is not JSON")));
+        QVERIFY(report->error.startsWith(
+            QStringLiteral("Could not make room: Ollama sent something that is not JSON")));
     }
 
     void bytesNeeded() {
@@ -338,7 +357,8 @@ private Q_SLOTS:
         s.weightsBytes = 2 * GiB;
         const GenerationVramEstimate e = estimateGenerationVram(s);
         OurGpuUse notLoaded;
-        QCOMPARE(CoTenancy::bytesNeededBeforeGenerating(e, notLoaded, 512 * MiB), 2 * GiB + e.workingBytes + 512 * MiB);
+        QCOMPARE(CoTenancy::bytesNeededBeforeGenerating(e, notLoaded, 512 * MiB),
+                 2 * GiB + e.workingBytes + 512 * MiB);
         OurGpuUse resident{2 * GiB + 300 * MiB, 2 * GiB, true, false, {}};
         QCOMPARE(CoTenancy::bytesNeededBeforeGenerating(e, resident, 0), e.workingBytes - 300 * MiB);
         OurGpuUse bigCache{8 * GiB, 2 * GiB, true, false, {}};
@@ -354,7 +374,8 @@ private Q_SLOTS:
         QCOMPARE(e.vaeBytes, 512 * MiB);
         QCOMPARE(e.workingBytes, e.unetBytes);
         QCOMPARE(e.totalBytes, 2 * GiB + 662700032LL);
-        QVERIFY(e.explanation.startsWith(QStringLiteral("512x512, batch 1: weights 2.0 GiB + working memory 632 MiB")));
+        QVERIFY(e.explanation.startsWith(
+            QStringLiteral("512x512, batch 1: weights 2.0 GiB + working memory 632 MiB")));
 
         // Doubling the side quadruples the tokens; the score matrix grows with their square.
         GenerationShape big = sd15;

@@ -76,11 +76,13 @@ private Q_SLOTS:
     void postSendsJsonBody() {
         auto c = std::make_shared<Caught>();
         m_http->post(QStringLiteral("/api/generate"),
-                     {{QStringLiteral("model"), QStringLiteral("m")}, {QStringLiteral("keep_alive"), 0}}, catcher(c));
+                     {{QStringLiteral("model"), QStringLiteral("m")}, {QStringLiteral("keep_alive"), 0}},
+                     catcher(c));
         QTRY_VERIFY(c->done);
         const HttpRequest req = m_server->requests().first();
         QCOMPARE(req.headers.value("content-type"), QByteArray("application/json"));
-        QCOMPARE(req.json(), (QJsonObject{{QStringLiteral("model"), QStringLiteral("m")}, {QStringLiteral("keep_alive"), 0}}));
+        QCOMPARE(req.json(), (QJsonObject{{QStringLiteral("model"), QStringLiteral("m")},
+                                          {QStringLiteral("keep_alive"), 0}}));
     }
 
     void connectionRefused() {
@@ -90,18 +92,20 @@ private Q_SLOTS:
         ollama.installedModels([&](const Result<QVector<OllamaModel>>& r) { got = r; });
         QTRY_VERIFY(got.has_value());
         QVERIFY(!got->isOk());
-        QCOMPARE(got->error(), QStringLiteral("Ollama at http://127.0.0.1:%1 is not running (connection refused). "
-                                              "Start it with `ollama serve`, or change the URL in Settings → "
-                                              "Services.")
-                                   .arg(port));
+        QCOMPARE(got->error(),
+                 QStringLiteral("Ollama at http://127.0.0.1:%1 is not running (connection refused). "
+                                "Start it with `ollama serve`, or change the URL in Settings → "
+                                "Services.")
+                     .arg(port));
 
         TwistedPairClient tp(QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(port)));
         std::optional<tp::Status> health;
         tp.health([&](tp::Status s) { health = s; });
         QTRY_VERIFY(health.has_value());
         QVERIFY(health->error().startsWith(
-            QStringLiteral("TwistedPair at http://127.0.0.1:%1 is not running (connection refused). Start it in "
-                           "TwistedPair's V2 folder with `uvicorn server:app --port 8001`")
+            QStringLiteral(
+                "TwistedPair at http://127.0.0.1:%1 is not running (connection refused). Start it in "
+                "TwistedPair's V2 folder with `uvicorn server:app --port 8001`")
                 .arg(port)));
     }
 
@@ -117,8 +121,9 @@ private Q_SLOTS:
         QCOMPARE(c->reply.kind, HttpErrorKind::Timeout);
         QVERIFY(clock.elapsed() >= 290);
         QVERIFY2(clock.elapsed() < 3000, "the time limit did not stop the request");
-        QVERIFY2(c->reply.error.startsWith(QStringLiteral("Ollama at %1 did not answer GET /api/tags within 0.3 s.")
-                                               .arg(m_server->url().toString())),
+        QVERIFY2(c->reply.error.startsWith(
+                     QStringLiteral("Ollama at %1 did not answer GET /api/tags within 0.3 s.")
+                         .arg(m_server->url().toString())),
                  qPrintable(c->reply.error));
         QTRY_COMPARE(m_server->openConnections(), 0); // the connection was dropped, not left hanging
     }
@@ -135,7 +140,8 @@ private Q_SLOTS:
         int seen = 0;
         HttpJson::Options o;
         o.timeoutMs = 400;
-        m_http->postStream(QStringLiteral("/s"), {}, [&](const QJsonObject&) { ++seen; }, catcher(c), o);
+        m_http->postStream(
+            QStringLiteral("/s"), {}, [&](const QJsonObject&) { ++seen; }, catcher(c), o);
         QTRY_VERIFY_WITH_TIMEOUT(c->done, 5000);
         QVERIFY2(c->reply.isOk(), qPrintable(c->reply.error));
         QCOMPARE(seen, 6);
@@ -148,16 +154,17 @@ private Q_SLOTS:
         m_http->get(QStringLiteral("/api/tags"), catcher(c));
         QTRY_VERIFY(c->done);
         QCOMPARE(c->reply.kind, HttpErrorKind::NotJson);
-        QVERIFY2(c->reply.error.startsWith(QStringLiteral("Ollama sent something that is not JSON (GET /api/tags: ")),
+        QVERIFY2(c->reply.error.startsWith(
+                     QStringLiteral("Ollama sent something that is not JSON (GET /api/tags: ")),
                  qPrintable(c->reply.error));
         QVERIFY(c->reply.error.contains(QStringLiteral("began with \"<html><body><h1>It works!")));
     }
 
     void garbageLineInStream() {
-        m_server->script(QStringLiteral("POST"), QStringLiteral("/s"),
-                         FakeResponse::stream({"{\"response\":\"a\",\"done\":false}\n", "oops not json\n",
-                                               "{\"done\":true}\n"},
-                                              10));
+        m_server->script(
+            QStringLiteral("POST"), QStringLiteral("/s"),
+            FakeResponse::stream(
+                {"{\"response\":\"a\",\"done\":false}\n", "oops not json\n", "{\"done\":true}\n"}, 10));
         auto c = std::make_shared<Caught>();
         int seen = 0;
         m_http->postStream(QStringLiteral("/s"), {}, [&](const QJsonObject&) { ++seen; }, catcher(c), {});
@@ -176,27 +183,31 @@ private Q_SLOTS:
         QCOMPARE(c->reply.kind, HttpErrorKind::HttpStatus);
         QCOMPARE(c->reply.httpStatus, 500);
         // First 200 characters of the body, then where.
-        QCOMPARE(c->reply.error, QStringLiteral("Ollama answered HTTP 500: boom ") + QString(195, QLatin1Char('z')) +
-                                     QStringLiteral("… (GET /api/tags)"));
+        QCOMPARE(c->reply.error, QStringLiteral("Ollama answered HTTP 500: boom ") +
+                                     QString(195, QLatin1Char('z')) + QStringLiteral("… (GET /api/tags)"));
     }
 
     void httpStatusWithJsonError() {
-        m_server->script(QStringLiteral("POST"), QStringLiteral("/api/generate"),
-                         FakeResponse::json({{QStringLiteral("error"), QStringLiteral("model 'x' not found")}}, 404));
+        m_server->script(
+            QStringLiteral("POST"), QStringLiteral("/api/generate"),
+            FakeResponse::json({{QStringLiteral("error"), QStringLiteral("model 'x' not found")}}, 404));
         auto c = std::make_shared<Caught>();
         m_http->post(QStringLiteral("/api/generate"), {}, catcher(c));
         QTRY_VERIFY(c->done);
-        QCOMPARE(c->reply.error, QStringLiteral("Ollama answered HTTP 404: model 'x' not found (POST /api/generate)"));
+        QCOMPARE(c->reply.error,
+                 QStringLiteral("Ollama answered HTTP 404: model 'x' not found (POST /api/generate)"));
         QVERIFY(c->reply.body.contains("not found"));
     }
 
     void sizeLimitDeclaredLength() {
-        m_server->script(QStringLiteral("GET"), QStringLiteral("/api/tags"), FakeResponse::huge(50LL * 1024 * 1024));
+        m_server->script(QStringLiteral("GET"), QStringLiteral("/api/tags"),
+                         FakeResponse::huge(50LL * 1024 * 1024));
         auto c = std::make_shared<Caught>();
         m_http->get(QStringLiteral("/api/tags"), catcher(c));
         QTRY_VERIFY_WITH_TIMEOUT(c->done, 10000);
         QCOMPARE(c->reply.kind, HttpErrorKind::TooLarge);
-        QVERIFY2(c->reply.error.contains(QStringLiteral("answer larger than 8 MiB to GET /api/tags, stopped reading")),
+        QVERIFY2(c->reply.error.contains(
+                     QStringLiteral("answer larger than 8 MiB to GET /api/tags, stopped reading")),
                  qPrintable(c->reply.error));
     }
 
@@ -216,7 +227,8 @@ private Q_SLOTS:
         // The server writes only as fast as we read: it must have stopped far short of 50 MB.
         QVERIFY2(m_server->hugeBytesWritten() < 30LL * 1024 * 1024,
                  qPrintable(QString::number(m_server->hugeBytesWritten())));
-        qInfo("stopped after %lld ms, server wrote %lld bytes", clock.elapsed(), m_server->hugeBytesWritten());
+        qInfo("stopped after %lld ms, server wrote %lld bytes", clock.elapsed(),
+              m_server->hugeBytesWritten());
     }
 
     void sizeLimitCountsWholeStream() {
@@ -228,7 +240,8 @@ private Q_SLOTS:
         int seen = 0;
         HttpJson::Options o;
         o.maxBytes = 2048;
-        m_http->postStream(QStringLiteral("/s"), {}, [&](const QJsonObject&) { ++seen; }, catcher(c), o);
+        m_http->postStream(
+            QStringLiteral("/s"), {}, [&](const QJsonObject&) { ++seen; }, catcher(c), o);
         QTRY_VERIFY(c->done);
         QCOMPARE(c->reply.kind, HttpErrorKind::TooLarge);
         QVERIFY(c->reply.error.contains(QStringLiteral("larger than 2 KiB")));
@@ -281,9 +294,10 @@ private Q_SLOTS:
         m_http->get(QStringLiteral("/api/version"), catcher(c));
         QTRY_VERIFY(c->done);
         QCOMPARE(c->reply.kind, HttpErrorKind::Network);
-        QVERIFY2(c->reply.error.contains(QStringLiteral("closed the connection without a complete answer to GET "
-                                                        "/api/version")),
-                 qPrintable(c->reply.error));
+        QVERIFY2(
+            c->reply.error.contains(QStringLiteral("closed the connection without a complete answer to GET "
+                                                   "/api/version")),
+            qPrintable(c->reply.error));
     }
 
     void baseUrlWithPathPrefixAndSlash() {

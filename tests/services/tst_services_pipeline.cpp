@@ -51,7 +51,8 @@ private Q_SLOTS:
         m_tpServer = std::make_unique<FakeTwistedPairServer>();
         QVERIFY(m_ollamaServer->listen());
         QVERIFY(m_tpServer->listen());
-        m_ollamaServer->setInstalled({FakeOllamaServer::tagEntry(QStringLiteral("mistral:latest"), 4113301824)});
+        m_ollamaServer->setInstalled(
+            {FakeOllamaServer::tagEntry(QStringLiteral("mistral:latest"), 4113301824)});
         m_ollama = std::make_unique<OllamaClient>(m_ollamaServer->url());
         m_tp = std::make_unique<TwistedPairClient>(m_tpServer->url());
         m_pipeline = std::make_unique<PromptPipeline>(m_tp.get(), m_ollama.get());
@@ -65,7 +66,8 @@ private Q_SLOTS:
     }
 
     void endToEndRecordsEveryStage() {
-        m_ollamaServer->setGenerateText(QStringLiteral("**Visual keywords:** \"lanterns, drowned city, storm\"\n"));
+        m_ollamaServer->setGenerateText(
+            QStringLiteral("**Visual keywords:** \"lanterns, drowned city, storm\"\n"));
         QSignalSpy started(m_pipeline.get(), &PromptPipeline::stageStarted);
         QSignalSpy finishedStage(m_pipeline.get(), &PromptPipeline::stageFinished);
         QSignalSpy finished(m_pipeline.get(), &PromptPipeline::finished);
@@ -74,8 +76,9 @@ private Q_SLOTS:
         const PromptPipelineResult r = runToEnd(QStringLiteral("a quiet harbour"), c);
         QVERIFY2(r.ok, qPrintable(r.error));
         QCOMPARE(r.input, QStringLiteral("a quiet harbour"));
-        const QString distorted = QStringLiteral("a quiet harbour (what_if_er, poetic, gain 8): a storm of lanterns "
-                                                 "over a drowned city");
+        const QString distorted =
+            QStringLiteral("a quiet harbour (what_if_er, poetic, gain 8): a storm of lanterns "
+                           "over a drowned city");
         QCOMPARE(r.distorted, distorted);
         QCOMPARE(r.refined, QStringLiteral("lanterns, drowned city, storm"));
         QCOMPARE(r.finalPrompt, QStringLiteral("a quiet harbour ;lanterns, drowned city, storm; "));
@@ -87,12 +90,15 @@ private Q_SLOTS:
 
         // TwistedPair got the knobs; Ollama got the refiner prompt with the distorted
         // text and the count, at the original's temperature and length.
-        QCOMPARE(m_tpServer->requests().last().json().value(QLatin1String("mode")).toString(), QStringLiteral("what_if_er"));
+        QCOMPARE(m_tpServer->requests().last().json().value(QLatin1String("mode")).toString(),
+                 QStringLiteral("what_if_er"));
         const QJsonObject gen = m_ollamaServer->requests().last().json();
         QCOMPARE(gen.value(QLatin1String("model")).toString(), QStringLiteral("mistral:latest"));
         QCOMPARE(gen.value(QLatin1String("stream")).toBool(true), false);
         QVERIFY(gen.value(QLatin1String("prompt")).toString().contains(distorted));
-        QVERIFY(gen.value(QLatin1String("prompt")).toString().contains(QStringLiteral("exactly 12 short VISUAL keywords")));
+        QVERIFY(gen.value(QLatin1String("prompt"))
+                    .toString()
+                    .contains(QStringLiteral("exactly 12 short VISUAL keywords")));
         QCOMPARE(gen.value(QLatin1String("options")).toObject(),
                  (QJsonObject{{QStringLiteral("temperature"), 0.3}, {QStringLiteral("num_predict"), 150}}));
 
@@ -122,7 +128,8 @@ private Q_SLOTS:
                  c.wrapperTemplate);
         QVERIFY(!rec.contains(QStringLiteral("failedStage")));
         // Sidecars are JSON: the record must survive the trip.
-        QCOMPARE(QJsonObject::fromVariantMap(rec).toVariantMap().value(QStringLiteral("final")).toString(), r.finalPrompt);
+        QCOMPARE(QJsonObject::fromVariantMap(rec).toVariantMap().value(QStringLiteral("final")).toString(),
+                 r.finalPrompt);
     }
 
     void defaultWrapper() {
@@ -138,19 +145,23 @@ private Q_SLOTS:
         QVERIFY(r.ok);
         QCOMPARE(r.finalPrompt, QStringLiteral(" ;") + r.distorted + QStringLiteral("; "));
         QVERIFY(m_ollamaServer->requests().isEmpty());
-        QCOMPARE(r.record.value(QStringLiteral("refine")).toMap().value(QStringLiteral("enabled")).toBool(), false);
+        QCOMPARE(r.record.value(QStringLiteral("refine")).toMap().value(QStringLiteral("enabled")).toBool(),
+                 false);
     }
 
     void distortionOffPassesThePromptThrough() {
         PromptPipelineConfig c = distorting();
         c.distortEnabled = false;
         std::optional<PromptPipelineResult> got;
-        m_pipeline->run(QStringLiteral("a quiet harbour"), c, [&](const PromptPipelineResult& r) { got = r; });
+        m_pipeline->run(QStringLiteral("a quiet harbour"), c,
+                        [&](const PromptPipelineResult& r) { got = r; });
         QVERIFY(!got.has_value()); // asynchronous even when there is nothing to do
         QTRY_VERIFY(got.has_value());
         QVERIFY(got->ok);
         QCOMPARE(got->finalPrompt, QStringLiteral("a quiet harbour"));
-        QCOMPARE(got->record.value(QStringLiteral("distort")).toMap().value(QStringLiteral("enabled")).toBool(), false);
+        QCOMPARE(
+            got->record.value(QStringLiteral("distort")).toMap().value(QStringLiteral("enabled")).toBool(),
+            false);
         QVERIFY(m_tpServer->requests().isEmpty());
         QVERIFY(m_ollamaServer->requests().isEmpty());
     }
@@ -166,21 +177,24 @@ private Q_SLOTS:
         QVERIFY(!r.cancelled);
         QCOMPARE(r.failedStage, QStringLiteral("distort"));
         QCOMPARE(r.failedService, QStringLiteral("TwistedPair"));
-        QVERIFY2(r.error.startsWith(QStringLiteral("TwistedPair at http://127.0.0.1:%1 is not running (connection "
-                                                   "refused).")
-                                        .arg(port)),
-                 qPrintable(r.error));
+        QVERIFY2(
+            r.error.startsWith(QStringLiteral("TwistedPair at http://127.0.0.1:%1 is not running (connection "
+                                              "refused).")
+                                   .arg(port)),
+            qPrintable(r.error));
         QCOMPARE(r.promptAsTyped, QStringLiteral("a quiet harbour"));
         QVERIFY(r.finalPrompt.isEmpty());
         QVERIFY(m_ollamaServer->requests().isEmpty()); // nothing sent on after the failure
         QCOMPARE(r.record.value(QStringLiteral("failedStage")).toString(), QStringLiteral("distort"));
         QCOMPARE(r.record.value(QStringLiteral("failedService")).toString(), QStringLiteral("TwistedPair"));
-        QCOMPARE(r.record.value(QStringLiteral("distort")).toMap().value(QStringLiteral("error")).toString(), r.error);
+        QCOMPARE(r.record.value(QStringLiteral("distort")).toMap().value(QStringLiteral("error")).toString(),
+                 r.error);
     }
 
     void ollamaFailsDuringRefinement() {
-        m_ollamaServer->script(QStringLiteral("POST"), QStringLiteral("/api/generate"),
-                               FakeResponse::json({{QStringLiteral("error"), QStringLiteral("out of memory")}}, 500));
+        m_ollamaServer->script(
+            QStringLiteral("POST"), QStringLiteral("/api/generate"),
+            FakeResponse::json({{QStringLiteral("error"), QStringLiteral("out of memory")}}, 500));
         const PromptPipelineResult r = runToEnd(QStringLiteral("a quiet harbour"), distorting());
         QVERIFY(!r.ok);
         QCOMPARE(r.failedStage, QStringLiteral("refine"));
@@ -189,7 +203,8 @@ private Q_SLOTS:
         QCOMPARE(r.promptAsTyped, QStringLiteral("a quiet harbour"));
         QVERIFY(!r.distorted.isEmpty());
         QCOMPARE(r.unrefinedPrompt, QStringLiteral(" ;") + r.distorted + QStringLiteral("; "));
-        QCOMPARE(r.record.value(QStringLiteral("distort")).toMap().value(QStringLiteral("output")).toString(), r.distorted);
+        QCOMPARE(r.record.value(QStringLiteral("distort")).toMap().value(QStringLiteral("output")).toString(),
+                 r.distorted);
     }
 
     void emptyKeywordsFail() {
@@ -220,8 +235,10 @@ private Q_SLOTS:
     void newRunCancelsTheOld() {
         m_tpServer->setDistortDelayMs(300);
         std::optional<PromptPipelineResult> first, second;
-        m_pipeline->run(QStringLiteral("one"), distorting(), [&](const PromptPipelineResult& r) { first = r; });
-        m_pipeline->run(QStringLiteral("two"), distorting(), [&](const PromptPipelineResult& r) { second = r; });
+        m_pipeline->run(QStringLiteral("one"), distorting(),
+                        [&](const PromptPipelineResult& r) { first = r; });
+        m_pipeline->run(QStringLiteral("two"), distorting(),
+                        [&](const PromptPipelineResult& r) { second = r; });
         QVERIFY(first.has_value() && first->cancelled);
         QTRY_VERIFY_WITH_TIMEOUT(second.has_value(), 5000);
         QVERIFY2(second->ok, qPrintable(second->error));
@@ -239,9 +256,10 @@ private Q_SLOTS:
         QTest::addColumn<QString>("in");
         QTest::addColumn<QString>("out");
         QTest::newRow("plain") << QStringLiteral("a, b, c") << QStringLiteral("a, b, c");
-        QTest::newRow("markdown label quotes") << QStringLiteral("**Visual Keywords:** \"a, b.\"")
-                                               << QStringLiteral("a, b");
-        QTest::newRow("bullets") << QStringLiteral("- neon\n- rain\n1. city") << QStringLiteral("neon, rain, city");
+        QTest::newRow("markdown label quotes")
+            << QStringLiteral("**Visual Keywords:** \"a, b.\"") << QStringLiteral("a, b");
+        QTest::newRow("bullets") << QStringLiteral("- neon\n- rain\n1. city")
+                                 << QStringLiteral("neon, rain, city");
         QTest::newRow("empty pieces") << QStringLiteral("a,, ,b,\n") << QStringLiteral("a, b");
     }
     void cleanKeywords() {
@@ -266,7 +284,8 @@ private Q_SLOTS:
             QVERIFY(d.refinerTemplate.contains(QStringLiteral("{text}")));
             QVERIFY(d.refinerTemplate.contains(QStringLiteral("{count}")));
             QVERIFY(s.set(keys::WrapperTemplate, QStringLiteral(" ;{distorted}; , trending, 4k ")).isOk());
-            QVERIFY(s.set(keys::RefinerTemplate, QStringLiteral("Line one, {count}\nLine two: {text}")).isOk());
+            QVERIFY(
+                s.set(keys::RefinerTemplate, QStringLiteral("Line one, {count}\nLine two: {text}")).isOk());
             QVERIFY(s.set(keys::DistortMode, QStringLiteral("cucumb_er")).isOk());
             QVERIFY(!s.set(keys::DistortMode, QStringLiteral("shout_er")).isOk());
             QVERIFY(!s.set(keys::DistortGain, 11).isOk());

@@ -15,7 +15,9 @@
 using namespace tp;
 
 namespace {
-QString originalConfig() { return test::dataPath(QStringLiteral("original/config.py")); }
+QString originalConfig() {
+    return test::dataPath(QStringLiteral("original/config.py"));
+}
 QByteArray fileBytes(const QString& path) {
     QFile f(path);
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
@@ -52,7 +54,8 @@ private Q_SLOTS:
         QCOMPARE(b[3].toBool(), true);
         const QVariantMap c = py.assignments[2].value.toMap();
         QCOMPARE(c.value(QStringLiteral("k")).toList().at(1).toList().size(), 1);
-        QCOMPARE(c.value(QStringLiteral("d")).toMap().value(QStringLiteral("e")).toString(), QStringLiteral("f"));
+        QCOMPARE(c.value(QStringLiteral("d")).toMap().value(QStringLiteral("e")).toString(),
+                 QStringLiteral("f"));
         QCOMPARE(py.assignments[3].value.toLongLong(), 3); // (3) is not a tuple
         QCOMPARE(py.assignments[4].value.toString(), QStringLiteral("two\nlines"));
         QCOMPARE(py.skipped.size(), 3); // E (arithmetic), F (f-string), print(...)
@@ -73,7 +76,9 @@ private Q_SLOTS:
         QCOMPARE(v.value(keys::DistortMode).toString(), QStringLiteral("invert_er"));
         QCOMPARE(v.value(keys::DistortGain).toInt(), 7);
         QCOMPARE(v.value(keys::RefinerKeywords).toInt(), 25);
-        QVERIFY(v.value(keys::RefinerTemplate).toString().contains(QStringLiteral("{count} visual keywords:\n{text}")));
+        QVERIFY(v.value(keys::RefinerTemplate)
+                    .toString()
+                    .contains(QStringLiteral("{count} visual keywords:\n{text}")));
         QCOMPARE(v.value(keys::Steps).toInt(), 28);
         QCOMPARE(v.value(keys::Guidance).toDouble(), 4.5);
         QCOMPARE(v.value(keys::Width).toInt(), 1024);
@@ -84,7 +89,8 @@ private Q_SLOTS:
         QCOMPARE(v.value(keys::DefaultModel).toString(), QStringLiteral("runwayml/stable-diffusion-v1-5"));
         const QString ignored = r->ignored.join(QLatin1Char('\n'));
         QVERIFY2(ignored.contains(QStringLiteral("os.makedirs")), qPrintable(ignored));
-        QVERIFY(ignored.contains(QStringLiteral("stabilityai/stable-diffusion-3.5-large': not in the Hugging Face cache")));
+        QVERIFY(ignored.contains(
+            QStringLiteral("stabilityai/stable-diffusion-3.5-large': not in the Hugging Face cache")));
         QVERIFY(ignored.contains(QStringLiteral("SECRET_KEY")));
         QVERIFY(ignored.contains(QStringLiteral("DEBUG")));
         // Applied: all of it at once, into the file.
@@ -101,10 +107,12 @@ private Q_SLOTS:
             QVERIFY(s.set(keys::Steps, 33));
         }
         const QByteArray before = fileBytes(conf);
-        const test::ProcessResult r = test::runProcess(
-            test::binaryPath(QStringLiteral("app/twistedpic-cli")),
-            {QStringLiteral("--config"), conf, QStringLiteral("import-config"), originalConfig(), QStringLiteral("--dry-run")},
-            {QStringLiteral("HF_HUB_CACHE=") + m_cache, QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))});
+        const test::ProcessResult r =
+            test::runProcess(test::binaryPath(QStringLiteral("app/twistedpic-cli")),
+                             {QStringLiteral("--config"), conf, QStringLiteral("import-config"),
+                              originalConfig(), QStringLiteral("--dry-run")},
+                             {QStringLiteral("HF_HUB_CACHE=") + m_cache,
+                              QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))});
         QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.contains(QStringLiteral("generation/steps = 28")));
         QVERIFY(r.out.contains(QStringLiteral("Dry run: nothing was changed.")));
@@ -112,7 +120,8 @@ private Q_SLOTS:
         const test::ProcessResult applied = test::runProcess(
             test::binaryPath(QStringLiteral("app/twistedpic-cli")),
             {QStringLiteral("--config"), conf, QStringLiteral("import-config"), originalConfig()},
-            {QStringLiteral("HF_HUB_CACHE=") + m_cache, QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))});
+            {QStringLiteral("HF_HUB_CACHE=") + m_cache,
+             QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))});
         QCOMPARE(applied.exitCode, 0);
         QCOMPARE(Settings(conf).value(keys::Steps).toInt(), 28);
     }
@@ -124,11 +133,13 @@ private Q_SLOTS:
         f.write("GPU_MEMORY_CLEANUP = False\nREFINER_PROMPT_TEMPLATE = \"\"\"never closed\nSTEPS = 3\n");
         f.close();
         const QString conf = m_dir.filePath(QStringLiteral("bad.conf"));
-        const test::ProcessResult r = test::runProcess(test::binaryPath(QStringLiteral("app/twistedpic-cli")),
-                                                       {QStringLiteral("--config"), conf, QStringLiteral("import-config"), bad},
-                                                       {QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))});
+        const test::ProcessResult r =
+            test::runProcess(test::binaryPath(QStringLiteral("app/twistedpic-cli")),
+                             {QStringLiteral("--config"), conf, QStringLiteral("import-config"), bad},
+                             {QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains(QStringLiteral("line 2: a string is not closed. Nothing was imported.")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("line 2: a string is not closed. Nothing was imported.")),
+                 qPrintable(r.err));
         QVERIFY(!QFile::exists(conf));
     }
 };

@@ -14,7 +14,9 @@ class TestSettings final : public QObject {
 
 private:
     QTemporaryDir m_dir;
-    QString file(const QString& name = QStringLiteral("TwistedPic.conf")) const { return m_dir.filePath(name); }
+    QString file(const QString& name = QStringLiteral("TwistedPic.conf")) const {
+        return m_dir.filePath(name);
+    }
     static void writeText(const QString& path, const QByteArray& text) {
         QFile f(path);
         QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
@@ -48,7 +50,8 @@ private Q_SLOTS:
             QVERIFY(s.set(keys::UnloadAfterGeneration, true));
             QVERIFY(s.set(keys::IdleUnloadMinutes, 15));
             QVERIFY(s.set(keys::Guidance, 4.25));
-            QVERIFY(s.set(keys::ModelSearchPaths, QStringList{QStringLiteral("/a"), QStringLiteral("/b, c")}));
+            QVERIFY(
+                s.set(keys::ModelSearchPaths, QStringList{QStringLiteral("/a"), QStringLiteral("/b, c")}));
             QVERIFY(s.set(keys::OllamaUrl, QStringLiteral("http://gpu-box:11434")));
             QVERIFY(s.set(keys::Device, QStringLiteral("cuda:1")));
             QVERIFY(s.set(keys::Seed, qint64(4000000000)));
@@ -164,8 +167,9 @@ private Q_SLOTS:
     void migratesRenamedKeys() {
         const QString path = file(QStringLiteral("v1.conf"));
         // Schema 1 had no version key and the Python original's names.
-        writeText(path, "[gpu]\nmemoryCleanup=false\nunloadModelAfterGeneration=true\n[output]\ndir=/tmp/old-out\n"
-                        "[future]\nsomething=kept\n");
+        writeText(path,
+                  "[gpu]\nmemoryCleanup=false\nunloadModelAfterGeneration=true\n[output]\ndir=/tmp/old-out\n"
+                  "[future]\nsomething=kept\n");
         Settings s(path);
         QVERIFY(s.loadWarnings().isEmpty());
         QCOMPARE(s.cleanupAfterGeneration(), false);

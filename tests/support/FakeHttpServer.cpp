@@ -13,13 +13,20 @@ namespace {
 
 QByteArray reason(int status) {
     switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 422: return "Unprocessable Entity";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 422:
+        return "Unprocessable Entity";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
     }
 }
 
@@ -42,7 +49,8 @@ FakeResponse FakeResponse::text(const QByteArray& body, int status, const QByteA
     return r;
 }
 
-FakeResponse FakeResponse::stream(const QList<QByteArray>& chunks, int chunkDelayMs, const QByteArray& contentType) {
+FakeResponse FakeResponse::stream(const QList<QByteArray>& chunks, int chunkDelayMs,
+                                  const QByteArray& contentType) {
     FakeResponse r;
     r.kind = Kind::Stream;
     r.chunks = chunks;
@@ -77,28 +85,39 @@ FakeResponse FakeResponse::hangup() {
     return r;
 }
 
-FakeHttpServer::FakeHttpServer(QObject* parent) : QObject(parent), m_server(new QTcpServer(this)) {
+FakeHttpServer::FakeHttpServer(QObject* parent)
+    : QObject(parent)
+    , m_server(new QTcpServer(this)) {
     qRegisterMetaType<tp::test::HttpRequest>();
     connect(m_server, &QTcpServer::newConnection, this, &FakeHttpServer::onNewConnection);
 }
 
 FakeHttpServer::~FakeHttpServer() = default;
 
-bool FakeHttpServer::listen() { return m_server->listen(QHostAddress::LocalHost, 0); }
+bool FakeHttpServer::listen() {
+    return m_server->listen(QHostAddress::LocalHost, 0);
+}
 
-quint16 FakeHttpServer::port() const { return m_server->serverPort(); }
+quint16 FakeHttpServer::port() const {
+    return m_server->serverPort();
+}
 
-QUrl FakeHttpServer::url() const { return QUrl(QStringLiteral("http://127.0.0.1:%1").arg(port())); }
+QUrl FakeHttpServer::url() const {
+    return QUrl(QStringLiteral("http://127.0.0.1:%1").arg(port()));
+}
 
 void FakeHttpServer::route(const QString& method, const QString& path, Handler handler) {
     m_routes.insert(method + QLatin1Char(' ') + path, std::move(handler));
 }
 
-void FakeHttpServer::script(const QString& method, const QString& path, const FakeResponse& response, int times) {
+void FakeHttpServer::script(const QString& method, const QString& path, const FakeResponse& response,
+                            int times) {
     m_scripts.insert(method + QLatin1Char(' ') + path, Script{response, times});
 }
 
-void FakeHttpServer::clearScripts() { m_scripts.clear(); }
+void FakeHttpServer::clearScripts() {
+    m_scripts.clear();
+}
 
 QStringList FakeHttpServer::requestLines() const {
     QStringList out;
@@ -107,7 +126,9 @@ QStringList FakeHttpServer::requestLines() const {
     return out;
 }
 
-int FakeHttpServer::openConnections() const { return int(m_buffers.size()); }
+int FakeHttpServer::openConnections() const {
+    return int(m_buffers.size());
+}
 
 void FakeHttpServer::onNewConnection() {
     while (QTcpSocket* socket = m_server->nextPendingConnection()) {

@@ -20,7 +20,7 @@ namespace tp::test {
 // One request as the fake server received it.
 struct HttpRequest {
     QString method;
-    QString path; // with the query, as sent
+    QString path;                          // with the query, as sent
     QHash<QByteArray, QByteArray> headers; // names in lower case
     QByteArray body;
     qint64 receivedAtMs = 0;
@@ -32,11 +32,11 @@ struct HttpRequest {
 // How to answer a request.
 struct FakeResponse {
     enum class Kind {
-        Normal,     // status + body, Content-Length, then close
-        Stream,     // chunked transfer: each chunk after `chunkDelayMs`
-        Never,      // keep the connection open and say nothing (timeouts)
-        Huge,       // `hugeBytes` of filler, written as the client reads
-        Hangup,     // close the connection without a word
+        Normal, // status + body, Content-Length, then close
+        Stream, // chunked transfer: each chunk after `chunkDelayMs`
+        Never,  // keep the connection open and say nothing (timeouts)
+        Huge,   // `hugeBytes` of filler, written as the client reads
+        Hangup, // close the connection without a word
     };
     Kind kind = Kind::Normal;
     int status = 200;
@@ -107,7 +107,7 @@ private:
     void pumpHuge(QTcpSocket* socket, qint64 total);
 
     QTcpServer* m_server = nullptr;
-    QHash<QString, Handler> m_routes;   // "GET /api/tags"
+    QHash<QString, Handler> m_routes; // "GET /api/tags"
     QHash<QString, Script> m_scripts;
     QHash<QTcpSocket*, QByteArray> m_buffers;
     QHash<QTcpSocket*, qint64> m_hugeSent;

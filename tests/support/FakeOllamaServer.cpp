@@ -12,7 +12,9 @@ QString rfc3339(const QDateTime& t) {
     return local.toString(QStringLiteral("yyyy-MM-ddTHH:mm:ss.zzz")) + QStringLiteral("530000-07:00");
 }
 
-QString nowText() { return rfc3339(QDateTime::currentDateTimeUtc()); }
+QString nowText() {
+    return rfc3339(QDateTime::currentDateTimeUtc());
+}
 
 QJsonObject details(const QString& family, const QString& parameterSize, const QString& quantization) {
     return {{QStringLiteral("parent_model"), QString()},
@@ -25,7 +27,8 @@ QJsonObject details(const QString& family, const QString& parameterSize, const Q
 
 } // namespace
 
-FakeOllamaServer::FakeOllamaServer(QObject* parent) : FakeHttpServer(parent) {
+FakeOllamaServer::FakeOllamaServer(QObject* parent)
+    : FakeHttpServer(parent) {
     route(QStringLiteral("GET"), QStringLiteral("/"),
           [](const HttpRequest&) { return FakeResponse::text("Ollama is running"); });
     route(QStringLiteral("GET"), QStringLiteral("/api/version"), [this](const HttpRequest&) {
@@ -47,22 +50,27 @@ QJsonObject FakeOllamaServer::tagEntry(const QString& name, qint64 size, const Q
             {QStringLiteral("model"), name},
             {QStringLiteral("modified_at"), QStringLiteral("2025-05-04T17:37:44.706015396-07:00")},
             {QStringLiteral("size"), size},
-            {QStringLiteral("digest"), QStringLiteral("a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72")},
+            {QStringLiteral("digest"),
+             QStringLiteral("a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72")},
             {QStringLiteral("details"), details(family, parameterSize, quantization)}};
 }
 
-QJsonObject FakeOllamaServer::psEntry(const QString& name, qint64 size, qint64 sizeVram, const QDateTime& expiresAt) {
+QJsonObject FakeOllamaServer::psEntry(const QString& name, qint64 size, qint64 sizeVram,
+                                      const QDateTime& expiresAt) {
     return {{QStringLiteral("name"), name},
             {QStringLiteral("model"), name},
             {QStringLiteral("size"), size},
-            {QStringLiteral("digest"), QStringLiteral("2ae6f6dd7a3dd734790bbbf58b8909a606e0e7e97e94b7604e0aa7ae4490e6d8")},
-            {QStringLiteral("details"), details(QStringLiteral("llama"), QStringLiteral("7.2B"), QStringLiteral("Q4_0"))},
+            {QStringLiteral("digest"),
+             QStringLiteral("2ae6f6dd7a3dd734790bbbf58b8909a606e0e7e97e94b7604e0aa7ae4490e6d8")},
+            {QStringLiteral("details"),
+             details(QStringLiteral("llama"), QStringLiteral("7.2B"), QStringLiteral("Q4_0"))},
             {QStringLiteral("expires_at"), rfc3339(expiresAt)},
             {QStringLiteral("size_vram"), sizeVram},
             {QStringLiteral("context_length"), 4096}};
 }
 
-QJsonObject FakeOllamaServer::finalObject(const QString& model, const QString& response, const QString& reason) const {
+QJsonObject FakeOllamaServer::finalObject(const QString& model, const QString& response,
+                                          const QString& reason) const {
     QJsonObject o{{QStringLiteral("model"), model},
                   {QStringLiteral("created_at"), nowText()},
                   {QStringLiteral("response"), response},
@@ -117,7 +125,9 @@ FakeResponse FakeOllamaServer::generate(const HttpRequest& req) {
                             {QStringLiteral("done"), false}};
         lines << QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n';
     }
-    lines << QJsonDocument(finalObject(model, QString(), QStringLiteral("stop"))).toJson(QJsonDocument::Compact) + '\n';
+    lines << QJsonDocument(finalObject(model, QString(), QStringLiteral("stop")))
+                     .toJson(QJsonDocument::Compact) +
+                 '\n';
     return FakeResponse::stream(lines, m_chunkDelayMs);
 }
 

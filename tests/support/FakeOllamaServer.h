@@ -18,7 +18,8 @@ public:
     explicit FakeOllamaServer(QObject* parent = nullptr);
 
     // Entries as Ollama writes them.
-    static QJsonObject tagEntry(const QString& name, qint64 size, const QString& family = QStringLiteral("llama"),
+    static QJsonObject tagEntry(const QString& name, qint64 size,
+                                const QString& family = QStringLiteral("llama"),
                                 const QString& parameterSize = QStringLiteral("7.2B"),
                                 const QString& quantization = QStringLiteral("Q4_0"));
     static QJsonObject psEntry(const QString& name, qint64 size, qint64 sizeVram,

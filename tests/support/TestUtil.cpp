@@ -6,9 +6,13 @@
 
 namespace tp::test {
 
-QString dataPath(const QString& relative) { return QDir(QStringLiteral(TP_TEST_DATA_DIR)).filePath(relative); }
+QString dataPath(const QString& relative) {
+    return QDir(QStringLiteral(TP_TEST_DATA_DIR)).filePath(relative);
+}
 
-QString binaryPath(const QString& relative) { return QDir(QStringLiteral(TP_BINARY_DIR)).filePath(relative); }
+QString binaryPath(const QString& relative) {
+    return QDir(QStringLiteral(TP_BINARY_DIR)).filePath(relative);
+}
 
 ProcessResult runProcess(const QString& program, const QStringList& args, const QStringList& env,
                          int timeoutMs) {

@@ -55,7 +55,8 @@ private Q_SLOTS:
     void initTestCase() {
         const QString folder = bundledModelFolder();
         if (folder.isEmpty())
-            QSKIP("resources/models holds no trained model yet (train one with twistedpic-train, see docs/TRAINING.md)");
+            QSKIP("resources/models holds no trained model yet (train one with twistedpic-train, see "
+                  "docs/TRAINING.md)");
         pipeline::initCpuRuntime();
         auto device = pipeline::resolveDevice(QStringLiteral("cpu"), QStringLiteral("fp32"));
         QVERIFY2(device.isOk(), qPrintable(device.error()));
@@ -96,12 +97,15 @@ private Q_SLOTS:
         const double n = double(scenes.size());
         qInfo("colours right %.2f, shape right %.2f\n%s", colourOk / n, shapeOk / n,
               qPrintable(report.join(QLatin1Char('\n'))));
-        QVERIFY2(colourOk / n >= 0.90, "shape and background colours must be right in at least 90% of the prompts");
-        QVERIFY2(shapeOk / n >= 0.75, "the classifier must agree on the shape in at least 75% of the prompts");
+        QVERIFY2(colourOk / n >= 0.90,
+                 "shape and background colours must be right in at least 90% of the prompts");
+        QVERIFY2(shapeOk / n >= 0.75,
+                 "the classifier must agree on the shape in at least 75% of the prompts");
     }
 
     void sameSeedSamePixels() {
-        const QString prompt = QStringLiteral("a small yellow star in the top left corner on a black background");
+        const QString prompt =
+            QStringLiteral("a small yellow star in the top left corner on a black background");
         const at::Tensor a = generate(prompt, 42);
         const at::Tensor b = generate(prompt, 42);
         const at::Tensor c = generate(prompt, 43);

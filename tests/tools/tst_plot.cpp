@@ -24,7 +24,9 @@ private:
 
 private Q_SLOTS:
     void readsLossColumns() {
-        const QString path = writeCsv(QStringLiteral("a.csv"), "step,loss,lr,kl_loss\n0,1.0,0.001,0.5\n10,0.5,0.001,0.25\n20,nan,0.001,0.1\n");
+        const QString path =
+            writeCsv(QStringLiteral("a.csv"),
+                     "step,loss,lr,kl_loss\n0,1.0,0.001,0.5\n10,0.5,0.001,0.25\n20,nan,0.001,0.1\n");
         const auto chart = readCsv(path);
         QVERIFY2(chart.isOk(), qPrintable(chart.error()));
         QCOMPARE(chart->xLabel, QStringLiteral("step"));

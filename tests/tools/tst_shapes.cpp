@@ -45,9 +45,9 @@ private Q_SLOTS:
         for (int i = 0; i < colourCount(); ++i)
             for (int j = i + 1; j < colourCount(); ++j) {
                 const auto a = rgbOf(i), b = rgbOf(j);
-                smallest = std::min(smallest, std::sqrt(double((a[0] - b[0]) * (a[0] - b[0]) +
-                                                               (a[1] - b[1]) * (a[1] - b[1]) +
-                                                               (a[2] - b[2]) * (a[2] - b[2]))));
+                smallest = std::min(
+                    smallest, std::sqrt(double((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+                                               (a[2] - b[2]) * (a[2] - b[2]))));
             }
         QVERIFY2(smallest >= 100.0, qPrintable(QString::number(smallest)));
         QCOMPARE(colourIndex(QStringLiteral("purple")), 5);
@@ -86,7 +86,8 @@ private Q_SLOTS:
         QVERIFY(loose.has_value());
         QVERIFY(loose->sameContent(makeScene(0, 4, Shape::Circle, Size::Medium, Position::Center)));
         QVERIFY(!parseCaption(QStringLiteral("a red circle on a red background")).has_value());
-        QVERIFY(!parseCaption(QStringLiteral("a large red circle in the top left corner on a blue background")));
+        QVERIFY(
+            !parseCaption(QStringLiteral("a large red circle in the top left corner on a blue background")));
     }
 
     void samplerIsDeterministicAndCoversEverything() {
@@ -97,7 +98,8 @@ private Q_SLOTS:
             const Scene sa = a.next();
             const Scene sb = b.next();
             const Scene sc = c.next();
-            QVERIFY(sa.sameContent(sb) && sa.dx == sb.dx && sa.scale == sb.scale && sa.sayMedium == sb.sayMedium);
+            QVERIFY(sa.sameContent(sb) && sa.dx == sb.dx && sa.scale == sb.scale &&
+                    sa.sayMedium == sb.sayMedium);
             differs = differs || !sa.sameContent(sc);
             QVERIFY(sa.colour != sa.background);
             QVERIFY(sa.size != Size::Large || sa.position == Position::Center);

@@ -20,7 +20,9 @@ using namespace tp;
 
 namespace {
 
-QString trainer() { return test::binaryPath(QStringLiteral("tools/train/twistedpic-train")); }
+QString trainer() {
+    return test::binaryPath(QStringLiteral("tools/train/twistedpic-train"));
+}
 
 // Column `name` of a CSV written by the trainer.
 QVector<double> column(const QString& path, const QString& name) {
@@ -58,10 +60,11 @@ private:
     QString m_work;
 
     test::ProcessResult train(const QString& model, const QString& work, const QStringList& extra = {}) {
-        const QStringList args = QStringList{QStringLiteral("--smoke"), QStringLiteral("--out"), model,
-                                            QStringLiteral("--work"), work, QStringLiteral("--seed"),
-                                            QStringLiteral("7")} +
-                                 extra;
+        const QStringList args =
+            QStringList{
+                QStringLiteral("--smoke"), QStringLiteral("--out"), model, QStringLiteral("--work"), work,
+                QStringLiteral("--seed"),  QStringLiteral("7")} +
+            extra;
         test::ProcessResult r = test::runProcess(trainer(), args, {}, 240000);
         if (r.exitCode != 0)
             qWarning("%s\n%s", qPrintable(r.out), qPrintable(r.err));
@@ -81,11 +84,14 @@ private Q_SLOTS:
 
     void bothStagesLearn() {
         const QVector<double> vae = column(m_work + QStringLiteral("/vae_loss.csv"), QStringLiteral("loss"));
-        const QVector<double> unet = column(m_work + QStringLiteral("/unet_loss.csv"), QStringLiteral("mse_loss"));
+        const QVector<double> unet =
+            column(m_work + QStringLiteral("/unet_loss.csv"), QStringLiteral("mse_loss"));
         QCOMPARE(vae.size(), 6); // every 5 of 30 steps
         QCOMPARE(unet.size(), 6);
-        qInfo("vae loss %.4f -> %.4f, unet mse %.4f -> %.4f", vae.first(), vae.last(), unet.first(), unet.last());
-        QVERIFY(vae.last() < 0.85 * vae.first()); // 30 steps of a tiny autoencoder: a clear fall, not convergence
+        qInfo("vae loss %.4f -> %.4f, unet mse %.4f -> %.4f", vae.first(), vae.last(), unet.first(),
+              unet.last());
+        QVERIFY(vae.last() <
+                0.85 * vae.first()); // 30 steps of a tiny autoencoder: a clear fall, not convergence
         QVERIFY(unet.last() < 0.8 * unet.first());
         for (double v : vae + unet)
             QVERIFY(std::isfinite(v));
@@ -94,8 +100,10 @@ private Q_SLOTS:
     void folderLoadsBack() {
         const QDir d(m_model);
         const QJsonObject index = readJson(d.filePath(QStringLiteral("model_index.json")));
-        QCOMPARE(index.value(QStringLiteral("_class_name")).toString(), QStringLiteral("StableDiffusionPipeline"));
-        QCOMPARE(index.value(QStringLiteral("unet")).toArray().at(1).toString(), QStringLiteral("UNet2DConditionModel"));
+        QCOMPARE(index.value(QStringLiteral("_class_name")).toString(),
+                 QStringLiteral("StableDiffusionPipeline"));
+        QCOMPARE(index.value(QStringLiteral("unet")).toArray().at(1).toString(),
+                 QStringLiteral("UNet2DConditionModel"));
         const QJsonObject sched = readJson(d.filePath(QStringLiteral("scheduler/scheduler_config.json")));
         QCOMPARE(sched.value(QStringLiteral("beta_schedule")).toString(), QStringLiteral("scaled_linear"));
         QCOMPARE(sched.value(QStringLiteral("steps_offset")).toInt(), 1);
@@ -132,7 +140,8 @@ private Q_SLOTS:
             QCOMPARE(weights->dominantDType(), io::DType::F16);
             QCOMPARE(weights->metadata().value(QStringLiteral("format")), QStringLiteral("pt"));
             nn::LoadReport report;
-            const Status s = nn::loadWeights(*part.module, *weights, QString(), at::kCPU, at::kFloat, &report);
+            const Status s =
+                nn::loadWeights(*part.module, *weights, QString(), at::kCPU, at::kFloat, &report);
             QVERIFY2(s.isOk(), qPrintable(s.error()));
             QVERIFY(report.unexpected.isEmpty());
         }
@@ -156,7 +165,8 @@ private Q_SLOTS:
         // Stop the UNet stage early, then resume to the full length: same weights, bit for bit.
         const QString model = m_dir.filePath(QStringLiteral("resumed"));
         const QString work = m_dir.filePath(QStringLiteral("resumed-work"));
-        test::ProcessResult first = train(model, work, {QStringLiteral("--stop-after"), QStringLiteral("20")});
+        test::ProcessResult first =
+            train(model, work, {QStringLiteral("--stop-after"), QStringLiteral("20")});
         QCOMPARE(first.exitCode, 0);
         QVERIFY(first.out.contains(QStringLiteral("stopped after UNet step 20")));
         QVERIFY(!QFile::exists(model + QStringLiteral("/unet/diffusion_pytorch_model.safetensors")));

@@ -100,7 +100,8 @@ private Q_SLOTS:
         QCOMPARE(v.tokens().at(v.bosId()), QStringLiteral("<|startoftext|>"));
         QCOMPARE(v.tokens().at(v.eosId()), QStringLiteral("<|endoftext|>"));
         QCOMPARE(v.size(), 512 + int(v.merges().size()) + 2);
-        const QVector<int> ids = v.encode(QStringLiteral("a small yellow star in the top left corner on a black background"));
+        const QVector<int> ids =
+            v.encode(QStringLiteral("a small yellow star in the top left corner on a black background"));
         QCOMPARE(ids.size(), 13);
         QCOMPARE(v.tokens().at(ids[3]), QStringLiteral("star</w>"));
         // The same corpus gives the same vocabulary.

@@ -15,7 +15,8 @@ namespace tp::test {
 constexpr qint64 MiB = 1024LL * 1024;
 constexpr qint64 GiB = 1024LL * MiB;
 
-inline gpu::VramSample gpuSample(qint64 t, qint64 total, qint64 used, qint64 reserved = -1, qint64 allocated = -1) {
+inline gpu::VramSample gpuSample(qint64 t, qint64 total, qint64 used, qint64 reserved = -1,
+                                 qint64 allocated = -1) {
     gpu::VramSample s;
     s.msecsSinceEpoch = t;
     s.gpuAvailable = true;
@@ -36,7 +37,8 @@ inline gpu::VramSample gpuSample(qint64 t, qint64 total, qint64 used, qint64 res
     return s;
 }
 
-inline void addProcess(gpu::VramSample& s, qint64 pid, const QString& name, qint64 bytes, bool ollama, bool self = false) {
+inline void addProcess(gpu::VramSample& s, qint64 pid, const QString& name, qint64 bytes, bool ollama,
+                       bool self = false) {
     gpu::DeviceSample& d = s.devices.first();
     d.processesValid = true;
     gpu::GpuProcess p;
@@ -49,11 +51,13 @@ inline void addProcess(gpu::VramSample& s, qint64 pid, const QString& name, qint
 }
 
 inline bool near(QRgb a, const QColor& b, int tolerance = 40) {
-    return std::abs(qRed(a) - b.red()) + std::abs(qGreen(a) - b.green()) + std::abs(qBlue(a) - b.blue()) <= tolerance;
+    return std::abs(qRed(a) - b.red()) + std::abs(qGreen(a) - b.green()) + std::abs(qBlue(a) - b.blue()) <=
+           tolerance;
 }
 
 // Rows of column x (within [top, bottom]) whose pixel is close to `color`.
-inline QVector<int> rowsWithColor(const QImage& img, int x, int top, int bottom, const QColor& color, int tol = 40) {
+inline QVector<int> rowsWithColor(const QImage& img, int x, int top, int bottom, const QColor& color,
+                                  int tol = 40) {
     QVector<int> rows;
     for (int y = std::max(0, top); y <= std::min(img.height() - 1, bottom); ++y)
         if (near(img.pixel(x, y), color, tol))
@@ -70,7 +74,9 @@ inline int countColor(const QImage& img, const QRect& area, const QColor& color,
     return n;
 }
 
-inline QImage render(QWidget& w) { return w.grab().toImage().convertToFormat(QImage::Format_RGB32); }
+inline QImage render(QWidget& w) {
+    return w.grab().toImage().convertToFormat(QImage::Format_RGB32);
+}
 
 // Saves a widget's picture under <build>/screenshots/ for people to look at.
 inline QString saveScreenshot(QWidget& w, const QString& name) {

@@ -33,7 +33,9 @@ using namespace tp;
 
 namespace {
 
-QString fixtureModel() { return QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"); }
+QString fixtureModel() {
+    return QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
+}
 // TWISTEDPIC_TEST_DEVICE=cuda on the GPU machine; the CPU elsewhere.
 QString testDevice() {
     const QString d = qEnvironmentVariable("TWISTEDPIC_TEST_DEVICE");
@@ -162,7 +164,8 @@ private Q_SLOTS:
             QVERIFY(!unload->isChecked());
             dialog.showPage(ui::SettingsDialog::GpuPage);
             QTest::mouseClick(unload, Qt::LeftButton, {}, QPoint(8, unload->height() / 2));
-            QTest::mouseClick(dialog.findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok), Qt::LeftButton);
+            QTest::mouseClick(dialog.findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok),
+                              Qt::LeftButton);
         }
         QCOMPARE(Settings(configPath()).unloadAfterGeneration(), true); // on disk
         QSignalSpy events(m_engine.get(), &engine::Engine::memoryEvent);
@@ -174,7 +177,8 @@ private Q_SLOTS:
             QVERIFY(result.unloaded);
             bool sawUnload = false;
             for (const auto& e : std::as_const(events))
-                sawUnload = sawUnload || e.at(0).value<engine::MemoryEvent>().kind == engine::MemoryEvent::Kind::Unload;
+                sawUnload = sawUnload ||
+                            e.at(0).value<engine::MemoryEvent>().kind == engine::MemoryEvent::Kind::Unload;
             QVERIFY(sawUnload);
         } else {
             QVERIFY(!result.unloaded); // weights on the CPU have nowhere cheaper to go
@@ -195,7 +199,8 @@ private Q_SLOTS:
         QVERIFY(enter.isAccepted());
         QDropEvent drop(QPointF(200, 200), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(m_window.get(), &drop);
-        QCOMPARE(m_window->form()->promptEdit()->toPlainText(), QStringLiteral("a yellow ring in the top left corner"));
+        QCOMPARE(m_window->form()->promptEdit()->toPlainText(),
+                 QStringLiteral("a yellow ring in the top left corner"));
         QCOMPARE(m_window->form()->findChild<QSpinBox*>(QStringLiteral("steps"))->value(), 3);
         // A PNG without parameters says so and changes nothing.
         const QString plain = m_dir.filePath(QStringLiteral("plain.png"));
@@ -209,7 +214,10 @@ private Q_SLOTS:
         const QString bundled = QStringLiteral(TP_SOURCE_DIR "/resources/models/twistedpic-shapes");
         QVERIFY(m_window->form()->openModelFolder(bundled));
         QTRY_COMPARE(m_window->form()->currentModel(), QFileInfo(bundled).absoluteFilePath());
-        QVERIFY(Settings(configPath()).value(keys::ModelSearchPaths).toStringList().contains(QFileInfo(bundled).absoluteFilePath()));
+        QVERIFY(Settings(configPath())
+                    .value(keys::ModelSearchPaths)
+                    .toStringList()
+                    .contains(QFileInfo(bundled).absoluteFilePath()));
         // The size follows the 128x128 model only when far off: 64 is close enough.
         QCOMPARE(m_window->form()->findChild<QSpinBox*>(QStringLiteral("width"))->value(), 64);
         // A folder that is no model: said in the window, nothing changes.
@@ -238,7 +246,8 @@ private Q_SLOTS:
         m_monitor->setInterval(100);
         m_window->vramPanel()->setWindowSeconds(60);
         m_window->form()->findChild<QSpinBox*>(QStringLiteral("steps"))->setValue(30);
-        m_window->form()->promptEdit()->setPlainText(QStringLiteral("a large yellow star on a blue background"));
+        m_window->form()->promptEdit()->setPlainText(
+            QStringLiteral("a large yellow star on a blue background"));
         QTest::qWait(3000); // a baseline on the graph
         QSignalSpy progress(m_engine.get(), &engine::Engine::progress);
         // Three images a few seconds apart: load, generate, cleanup and unload, reload, ...

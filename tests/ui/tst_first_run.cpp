@@ -15,11 +15,11 @@
 
 #include <QApplication>
 #include <QCheckBox>
-#include <QMessageBox>
-#include <QTimer>
 #include <QDialogButtonBox>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QTreeWidget>
 #include <QtTest>
 
@@ -63,21 +63,26 @@ private Q_SLOTS:
             QTRY_VERIFY((dialog = window.findChild<ui::FirstRunDialog*>()) != nullptr);
             QTRY_VERIFY(dialog->isVisible());
             QTRY_VERIFY_WITH_TIMEOUT(dialog->gpuText().contains(QStringLiteral("free")), 10000);
-            QTRY_VERIFY_WITH_TIMEOUT(dialog->ollamaText().startsWith(QStringLiteral("running (version 0.12.3)")), 10000);
+            QTRY_VERIFY_WITH_TIMEOUT(
+                dialog->ollamaText().startsWith(QStringLiteral("running (version 0.12.3)")), 10000);
             QVERIFY(dialog->ollamaText().contains(QStringLiteral("1 model(s) installed")));
-            QTRY_VERIFY_WITH_TIMEOUT(dialog->twistedPairText().startsWith(QStringLiteral("not answering")), 10000);
+            QTRY_VERIFY_WITH_TIMEOUT(dialog->twistedPairText().startsWith(QStringLiteral("not answering")),
+                                     10000);
             QStringList names;
             for (int i = 0; i < dialog->modelsView()->topLevelItemCount(); ++i)
                 names << dialog->modelsView()->topLevelItem(i)->text(0) + QLatin1Char('|') +
                              dialog->modelsView()->topLevelItem(i)->text(1);
-            QVERIFY2(names.contains(QStringLiteral("runwayml/stable-diffusion-v1-5|SD 1.x")), qPrintable(names.join(QLatin1Char(','))));
-            QVERIFY2(names.contains(QStringLiteral("twistedpic-shapes|SD 1.x")), qPrintable(names.join(QLatin1Char(','))));
+            QVERIFY2(names.contains(QStringLiteral("runwayml/stable-diffusion-v1-5|SD 1.x")),
+                     qPrintable(names.join(QLatin1Char(','))));
+            QVERIFY2(names.contains(QStringLiteral("twistedpic-shapes|SD 1.x")),
+                     qPrintable(names.join(QLatin1Char(','))));
             QVERIFY(dialog->cleanupBox()->isChecked());
             QVERIFY(!dialog->unloadBox()->isChecked());
             dialog->unloadBox()->click();
             QCOMPARE(settings.unloadAfterGeneration(), true);
             test::saveScreenshot(*dialog, QStringLiteral("first-run"));
-            QTest::mouseClick(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok), Qt::LeftButton);
+            QTest::mouseClick(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok),
+                              Qt::LeftButton);
             QTRY_VERIFY(window.findChild<ui::FirstRunDialog*>() == nullptr || !dialog->isVisible());
         }
         Settings again(config);
@@ -86,8 +91,8 @@ private Q_SLOTS:
 
         // The next start shows nothing; Help → Welcome assistant brings it back.
         engine::Engine engine;
-        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(
-            QVector<gpu::VramSample>{test::ScriptedVramSource::noGpuSample(QStringLiteral("no NVIDIA driver"))}));
+        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{
+            test::ScriptedVramSource::noGpuSample(QStringLiteral("no NVIDIA driver"))}));
         ui::MainWindow window(again);
         ui::AppWiring wiring(again, engine, monitor, window);
         QTest::qWait(100);
@@ -110,7 +115,8 @@ private Q_SLOTS:
                     return;
                 shown = box->text() + QLatin1Char('\n') + box->informativeText();
                 for (QAbstractButton* b : box->buttons())
-                    if (b->text() == button || (box->buttonRole(b) == QMessageBox::RejectRole && button.isEmpty())) {
+                    if (b->text() == button ||
+                        (box->buttonRole(b) == QMessageBox::RejectRole && button.isEmpty())) {
                         b->click();
                         return;
                     }

@@ -53,7 +53,8 @@ engine::GenerationResult result(const QString& prompt, qint64 seed, int hue) {
 // Writes an image and dates it `minutesAgo` so that the order is known.
 QString write(const QString& dir, const QString& prompt, qint64 seed, int hue, int minutesAgo) {
     const QDateTime when = QDateTime::currentDateTime().addSecs(-60 * minutesAgo);
-    const auto w = engine::OutputWriter(dir).write(result(prompt, seed, hue), QStringLiteral("1a5a67a44a"), when);
+    const auto w =
+        engine::OutputWriter(dir).write(result(prompt, seed, hue), QStringLiteral("1a5a67a44a"), when);
     if (!w)
         qFatal("%s", qPrintable(w.error()));
     QFile f(w->first().imagePath);
@@ -86,7 +87,8 @@ private Q_SLOTS:
         QVERIFY(model->parametersAt(0));
         QCOMPARE(model->parametersAt(0)->prompt, QStringLiteral("a red balloon\nover the sea"));
         QCOMPARE(model->parametersAt(1)->seed, 22);
-        QCOMPARE(model->parametersAt(2)->modelFolder, QStringLiteral("/models/sd15-tiny")); // from the sidecar
+        QCOMPARE(model->parametersAt(2)->modelFolder,
+                 QStringLiteral("/models/sd15-tiny")); // from the sidecar
         // Thumbnails were made (not the placeholder): scaled to fit the thumbnail size.
         const QPixmap thumb = model->index(0).data(Qt::DecorationRole).value<QPixmap>();
         QCOMPARE(thumb.size(), QSize(model->thumbnailSize(), model->thumbnailSize()));
@@ -114,8 +116,9 @@ private Q_SLOTS:
         QTemporaryDir dir;
         QImage img = picture(64, 64, 100);
         img.setText(QStringLiteral("parameters"),
-                    QStringLiteral("a castle\nNegative prompt: fog\nSteps: 30, Sampler: DPM++ 2M Karras, CFG scale: 5, "
-                                   "Seed: 777, Size: 64x64, Model: dreamshaper_8"));
+                    QStringLiteral(
+                        "a castle\nNegative prompt: fog\nSteps: 30, Sampler: DPM++ 2M Karras, CFG scale: 5, "
+                        "Seed: 777, Size: 64x64, Model: dreamshaper_8"));
         QVERIFY(img.save(dir.filePath(QStringLiteral("from-a1111.png"))));
         QVERIFY(picture(64, 64, 50).save(dir.filePath(QStringLiteral("plain.png")))); // no parameters
 
@@ -142,7 +145,7 @@ private Q_SLOTS:
 
         const QString added = write(dir.path(), QStringLiteral("second"), 2, 120, 0);
         QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 5000);
-        QCOMPARE(model->pathAt(0), added); // newest on top
+        QCOMPARE(model->pathAt(0), added);       // newest on top
         QCOMPARE(view.selectedPath(), selected); // the selection stayed on its image
         QTRY_VERIFY(model->parametersAt(0) != nullptr);
         QCOMPARE(model->parametersAt(0)->prompt, QStringLiteral("second"));
@@ -166,8 +169,9 @@ private Q_SLOTS:
 
     void screenshot() {
         QTemporaryDir dir;
-        const char* prompts[] = {"a lighthouse at dusk, oil painting", "a fox in the snow", "a red balloon over the sea",
-                                 "mountains at dawn, watercolor", "a city of glass", "a quiet forest lake"};
+        const char* prompts[] = {
+            "a lighthouse at dusk, oil painting", "a fox in the snow", "a red balloon over the sea",
+            "mountains at dawn, watercolor",      "a city of glass",   "a quiet forest lake"};
         for (int i = 0; i < 6; ++i)
             write(dir.path(), QString::fromLatin1(prompts[i]), 1000 + i, i * 55, 60 - i);
         GalleryView view;

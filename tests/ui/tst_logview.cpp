@@ -38,7 +38,8 @@ private Q_SLOTS:
         QCOMPARE(view.visibleLineCount(), before + 1);
 
         // From another thread the line arrives through the event loop.
-        QThread* t = QThread::create([] { append(spdlog::level::err, QStringLiteral("from the engine thread")); });
+        QThread* t =
+            QThread::create([] { append(spdlog::level::err, QStringLiteral("from the engine thread")); });
         t->start();
         QVERIFY(t->wait(5000));
         delete t;

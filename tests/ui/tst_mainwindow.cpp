@@ -23,9 +23,9 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QSvgRenderer>
+#include <QTemporaryDir>
 #include <QTextBrowser>
 #include <QToolButton>
-#include <QTemporaryDir>
 #include <QtTest>
 
 using namespace tp;
@@ -40,7 +40,8 @@ QImage art(int w, int h, int hue) {
     QPainter p(&img);
     p.setRenderHint(QPainter::Antialiasing);
     for (int band = 0; band < 8; ++band)
-        p.fillRect(QRectF(0, h * band / 8.0, w, h / 8.0 + 1), QColor::fromHsv((hue + band * 6) % 360, 60 + band * 18, 250 - band * 14));
+        p.fillRect(QRectF(0, h * band / 8.0, w, h / 8.0 + 1),
+                   QColor::fromHsv((hue + band * 6) % 360, 60 + band * 18, 250 - band * 14));
     p.setPen(Qt::NoPen);
     p.setBrush(QColor::fromHsv((hue + 30) % 360, 40, 255));
     p.drawEllipse(QPointF(w * 0.68, h * 0.3), w * 0.1, w * 0.1);
@@ -248,7 +249,8 @@ private Q_SLOTS:
         auto* preset = w.form()->findChild<QComboBox*>(QStringLiteral("sizePreset"));
         QVERIFY(preset);
         const int before = preset->count();
-        QVERIFY(s->set(keys::SizePresets, QStringList{QStringLiteral("640x640"), QStringLiteral("832x1216")}));
+        QVERIFY(
+            s->set(keys::SizePresets, QStringList{QStringLiteral("640x640"), QStringLiteral("832x1216")}));
         QCOMPARE(preset->count(), 3); // two presets + Custom
         QVERIFY(before != 3);
         preset->setCurrentIndex(1);
@@ -274,7 +276,8 @@ private Q_SLOTS:
         QVERIFY(!s->value(keys::MainWindowGeometry).toByteArray().isEmpty());
         QVERIFY(!s->value(keys::MainWindowState).toByteArray().isEmpty());
         Settings reread(s->path()); // really in the file
-        QCOMPARE(reread.value(keys::MainWindowState).toByteArray(), s->value(keys::MainWindowState).toByteArray());
+        QCOMPARE(reread.value(keys::MainWindowState).toByteArray(),
+                 s->value(keys::MainWindowState).toByteArray());
 
         MainWindow again(reread);
         again.show();
@@ -352,7 +355,8 @@ private Q_SLOTS:
             engine::GenerationResult res = finished(r, 1);
             res.images = {art(256, 256, i * 70)};
             res.seeds = {100 + i};
-            QVERIFY(engine::OutputWriter(s->outputDirectory()).write(res, {}, QDateTime::currentDateTime().addSecs(-i)));
+            QVERIFY(engine::OutputWriter(s->outputDirectory())
+                        .write(res, {}, QDateTime::currentDateTime().addSecs(-i)));
         }
         MainWindow w(*s);
         w.resize(1366, 768);
@@ -360,7 +364,8 @@ private Q_SLOTS:
                      {QStringLiteral("/models/dreamshaper_8"), QStringLiteral("DreamShaper 8"), {}}});
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
-        QTest::keyClicks(w.form()->promptEdit(), QStringLiteral("a lighthouse at dusk, oil painting, dramatic sky"));
+        QTest::keyClicks(w.form()->promptEdit(),
+                         QStringLiteral("a lighthouse at dusk, oil painting, dramatic sky"));
         QVector<gpu::VramSample> samples;
         for (int t = 0; t <= 300; ++t) {
             const bool gen = t > 240 && t < 262;

@@ -11,20 +11,20 @@
 #include "tests/ui/UiTestUtil.h"
 #include "ui/AppWiring.h"
 #include "ui/MainWindow.h"
-#include "ui/PromptStagesDialog.h"
 #include "ui/PromptEdit.h"
+#include "ui/PromptStagesDialog.h"
 #include "ui/ServicesPanel.h"
 
-#include <QDateTime>
 #include <QCheckBox>
+#include <QDateTime>
 #include <QDockWidget>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QPlainTextEdit>
-#include <QSpinBox>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTreeWidget>
 #include <QtTest>
@@ -55,7 +55,8 @@ private Q_SLOTS:
     void showsServicesAndGivesTheGpuBack() {
         test::FakeOllamaServer ollama;
         QVERIFY(ollama.listen());
-        ollama.setLoaded({test::FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 4400 * MiBytes, 1700 * MiBytes)});
+        ollama.setLoaded(
+            {test::FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 4400 * MiBytes, 1700 * MiBytes)});
         test::FakeTwistedPairServer twistedPair;
         QVERIFY(twistedPair.listen());
 
@@ -65,7 +66,8 @@ private Q_SLOTS:
         QVERIFY(settings.set(keys::OutputDirectory, m_dir.filePath(QStringLiteral("out"))));
         engine::Engine engine;
         QSignalSpy memoryEvents(&engine, &engine::Engine::memoryEvent);
-        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{crowdedCard()}));
+        gpu::VramMonitor monitor(
+            std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{crowdedCard()}));
         ui::MainWindow window(settings);
         ui::AppWiring wiring(settings, engine, monitor, window);
         window.resize(1366, 768);
@@ -79,7 +81,8 @@ private Q_SLOTS:
         QCOMPARE(panel->loadedModelsView()->topLevelItem(0)->text(0), QStringLiteral("llama3.1:8b"));
         QCOMPARE(panel->loadedModelsView()->topLevelItem(0)->text(1), QStringLiteral("61% CPU / 39% GPU"));
         QTRY_VERIFY_WITH_TIMEOUT(panel->giveBackButton()->isEnabled(), 10000);
-        QVERIFY2(panel->diagnosisText().contains(QStringLiteral("llama3.1:8b")), qPrintable(panel->diagnosisText()));
+        QVERIFY2(panel->diagnosisText().contains(QStringLiteral("llama3.1:8b")),
+                 qPrintable(panel->diagnosisText()));
         if (auto* dock = qobject_cast<QDockWidget*>(panel->parentWidget()))
             dock->raise();
         QTest::qWait(50);
@@ -121,23 +124,24 @@ private Q_SLOTS:
         QVERIFY(twistedPair.listen());
         Settings settings(m_dir.filePath(QStringLiteral("distort.conf")));
         const QString model = QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
-        QVERIFY(settings.setMany({{keys::OllamaUrl, ollama.url().toString()},
-                                  {keys::TwistedPairUrl, twistedPair.url().toString()},
-                                  {keys::OutputDirectory, m_dir.filePath(QStringLiteral("distorted"))},
-                                  {keys::ModelSearchPaths, QStringList{model}},
-                                  {keys::DefaultModel, model},
-                                  {keys::Device, QStringLiteral("cpu")},
-                                  {keys::Width, 64},
-                                  {keys::Height, 64},
-                                  {keys::Steps, 2},
-                                  {keys::DistortEnabled, true},
-                                  {keys::DistortMode, QStringLiteral("invert_er")},
-                                  {keys::DistortTone, QStringLiteral("poetic")}})
-                        .isOk());
+        QVERIFY(settings
+                    .setMany({{keys::OllamaUrl, ollama.url().toString()},
+                              {keys::TwistedPairUrl, twistedPair.url().toString()},
+                              {keys::OutputDirectory, m_dir.filePath(QStringLiteral("distorted"))},
+                              {keys::ModelSearchPaths, QStringList{model}},
+                              {keys::DefaultModel, model},
+                              {keys::Device, QStringLiteral("cpu")},
+                              {keys::Width, 64},
+                              {keys::Height, 64},
+                              {keys::Steps, 2},
+                              {keys::DistortEnabled, true},
+                              {keys::DistortMode, QStringLiteral("invert_er")},
+                              {keys::DistortTone, QStringLiteral("poetic")}})
+                    .isOk());
         engine::Engine engine;
         QSignalSpy finished(&engine, &engine::Engine::finished);
-        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(
-            QVector<gpu::VramSample>{test::ScriptedVramSource::noGpuSample(QStringLiteral("no NVIDIA driver"))}));
+        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{
+            test::ScriptedVramSource::noGpuSample(QStringLiteral("no NVIDIA driver"))}));
         ui::MainWindow window(settings);
         ui::AppWiring wiring(settings, engine, monitor, window);
         window.show();
@@ -176,7 +180,8 @@ private Q_SLOTS:
         QTRY_VERIFY(window.findChild<ui::PromptStagesDialog*>() == nullptr);
         QTest::mouseClick(window.form()->generateButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT((dialog = window.findChild<ui::PromptStagesDialog*>()) != nullptr, 15000);
-        QVERIFY2(dialog->errorText().contains(QStringLiteral("TwistedPair")), qPrintable(dialog->errorText()));
+        QVERIFY2(dialog->errorText().contains(QStringLiteral("TwistedPair")),
+                 qPrintable(dialog->errorText()));
         QCOMPARE(dialog->finalPrompt(), QStringLiteral("a quiet harbour"));
         // Cancel: nothing is generated and the window is ready again.
         dialog->reject();
@@ -189,8 +194,8 @@ private Q_SLOTS:
         QVERIFY(settings.set(keys::OllamaUrl, QStringLiteral("http://127.0.0.1:9")));
         QVERIFY(settings.set(keys::TwistedPairUrl, QStringLiteral("http://127.0.0.1:9")));
         engine::Engine engine;
-        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(
-            QVector<gpu::VramSample>{test::ScriptedVramSource::noGpuSample(QStringLiteral("no NVIDIA driver"))}));
+        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{
+            test::ScriptedVramSource::noGpuSample(QStringLiteral("no NVIDIA driver"))}));
         ui::MainWindow window(settings);
         ui::AppWiring wiring(settings, engine, monitor, window);
         ui::ServicesPanel* panel = window.servicesPanel();

@@ -43,7 +43,8 @@ private Q_SLOTS:
             Settings s(path);
             QVERIFY(s.set(keys::IdleUnloadMinutes, 7));
             QVERIFY(s.set(keys::OllamaUrl, QStringLiteral("http://gpu-box:11434")));
-            QVERIFY(s.set(keys::ModelSearchPaths, QStringList{QStringLiteral("/models/a"), QStringLiteral("/b, c")}));
+            QVERIFY(s.set(keys::ModelSearchPaths,
+                          QStringList{QStringLiteral("/models/a"), QStringLiteral("/b, c")}));
             QVERIFY(s.set(keys::Sampler, QStringLiteral("dpmpp_2m_karras")));
         }
         Settings s(path);
@@ -72,7 +73,8 @@ private Q_SLOTS:
 
         Settings again(path); // read back from the file by a fresh instance
         QCOMPARE(again.unloadAfterGeneration(), true);
-        QCOMPARE(again.value(keys::ModelSearchPaths).toStringList(), QStringList{QStringLiteral("/srv/models, with comma")});
+        QCOMPARE(again.value(keys::ModelSearchPaths).toStringList(),
+                 QStringList{QStringLiteral("/srv/models, with comma")});
         QCOMPARE(again.cleanupAfterGeneration(), true);
     }
 
@@ -163,7 +165,8 @@ private Q_SLOTS:
         SettingsDialog d(s);
         d.show();
         field<QSpinBox>(d, keys::IdleUnloadMinutes)->setValue(10);
-        field<QComboBox>(d, keys::Language)->setCurrentIndex(field<QComboBox>(d, keys::Language)->findData(QStringLiteral("de")));
+        field<QComboBox>(d, keys::Language)
+            ->setCurrentIndex(field<QComboBox>(d, keys::Language)->findData(QStringLiteral("de")));
         QTest::mouseClick(button(d, QDialogButtonBox::Apply), Qt::LeftButton);
         QVERIFY(d.isVisible());
         QCOMPARE(seen.size(), 2);

@@ -7,8 +7,8 @@
 #include "ui/Translation.h"
 #include "ui/VramPanel.h"
 
-#include <QFile>
 #include <QAbstractButton>
+#include <QFile>
 #include <QLabel>
 #include <QListWidget>
 #include <QMenu>
@@ -32,7 +32,9 @@ bool hasJapanese(const QString& s) {
     return false;
 }
 
-QString buttonText(QWidget& w, int index) { return w.findChildren<QPushButton*>().at(index)->text(); }
+QString buttonText(QWidget& w, int index) {
+    return w.findChildren<QPushButton*>().at(index)->text();
+}
 
 QSet<QString> placeholders(const QString& s) {
     QSet<QString> out;
@@ -59,7 +61,8 @@ private Q_SLOTS:
 
         QCOMPARE(ui::installTranslation(QStringLiteral("ja")), QStringLiteral("ja"));
         QTRY_VERIFY(hasJapanese(buttonText(panel, 0))); // the same widget retranslated itself
-        QCOMPARE(buttonText(panel, 0), QCoreApplication::translate("tp::ui::VramPanel", "&Free GPU memory now"));
+        QCOMPARE(buttonText(panel, 0),
+                 QCoreApplication::translate("tp::ui::VramPanel", "&Free GPU memory now"));
         QVERIFY(buttonText(panel, 0).contains(QStringLiteral("(&F)")));
         QVERIFY(hasJapanese(panel.stateText()));
         gpu::VramSample noGpu;
@@ -128,7 +131,7 @@ private Q_SLOTS:
                 if (key.isEmpty())
                     continue;
                 QVERIFY2(!seen.contains(key), qPrintable(QStringLiteral("%1: \"%2\" and \"%3\" share &%4")
-                                                              .arg(where, seen.value(key), t, key)));
+                                                             .arg(where, seen.value(key), t, key)));
                 seen.insert(key, t);
             }
         };
@@ -151,7 +154,7 @@ private Q_SLOTS:
 
     void languageNames() {
         QCOMPARE(ui::languageCodes(), (QStringList{QStringLiteral("system"), QStringLiteral("en"),
-                                                    QStringLiteral("de"), QStringLiteral("ja")}));
+                                                   QStringLiteral("de"), QStringLiteral("ja")}));
         QCOMPARE(ui::languageName(QStringLiteral("ja")), QStringLiteral("日本語"));
         QCOMPARE(ui::languageName(QStringLiteral("de")), QStringLiteral("Deutsch"));
         QCOMPARE(ui::installTranslation(QStringLiteral("fr")), QStringLiteral("en")); // not offered: English
@@ -184,7 +187,8 @@ private Q_SLOTS:
                 QVERIFY2(type.isEmpty(), qPrintable(QStringLiteral("%1 is %2").arg(where, type)));
                 const QString text = xml.readElementText();
                 QVERIFY2(!text.trimmed().isEmpty(), qPrintable(where));
-                QVERIFY2(placeholders(text) == placeholders(source), qPrintable(where + QStringLiteral(" -> ") + text));
+                QVERIFY2(placeholders(text) == placeholders(source),
+                         qPrintable(where + QStringLiteral(" -> ") + text));
                 const bool accel = source.contains(QRegularExpression(QStringLiteral("&[^&\\s]")));
                 if (accel)
                     QVERIFY2(text.contains(QRegularExpression(QStringLiteral("&[^&\\s]"))),

@@ -74,14 +74,17 @@ private Q_SLOTS:
         for (const Expect& e : expects) {
             const double y = g.yForBytes(double(e.bytes));
             const int found = lineNear(img, g, x, e.color, y);
-            QVERIFY2(std::abs(found - y) <= 2.0,
-                     qPrintable(QStringLiteral("%1 expected at y=%2, found %3").arg(e.color.name()).arg(y).arg(found)));
+            QVERIFY2(
+                std::abs(found - y) <= 2.0,
+                qPrintable(
+                    QStringLiteral("%1 expected at y=%2, found %3").arg(e.color.name()).arg(y).arg(found)));
         }
         // Used memory sits at half the height of an 8 GiB scale.
         QVERIFY(std::abs(g.yForBytes(double(4 * GiB)) - (plot.top() + plot.height() / 2)) < 1.0);
         // Newest sample on the right: the line reaches the right edge, not beyond.
         const int right = int(g.xForTime(T0 + 60'000)) - 2;
-        QVERIFY(lineNear(img, g, right, VramGraph::seriesColor(Series::DeviceUsed), g.yForBytes(4.0 * GiB)) > 0);
+        QVERIFY(lineNear(img, g, right, VramGraph::seriesColor(Series::DeviceUsed), g.yForBytes(4.0 * GiB)) >
+                0);
         saveScreenshot(g, QStringLiteral("vram-graph-steady"));
     }
 

@@ -13,7 +13,7 @@ namespace tp::plot {
 
 namespace {
 
-const QColor kColours[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
+const QColor kColours[] = {QColor(31, 119, 180), QColor(255, 127, 14),  QColor(44, 160, 44),
                            QColor(214, 39, 40),  QColor(148, 103, 189), QColor(140, 86, 75)};
 
 QString tickLabel(double v) {
@@ -33,19 +33,22 @@ Result<Chart> readCsv(const QString& path, const QStringList& columns, int smoot
         return Result<Chart>::fail(QStringLiteral("Could not open %1: %2").arg(path, f.errorString()));
     const QStringList header = QString::fromUtf8(f.readLine()).trimmed().split(QLatin1Char(','));
     if (header.size() < 2)
-        return Result<Chart>::fail(QStringLiteral("%1 has no CSV header with at least two columns.").arg(path));
+        return Result<Chart>::fail(
+            QStringLiteral("%1 has no CSV header with at least two columns.").arg(path));
     QVector<int> picked;
     for (int i = 1; i < header.size(); ++i) {
-        const bool wanted = columns.isEmpty() ? header[i].contains(QLatin1String("loss")) : columns.contains(header[i]);
+        const bool wanted =
+            columns.isEmpty() ? header[i].contains(QLatin1String("loss")) : columns.contains(header[i]);
         if (wanted)
             picked.append(i);
     }
     for (const QString& c : columns)
         if (!header.contains(c))
-            return Result<Chart>::fail(
-                QStringLiteral("%1 has no column \"%2\" (columns: %3).").arg(path, c, header.join(QLatin1String(", "))));
+            return Result<Chart>::fail(QStringLiteral("%1 has no column \"%2\" (columns: %3).")
+                                           .arg(path, c, header.join(QLatin1String(", "))));
     if (picked.isEmpty())
-        return Result<Chart>::fail(QStringLiteral("%1: no column to plot (name some with --columns).").arg(path));
+        return Result<Chart>::fail(
+            QStringLiteral("%1: no column to plot (name some with --columns).").arg(path));
 
     Chart chart;
     chart.xLabel = header.first();
@@ -61,7 +64,10 @@ Result<Chart> readCsv(const QString& path, const QStringList& columns, int smoot
         bool ok = false;
         const double x = cells.value(0).toDouble(&ok);
         if (!ok)
-            return Result<Chart>::fail(QStringLiteral("%1, line %2: \"%3\" is not a number.").arg(path).arg(lineNo).arg(cells.value(0)));
+            return Result<Chart>::fail(QStringLiteral("%1, line %2: \"%3\" is not a number.")
+                                           .arg(path)
+                                           .arg(lineNo)
+                                           .arg(cells.value(0)));
         for (int s = 0; s < picked.size(); ++s) {
             const double y = cells.value(picked[s]).toDouble(&ok);
             if (ok && std::isfinite(y))
@@ -98,7 +104,8 @@ QVector<double> niceTicks(double lo, double hi, int count) {
     // 0.30000000000000004): for steps below 1, as an integer count of 1/10^k.
     const double inverse = step < 1.0 ? std::round(1.0 / mag) : 0.0;
     const double units = step < 1.0 ? std::round(step * inverse) : step;
-    for (long long i = static_cast<long long>(std::ceil(lo / step - 1e-9)); i * step <= hi + step * 1e-9; ++i) {
+    for (long long i = static_cast<long long>(std::ceil(lo / step - 1e-9)); i * step <= hi + step * 1e-9;
+         ++i) {
         const double v = step < 1.0 ? double(i) * units / inverse : double(i) * units;
         ticks.append(v == 0.0 ? 0.0 : v);
     }
@@ -167,14 +174,16 @@ QImage renderCharts(const QVector<Chart>& charts, int panelWidth, int panelHeigh
             p.setPen(QPen(QColor(225, 225, 225), 1));
             p.drawLine(QPointF(area.left(), y), QPointF(area.right(), y));
             p.setPen(Qt::black);
-            p.drawText(QRectF(0, y - 8, area.left() - 6, 16), Qt::AlignRight | Qt::AlignVCenter, tickLabel(v));
+            p.drawText(QRectF(0, y - 8, area.left() - 6, 16), Qt::AlignRight | Qt::AlignVCenter,
+                       tickLabel(v));
         }
         for (double v : niceTicks(x0, x1, 8)) {
             const double x = map(QPointF(v, logY ? y0 : ly0)).x();
             p.setPen(QPen(QColor(225, 225, 225), 1));
             p.drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()));
             p.setPen(Qt::black);
-            p.drawText(QRectF(x - 40, area.bottom() + 4, 80, 16), Qt::AlignHCenter | Qt::AlignTop, tickLabel(v));
+            p.drawText(QRectF(x - 40, area.bottom() + 4, 80, 16), Qt::AlignHCenter | Qt::AlignTop,
+                       tickLabel(v));
         }
         p.drawText(QRectF(area.left(), area.bottom() + 22, area.width(), 18), Qt::AlignHCenter, chart.xLabel);
         p.setPen(QPen(Qt::black, 1));

@@ -19,15 +19,17 @@ int main(int argc, char** argv) {
     parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("csv"), QStringLiteral("CSV files, one panel each."));
     parser.addOption({QStringLiteral("out"), QStringLiteral("PNG to write."), QStringLiteral("png")});
-    parser.addOption({QStringLiteral("columns"), QStringLiteral("Comma-separated columns (default: every *loss* column)."),
+    parser.addOption({QStringLiteral("columns"),
+                      QStringLiteral("Comma-separated columns (default: every *loss* column)."),
                       QStringLiteral("list")});
-    parser.addOption({QStringLiteral("smooth"), QStringLiteral("Moving-average memory in rows (default 4, 0 = off)."),
+    parser.addOption({QStringLiteral("smooth"),
+                      QStringLiteral("Moving-average memory in rows (default 4, 0 = off)."),
                       QStringLiteral("n"), QStringLiteral("4")});
     parser.addOption({QStringLiteral("linear"), QStringLiteral("Linear instead of logarithmic y axis.")});
     parser.addOption({QStringLiteral("width"), QStringLiteral("Panel width in pixels."), QStringLiteral("px"),
                       QStringLiteral("900")});
-    parser.addOption({QStringLiteral("height"), QStringLiteral("Panel height in pixels."), QStringLiteral("px"),
-                      QStringLiteral("420")});
+    parser.addOption({QStringLiteral("height"), QStringLiteral("Panel height in pixels."),
+                      QStringLiteral("px"), QStringLiteral("420")});
     parser.process(app);
     const QStringList files = parser.positionalArguments();
     if (files.isEmpty() || !parser.isSet(QStringLiteral("out"))) {

@@ -241,7 +241,8 @@ Classification classify(const QImage& input) {
     for (int y = 0; y < ph; ++y)
         for (int x = 0; x < pw; ++x) {
             const int ix = x0 - 1 + x, iy = y0 - 1 + y;
-            const bool in = ix >= 0 && iy >= 0 && ix < w && iy < h && mask[size_t(iy) * size_t(w) + size_t(ix)] == 2;
+            const bool in =
+                ix >= 0 && iy >= 0 && ix < w && iy < h && mask[size_t(iy) * size_t(w) + size_t(ix)] == 2;
             outside[size_t(y) * size_t(pw) + size_t(x)] = in ? 1 : 0;
         }
     floodFill(outside, pw, ph, 0, 0, 2);
@@ -273,7 +274,8 @@ Classification classify(const QImage& input) {
     else
         out.shape = Shape::Triangle;
 
-    out.size = out.extent <= SmallExtentMax ? Size::Small : (out.extent <= MediumExtentMax ? Size::Medium : Size::Large);
+    out.size = out.extent <= SmallExtentMax ? Size::Small
+                                            : (out.extent <= MediumExtentMax ? Size::Medium : Size::Large);
     const double lo = 0.5 - GridOffset / 2.0, hi = 0.5 + GridOffset / 2.0;
     const int col = out.centreX < lo ? 0 : (out.centreX > hi ? 2 : 1);
     const int row = out.centreY < lo ? 0 : (out.centreY > hi ? 2 : 1);

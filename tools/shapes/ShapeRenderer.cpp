@@ -24,9 +24,13 @@ std::vector<Vertex> triangleVertices() {
 
 // Five-pointed star, one point up, scaled so that its bounding box is centred and its wider
 // side (the width) spans [-1, 1].
-constexpr double starOuter() { return 1.0 / 0.95105651629515357; } // 1 / sin 72 deg
+constexpr double starOuter() {
+    return 1.0 / 0.95105651629515357;
+} // 1 / sin 72 deg
 // Top at -outer, bottom points at outer*cos(36deg): move the centre down to centre the box.
-constexpr double starShift() { return (starOuter() - starOuter() * 0.80901699437494742) / 2.0; }
+constexpr double starShift() {
+    return (starOuter() - starOuter() * 0.80901699437494742) / 2.0;
+}
 
 // Signed distance to a convex polygon as the largest distance to its edges' lines: exact
 // inside and along the edges, a little short only off the corners, which is all that ~1 px
@@ -82,10 +86,14 @@ at::Tensor starDistance(const at::Tensor& qx, const at::Tensor& qy) {
 
 at::Tensor templateDistance(Shape shape, const at::Tensor& qx, const at::Tensor& qy) {
     switch (shape) {
-    case Shape::Circle: return (qx.square() + qy.square()).sqrt() - 1.0;
-    case Shape::Square: return at::maximum(qx.abs(), qy.abs()) - 1.0;
-    case Shape::Triangle: return convexDistance(triangleVertices(), qx, qy);
-    case Shape::Star: return starDistance(qx, qy);
+    case Shape::Circle:
+        return (qx.square() + qy.square()).sqrt() - 1.0;
+    case Shape::Square:
+        return at::maximum(qx.abs(), qy.abs()) - 1.0;
+    case Shape::Triangle:
+        return convexDistance(triangleVertices(), qx, qy);
+    case Shape::Star:
+        return starDistance(qx, qy);
     case Shape::Ring: {
         const double mid = (1.0 + RingHole) / 2.0;
         const double half = (1.0 - RingHole) / 2.0;
@@ -145,8 +153,8 @@ at::Tensor renderScenes(const std::vector<Scene>& scenes, int size, at::Device d
     std::vector<int64_t> inverse(size_t(n), 0);
     for (size_t j = 0; j < order.size(); ++j)
         inverse[size_t(order[j])] = int64_t(j);
-    const at::Tensor dist =
-        at::cat(parts, 0).index_select(0, at::tensor(inverse, at::TensorOptions().dtype(at::kLong)).to(device));
+    const at::Tensor dist = at::cat(parts, 0).index_select(
+        0, at::tensor(inverse, at::TensorOptions().dtype(at::kLong)).to(device));
     const at::Tensor alpha = (0.5 - dist).clamp(0.0, 1.0).unsqueeze(1);
     const at::Tensor fg = params.narrow(1, 3, 3).view({n, 3, 1, 1});
     const at::Tensor bg = params.narrow(1, 6, 3).view({n, 3, 1, 1});
@@ -155,8 +163,11 @@ at::Tensor renderScenes(const std::vector<Scene>& scenes, int size, at::Device d
 
 QImage toQImage(const at::Tensor& image) {
     TORCH_CHECK(image.dim() == 3 && image.size(0) == 3, "toQImage expects [3, H, W], got ", image.sizes());
-    const at::Tensor bytes =
-        (image.detach().to(at::kCPU, at::kFloat).clamp(0.0, 1.0) * 255.0).round().to(at::kByte).permute({1, 2, 0}).contiguous();
+    const at::Tensor bytes = (image.detach().to(at::kCPU, at::kFloat).clamp(0.0, 1.0) * 255.0)
+                                 .round()
+                                 .to(at::kByte)
+                                 .permute({1, 2, 0})
+                                 .contiguous();
     const int h = int(bytes.size(0));
     const int w = int(bytes.size(1));
     QImage out(w, h, QImage::Format_RGB888);
@@ -177,6 +188,8 @@ at::Tensor fromQImage(const QImage& image) {
     return bytes.permute({2, 0, 1}).to(at::kFloat) / 255.0;
 }
 
-QImage renderImage(const Scene& scene, int size) { return toQImage(renderScenes({scene}, size)[0]); }
+QImage renderImage(const Scene& scene, int size) {
+    return toQImage(renderScenes({scene}, size)[0]);
+}
 
 } // namespace tp::shapes

@@ -23,7 +23,9 @@ const std::array<Colour, 10>& palette() {
     return colours;
 }
 
-int colourCount() { return int(palette().size()); }
+int colourCount() {
+    return int(palette().size());
+}
 
 int colourIndex(const QString& name) {
     for (int i = 0; i < colourCount(); ++i)
@@ -50,47 +52,71 @@ int nearestColour(double r, double g, double b, double* distance) {
 
 QString shapeName(Shape s) {
     switch (s) {
-    case Shape::Circle: return QStringLiteral("circle");
-    case Shape::Square: return QStringLiteral("square");
-    case Shape::Triangle: return QStringLiteral("triangle");
-    case Shape::Star: return QStringLiteral("star");
-    case Shape::Ring: return QStringLiteral("ring");
+    case Shape::Circle:
+        return QStringLiteral("circle");
+    case Shape::Square:
+        return QStringLiteral("square");
+    case Shape::Triangle:
+        return QStringLiteral("triangle");
+    case Shape::Star:
+        return QStringLiteral("star");
+    case Shape::Ring:
+        return QStringLiteral("ring");
     }
     return {};
 }
 
 QString sizeName(Size s) {
     switch (s) {
-    case Size::Small: return QStringLiteral("small");
-    case Size::Medium: return QStringLiteral("medium");
-    case Size::Large: return QStringLiteral("large");
+    case Size::Small:
+        return QStringLiteral("small");
+    case Size::Medium:
+        return QStringLiteral("medium");
+    case Size::Large:
+        return QStringLiteral("large");
     }
     return {};
 }
 
 QString positionPhrase(Position p) {
     switch (p) {
-    case Position::TopLeft: return QStringLiteral("in the top left corner");
-    case Position::Top: return QStringLiteral("at the top");
-    case Position::TopRight: return QStringLiteral("in the top right corner");
-    case Position::Left: return QStringLiteral("on the left");
-    case Position::Center: return QStringLiteral("in the center");
-    case Position::Right: return QStringLiteral("on the right");
-    case Position::BottomLeft: return QStringLiteral("in the bottom left corner");
-    case Position::Bottom: return QStringLiteral("at the bottom");
-    case Position::BottomRight: return QStringLiteral("in the bottom right corner");
+    case Position::TopLeft:
+        return QStringLiteral("in the top left corner");
+    case Position::Top:
+        return QStringLiteral("at the top");
+    case Position::TopRight:
+        return QStringLiteral("in the top right corner");
+    case Position::Left:
+        return QStringLiteral("on the left");
+    case Position::Center:
+        return QStringLiteral("in the center");
+    case Position::Right:
+        return QStringLiteral("on the right");
+    case Position::BottomLeft:
+        return QStringLiteral("in the bottom left corner");
+    case Position::Bottom:
+        return QStringLiteral("at the bottom");
+    case Position::BottomRight:
+        return QStringLiteral("in the bottom right corner");
     }
     return {};
 }
 
-int positionColumn(Position p) { return int(p) % 3; }
-int positionRow(Position p) { return int(p) / 3; }
+int positionColumn(Position p) {
+    return int(p) % 3;
+}
+int positionRow(Position p) {
+    return int(p) / 3;
+}
 
 double sizeRadius(Size s) {
     switch (s) {
-    case Size::Small: return 0.11;
-    case Size::Medium: return 0.18;
-    case Size::Large: return 0.33;
+    case Size::Small:
+        return 0.11;
+    case Size::Medium:
+        return 0.18;
+    case Size::Large:
+        return 0.33;
     }
     return 0.18;
 }
@@ -99,16 +125,23 @@ std::array<double, 2> positionCentre(Position p) {
     return {0.5 + GridOffset * (positionColumn(p) - 1), 0.5 + GridOffset * (positionRow(p) - 1)};
 }
 
-double Scene::centreX() const { return positionCentre(position)[0] + dx; }
-double Scene::centreY() const { return positionCentre(position)[1] + dy; }
-double Scene::radius() const { return sizeRadius(size) * scale; }
+double Scene::centreX() const {
+    return positionCentre(position)[0] + dx;
+}
+double Scene::centreY() const {
+    return positionCentre(position)[1] + dy;
+}
+double Scene::radius() const {
+    return sizeRadius(size) * scale;
+}
 
 namespace {
 
 // "an " before a vowel ("an orange ring"), else "a ".
 QString article(const QString& nextWord) {
     static const QString vowels = QStringLiteral("aeiou");
-    return (!nextWord.isEmpty() && vowels.contains(nextWord.front())) ? QStringLiteral("an ") : QStringLiteral("a ");
+    return (!nextWord.isEmpty() && vowels.contains(nextWord.front())) ? QStringLiteral("an ")
+                                                                      : QStringLiteral("a ");
 }
 
 } // namespace
@@ -192,13 +225,20 @@ std::vector<Scene> evaluationScenes(int count) {
             s.background = (s.background + 1) % n;
         switch (i % 4) {
         case 0:
-        case 2: s.size = Size::Medium; break;
-        case 1: s.size = Size::Small; break;
-        default: s.size = Size::Large; break;
+        case 2:
+            s.size = Size::Medium;
+            break;
+        case 1:
+            s.size = Size::Small;
+            break;
+        default:
+            s.size = Size::Large;
+            break;
         }
         // Half of the small and medium ones off centre, visiting all eight other cells.
-        const Position cells[] = {Position::TopLeft, Position::Top, Position::TopRight, Position::Left,
-                                  Position::Right, Position::BottomLeft, Position::Bottom, Position::BottomRight};
+        const Position cells[] = {Position::TopLeft, Position::Top,        Position::TopRight,
+                                  Position::Left,    Position::Right,      Position::BottomLeft,
+                                  Position::Bottom,  Position::BottomRight};
         if (i % 4 == 1)
             s.position = cells[(i / 4) % 8];
         else if (i % 4 == 2)

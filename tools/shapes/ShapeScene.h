@@ -49,7 +49,7 @@ int positionRow(Position p);
 double sizeRadius(Size s);
 // Centre of a grid cell (x, y).
 std::array<double, 2> positionCentre(Position p);
-constexpr double GridOffset = 0.27;     // cell centres at 0.5 -/+ this
+constexpr double GridOffset = 0.27; // cell centres at 0.5 -/+ this
 constexpr double MaxCentreJitter = 0.015;
 constexpr double MaxScaleJitter = 0.06; // radius x (1 -/+ this)
 
@@ -85,7 +85,8 @@ QString caption(const Scene& scene);
 // distributions are implementation-defined, mt19937_64 itself is not).
 class SceneSampler final {
 public:
-    explicit SceneSampler(std::uint64_t seed) : m_rng(seed) {}
+    explicit SceneSampler(std::uint64_t seed)
+        : m_rng(seed) {}
     Scene next();
     std::uint64_t nextU64() { return m_rng(); }
     // Uniform in [0, 1).

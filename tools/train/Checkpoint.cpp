@@ -33,7 +33,8 @@ Status CheckpointWriter::save(const QString& path) {
     try {
         m_archive.save_to(tmp.toStdString());
     } catch (const std::exception& e) {
-        return Status::fail(QStringLiteral("Could not write the checkpoint %1: %2").arg(tmp, QString::fromUtf8(e.what())));
+        return Status::fail(
+            QStringLiteral("Could not write the checkpoint %1: %2").arg(tmp, QString::fromUtf8(e.what())));
     }
     QFile::remove(path);
     if (!QFile::rename(tmp, path))
@@ -47,9 +48,10 @@ Result<CheckpointReader> CheckpointReader::open(const QString& path, at::Device 
     try {
         r.m_archive->load_from(path.toStdString(), device);
     } catch (const std::exception& e) {
-        return Result<CheckpointReader>::fail(QStringLiteral("Could not read the checkpoint %1: %2. Delete it to start "
-                                                             "that stage afresh.")
-                                                  .arg(path, QString::fromUtf8(e.what())));
+        return Result<CheckpointReader>::fail(
+            QStringLiteral("Could not read the checkpoint %1: %2. Delete it to start "
+                           "that stage afresh.")
+                .arg(path, QString::fromUtf8(e.what())));
     }
     return Result<CheckpointReader>::ok(std::move(r));
 }

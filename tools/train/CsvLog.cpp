@@ -25,7 +25,8 @@ Status CsvLog::open(const QString& path, const QStringList& columns, bool resume
     }
     m_file.setFileName(path);
     if (!m_file.open(QIODevice::WriteOnly | QIODevice::Truncate) || m_file.write(kept) != kept.size())
-        return Status::fail(QStringLiteral("Could not write the loss log %1: %2").arg(path, m_file.errorString()));
+        return Status::fail(
+            QStringLiteral("Could not write the loss log %1: %2").arg(path, m_file.errorString()));
     m_file.flush();
     return Status::ok();
 }

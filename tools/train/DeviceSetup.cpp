@@ -30,7 +30,8 @@ void prepareEnvironment(bool deterministic) {
 
 Result<at::Device> setUpDevice(const TrainOptions& options, QString* description) {
     using R = Result<at::Device>;
-    const int threads = options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads =
+        options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads);
     if (options.device == QLatin1String("cpu")) {
         if (description)
@@ -42,12 +43,14 @@ Result<at::Device> setUpDevice(const TrainOptions& options, QString* description
         bool ok = false;
         index = options.device.mid(5).toInt(&ok);
         if (!ok || index < 0)
-            return R::fail(QStringLiteral("--device %1: the index after \"cuda:\" must be a number.").arg(options.device));
+            return R::fail(QStringLiteral("--device %1: the index after \"cuda:\" must be a number.")
+                               .arg(options.device));
     }
     if (!at::hasCUDA())
-        return R::fail(QStringLiteral("--device %1: this libtorch has no CUDA or no GPU is visible. Build against a "
-                                      "CUDA libtorch (see README) or use --device cpu.")
-                           .arg(options.device));
+        return R::fail(
+            QStringLiteral("--device %1: this libtorch has no CUDA or no GPU is visible. Build against a "
+                           "CUDA libtorch (see README) or use --device cpu.")
+                .arg(options.device));
     const int count = at::detail::getCUDAHooks().getNumGPUs();
     if (index >= count)
         return R::fail(QStringLiteral("--device %1: only %2 GPU(s) visible.").arg(options.device).arg(count));
@@ -70,8 +73,8 @@ Result<at::Device> setUpDevice(const TrainOptions& options, QString* description
     if (description)
         *description = QStringLiteral("cuda:%1 (%2), %3%4")
                            .arg(index)
-                           .arg(name, options.precision, options.deterministic ? QStringLiteral(", deterministic")
-                                                                               : QString());
+                           .arg(name, options.precision,
+                                options.deterministic ? QStringLiteral(", deterministic") : QString());
     return R::ok(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index)));
 }
 
@@ -91,9 +94,12 @@ void synchronize(at::Device device) {
 #endif
 }
 
-bool AutocastScope::available() { return TP_HAS_AUTOCAST_API != 0; }
+bool AutocastScope::available() {
+    return TP_HAS_AUTOCAST_API != 0;
+}
 
-AutocastScope::AutocastScope(bool enabled) : m_enabled(enabled && available()) {
+AutocastScope::AutocastScope(bool enabled)
+    : m_enabled(enabled && available()) {
 #if TP_HAS_AUTOCAST_API
     if (m_enabled) {
         at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);

@@ -32,12 +32,12 @@ Status Trainer::trainDiffusion() {
                 std::make_unique<torch::optim::AdamWOptions>(
                     torch::optim::AdamWOptions(m_opt.unetLr).weight_decay(m_opt.weightDecay))),
             torch::optim::OptimizerParamGroup(
-                {flat.buffers()[1]},
-                std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(m_opt.unetLr).weight_decay(0.0)))},
+                {flat.buffers()[1]}, std::make_unique<torch::optim::AdamWOptions>(
+                                         torch::optim::AdamWOptions(m_opt.unetLr).weight_decay(0.0)))},
         torch::optim::AdamWOptions(m_opt.unetLr));
     m_ema = FlatEma(flat);
-    ShapeData data(streamSeed(m_opt.seed, SeedStream::DiffusionData), m_opt.arch.imageSize, m_device, &*m_tokenizer,
-                   m_opt.captionDropout, m_opt.arch.maxTokens);
+    ShapeData data(streamSeed(m_opt.seed, SeedStream::DiffusionData), m_opt.arch.imageSize, m_device,
+                   &*m_tokenizer, m_opt.captionDropout, m_opt.arch.maxTokens);
     at::Generator gen = seededGenerator(m_device, streamSeed(m_opt.seed, SeedStream::DiffusionNoise));
 
     const QString ckptPath = workFile(QStringLiteral("diffusion.ckpt"));
@@ -55,9 +55,10 @@ Status Trainer::trainDiffusion() {
             ok = ckpt->copyInto("flat." + std::to_string(i), flat.buffers()[i]) &&
                  ckpt->copyInto("ema." + std::to_string(i), m_ema.buffers()[i]);
         if (!ok)
-            return Status::fail(QStringLiteral("%1 does not match this configuration (other sizes?). Delete it or "
-                                               "train without --resume.")
-                                    .arg(ckptPath));
+            return Status::fail(
+                QStringLiteral("%1 does not match this configuration (other sizes?). Delete it or "
+                               "train without --resume.")
+                    .arg(ckptPath));
         gen.set_state(genState.to(at::kCPU));
         start = *step;
         std::printf("unet: resumed at step %lld\n", static_cast<long long>(start));
@@ -90,7 +91,8 @@ Status Trainer::trainDiffusion() {
         const Batch batch = data.next(m_opt.batch);
         const at::Tensor x0 = encodeScaled(batch.images, gen);
         const int64_t b = x0.size(0);
-        const at::Tensor t = at::randint(0, timesteps, {b}, gen, at::TensorOptions().dtype(at::kLong).device(m_device));
+        const at::Tensor t =
+            at::randint(0, timesteps, {b}, gen, at::TensorOptions().dtype(at::kLong).device(m_device));
         at::Tensor noise = at::randn(x0.sizes(), gen, floatOptions);
         if (m_opt.offsetNoise > 0.0)
             noise = noise + m_opt.offsetNoise * at::randn({b, x0.size(1), 1, 1}, gen, floatOptions);
@@ -126,7 +128,8 @@ Status Trainer::trainDiffusion() {
             const double ips = logged * double(m_opt.batch) / std::max(seconds, 1e-3);
             const double* m = mean.data_ptr<double>();
             std::printf("unet %6lld/%d  loss %.5f  mse %.5f  grad %.3f  lr %.2e  %.0f img/s  %.0f s\n",
-                        static_cast<long long>(step + 1), m_opt.unetSteps, m[0], m[1], m[2], lr, ips, elapsedSeconds());
+                        static_cast<long long>(step + 1), m_opt.unetSteps, m[0], m[1], m[2], lr, ips,
+                        elapsedSeconds());
             std::fflush(stdout);
             log.row(step + 1, {m[0], m[1], m[2], lr, ips});
             sums = at::Tensor();
@@ -155,7 +158,7 @@ Status Trainer::trainDiffusion() {
     synchronize(m_device);
     if (timedFrom > 0)
         m_unetImagesPerSecond = double(m_opt.unetSteps - start - kUntimedSteps) * m_opt.batch /
-                 std::max(1e-3, (QDateTime::currentMSecsSinceEpoch() - timedFrom) / 1000.0);
+                                std::max(1e-3, (QDateTime::currentMSecsSinceEpoch() - timedFrom) / 1000.0);
     // What ships (and what the evaluation samples) are the EMA weights.
     m_ema.swap(flat);
     for (auto& p : params)

@@ -94,8 +94,9 @@ Status Trainer::evaluate() {
     grid.save(workFile(QStringLiteral("samples.png")));
     std::printf("eval (%d prompts, euler_a %d steps, guidance %.1f): colours %.2f  shape %.2f  size %.2f  "
                 "position %.2f  -> %s\n",
-                n, m_opt.evalSteps, m_opt.evalGuidance, colours / double(n), shapesOk / double(n), sizes / double(n),
-                positions / double(n), qPrintable(workFile(QStringLiteral("samples.png"))));
+                n, m_opt.evalSteps, m_opt.evalGuidance, colours / double(n), shapesOk / double(n),
+                sizes / double(n), positions / double(n),
+                qPrintable(workFile(QStringLiteral("samples.png"))));
     return Status::ok();
 }
 

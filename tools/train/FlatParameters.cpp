@@ -12,7 +12,9 @@ bool endsWith(const std::string& s, const char* suffix) {
     return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
 }
 
-bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const char* part) {
+    return s.find(part) != std::string::npos;
+}
 
 // The last layer of a residual branch: the second convolution of a resnet, the output of an
 // attention or transformer block, the UNet's final convolution.

@@ -16,9 +16,9 @@ namespace tp::train {
 
 struct Batch {
     std::vector<shapes::Scene> scenes;
-    QStringList captions;  // after caption dropout ("" = the empty prompt)
-    at::Tensor images;     // [B, 3, S, S] float32 in [-1, 1]
-    at::Tensor tokens;     // [B, maxTokens] int64 (undefined without a tokenizer)
+    QStringList captions; // after caption dropout ("" = the empty prompt)
+    at::Tensor images;    // [B, 3, S, S] float32 in [-1, 1]
+    at::Tensor tokens;    // [B, maxTokens] int64 (undefined without a tokenizer)
 };
 
 class ShapeData final {

@@ -88,15 +88,17 @@ const Spec kSpecs[] = {
     {"stop-after", "n", "End this run at UNet step n (checkpointed; continue later with --resume)."},
     {"benchmark", nullptr, "Time 20 steps of each stage and project the full run's duration; keeps nothing."},
     {"smoke", nullptr, "CI preset: tiny networks, 64x64 images, a few steps on the CPU."},
-    {"untrained", "sd15", "Write a model of this architecture with random weights, no training (benchmarks)."},
+    {"untrained", "sd15",
+     "Write a model of this architecture with random weights, no training (benchmarks)."},
 };
 
 } // namespace
 
 QString trainUsage() {
-    QString text = QStringLiteral("usage: twistedpic-train --out DIR [options]\n\n"
-                                  "Trains the bundled shapes model (AutoencoderKL, then CLIP text encoder + "
-                                  "UNet2DConditionModel) on procedurally drawn images and writes a diffusers folder.\n\n");
+    QString text = QStringLiteral(
+        "usage: twistedpic-train --out DIR [options]\n\n"
+        "Trains the bundled shapes model (AutoencoderKL, then CLIP text encoder + "
+        "UNet2DConditionModel) on procedurally drawn images and writes a diffusers folder.\n\n");
     for (const Spec& s : kSpecs) {
         QString left = QStringLiteral("  --") + QLatin1String(s.name);
         if (s.value)
@@ -119,7 +121,8 @@ Result<TrainOptions> parseTrainOptions(const QStringList& arguments) {
     if (!parser.parse(QStringList{QStringLiteral("twistedpic-train")} + arguments))
         return R::fail(parser.errorText() + QStringLiteral(" (see --help)"));
     if (!parser.positionalArguments().isEmpty())
-        return R::fail(QStringLiteral("Unexpected argument \"%1\" (see --help).").arg(parser.positionalArguments().first()));
+        return R::fail(QStringLiteral("Unexpected argument \"%1\" (see --help).")
+                           .arg(parser.positionalArguments().first()));
 
     TrainOptions o = parser.isSet(QStringLiteral("smoke")) ? TrainOptions::smokePreset() : TrainOptions();
     QString error;
@@ -130,7 +133,10 @@ Result<TrainOptions> parseTrainOptions(const QStringList& arguments) {
         bool ok = false;
         const int v = parser.value(key).toInt(&ok);
         if (!ok || v < minimum)
-            error = QStringLiteral("--%1 wants an integer >= %2, not \"%3\".").arg(key).arg(minimum).arg(parser.value(key));
+            error = QStringLiteral("--%1 wants an integer >= %2, not \"%3\".")
+                        .arg(key)
+                        .arg(minimum)
+                        .arg(parser.value(key));
         else
             target = v;
     };
@@ -194,7 +200,8 @@ Result<TrainOptions> parseTrainOptions(const QStringList& arguments) {
         return R::fail(error);
     if (o.outDir.isEmpty())
         return R::fail(QStringLiteral("--out DIR is required: the folder the model is written to."));
-    if (!QStringList{QStringLiteral("tf32"), QStringLiteral("bf16"), QStringLiteral("fp32")}.contains(o.precision))
+    if (!QStringList{QStringLiteral("tf32"), QStringLiteral("bf16"), QStringLiteral("fp32")}.contains(
+            o.precision))
         return R::fail(QStringLiteral("--precision is tf32, bf16 or fp32, not \"%1\".").arg(o.precision));
     if (o.device != QLatin1String("cpu") && !o.device.startsWith(QLatin1String("cuda")))
         return R::fail(QStringLiteral("--device is cpu, cuda or cuda:N, not \"%1\".").arg(o.device));
@@ -202,12 +209,14 @@ Result<TrainOptions> parseTrainOptions(const QStringList& arguments) {
 }
 
 QString describe(const TrainOptions& o) {
-    QString s = QStringLiteral("twistedpic-train --out %1 --device %2 --seed %3").arg(o.outDir, o.device).arg(o.seed);
+    QString s =
+        QStringLiteral("twistedpic-train --out %1 --device %2 --seed %3").arg(o.outDir, o.device).arg(o.seed);
     if (!o.workDir.isEmpty())
         s += QStringLiteral(" --work ") + o.workDir;
     if (o.smoke)
         s += QStringLiteral(" --smoke");
-    s += QStringLiteral(" --vae-steps %1 --vae-batch %2 --vae-lr %3 --unet-steps %4 --batch %5 --lr %6 --warmup %7")
+    s += QStringLiteral(
+             " --vae-steps %1 --vae-batch %2 --vae-lr %3 --unet-steps %4 --batch %5 --lr %6 --warmup %7")
              .arg(o.vaeSteps)
              .arg(o.vaeBatch)
              .arg(o.vaeLr)
@@ -215,7 +224,8 @@ QString describe(const TrainOptions& o) {
              .arg(o.batch)
              .arg(o.unetLr)
              .arg(o.warmupSteps);
-    s += QStringLiteral(" --caption-dropout %1 --ema %2 --offset-noise %3 --min-snr %4 --kl-weight %5 --edge-weight %6 --precision %7")
+    s += QStringLiteral(" --caption-dropout %1 --ema %2 --offset-noise %3 --min-snr %4 --kl-weight %5 "
+                        "--edge-weight %6 --precision %7")
              .arg(o.captionDropout)
              .arg(o.emaDecay)
              .arg(o.offsetNoise)

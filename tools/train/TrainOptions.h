@@ -70,7 +70,7 @@ struct TrainOptions {
     double evalGuidance = 7.5;
     bool resume = false;
     bool benchmark = false; // time a few steps of each stage, project the full run, write nothing
-    int stopAfter = 0; // > 0: end this run once the UNet stage reaches this step (checkpointed)
+    int stopAfter = 0;      // > 0: end this run once the UNet stage reaches this step (checkpointed)
     QString precision = QStringLiteral("tf32"); // tf32 | bf16 | fp32
     bool deterministic = true;
     bool smoke = false;

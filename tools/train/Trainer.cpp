@@ -2,8 +2,8 @@
 
 #include "core/io/SafeTensors.h"
 #include "core/sched/NoiseSchedule.h"
-#include "tools/train/DeviceSetup.h"
 #include "tools/shapes/ShapeScene.h"
+#include "tools/train/DeviceSetup.h"
 #include "tools/vocab/ShapesVocabulary.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -41,7 +41,8 @@ Status writeWeights(const QString& path, const torch::nn::Module& module, qint64
         tensors.emplace_back(QString::fromStdString(item.key()), half);
     }
     QDir().mkpath(QFileInfo(path).absolutePath());
-    if (Status s = io::writeSafeTensors(path, tensors, {{QStringLiteral("format"), QStringLiteral("pt")}}); !s)
+    if (Status s = io::writeSafeTensors(path, tensors, {{QStringLiteral("format"), QStringLiteral("pt")}});
+        !s)
         return s;
     if (bytes)
         *bytes += QFileInfo(path).size();
@@ -50,16 +51,21 @@ Status writeWeights(const QString& path, const torch::nn::Module& module, qint64
 
 } // namespace
 
-quint64 streamSeed(quint64 seed, SeedStream stream) { return seed * 1000003ULL + quint64(stream); }
+quint64 streamSeed(quint64 seed, SeedStream stream) {
+    return seed * 1000003ULL + quint64(stream);
+}
 
-Trainer::Trainer(TrainOptions options) : m_opt(std::move(options)) {}
+Trainer::Trainer(TrainOptions options)
+    : m_opt(std::move(options)) {}
 
 QString Trainer::defaultWorkDir(const QString& outDir) {
     const QFileInfo info(outDir);
     return info.absoluteDir().filePath(info.fileName() + QStringLiteral("-training"));
 }
 
-double Trainer::elapsedSeconds() const { return (QDateTime::currentMSecsSinceEpoch() - m_startMs) / 1000.0; }
+double Trainer::elapsedSeconds() const {
+    return (QDateTime::currentMSecsSinceEpoch() - m_startMs) / 1000.0;
+}
 
 Status Trainer::run() {
     if (m_opt.benchmark)
@@ -72,8 +78,8 @@ Status Trainer::run() {
         return s;
     if (Status s = buildModels(); !s)
         return s;
-    for (auto step : {&Trainer::trainVae, &Trainer::measureLatents, &Trainer::trainDiffusion, &Trainer::evaluate,
-                      &Trainer::exportModel}) {
+    for (auto step : {&Trainer::trainVae, &Trainer::measureLatents, &Trainer::trainDiffusion,
+                      &Trainer::evaluate, &Trainer::exportModel}) {
         if (Status s = (this->*step)(); !s)
             return s;
         if (m_stopped) {
@@ -103,7 +109,8 @@ Status Trainer::benchmark() {
     const TrainOptions full = m_opt;
     QTemporaryDir scratch;
     if (!scratch.isValid())
-        return Status::fail(QStringLiteral("--benchmark needs a temporary folder: %1").arg(scratch.errorString()));
+        return Status::fail(
+            QStringLiteral("--benchmark needs a temporary folder: %1").arg(scratch.errorString()));
     const int steps = 20;
     m_opt.outDir = scratch.filePath(QStringLiteral("model"));
     m_opt.workDir = scratch.filePath(QStringLiteral("work"));
@@ -121,11 +128,12 @@ Status Trainer::benchmark() {
             return s;
     const double vaeSeconds = full.vaeSteps * double(full.vaeBatch) / std::max(1e-9, m_vaeImagesPerSecond);
     const double unetSeconds = full.unetSteps * double(full.batch) / std::max(1e-9, m_unetImagesPerSecond);
-    std::printf("benchmark: vae %.0f img/s (batch %d) -> %d steps in %.0f s; unet %.0f img/s (batch %d) -> %d steps "
-                "in %.0f s; projected training time %.1f min (plus start-up, latent statistics, evaluation and "
-                "export: about %.0f s here)\n",
-                m_vaeImagesPerSecond, full.vaeBatch, full.vaeSteps, vaeSeconds, m_unetImagesPerSecond, full.batch,
-                full.unetSteps, unetSeconds, (vaeSeconds + unetSeconds) / 60.0, elapsedSeconds());
+    std::printf(
+        "benchmark: vae %.0f img/s (batch %d) -> %d steps in %.0f s; unet %.0f img/s (batch %d) -> %d steps "
+        "in %.0f s; projected training time %.1f min (plus start-up, latent statistics, evaluation and "
+        "export: about %.0f s here)\n",
+        m_vaeImagesPerSecond, full.vaeBatch, full.vaeSteps, vaeSeconds, m_unetImagesPerSecond, full.batch,
+        full.unetSteps, unetSeconds, (vaeSeconds + unetSeconds) / 60.0, elapsedSeconds());
     return Status::ok();
 }
 
@@ -156,7 +164,8 @@ Status Trainer::prepare() {
     if (!tokenizer)
         return Status::fail(tokenizer.error());
     m_tokenizer = *tokenizer;
-    m_tokenIds = {std::max(vocabulary.size(), m_opt.arch.textVocabSize), vocabulary.bosId(), vocabulary.eosId()};
+    m_tokenIds = {std::max(vocabulary.size(), m_opt.arch.textVocabSize), vocabulary.bosId(),
+                  vocabulary.eosId()};
     std::printf("vocabulary: %d tokens (%d merges)\n", vocabulary.size(), int(vocabulary.merges().size()));
 
     const QJsonObject sc = schedulerConfig();
@@ -193,7 +202,8 @@ Status Trainer::buildModels() {
         at::Generator gen = at::detail::createCPUGenerator(streamSeed(m_opt.seed, init.stream));
         initialiseForTraining(*init.module, gen, /*zeroResidualOutputs=*/true);
         init.module->to(m_device);
-        std::printf("%-13s %9lld parameters\n", init.name, static_cast<long long>(parameterCount(*init.module)));
+        std::printf("%-13s %9lld parameters\n", init.name,
+                    static_cast<long long>(parameterCount(*init.module)));
     }
     return Status::ok();
 }
@@ -214,7 +224,9 @@ Status Trainer::exportModel() {
     const QDir& d = m_out;
     if (Status s = writeJson(d.filePath(QStringLiteral("model_index.json")), modelIndex()); !s)
         return s;
-    if (Status s = writeJson(d.filePath(QStringLiteral("scheduler/scheduler_config.json")), schedulerConfig()); !s)
+    if (Status s =
+            writeJson(d.filePath(QStringLiteral("scheduler/scheduler_config.json")), schedulerConfig());
+        !s)
         return s;
     if (Status s = writeJson(d.filePath(QStringLiteral("text_encoder/config.json")),
                              textEncoderConfig(m_opt.arch, m_tokenIds));
@@ -226,12 +238,17 @@ Status Trainer::exportModel() {
                              vaeConfig(m_opt.arch, m_scaling, m_rgbFactors, m_rgbBias));
         !s)
         return s;
-    if (Status s = writeWeights(d.filePath(QStringLiteral("text_encoder/model.safetensors")), *m_textEncoder, &bytes); !s)
-        return s;
-    if (Status s = writeWeights(d.filePath(QStringLiteral("unet/diffusion_pytorch_model.safetensors")), *m_unet, &bytes);
+    if (Status s = writeWeights(d.filePath(QStringLiteral("text_encoder/model.safetensors")), *m_textEncoder,
+                                &bytes);
         !s)
         return s;
-    if (Status s = writeWeights(d.filePath(QStringLiteral("vae/diffusion_pytorch_model.safetensors")), *m_vae, &bytes); !s)
+    if (Status s = writeWeights(d.filePath(QStringLiteral("unet/diffusion_pytorch_model.safetensors")),
+                                *m_unet, &bytes);
+        !s)
+        return s;
+    if (Status s = writeWeights(d.filePath(QStringLiteral("vae/diffusion_pytorch_model.safetensors")), *m_vae,
+                                &bytes);
+        !s)
         return s;
     std::printf("weights: %.2f MB in float16 (text encoder + UNet are the EMA weights)\n", bytes / 1e6);
     return Status::ok();

@@ -10,8 +10,8 @@
 #include <QDateTime>
 #include <QFile>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace tp::train {
@@ -76,9 +76,10 @@ Status Trainer::trainVae() {
         if (!step || !sampler || !genState.defined() || !ckpt->copyInto("flat.0", flat.buffers()[0]) ||
             !ckpt->copyInto("flat.1", flat.buffers()[1]) || !ckpt->optimizer("optimizer", optimizer) ||
             !data.restore(*sampler))
-            return Status::fail(QStringLiteral("%1 does not match this configuration (other sizes?). Delete it or "
-                                               "train without --resume.")
-                                    .arg(ckptPath));
+            return Status::fail(
+                QStringLiteral("%1 does not match this configuration (other sizes?). Delete it or "
+                               "train without --resume.")
+                    .arg(ckptPath));
         gen.set_state(genState.to(at::kCPU));
         start = *step;
         std::printf("vae: resumed at step %lld\n", static_cast<long long>(start));
@@ -115,7 +116,8 @@ Status Trainer::trainVae() {
         }
         post.mean = post.mean.to(at::kFloat);
         post.logvar = post.logvar.to(at::kFloat);
-        const VaeLosses l = vaeLosses(batch.images, rec.to(at::kFloat), post, m_opt.klWeight, m_opt.edgeWeight);
+        const VaeLosses l =
+            vaeLosses(batch.images, rec.to(at::kFloat), post, m_opt.klWeight, m_opt.edgeWeight);
         flat.zeroGrad();
         l.total.backward();
         flat.clipGradNorm(m_opt.gradClip);
@@ -130,10 +132,11 @@ Status Trainer::trainVae() {
             const double seconds = (QDateTime::currentMSecsSinceEpoch() - intervalStart) / 1000.0;
             const double ips = logged * double(m_opt.vaeBatch) / std::max(seconds, 1e-3);
             const double* m = mean.data_ptr<double>();
-            std::printf("vae  %6lld/%d  loss %.5f  l1 %.5f  mse %.6f  edge %.5f  kl %.2f  lr %.2e  %.0f img/s  "
-                        "%.0f s\n",
-                        static_cast<long long>(step + 1), m_opt.vaeSteps, m[0], m[1], m[2], m[3], m[4], lr, ips,
-                        elapsedSeconds());
+            std::printf(
+                "vae  %6lld/%d  loss %.5f  l1 %.5f  mse %.6f  edge %.5f  kl %.2f  lr %.2e  %.0f img/s  "
+                "%.0f s\n",
+                static_cast<long long>(step + 1), m_opt.vaeSteps, m[0], m[1], m[2], m[3], m[4], lr, ips,
+                elapsedSeconds());
             std::fflush(stdout);
             log.row(step + 1, {m[0], m[1], m[2], m[3], m[4], lr, ips});
             sums = at::Tensor();
@@ -155,7 +158,7 @@ Status Trainer::trainVae() {
     synchronize(m_device);
     if (timedFrom > 0)
         m_vaeImagesPerSecond = double(m_opt.vaeSteps - start - kUntimedSteps) * m_opt.vaeBatch /
-                 std::max(1e-3, (QDateTime::currentMSecsSinceEpoch() - timedFrom) / 1000.0);
+                               std::max(1e-3, (QDateTime::currentMSecsSinceEpoch() - timedFrom) / 1000.0);
     // Frozen from here on.
     for (auto& p : m_vae->parameters(true))
         p.set_requires_grad(false);
@@ -166,8 +169,8 @@ Status Trainer::measureLatents() {
     // A held-out stream of images: reconstruction quality, the latent scale (SD's
     // scaling_factor, here 1 / RMS so that scaled latents have unit second moment) and a
     // least-squares latent -> RGB map for live previews.
-    ShapeData data(streamSeed(m_opt.seed, SeedStream::LatentData), m_opt.arch.imageSize, m_device, nullptr, 0.0,
-                   m_opt.arch.maxTokens);
+    ShapeData data(streamSeed(m_opt.seed, SeedStream::LatentData), m_opt.arch.imageSize, m_device, nullptr,
+                   0.0, m_opt.arch.maxTokens);
     at::Generator gen = seededGenerator(m_device, streamSeed(m_opt.seed, SeedStream::LatentNoise));
     const int images = m_opt.smoke ? 16 : 1024;
     const int chunk = std::min(images, std::max(1, m_opt.vaeBatch));
@@ -194,20 +197,22 @@ Status Trainer::measureLatents() {
     const double psnr = 10.0 * std::log10(4.0 / std::max(mse, 1e-12)); // range [-1, 1]
     std::printf("vae: reconstruction PSNR %.2f dB, mean abs error %.2f/255; latent mean %.3f std %.3f -> "
                 "scaling_factor %.5f\n",
-                psnr, ae / double(pixels) * 127.5, z.mean().item<double>(), z.std().item<double>(), m_scaling);
+                psnr, ae / double(pixels) * 127.5, z.mean().item<double>(), z.std().item<double>(),
+                m_scaling);
 
     // RGB (in [-1, 1], averaged over each latent pixel's footprint) ~ scaled latent . W + b.
     const int64_t c = z.size(1);
-    const at::Tensor a = at::cat({(z * m_scaling).permute({0, 2, 3, 1}).reshape({-1, c}),
-                                  at::ones({z.numel() / c, 1}, z.options())},
-                                 1);
+    const at::Tensor a = at::cat(
+        {(z * m_scaling).permute({0, 2, 3, 1}).reshape({-1, c}), at::ones({z.numel() / c, 1}, z.options())},
+        1);
     const at::Tensor b = at::cat(targets).to(at::kDouble).permute({0, 2, 3, 1}).reshape({-1, 3});
     const at::Tensor ata = a.t().matmul(a) + 1e-6 * at::eye(c + 1, a.options());
     const at::Tensor w = at::linalg_solve(ata, a.t().matmul(b)).to(at::kCPU); // [c + 1, 3]
     const double fitError = (a.matmul(w.to(a.device())) - b).abs().mean().item<double>();
     m_rgbFactors = QJsonArray();
     for (int64_t i = 0; i < c; ++i)
-        m_rgbFactors.append(QJsonArray{w[i][0].item<double>(), w[i][1].item<double>(), w[i][2].item<double>()});
+        m_rgbFactors.append(
+            QJsonArray{w[i][0].item<double>(), w[i][1].item<double>(), w[i][2].item<double>()});
     m_rgbBias = QJsonArray{w[c][0].item<double>(), w[c][1].item<double>(), w[c][2].item<double>()};
     std::printf("vae: latent->RGB preview fit, mean abs error %.3f (of 2)\n", fitError);
     return Status::ok();

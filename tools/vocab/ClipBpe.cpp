@@ -72,7 +72,9 @@ bool mergePair(QStringList& word, const QString& a, const QString& b) {
     return changed;
 }
 
-QString pairKey(const QString& a, const QString& b) { return a + QLatin1Char(' ') + b; }
+QString pairKey(const QString& a, const QString& b) {
+    return a + QLatin1Char(' ') + b;
+}
 
 QByteArray jsonString(const QString& s) {
     QByteArray out = "\"";
@@ -101,7 +103,9 @@ Status writeFile(const QString& path, const QByteArray& data) {
 
 } // namespace
 
-QString byteSymbol(unsigned char byte) { return byteTable().symbol[byte]; }
+QString byteSymbol(unsigned char byte) {
+    return byteTable().symbol[byte];
+}
 
 QStringList byteSymbolsInVocabOrder() {
     QStringList out;
@@ -168,7 +172,8 @@ QVector<Merge> learnMerges(const QStringList& texts, const BpeOptions& options) 
     return merges;
 }
 
-ClipVocabulary::ClipVocabulary(QVector<Merge> merges) : m_merges(std::move(merges)) {
+ClipVocabulary::ClipVocabulary(QVector<Merge> merges)
+    : m_merges(std::move(merges)) {
     m_tokens = byteSymbolsInVocabOrder();
     const QStringList bytes = m_tokens;
     for (const QString& s : bytes)
@@ -249,7 +254,8 @@ Status ClipVocabulary::write(const QString& directory) const {
          {std::pair<QString, QByteArray>{QStringLiteral("vocab.json"), vocab},
           {QStringLiteral("merges.txt"), merges},
           {QStringLiteral("tokenizer_config.json"), QJsonDocument(config).toJson(QJsonDocument::Indented)},
-          {QStringLiteral("special_tokens_map.json"), QJsonDocument(special).toJson(QJsonDocument::Indented)}}) {
+          {QStringLiteral("special_tokens_map.json"),
+           QJsonDocument(special).toJson(QJsonDocument::Indented)}}) {
         if (Status s = writeFile(dir.filePath(name), data); !s)
             return s;
     }

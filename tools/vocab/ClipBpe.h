@@ -29,8 +29,8 @@ struct Merge {
 };
 
 struct BpeOptions {
-    int maxMerges = 100000;  // stop after this many merges ...
-    int minPairCount = 1;    // ... or when the best pair is rarer than this
+    int maxMerges = 100000; // stop after this many merges ...
+    int minPairCount = 1;   // ... or when the best pair is rarer than this
 };
 
 // Learns merges from the words of `texts` (each text counted once per occurrence).

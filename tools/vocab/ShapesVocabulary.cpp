@@ -6,7 +6,9 @@
 
 namespace tp::vocab {
 
-ClipVocabulary shapesVocabulary() { return ClipVocabulary(learnMerges(shapes::allCaptions())); }
+ClipVocabulary shapesVocabulary() {
+    return ClipVocabulary(learnMerges(shapes::allCaptions()));
+}
 
 Status checkWholeWords(const ClipVocabulary& vocabulary, const QStringList& captions) {
     QSet<QString> seen;

@@ -2,8 +2,8 @@
 #include "tools/shapes/ShapeScene.h"
 #include "tools/vocab/ShapesVocabulary.h"
 
-#include <QCoreApplication>
 #include <QCommandLineParser>
+#include <QCoreApplication>
 #include <QDir>
 
 #include <cstdio>
@@ -11,11 +11,12 @@
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Learns BPE merges from the shapes captions and writes vocab.json, merges.txt, "
-        "tokenizer_config.json and special_tokens_map.json."));
+    parser.setApplicationDescription(
+        QStringLiteral("Learns BPE merges from the shapes captions and writes vocab.json, merges.txt, "
+                       "tokenizer_config.json and special_tokens_map.json."));
     parser.addHelpOption();
-    parser.addOption({QStringLiteral("out"), QStringLiteral("Output folder (created)."), QStringLiteral("dir")});
+    parser.addOption(
+        {QStringLiteral("out"), QStringLiteral("Output folder (created)."), QStringLiteral("dir")});
     parser.process(app);
     if (!parser.isSet(QStringLiteral("out"))) {
         std::fprintf(stderr, "twistedpic-vocab: --out DIR is required\n");
