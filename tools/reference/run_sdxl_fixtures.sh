@@ -23,7 +23,7 @@ run() {  # name, script, args...
   cp "$WORK/$name.log" "$OUTDIR/$name.log"
 }
 run sdxl-tiny tools/reference/make_sdxl_tiny.py "$WORK"
-run sd15-single tools/reference/make_sd15_single.py "$FIX" "$WORK"
+run sd15-single tools/reference/make_sd15_single.py "$WORK"
 if [ -d "$WORK/sdxl-tiny/pipeline" ]; then
   run prompt-weights tools/reference/make_prompt_weights.py "$FIX" "$WORK" "$WORK/sdxl-tiny/pipeline"
 else
