@@ -223,10 +223,12 @@ T5_TOKEN_PROMPTS = [
     "한국어 프롬프트", "Ελληνικά: καλημέρα κόσμε", "Русский: привет мир", "emoji 🚀✨ rocket",
     "  multiple   spaces\tand\ttabs\nnewline  ", "numbers 1234567890 and 3.14", "full-width ＡＢＣ １２３, ligature ﬁ, ½",
     "it's the dragon's 3rd birthday!!!", "(masterpiece:1.2), best quality, [blurry]",
-    "a " + "very " * 90 + "long prompt",  # 77 < tokens < 256
-    "a photograph of a " + "very " * 300 + "long prompt about a castle on a mountain",  # > 256 tokens
-    " ".join(f"word{i}" for i in range(200)),  # > 512 tokens
 ]
+LONG_165 = "a photograph of a " + "very " * 38 + "long prompt about a castle on a mountain"  # 77 < ids < 256
+LONG_368 = "a " + "very " * 90 + "long prompt"  # 256 < ids < 512
+LONG_1217 = "a photograph of a " + "very " * 300 + "long prompt about a castle on a mountain"  # > 512 ids
+WORDS_646 = " ".join(f"word{i}" for i in range(200))  # > 512 ids
+T5_TOKEN_PROMPTS += [LONG_165, LONG_368, LONG_1217, WORDS_646]
 T5_MAX_LENGTHS = (77, 256, 512)
 
 
@@ -498,6 +500,44 @@ def t5_single_file_keys(t5):
     return sd
 
 
+def save_model(model, folder, **kwargs):
+    """model.save_pretrained(folder, **kwargs), passing safe_serialization=True only where the method takes it
+    (transformers 5 always writes safetensors and may not accept the argument)."""
+    import inspect
+    if "safe_serialization" in inspect.signature(model.save_pretrained).parameters:
+        kwargs.setdefault("safe_serialization", True)
+    model.save_pretrained(folder, **kwargs)
+
+
+def t5_model_refs(ref, t5, short_prompts, prefix="t5"):
+    """T5 encoder outputs for SentencePiece ids at 77 (two short prompts, padded; every hidden state), 256 and
+    512 (one prompt that is padded, one that is truncated). No attention mask, as the SD3/Flux pipelines call
+    T5. Also layer 0's relative position bias at 77 and the bucket of every relative position -600..600."""
+    spm = SpmT5Ids()
+    sets = {77: list(short_prompts), 256: [LONG_165, LONG_1217], 512: [LONG_368, WORDS_646]}
+    for L, prompts in sets.items():
+        ids = torch.tensor([spm.ids(p, L) for p in prompts], dtype=torch.int64)
+        o = t5(input_ids=ids, output_hidden_states=(L == 77))
+        ref.put(f"{prefix}.ids_{L}", ids)
+        ref.put(f"{prefix}.out_{L}", o.last_hidden_state)
+        if L == 77:
+            for j, h in enumerate(o.hidden_states):
+                ref.put(f"{prefix}.hidden_{L}.{j}", h)
+    att = t5.encoder.block[0].layer[0].SelfAttention
+    try:
+        ref.put(f"{prefix}.position_bias_77", att.compute_bias(77, 77))
+    except Exception as e:  # noqa: BLE001
+        print(f"  ({prefix}.position_bias_77 not stored: {type(e).__name__}: {e})", flush=True)
+    try:
+        rel = torch.arange(-600, 601, dtype=torch.int64)
+        b = att._relative_position_bucket(rel, bidirectional=True, num_buckets=32, max_distance=128)
+        ref.put(f"{prefix}.relative_position", rel, quiet=True)
+        ref.put(f"{prefix}.relative_position_bucket", b.to(torch.int64))
+    except Exception as e:  # noqa: BLE001
+        print(f"  ({prefix}.relative_position_bucket not stored: {type(e).__name__}: {e})", flush=True)
+    return {str(L): p for L, p in sets.items()}
+
+
 def clip_single_file_keys(clip):
     """HF CLIP keys with the `text_model.` prefix (transformers 5 saves CLIPTextModel without it; files in
     the wild have it) and `text_projection.weight` when the model has one; no position_ids buffer."""
@@ -659,7 +699,6 @@ def vae_diffusers_to_ldm(sd, config):
     n_up = len(config["up_block_types"])
     T = _Taker(sd)
     for k in sorted(sd):
-        v = sd[k]
         m = re.fullmatch(r"(encoder|decoder)\.conv_norm_out\.(weight|bias)", k)
         if m:
             T.mv(k, f"{m[1]}.norm_out.{m[2]}")
