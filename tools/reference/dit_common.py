@@ -320,7 +320,7 @@ def build_t5_tokenizer(workdir, prompts_that_must_agree):
             continue
         entry["class"] = type(tok).__name__
         mismatch = []
-        for p in T5_TOKEN_PROMPTS:
+        for p in list(T5_TOKEN_PROMPTS) + sorted(set(prompts_that_must_agree) - set(T5_TOKEN_PROMPTS)):
             for L in (None,) + T5_MAX_LENGTHS:
                 try:
                     got = _hf_ids(tok, p, L)
@@ -338,8 +338,8 @@ def build_t5_tokenizer(workdir, prompts_that_must_agree):
             entry["len_error"] = str(e)[:200]
         info["attempts"].append(entry)
         print(f"  T5 tokenizer {label}: {type(tok).__name__}, len {entry.get('len')}, <extra_id_0> = "
-              f"{entry.get('extra_id_0')}, differs from SentencePiece on {len(mismatch)} of "
-              f"{len(T5_TOKEN_PROMPTS)} prompts {[p[:24] for p, _ in mismatch][:6]}", flush=True)
+              f"{entry.get('extra_id_0')}, differs from SentencePiece on {len(mismatch)} prompts "
+              f"{[p[:24] for p, _ in mismatch][:6]} ({len(must)} of them used by the pipelines)", flush=True)
         if not mismatch:
             best = (tok, label, entry)
             break
@@ -451,9 +451,8 @@ CLIP_G = dict(hidden_size=16, intermediate_size=64, num_hidden_layers=4, num_att
               hidden_act="gelu", projection_dim=16)
 T5_CFG = dict(vocab_size=T5_VOCAB, d_model=32, d_kv=12, d_ff=48, num_layers=3, num_heads=4,
               relative_attention_num_buckets=32, relative_attention_max_distance=128,
-              feed_forward_proj="gated-gelu", layer_norm_epsilon=1e-6, dropout_rate=0.0,
-              tie_word_embeddings=False, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
-              use_cache=False, is_encoder_decoder=False)
+              feed_forward_proj="gated-gelu", layer_norm_epsilon=1e-6, dropout_rate=0.0, pad_token_id=0,
+              eos_token_id=1)
 
 
 def make_clip(kind, vocab_size, seed, with_projection, identity_projection=False):
@@ -486,7 +485,11 @@ def make_t5(seed=300):
             print("  T5: encoder.embed_tokens is not tied to shared: copying shared into it", flush=True)
             m.encoder.embed_tokens.weight.copy_(m.shared.weight)
     round_to(m, torch.float16)
-    assert m.config.is_gated_act and m.config.dense_act_fn in ("gelu_new", "gelu_pytorch_tanh"), m.config
+    keys = list(m.state_dict())
+    act = (getattr(m.config, "is_gated_act", None), getattr(m.config, "dense_act_fn", None))
+    print(f"  T5: gated act / dense act: {act}; {len(keys)} tensors", flush=True)
+    if not any(k.endswith("DenseReluDense.wi_0.weight") for k in keys):
+        print(f"  WARNING: T5 has no DenseReluDense.wi_0 (gated-gelu) weights: {keys[:12]}", flush=True)
     return m
 
 
@@ -507,6 +510,19 @@ def save_model(model, folder, **kwargs):
     if "safe_serialization" in inspect.signature(model.save_pretrained).parameters:
         kwargs.setdefault("safe_serialization", True)
     model.save_pretrained(folder, **kwargs)
+
+
+def save_model_as(model, folder, dtype, **kwargs):
+    """Saves a copy of `model` converted to `dtype` (the weights are exact in it) into a fresh `folder`."""
+    import copy
+    m = copy.deepcopy(model).to(dtype)
+    shutil.rmtree(folder, ignore_errors=True)
+    save_model(m, folder, **kwargs)
+    del m
+
+
+def float_state(model):
+    return {k: (v.detach().float() if v.is_floating_point() else v.detach()) for k, v in model.state_dict().items()}
 
 
 def t5_model_refs(ref, t5, short_prompts, prefix="t5"):

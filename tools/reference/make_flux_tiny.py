@@ -18,8 +18,9 @@ import dit_common as dc  # noqa: E402
 
 OUT = os.path.abspath(sys.argv[1])
 ROOT = os.path.join(OUT, "flux-tiny")
-DEV_DIR, SCHNELL_DIR = os.path.join(ROOT, "dev"), os.path.join(ROOT, "schnell")
+PIPE_DIR, SCHNELL_DIR = os.path.join(ROOT, "pipeline"), os.path.join(ROOT, "schnell")
 torch.set_grad_enabled(False)
+torch.use_deterministic_algorithms(True, warn_only=True)
 
 # head dim 32 = RoPE axes (4, 14, 14): Flux's (16, 56, 56) for 128, scaled by 1/4
 TR_DEV = dict(patch_size=1, in_channels=64, out_channels=None, num_layers=1, num_single_layers=2, attention_head_dim=32,
@@ -134,11 +135,22 @@ def build():
 
 
 def save_folders():
-    for d, model, sched in ((DEV_DIR, "dev", "dev"), (SCHNELL_DIR, "schnell", "schnell")):
-        dc.save_pipeline(S["make_pipe"](model, sched), d, "tokenizer_2")
-        dc.rewrite_clip_tokenizer(os.path.join(d, "tokenizer"), S["merges"], "<|endoftext|>")
+    """pipeline/: the dev FluxPipeline, its transformer stored in bfloat16 as FLUX.1-dev's (exact: the weights are
+    bf16 values); schnell/transformer (bf16) and schnell/scheduler: what differs in FLUX.1-schnell."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    dc.save_pipeline(S["make_pipe"]("dev", "dev"), PIPE_DIR, "tokenizer_2")
+    dc.rewrite_clip_tokenizer(os.path.join(PIPE_DIR, "tokenizer"), S["merges"], "<|endoftext|>")
+    dc.save_model_as(S["tr_dev"], os.path.join(PIPE_DIR, "transformer"), torch.bfloat16)
+    dc.save_model_as(S["tr_schnell"], os.path.join(SCHNELL_DIR, "transformer"), torch.bfloat16)
+    FlowMatchEulerDiscreteScheduler(**SCHED["schnell"]).save_pretrained(os.path.join(SCHNELL_DIR, "scheduler"))
+    for d in (PIPE_DIR, SCHNELL_DIR):
         for e in dc.list_files(d):
             print(f"  {os.path.basename(d)}/{e['path']}: {e['bytes']} bytes")
+    for d in (os.path.join(PIPE_DIR, "transformer"), os.path.join(SCHNELL_DIR, "transformer")):
+        for f in os.listdir(d):
+            if f.endswith(".safetensors"):
+                dts = {v["dtype"] for k, v in dc.safetensors_header(os.path.join(d, f)).items() if k != "__metadata__"}
+                assert dts == {"BF16"}, (d, f, dts)
 
 
 def tokenizer_refs():
@@ -301,31 +313,38 @@ def pipeline_refs():
                          mu_used=bool(cfg["use_dynamic_shifting"]), scheduler_config=cfg,
                          generator="torch.Generator('cpu').manual_seed(seed); noise = randn(1,16,h/8,w/8), packed 2x2"))
     cases["pipeline"] = rows
-    cases["pipeline_notes"] = ("model 'dev' = dev/ (guidance_embeds, guidance = guidance_scale), 'schnell' = schnell/ "
-                               "(no guidance embedding); scheduler = FlowMatchEulerDiscreteScheduler(**schedulers[name]); "
+    cases["pipeline_notes"] = ("model 'dev' = pipeline/ (guidance_embeds, guidance = guidance_scale), 'schnell' = "
+                               "pipeline/ with schnell/transformer (no guidance embedding); scheduler = FlowMatchEulerDiscreteScheduler(**schedulers[name]); "
                                "true_cfg_scale > 1 with a negative prompt runs the transformer twice (diffusers' true CFG)")
 
 
 def reload_check():
-    from diffusers import FluxPipeline
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
     out = {}
-    for d, model, k in ((DEV_DIR, "dev", 0), (SCHNELL_DIR, "schnell", 5)):
+    for model, k in (("dev", 0), ("schnell", 5)):
+        extra = {}
+        if model == "schnell":
+            extra = dict(transformer=FluxTransformer2DModel.from_pretrained(os.path.join(SCHNELL_DIR, "transformer"),
+                                                                            torch_dtype=torch.float32),
+                         scheduler=FlowMatchEulerDiscreteScheduler.from_pretrained(os.path.join(SCHNELL_DIR, "scheduler")))
         try:
-            p = FluxPipeline.from_pretrained(d, torch_dtype=torch.float32)
+            p = FluxPipeline.from_pretrained(PIPE_DIR, torch_dtype=torch.float32, **extra)
             how = "all components from the folder"
         except Exception as e:  # noqa: BLE001
-            print(f"  from_pretrained({d}) failed with the folder's tokenizers ({type(e).__name__}: {e}); "
+            print(f"  from_pretrained({PIPE_DIR}) failed with the folder's tokenizers ({type(e).__name__}: {e}); "
                   "retrying with the in-memory tokenizers", flush=True)
-            p = FluxPipeline.from_pretrained(d, torch_dtype=torch.float32, tokenizer=S["tok_l"], tokenizer_2=S["tok_t5"])
+            p = FluxPipeline.from_pretrained(PIPE_DIR, torch_dtype=torch.float32, tokenizer=S["tok_l"],
+                                             tokenizer_2=S["tok_t5"], **extra)
             how = "tokenizers given in memory"
         p.set_progress_bar_config(disable=True)
+        assert p.transformer.dtype == torch.float32
         tr = S["tr_dev"] if model == "dev" else S["tr_schnell"]
         for n, m in (("transformer", tr), ("text_encoder", S["clip"]), ("text_encoder_2", S["t5"]), ("vae", S["vae"])):
-            dc.assert_same_tensors(dc.state_dict_exact(m), dc.state_dict_exact(getattr(p, n)), f"{model}/{n} reloaded")
+            dc.assert_same_tensors(dc.state_dict_exact(m), dc.state_dict_exact(getattr(p, n)), f"{model}: {n} reloaded")
         img, _, lat, _ = run_case(p, CASES[k])
         di = (img - ref[f"pipe.{k}.image"]).abs().max().item()
         dl = (lat - ref[f"pipe.{k}.latents"]).abs().max().item()
-        print(f"  {model}/ reloaded: case {k} max |diff| image {di:.3e} latents {dl:.3e}", flush=True)
+        print(f"  {model} reloaded: case {k} max |diff| image {di:.3e} latents {dl:.3e}", flush=True)
         assert di <= 1e-5 and dl <= 1e-5
         out[model] = {"how": how, "case": k, "max_abs_diff": max(di, dl)}
     cases["reload_check"] = out
@@ -348,7 +367,7 @@ def single_files():
         assert not ck, f"diffusers' Flux converter left {sorted(ck)[:6]}"
         dc.assert_same_tensors(sd, got, f"{name} via diffusers' converter (inner_dim {tr.inner_dim})")
         files[name] = {"keys": len(bfl), "dtype": "BF16", "prefix": prefix, "bytes": os.path.getsize(path),
-                       "transformer": "dev/transformer" if tr is S["tr_dev"] else "schnell/transformer"}
+                       "transformer": "pipeline/transformer" if tr is S["tr_dev"] else "schnell/transformer"}
     vae = S["vae"]
     ae = dc.vae_diffusers_to_ldm(dc.state_dict_exact(vae), vae.config)
     path = dc.save_tensors(os.path.join(ROOT, "single", "ae.safetensors"), ae)
@@ -373,13 +392,14 @@ def fp8_runs():
         stages.skip("fp8 layerwise casting", "no CUDA")
         return
     from diffusers import FluxPipeline, FluxTransformer2DModel
+    torch.use_deterministic_algorithms(False)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     f8 = torch.float8_e4m3fn
     info = {"device": torch.cuda.get_device_name(0), "storage_dtype": "float8_e4m3fn", "tf32": False}
 
     def load(dtype):
-        p = FluxPipeline.from_pretrained(DEV_DIR, torch_dtype=dtype, tokenizer=S["tok_l"], tokenizer_2=S["tok_t5"])
+        p = FluxPipeline.from_pretrained(PIPE_DIR, torch_dtype=dtype, tokenizer=S["tok_l"], tokenizer_2=S["tok_t5"])
         p.set_progress_bar_config(disable=True)
         p.to("cuda")
         return p
@@ -398,7 +418,6 @@ def fp8_runs():
     print(f"  fp8 weights equal to the CPU's float32 -> float8_e4m3fn conversion: {not differ} {differ[:6]}", flush=True)
     info["fp8_tensors"], info["float32_tensors"] = fp8_keys, kept
     info["tensors_differing_from_cpu_conversion"] = differ
-    dc.save_tensors(os.path.join(ROOT, "fp8", "transformer-fp8-diffusers.safetensors"), sd8)
     bfl8 = dc.flux_diffusers_to_bfl(sd8)
     path = dc.save_tensors(os.path.join(ROOT, "fp8", "flux1-dev-tiny-fp8.safetensors"), bfl8)
     hdr = dc.safetensors_header(path)
@@ -407,11 +426,10 @@ def fp8_runs():
     ck = dc.bytes_view_dict(dc.load_tensors(path))
     dc.assert_same_tensors(dc.bytes_view_dict(sd8), dc.diffusers_converters().flux(S["tr_dev"].inner_dim)(ck),
                            "fp8 BFL file via diffusers' converter (float8 compared as bytes)")
-    info["files"] = {"transformer-fp8-diffusers.safetensors": "diffusers keys, the transformer's state_dict after "
-                     "enable_layerwise_casting (F8_E4M3 + F32)",
-                     "flux1-dev-tiny-fp8.safetensors": f"the same in BFL layout ({n8} F8_E4M3 tensors)"}
+    info["files"] = {"flux1-dev-tiny-fp8.safetensors": f"the dev transformer's state dict after enable_layerwise_casting "
+                     f"in BFL layout: {n8} F8_E4M3 tensors, the others F32"}
     # the runs: CUDA with fp8 storage / fp32 compute, and the CPU with the fp8 weights upcast to float32
-    cpu_tr = FluxTransformer2DModel.from_pretrained(os.path.join(DEV_DIR, "transformer"), torch_dtype=torch.float32)
+    cpu_tr = FluxTransformer2DModel.from_pretrained(os.path.join(PIPE_DIR, "transformer"), torch_dtype=torch.float32)
     cpu_tr.load_state_dict({k: v.float() for k, v in sd8.items()})
     cpu_pipe = S["make_pipe"]("dev", "dev")
     cpu_pipe.register_modules(transformer=cpu_tr)
@@ -427,7 +445,6 @@ def fp8_runs():
         d_gpu_cpu = (img - img_c).abs().max().item()
         d_vs_fp32 = (img - ref[f"pipe.{j}.image"]).abs().max().item() if f"pipe.{j}.image" in ref else None
         print(f"  fp8 case {j}: |CUDA - CPU dequant| {d_gpu_cpu:.3e}, |fp8 - fp32 reference| {d_vs_fp32}", flush=True)
-        assert d_gpu_cpu < 2e-3, d_gpu_cpu
         rows.append({"case": j, "compute_dtype": "float32", "max_abs_cuda_vs_cpu_dequant": d_gpu_cpu,
                      "max_abs_vs_fp32_weights": d_vs_fp32})
     del p
@@ -449,7 +466,10 @@ def fp8_runs():
         traceback.print_exc()
         rows.append({"case": 0, "compute_dtype": "bfloat16", "error": f"{type(e).__name__}: {e}"[:300]})
     info["runs"] = rows
+    info["bf16_note"] = "the bf16 run draws its noise in bf16 (diffusers' randn_tensor in the pipeline dtype): a loose reference"
     cases["fp8"] = info
+    worst = max(r["max_abs_cuda_vs_cpu_dequant"] for r in rows if "max_abs_cuda_vs_cpu_dequant" in r)
+    assert worst < 2e-3, f"fp8 on CUDA and the fp8 weights upcast on the CPU differ by {worst}"
 
 
 def finish():

@@ -18,6 +18,7 @@ OUT = os.path.abspath(sys.argv[1])
 ROOT = os.path.join(OUT, "sd3-tiny")
 PIPE_DIR = os.path.join(ROOT, "pipeline")
 torch.set_grad_enabled(False)
+torch.use_deterministic_algorithms(True, warn_only=True)
 
 H = W = 64  # 8x8 latents, 4x4 patches; pos_embed_max_size 12 so the centre crop is exercised
 TR_SD3 = dict(sample_size=8, patch_size=2, in_channels=16, num_layers=3, attention_head_dim=8, num_attention_heads=3,
@@ -315,26 +316,33 @@ def reload_check():
 
 
 def sharded_copy():
-    from diffusers import SD3Transformer2DModel
-    from transformers import T5EncoderModel
+    """pipeline-sharded/: the same pipeline stored as the real SD3 repositories are: every model in float16 (the
+    weights are fp16-exact, so nothing changes), transformer/ and text_encoder_3/ in >= 2 shards + index."""
+    from diffusers import AutoencoderKL, SD3Transformer2DModel
+    from transformers import CLIPTextModelWithProjection, T5EncoderModel
     d = os.path.join(ROOT, "pipeline-sharded")
     shutil.copytree(PIPE_DIR, d)
-    info = {}
-    for comp, model, cls in (("transformer", S["tr"], SD3Transformer2DModel), ("text_encoder_3", S["t5"], T5EncoderModel)):
+    info = {"dtype": "float16"}
+    for comp, model, cls, shard in (("transformer", S["tr"], SD3Transformer2DModel, True),
+                                    ("text_encoder_3", S["t5"], T5EncoderModel, True),
+                                    ("text_encoder", S["clip_l"], CLIPTextModelWithProjection, False),
+                                    ("text_encoder_2", S["clip_g"], CLIPTextModelWithProjection, False),
+                                    ("vae", S["vae"], AutoencoderKL, False)):
         cd = os.path.join(d, comp)
-        shutil.rmtree(cd)
-        for size in ("100KB", "50KB", "20KB"):
-            dc.save_model(model, cd, max_shard_size=size)
+        for size in (("50KB", "20KB", "10KB") if shard else (None,)):
+            dc.save_model_as(model, cd, torch.float16, **({"max_shard_size": size} if size else {}))
             shards = sorted(f for f in os.listdir(cd) if f.endswith(".safetensors"))
-            if len(shards) >= 2:
+            if not shard or len(shards) >= 2:
                 break
-            shutil.rmtree(cd)
         index = [f for f in os.listdir(cd) if f.endswith(".safetensors.index.json")]
-        assert len(shards) >= 2 and len(index) == 1, (comp, os.listdir(cd))
+        assert (len(shards) >= 2 and len(index) == 1) if shard else len(shards) == 1, (comp, os.listdir(cd))
+        for f in shards:
+            dts = {v["dtype"] for k, v in dc.safetensors_header(os.path.join(cd, f)).items() if k != "__metadata__"}
+            assert dts <= {"F16", "I64"}, (comp, f, dts)
         info[comp] = {"max_shard_size": size, "files": sorted(os.listdir(cd))}
         print(f"  {comp}: {sorted(os.listdir(cd))}", flush=True)
         back = cls.from_pretrained(cd)
-        dc.assert_same_tensors(dc.state_dict_exact(model), dc.state_dict_exact(back), f"pipeline-sharded/{comp}")
+        dc.assert_same_tensors(dc.float_state(model), dc.float_state(back), f"pipeline-sharded/{comp} (as float32)")
     p, how = load_pipeline(d)
     info["case0_max_abs_diff"] = compare_case(p, 0, "pipeline-sharded/")
     cases["pipeline_sharded"] = info
