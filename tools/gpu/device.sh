@@ -15,6 +15,11 @@
 #   train        the bundled model: twistedpic-train --device cuda (TRAIN_ARGS adds options)
 #   bench        the benchmark scenarios on the SD 1.5 model, JSON into $OUT/bench
 #   screens      the GUI test's screenshots on the GPU build
+#   random-model FAMILY  a full-size diffusers pipeline with random weights (sd15, sdxl, sd35-large,
+#                sd35-medium, sd3-medium, flux-dev, flux-schnell) in $MODELS/FAMILY (needs .ref-kit)
+#   compare      diffusers vs twistedpic-bench on the same random pipelines, $COMPARE (default
+#                "sd15:512,768:1,4 sdxl"; $COMPARE_ARGS adds options), table in $OUT/compare
+#                (needs .ref-kit and the bench built earlier; see bench/compare/README.md)
 #   pack         $OUT/results.tgz (logs, tables, JSON, screenshots) and $OUT/model.tgz
 set -uo pipefail
 FINAL=${OUT:-$PWD/gpu-out}
@@ -25,7 +30,15 @@ export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVL
 B=${BUILD_DIR:-build-gpu}
 SD15=${SD15:-/tmp/sd15-random}
 CLI="$B/app/twistedpic-cli"
-for stage in "$@"; do
+MODELS=${MODELS:-/tmp/compare-models}
+# Python with the reference kit's diffusers, without the Qt kit's libraries ahead of the wheels' own.
+refpy() {
+    bash .ref-kit/env.sh > /tmp/ref-env && . /tmp/ref-env || { echo "no .ref-kit (carry it)"; return 1; }
+    LD_LIBRARY_PATH=$(echo "${LD_LIBRARY_PATH:-}" | tr ':' '\n' | grep -v /opt/qtroot | paste -sd:) python3 "$@"
+}
+while [ $# -gt 0 ]; do
+    stage=$1
+    shift
     echo "=== stage $stage ($(date +%T))"
     case "$stage" in
     build)
@@ -78,6 +91,16 @@ for stage in "$@"; do
     screens)
         TWISTEDPIC_TEST_DEVICE=cuda TWISTEDPIC_SCREENSHOT_MODEL="$SD15" "$B/tests/ui/tst_app" 2>&1 | tail -25
         mkdir -p "$OUT/screens" && cp "$B"/screenshots/*.png "$OUT/screens/" 2>/dev/null; ls "$OUT/screens"
+        ;;
+    random-model)
+        fam=${1:?random-model needs a family}
+        shift
+        refpy bench/compare/make_random_pipeline.py --family "$fam" --out "$MODELS/$fam" 2>&1 |
+            tee "$OUT/random-model-$fam.log" | tail -15
+        ;;
+    compare)
+        refpy bench/compare/compare.py ${COMPARE:-sd15:512,768:1,4 sdxl} --models-root "$MODELS" \
+            --bench "$B/bench/twistedpic-bench" --out "$OUT/compare" ${COMPARE_ARGS:-} 2>&1 | tail -70
         ;;
     pack)
         [ -d "$OUT/model" ] && tar -C "$OUT" -czf "$FINAL/model.tgz" model && rm -rf "$OUT/model"
