@@ -3,7 +3,7 @@
 #include "core/common/Paths.h"
 #include "core/gpu/GpuMemory.h"
 #include "core/io/ModelCatalogue.h"
-#include "core/pipeline/StableDiffusion.h"
+#include "core/pipeline/TextToImage.h"
 
 #include <QDirIterator>
 #include <QElapsedTimer>
@@ -36,10 +36,11 @@ QStringList Args::list(const QString& name, const QString& fallback) const {
 }
 
 struct BenchModelImpl {
-    std::unique_ptr<pipeline::StableDiffusionModel> model;
+    std::unique_ptr<pipeline::DiffusionModel> model;
     std::unique_ptr<gpu::ModelResidency> residency;
     gpu::MemoryManager memory{0};
     pipeline::LoadStats stats;
+    int nativeSize = 0;
 };
 
 BenchModel::BenchModel()
@@ -54,10 +55,11 @@ Result<std::unique_ptr<BenchModel>> BenchModel::load(const QString& folder, cons
     if (!choice)
         return R::fail(choice.error());
     std::unique_ptr<BenchModel> m(new BenchModel());
-    auto model = pipeline::StableDiffusionModel::load(folder, *choice, &m->d->stats);
+    auto model = pipeline::loadModel(folder, *choice, &m->d->stats);
     if (!model)
         return R::fail(model.error());
     m->d->model = std::move(*model);
+    m->d->nativeSize = io::ModelCatalogue::inspect(folder, QStringLiteral("folder")).nativeSize;
     m->d->memory = gpu::MemoryManager(choice->device.is_cuda() ? choice->device.index() : 0);
     m->d->residency = std::make_unique<gpu::ModelResidency>(
         std::vector<torch::nn::Module*>{&m->d->model->root()}, QStringLiteral("bench"));
@@ -80,18 +82,18 @@ int BenchModel::cudaDevice() const {
     return d->memory.device();
 }
 int BenchModel::nativeSize() const {
-    return int(d->model->unet()->config().sampleSize * d->model->vaeScale());
+    return d->nativeSize;
 }
 
-GenerationRun BenchModel::generate(int size, int steps, int batch, quint64 seed, double guidance,
+GenerationRun BenchModel::generate(int width, int height, int steps, int batch, quint64 seed, double guidance,
                                    const QString& sampler) {
     pipeline::TextToImageParams p;
     p.prompt = QStringLiteral("a red circle on a blue background");
     p.sampler = sampler;
     p.steps = steps;
     p.guidance = guidance;
-    p.width = size;
-    p.height = size;
+    p.width = width;
+    p.height = height;
     p.seed = seed;
     p.count = batch;
     gpu::resetPeak(d->memory.device());

@@ -54,7 +54,11 @@ public:
 
     // One text-to-image run with a fresh peak; throws what libtorch throws (OOM among them).
     GenerationRun generate(int size, int steps, int batch, quint64 seed, double guidance = 7.5,
-                           const QString& sampler = QStringLiteral("euler"));
+                           const QString& sampler = QStringLiteral("euler")) {
+        return generate(size, size, steps, batch, seed, guidance, sampler);
+    }
+    GenerationRun generate(int width, int height, int steps, int batch, quint64 seed, double guidance,
+                           const QString& sampler);
     // The app's policies: cleanup; unload to pinned memory; reload. Return their milliseconds.
     double cleanup();
     double unload();

@@ -7,6 +7,7 @@
 #include "core/gpu/GpuMemory.h"
 
 #include <QFileInfo>
+#include <QSize>
 #include <QJsonArray>
 
 #include <algorithm>
@@ -19,6 +20,14 @@ QVariant mibOrNa(qint64 bytes) {
     return bytes >= 0 ? QVariant(bytes / MiB) : QVariant();
 }
 
+// "768" or "1024x768" (width x height).
+QSize parseSize(const QString& text) {
+    const QStringList parts = text.split(QLatin1Char('x'));
+    if (parts.size() == 2)
+        return QSize(parts[0].toInt(), parts[1].toInt());
+    return QSize(text.toInt(), text.toInt());
+}
+
 int runGeneration(Report& report) {
     const Args args(report.options());
     const bool quick = report.options().quick;
@@ -29,6 +38,10 @@ int runGeneration(Report& report) {
     const int steps = args.integer(QStringLiteral("--steps"), quick ? 3 : 20);
     const QStringList batches =
         args.list(QStringLiteral("--batches"), quick ? QStringLiteral("1") : QStringLiteral("1,4"));
+    const double guidance = args.value(QStringLiteral("--guidance"), QStringLiteral("7.5")).toDouble();
+    const QString sampler = args.value(QStringLiteral("--sampler"), QStringLiteral("euler"));
+    // --no-cold: skip the load with the page cache dropped (a minute for the 30 GB models).
+    const bool noCold = report.options().extra.contains(QStringLiteral("--no-cold"));
 
     Table& loads =
         report.addTable(QStringLiteral("load"), QStringLiteral("Loading the model from disk"),
@@ -40,8 +53,10 @@ int runGeneration(Report& report) {
     Table& runs = report.addTable(
         QStringLiteral("generation"),
         QStringLiteral(
-            "Text to image, %1 steps Euler, guidance 7.5 (after one warm-up run of the same shape)")
-            .arg(steps),
+            "Text to image, %1 steps %2, guidance %3 (after one warm-up run of the same shape)")
+            .arg(steps)
+            .arg(sampler)
+            .arg(guidance),
         {{QStringLiteral("precision"), QStringLiteral("precision"), 0},
          {QStringLiteral("size"), QStringLiteral("size"), 0},
          {QStringLiteral("batch"), QStringLiteral("batch"), 0},
@@ -74,7 +89,7 @@ int runGeneration(Report& report) {
     for (const QString& precision : precisions) {
         // Cold: the weight files dropped from the page cache first (where the kernel lets us).
         for (const bool cold : {true, false}) {
-            if (quick && cold)
+            if ((quick || noCold) && cold)
                 continue;
             const bool evicted = cold && evictFromPageCache(folder);
             auto model = BenchModel::load(folder, device, precision);
@@ -84,7 +99,9 @@ int runGeneration(Report& report) {
             }
             double firstImageS = 0;
             try {
-                firstImageS = (*model)->generate(sizes.first().toInt(), steps, 1, 1).totalMs / 1000.0;
+                const QSize first = parseSize(sizes.first());
+                firstImageS =
+                    (*model)->generate(first.width(), first.height(), steps, 1, 1, guidance, sampler).totalMs / 1000.0;
             } catch (const std::exception& e) {
                 report.note(QStringLiteral("%1: %2").arg(precision, QString::fromUtf8(e.what())));
             }
@@ -96,23 +113,24 @@ int runGeneration(Report& report) {
                 continue;
             for (const QString& sizeText : sizes) {
                 for (const QString& batchText : batches) {
-                    const int size = sizeText.toInt();
+                    const QSize size = parseSize(sizeText);
+                    const QString sizeLabel = QStringLiteral("%1x%2").arg(size.width()).arg(size.height());
                     const int batch = batchText.toInt();
                     try {
-                        (*model)->generate(size, std::min(steps, 2), batch,
-                                           7); // warm-up (kernels, cuDNN plans)
-                        const GenerationRun r = (*model)->generate(size, steps, batch, 1);
-                        runs.addRow({precision, QStringLiteral("%1x%1").arg(size), batch,
-                                     r.totalMs / 1000.0 / batch, r.itPerSec, r.firstStepMs,
-                                     mibOrNa(r.peakAllocatedBytes), mibOrNa(r.deviceUsedBytes)});
+                        // warm-up (kernels, cuDNN plans)
+                        (*model)->generate(size.width(), size.height(), std::min(steps, 2), batch, 7, guidance,
+                                           sampler);
+                        const GenerationRun r =
+                            (*model)->generate(size.width(), size.height(), steps, batch, 1, guidance, sampler);
+                        runs.addRow({precision, sizeLabel, batch, r.totalMs / 1000.0 / batch, r.itPerSec,
+                                     r.firstStepMs, mibOrNa(r.peakAllocatedBytes), mibOrNa(r.deviceUsedBytes)});
                     } catch (const std::exception& e) {
-                        report.note(QStringLiteral("%1 %2x%2 batch %3: %4")
-                                        .arg(precision)
-                                        .arg(size)
+                        report.note(QStringLiteral("%1 %2 batch %3: %4")
+                                        .arg(precision, sizeLabel)
                                         .arg(batch)
                                         .arg(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0)));
-                        runs.addRow({precision, QStringLiteral("%1x%1").arg(size), batch, QVariant(),
-                                     QVariant(), QVariant(), QVariant(), QVariant()});
+                        runs.addRow({precision, sizeLabel, batch, QVariant(), QVariant(), QVariant(), QVariant(),
+                                     QVariant()});
                     }
                     (*model)->cleanup();
                 }

@@ -160,22 +160,9 @@ def run_twistedpic(family, folder, shapes, settings, args, raw):
     out_json = os.path.join(raw, f"{family}-twistedpic.json")
     if os.path.exists(out_json):
         os.remove(out_json)
-    square = sorted({w for w, h, _ in shapes if w == h})
-    skipped = sorted({f"{w}x{h}" for w, h, _ in shapes if w != h})
     notes = []
-    if skipped and not args.tp_wxh:
-        notes.append(f"twistedpic-bench generation takes square sizes only (--sizes N): {', '.join(skipped)} not "
-                     "run there (--tp-wxh passes WxH once the bench accepts it)")
-    sizes = [str(s) for s in square] + (skipped if args.tp_wxh else [])
-    if settings["guidance"] != 7.5 or settings["sampler"] not in ("euler", "default"):
-        if configs.FAMILIES[family]["pipeline"] == "FluxPipeline":
-            why = " - Flux takes guidance as an input of the transformer (no unconditional pass): the same work"
-        elif settings["guidance"] <= 1:
-            why = " - with guidance <= 1 diffusers skips the unconditional pass, so the times differ in kind"
-        else:
-            why = " - the same work per step as long as both are > 1"
-        notes.append(f"twistedpic-bench generation runs Euler with guidance 7.5 (it has no --guidance/--sampler "
-                     f"yet); diffusers ran {settings['sampler']} with guidance {settings['guidance']}" + why)
+    sizes = sorted({f"{w}x{h}" for w, h, _ in shapes})
+    sampler = "euler" if settings["sampler"] == "default" else settings["sampler"]
     if not sizes:
         return {"error": "no shape that twistedpic-bench can run", "notes": notes, "report": None}
     if not os.access(args.bench, os.X_OK):
@@ -184,6 +171,7 @@ def run_twistedpic(family, folder, shapes, settings, args, raw):
     batches = sorted({b for _, _, b in shapes})
     cmd = [args.bench, "generation", "--model", folder, "--sizes", ",".join(sizes),
            "--batches", ",".join(map(str, batches)), "--steps", str(settings["steps"]),
+           "--guidance", str(settings["guidance"]), "--sampler", sampler, "--no-cold",
            "--precisions", settings["dtype"], "--json", out_json]
     log(f"[{family}] twistedpic-bench generation: sizes {','.join(sizes)} batches {','.join(map(str, batches))}")
     res = run(cmd, os.path.join(raw, f"{family}-twistedpic.log"), args.timeout)
@@ -376,7 +364,6 @@ def main(argv=None):
                     "compiled call is what a first use costs)")
     ap.add_argument("--skip-diffusers", action="store_true")
     ap.add_argument("--skip-twistedpic", action="store_true")
-    ap.add_argument("--tp-wxh", action="store_true", help="pass non-square sizes to twistedpic-bench as WxH")
     ap.add_argument("--no-make", action="store_true", help="never build a missing pipeline folder")
     ap.add_argument("--delete-models", action="store_true", help="delete each folder after its family "
                     "(disk: SD 3.5 Large + Flux dev do not fit the device's 64 GB together)")
