@@ -7,8 +7,8 @@
 #include "core/gpu/GpuMemory.h"
 
 #include <QFileInfo>
-#include <QSize>
 #include <QJsonArray>
+#include <QSize>
 
 #include <algorithm>
 #include <exception>
@@ -52,8 +52,7 @@ int runGeneration(Report& report) {
                          {QStringLiteral("firstImageS"), QStringLiteral("first image after load (s)"), 2}});
     Table& runs = report.addTable(
         QStringLiteral("generation"),
-        QStringLiteral(
-            "Text to image, %1 steps %2, guidance %3 (after one warm-up run of the same shape)")
+        QStringLiteral("Text to image, %1 steps %2, guidance %3 (after one warm-up run of the same shape)")
             .arg(steps)
             .arg(sampler)
             .arg(guidance),
@@ -100,8 +99,10 @@ int runGeneration(Report& report) {
             double firstImageS = 0;
             try {
                 const QSize first = parseSize(sizes.first());
-                firstImageS =
-                    (*model)->generate(first.width(), first.height(), steps, 1, 1, guidance, sampler).totalMs / 1000.0;
+                firstImageS = (*model)
+                                  ->generate(first.width(), first.height(), steps, 1, 1, guidance, sampler)
+                                  .totalMs /
+                              1000.0;
             } catch (const std::exception& e) {
                 report.note(QStringLiteral("%1: %2").arg(precision, QString::fromUtf8(e.what())));
             }
@@ -118,19 +119,20 @@ int runGeneration(Report& report) {
                     const int batch = batchText.toInt();
                     try {
                         // warm-up (kernels, cuDNN plans)
-                        (*model)->generate(size.width(), size.height(), std::min(steps, 2), batch, 7, guidance,
-                                           sampler);
-                        const GenerationRun r =
-                            (*model)->generate(size.width(), size.height(), steps, batch, 1, guidance, sampler);
+                        (*model)->generate(size.width(), size.height(), std::min(steps, 2), batch, 7,
+                                           guidance, sampler);
+                        const GenerationRun r = (*model)->generate(size.width(), size.height(), steps, batch,
+                                                                   1, guidance, sampler);
                         runs.addRow({precision, sizeLabel, batch, r.totalMs / 1000.0 / batch, r.itPerSec,
-                                     r.firstStepMs, mibOrNa(r.peakAllocatedBytes), mibOrNa(r.deviceUsedBytes)});
+                                     r.firstStepMs, mibOrNa(r.peakAllocatedBytes),
+                                     mibOrNa(r.deviceUsedBytes)});
                     } catch (const std::exception& e) {
                         report.note(QStringLiteral("%1 %2 batch %3: %4")
                                         .arg(precision, sizeLabel)
                                         .arg(batch)
                                         .arg(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0)));
-                        runs.addRow({precision, sizeLabel, batch, QVariant(), QVariant(), QVariant(), QVariant(),
-                                     QVariant()});
+                        runs.addRow({precision, sizeLabel, batch, QVariant(), QVariant(), QVariant(),
+                                     QVariant(), QVariant()});
                     }
                     (*model)->cleanup();
                 }

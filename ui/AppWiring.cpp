@@ -126,6 +126,10 @@ void AppWiring::refreshModels() {
         e.label = QStringLiteral("%1 (%2, %3)").arg(m.name, m.family, io::formatSize(m.sizeBytes));
         e.tooltip = QStringLiteral("%1\n%2 · %3 · %4").arg(m.folder, m.family, m.precision, m.source);
         e.nativeSize = m.nativeSize;
+        e.family = m.family;
+        e.defaults = m.defaults;
+        e.samplers = io::familyTraits(m.familyId).samplers;
+        e.sizePresets = io::familyTraits(m.familyId).sizePresets;
         entries.push_back(e);
     }
     QString current = m_settings.value(keys::DefaultModel).toString();

@@ -60,8 +60,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     m_model->setMinimumContentsLength(16);
     m_samplerLabel = new QLabel(this);
     m_sampler = new QComboBox(this);
-    for (const QString& name : samplerNames())
-        m_sampler->addItem(engine::samplerDisplayName(name), name);
+    fillSamplers(samplerNames());
     m_stepsLabel = new QLabel(this);
     m_steps = new QSpinBox(this);
     m_steps->setRange(1, 150);
@@ -226,8 +225,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     connect(m_negative, &PromptEdit::submitRequested, m_prompt, &PromptEdit::submitRequested);
     connect(m_generate, &QPushButton::clicked, this, &GenerationForm::generateRequested);
     connect(m_cancel, &QPushButton::clicked, this, &GenerationForm::cancelRequested);
-    connect(m_model, qOverload<int>(&QComboBox::currentIndexChanged), this,
-            [this](int) { fitSizeToModel(); });
+    connect(m_model, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) { modelChosen(); });
     connect(m_openModel, &QToolButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Open model folder…"));
         if (!dir.isEmpty())
@@ -308,11 +306,14 @@ void GenerationForm::changeEvent(QEvent* event) {
 
 void GenerationForm::fillSizePresets() {
     m_sizePreset->clear();
+    QVector<QSize> sizes = m_familyPresets;
     for (const QString& text : m_settings.value(keys::SizePresets).toStringList()) {
         const QSize s = parsePreset(text);
-        if (s.isValid())
-            m_sizePreset->addItem(tr("%1 × %2").arg(s.width()).arg(s.height()), s);
+        if (s.isValid() && !sizes.contains(s))
+            sizes << s;
     }
+    for (const QSize& s : sizes)
+        m_sizePreset->addItem(tr("%1 × %2").arg(s.width()).arg(s.height()), s);
     m_sizePreset->addItem(tr("Custom"), QSize());
     sizeEdited();
 }
@@ -373,11 +374,60 @@ void GenerationForm::setModels(const QVector<ModelEntry>& models, const QString&
         m_model->addItem(m.label.isEmpty() ? m.id : m.label, m.id);
         m_model->setItemData(m_model->count() - 1, m.tooltip.isEmpty() ? m.id : m.tooltip, Qt::ToolTipRole);
         m_model->setItemData(m_model->count() - 1, m.nativeSize, kNativeSizeRole);
+        m_model->setItemData(m_model->count() - 1, QVariant::fromValue(m), kEntryRole);
     }
     const int index = m_model->findData(m_pendingModel.isEmpty() ? keep : m_pendingModel);
     m_pendingModel.clear();
     m_model->setCurrentIndex(index >= 0 ? index : 0);
-    fitSizeToModel(); // the index signals came before each item's size was set
+    modelChosen(); // the index signals came before each item's data was set
+}
+
+void GenerationForm::fillSamplers(const QStringList& names) {
+    const QString keep = m_sampler->currentData().toString();
+    m_sampler->clear();
+    for (const QString& name : names)
+        m_sampler->addItem(engine::samplerDisplayName(name), name);
+    const int index = m_sampler->findData(keep);
+    m_sampler->setCurrentIndex(qMax(0, index));
+}
+
+void GenerationForm::modelChosen() {
+    const QVariant data = m_model->currentData(kEntryRole);
+    if (!data.isValid())
+        return;
+    const ModelEntry e = data.value<ModelEntry>();
+    if (e.family == m_family) {
+        fitSizeToModel();
+        return;
+    }
+    // Another family: its samplers, sizes and the settings it generates best with. SD 1.x/2.x
+    // models take the user's own defaults from the settings (those are what they were set for).
+    m_family = e.family;
+    fillSamplers(e.samplers.isEmpty() ? samplerNames() : e.samplers);
+    m_familyPresets = e.sizePresets;
+    const bool classic = e.family.isEmpty() || e.family.startsWith(QLatin1String("SD 1")) ||
+                         e.family.startsWith(QLatin1String("SD 2"));
+    if (classic) {
+        m_steps->setValue(m_settings.value(keys::Steps).toInt());
+        m_guidance->setValue(m_settings.value(keys::Guidance).toDouble());
+        const int sampler = m_sampler->findData(m_settings.value(keys::Sampler).toString());
+        m_sampler->setCurrentIndex(qMax(0, sampler));
+        m_width->setValue(m_settings.value(keys::Width).toInt());
+        m_height->setValue(m_settings.value(keys::Height).toInt());
+    } else {
+        m_steps->setValue(e.defaults.steps);
+        m_guidance->setValue(e.defaults.guidance);
+        const int sampler = m_sampler->findData(e.defaults.sampler);
+        m_sampler->setCurrentIndex(qMax(0, sampler));
+        m_width->setValue(e.defaults.width);
+        m_height->setValue(e.defaults.height);
+    }
+    m_negative->setEnabled(e.defaults.negativePrompt);
+    m_negative->setToolTip(e.defaults.negativePrompt
+                               ? QString()
+                               : tr("%1 does not use a negative prompt.").arg(m_model->currentText()));
+    fillSizePresets();
+    fitSizeToModel();
 }
 
 QString GenerationForm::currentModel() const {
@@ -441,6 +491,24 @@ engine::GenerationRequest GenerationForm::request() const {
 
 QString GenerationForm::applyParameters(const engine::ImageParameters& p) {
     QStringList notes;
+    // The model first: choosing it applies its family's defaults, which the image's values then replace.
+    if (!p.modelFolder.isEmpty() || !p.modelName.isEmpty()) {
+        int found = -1;
+        for (int i = 0; i < m_model->count() && found < 0; ++i) {
+            const QString id = m_model->itemData(i).toString();
+            if ((!p.modelFolder.isEmpty() && id == p.modelFolder) ||
+                (!p.modelName.isEmpty() &&
+                 (id.compare(p.modelName, Qt::CaseInsensitive) == 0 ||
+                  m_model->itemText(i).compare(p.modelName, Qt::CaseInsensitive) == 0 ||
+                  QFileInfo(id).fileName().compare(p.modelName, Qt::CaseInsensitive) == 0)))
+                found = i;
+        }
+        if (found >= 0)
+            m_model->setCurrentIndex(found);
+        else
+            notes << tr("The model \"%1\" is not installed; keeping %2.")
+                         .arg(p.modelName.isEmpty() ? p.modelFolder : p.modelName, m_model->currentText());
+    }
     m_prompt->setPlainText(p.prompt);
     m_negative->setPlainText(p.negativePrompt);
     if (p.steps > 0)
@@ -462,23 +530,6 @@ QString GenerationForm::applyParameters(const engine::ImageParameters& p) {
     if (p.seed >= 0) {
         m_seedMode->setCurrentIndex(1);
         m_seed->setText(QString::number(p.seed));
-    }
-    if (!p.modelFolder.isEmpty() || !p.modelName.isEmpty()) {
-        int found = -1;
-        for (int i = 0; i < m_model->count() && found < 0; ++i) {
-            const QString id = m_model->itemData(i).toString();
-            if ((!p.modelFolder.isEmpty() && id == p.modelFolder) ||
-                (!p.modelName.isEmpty() &&
-                 (id.compare(p.modelName, Qt::CaseInsensitive) == 0 ||
-                  m_model->itemText(i).compare(p.modelName, Qt::CaseInsensitive) == 0 ||
-                  QFileInfo(id).fileName().compare(p.modelName, Qt::CaseInsensitive) == 0)))
-                found = i;
-        }
-        if (found >= 0)
-            m_model->setCurrentIndex(found);
-        else
-            notes << tr("The model \"%1\" is not installed; keeping %2.")
-                         .arg(p.modelName.isEmpty() ? p.modelFolder : p.modelName, m_model->currentText());
     }
     return notes.join(QLatin1Char(' '));
 }

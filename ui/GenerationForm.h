@@ -2,6 +2,7 @@
 
 #include "core/engine/EngineTypes.h"
 #include "core/engine/ImageMetadata.h"
+#include "core/io/ModelFamily.h"
 
 #include <QVector>
 #include <QWidget>
@@ -30,6 +31,12 @@ struct ModelEntry {
     QString label;
     QString tooltip;
     int nativeSize = 0; // the side it was trained at; the size follows it when the current one is far off
+    // Its family ("SDXL") and what the form offers for it: choosing a model of another family
+    // applies these defaults; the presets and samplers are the family's.
+    QString family;
+    io::GenerationDefaults defaults;
+    QStringList samplers;       // empty: every sampler
+    QVector<QSize> sizePresets; // listed before the user's own presets
 };
 
 // What to generate: prompt, negative prompt, model, sampler, steps, guidance, size, seed and
@@ -78,7 +85,11 @@ private:
     void presetChosen();
     void sizeEdited();
     void fitSizeToModel();
+    // The model choice changed: a model of another family brings its defaults, samplers, presets.
+    void modelChosen();
+    void fillSamplers(const QStringList& names);
     static constexpr int kNativeSizeRole = Qt::UserRole + 1;
+    static constexpr int kEntryRole = Qt::UserRole + 2;
     void seedModeChanged();
     void settingChanged(const QString& key);
 
@@ -117,6 +128,8 @@ private:
     QPushButton* m_cancel = nullptr;
     QLabel* m_hint = nullptr;
 
+    QString m_family;               // the family of the model whose defaults the fields hold
+    QVector<QSize> m_familyPresets; // the current model family's sizes
     qint64 m_lastSeed = -1;
     bool m_busy = false;
     bool m_updatingSize = false;

@@ -373,11 +373,12 @@ void MainWindow::onFinished(const engine::GenerationResult& result) {
             ? tr("Done in %1 · %2 it/s").arg(took, QLocale().toString(result.timings.itPerSec, 'f', 1))
             : tr("Done in %1").arg(took));
     const QString device = result.device.isEmpty() ? result.request.device : result.device;
-    statusBar()->showMessage(
-        result.images.size() == 1
-            ? tr("Image made with seed %1 on %2.").arg(seed).arg(device)
-            : tr("%1 images made with seeds from %2 on %3.").arg(result.images.size()).arg(seed).arg(device),
-        10000);
+    QString made = result.images.size() == 1
+                       ? tr("Image made with seed %1 on %2.").arg(seed).arg(device)
+                       : tr("%1 images made with seeds from %2 on %3.").arg(result.images.size()).arg(seed).arg(device);
+    for (const QString& note : result.notes)
+        made += QLatin1Char(' ') + note;
+    statusBar()->showMessage(made, result.notes.isEmpty() ? 10000 : 30000);
     m_gallery->refresh();
     if (!result.files.isEmpty())
         m_gallery->selectPath(result.files.first());

@@ -86,10 +86,26 @@ int runGenerate(Context& ctx, const QStringList& args) {
                        "template, as set in the settings): MODE,TONE,GAIN, e.g. invert_er,poetic,5. "
                        "Every stage goes into the sidecar."),
         QStringLiteral("MODE,TONE,GAIN"));
+    const QCommandLineOption originalSize(
+        QStringLiteral("original-size"),
+        QStringLiteral(
+            "SDXL micro-conditioning: the size the picture \"was\" before resizing (default: the image "
+            "size; smaller values look lower-resolution)."),
+        QStringLiteral("WxH"));
+    const QCommandLineOption crop(
+        QStringLiteral("crop"),
+        QStringLiteral("SDXL micro-conditioning: the crop's top-left corner (default 0,0; "
+                       "other values tend to cut the subject off)."),
+        QStringLiteral("LEFT,TOP"));
+    const QCommandLineOption targetSize(
+        QStringLiteral("target-size"),
+        QStringLiteral("SDXL micro-conditioning: the target size (default: the "
+                       "image size)."),
+        QStringLiteral("WxH"));
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
                                    QStringLiteral("No progress bar; print only the written paths."));
     for (const auto& o : {model, prompt, negative, steps, cfg, sampler, seed, width, height, count, clipSkip,
-                          output, device, precision, distort, quiet})
+                          output, device, precision, distort, originalSize, crop, targetSize, quiet})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(
@@ -152,16 +168,52 @@ int runGenerate(Context& ctx, const QStringList& args) {
         return Usage;
     }
 
+    const auto pair = [&](const QCommandLineOption& o, QChar sep, int* a, int* b) {
+        if (!parser.isSet(o))
+            return true;
+        const QStringList parts = parser.value(o).split(sep);
+        bool ok1 = false, ok2 = false;
+        if (parts.size() == 2) {
+            *a = parts[0].trimmed().toInt(&ok1);
+            *b = parts[1].trimmed().toInt(&ok2);
+        }
+        if (ok1 && ok2 && *a >= 0 && *b >= 0 && *a <= 16384 && *b <= 16384)
+            return true;
+        ctx.err << "--" << o.names().constFirst() << ": '" << parser.value(o) << "' is not "
+                << (sep == QLatin1Char(',') ? "LEFT,TOP" : "WxH") << "\n";
+        return false;
+    };
+    io::SizeConditioning& sc = r.sizeConditioning;
+    if (!pair(originalSize, QLatin1Char('x'), &sc.originalWidth, &sc.originalHeight) ||
+        !pair(crop, QLatin1Char(','), &sc.cropLeft, &sc.cropTop) ||
+        !pair(targetSize, QLatin1Char('x'), &sc.targetWidth, &sc.targetHeight))
+        return Usage;
+
+    const io::ModelCatalogue catalogue =
+        io::ModelCatalogue::scan(s.modelSearchPaths(), paths::bundledModelDirs());
+    const Result<io::ModelInfo> info =
+        r.model.isEmpty() ? (catalogue.defaultModel() ? Result<io::ModelInfo>::ok(*catalogue.defaultModel())
+                                                      : Result<io::ModelInfo>::fail(QString()))
+                          : catalogue.resolve(r.model);
+    // SDXL, SD 3 and Flux models generate with their own defaults (steps, guidance, sampler, size)
+    // unless the command line says otherwise; SD 1.x/2.x models with the settings' defaults.
+    if (info && info->familyId != io::ModelFamily::SD1 && info->familyId != io::ModelFamily::SD2 &&
+        info->familyId != io::ModelFamily::Unknown) {
+        const io::GenerationDefaults& d = info->defaults;
+        if (!parser.isSet(steps))
+            r.steps = d.steps;
+        if (!parser.isSet(cfg))
+            r.guidance = d.guidance;
+        if (!parser.isSet(sampler))
+            r.sampler = d.sampler;
+        if (!parser.isSet(width) && !parser.isSet(height)) {
+            r.width = d.width;
+            r.height = d.height;
+        }
+    }
     // Without --width/--height, a model far from the settings' size draws at its own (the
     // bundled 128x128 model gives noise at 512x512), as the desktop app's form does.
     if (!parser.isSet(width) && !parser.isSet(height)) {
-        const io::ModelCatalogue catalogue =
-            io::ModelCatalogue::scan(s.modelSearchPaths(), paths::bundledModelDirs());
-        const Result<io::ModelInfo> info =
-            r.model.isEmpty()
-                ? (catalogue.defaultModel() ? Result<io::ModelInfo>::ok(*catalogue.defaultModel())
-                                            : Result<io::ModelInfo>::fail(QString()))
-                : catalogue.resolve(r.model);
         const int native = info ? info->nativeSize : 0;
         const int side = std::max(r.width, r.height);
         if (native > 0 && (side > 2 * native || side * 2 < native)) {
@@ -261,6 +313,8 @@ int runGenerate(Context& ctx, const QStringList& args) {
         }
         for (const QString& f : written)
             ctx.out << f << "\n";
+        for (const QString& note : res.notes)
+            ctx.err << note << "\n";
         ctx.err << QStringLiteral("%1 image(s), seed %2, %3 steps %4, %5 s (%6 it/s) on %7\n")
                        .arg(res.images.size())
                        .arg(res.seeds.value(0))

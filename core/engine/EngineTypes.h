@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/io/ModelFamily.h"
+
 #include <QImage>
 #include <QMetaType>
 #include <QString>
@@ -23,6 +25,7 @@ struct GenerationRequest {
     qint64 seed = -1;                           // -1: random; image i uses seed + i
     int count = 1;                              // images per prompt (one batch)
     int clipSkip = 1;                           // 1 = last layer
+    io::SizeConditioning sizeConditioning;      // SDXL micro-conditioning; default: the image size
     QString device = QStringLiteral("auto");    // auto | cpu | cuda | cuda:N
     QString precision = QStringLiteral("auto"); // auto | fp16 | bf16 | fp32
     QString outputDir;                          // where the PNG + JSON sidecar go; empty = don't write files
@@ -70,6 +73,7 @@ struct GenerationResult {
     bool unloaded = false; // weights moved to RAM after this generation
     GpuPolicy policy;      // the after-generation policy that was applied
     QString warning;       // e.g. the files could not be written (disk full): the images are still here
+    QStringList notes;     // what the user should know about the run (a prompt cut short, …)
 };
 
 enum class State { Idle, Loading, Generating, Cleaning, Unloading, Reloading };

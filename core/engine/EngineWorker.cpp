@@ -149,8 +149,8 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceC
     setState(State::Loading, model.name);
     const gpu::MemorySnapshot before = m_memory.snapshot();
     pipeline::LoadStats stats;
-    Result<std::unique_ptr<pipeline::StableDiffusionModel>> loaded =
-        pipeline::StableDiffusionModel::load(model.folder, device, &stats);
+    Result<std::unique_ptr<pipeline::DiffusionModel>> loaded =
+        pipeline::loadModel(model.folder, device, &stats);
     if (!loaded)
         return Status::fail(loaded.error());
     m_model = std::move(*loaded);
@@ -274,6 +274,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         params.seed = static_cast<uint64_t>(request.seed);
         params.count = request.count;
         params.clipSkip = request.clipSkip;
+        params.sizeConditioning = request.sizeConditioning;
 
         setState(State::Generating, model->name);
         if (m_hooks.memoryEvent)
@@ -319,9 +320,9 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         result.timings.decodeMs = out->decodeMs;
         result.timings.firstStepMs = out->firstStepMs;
         result.timings.itPerSec = out->denoiseMs > 0 ? request.steps * 1000.0 / out->denoiseMs : 0;
-        if (out->promptTokens > out->maxTokens)
-            spdlog::warn("the prompt is {} tokens; only the first {} are used", out->promptTokens,
-                         out->maxTokens);
+        result.notes = out->notes;
+        for (const QString& note : out->notes)
+            spdlog::warn("{}", note);
         out = Result<pipeline::TextToImageOutput>::fail(QString()); // free the tensors before cleanup
     } catch (const std::exception& e) {
         const bool oom = gpu::isOutOfMemory(e);
@@ -348,7 +349,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
     applyPolicyAfterGeneration(&result);
     result.request = request;
     result.modelName = m_modelName;
-    result.modelFolder = m_model ? m_model->folder() : QString();
+    result.modelFolder = m_model ? m_model->source() : QString();
     result.device = m_model ? m_model->device().description : QString();
     result.timings.totalMs = static_cast<double>(total.nsecsElapsed()) / 1e6;
     if (m_hooks.memoryEvent)

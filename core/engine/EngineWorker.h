@@ -2,7 +2,7 @@
 
 #include "core/engine/EngineTypes.h"
 #include "core/gpu/GpuMemory.h"
-#include "core/pipeline/StableDiffusion.h"
+#include "core/pipeline/TextToImage.h"
 
 #include <QObject>
 #include <QStringList>
@@ -70,7 +70,7 @@ private:
     QStringList m_searchPaths;
     QStringList m_bundledDirs;
 
-    std::unique_ptr<pipeline::StableDiffusionModel> m_model;
+    std::unique_ptr<pipeline::DiffusionModel> m_model;
     std::unique_ptr<gpu::ModelResidency> m_residency;
     QString m_modelName;
     QString m_modelKey; // folder + device + dtype

@@ -2,7 +2,7 @@
 
 #include "core/common/Log.h"
 #include "core/gpu/GpuMemory.h"
-#include "core/pipeline/StableDiffusion.h"
+#include "core/pipeline/TextToImage.h"
 
 #include <QElapsedTimer>
 #include <QThread>
@@ -31,8 +31,8 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
     row(QStringLiteral("before load"), 0);
     t.start();
     pipeline::LoadStats stats;
-    Result<std::unique_ptr<pipeline::StableDiffusionModel>> model =
-        pipeline::StableDiffusionModel::load(o.modelFolder, *device, &stats);
+    Result<std::unique_ptr<pipeline::DiffusionModel>> model =
+        pipeline::loadModel(o.modelFolder, *device, &stats);
     if (!model)
         return R::fail(model.error());
     report.weightBytes = stats.weightBytes;

@@ -126,6 +126,7 @@ QJsonObject OutputWriter::sidecar(const GenerationResult& result, int index, con
                      {QStringLiteral("unloadAfterGeneration"), result.policy.unloadAfterGeneration},
                      {QStringLiteral("idleUnloadMinutes"), result.policy.idleUnloadMinutes}}},
         {QStringLiteral("extra"), QJsonObject::fromVariantMap(r.extra)},
+        {QStringLiteral("notes"), QJsonArray::fromStringList(result.notes)},
         {QStringLiteral("parameters"), formatParameters(p)},
     };
 }

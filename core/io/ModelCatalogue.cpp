@@ -123,16 +123,20 @@ ModelInfo ModelCatalogue::inspect(const QString& folder, const QString& source, 
         info.sizeBytes = folderSize(folder);
         return info;
     }
+    info.familyId = m->family();
     info.family = familyName(m->family());
     info.sizeBytes = m->sizeOnDisk();
-    const ModelComponent* unet = m->component(QStringLiteral("unet"));
+    const ModelComponent* denoiser = m->component(familyTraits(m->family()).denoiserComponent);
     const ModelComponent* vae = m->component(QStringLiteral("vae"));
-    if (unet && vae) {
-        const int sample = unet->config.value(QStringLiteral("sample_size")).toInt();
+    if (denoiser && vae) {
+        const int sample = denoiser->config.value(QStringLiteral("sample_size")).toInt();
         const int levels = int(vae->config.value(QStringLiteral("block_out_channels")).toArray().size());
         if (sample > 0 && levels > 0)
             info.nativeSize = sample << (levels - 1);
     }
+    const ModelComponent* scheduler = m->component(QStringLiteral("scheduler"));
+    info.defaults = modelDefaults(m->family(), repoId.isEmpty() ? info.name : repoId,
+                                  scheduler ? scheduler->config : QJsonObject(), info.nativeSize);
     const Result<WeightSummary> w = m->inspectWeights();
     if (!w) {
         info.problem = w.error();

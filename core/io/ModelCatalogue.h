@@ -5,6 +5,7 @@
 // headers only, never the weights.
 
 #include "core/common/Result.h"
+#include "core/io/ModelFamily.h"
 
 #include <QString>
 #include <QStringList>
@@ -22,7 +23,10 @@ struct ModelInfo {
     QString source;         // "bundled", "hf-cache", "folder"
     QString repoId;         // "stabilityai/stable-diffusion-3.5-large" for HF cache entries, else empty
     QString problem;        // why it is unsupported or broken; empty when supported
-    int nativeSize = 0;     // the image side it was trained at (UNet sample_size x VAE scale); 0 if unknown
+    ModelFamily familyId = ModelFamily::Unknown;
+    // The settings it generates best with (its family's, adjusted for distilled variants).
+    GenerationDefaults defaults;
+    int nativeSize = 0; // the image side it was trained at (UNet sample_size x VAE scale); 0 if unknown
 };
 
 // One place the scan looked, for "nothing found" messages.

@@ -1,5 +1,6 @@
 #include "core/io/ModelFolder.h"
 
+#include "core/common/Json.h"
 #include "core/io/SafeTensorsIndex.h"
 
 #include <QDir>
@@ -17,9 +18,6 @@ namespace {
 // Components a pipeline runs without (diffusers' optional components).
 const QStringList kOptionalComponents{QStringLiteral("safety_checker"), QStringLiteral("feature_extractor"),
                                       QStringLiteral("image_encoder")};
-// What SD 1.x/2.x text-to-image needs.
-const QStringList kSdComponents{QStringLiteral("text_encoder"), QStringLiteral("tokenizer"),
-                                QStringLiteral("unet"), QStringLiteral("vae"), QStringLiteral("scheduler")};
 
 // Classes that carry no weights.
 bool isWeightless(const QString& className) {
@@ -119,28 +117,6 @@ Result<WeightChoice> chooseWeights(const QString& dir, const QString& rel, bool 
 
 } // namespace
 
-QString familyName(ModelFamily family) {
-    switch (family) {
-    case ModelFamily::SD1:
-        return QStringLiteral("SD 1.x");
-    case ModelFamily::SD2:
-        return QStringLiteral("SD 2.x");
-    case ModelFamily::SDXL:
-        return QStringLiteral("SDXL");
-    case ModelFamily::SD3:
-        return QStringLiteral("SD 3.x");
-    case ModelFamily::Flux:
-        return QStringLiteral("Flux");
-    case ModelFamily::Unknown:
-        break;
-    }
-    return QStringLiteral("unknown");
-}
-
-bool familySupported(ModelFamily family) {
-    return family == ModelFamily::SD1 || family == ModelFamily::SD2;
-}
-
 ModelFamily detectFamily(const QString& cls, const QJsonObject& unet, const QJsonObject& textEncoder) {
     if (cls.startsWith(QLatin1String("StableDiffusionXL")))
         return ModelFamily::SDXL;
@@ -179,7 +155,7 @@ Result<QJsonObject> readJsonObject(const QString& path) {
         return R::fail(
             QStringLiteral("%1: %2 bytes is too large for a configuration file.").arg(path).arg(f.size()));
     QJsonParseError err{};
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
+    const QJsonDocument doc = parseJson(f.readAll(), &err);
     if (err.error != QJsonParseError::NoError)
         return R::fail(
             QStringLiteral("%1: invalid JSON: %2 at byte %3. Download the model again or repair the file.")
@@ -295,32 +271,38 @@ Result<ModelFolder> ModelFolder::open(const QString& dirPath, const ModelFolderO
     } else if (!familySupported(m.m_family)) {
         m.m_problem = QStringLiteral("%1 models are not supported yet.").arg(familyName(m.m_family));
     } else {
-        QStringList missing;
-        for (const QString& name : kSdComponents)
-            if (!m.component(name))
-                missing << name;
-        const ModelComponent* vae = m.component(QStringLiteral("vae"));
-        if (!missing.isEmpty()) {
-            m.m_problem = QStringLiteral("model_index.json lists no %1; a text-to-image model needs it.")
-                              .arg(missing.join(QStringLiteral(", ")));
-        } else if (unet->className != QLatin1String("UNet2DConditionModel")) {
-            m.m_problem =
-                QStringLiteral("Its unet is a %1, not a UNet2DConditionModel.").arg(unet->className);
-        } else if (vae->className != QLatin1String("AutoencoderKL")) {
-            m.m_problem = QStringLiteral("Its vae is a %1, not an AutoencoderKL.").arg(vae->className);
-        } else {
-            const int in = unet->config.value(QLatin1String("in_channels")).toInt();
-            const int latent = vae->config.value(QLatin1String("latent_channels")).toInt();
-            if (in != latent)
-                m.m_problem =
-                    QStringLiteral("Its UNet takes %1 input channels but the VAE makes %2 latent channels: "
-                                   "an inpainting or image-editing model. Only text-to-image models are "
-                                   "supported.")
-                        .arg(in)
-                        .arg(latent);
-        }
+        m.m_problem = m.checkComponents();
     }
     return R::ok(std::move(m));
+}
+
+QString ModelFolder::checkComponents() const {
+    const FamilyTraits& traits = familyTraits(m_family);
+    QStringList missing;
+    for (const QString& name : traits.requiredComponents)
+        if (!component(name))
+            missing << name;
+    if (!missing.isEmpty())
+        return QStringLiteral("model_index.json lists no %1; a %2 text-to-image model needs it.")
+            .arg(missing.join(QStringLiteral(", ")), traits.name);
+    const ModelComponent* denoiser = component(traits.denoiserComponent);
+    const ModelComponent* vae = component(QStringLiteral("vae"));
+    if (!traits.denoiserClasses.contains(denoiser->className))
+        return QStringLiteral("Its %1 is a %2, not a %3.")
+            .arg(denoiser->name, denoiser->className, traits.denoiserClasses.join(QStringLiteral(" or ")));
+    if (vae->className != QLatin1String("AutoencoderKL"))
+        return QStringLiteral("Its vae is a %1, not an AutoencoderKL.").arg(vae->className);
+    // The denoiser's input is the VAE's latent (Flux: packed 2x2, four times the channels).
+    const int in = denoiser->config.value(QLatin1String("in_channels")).toInt();
+    const int latent = vae->config.value(QLatin1String("latent_channels")).toInt();
+    const int packed = m_family == ModelFamily::Flux ? 4 * latent : latent;
+    if (in != 0 && latent != 0 && in != packed)
+        return QStringLiteral("Its %1 takes %2 input channels but the VAE makes %3 latent channels: an "
+                              "inpainting or image-editing model. Only text-to-image models are supported.")
+            .arg(denoiser->name == QLatin1String("unet") ? QStringLiteral("UNet") : denoiser->name)
+            .arg(in)
+            .arg(latent);
+    return {};
 }
 
 const ModelComponent* ModelFolder::component(const QString& name) const {

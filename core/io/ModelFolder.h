@@ -5,6 +5,7 @@
 // headers only; the engine opens the weights with SafeTensorsArchive::open(weightsPath).
 
 #include "core/common/Result.h"
+#include "core/io/ModelFamily.h"
 #include "core/io/SafeTensorsHeader.h"
 
 #include <QJsonObject>
@@ -16,12 +17,6 @@
 
 namespace tp::io {
 
-enum class ModelFamily { SD1, SD2, SDXL, SD3, Flux, Unknown };
-
-// "SD 1.x", "SD 2.x", "SDXL", "SD 3.x", "Flux", "unknown".
-QString familyName(ModelFamily family);
-// Whether the engine can run this family now (SD 1.x and SD 2.x).
-bool familySupported(ModelFamily family);
 // From model_index.json's _class_name and the unet / text_encoder configs (either may be empty).
 // SD 1.x vs 2.x: unet cross_attention_dim 768 / 1024, else text encoder hidden_size 768 / 1024,
 // else its hidden_act quick_gelu (CLIP, SD 1.x) / gelu (OpenCLIP, SD 2.x), else SD 1.x.
@@ -90,6 +85,9 @@ public:
     Result<WeightSummary> inspectWeights() const;
 
 private:
+    // Why the listed components cannot make a text-to-image model of the family; empty if they can.
+    QString checkComponents() const;
+
     QString m_path;
     QString m_pipelineClass;
     QJsonObject m_modelIndex;

@@ -1,5 +1,7 @@
 #include "core/nn/ConfigJson.h"
 
+#include "core/common/Json.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -27,7 +29,7 @@ Result<QJsonObject> ConfigReader::readFile(const QString& path) {
             QStringLiteral("cannot open %1: %2 (is this a complete model folder?)")
                 .arg(path, file.errorString()));
     QJsonParseError error;
-    const auto doc = QJsonDocument::fromJson(file.readAll(), &error);
+    const auto doc = parseJson(file.readAll(), &error);
     if (error.error != QJsonParseError::NoError)
         return Result<QJsonObject>::fail(QStringLiteral("%1 is not valid JSON: %2 at offset %3")
                                              .arg(path, error.errorString())

@@ -1,236 +1,93 @@
 #include "core/pipeline/StableDiffusion.h"
 
-#include "core/common/Log.h"
-#include "core/io/ModelFolder.h"
-#include "core/io/SafeTensors.h"
-#include "core/nn/ModuleUtils.h"
-#include "core/nn/WeightLoader.h"
-#include "core/sched/Random.h"
-#include "core/sched/Scheduler.h"
-
-#include <c10/core/InferenceMode.h>
-
-#include <QElapsedTimer>
-
 namespace tp::pipeline {
-namespace {
 
-double msSince(const QElapsedTimer& t) {
-    return static_cast<double>(t.nsecsElapsed()) / 1e6;
-}
+StableDiffusionModel::StableDiffusionModel(const ModelSource& source, const DeviceChoice& device)
+    : DiffusionModel(source.family(), source.path(), device) {}
 
-// Waits for queued device work so that timings mean something.
-void sync(const at::Device& device) {
-    if (device.is_cuda())
-        at::zeros({1}, at::TensorOptions().device(device)).cpu();
-}
-
-template <typename Module>
-Status loadComponent(Module& module, const io::ModelComponent& component, const DeviceChoice& device,
-                     const QString& name, qint64* bytes) {
-    Result<io::SafeTensorsArchive> weights = io::SafeTensorsArchive::open(component.weightsPath);
-    if (!weights)
-        return Status::fail(weights.error());
-    nn::LoadReport report;
-    if (Status s = nn::loadWeights(*module, *weights, QString(), device.device, device.dtype, &report); !s)
-        return s;
-    *bytes += report.bytes;
-    spdlog::debug("{}: {} tensors, {:.1f} MiB in {:.0f} ms", name, report.tensors, report.bytes / 1048576.0,
-                  report.milliseconds);
-    return Status::ok();
-}
-
-} // namespace
-
-Result<std::unique_ptr<StableDiffusionModel>>
-StableDiffusionModel::load(const QString& folder, const DeviceChoice& device, LoadStats* stats) {
-    using R = Result<std::unique_ptr<StableDiffusionModel>>;
-    QElapsedTimer timer;
-    timer.start();
-    Result<io::ModelFolder> mf = io::ModelFolder::open(folder);
-    if (!mf)
-        return R::fail(mf.error());
-    if (!mf->supported())
-        return R::fail(QStringLiteral("%1: %2").arg(folder, mf->problem()));
-
-    const io::ModelComponent* te = mf->component(QStringLiteral("text_encoder"));
-    const io::ModelComponent* unet = mf->component(QStringLiteral("unet"));
-    const io::ModelComponent* vae = mf->component(QStringLiteral("vae"));
-    const io::ModelComponent* tok = mf->component(QStringLiteral("tokenizer"));
-    const io::ModelComponent* sch = mf->component(QStringLiteral("scheduler"));
-    if (!te || !unet || !vae || !tok || !sch)
-        return R::fail(
-            QStringLiteral("%1 lacks one of text_encoder, unet, vae, tokenizer, scheduler.").arg(folder));
-
-    std::unique_ptr<StableDiffusionModel> m(new StableDiffusionModel);
-    m->m_folder = folder;
-    m->m_device = device;
-
-    Result<text::ClipTokenizer> tokenizer = text::ClipTokenizer::load(tok->folder);
+Result<std::unique_ptr<DiffusionModel>> StableDiffusionModel::load(const ModelSource& source,
+                                                                   const DeviceChoice& device) {
+    using R = Result<std::unique_ptr<DiffusionModel>>;
+    Result<QString> tokenizerFolder = source.folder(QStringLiteral("tokenizer"));
+    if (!tokenizerFolder)
+        return R::fail(tokenizerFolder.error());
+    Result<text::ClipTokenizer> tokenizer = text::ClipTokenizer::load(*tokenizerFolder);
     if (!tokenizer)
         return R::fail(tokenizer.error());
-    m->m_tokenizer = std::move(*tokenizer);
-
-    Result<nn::ClipTextConfig> teConfig = nn::ClipTextConfig::fromJson(te->config);
+    Result<nn::ClipTextConfig> teConfig =
+        configFor<nn::ClipTextConfig>(source, QStringLiteral("text_encoder"));
     if (!teConfig)
-        return R::fail(QStringLiteral("%1: %2").arg(te->configPath, teConfig.error()));
-    Result<nn::UNet2DConditionConfig> unetConfig = nn::UNet2DConditionConfig::fromJson(unet->config);
+        return R::fail(teConfig.error());
+    Result<nn::UNet2DConditionConfig> unetConfig =
+        configFor<nn::UNet2DConditionConfig>(source, QStringLiteral("unet"));
     if (!unetConfig)
-        return R::fail(QStringLiteral("%1: %2").arg(unet->configPath, unetConfig.error()));
-    Result<nn::AutoencoderKLConfig> vaeConfig = nn::AutoencoderKLConfig::fromJson(vae->config);
+        return R::fail(unetConfig.error());
+    Result<nn::AutoencoderKLConfig> vaeConfig =
+        configFor<nn::AutoencoderKLConfig>(source, QStringLiteral("vae"));
     if (!vaeConfig)
-        return R::fail(QStringLiteral("%1: %2").arg(vae->configPath, vaeConfig.error()));
+        return R::fail(vaeConfig.error());
+    Result<QJsonObject> schedulerConfig = source.config(QStringLiteral("scheduler"));
+    if (!schedulerConfig)
+        return R::fail(schedulerConfig.error());
 
-    // Built on the CPU with default options; loadWeights() places and converts each tensor.
-    m->m_root = std::make_shared<torch::nn::Module>("StableDiffusion");
-    m->m_textEncoder = m->m_root->register_module("text_encoder", nn::ClipTextModel(*teConfig));
-    m->m_unet = m->m_root->register_module("unet", nn::UNet2DCondition(*unetConfig));
-    m->m_vae = m->m_root->register_module("vae", nn::AutoencoderKL(*vaeConfig));
-    m->m_root->eval();
-
-    qint64 bytes = 0;
-    if (Status s = loadComponent(m->m_textEncoder, *te, device, QStringLiteral("text_encoder"), &bytes); !s)
-        return R::fail(s.error());
-    if (Status s = loadComponent(m->m_unet, *unet, device, QStringLiteral("unet"), &bytes); !s)
-        return R::fail(s.error());
-    if (Status s = loadComponent(m->m_vae, *vae, device, QStringLiteral("vae"), &bytes); !s)
-        return R::fail(s.error());
-    m->m_weightBytes = bytes;
-    m->m_schedulerConfig = sch->config;
-    m->m_preview.emplace(vae->config, static_cast<int>(vaeConfig->latentChannels));
-    sync(device.device);
-    if (stats) {
-        stats->milliseconds = msSince(timer);
-        stats->weightBytes = bytes;
-    }
-    spdlog::info("loaded {} on {} ({:.1f} MiB of weights) in {:.0f} ms", folder, device.description,
-                 bytes / 1048576.0, msSince(timer));
+    std::unique_ptr<StableDiffusionModel> m(new StableDiffusionModel(source, device));
+    m->m_tokenizer = std::move(*tokenizer);
+    // Built on the CPU with default options; loading places and converts each tensor.
+    m->m_textEncoder = m->addComponent(QStringLiteral("text_encoder"), nn::ClipTextModel(*teConfig));
+    m->m_unet = m->addComponent(QStringLiteral("unet"), nn::UNet2DCondition(*unetConfig));
+    m->m_vae = m->addComponent(QStringLiteral("vae"), nn::AutoencoderKL(*vaeConfig));
+    m->root().eval();
+    for (const QString& name :
+         {QStringLiteral("text_encoder"), QStringLiteral("unet"), QStringLiteral("vae")})
+        if (Status s = m->loadComponent(source, name, device.dtype); !s)
+            return R::fail(s.error());
+    m->setSchedulerConfig(*schedulerConfig);
+    m->setPreview(*source.config(QStringLiteral("vae")), static_cast<int>(vaeConfig->latentChannels));
+    m->setLatentGeometry(unetConfig->inChannels, vaeConfig->downscaleFactor(),
+                         io::familyTraits(source.family()).sizeMultiple);
     return R::ok(std::move(m));
 }
 
-namespace {
-
-// The prompt's embeddings as diffusers' encode_prompt makes them, with A1111's clip skip.
-at::Tensor encodeText(const StableDiffusionModel& model, const QString& text, int clipSkip,
-                      int* promptTokens) {
-    const text::TokenizedPrompt tokens = model.tokenizer().tokenize(text);
+at::Tensor StableDiffusionModel::encodeText(const QString& text, int clipSkip, int* promptTokens) const {
+    const text::TokenizedPrompt tokens = m_tokenizer->tokenize(text);
     if (promptTokens)
         *promptTokens = tokens.promptTokens();
     const at::Tensor ids =
-        at::tensor(tokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(model.device().device);
+        at::tensor(tokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
     if (clipSkip <= 1)
-        return model.textEncoder()->forward(ids).lastHiddenState;
-    const nn::ClipTextOutput out = model.textEncoder()->forward(ids, /*outputHiddenStates=*/true);
+        return m_textEncoder->forward(ids).lastHiddenState;
+    const nn::ClipTextOutput out = m_textEncoder->forward(ids, /*outputHiddenStates=*/true);
     const int64_t n = static_cast<int64_t>(out.hiddenStates.size());
     const int64_t index = std::max<int64_t>(0, n - clipSkip);
-    return model.textEncoder()->finalLayerNorm(out.hiddenStates[static_cast<size_t>(index)]);
+    return m_textEncoder->finalLayerNorm(out.hiddenStates[static_cast<size_t>(index)]);
 }
 
-} // namespace
+Result<EncodedPrompts> StableDiffusionModel::encodePrompts(const TextToImageParams& p, bool guided) {
+    EncodedPrompts e;
+    e.cond.context = encodeText(p.prompt, p.clipSkip, &e.promptTokens).to(m_device.dtype);
+    e.maxTokens = m_tokenizer->modelMaxLength() - 2;
+    if (e.promptTokens > e.maxTokens)
+        e.notes << QStringLiteral("The prompt is %1 tokens; only the first %2 are used.")
+                       .arg(e.promptTokens)
+                       .arg(e.maxTokens);
+    // diffusers: a missing negative prompt is the empty prompt.
+    if (guided)
+        e.uncond.context =
+            encodeText(p.negativePrompt.value_or(QString()), p.clipSkip, nullptr).to(m_device.dtype);
+    return Result<EncodedPrompts>::ok(std::move(e));
+}
 
-Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToImageParams& p,
-                                      const std::function<bool(const StepInfo&)>& onStep) {
-    using R = Result<TextToImageOutput>;
-    const int64_t scale = model.vaeScale();
-    if (p.width <= 0 || p.height <= 0 || p.width % scale != 0 || p.height % scale != 0)
-        return R::fail(
-            QStringLiteral("The size %1×%2 is not a multiple of %3.").arg(p.width).arg(p.height).arg(scale));
-    if (p.steps < 1 || p.steps > 1000)
-        return R::fail(QStringLiteral("Steps must be between 1 and 1000, not %1.").arg(p.steps));
-    if (p.count < 1 || p.count > 64)
-        return R::fail(QStringLiteral("The image count must be between 1 and 64, not %1.").arg(p.count));
-    // One scheduler per image: multistep samplers keep per-image history, and ancestral ones
-    // draw each image's noise from that image's own generator, so an image of a batch is
-    // exactly the image its seed gives alone.
-    std::vector<std::unique_ptr<sched::Scheduler>> schedulers;
-    for (int i = 0; i < p.count; ++i) {
-        Result<std::unique_ptr<sched::Scheduler>> made =
-            sched::makeScheduler(p.sampler, p.schedulerConfig.value_or(model.schedulerConfig()));
-        if (!made)
-            return R::fail(made.error());
-        if (Status st = (*made)->setTimesteps(p.steps); !st)
-            return R::fail(st.error());
-        schedulers.push_back(std::move(*made));
-    }
-    sched::Scheduler& first = *schedulers.front();
+at::Tensor StableDiffusionModel::denoise(const at::Tensor& x, const at::Tensor& timestep,
+                                         const Conditioning& cond, double) {
+    return m_unet->forward(x, timestep, cond.context);
+}
 
-    c10::InferenceMode inference;
-    const at::Device device = model.device().device;
-    const at::ScalarType dtype = model.device().dtype;
-    TextToImageOutput out;
-    QElapsedTimer total;
-    total.start();
-
-    // 1. Text: [uncond, cond] so that one UNet call serves both halves of guidance.
-    QElapsedTimer t;
-    t.start();
-    const bool guided = p.guidance > 1.0;
-    at::Tensor cond = encodeText(model, p.prompt, p.clipSkip, &out.promptTokens);
-    out.maxTokens = model.tokenizer().modelMaxLength() - 2;
-    at::Tensor embeddings = cond.repeat({p.count, 1, 1});
-    if (guided) {
-        const at::Tensor uncond =
-            encodeText(model, p.negativePrompt.value_or(QString()), p.clipSkip, nullptr);
-        embeddings = at::cat({uncond.repeat({p.count, 1, 1}), embeddings});
-    }
-    embeddings = embeddings.to(dtype);
-    sync(device);
-    out.encodeMs = msSince(t);
-
-    // 2. Noise: one CPU generator per image, seeded like torch.Generator().manual_seed() and
-    // drawn in the model's dtype, as diffusers' randn_tensor does.
-    const int64_t channels = model.unet()->config().inChannels;
-    const std::vector<int64_t> shape = {1, channels, p.height / scale, p.width / scale};
-    std::vector<at::Generator> generators;
-    std::vector<at::Tensor> noise;
-    for (int i = 0; i < p.count; ++i) {
-        out.seeds.push_back(p.seed + static_cast<uint64_t>(i));
-        generators.push_back(sched::makeCpuGenerator(out.seeds.back()));
-        noise.push_back(sched::randnCpu(shape, generators.back(), dtype));
-    }
-    at::Tensor latents = (at::cat(noise).to(device) * first.initNoiseSigma());
-
-    // 3. Denoise.
-    t.restart();
-    const int totalSteps = first.size();
-    for (int i = 0; i < totalSteps; ++i) {
-        at::Tensor input = guided ? at::cat({latents, latents}) : latents;
-        input = first.scaleModelInput(input, i);
-        at::Tensor eps = model.unet()->forward(input, first.timestepTensor(i).to(device), embeddings);
-        if (guided) {
-            const std::vector<at::Tensor> halves = eps.chunk(2);
-            eps = halves[0] + p.guidance * (halves[1] - halves[0]);
-        }
-        std::vector<at::Tensor> next;
-        for (int j = 0; j < p.count; ++j)
-            next.push_back(
-                schedulers[j]->step(eps.slice(0, j, j + 1), i, latents.slice(0, j, j + 1), &generators[j]));
-        latents = p.count == 1 ? next.front() : at::cat(next);
-        if (i == 0) {
-            sync(device);
-            out.firstStepMs = msSince(total);
-        }
-        if (onStep && !onStep(StepInfo{i + 1, totalSteps, latents})) {
-            out.cancelled = true;
-            return R::ok(std::move(out));
-        }
-    }
-    sync(device);
-    out.denoiseMs = msSince(t);
-    out.latents = latents.to(at::kCPU, at::kFloat);
-
-    // 4. Decode: z / scaling (+ shift), then [-1, 1] -> [0, 1].
-    t.restart();
-    const nn::AutoencoderKLConfig& vc = model.vae()->config();
+at::Tensor StableDiffusionModel::decode(const at::Tensor& latents) {
+    const nn::AutoencoderKLConfig& vc = m_vae->config();
     at::Tensor z = latents / vc.scalingFactor;
     if (vc.shiftFactor)
         z = z + *vc.shiftFactor;
-    std::vector<at::Tensor> decoded;
-    for (int64_t i = 0; i < z.size(0); ++i) // one image at a time bounds the VAE's peak memory
-        decoded.push_back(model.vae()->decode(z.slice(0, i, i + 1)).to(at::kCPU, at::kFloat));
-    out.images = (at::cat(decoded) / 2 + 0.5).clamp(0, 1);
-    out.decodeMs = msSince(t);
-    return R::ok(std::move(out));
+    return m_vae->decode(z);
 }
 
 } // namespace tp::pipeline

@@ -190,7 +190,9 @@ bool makeFakeModel(const QString& dir, FakeFamily family, const FakeModelOptions
         index.insert(QStringLiteral("text_encoder_2"), spec("transformers", "T5EncoderModel"));
         index.insert(QStringLiteral("tokenizer_2"), spec("transformers", "T5TokenizerFast"));
         index.insert(QStringLiteral("scheduler"), spec("diffusers", "FlowMatchEulerDiscreteScheduler"));
-        b.model(QStringLiteral("transformer"), QJsonObject{{QStringLiteral("in_channels"), 16}}, true, true);
+        // Flux packs 2x2 latent patches into its 64 input channels.
+        b.model(QStringLiteral("transformer"), QJsonObject{{QStringLiteral("in_channels"), flux ? 64 : 16}}, true,
+                true);
         b.model(QStringLiteral("text_encoder"), b.clip(768, "quick_gelu"), false);
         b.model(QStringLiteral("text_encoder_2"), QJsonObject{{QStringLiteral("d_model"), 4096}}, false);
         b.tokenizer(QStringLiteral("tokenizer_2"));

@@ -8,7 +8,9 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QTemporaryDir>
+
 #include <QtTest>
+#include <limits>
 
 using namespace tp::io;
 using namespace tp::test;
@@ -51,6 +53,22 @@ class TestModels final : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    // Python's json writes non-finite floats as bare tokens; diffusers saves DPM-Solver configs so.
+    void readsPythonNonFiniteNumbers() {
+        QTemporaryDir tmp;
+        const QString path = tmp.filePath(QStringLiteral("scheduler_config.json"));
+        QVERIFY(
+            writeText(path, QByteArrayLiteral(R"({"lambda_min_clipped": -Infinity, "x": NaN, "y": Infinity,
+                                                     "s": "NaN -Infinity \" Infinity"})")));
+        const tp::Result<QJsonObject> cfg = readJsonObject(path);
+        QVERIFY2(cfg, qPrintable(cfg.error()));
+        QCOMPARE(cfg->value(QStringLiteral("lambda_min_clipped")).toDouble(),
+                 -std::numeric_limits<double>::max());
+        QVERIFY(cfg->value(QStringLiteral("x")).isNull());
+        QCOMPARE(cfg->value(QStringLiteral("y")).toDouble(), std::numeric_limits<double>::max());
+        QCOMPARE(cfg->value(QStringLiteral("s")).toString(), QStringLiteral("NaN -Infinity \" Infinity"));
+    }
+
     // ---------------------------------------------------------------- ModelFolder
 
     void fixtureFolderIsSd1() {
@@ -147,7 +165,7 @@ private Q_SLOTS:
         QTest::addColumn<QString>("problem");
         QTest::newRow("sd1") << FakeFamily::SD1 << "SD 1.x" << true << "";
         QTest::newRow("sd2") << FakeFamily::SD2 << "SD 2.x" << true << "";
-        QTest::newRow("sdxl") << FakeFamily::SDXL << "SDXL" << false << "SDXL models are not supported yet.";
+        QTest::newRow("sdxl") << FakeFamily::SDXL << "SDXL" << true << "";
         QTest::newRow("sd3") << FakeFamily::SD3 << "SD 3.x" << false
                              << "SD 3.x models are not supported yet.";
         QTest::newRow("flux") << FakeFamily::Flux << "Flux" << false << "Flux models are not supported yet.";

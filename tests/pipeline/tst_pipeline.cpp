@@ -2,7 +2,7 @@
 // sampler (with and without negative prompt, guidance 1.0 included). TWISTEDPIC_TEST_DEVICE=cuda
 // runs the same on the GPU in float32 with a looser tolerance.
 #include "core/io/SafeTensors.h"
-#include "core/pipeline/StableDiffusion.h"
+#include "core/pipeline/TextToImage.h"
 #include "tests/support/TestUtil.h"
 
 #include <QFile>
@@ -19,7 +19,7 @@ class TestPipeline final : public QObject {
     Q_OBJECT
 
     std::shared_ptr<const io::SafeTensorsFile> m_ref;
-    std::unique_ptr<pipeline::StableDiffusionModel> m_model;
+    std::unique_ptr<pipeline::DiffusionModel> m_model;
     QJsonArray m_cases;
     QJsonObject m_schedulerConfig;
     bool m_cuda = false;
@@ -59,7 +59,7 @@ private Q_SLOTS:
         device.dtype = at::kFloat;
         device.description = m_cuda ? QStringLiteral("cuda:0 float32") : QStringLiteral("cpu float32");
         pipeline::initCpuRuntime();
-        auto model = pipeline::StableDiffusionModel::load(
+        auto model = pipeline::loadModel(
             test::dataPath(QStringLiteral("sd15-tiny/pipeline")), device);
         QVERIFY2(model, qPrintable(model.error()));
         m_model = std::move(*model);

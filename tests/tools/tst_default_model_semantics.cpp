@@ -2,7 +2,8 @@
 // read back by the shape classifier. Skips while resources/models holds no trained model.
 #include "core/pipeline/Device.h"
 #include "core/pipeline/ImageConvert.h"
-#include "core/pipeline/StableDiffusion.h"
+#include "core/io/ModelCatalogue.h"
+#include "core/pipeline/TextToImage.h"
 #include "tests/support/TestUtil.h"
 #include "tools/shapes/ShapeClassifier.h"
 #include "tools/shapes/ShapeScene.h"
@@ -31,7 +32,7 @@ class TestDefaultModelSemantics final : public QObject {
     Q_OBJECT
 
 private:
-    std::unique_ptr<pipeline::StableDiffusionModel> m_model;
+    std::unique_ptr<pipeline::DiffusionModel> m_model;
     int m_size = 0;
 
     at::Tensor generate(const QString& prompt, uint64_t seed) {
@@ -60,10 +61,10 @@ private Q_SLOTS:
         pipeline::initCpuRuntime();
         auto device = pipeline::resolveDevice(QStringLiteral("cpu"), QStringLiteral("fp32"));
         QVERIFY2(device.isOk(), qPrintable(device.error()));
-        auto model = pipeline::StableDiffusionModel::load(folder, *device);
+        auto model = pipeline::loadModel(folder, *device);
         QVERIFY2(model.isOk(), qPrintable(model.error()));
         m_model = std::move(*model);
-        m_size = int(m_model->unet()->config().sampleSize * m_model->vaeScale());
+        m_size = io::ModelCatalogue::inspect(folder, QStringLiteral("bundled")).nativeSize;
         QVERIFY(m_size >= 64);
     }
 

@@ -1,0 +1,85 @@
+#include "core/pipeline/DiffusionModel.h"
+
+#include "core/pipeline/ModelSource.h"
+
+namespace tp::pipeline {
+
+namespace {
+
+at::Tensor repeatRows(const at::Tensor& t, int64_t n) {
+    if (!t.defined() || n == 1)
+        return t;
+    std::vector<int64_t> reps(static_cast<size_t>(t.dim()), 1);
+    reps[0] = n;
+    return t.repeat(reps);
+}
+
+at::Tensor catRows(const at::Tensor& a, const at::Tensor& b) {
+    if (!a.defined() || !b.defined())
+        return a.defined() ? a : b;
+    return at::cat({a, b});
+}
+
+at::Tensor cast(const at::Tensor& t, at::ScalarType dtype) {
+    return t.defined() ? t.to(dtype) : t;
+}
+
+} // namespace
+
+Conditioning Conditioning::repeated(int64_t n) const {
+    return {repeatRows(context, n), repeatRows(pooled, n), repeatRows(extra, n)};
+}
+
+Conditioning Conditioning::concat(const Conditioning& first, const Conditioning& second) {
+    return {catRows(first.context, second.context), catRows(first.pooled, second.pooled),
+            catRows(first.extra, second.extra)};
+}
+
+Conditioning Conditioning::to(at::ScalarType dtype) const {
+    return {cast(context, dtype), cast(pooled, dtype), cast(extra, dtype)};
+}
+
+DiffusionModel::DiffusionModel(io::ModelFamily family, QString source, DeviceChoice device)
+    : m_device(std::move(device))
+    , m_family(family)
+    , m_source(std::move(source))
+    , m_root(std::make_shared<torch::nn::Module>("model")) {}
+
+Status DiffusionModel::loadComponent(const ModelSource& source, const QString& name, at::ScalarType dtype) {
+    const auto it = std::find_if(m_components.begin(), m_components.end(),
+                                 [&](const ModelComponentRef& c) { return c.name == name; });
+    if (it == m_components.end())
+        return Status::fail(QStringLiteral("internal: no component %1 registered").arg(name));
+    qint64 bytes = 0;
+    if (Status s = source.loadWeights(name, *it->module, m_device.device, dtype, &bytes); !s)
+        return s;
+    it->bytes = bytes;
+    m_weightBytes = 0;
+    for (const ModelComponentRef& c : m_components)
+        m_weightBytes += c.bytes;
+    return Status::ok();
+}
+
+void DiffusionModel::setPreview(const QJsonObject& vaeConfig, int latentChannels) {
+    m_preview.emplace(vaeConfig, latentChannels);
+}
+
+void DiffusionModel::setLatentGeometry(int64_t channels, int64_t downscale, int sizeMultiple) {
+    m_latentChannels = channels;
+    m_downscale = downscale;
+    m_sizeMultiple = sizeMultiple;
+}
+
+Result<LatentShape> DiffusionModel::latentShape(int width, int height) const {
+    const int multiple = std::max<int>(m_sizeMultiple, static_cast<int>(m_downscale));
+    if (width <= 0 || height <= 0 || width % multiple != 0 || height % multiple != 0)
+        return Result<LatentShape>::fail(
+            QStringLiteral("The size %1×%2 is not a multiple of %3 (%4 needs it).")
+                .arg(width)
+                .arg(height)
+                .arg(multiple)
+                .arg(io::familyName(m_family)));
+    return Result<LatentShape>::ok({m_latentChannels, height / m_downscale, width / m_downscale});
+}
+
+} // namespace tp::pipeline

@@ -1,0 +1,172 @@
+#pragma once
+
+// The family seam: one loaded text-to-image model, whatever its family. The sampling loop
+// (TextToImage.h), the engine, the memory manager, the CLI and the GUI see only this interface;
+// what differs between SD 1.x/2.x, SDXL, SD 3.x and Flux — text conditioning, denoiser, latent
+// format and VAE scaling, scheduler options — lives behind it, one group of files per family
+// (StableDiffusion.*, StableDiffusionXL.*, …) registered in Families.cpp. Core-internal: libtorch
+// types.
+
+#include "core/common/Result.h"
+#include "core/io/ModelFamily.h"
+#include "core/pipeline/Device.h"
+#include "core/pipeline/ImageConvert.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <QJsonObject>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace tp::pipeline {
+
+class ModelSource;
+
+// What the text encoders give the denoiser, batched along dim 0 like the latents it goes with.
+// Each family fills the fields it uses and leaves the others undefined.
+struct Conditioning {
+    at::Tensor context; // [B, L, D] token embeddings (cross-attention / joint-attention context)
+    at::Tensor pooled;  // [B, P] pooled text embedding (SDXL, SD 3, Flux)
+    at::Tensor extra;   // [B, K] family-specific (SDXL: the six add_time_ids)
+
+    // Every defined field repeated n times along dim 0.
+    Conditioning repeated(int64_t n) const;
+    // [first; second] along dim 0, field by field (classifier-free guidance: [uncond; cond]).
+    static Conditioning concat(const Conditioning& first, const Conditioning& second);
+    Conditioning to(at::ScalarType dtype) const;
+};
+
+using io::SizeConditioning;
+
+struct TextToImageParams {
+    QString prompt;
+    std::optional<QString> negativePrompt; // nullopt: none given (SDXL then uses zeros, as diffusers)
+    QString sampler = QStringLiteral("euler_a");
+    int steps = 20;
+    double guidance = 7.5; // families with classifier-free guidance: <= 1 means one batch
+    int width = 512;
+    int height = 512;
+    uint64_t seed = 0;
+    int count = 1;    // images; image i uses its own generator seeded seed + i
+    int clipSkip = 1; // SD 1.x/2.x: 1 = last layer (A1111's convention; diffusers' clip_skip = this - 1)
+    SizeConditioning sizeConditioning;
+    // T5's token count (SD 3, Flux); 0 = the family's default.
+    int maxSequenceLength = 0;
+    // SD 3: run without T5 (zeros in its place, as diffusers allows with text_encoder_3=None).
+    bool withoutT5 = false;
+    // Replaces the model's scheduler config for this run (as diffusers'
+    // `XScheduler.from_config(other_config)` does); nullopt: the model's.
+    std::optional<QJsonObject> schedulerConfig;
+};
+
+// What the text encoders made of a request, ready for the loop.
+struct EncodedPrompts {
+    Conditioning cond;    // one row (the loop repeats it per image)
+    Conditioning uncond;  // one row; defined when guided
+    int promptTokens = 0; // the prompt's length in tokens (the longest encoder's count)
+    int maxTokens = 75;   // what the encoders take without cutting
+    QStringList notes;    // for the user: "the prompt was cut after 77 tokens for CLIP" …
+};
+
+// The latent each image starts from: noise of this shape per image, in the denoiser's layout.
+struct LatentShape {
+    int64_t channels = 4;
+    int64_t height = 0;
+    int64_t width = 0;
+};
+
+// Extra inputs the schedulers of a family need for a request (Flux's resolution-dependent shift).
+struct ScheduleOptions {
+    std::optional<double> mu; // dynamic shifting's μ, from the image's token count
+};
+
+// A named component of a model (text encoders, denoiser, VAE), for the memory manager/planner.
+struct ModelComponentRef {
+    QString name; // "text_encoder", "unet", "transformer", "vae", …
+    torch::nn::Module* module = nullptr;
+    qint64 bytes = 0;
+};
+
+class DiffusionModel {
+public:
+    virtual ~DiffusionModel() = default;
+    DiffusionModel(const DiffusionModel&) = delete;
+    DiffusionModel& operator=(const DiffusionModel&) = delete;
+
+    io::ModelFamily family() const { return m_family; }
+    // The folder or file the model was loaded from.
+    const QString& source() const { return m_source; }
+    const DeviceChoice& device() const { return m_device; }
+    // Every weight, as children of one module ("text_encoder", "unet", "vae", …), so that the
+    // memory manager can move the whole model at once.
+    torch::nn::Module& root() { return *m_root; }
+    const std::vector<ModelComponentRef>& components() const { return m_components; }
+    qint64 weightBytes() const { return m_weightBytes; }
+    const QJsonObject& schedulerConfig() const { return m_schedulerConfig; }
+    const LatentPreview& preview() const { return *m_preview; }
+
+    // --- what each family provides ---
+
+    // The prompt (and, when guided, the negative prompt) through the text encoders.
+    virtual Result<EncodedPrompts> encodePrompts(const TextToImageParams& params, bool guided) = 0;
+    // The initial noise's shape for an image size; fails when the size does not fit the model.
+    virtual Result<LatentShape> latentShape(int width, int height) const;
+    // Whether this guidance value needs a second (unconditional) batch.
+    virtual bool classifierFreeGuidance(double guidance) const { return guidance > 1.0; }
+    virtual ScheduleOptions scheduleOptions(int width, int height) const { return {}; }
+    // One evaluation of the denoiser: `x` [B, C, h, w] (already scaled by the scheduler), the
+    // scheduler's timestep (0-d), conditioning batched like x. Returns the model output in x's shape.
+    virtual at::Tensor denoise(const at::Tensor& x, const at::Tensor& timestep, const Conditioning& cond,
+                               double guidance) = 0;
+    // Final latents of one image [1, C, h, w] → image [1, 3, H, W] in -1..1 (float32, CPU or device).
+    virtual at::Tensor decode(const at::Tensor& latents) = 0;
+    // The dtype the initial noise is drawn in (diffusers: the text embeddings' dtype).
+    virtual at::ScalarType noiseDtype() const { return m_device.dtype; }
+
+protected:
+    DiffusionModel(io::ModelFamily family, QString source, DeviceChoice device);
+    // Registers `module` as a child of root() named `name`, for components().
+    template <typename Holder> Holder addComponent(const QString& name, Holder module) {
+        m_root->register_module(name.toStdString(), module);
+        m_components.push_back({name, module.ptr().get(), 0});
+        return module;
+    }
+    // Loads the weights of the component registered as `name` from the source, in `dtype`.
+    Status loadComponent(const ModelSource& source, const QString& name, at::ScalarType dtype);
+    void setSchedulerConfig(QJsonObject config) { m_schedulerConfig = std::move(config); }
+    void setPreview(const QJsonObject& vaeConfig, int latentChannels);
+    // The VAE's latent channels and downscale factor, for the default latentShape().
+    void setLatentGeometry(int64_t channels, int64_t downscale, int sizeMultiple);
+
+    DeviceChoice m_device;
+
+private:
+    io::ModelFamily m_family;
+    QString m_source;
+    std::shared_ptr<torch::nn::Module> m_root;
+    std::vector<ModelComponentRef> m_components;
+    qint64 m_weightBytes = 0;
+    QJsonObject m_schedulerConfig;
+    std::optional<LatentPreview> m_preview;
+    int64_t m_latentChannels = 4;
+    int64_t m_downscale = 8;
+    int m_sizeMultiple = 8;
+};
+
+struct LoadStats {
+    double milliseconds = 0;
+    qint64 weightBytes = 0; // on the device, in its dtype
+};
+
+// Loads the model at `path` (a diffusers folder) on `device`: detects its family and builds that
+// family's model. Fails with a message a person can act on (missing files, unsupported family,
+// weights that do not fit the configs).
+Result<std::unique_ptr<DiffusionModel>> loadModel(const QString& path, const DeviceChoice& device,
+                                                  LoadStats* stats = nullptr);
+
+} // namespace tp::pipeline

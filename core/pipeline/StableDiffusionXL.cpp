@@ -1,0 +1,168 @@
+#include "core/pipeline/StableDiffusionXL.h"
+
+namespace tp::pipeline {
+
+namespace {
+
+Result<text::ClipTokenizer> loadTokenizer(const ModelSource& source, const QString& name) {
+    Result<QString> folder = source.folder(name);
+    if (!folder)
+        return Result<text::ClipTokenizer>::fail(folder.error());
+    return text::ClipTokenizer::load(*folder);
+}
+
+} // namespace
+
+StableDiffusionXLModel::StableDiffusionXLModel(const ModelSource& source, const DeviceChoice& device)
+    : DiffusionModel(io::ModelFamily::SDXL, source.path(), device) {}
+
+Result<std::unique_ptr<DiffusionModel>> StableDiffusionXLModel::load(const ModelSource& source,
+                                                                     const DeviceChoice& device) {
+    using R = Result<std::unique_ptr<DiffusionModel>>;
+    Result<text::ClipTokenizer> tokenizer = loadTokenizer(source, QStringLiteral("tokenizer"));
+    if (!tokenizer)
+        return R::fail(tokenizer.error());
+    Result<text::ClipTokenizer> tokenizer2 = loadTokenizer(source, QStringLiteral("tokenizer_2"));
+    if (!tokenizer2)
+        return R::fail(tokenizer2.error());
+    Result<nn::ClipTextConfig> te = configFor<nn::ClipTextConfig>(source, QStringLiteral("text_encoder"));
+    if (!te)
+        return R::fail(te.error());
+    Result<nn::ClipTextConfig> te2 = configFor<nn::ClipTextConfig>(source, QStringLiteral("text_encoder_2"));
+    if (!te2)
+        return R::fail(te2.error());
+    Result<nn::UNet2DConditionConfig> unet =
+        configFor<nn::UNet2DConditionConfig>(source, QStringLiteral("unet"));
+    if (!unet)
+        return R::fail(unet.error());
+    Result<nn::AutoencoderKLConfig> vae = configFor<nn::AutoencoderKLConfig>(source, QStringLiteral("vae"));
+    if (!vae)
+        return R::fail(vae.error());
+    Result<QJsonObject> scheduler = source.config(QStringLiteral("scheduler"));
+    if (!scheduler)
+        return R::fail(scheduler.error());
+    // What the UNet's added conditioning expects must be what the encoders give.
+    if (!te2->withProjection)
+        return R::fail(
+            QStringLiteral("%1/text_encoder_2 is not a CLIPTextModelWithProjection: SDXL needs its "
+                           "projected pooled output.")
+                .arg(source.path()));
+    if (!unet->textTimeEmbedding)
+        return R::fail(
+            QStringLiteral("%1/unet has no \"text_time\" added conditioning: not an SDXL base UNet.")
+                .arg(source.path()));
+    const int64_t context = te->hiddenSize + te2->hiddenSize;
+    if (unet->crossAttentionDim.front() != context)
+        return R::fail(
+            QStringLiteral("%1/unet expects %2-wide text embeddings, but the two text encoders give "
+                           "%3: an SDXL refiner or another model's UNet (refiners are not supported).")
+                .arg(source.path())
+                .arg(unet->crossAttentionDim.front())
+                .arg(context));
+    if (unet->projectionClassEmbeddingsInputDim != 6 * unet->additionTimeEmbedDim + te2->projectionDim)
+        return R::fail(QStringLiteral("%1/unet's projection_class_embeddings_input_dim %2 does not match six "
+                                      "time ids of %3 plus the pooled %4.")
+                           .arg(source.path())
+                           .arg(unet->projectionClassEmbeddingsInputDim)
+                           .arg(unet->additionTimeEmbedDim)
+                           .arg(te2->projectionDim));
+
+    std::unique_ptr<StableDiffusionXLModel> m(new StableDiffusionXLModel(source, device));
+    m->m_tokenizer = std::move(*tokenizer);
+    m->m_tokenizer2 = std::move(*tokenizer2);
+    m->m_textEncoder = m->addComponent(QStringLiteral("text_encoder"), nn::ClipTextModel(*te));
+    m->m_textEncoder2 = m->addComponent(QStringLiteral("text_encoder_2"), nn::ClipTextModel(*te2));
+    m->m_unet = m->addComponent(QStringLiteral("unet"), nn::UNet2DCondition(*unet));
+    m->m_vae = m->addComponent(QStringLiteral("vae"), nn::AutoencoderKL(*vae));
+    m->root().eval();
+    // diffusers decodes in float32 when the VAE's config says force_upcast and the pipeline runs in
+    // float16 (the stock SDXL VAE overflows there): keep that VAE in float32 from the start.
+    m->m_vaeDtype = vae->forceUpcast && device.dtype == at::kHalf ? at::kFloat : device.dtype;
+    for (const QString& name :
+         {QStringLiteral("text_encoder"), QStringLiteral("text_encoder_2"), QStringLiteral("unet")})
+        if (Status s = m->loadComponent(source, name, device.dtype); !s)
+            return R::fail(s.error());
+    if (Status s = m->loadComponent(source, QStringLiteral("vae"), m->m_vaeDtype); !s)
+        return R::fail(s.error());
+    m->m_forceZerosForEmptyPrompt =
+        source.pipelineConfig().value(QLatin1String("force_zeros_for_empty_prompt")).toBool(true);
+    m->setSchedulerConfig(*scheduler);
+    m->setPreview(*source.config(QStringLiteral("vae")), static_cast<int>(vae->latentChannels));
+    m->setLatentGeometry(unet->inChannels, vae->downscaleFactor(),
+                         io::familyTraits(io::ModelFamily::SDXL).sizeMultiple);
+    return R::ok(std::move(m));
+}
+
+StableDiffusionXLModel::TextEmbedding StableDiffusionXLModel::encodeText(const QString& text,
+                                                                         int clipSkip) const {
+    TextEmbedding out;
+    std::vector<at::Tensor> contexts;
+    for (int i = 0; i < 2; ++i) {
+        const text::ClipTokenizer& tokenizer = i == 0 ? *m_tokenizer : *m_tokenizer2;
+        const nn::ClipTextModel& encoder = i == 0 ? m_textEncoder : m_textEncoder2;
+        const text::TokenizedPrompt tokens = tokenizer.tokenize(text);
+        out.promptTokens = std::max(out.promptTokens, tokens.promptTokens());
+        const at::Tensor ids =
+            at::tensor(tokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
+        const nn::ClipTextOutput o = encoder->forward(ids, /*outputHiddenStates=*/true);
+        // diffusers: hidden_states[-(clip_skip + 2)], no final layer norm; clip skip 1 = the penultimate.
+        const int64_t n = static_cast<int64_t>(o.hiddenStates.size());
+        contexts.push_back(
+            o.hiddenStates[static_cast<size_t>(std::max<int64_t>(0, n - 1 - std::max(1, clipSkip)))]);
+        if (i == 1)
+            out.pooled = o.textEmbeds;
+    }
+    out.context = at::cat(contexts, -1);
+    return out;
+}
+
+Result<EncodedPrompts> StableDiffusionXLModel::encodePrompts(const TextToImageParams& p, bool guided) {
+    EncodedPrompts e;
+    TextEmbedding cond = encodeText(p.prompt, p.clipSkip);
+    e.promptTokens = cond.promptTokens;
+    e.maxTokens = m_tokenizer->modelMaxLength() - 2;
+    if (e.promptTokens > e.maxTokens)
+        e.notes << QStringLiteral("The prompt is %1 tokens; only the first %2 are used.")
+                       .arg(e.promptTokens)
+                       .arg(e.maxTokens);
+    const at::ScalarType dtype = m_device.dtype;
+    // add_time_ids: original size (h, w), crop top-left (top, left), target size (h, w).
+    const SizeConditioning& s = p.sizeConditioning;
+    const auto orDefault = [](int v, int fallback) { return double(v > 0 ? v : fallback); };
+    const at::Tensor timeIds =
+        at::tensor(std::vector<double>{orDefault(s.originalHeight, p.height),
+                                       orDefault(s.originalWidth, p.width), double(s.cropTop),
+                                       double(s.cropLeft), orDefault(s.targetHeight, p.height),
+                                       orDefault(s.targetWidth, p.width)},
+                   at::TensorOptions().dtype(at::kDouble))
+            .to(dtype)
+            .unsqueeze(0)
+            .to(m_device.device);
+    e.cond = Conditioning{cond.context, cond.pooled, timeIds}.to(dtype);
+    if (guided) {
+        // diffusers: no negative prompt at all + force_zeros_for_empty_prompt -> zeros; an explicit
+        // one, even empty, is encoded.
+        if (!p.negativePrompt && m_forceZerosForEmptyPrompt) {
+            e.uncond = Conditioning{at::zeros_like(e.cond.context), at::zeros_like(e.cond.pooled), timeIds};
+        } else {
+            TextEmbedding neg = encodeText(p.negativePrompt.value_or(QString()), p.clipSkip);
+            e.uncond = Conditioning{neg.context, neg.pooled, timeIds}.to(dtype);
+        }
+    }
+    return Result<EncodedPrompts>::ok(std::move(e));
+}
+
+at::Tensor StableDiffusionXLModel::denoise(const at::Tensor& x, const at::Tensor& timestep,
+                                           const Conditioning& cond, double) {
+    return m_unet->forward(x, timestep, cond.context, nn::UNetAddedConditions{cond.pooled, cond.extra});
+}
+
+at::Tensor StableDiffusionXLModel::decode(const at::Tensor& latents) {
+    const nn::AutoencoderKLConfig& vc = m_vae->config();
+    at::Tensor z = latents.to(m_vaeDtype) / vc.scalingFactor;
+    if (vc.shiftFactor)
+        z = z + *vc.shiftFactor;
+    return m_vae->decode(z);
+}
+
+} // namespace tp::pipeline

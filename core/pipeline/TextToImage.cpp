@@ -1,0 +1,132 @@
+#include "core/pipeline/TextToImage.h"
+
+#include "core/sched/Random.h"
+#include "core/sched/Scheduler.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <QElapsedTimer>
+
+namespace tp::pipeline {
+namespace {
+
+double msSince(const QElapsedTimer& t) {
+    return static_cast<double>(t.nsecsElapsed()) / 1e6;
+}
+
+// Waits for queued device work so that timings mean something.
+void sync(const at::Device& device) {
+    if (device.is_cuda())
+        at::zeros({1}, at::TensorOptions().device(device)).cpu();
+}
+
+} // namespace
+
+Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImageParams& p,
+                                      const std::function<bool(const StepInfo&)>& onStep) {
+    using R = Result<TextToImageOutput>;
+    Result<LatentShape> latentShape = model.latentShape(p.width, p.height);
+    if (!latentShape)
+        return R::fail(latentShape.error());
+    if (p.steps < 1 || p.steps > 1000)
+        return R::fail(QStringLiteral("Steps must be between 1 and 1000, not %1.").arg(p.steps));
+    if (p.count < 1 || p.count > 64)
+        return R::fail(QStringLiteral("The image count must be between 1 and 64, not %1.").arg(p.count));
+    // One scheduler per image: multistep samplers keep per-image history, and ancestral ones
+    // draw each image's noise from that image's own generator, so an image of a batch is
+    // exactly the image its seed gives alone.
+    std::vector<std::unique_ptr<sched::Scheduler>> schedulers;
+    const QJsonObject& schedulerConfig = p.schedulerConfig ? *p.schedulerConfig : model.schedulerConfig();
+    for (int i = 0; i < p.count; ++i) {
+        Result<std::unique_ptr<sched::Scheduler>> made = sched::makeScheduler(p.sampler, schedulerConfig);
+        if (!made)
+            return R::fail(made.error());
+        if (Status st = (*made)->setTimesteps(p.steps); !st)
+            return R::fail(st.error());
+        schedulers.push_back(std::move(*made));
+    }
+    sched::Scheduler& first = *schedulers.front();
+
+    c10::InferenceMode inference;
+    const at::Device device = model.device().device;
+    TextToImageOutput out;
+    QElapsedTimer total;
+    total.start();
+
+    // 1. Text. With guidance the batch is [uncond; cond] so that one denoiser call serves both.
+    QElapsedTimer t;
+    t.start();
+    const bool guided = model.classifierFreeGuidance(p.guidance);
+    Result<EncodedPrompts> encoded = model.encodePrompts(p, guided);
+    if (!encoded)
+        return R::fail(encoded.error());
+    out.promptTokens = encoded->promptTokens;
+    out.maxTokens = encoded->maxTokens;
+    out.notes = encoded->notes;
+    Conditioning cond = encoded->cond.repeated(p.count);
+    if (guided)
+        cond = Conditioning::concat(encoded->uncond.repeated(p.count), cond);
+    sync(device);
+    out.encodeMs = msSince(t);
+
+    // 2. Noise: one CPU generator per image, seeded like torch.Generator().manual_seed() and
+    // drawn in the embeddings' dtype, as diffusers' randn_tensor does.
+    const std::vector<int64_t> shape = {1, latentShape->channels, latentShape->height, latentShape->width};
+    std::vector<at::Generator> generators;
+    std::vector<at::Tensor> noise;
+    for (int i = 0; i < p.count; ++i) {
+        out.seeds.push_back(p.seed + static_cast<uint64_t>(i));
+        generators.push_back(sched::makeCpuGenerator(out.seeds.back()));
+        noise.push_back(sched::randnCpu(shape, generators.back(), model.noiseDtype()));
+    }
+    at::Tensor latents = (at::cat(noise).to(device) * first.initNoiseSigma());
+
+    // 3. Denoise.
+    t.restart();
+    const int totalSteps = first.size();
+    for (int i = 0; i < totalSteps; ++i) {
+        at::Tensor input = guided ? at::cat({latents, latents}) : latents;
+        input = first.scaleModelInput(input, i);
+        at::Tensor prediction = model.denoise(input, first.timestepTensor(i).to(device), cond, p.guidance);
+        if (guided) {
+            const std::vector<at::Tensor> halves = prediction.chunk(2);
+            prediction = halves[0] + p.guidance * (halves[1] - halves[0]);
+        }
+        std::vector<at::Tensor> next;
+        for (int j = 0; j < p.count; ++j)
+            next.push_back(schedulers[j]->step(prediction.slice(0, j, j + 1), i, latents.slice(0, j, j + 1),
+                                               &generators[j]));
+        latents = p.count == 1 ? next.front() : at::cat(next);
+        if (i == 0) {
+            sync(device);
+            out.firstStepMs = msSince(total);
+        }
+        if (onStep && !onStep(StepInfo{i + 1, totalSteps, latents})) {
+            out.cancelled = true;
+            return R::ok(std::move(out));
+        }
+    }
+    sync(device);
+    out.denoiseMs = msSince(t);
+    out.latents = latents.to(at::kCPU, at::kFloat);
+
+    // 4. Decode one image at a time (bounds the VAE's peak memory), [-1, 1] -> [0, 1].
+    t.restart();
+    std::vector<at::Tensor> decoded;
+    for (int64_t i = 0; i < latents.size(0); ++i)
+        decoded.push_back(model.decode(latents.slice(0, i, i + 1)).to(at::kCPU, at::kFloat));
+    at::Tensor images = at::cat(decoded);
+    if (!at::isfinite(images).all().item<bool>())
+        return R::fail(
+            QStringLiteral(
+                "The VAE produced invalid numbers (NaN) for this image in %1: its weights overflow in this "
+                "precision. Use precision fp32 or bf16 (twistedpic-cli settings set gpu/precision bf16), or "
+                "a VAE "
+                "made for fp16 (such as madebyollin/sdxl-vae-fp16-fix).")
+                .arg(dtypeName(model.device().dtype)));
+    out.images = (images / 2 + 0.5).clamp(0, 1);
+    out.decodeMs = msSince(t);
+    return R::ok(std::move(out));
+}
+
+} // namespace tp::pipeline

@@ -1,0 +1,40 @@
+#pragma once
+
+// Text-to-image for every family: the sampling loop over a DiffusionModel, step for step what
+// diffusers' pipelines do (noise from per-image CPU generators, classifier-free guidance, one
+// scheduler per image, VAE decode one image at a time). Core-internal: libtorch types.
+
+#include "core/pipeline/DiffusionModel.h"
+
+#include <functional>
+
+namespace tp::pipeline {
+
+struct StepInfo {
+    int step = 0; // finished steps, 1..total
+    int total = 0;
+    const at::Tensor& latents; // current latents, [count, C, h, w]
+};
+
+struct TextToImageOutput {
+    bool cancelled = false;
+    at::Tensor images;  // [count, 3, H, W] float32 0..1 on the CPU
+    at::Tensor latents; // [count, C, h, w] final latents before the VAE, CPU float32
+    std::vector<uint64_t> seeds;
+    int promptTokens = 0; // untruncated length of the prompt in tokens (without BOS/EOS)
+    int maxTokens = 75;
+    QStringList notes; // what the user should know (a prompt cut short, …)
+    double encodeMs = 0;
+    double denoiseMs = 0;
+    double decodeMs = 0;
+    double firstStepMs = 0;
+};
+
+// Runs the full loop. onStep is called after every step; returning false cancels (the
+// output then says cancelled and holds no images). Bad parameters give a Result error, as does
+// a decode that produced NaN (with the remedy); libtorch errors (out of memory among them)
+// propagate as exceptions for the engine.
+Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImageParams& params,
+                                      const std::function<bool(const StepInfo&)>& onStep = {});
+
+} // namespace tp::pipeline
