@@ -5,6 +5,7 @@
 #include "core/io/SafeTensors.h"
 #include "core/nn/ModuleUtils.h"
 #include "core/nn/WeightLoader.h"
+#include "core/pipeline/ClipConditioning.h"
 #include "core/sched/Random.h"
 #include "core/sched/Scheduler.h"
 
@@ -110,20 +111,16 @@ StableDiffusionModel::load(const QString& folder, const DeviceChoice& device, Lo
 
 namespace {
 
-// The prompt's embeddings as diffusers' encode_prompt makes them, with A1111's clip skip.
-at::Tensor encodeText(const StableDiffusionModel& model, const QString& text, int clipSkip,
-                      int* promptTokens) {
-    const text::TokenizedPrompt tokens = model.tokenizer().tokenize(text);
-    if (promptTokens)
-        *promptTokens = tokens.promptTokens();
-    const at::Tensor ids =
-        at::tensor(tokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(model.device().device);
-    if (clipSkip <= 1)
-        return model.textEncoder()->forward(ids).lastHiddenState;
-    const nn::ClipTextOutput out = model.textEncoder()->forward(ids, /*outputHiddenStates=*/true);
-    const int64_t n = static_cast<int64_t>(out.hiddenStates.size());
-    const int64_t index = std::max<int64_t>(0, n - clipSkip);
-    return model.textEncoder()->finalLayerNorm(out.hiddenStates[static_cast<size_t>(index)]);
+// The prompt's embeddings: 75-token chunks with A1111's emphasis (ClipConditioning.h); for an
+// unweighted prompt of <= 75 tokens exactly diffusers' encode_prompt, with A1111's clip skip.
+// The negative prompt, with guidance, is padded to the prompt's chunk count.
+ClipPromptPair encodeText(const StableDiffusionModel& model, const TextToImageParams& p, bool guided) {
+    ClipPromptOptions options;
+    options.layer = ClipLayer::clipSkip(p.clipSkip);
+    options.chunking.emphasis = p.emphasis;
+    return encodeClipPrompts(
+        model.textEncoder(), model.tokenizer(), p.prompt,
+        guided ? std::optional<QString>(p.negativePrompt.value_or(QString())) : std::nullopt, options);
 }
 
 } // namespace
@@ -165,14 +162,13 @@ Result<TextToImageOutput> textToImage(StableDiffusionModel& model, const TextToI
     QElapsedTimer t;
     t.start();
     const bool guided = p.guidance > 1.0;
-    at::Tensor cond = encodeText(model, p.prompt, p.clipSkip, &out.promptTokens);
-    out.maxTokens = model.tokenizer().modelMaxLength() - 2;
-    at::Tensor embeddings = cond.repeat({p.count, 1, 1});
-    if (guided) {
-        const at::Tensor uncond =
-            encodeText(model, p.negativePrompt.value_or(QString()), p.clipSkip, nullptr);
-        embeddings = at::cat({uncond.repeat({p.count, 1, 1}), embeddings});
-    }
+    const ClipPromptPair prompts = encodeText(model, p, guided);
+    out.promptTokens = prompts.positive.promptTokens;
+    out.promptChunks = prompts.positive.chunks;
+    out.maxTokens = prompts.positive.chunks * prompts.positiveChunks.chunkLength;
+    at::Tensor embeddings = prompts.positive.embeddings.repeat({p.count, 1, 1});
+    if (guided)
+        embeddings = at::cat({prompts.negative->embeddings.repeat({p.count, 1, 1}), embeddings});
     embeddings = embeddings.to(dtype);
     sync(device);
     out.encodeMs = msSince(t);

@@ -11,6 +11,7 @@
 #include "core/pipeline/Device.h"
 #include "core/pipeline/ImageConvert.h"
 #include "core/text/ClipTokenizer.h"
+#include "core/text/PromptWeights.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -74,6 +75,8 @@ struct TextToImageParams {
     uint64_t seed = 0;
     int count = 1;    // images; image i uses its own generator seeded seed + i
     int clipSkip = 1; // 1 = last layer (A1111's convention; diffusers' clip_skip = this - 1)
+    // A1111's emphasis syntax, (word:1.3) [word] BREAK; Off reads the prompt as diffusers does.
+    text::Emphasis emphasis = text::Emphasis::Original;
     // Replaces the model folder's scheduler_config.json for this run (as diffusers'
     // `XScheduler.from_config(other_config)` does); nullopt: the folder's.
     std::optional<QJsonObject> schedulerConfig;
@@ -90,8 +93,9 @@ struct TextToImageOutput {
     at::Tensor images;  // [count, 3, H, W] float32 0..1 on the CPU
     at::Tensor latents; // [count, C, h, w] final latents before the VAE (scaled space), CPU float32
     std::vector<uint64_t> seeds;
-    int promptTokens = 0; // untruncated length of the prompt in tokens (without BOS/EOS)
-    int maxTokens = 75;
+    int promptTokens = 0; // the prompt's tokens (without BOS/EOS), all of them encoded
+    int promptChunks = 1; // 75-token chunks the prompt took (ClipConditioning.h)
+    int maxTokens = 75;   // what those chunks hold: promptChunks · 75, never below promptTokens
     double encodeMs = 0;
     double denoiseMs = 0;
     double decodeMs = 0;
