@@ -11,6 +11,7 @@
 #include "core/io/ModelFamily.h"
 #include "core/pipeline/Device.h"
 #include "core/pipeline/ImageConvert.h"
+#include "core/text/PromptWeights.h"
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
@@ -54,6 +55,9 @@ struct TextToImageParams {
     uint64_t seed = 0;
     int count = 1;    // images; image i uses its own generator seeded seed + i
     int clipSkip = 1; // SD 1.x/2.x: 1 = last layer (A1111's convention; diffusers' clip_skip = this - 1)
+    // A1111's emphasis syntax, (word:1.3) [word] BREAK, for the CLIP encoders; Off reads the prompt
+    // as diffusers does.
+    text::Emphasis emphasis = text::Emphasis::Original;
     SizeConditioning sizeConditioning;
     // T5's token count (SD 3, Flux); 0 = the family's default.
     int maxSequenceLength = 0;
@@ -69,6 +73,7 @@ struct EncodedPrompts {
     Conditioning cond;    // one row (the loop repeats it per image)
     Conditioning uncond;  // one row; defined when guided
     int promptTokens = 0; // the prompt's length in tokens (the longest encoder's count)
+    int promptChunks = 1; // CLIP's 75-token chunks the prompt took
     int maxTokens = 75;   // what the encoders take without cutting
     QStringList notes;    // for the user: "the prompt was cut after 77 tokens for CLIP" …
 };

@@ -1,5 +1,7 @@
 #include "core/pipeline/StableDiffusion.h"
 
+#include "core/pipeline/ClipConditioning.h"
+
 namespace tp::pipeline {
 
 StableDiffusionModel::StableDiffusionModel(const ModelSource& source, const DeviceChoice& device)
@@ -48,32 +50,23 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusionModel::load(const ModelSo
     return R::ok(std::move(m));
 }
 
-at::Tensor StableDiffusionModel::encodeText(const QString& text, int clipSkip, int* promptTokens) const {
-    const text::TokenizedPrompt tokens = m_tokenizer->tokenize(text);
-    if (promptTokens)
-        *promptTokens = tokens.promptTokens();
-    const at::Tensor ids =
-        at::tensor(tokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
-    if (clipSkip <= 1)
-        return m_textEncoder->forward(ids).lastHiddenState;
-    const nn::ClipTextOutput out = m_textEncoder->forward(ids, /*outputHiddenStates=*/true);
-    const int64_t n = static_cast<int64_t>(out.hiddenStates.size());
-    const int64_t index = std::max<int64_t>(0, n - clipSkip);
-    return m_textEncoder->finalLayerNorm(out.hiddenStates[static_cast<size_t>(index)]);
-}
-
+// 75-token chunks with A1111's emphasis (ClipConditioning.h): for an unweighted prompt of <= 75
+// tokens exactly diffusers' encode_prompt, with A1111's clip skip. With guidance, the negative prompt
+// (diffusers: none = the empty prompt) is padded to the prompt's chunk count.
 Result<EncodedPrompts> StableDiffusionModel::encodePrompts(const TextToImageParams& p, bool guided) {
+    ClipPromptOptions options;
+    options.layer = ClipLayer::clipSkip(p.clipSkip);
+    options.chunking.emphasis = p.emphasis;
+    const ClipPromptPair pair = encodeClipPrompts(
+        m_textEncoder, *m_tokenizer, p.prompt,
+        guided ? std::optional<QString>(p.negativePrompt.value_or(QString())) : std::nullopt, options);
     EncodedPrompts e;
-    e.cond.context = encodeText(p.prompt, p.clipSkip, &e.promptTokens).to(m_device.dtype);
-    e.maxTokens = m_tokenizer->modelMaxLength() - 2;
-    if (e.promptTokens > e.maxTokens)
-        e.notes << QStringLiteral("The prompt is %1 tokens; only the first %2 are used.")
-                       .arg(e.promptTokens)
-                       .arg(e.maxTokens);
-    // diffusers: a missing negative prompt is the empty prompt.
-    if (guided)
-        e.uncond.context =
-            encodeText(p.negativePrompt.value_or(QString()), p.clipSkip, nullptr).to(m_device.dtype);
+    e.cond.context = pair.positive.embeddings.to(m_device.dtype);
+    if (pair.negative)
+        e.uncond.context = pair.negative->embeddings.to(m_device.dtype);
+    e.promptTokens = pair.positive.promptTokens;
+    e.promptChunks = pair.positive.chunks;
+    e.maxTokens = pair.positive.chunks * pair.positiveChunks.chunkLength;
     return Result<EncodedPrompts>::ok(std::move(e));
 }
 

@@ -25,8 +25,6 @@ public:
 
 private:
     StableDiffusionModel(const ModelSource& source, const DeviceChoice& device);
-    // The prompt's embeddings as diffusers' encode_prompt makes them, with A1111's clip skip.
-    at::Tensor encodeText(const QString& text, int clipSkip, int* promptTokens) const;
 
     std::optional<text::ClipTokenizer> m_tokenizer;
     nn::ClipTextModel m_textEncoder{nullptr};

@@ -1,5 +1,7 @@
 #include "core/pipeline/StableDiffusionXL.h"
 
+#include "core/pipeline/ClipConditioning.h"
+
 namespace tp::pipeline {
 
 namespace {
@@ -93,38 +95,29 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusionXLModel::load(const Model
     return R::ok(std::move(m));
 }
 
-StableDiffusionXLModel::TextEmbedding StableDiffusionXLModel::encodeText(const QString& text,
-                                                                         int clipSkip) const {
-    TextEmbedding out;
-    std::vector<at::Tensor> contexts;
-    for (int i = 0; i < 2; ++i) {
-        const text::ClipTokenizer& tokenizer = i == 0 ? *m_tokenizer : *m_tokenizer2;
-        const nn::ClipTextModel& encoder = i == 0 ? m_textEncoder : m_textEncoder2;
-        const text::TokenizedPrompt tokens = tokenizer.tokenize(text);
-        out.promptTokens = std::max(out.promptTokens, tokens.promptTokens());
-        const at::Tensor ids =
-            at::tensor(tokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
-        const nn::ClipTextOutput o = encoder->forward(ids, /*outputHiddenStates=*/true);
-        // diffusers: hidden_states[-(clip_skip + 2)], no final layer norm; clip skip 1 = the penultimate.
-        const int64_t n = static_cast<int64_t>(o.hiddenStates.size());
-        contexts.push_back(
-            o.hiddenStates[static_cast<size_t>(std::max<int64_t>(0, n - 1 - std::max(1, clipSkip)))]);
-        if (i == 1)
-            out.pooled = o.textEmbeds;
-    }
-    out.context = at::cat(contexts, -1);
-    return out;
-}
-
+// Both encoders at the penultimate layer without the final norm (diffusers' encode_prompt), in
+// 75-token chunks with A1111's emphasis, concatenated on channels; pooled = bigG's projection of the
+// first chunk. With guidance: no negative prompt at all + force_zeros_for_empty_prompt -> zeros, as
+// diffusers; an explicit one, even empty, is encoded and padded to the prompt's chunk count.
 Result<EncodedPrompts> StableDiffusionXLModel::encodePrompts(const TextToImageParams& p, bool guided) {
-    EncodedPrompts e;
-    TextEmbedding cond = encodeText(p.prompt, p.clipSkip);
-    e.promptTokens = cond.promptTokens;
-    e.maxTokens = m_tokenizer->modelMaxLength() - 2;
-    if (e.promptTokens > e.maxTokens)
-        e.notes << QStringLiteral("The prompt is %1 tokens; only the first %2 are used.")
-                       .arg(e.promptTokens)
-                       .arg(e.maxTokens);
+    const bool zeros = guided && !p.negativePrompt && m_forceZerosForEmptyPrompt;
+    const std::optional<QString> negative =
+        guided && !zeros ? std::optional<QString>(p.negativePrompt.value_or(QString())) : std::nullopt;
+    ClipPromptOptions options;
+    // diffusers: hidden_states[-(clip_skip + 2)]; A1111's clip skip 1 (the default) = the penultimate.
+    options.layer = ClipLayer{1 + std::max(1, p.clipSkip), false};
+    options.chunking.emphasis = p.emphasis;
+    const ClipPromptPair a = encodeClipPrompts(m_textEncoder, *m_tokenizer, p.prompt, negative, options);
+    const ClipPromptPair b = encodeClipPrompts(m_textEncoder2, *m_tokenizer2, p.prompt, negative, options);
+    if (a.positive.chunks != b.positive.chunks)
+        return Result<EncodedPrompts>::fail(
+            QStringLiteral(
+                "%1: the two tokenizers split the prompt into %2 and %3 chunks; they must share one "
+                "vocabulary.")
+                .arg(source())
+                .arg(a.positive.chunks)
+                .arg(b.positive.chunks));
+
     const at::ScalarType dtype = m_device.dtype;
     // add_time_ids: original size (h, w), crop top-left (top, left), target size (h, w).
     const SizeConditioning& s = p.sizeConditioning;
@@ -138,17 +131,19 @@ Result<EncodedPrompts> StableDiffusionXLModel::encodePrompts(const TextToImagePa
             .to(dtype)
             .unsqueeze(0)
             .to(m_device.device);
-    e.cond = Conditioning{cond.context, cond.pooled, timeIds}.to(dtype);
-    if (guided) {
-        // diffusers: no negative prompt at all + force_zeros_for_empty_prompt -> zeros; an explicit
-        // one, even empty, is encoded.
-        if (!p.negativePrompt && m_forceZerosForEmptyPrompt) {
-            e.uncond = Conditioning{at::zeros_like(e.cond.context), at::zeros_like(e.cond.pooled), timeIds};
-        } else {
-            TextEmbedding neg = encodeText(p.negativePrompt.value_or(QString()), p.clipSkip);
-            e.uncond = Conditioning{neg.context, neg.pooled, timeIds}.to(dtype);
-        }
-    }
+    EncodedPrompts e;
+    e.cond = Conditioning{at::cat({a.positive.embeddings, b.positive.embeddings}, -1), b.positive.textEmbeds,
+                          timeIds}
+                 .to(dtype);
+    if (zeros)
+        e.uncond = Conditioning{at::zeros_like(e.cond.context), at::zeros_like(e.cond.pooled), timeIds};
+    else if (guided)
+        e.uncond = Conditioning{at::cat({a.negative->embeddings, b.negative->embeddings}, -1),
+                                b.negative->textEmbeds, timeIds}
+                       .to(dtype);
+    e.promptTokens = std::max(a.positive.promptTokens, b.positive.promptTokens);
+    e.promptChunks = a.positive.chunks;
+    e.maxTokens = a.positive.chunks * a.positiveChunks.chunkLength;
     return Result<EncodedPrompts>::ok(std::move(e));
 }
 

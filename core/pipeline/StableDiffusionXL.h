@@ -26,12 +26,6 @@ public:
 
 private:
     StableDiffusionXLModel(const ModelSource& source, const DeviceChoice& device);
-    struct TextEmbedding {
-        at::Tensor context; // [1, 77, D1 + D2]
-        at::Tensor pooled;  // [1, projection]
-        int promptTokens = 0;
-    };
-    TextEmbedding encodeText(const QString& text, int clipSkip) const;
 
     std::optional<text::ClipTokenizer> m_tokenizer;
     std::optional<text::ClipTokenizer> m_tokenizer2;

@@ -62,6 +62,7 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
         return R::fail(encoded.error());
     out.promptTokens = encoded->promptTokens;
     out.maxTokens = encoded->maxTokens;
+    out.promptChunks = encoded->promptChunks;
     out.notes = encoded->notes;
     Conditioning cond = encoded->cond.repeated(p.count);
     if (guided)

@@ -21,9 +21,10 @@ struct TextToImageOutput {
     at::Tensor images;  // [count, 3, H, W] float32 0..1 on the CPU
     at::Tensor latents; // [count, C, h, w] final latents before the VAE, CPU float32
     std::vector<uint64_t> seeds;
-    int promptTokens = 0; // untruncated length of the prompt in tokens (without BOS/EOS)
-    int maxTokens = 75;
-    QStringList notes; // what the user should know (a prompt cut short, …)
+    int promptTokens = 0; // the prompt's tokens (without BOS/EOS)
+    int promptChunks = 1; // CLIP's 75-token chunks the prompt took (ClipConditioning.h)
+    int maxTokens = 75;   // what the encoders take without cutting
+    QStringList notes;    // what the user should know (a prompt cut short, …)
     double encodeMs = 0;
     double denoiseMs = 0;
     double decodeMs = 0;

@@ -59,8 +59,7 @@ private Q_SLOTS:
         device.dtype = at::kFloat;
         device.description = m_cuda ? QStringLiteral("cuda:0 float32") : QStringLiteral("cpu float32");
         pipeline::initCpuRuntime();
-        auto model = pipeline::loadModel(
-            test::dataPath(QStringLiteral("sd15-tiny/pipeline")), device);
+        auto model = pipeline::loadModel(test::dataPath(QStringLiteral("sd15-tiny/pipeline")), device);
         QVERIFY2(model, qPrintable(model.error()));
         m_model = std::move(*model);
     }

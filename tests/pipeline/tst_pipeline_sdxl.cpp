@@ -195,6 +195,42 @@ private Q_SLOTS:
         QVERIFY2(imageErr <= tolerance, qPrintable(QString::number(imageErr)));
     }
 
+    // A prompt of ~170 tokens in A1111's 75-token chunks, the negative padded to the same count;
+    // diffusers ran with these chunked embeddings passed in (prompt_embeds=…).
+    void longPrompt() {
+        const QJsonObject lp = m_cases.value(QStringLiteral("long_prompt")).toObject();
+        const int index = lp.value(QStringLiteral("pipeline_case")).toInt();
+        const QJsonObject c = m_cases.value(QStringLiteral("pipeline")).toArray().at(index).toObject();
+        pipeline::TextToImageParams p;
+        p.prompt = lp.value(QStringLiteral("prompt")).toString();
+        p.negativePrompt = lp.value(QStringLiteral("negative_prompt")).toString();
+        p.width = c.value(QStringLiteral("width")).toInt();
+        p.height = c.value(QStringLiteral("height")).toInt();
+        {
+            c10::InferenceMode guard;
+            auto e = m_model->encodePrompts(p, /*guided=*/true);
+            QVERIFY2(e, qPrintable(e.error()));
+            QCOMPARE(e->promptChunks, lp.value(QStringLiteral("chunks")).toInt());
+            check("long prompt_embeds", e->cond.context, QStringLiteral("long.prompt_embeds"),
+                  kComponentTolerance);
+            check("long negative", e->uncond.context, QStringLiteral("long.negative_prompt_embeds"),
+                  kComponentTolerance);
+            check("long pooled", e->cond.pooled, QStringLiteral("long.pooled_prompt_embeds"),
+                  kComponentTolerance);
+        }
+        p.sampler = c.value(QStringLiteral("sampler")).toString();
+        p.steps = c.value(QStringLiteral("steps")).toInt();
+        p.guidance = c.value(QStringLiteral("guidance_scale")).toDouble();
+        p.seed = static_cast<uint64_t>(c.value(QStringLiteral("seed")).toInteger());
+        p.schedulerConfig = c.value(QStringLiteral("scheduler_config")).toObject();
+        auto out = pipeline::textToImage(*m_model, p);
+        QVERIFY2(out, qPrintable(out.error()));
+        QCOMPARE(out->promptChunks, lp.value(QStringLiteral("chunks")).toInt());
+        const double imageErr = maxAbs(out->images[0], ref(QStringLiteral("pipe.%1.image").arg(index)));
+        qInfo("long prompt, %d chunks: image %.3g", out->promptChunks, imageErr);
+        QVERIFY2(imageErr <= (m_cuda ? 1e-2 : kPipelineTolerance), qPrintable(QString::number(imageErr)));
+    }
+
     // A size the VAE and UNet cannot take is refused before anything runs.
     void rejectsSizeNotMultipleOfEight() {
         pipeline::TextToImageParams p;
