@@ -59,8 +59,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps, RmsNormKind kind, const at::Te
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) const {
     if (m_kind == RmsNormKind::Torch) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-        return at::rms_norm(x, {x.size(-1)}, c10::optional<at::Tensor>(m_weight),
-                            c10::optional<double>(m_eps));
+        return at::rms_norm(x, {x.size(-1)}, m_weight, m_eps);
 #else
         return torchRmsNorm(x, m_weight, m_eps);
 #endif
@@ -140,11 +139,15 @@ at::Tensor sincosPosEmbed2d(int64_t embedDim, int64_t gridSize, int64_t baseSize
     const auto grid = at::arange(gridSize, at::TensorOptions(at::kFloat)) /
                       (double(gridSize) / double(baseSize)) / interpolationScale;
     // meshgrid(grid_w, grid_h, indexing="xy"): row i, column j holds (w = grid[j], h = grid[i]).
-    const auto columns = grid.unsqueeze(0).expand({gridSize, gridSize});
-    const auto rows = grid.unsqueeze(1).expand({gridSize, gridSize});
-    const auto embColumns = sincosPosEmbed1d(embedDim / 2, columns);
-    const auto embRows = sincosPosEmbed1d(embedDim / 2, rows);
-    return at::cat({embColumns, embRows}, 1).to(at::kFloat);
+    // Each element's sin/cos depends on one coordinate only, so the 1-D table of the grid is
+    // computed once (the same float64 products as diffusers' per-element ones) and spread out:
+    // [G², D] without G² sin/cos evaluations (SD 3.5 Large: 36864 × 2432).
+    const auto line = sincosPosEmbed1d(embedDim / 2, grid).to(at::kFloat); // [G, D/2]
+    const int64_t half = embedDim / 2;
+    auto table = at::empty({gridSize, gridSize, embedDim}, line.options());
+    table.narrow(2, 0, half).copy_(line.unsqueeze(0).expand({gridSize, gridSize, half}));
+    table.narrow(2, half, half).copy_(line.unsqueeze(1).expand({gridSize, gridSize, half}));
+    return table.reshape({gridSize * gridSize, embedDim});
 }
 
 PatchEmbedImpl::PatchEmbedImpl(int64_t inChannels, int64_t dim, int64_t patchSize, int64_t posEmbedMaxSize,

@@ -14,6 +14,7 @@
 #include <ATen/Context.h>
 #include <c10/core/InferenceMode.h>
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -140,6 +141,20 @@ private Q_SLOTS:
         const double one = double(1.0f / 1.5f); // grid position 1: arange(6) / (6 / 4) in float32
         QCOMPARE(pe[1][0].item<float>(), float(std::sin(one)));
         QCOMPARE(pe[6][8].item<float>(), float(std::sin(one)));
+
+        // A larger table (96² positions × 1536, SD 3.0 Medium's width) built from its 1-D rows:
+        // row i, column j holds the 1-D embeddings of j (first half) and i (second half).
+        QElapsedTimer timer;
+        timer.start();
+        const auto large = sincosPosEmbed2d(1536, 96, 64);
+        qInfo("96x96x1536 table in %lld ms", timer.elapsed());
+        QCOMPARE(large.sizes().vec(), (std::vector<int64_t>{96 * 96, 1536}));
+        const auto line = large.narrow(0, 0, 96).narrow(1, 0, 768); // row 0: columns 0..95
+        QCOMPARE(maxAbsError(large[91 * 96 + 57].narrow(0, 0, 768), line[57]), 0.0);
+        QCOMPARE(maxAbsError(large[57 * 96 + 3].narrow(0, 768, 768), line[57]), 0.0);
+        const double pos = double(57.0f / 1.5f); // arange(96) / (96 / 64)
+        const double omega = 1.0 / std::pow(10000.0, 5.0 / 384.0);
+        QVERIFY(std::abs(line[57][5].item<double>() - std::sin(pos * omega)) <= 1e-7);
     }
 
     void croppedPositionEmbedding() {
