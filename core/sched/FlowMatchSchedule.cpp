@@ -132,8 +132,15 @@ Result<FlowMatchTables> flowMatchSchedule(const FlowMatchConfig& c, int steps,
         sigmas = karrasSigmas(sigmas.back(), sigmas.front(), steps);
 
     FlowMatchTables t;
-    for (double s : sigmas)
+    for (double s : sigmas) {
+        // diffusers lets NaN through (shift_terminal with one step divides 0 by 0); refuse it.
+        if (!std::isfinite(static_cast<float>(s)))
+            return R::fail(
+                QStringLiteral("flow matching: the scheduler config gives a non-finite schedule for "
+                               "%1 steps (shift_terminal needs at least 2); choose more steps")
+                    .arg(steps));
         t.sigmas.push_back(static_cast<float>(s));
+    }
     if (c.invertSigmas)
         for (float& s : t.sigmas)
             s = 1.0f - s;

@@ -209,6 +209,14 @@ private Q_SLOTS:
         QVERIFY(!st);
         QVERIFY(!s->setTimesteps(0));
         QVERIFY(!s->setTimesteps(1001));
+        // one step with shift_terminal: diffusers computes 0 / 0
+        QJsonObject terminal = sd3Config();
+        terminal.insert(QStringLiteral("shift_terminal"), 0.1);
+        auto t = make(QStringLiteral("flow_euler"), terminal);
+        st = t->setTimesteps(1);
+        QVERIFY(!st);
+        QVERIFY2(st.error().contains(QLatin1String("non-finite")), qPrintable(st.error()));
+        QVERIFY(t->setTimesteps(2));
         // samplers without keyword arguments refuse them instead of ignoring them
         for (const QString& name : {QStringLiteral("flow_heun"), QStringLiteral("euler")}) {
             auto other = make(name, name == QLatin1String("euler") ? QJsonObject() : sd3Config());
