@@ -9,6 +9,14 @@ at::Tensor Scheduler::scaleModelInput(const at::Tensor& sample, int stepIndex) c
     return sample;
 }
 
+Status Scheduler::setTimestepsWith(int steps, const TimestepOptions& options) {
+    if (!options.empty())
+        return Status::fail(QStringLiteral("%1 takes no mu or custom sigmas (only the flow-matching samplers "
+                                           "%2 do); choose one of those for this model")
+                                .arg(name(), flowMatchSchedulerNames().join(QStringLiteral(", "))));
+    return setTimesteps(steps);
+}
+
 double Scheduler::timestepForModel(int stepIndex) const {
     checkStepIndex(stepIndex, "timestepForModel");
     return m_timesteps[static_cast<size_t>(stepIndex)];

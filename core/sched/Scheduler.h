@@ -17,6 +17,10 @@
 //
 // Multistep samplers (PNDM, DPM++, LMS) keep the history of earlier steps: call step() once per
 // index, in order; setTimesteps() starts a new run.
+//
+// Flow-matching pipelines (SD 3, Flux) pass diffusers' set_timesteps keyword arguments through
+// setTimestepsWith(steps, {mu, sigmas}); the model is called with timestepTensor(i) as SD 3 does
+// (0..1000; the Flux pipeline divides it by 1000 itself, as diffusers' FluxPipeline does).
 
 #include "core/common/Result.h"
 
@@ -28,9 +32,22 @@
 #include <QStringList>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace tp::sched {
+
+// diffusers' set_timesteps(..., sigmas=, mu=) keyword arguments, taken by the flow-matching
+// samplers only.
+struct TimestepOptions {
+    // The exponent of the resolution-dependent shift (use_dynamic_shifting), as the pipeline
+    // computes it with calculateShift() (core/sched/FlowMatchSchedule.h).
+    std::optional<double> mu;
+    // Custom sigmas, one per step, as the pipeline passes them (Flux: linspace(1, 1/n, n)).
+    std::vector<double> sigmas;
+
+    bool empty() const { return !mu && sigmas.empty(); }
+};
 
 class Scheduler {
 public:
@@ -43,6 +60,9 @@ public:
 
     // Builds the schedule for `steps` inference steps and forgets any earlier run.
     virtual Status setTimesteps(int steps) = 0;
+    // setTimesteps() with keyword arguments. Samplers that take none (all but flow matching)
+    // fail on non-empty options; with empty ones this is setTimesteps(steps).
+    virtual Status setTimestepsWith(int steps, const TimestepOptions& options);
 
     // Loop length: the number of timesteps (steps + 1 for PNDM).
     int size() const { return static_cast<int>(m_timesteps.size()); }
@@ -83,8 +103,12 @@ private:
     at::ScalarType m_timestepDtype;
 };
 
-// The sampler names makeScheduler() knows, in the order the UI offers them.
+// The sampler names makeScheduler() knows for the noise-predicting UNets (SD 1.x/2.x/XL), in
+// the order the UI offers them.
 QStringList schedulerNames();
+// The flow-matching samplers for the rectified-flow transformers (SD 3.x, Flux): "flow_euler"
+// (FlowMatchEulerDiscreteScheduler), "flow_heun" (FlowMatchHeunDiscreteScheduler).
+QStringList flowMatchSchedulerNames();
 
 // Builds sampler `name` from a diffusers scheduler_config.json object, as
 // `XScheduler.from_config(config)` would ("dpmpp_2m_karras" adds use_karras_sigmas=True,

@@ -2,6 +2,8 @@
 #include "core/sched/DpmSolverMultistepScheduler.h"
 #include "core/sched/EulerAncestralScheduler.h"
 #include "core/sched/EulerScheduler.h"
+#include "core/sched/FlowMatchEulerScheduler.h"
+#include "core/sched/FlowMatchHeunScheduler.h"
 #include "core/sched/LcmScheduler.h"
 #include "core/sched/LmsScheduler.h"
 #include "core/sched/PndmScheduler.h"
@@ -14,6 +16,10 @@ QStringList schedulerNames() {
             QStringLiteral("dpmpp_2m"), QStringLiteral("dpmpp_2m_karras"),
             QStringLiteral("ddim"),     QStringLiteral("pndm"),
             QStringLiteral("lms"),      QStringLiteral("lcm")};
+}
+
+QStringList flowMatchSchedulerNames() {
+    return {QStringLiteral("flow_euler"), QStringLiteral("flow_heun")};
 }
 
 Result<std::unique_ptr<Scheduler>> makeScheduler(const QString& name, const QJsonObject& config) {
@@ -33,9 +39,13 @@ Result<std::unique_ptr<Scheduler>> makeScheduler(const QString& name, const QJso
         return LmsScheduler::fromConfig(config);
     if (name == QLatin1String("lcm"))
         return LcmScheduler::fromConfig(config);
+    if (name == QLatin1String("flow_euler"))
+        return FlowMatchEulerScheduler::fromConfig(config);
+    if (name == QLatin1String("flow_heun"))
+        return FlowMatchHeunScheduler::fromConfig(config);
     return Result<std::unique_ptr<Scheduler>>::fail(
         QStringLiteral("unknown sampler \"%1\"; choose one of: %2")
-            .arg(name, schedulerNames().join(QStringLiteral(", "))));
+            .arg(name, (schedulerNames() + flowMatchSchedulerNames()).join(QStringLiteral(", "))));
 }
 
 } // namespace tp::sched
