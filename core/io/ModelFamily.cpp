@@ -84,7 +84,7 @@ FamilyTraits makeSd3() {
     FamilyTraits t;
     t.family = ModelFamily::SD3;
     t.name = QStringLiteral("SD 3.x");
-    t.supported = false;
+    t.supported = true;
     t.requiredComponents = {QStringLiteral("text_encoder"), QStringLiteral("text_encoder_2"),
                             QStringLiteral("tokenizer"),    QStringLiteral("tokenizer_2"),
                             QStringLiteral("transformer"),  QStringLiteral("vae"),
@@ -108,7 +108,7 @@ FamilyTraits makeFlux() {
     FamilyTraits t;
     t.family = ModelFamily::Flux;
     t.name = QStringLiteral("Flux");
-    t.supported = false;
+    t.supported = true;
     t.requiredComponents = {QStringLiteral("text_encoder"), QStringLiteral("text_encoder_2"),
                             QStringLiteral("tokenizer"),    QStringLiteral("tokenizer_2"),
                             QStringLiteral("transformer"),  QStringLiteral("vae"),

@@ -53,11 +53,17 @@ Status DiffusionModel::loadComponent(const ModelSource& source, const QString& n
     qint64 bytes = 0;
     if (Status s = source.loadWeights(name, *it->module, m_device.device, dtype, &bytes); !s)
         return s;
-    it->bytes = bytes;
-    m_weightBytes = 0;
-    for (const ModelComponentRef& c : m_components)
-        m_weightBytes += c.bytes;
+    recordComponentBytes(name, bytes);
     return Status::ok();
+}
+
+void DiffusionModel::recordComponentBytes(const QString& name, qint64 bytes) {
+    m_weightBytes = 0;
+    for (ModelComponentRef& c : m_components) {
+        if (c.name == name)
+            c.bytes = bytes;
+        m_weightBytes += c.bytes;
+    }
 }
 
 void DiffusionModel::setPreview(const QJsonObject& vaeConfig, int latentChannels) {
@@ -68,6 +74,16 @@ void DiffusionModel::setLatentGeometry(int64_t channels, int64_t downscale, int 
     m_latentChannels = channels;
     m_downscale = downscale;
     m_sizeMultiple = sizeMultiple;
+}
+
+Result<std::unique_ptr<sched::Scheduler>> DiffusionModel::makeScheduler(const QString& name, const QJsonObject& config,
+                                                                       int steps, int, int) const {
+    Result<std::unique_ptr<sched::Scheduler>> made = sched::makeScheduler(name, config);
+    if (!made)
+        return made;
+    if (Status st = (*made)->setTimesteps(steps); !st)
+        return Result<std::unique_ptr<sched::Scheduler>>::fail(st.error());
+    return made;
 }
 
 Result<LatentShape> DiffusionModel::latentShape(int width, int height) const {

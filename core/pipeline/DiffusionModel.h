@@ -11,6 +11,7 @@
 #include "core/io/ModelFamily.h"
 #include "core/pipeline/Device.h"
 #include "core/pipeline/ImageConvert.h"
+#include "core/sched/Scheduler.h"
 #include "core/text/PromptWeights.h"
 
 #include <ATen/ATen.h>
@@ -85,11 +86,6 @@ struct LatentShape {
     int64_t width = 0;
 };
 
-// Extra inputs the schedulers of a family need for a request (Flux's resolution-dependent shift).
-struct ScheduleOptions {
-    std::optional<double> mu; // dynamic shifting's μ, from the image's token count
-};
-
 // A named component of a model (text encoders, denoiser, VAE), for the memory manager/planner.
 struct ModelComponentRef {
     QString name; // "text_encoder", "unet", "transformer", "vae", …
@@ -123,7 +119,11 @@ public:
     virtual Result<LatentShape> latentShape(int width, int height) const;
     // Whether this guidance value needs a second (unconditional) batch.
     virtual bool classifierFreeGuidance(double guidance) const { return guidance > 1.0; }
-    virtual ScheduleOptions scheduleOptions(int width, int height) const { return {}; }
+    // The sampler `name` (the family's words: "euler", "euler_a", … ; SD 3 and Flux: "euler", "heun")
+    // built from `config` and set up for `steps` at this image size (Flux: its resolution-dependent
+    // shift and sigmas). The default: the discrete-time samplers of core/sched.
+    virtual Result<std::unique_ptr<sched::Scheduler>> makeScheduler(const QString& name, const QJsonObject& config,
+                                                                    int steps, int width, int height) const;
     // One evaluation of the denoiser: `x` [B, C, h, w] (already scaled by the scheduler), the
     // scheduler's timestep (0-d), conditioning batched like x. Returns the model output in x's shape.
     virtual at::Tensor denoise(const at::Tensor& x, const at::Tensor& timestep, const Conditioning& cond,
@@ -143,6 +143,8 @@ protected:
     }
     // Loads the weights of the component registered as `name` from the source, in `dtype`.
     Status loadComponent(const ModelSource& source, const QString& name, at::ScalarType dtype);
+    // For components with a loader of their own (T5): the bytes their weights took.
+    void recordComponentBytes(const QString& name, qint64 bytes);
     void setSchedulerConfig(QJsonObject config) { m_schedulerConfig = std::move(config); }
     void setPreview(const QJsonObject& vaeConfig, int latentChannels);
     // The VAE's latent channels and downscale factor, for the default latentShape().

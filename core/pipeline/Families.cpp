@@ -5,7 +5,9 @@
 #include "core/common/Log.h"
 #include "core/pipeline/DiffusionModel.h"
 #include "core/pipeline/ModelSource.h"
+#include "core/pipeline/Flux.h"
 #include "core/pipeline/StableDiffusion.h"
+#include "core/pipeline/StableDiffusion3.h"
 #include "core/pipeline/StableDiffusionXL.h"
 
 #include <QElapsedTimer>
@@ -25,6 +27,8 @@ const FamilyEntry kFamilies[] = {
     {io::ModelFamily::SD1, &StableDiffusionModel::load},
     {io::ModelFamily::SD2, &StableDiffusionModel::load},
     {io::ModelFamily::SDXL, &StableDiffusionXLModel::load},
+    {io::ModelFamily::SD3, &StableDiffusion3Model::load},
+    {io::ModelFamily::Flux, &FluxModel::load},
 };
 
 // Waits for queued device work so that the load time means something.

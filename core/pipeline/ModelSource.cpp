@@ -30,12 +30,16 @@ Result<QString> ModelSource::folder(const QString& name) const {
     return Result<QString>::ok(c->folder);
 }
 
-Status ModelSource::loadWeights(const QString& name, torch::nn::Module& module, const at::Device& device,
-                                at::ScalarType dtype, qint64* bytes) const {
+Result<io::SafeTensorsArchive> ModelSource::archive(const QString& name) const {
     const io::ModelComponent* c = m_folder->component(name);
     if (!c || !c->hasWeights())
-        return Status::fail(QStringLiteral("%1 has no weights for %2.").arg(m_path, name));
-    Result<io::SafeTensorsArchive> weights = io::SafeTensorsArchive::open(c->weightsPath);
+        return Result<io::SafeTensorsArchive>::fail(QStringLiteral("%1 has no weights for %2.").arg(m_path, name));
+    return io::SafeTensorsArchive::open(c->weightsPath);
+}
+
+Status ModelSource::loadWeights(const QString& name, torch::nn::Module& module, const at::Device& device,
+                                at::ScalarType dtype, qint64* bytes) const {
+    Result<io::SafeTensorsArchive> weights = archive(name);
     if (!weights)
         return Status::fail(weights.error());
     nn::LoadReport report;

@@ -6,6 +6,7 @@
 
 #include "core/common/Result.h"
 #include "core/io/ModelFolder.h"
+#include "core/io/SafeTensors.h"
 #include "core/pipeline/Device.h"
 
 #include <torch/nn/module.h>
@@ -34,6 +35,8 @@ public:
     Result<QJsonObject> config(const QString& component) const;
     // The folder holding a tokenizer's files.
     Result<QString> folder(const QString& component) const;
+    // The component's weights as they are on disk (for loaders with rules of their own, as T5's).
+    Result<io::SafeTensorsArchive> archive(const QString& component) const;
     // Loads the component's weights into `module` (its parameters named as in diffusers) on the
     // device in `dtype`; adds the bytes placed to *bytes.
     Status loadWeights(const QString& component, torch::nn::Module& module, const at::Device& device,

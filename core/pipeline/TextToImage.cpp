@@ -38,11 +38,10 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
     std::vector<std::unique_ptr<sched::Scheduler>> schedulers;
     const QJsonObject& schedulerConfig = p.schedulerConfig ? *p.schedulerConfig : model.schedulerConfig();
     for (int i = 0; i < p.count; ++i) {
-        Result<std::unique_ptr<sched::Scheduler>> made = sched::makeScheduler(p.sampler, schedulerConfig);
+        Result<std::unique_ptr<sched::Scheduler>> made =
+            model.makeScheduler(p.sampler, schedulerConfig, p.steps, p.width, p.height);
         if (!made)
             return R::fail(made.error());
-        if (Status st = (*made)->setTimesteps(p.steps); !st)
-            return R::fail(st.error());
         schedulers.push_back(std::move(*made));
     }
     sched::Scheduler& first = *schedulers.front();
