@@ -1,8 +1,7 @@
 #include "core/text/T5Tokenizer.h"
 
 #include "core/common/Log.h"
-
-#include <sentencepiece_processor.h>
+#include "core/text/SentencePieceModel.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -23,8 +22,6 @@ namespace tp::text {
 
 namespace {
 
-using Processor = sentencepiece::SentencePieceProcessor;
-
 constexpr char16_t kMetaSpace = u'\u2581'; // SentencePiece's "▁"
 constexpr int kLargestMaxLength = 1 << 20; // "no limit" configs say 1e30
 
@@ -35,10 +32,6 @@ bool isWhitespace(QChar c) {
     return (u >= 0x09 && u <= 0x0D) || u == 0x20 || u == 0x85 || u == 0xA0 || u == 0x1680 ||
            (u >= 0x2000 && u <= 0x200A) || u == 0x2028 || u == 0x2029 || u == 0x202F || u == 0x205F ||
            u == 0x3000;
-}
-
-QString spError(const sentencepiece::util::Status& status) {
-    return QString::fromStdString(status.ToString());
 }
 
 // The file's JSON object; an empty object when the file does not exist.
@@ -179,7 +172,8 @@ Result<TokenizerJson> readTokenizerJson(const QString& path) {
 
 // ---- loading -------------------------------------------------------------------------------
 
-Result<T5Tokenizer> T5Tokenizer::fromProcessor(std::shared_ptr<Processor> processor, const QString& origin) {
+Result<T5Tokenizer> T5Tokenizer::fromModel(std::shared_ptr<const SentencePieceModel> model,
+                                           const QString& origin) {
     using R = Result<T5Tokenizer>;
     T5Tokenizer tokenizer;
     struct Role {
@@ -188,28 +182,30 @@ Result<T5Tokenizer> T5Tokenizer::fromProcessor(std::shared_ptr<Processor> proces
     };
     for (const Role& role : {Role{"</s>", tokenizer.m_eosId}, Role{"<pad>", tokenizer.m_padId},
                              Role{"<unk>", tokenizer.m_unkId}}) {
-        const int id = processor->PieceToId(role.piece);
-        const bool known = processor->IsUnknown(id) ? std::strcmp(role.piece, "<unk>") == 0
-                                                    : processor->IdToPiece(id) == role.piece;
+        const int id = model->pieceToId(role.piece);
+        const bool known =
+            model->isUnknown(id) ? std::strcmp(role.piece, "<unk>") == 0 : model->idToPiece(id) == role.piece;
         if (!known)
             return R::fail(QStringLiteral("%1 has no \"%2\" piece: it is not a T5 tokenizer")
                                .arg(origin, QLatin1String(role.piece)));
         role.id = id;
         tokenizer.m_specials.push_back({QString::fromLatin1(role.piece), id});
     }
-    tokenizer.m_processor = std::move(processor);
+    tokenizer.m_model = std::move(model);
     return R::ok(std::move(tokenizer));
 }
 
 Result<T5Tokenizer> T5Tokenizer::loadModel(const QString& spieceModelPath, int extraIds) {
     using R = Result<T5Tokenizer>;
+    QFile file(spieceModelPath);
     if (!QFileInfo(spieceModelPath).isFile())
         return R::fail(QStringLiteral("T5 tokenizer model %1 does not exist").arg(spieceModelPath));
-    auto processor = std::make_shared<Processor>();
-    if (const auto status = processor->Load(QFile::encodeName(spieceModelPath).toStdString()); !status.ok())
-        return R::fail(QStringLiteral("%1 is not a SentencePiece model (%2); copy T5's spiece.model again")
-                           .arg(spieceModelPath, spError(status)));
-    auto tokenizer = fromProcessor(std::move(processor), spieceModelPath);
+    if (!file.open(QIODevice::ReadOnly))
+        return R::fail(QStringLiteral("cannot read %1: %2").arg(spieceModelPath, file.errorString()));
+    auto model = SentencePieceModel::load(file.readAll(), spieceModelPath);
+    if (!model)
+        return R::fail(model.error() + QStringLiteral("; copy T5's spiece.model again"));
+    auto tokenizer = fromModel(std::move(*model), spieceModelPath);
     if (!tokenizer)
         return tokenizer;
     // T5's sentinels follow the pieces in reverse: <extra_id_0> has the highest id.
@@ -245,13 +241,10 @@ Result<T5Tokenizer> T5Tokenizer::load(const QString& folder) {
         auto json = readTokenizerJson(jsonPath);
         if (!json)
             return R::fail(json.error());
-        auto processor = std::make_shared<Processor>();
-        if (const auto status = processor->LoadFromSerializedProto(json->modelProto); !status.ok())
-            return R::fail(
-                QStringLiteral("%1: its unigram vocabulary does not make a SentencePiece model (%2); put "
-                               "T5's spiece.model in the folder")
-                    .arg(jsonPath, spError(status)));
-        tokenizer = fromProcessor(std::move(processor), jsonPath);
+        auto model = SentencePieceModel::load(QByteArray::fromStdString(json->modelProto), jsonPath);
+        if (!model)
+            return R::fail(model.error() + QStringLiteral("; put T5's spiece.model in the folder"));
+        tokenizer = fromModel(std::move(*model), jsonPath);
         if (tokenizer)
             for (const auto& [content, id] : json->addedTokens)
                 tokenizer->m_specials.push_back({content, id});
@@ -312,15 +305,15 @@ void T5Tokenizer::encodeText(const QString& text, std::vector<std::int64_t>& out
         if (text[start] == QChar(kMetaSpace))
             ++start;
         if (start == i) { // a lone "▁"
-            out.push_back(m_processor->PieceToId("\u2581"));
+            out.push_back(m_model->pieceToId("\u2581"));
             continue;
         }
         ids.clear();
         const QByteArray word = QStringView(text).mid(start, i - start).toUtf8();
-        const auto status =
-            m_processor->Encode(std::string_view(word.constData(), size_t(word.size())), &ids);
-        if (!status.ok()) {
-            spdlog::warn("T5 tokenizer: cannot encode \"{}\": {}", word.toStdString(), status.ToString());
+        const Status status = m_model->encode(std::string_view(word.constData(), size_t(word.size())), ids);
+        if (!status) {
+            spdlog::warn("T5 tokenizer: cannot encode \"{}\": {}", word.toStdString(),
+                         status.error().toStdString());
             out.push_back(m_unkId);
             continue;
         }
@@ -383,7 +376,7 @@ T5TokenizedPrompt T5Tokenizer::tokenize(const QString& text, int maxLength, bool
 // ---- vocabulary ------------------------------------------------------------------------------
 
 int T5Tokenizer::pieceCount() const {
-    return m_processor->GetPieceSize();
+    return m_model->pieceCount();
 }
 
 int T5Tokenizer::vocabSize() const {
@@ -398,8 +391,8 @@ std::optional<std::int64_t> T5Tokenizer::tokenId(const QString& token) const {
         if (special.content == token)
             return special.id;
     const std::string piece = token.toStdString();
-    const int id = m_processor->PieceToId(piece);
-    if (m_processor->IsUnknown(id) && piece != m_processor->IdToPiece(id))
+    const int id = m_model->pieceToId(piece);
+    if (m_model->isUnknown(id) && piece != m_model->idToPiece(id))
         return std::nullopt;
     return id;
 }
@@ -410,7 +403,7 @@ QString T5Tokenizer::tokenString(std::int64_t id) const {
             return special.content;
     if (id < 0 || id >= pieceCount())
         return {};
-    return QString::fromStdString(m_processor->IdToPiece(int(id)));
+    return QString::fromStdString(m_model->idToPiece(int(id)));
 }
 
 bool T5Tokenizer::isSpecial(std::int64_t id) const {

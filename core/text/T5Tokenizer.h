@@ -10,11 +10,9 @@
 #include <utility>
 #include <vector>
 
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
-
 namespace tp::text {
+
+class SentencePieceModel;
 
 // A prompt turned into T5 input: tokens… EOS, then padding (T5 has no BOS).
 struct T5TokenizedPrompt final {
@@ -77,12 +75,12 @@ private:
     };
 
     T5Tokenizer() = default;
-    static Result<T5Tokenizer> fromProcessor(std::shared_ptr<sentencepiece::SentencePieceProcessor> processor,
-                                             const QString& origin);
+    static Result<T5Tokenizer> fromModel(std::shared_ptr<const SentencePieceModel> model,
+                                         const QString& origin);
     void encodeText(const QString& text, std::vector<std::int64_t>& out) const;
     bool isSpecial(std::int64_t id) const;
 
-    std::shared_ptr<const sentencepiece::SentencePieceProcessor> m_processor;
+    std::shared_ptr<const SentencePieceModel> m_model;
     std::vector<SpecialToken> m_specials; // matched in the raw prompt, longest match first
     std::int64_t m_eosId = 1;
     std::int64_t m_padId = 0;
