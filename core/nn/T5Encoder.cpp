@@ -52,13 +52,6 @@ at::Tensor weightOf(const torch::nn::Module& module) {
     return module.named_parameters(/*recurse=*/false)["weight"];
 }
 
-QString shapeText(at::IntArrayRef shape) {
-    QStringList parts;
-    for (auto d : shape)
-        parts << QString::number(d);
-    return QLatin1Char('[') + parts.join(QLatin1Char(',')) + QLatin1Char(']');
-}
-
 } // namespace
 
 // ---- modules (keys as transformers names them) ---------------------------------------
@@ -389,31 +382,16 @@ Status loadT5EncoderWeights(T5EncoderModelImpl& model, const tp::io::SafeTensors
         if (auto status = loadWeights(model, weights, prefix, device, dtype, &total); !status)
             return status;
     } else if (weights.contains(embedTokens)) {
-        // The tied embedding under the encoder's name only: the encoder first (it checks every
-        // tensor before it changes any), the embedding's shape checked before that.
-        auto sharedModule = model.named_children()["shared"];
-        auto encoderModule = model.named_children()["encoder"];
-        const auto* info = weights.info(embedTokens);
-        const auto expected = weightOf(*sharedModule).sizes().vec();
-        const std::vector<int64_t> found(info->shape.begin(), info->shape.end());
-        if (found != expected)
-            return Status::fail(
-                QStringLiteral("%1: %2 has shape %3 in the file but the config needs %4 (%5 does not "
-                               "fit config.json: are both from the same model?)")
-                    .arg(component, embedTokens, shapeText(found), shapeText(expected), weights.path()));
-        LoadReport part;
-        if (auto status = loadWeights(*encoderModule, weights, prefix + QStringLiteral("encoder."), device,
-                                      dtype, &total);
-            !status)
+        // The tied embedding under the encoder's name only: load through a view of the model
+        // that has it there (the same tensors), so that loadWeights still checks everything first.
+        auto view = std::make_shared<torch::nn::Module>(model.name());
+        auto encoder = std::make_shared<torch::nn::Module>();
+        for (const auto& child : model.named_children()["encoder"]->named_children())
+            encoder->register_module(child.key(), child.value());
+        encoder->register_module("embed_tokens", model.named_children()["shared"]);
+        view->register_module("encoder", encoder);
+        if (auto status = loadWeights(*view, weights, prefix, device, dtype, &total); !status)
             return status;
-        if (auto status = loadWeights(*sharedModule, weights,
-                                      prefix + QStringLiteral("encoder.embed_tokens."), device, dtype, &part);
-            !status)
-            return status;
-        total.tensors += part.tensors;
-        total.bytes += part.bytes;
-        total.milliseconds += part.milliseconds;
-        total.unexpected.removeAll(QStringLiteral("embed_tokens.weight"));
     } else {
         return Status::fail(
             QStringLiteral("%1: the token embedding is missing from %2: neither %3 nor %4 (is this "
