@@ -340,9 +340,12 @@ at::Tensor T5EncoderModelImpl::forward(const at::Tensor& inputIds, const at::Ten
     const int64_t batch = ids.size(0);
     const int64_t length = ids.size(1);
     if (ids.numel() > 0) {
+        // An id outside the table would fault on the GPU; one sync per prompt batch is cheap.
         const auto [low, high] = at::aminmax(ids);
-        TORCH_CHECK(low.item<int64_t>() >= 0 && high.item<int64_t>() < m_config.vocabSize,
-                    "T5 encoder: token ids ", low.item<int64_t>(), "..", high.item<int64_t>(),
+        const auto range = at::stack({low, high}).cpu();
+        const int64_t first = range[0].item<int64_t>();
+        const int64_t last = range[1].item<int64_t>();
+        TORCH_CHECK(first >= 0 && last < m_config.vocabSize, "T5 encoder: token ids ", first, "..", last,
                     " outside the vocabulary of ", m_config.vocabSize);
     }
     auto h = m_shared->forward(ids);

@@ -59,6 +59,7 @@ private Q_SLOTS:
     void encoder();
     void embeddingNames();
     void loadErrors();
+    void badInput();
     void halfPrecisionLoading();
     void bfloat16();
     void float16Overflow();
@@ -356,6 +357,18 @@ void TestT5::loadErrors() {
     QVERIFY(!load(QStringLiteral("gated"), at::kFloat, {}, dataFile(QStringLiteral("relu/model.safetensors")),
                   {}, &error));
     QVERIFY2(error.contains(QLatin1String("wi_0")), qPrintable(error));
+}
+
+void TestT5::badInput() {
+    auto t5 = load(QStringLiteral("gated"));
+    QVERIFY(t5);
+    c10::InferenceMode inference;
+    const auto ids = at::tensor(std::vector<int64_t>{5, 128, 1}).view({1, 3}).to(m_device); // vocabulary: 128
+    QVERIFY_THROWS_EXCEPTION(c10::Error, (*t5)->forward(ids));
+    QVERIFY_THROWS_EXCEPTION(c10::Error, (*t5)->forward(ids.view({3})));
+    const auto ok = at::tensor(std::vector<int64_t>{5, 127, 1}).view({1, 3}).to(m_device);
+    QVERIFY_THROWS_EXCEPTION(c10::Error, (*t5)->forward(ok, at::ones({1, 4}, ok.options())));
+    QCOMPARE((*t5)->forward(ok).sizes().vec(), (std::vector<int64_t>{1, 3, 32}));
 }
 
 // float16: wo stays float32 (transformers' _keep_in_fp32_modules) unless told otherwise.
