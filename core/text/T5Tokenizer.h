@@ -34,8 +34,9 @@ struct T5TokenizedPrompt final {
 // "<pad>", "<unk>", "<extra_id_N>", added tokens) become their ids; the text between them is
 // normalised with the model's own rules (its precompiled charsmap, NFKC for T5), split at Unicode
 // whitespace, and each word gets a "▁" prefix and the most likely segmentation; EOS (1) is
-// appended; truncation keeps the EOS last; padding uses <pad> (0).
-// Cheap to copy (copies share the model); const methods are thread-safe.
+// appended; truncation keeps the EOS last; padding uses <pad> (0). The segmentation is
+// libsentencepiece's own (through SentencePieceModel). Cheap to copy (copies share the model);
+// const methods are thread-safe.
 class T5Tokenizer final {
 public:
     static constexpr int kDefaultMaxLength = 512; // T5's model_max_length
