@@ -7,11 +7,14 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <cstring>
 
 using namespace tp;
 using namespace tp::text;
@@ -44,6 +47,32 @@ QString idsText(const Ids& ids) {
     return parts.join(QLatin1Char(' '));
 }
 
+// The int64 tensors of a safetensors file (the format: 8-byte header length, JSON header, data),
+// read without libtorch.
+QHash<QString, Ids> readInt64Tensors(const QString& path) {
+    QHash<QString, Ids> out;
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return out;
+    const QByteArray bytes = file.readAll();
+    quint64 headerSize = 0;
+    std::memcpy(&headerSize, bytes.constData(), 8);
+    const QJsonObject header = QJsonDocument::fromJson(bytes.mid(8, qsizetype(headerSize))).object();
+    const char* data = bytes.constData() + 8 + headerSize;
+    for (auto it = header.constBegin(); it != header.constEnd(); ++it) {
+        const QJsonObject t = it.value().toObject();
+        if (t.value(QStringLiteral("dtype")).toString() != QLatin1String("I64"))
+            continue;
+        const QJsonArray offsets = t.value(QStringLiteral("data_offsets")).toArray();
+        const qint64 begin = offsets[0].toInteger();
+        const qint64 end = offsets[1].toInteger();
+        Ids ids(size_t((end - begin) / 8));
+        std::memcpy(ids.data(), data + begin, size_t(end - begin));
+        out.insert(it.key(), ids);
+    }
+    return out;
+}
+
 void writeFile(const QString& path, const QByteArray& bytes) {
     QFile file(path);
     QVERIFY2(file.open(QIODevice::WriteOnly | QIODevice::Truncate), qPrintable(path));
@@ -64,6 +93,8 @@ private Q_SLOTS:
     void addedTokensFromConfig();
     void loadErrors();
     void speed();
+    void sd3Fixture_data();
+    void sd3Fixture();
 };
 
 void TestT5Tokenizer::cases_data() {
@@ -273,6 +304,64 @@ void TestT5Tokenizer::speed() {
     qInfo("tokenize (%d tokens, padded to 256): %.3f ms", int(sum / kRuns), ms);
     QCOMPARE(sum / kRuns, std::int64_t(43));
     QVERIFY2(ms < 20.0, "tokenizing a prompt should take well under 20 ms");
+}
+
+// transformers 5.17's own ids for the SD 3 fixture (tools/reference/make_sd3_tiny.py): a 1000-piece
+// nmt_nfkc model; tokenizer_3 as transformers saved it, and the same without spiece.model.
+void TestT5Tokenizer::sd3Fixture_data() {
+    QTest::addColumn<bool>("jsonOnly");
+    QTest::newRow("spiece.model") << false;
+    QTest::newRow("tokenizer.json only") << true;
+}
+
+void TestT5Tokenizer::sd3Fixture() {
+    QFETCH(bool, jsonOnly);
+    const QString root = test::dataPath(QStringLiteral("sd3-tiny"));
+    if (!QFileInfo::exists(root + QStringLiteral("/reference.safetensors")))
+        QSKIP("tests/data/sd3-tiny is not there (tools/reference/make_sd3_tiny.py makes it)");
+    QString folder = root + QStringLiteral("/pipeline/tokenizer_3");
+    QTemporaryDir dir;
+    if (jsonOnly) {
+        for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+            QFile::copy(folder + QLatin1Char('/') + QLatin1String(name), dir.filePath(QLatin1String(name)));
+        folder = dir.path();
+    }
+    auto tokenizer = T5Tokenizer::load(folder);
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+    QCOMPARE(tokenizer->tokenId(QStringLiteral("<extra_id_0>")), std::optional<std::int64_t>(1099));
+
+    QFile casesFile(root + QStringLiteral("/cases.json"));
+    QVERIFY(casesFile.open(QIODevice::ReadOnly));
+    const QJsonArray prompts = QJsonDocument::fromJson(casesFile.readAll())
+                                   .object()
+                                   .value(QStringLiteral("t5_tokenizer_prompts"))
+                                   .toArray();
+    const QHash<QString, Ids> reference = readInt64Tensors(root + QStringLiteral("/reference.safetensors"));
+    QVERIFY(prompts.size() >= 20);
+    int compared = 0;
+    for (const QJsonValue& value : prompts) {
+        const QJsonObject c = value.toObject();
+        const int i = c.value(QStringLiteral("index")).toInt();
+        const QString prompt = c.value(QStringLiteral("prompt")).toString();
+        const QString key = QStringLiteral("tok_t5.%1.").arg(i);
+        const Ids untruncated = reference.value(key + QStringLiteral("ids_untruncated"));
+        QVERIFY2(!untruncated.empty(), qPrintable(key));
+        const Ids all = tokenizer->tokenize(prompt, 0, /*pad=*/false, /*truncate=*/false).ids;
+        QVERIFY2(all == untruncated, qPrintable(QStringLiteral("#%1 %2:\n %3\n expected %4")
+                                                    .arg(i)
+                                                    .arg(prompt, idsText(all), idsText(untruncated))));
+        for (int length : {77, 256, 512}) {
+            Ids expected = reference.value(key + QStringLiteral("hf_ids_%1").arg(length));
+            if (expected.empty())
+                expected = reference.value(key + QStringLiteral("ids_%1").arg(length));
+            QVERIFY(!expected.empty());
+            const T5TokenizedPrompt t = tokenizer->tokenize(prompt, length);
+            QVERIFY2(t.ids == expected, qPrintable(QStringLiteral("#%1 at %2").arg(i).arg(length)));
+            QCOMPARE(t.untruncatedLength, int(untruncated.size()));
+            ++compared;
+        }
+    }
+    qInfo("%d prompts x 3 lengths match transformers", compared / 3);
 }
 
 QTEST_GUILESS_MAIN(TestT5Tokenizer)
