@@ -16,6 +16,8 @@ packages=(
     qt6-base-dev qt6-base-dev-tools qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
     qt6-svg-dev libqt6svg6 qt6-qpa-plugins fonts-dejavu-core
     libtorch-dev libspdlog-dev libfmt-dev
+    # T5's tokenizer (SD 3, Flux); runtime package libsentencepiece0.
+    libsentencepiece-dev
     # Debian's libtorch calls the system BLAS: without OpenBLAS it is ~30x slower.
     libopenblas0-pthread
 )

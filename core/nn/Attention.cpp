@@ -48,7 +48,7 @@ at::Tensor manualAttention(const at::Tensor& q, const at::Tensor& k, const at::T
                            const at::Tensor& mask, const AttentionOptions& options) {
     const auto outDtype = q.scalar_type();
     const bool toFloat = options.upcast && (outDtype == at::kHalf || outDtype == at::kBFloat16);
-    const double scale = 1.0 / std::sqrt(double(q.size(-1)));
+    const double scale = options.scale.value_or(1.0 / std::sqrt(double(q.size(-1))));
     const auto qc = toFloat ? q.to(at::kFloat) : q;
     const auto kt = (toFloat ? k.to(at::kFloat) : k).transpose(-2, -1);
     const auto computeType = qc.scalar_type();
@@ -67,7 +67,8 @@ at::Tensor manualAttention(const at::Tensor& q, const at::Tensor& k, const at::T
 
     auto run = [&](int64_t begin, int64_t end) {
         const bool all = begin == 0 && end == lq;
-        auto scores = at::matmul((all ? qc : qc.narrow(-2, begin, end - begin)) * scale, kt);
+        auto rows = all ? qc : qc.narrow(-2, begin, end - begin);
+        auto scores = at::matmul(scale == 1.0 ? rows : rows * scale, kt);
         if (m.defined())
             scores = scores + ((m.size(-2) == 1 || all) ? m : m.narrow(-2, begin, end - begin));
         auto probs = at::softmax(scores, -1).to(v.scalar_type());
@@ -113,12 +114,27 @@ at::Tensor scaledDotProductAttention(const at::Tensor& q, const at::Tensor& k, c
         TORCH_CHECK(false, "attention mask has ", mask.size(-2), " query rows, expected ", q.size(-2));
 
 #if TORCH_VERSION_MAJOR >= 2
-    if (g_backend.load() == AttentionBackend::Auto) {
+        // The fused kernel takes a custom scale from libtorch 2.1 on; 2.0 computes one in the manual path.
+#if TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 1
+    const bool fusedScale = true;
+#else
+    const bool fusedScale = !options.scale.has_value();
+#endif
+    if (g_backend.load() == AttentionBackend::Auto && fusedScale) {
+        auto fused = [&](const c10::optional<at::Tensor>& m, bool causal) {
+#if TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 1
+            const auto scale =
+                options.scale ? c10::optional<double>(*options.scale) : c10::optional<double>();
+            return at::scaled_dot_product_attention(q, k, v, m, 0.0, causal, scale);
+#else
+            return at::scaled_dot_product_attention(q, k, v, m, 0.0, causal);
+#endif
+        };
         if (!mask.defined())
-            return at::scaled_dot_product_attention(q, k, v, {}, 0.0, options.causal);
+            return fused(c10::nullopt, options.causal);
         if (options.causal)
             mask = withCausalMask(mask, q.size(-2), k.size(-2), q.options());
-        return at::scaled_dot_product_attention(q, k, v, mask.to(q.scalar_type()), 0.0, false);
+        return fused(mask.to(q.scalar_type()), false);
     }
 #endif
     return manualAttention(q, k, v, mask, options);

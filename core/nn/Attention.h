@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <optional>
+
 namespace tp::nn {
 
 struct AttentionOptions {
@@ -10,6 +12,9 @@ struct AttentionOptions {
     // Compute the scores and the softmax in float32 (diffusers' upcast_attention /
     // upcast_softmax). The fused kernel of libtorch >= 2 accumulates in float32 anyway.
     bool upcast = false;
+    // The factor of q k^T; unset means 1/sqrt(headDim). T5 uses 1 (its weights absorb the
+    // scaling). libtorch >= 2.1 passes it to the fused kernel.
+    std::optional<double> scale;
 };
 
 enum class AttentionBackend {
@@ -17,7 +22,8 @@ enum class AttentionBackend {
     Manual, // softmax(Q K^T * scale + mask) V, query rows in chunks to bound memory
 };
 
-// softmax(q k^T / sqrt(headDim) + mask) v for q [B, H, Lq, D], k and v [B, H, Lk, D].
+// softmax(q k^T * scale + mask) v for q [B, H, Lq, D], k and v [B, H, Lk, D]; scale is
+// options.scale or 1/sqrt(headDim).
 // `additiveMask`, when defined, is broadcastable to [B, H, Lq, Lk] and added to the scores
 // (0 keeps a key, a large negative value drops it). Returns [B, H, Lq, D] in q's dtype.
 at::Tensor scaledDotProductAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,

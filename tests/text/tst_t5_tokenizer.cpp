@@ -1,0 +1,368 @@
+// T5's SentencePiece tokenizer against tests/data/t5-tiny (tools/reference/make_t5_tiny.py): a
+// 240-piece unigram model trained with spm_train, and the ids spm_encode gives for a set of prompts,
+// with EOS, truncation and padding as transformers' T5 tokenizer adds them.
+#include "core/text/T5Tokenizer.h"
+#include "tests/support/TestUtil.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cstring>
+
+using namespace tp;
+using namespace tp::text;
+using Ids = std::vector<std::int64_t>;
+
+namespace {
+
+QString dataFile(const QString& relative) {
+    return test::dataPath(QStringLiteral("t5-tiny/") + relative);
+}
+
+QJsonObject casesFile() {
+    QFile file(dataFile(QStringLiteral("tokenizer_cases.json")));
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(file.readAll()).object();
+}
+
+Ids idsOf(const QJsonValue& value) {
+    Ids ids;
+    for (const QJsonValue& v : value.toArray())
+        ids.push_back(v.toInteger());
+    return ids;
+}
+
+QString idsText(const Ids& ids) {
+    QStringList parts;
+    for (std::int64_t id : ids)
+        parts << QString::number(id);
+    return parts.join(QLatin1Char(' '));
+}
+
+// The int64 tensors of a safetensors file (the format: 8-byte header length, JSON header, data),
+// read without libtorch.
+QHash<QString, Ids> readInt64Tensors(const QString& path) {
+    QHash<QString, Ids> out;
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return out;
+    const QByteArray bytes = file.readAll();
+    quint64 headerSize = 0;
+    std::memcpy(&headerSize, bytes.constData(), 8);
+    const QJsonObject header = QJsonDocument::fromJson(bytes.mid(8, qsizetype(headerSize))).object();
+    const char* data = bytes.constData() + 8 + headerSize;
+    for (auto it = header.constBegin(); it != header.constEnd(); ++it) {
+        const QJsonObject t = it.value().toObject();
+        if (t.value(QStringLiteral("dtype")).toString() != QLatin1String("I64"))
+            continue;
+        const QJsonArray offsets = t.value(QStringLiteral("data_offsets")).toArray();
+        const qint64 begin = offsets[0].toInteger();
+        const qint64 end = offsets[1].toInteger();
+        Ids ids(size_t((end - begin) / 8));
+        std::memcpy(ids.data(), data + begin, size_t(end - begin));
+        out.insert(it.key(), ids);
+    }
+    return out;
+}
+
+void writeFile(const QString& path, const QByteArray& bytes) {
+    QFile file(path);
+    QVERIFY2(file.open(QIODevice::WriteOnly | QIODevice::Truncate), qPrintable(path));
+    file.write(bytes);
+}
+
+} // namespace
+
+class TestT5Tokenizer final : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void cases_data();
+    void cases();
+    void wholeLineSentencePiece();
+    void specialIdsAndVocabulary();
+    void decode();
+    void addedTokensFromConfig();
+    void loadErrors();
+    void speed();
+    void sd3Fixture_data();
+    void sd3Fixture();
+};
+
+void TestT5Tokenizer::cases_data() {
+    QTest::addColumn<QString>("folder"); // "" = loadModel(spiece.model)
+    QTest::addColumn<QString>("prompt");
+    QTest::addColumn<int>("maxLength");
+    QTest::addColumn<Ids>("tokens");
+    QTest::addColumn<Ids>("ids");
+    QTest::addColumn<int>("untruncatedLength");
+
+    const QJsonArray cases = casesFile().value(QStringLiteral("cases")).toArray();
+    QVERIFY2(cases.size() >= 20, "tests/data/t5-tiny/tokenizer_cases.json is missing or short");
+    for (const QString& folder : {QStringLiteral("tokenizer"), QStringLiteral("tokenizer-json"), QString()}) {
+        for (int i = 0; i < cases.size(); ++i) {
+            const QJsonObject c = cases[i].toObject();
+            const QString name = QStringLiteral("%1 #%2")
+                                     .arg(folder.isEmpty() ? QStringLiteral("spiece.model") : folder)
+                                     .arg(i);
+            QTest::newRow(qPrintable(name))
+                << folder << c.value(QStringLiteral("prompt")).toString()
+                << c.value(QStringLiteral("max_length")).toInt() << idsOf(c.value(QStringLiteral("tokens")))
+                << idsOf(c.value(QStringLiteral("ids")))
+                << c.value(QStringLiteral("untruncated_length")).toInt();
+        }
+    }
+}
+
+void TestT5Tokenizer::cases() {
+    QFETCH(QString, folder);
+    QFETCH(QString, prompt);
+    QFETCH(int, maxLength);
+    QFETCH(Ids, tokens);
+    QFETCH(Ids, ids);
+    QFETCH(int, untruncatedLength);
+
+    auto tokenizer = folder.isEmpty()
+                         ? T5Tokenizer::loadModel(dataFile(QStringLiteral("tokenizer/spiece.model")))
+                         : T5Tokenizer::load(dataFile(folder));
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+
+    const Ids encoded = tokenizer->encode(prompt);
+    QVERIFY2(encoded == tokens,
+             qPrintable(QStringLiteral("encode: %1\n expected %2").arg(idsText(encoded), idsText(tokens))));
+
+    const T5TokenizedPrompt t = tokenizer->tokenize(prompt, maxLength);
+    QVERIFY2(t.ids == ids,
+             qPrintable(QStringLiteral("tokenize: %1\n expected %2").arg(idsText(t.ids), idsText(ids))));
+    QCOMPARE(int(t.ids.size()), maxLength);
+    QCOMPARE(t.untruncatedLength, untruncatedLength);
+    const int kept = std::min(int(tokens.size()), maxLength - 1);
+    QCOMPARE(t.length, kept + 1);
+    QCOMPARE(t.ids[size_t(kept)], std::int64_t(1)); // EOS stays last
+    QCOMPARE(t.truncated(), untruncatedLength > maxLength);
+    QCOMPARE(t.promptTokens(), int(tokens.size()));
+    QCOMPARE(t.usedPromptTokens(), kept);
+    QVERIFY(t.droppedIds == Ids(tokens.begin() + kept, tokens.end()));
+
+    // Neither padded nor truncated: the tokens and the EOS.
+    const T5TokenizedPrompt whole = tokenizer->tokenize(prompt, maxLength, /*pad=*/false, /*truncate=*/false);
+    Ids withEos = tokens;
+    withEos.push_back(1);
+    QVERIFY(whole.ids == withEos);
+    QCOMPARE(whole.length, untruncatedLength);
+}
+
+// Where the prompt has no special token and no whitespace but spaces, SentencePiece on the whole
+// line (spm_encode) gives what the per-word encoding gives.
+void TestT5Tokenizer::wholeLineSentencePiece() {
+    auto tokenizer = T5Tokenizer::load(dataFile(QStringLiteral("tokenizer")));
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+    int checked = 0;
+    for (const QJsonValue& value : casesFile().value(QStringLiteral("cases")).toArray()) {
+        const QJsonObject c = value.toObject();
+        if (!c.contains(QStringLiteral("spm_line_tokens")))
+            continue;
+        const Ids expected = idsOf(c.value(QStringLiteral("spm_line_tokens")));
+        const Ids encoded = tokenizer->encode(c.value(QStringLiteral("prompt")).toString());
+        QVERIFY2(encoded == expected, qPrintable(c.value(QStringLiteral("prompt")).toString()));
+        ++checked;
+    }
+    QVERIFY(checked >= 14);
+}
+
+void TestT5Tokenizer::specialIdsAndVocabulary() {
+    for (const QString& folder : {QStringLiteral("tokenizer"), QStringLiteral("tokenizer-json")}) {
+        auto tokenizer = T5Tokenizer::load(dataFile(folder));
+        QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+        QCOMPARE(tokenizer->padId(), std::int64_t(0));
+        QCOMPARE(tokenizer->eosId(), std::int64_t(1));
+        QCOMPARE(tokenizer->unkId(), std::int64_t(2));
+        QCOMPARE(tokenizer->modelMaxLength(), T5Tokenizer::kDefaultMaxLength);
+        // 240 pieces, then the 100 sentinels with <extra_id_0> last (T5's layout); tokenizer.json
+        // lists them in its vocabulary, so they count as pieces there.
+        QCOMPARE(tokenizer->vocabSize(), 340);
+        QCOMPARE(tokenizer->pieceCount(), folder == QLatin1String("tokenizer") ? 240 : 340);
+        QCOMPARE(tokenizer->tokenId(QStringLiteral("<extra_id_0>")), std::optional<std::int64_t>(339));
+        QCOMPARE(tokenizer->tokenId(QStringLiteral("<extra_id_99>")), std::optional<std::int64_t>(240));
+        QCOMPARE(tokenizer->tokenString(339), QStringLiteral("<extra_id_0>"));
+        QCOMPARE(tokenizer->tokenId(QStringLiteral("</s>")), std::optional<std::int64_t>(1));
+        QCOMPARE(tokenizer->tokenId(QStringLiteral("<unk>")), std::optional<std::int64_t>(2));
+        QCOMPARE(tokenizer->tokenString(0), QStringLiteral("<pad>"));
+        QCOMPARE(tokenizer->tokenId(QStringLiteral("no such piece")), std::optional<std::int64_t>());
+        QCOMPARE(tokenizer->tokenString(100000), QString());
+        const auto meta = tokenizer->tokenId(QStringLiteral("\u2581"));
+        QVERIFY(meta && *meta > 2 && *meta < 240);
+    }
+}
+
+void TestT5Tokenizer::decode() {
+    auto tokenizer = T5Tokenizer::load(dataFile(QStringLiteral("tokenizer")));
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+    const QString prompt = QStringLiteral("a photo of an astronaut riding a horse on the moon");
+    const T5TokenizedPrompt t = tokenizer->tokenize(prompt, 16);
+    QCOMPARE(tokenizer->decode(t.ids), prompt);
+    QCOMPARE(tokenizer->decode(t.ids, /*keepSpecialTokens=*/true),
+             prompt + QStringLiteral("</s><pad><pad><pad><pad>"));
+    // The part truncation cut off, for the pipelines' "was truncated" message.
+    const T5TokenizedPrompt cut = tokenizer->tokenize(prompt, 6);
+    QVERIFY(cut.truncated());
+    QCOMPARE(tokenizer->decode(cut.droppedIds), QStringLiteral("riding a horse on the moon"));
+    QCOMPARE(tokenizer->decode(Ids(cut.ids.begin(), cut.ids.begin() + 5)),
+             QStringLiteral("a photo of an astronaut"));
+    // Normalised text decodes as normalised ("ﬁ" -> "fi", "…" -> "...").
+    QCOMPARE(tokenizer->decode(tokenizer->encode(QStringLiteral("\ufb01ne\u2026"))),
+             QStringLiteral("fine..."));
+}
+
+void TestT5Tokenizer::addedTokensFromConfig() {
+    QTemporaryDir dir;
+    QVERIFY(QFile::copy(dataFile(QStringLiteral("tokenizer/spiece.model")),
+                        dir.filePath(QStringLiteral("spiece.model"))));
+    // added_tokens_decoder wins over the sentinel layout; model_max_length is the default length.
+    writeFile(dir.filePath(QStringLiteral("tokenizer_config.json")), R"({
+        "model_max_length": 77, "extra_ids": 2,
+        "added_tokens_decoder": {
+            "250": {"content": "<extra_id_0>", "special": true},
+            "300": {"content": "<custom token>", "special": true},
+            "301": {"content": "<custom", "special": true}
+        }})");
+    auto tokenizer = T5Tokenizer::load(dir.path());
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+    QCOMPARE(tokenizer->modelMaxLength(), 77);
+    QCOMPARE(tokenizer->tokenId(QStringLiteral("<extra_id_0>")), std::optional<std::int64_t>(250));
+    QCOMPARE(tokenizer->tokenId(QStringLiteral("<extra_id_1>")), std::optional<std::int64_t>(240));
+    QCOMPARE(tokenizer->tokenId(QStringLiteral("<extra_id_2>")), std::optional<std::int64_t>());
+    QCOMPARE(tokenizer->vocabSize(), 302);
+    // The longest special token wins where two start at the same place.
+    const Ids cat = tokenizer->encode(QStringLiteral("cat"));
+    Ids expected = cat;
+    expected.push_back(300);
+    expected.insert(expected.end(), cat.begin(), cat.end());
+    expected.push_back(301);
+    expected.push_back(250);
+    QVERIFY2(
+        tokenizer->encode(QStringLiteral("cat<custom token>cat<custom<extra_id_0>")) == expected,
+        qPrintable(idsText(tokenizer->encode(QStringLiteral("cat<custom token>cat<custom<extra_id_0>")))));
+    QCOMPARE(int(tokenizer->tokenize(QStringLiteral("cat")).ids.size()), 77);
+}
+
+void TestT5Tokenizer::loadErrors() {
+    QTemporaryDir dir;
+    auto missing = T5Tokenizer::load(dir.filePath(QStringLiteral("nope")));
+    QVERIFY(!missing);
+    QVERIFY2(missing.error().contains(QLatin1String("does not exist")), qPrintable(missing.error()));
+
+    auto empty = T5Tokenizer::load(dir.path());
+    QVERIFY(!empty);
+    QVERIFY2(empty.error().contains(QLatin1String("spiece.model")) && empty.error().contains(dir.path()),
+             qPrintable(empty.error()));
+
+    writeFile(dir.filePath(QStringLiteral("spiece.model")), "not a sentencepiece model");
+    auto corrupt = T5Tokenizer::load(dir.path());
+    QVERIFY(!corrupt);
+    QVERIFY2(corrupt.error().contains(QLatin1String("is not a SentencePiece model")),
+             qPrintable(corrupt.error()));
+
+    QTemporaryDir bpe;
+    writeFile(bpe.filePath(QStringLiteral("tokenizer.json")), R"({"model": {"type": "BPE", "vocab": {}}})");
+    auto wrongModel = T5Tokenizer::load(bpe.path());
+    QVERIFY(!wrongModel);
+    QVERIFY2(wrongModel.error().contains(QLatin1String("not a SentencePiece unigram")),
+             qPrintable(wrongModel.error()));
+
+    QTemporaryDir noUnk;
+    writeFile(
+        noUnk.filePath(QStringLiteral("tokenizer.json")),
+        R"({"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["</s>", 0.0], ["a", -1.0]]}})");
+    auto notT5 = T5Tokenizer::load(noUnk.path());
+    QVERIFY(!notT5);
+    QVERIFY2(notT5.error().contains(QLatin1String("no \"<pad>\" piece")), qPrintable(notT5.error()));
+}
+
+void TestT5Tokenizer::speed() {
+    auto tokenizer = T5Tokenizer::load(dataFile(QStringLiteral("tokenizer")));
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+    const QString prompt =
+        QStringLiteral("a beautiful detailed oil painting of a castle on a mountain lake at sunset, "
+                       "cinematic lighting, sharp "
+                       "focus, high quality, old city street at night in the rain with bright lights");
+    QElapsedTimer timer;
+    timer.start();
+    constexpr int kRuns = 200;
+    std::int64_t sum = 0;
+    for (int i = 0; i < kRuns; ++i)
+        sum += tokenizer->tokenize(prompt, 256).length;
+    const double ms = double(timer.nsecsElapsed()) / 1e6 / kRuns;
+    qInfo("tokenize (%d tokens, padded to 256): %.3f ms", int(sum / kRuns), ms);
+    QCOMPARE(sum / kRuns, std::int64_t(43));
+    QVERIFY2(ms < 20.0, "tokenizing a prompt should take well under 20 ms");
+}
+
+// transformers 5.17's own ids for the SD 3 fixture (tools/reference/make_sd3_tiny.py): a 1000-piece
+// nmt_nfkc model; tokenizer_3 as transformers saved it, and the same without spiece.model.
+void TestT5Tokenizer::sd3Fixture_data() {
+    QTest::addColumn<bool>("jsonOnly");
+    QTest::newRow("spiece.model") << false;
+    QTest::newRow("tokenizer.json only") << true;
+}
+
+void TestT5Tokenizer::sd3Fixture() {
+    QFETCH(bool, jsonOnly);
+    const QString root = test::dataPath(QStringLiteral("sd3-tiny"));
+    if (!QFileInfo::exists(root + QStringLiteral("/reference.safetensors")))
+        QSKIP("tests/data/sd3-tiny is not there (tools/reference/make_sd3_tiny.py makes it)");
+    QString folder = root + QStringLiteral("/pipeline/tokenizer_3");
+    QTemporaryDir dir;
+    if (jsonOnly) {
+        for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+            QFile::copy(folder + QLatin1Char('/') + QLatin1String(name), dir.filePath(QLatin1String(name)));
+        folder = dir.path();
+    }
+    auto tokenizer = T5Tokenizer::load(folder);
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+    QCOMPARE(tokenizer->tokenId(QStringLiteral("<extra_id_0>")), std::optional<std::int64_t>(1099));
+
+    QFile casesFile(root + QStringLiteral("/cases.json"));
+    QVERIFY(casesFile.open(QIODevice::ReadOnly));
+    const QJsonArray prompts = QJsonDocument::fromJson(casesFile.readAll())
+                                   .object()
+                                   .value(QStringLiteral("t5_tokenizer_prompts"))
+                                   .toArray();
+    const QHash<QString, Ids> reference = readInt64Tensors(root + QStringLiteral("/reference.safetensors"));
+    QVERIFY(prompts.size() >= 20);
+    int compared = 0;
+    for (const QJsonValue& value : prompts) {
+        const QJsonObject c = value.toObject();
+        const int i = c.value(QStringLiteral("index")).toInt();
+        const QString prompt = c.value(QStringLiteral("prompt")).toString();
+        const QString key = QStringLiteral("tok_t5.%1.").arg(i);
+        const Ids untruncated = reference.value(key + QStringLiteral("ids_untruncated"));
+        QVERIFY2(!untruncated.empty(), qPrintable(key));
+        const Ids all = tokenizer->tokenize(prompt, 0, /*pad=*/false, /*truncate=*/false).ids;
+        QVERIFY2(all == untruncated, qPrintable(QStringLiteral("#%1 %2:\n %3\n expected %4")
+                                                    .arg(i)
+                                                    .arg(prompt, idsText(all), idsText(untruncated))));
+        for (int length : {77, 256, 512}) {
+            Ids expected = reference.value(key + QStringLiteral("hf_ids_%1").arg(length));
+            if (expected.empty())
+                expected = reference.value(key + QStringLiteral("ids_%1").arg(length));
+            QVERIFY(!expected.empty());
+            const T5TokenizedPrompt t = tokenizer->tokenize(prompt, length);
+            QVERIFY2(t.ids == expected, qPrintable(QStringLiteral("#%1 at %2").arg(i).arg(length)));
+            QCOMPARE(t.untruncatedLength, int(untruncated.size()));
+            ++compared;
+        }
+    }
+    qInfo("%d prompts x 3 lengths match transformers", compared / 3);
+}
+
+QTEST_GUILESS_MAIN(TestT5Tokenizer)
+#include "tst_t5_tokenizer.moc"
