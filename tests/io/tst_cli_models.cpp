@@ -52,6 +52,12 @@ private Q_SLOTS:
                                   QStringLiteral("39593d5650112b4cc580433f6b0435385882d819"))
                      .isEmpty());
         QVERIFY(makeFakeModel(t.filePath(QStringLiteral("s/flux")), FakeFamily::Flux));
+        FakeModelOptions inpainting;
+        inpainting.unetInChannels = 9;
+        QVERIFY(makeFakeModel(t.filePath(QStringLiteral("s/inpaint")), FakeFamily::SD1, inpainting));
+        QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("runwayml/stable-diffusion-inpainting"),
+                                  t.filePath(QStringLiteral("s/inpaint")), QStringLiteral("51388a731f57604945fddd703ecb5c50e8e7b49d"))
+                     .isEmpty());
         QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("black-forest-labs/FLUX.1-dev"),
                                   t.filePath(QStringLiteral("s/flux")),
                                   QStringLiteral("0ef5fff789c832c5c7f4e127f94c8b54bbcced44"))
@@ -73,12 +79,15 @@ private Q_SLOTS:
             qPrintable(sd));
         QVERIFY(sd.endsWith(QStringLiteral("snapshots/39593d5650112b4cc580433f6b0435385882d819")));
         QVERIFY2(
-            r.out.contains(QRegularExpression(QStringLiteral("black-forest-labs/FLUX.1-dev +Flux +no "))),
+            r.out.contains(QRegularExpression(QStringLiteral("black-forest-labs/FLUX.1-dev +Flux +yes "))),
             qPrintable(r.out));
-        QVERIFY(r.out.contains(QStringLiteral("    Flux models are not supported yet.\n")));
+        // What cannot run is listed with the reason below it.
+        QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("runwayml/stable-diffusion-inpainting +SD 1\\.x +no "))),
+                 qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("an inpainting or image-editing model")), qPrintable(r.out));
         // The bundled model is listed first, as the default, when the source tree ships it.
         const bool bundled = sourceTreeHasBundledModels();
-        QVERIFY2(r.out.contains(bundled ? QStringLiteral("2 supported.") : QStringLiteral("1 supported.")),
+        QVERIFY2(r.out.contains(bundled ? QStringLiteral("3 supported.") : QStringLiteral("2 supported.")),
                  qPrintable(r.out));
         if (bundled)
             QVERIFY2(lines.value(1).startsWith(QStringLiteral("twistedpic-shapes ")) &&
@@ -107,9 +116,8 @@ private Q_SLOTS:
         QCOMPARE(qint64(sd.value(QLatin1String("sizeBytes")).toDouble()),
                  totalFileSize(QDir(m_cache).filePath(
                      QStringLiteral("models--runwayml--stable-diffusion-v1-5/snapshots"))));
-        QCOMPARE(flux.value(QLatin1String("supported")).toBool(), false);
-        QCOMPARE(flux.value(QLatin1String("problem")).toString(),
-                 QStringLiteral("Flux models are not supported yet."));
+        QCOMPARE(flux.value(QLatin1String("supported")).toBool(), true);
+        QCOMPARE(flux.value(QLatin1String("family")).toString(), QStringLiteral("Flux"));
         const QJsonArray searched = doc.object().value(QLatin1String("searched")).toArray();
         QVERIFY(!searched.isEmpty());
         QCOMPARE(searched.last().toObject().value(QLatin1String("path")).toString(), m_cache);

@@ -57,9 +57,8 @@ private Q_SLOTS:
     void readsPythonNonFiniteNumbers() {
         QTemporaryDir tmp;
         const QString path = tmp.filePath(QStringLiteral("scheduler_config.json"));
-        QVERIFY(
-            writeText(path, QByteArrayLiteral(R"({"lambda_min_clipped": -Infinity, "x": NaN, "y": Infinity,
-                                                     "s": "NaN -Infinity \" Infinity"})")));
+        QVERIFY(writeText(path, "{\"lambda_min_clipped\": -Infinity, \"x\": NaN, \"y\": Infinity, "
+                                "\"s\": \"NaN -Infinity \\\" Infinity\"}"));
         const tp::Result<QJsonObject> cfg = readJsonObject(path);
         QVERIFY2(cfg, qPrintable(cfg.error()));
         QCOMPARE(cfg->value(QStringLiteral("lambda_min_clipped")).toDouble(),
@@ -166,9 +165,8 @@ private Q_SLOTS:
         QTest::newRow("sd1") << FakeFamily::SD1 << "SD 1.x" << true << "";
         QTest::newRow("sd2") << FakeFamily::SD2 << "SD 2.x" << true << "";
         QTest::newRow("sdxl") << FakeFamily::SDXL << "SDXL" << true << "";
-        QTest::newRow("sd3") << FakeFamily::SD3 << "SD 3.x" << false
-                             << "SD 3.x models are not supported yet.";
-        QTest::newRow("flux") << FakeFamily::Flux << "Flux" << false << "Flux models are not supported yet.";
+        QTest::newRow("sd3") << FakeFamily::SD3 << "SD 3.x" << true << "";
+        QTest::newRow("flux") << FakeFamily::Flux << "Flux" << true << "";
     }
 
     void fakeFamilies() {
@@ -443,9 +441,9 @@ private Q_SLOTS:
         const ModelCatalogue c = ModelCatalogue::scan({}, {}, cache);
         QCOMPARE(c.models().size(), 7);
         // Nothing bundled: the first supported model (names sort: black-forest-labs, org/broken,
-        // org/two-snapshots).
+        // org/two-snapshots; every family runs now).
         QVERIFY(c.defaultModel());
-        QCOMPARE(c.defaultModel()->name, QStringLiteral("org/two-snapshots"));
+        QCOMPARE(c.defaultModel()->name, QStringLiteral("black-forest-labs/FLUX.1-schnell"));
         QCOMPARE(c.searched().size(), 1);
         QCOMPARE(c.searched().first().kind, QStringLiteral("hf-cache"));
         QVERIFY(c.searched().first().exists);
@@ -473,9 +471,8 @@ private Q_SLOTS:
               "black-forest-labs/FLUX.1-schnell"}) {
             const ModelInfo* m = byName(c, QLatin1String(repo));
             QVERIFY2(m, repo);
-            QVERIFY(!m->supported);
-            QVERIFY2(m->problem.endsWith(QStringLiteral("models are not supported yet.")),
-                     qPrintable(m->problem));
+            QVERIFY2(m->supported, qPrintable(m->problem));
+            QCOMPARE(m->problem, QString());
             QCOMPARE(m->sizeBytes, expectedSize.value(QLatin1String(repo)));
         }
         QCOMPARE(byName(c, QStringLiteral("stabilityai/stable-diffusion-3.5-large"))->family,
