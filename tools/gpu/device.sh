@@ -25,7 +25,9 @@ set -uo pipefail
 FINAL=${OUT:-$PWD/gpu-out}
 OUT=${RES:-/tmp/gpu-res}
 mkdir -p "$OUT" "$FINAL"
-bash .gpu-kit/env.sh > /tmp/gpu-env && . /tmp/gpu-env
+# The kit unpacks once per machine; a later call on the same warm machine may come without it.
+[ -f .gpu-kit/env.sh ] && bash .gpu-kit/env.sh > /tmp/gpu-env
+[ -f /tmp/gpu-env ] && . /tmp/gpu-env
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 B=${BUILD_DIR:-build-gpu}
 SD15=${SD15:-/tmp/sd15-random}
@@ -42,7 +44,8 @@ while [ $# -gt 0 ]; do
     echo "=== stage $stage ($(date +%T))"
     case "$stage" in
     build)
-        [ -f "$B/CMakeCache.txt" ] || cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release $QTROOT_CMAKE_ARGS \
+        # CMAKE_EXTRA: e.g. -DTWISTEDPIC_BUILD_GUI=OFF with a kit without Qt Widgets.
+        [ -f "$B/CMakeCache.txt" ] || cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release $QTROOT_CMAKE_ARGS ${CMAKE_EXTRA:-} \
             > "$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }
         T=""
         [ -n "${BUILD_TARGETS:-}" ] && T="--target $BUILD_TARGETS"
