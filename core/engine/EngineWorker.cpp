@@ -36,6 +36,12 @@ MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before,
     return e;
 }
 
+// "auto" on a GPU is the family's half precision (bf16 where fp16 overflows); the CPU runs float32.
+QString familyPrecision(const QString& precision, io::ModelFamily family) {
+    return precision == QLatin1String("auto") || precision.isEmpty() ? io::familyTraits(family).autoPrecision
+                                                                     : precision;
+}
+
 } // namespace
 
 EngineWorker::EngineWorker(Hooks hooks)
@@ -96,7 +102,7 @@ Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrP
     if (!info.supported)
         return R::fail(
             QStringLiteral("%1 (%2) cannot be used: %3").arg(info.name, info.family, info.problem));
-    return R::ok({info.name, info.folder});
+    return R::ok({info.name, info.folder, info.familyId});
 }
 
 MemoryFigures EngineWorker::figures() const {
@@ -245,7 +251,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             setState(State::Idle);
             return;
         }
-        Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(request.device, request.precision);
+        Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(request.device, familyPrecision(request.precision, model->family));
         if (!device) {
             m_hooks.failed(request.id, device.error());
             setState(State::Idle);
@@ -395,7 +401,7 @@ void EngineWorker::preload(const QString& name, const QString& deviceName, const
         m_hooks.failed(0, model.error());
         return;
     }
-    Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(deviceName, precision);
+    Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(deviceName, familyPrecision(precision, model->family));
     if (!device) {
         m_hooks.failed(0, device.error());
         return;

@@ -51,6 +51,7 @@ private:
     struct Resolved {
         QString name;
         QString folder;
+        io::ModelFamily family = io::ModelFamily::Unknown;
     };
     Result<Resolved> resolveModel(const QString& nameOrPath);
     // Makes `folder` the loaded model on `device`, on the GPU: loads, or reloads from RAM.

@@ -1,5 +1,6 @@
 #include "core/io/ModelFamily.h"
 
+#include <algorithm>
 #include <array>
 
 namespace tp::io {
@@ -101,6 +102,7 @@ FamilyTraits makeSd3() {
     t.samplers = flowSamplers();
     t.sizePresets = squareAnd(1024, {QSize(1024, 768), QSize(1216, 832), QSize(1344, 768)});
     t.sizeMultiple = 16; // 8x VAE, 2x2 patches
+    t.autoPrecision = QStringLiteral("bf16");
     return t;
 }
 
@@ -126,6 +128,7 @@ FamilyTraits makeFlux() {
     t.samplers = flowSamplers();
     t.sizePresets = squareAnd(1024, {QSize(1216, 832), QSize(1344, 768)});
     t.sizeMultiple = 16; // 8x VAE, 2x2 packing
+    t.autoPrecision = QStringLiteral("bf16");
     return t;
 }
 
@@ -158,8 +161,11 @@ GenerationDefaults modelDefaults(ModelFamily family, const QString& nameOrRepoId
     GenerationDefaults d = familyTraits(family).defaults;
     const QString name = nameOrRepoId.toLower();
     const auto named = [&](const char* word) { return name.contains(QLatin1String(word)); };
-    if (nativeSize > 0 && family != ModelFamily::SD3) {
+    if (nativeSize > 0) {
         d.width = d.height = nativeSize;
+        // SD 3: the original's landscape 4:3 (1024x768 for 3.5 Large), in steps of 16.
+        if (family == ModelFamily::SD3)
+            d.height = std::max(16, (nativeSize * 3 / 4) / 16 * 16);
     }
     switch (family) {
     case ModelFamily::SDXL:
@@ -185,8 +191,8 @@ GenerationDefaults modelDefaults(ModelFamily family, const QString& nameOrRepoId
             d.maxGuidance = 1.0;
             d.negativePrompt = false;
         }
-        if (named("medium") || named("3-medium")) {
-            d.width = d.height = 1024;
+        if (named("medium")) {
+            d.height = d.width;
             d.steps = named("3.5") ? 40 : 28;
             d.guidance = named("3.5") ? 4.5 : 7.0;
         }

@@ -50,6 +50,9 @@ struct FamilyTraits {
     QVector<QSize> sizePresets;
     // The latent grid must be a multiple of this many pixels.
     int sizeMultiple = 8;
+    // The GPU precision "auto" means for this family: fp16, or bf16 where fp16 overflows (SD 3's
+    // and Flux's activations; their T5 too).
+    QString autoPrecision = QStringLiteral("fp16");
 };
 
 // SDXL's micro-conditioning (diffusers' original_size, crops_coords_top_left, target_size);

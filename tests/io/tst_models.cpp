@@ -16,6 +16,7 @@ using namespace tp::io;
 using namespace tp::test;
 
 Q_DECLARE_METATYPE(tp::test::FakeFamily)
+Q_DECLARE_METATYPE(tp::io::ModelFamily)
 
 namespace {
 
@@ -66,6 +67,52 @@ private Q_SLOTS:
         QVERIFY(cfg->value(QStringLiteral("x")).isNull());
         QCOMPARE(cfg->value(QStringLiteral("y")).toDouble(), std::numeric_limits<double>::max());
         QCOMPARE(cfg->value(QStringLiteral("s")).toString(), QStringLiteral("NaN -Infinity \" Infinity"));
+    }
+
+    // Per-model defaults: the Python original's settings per family, distilled variants by name.
+    void modelDefaults_data() {
+        QTest::addColumn<ModelFamily>("family");
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<int>("native");
+        QTest::addColumn<int>("steps");
+        QTest::addColumn<double>("guidance");
+        QTest::addColumn<QString>("sampler");
+        QTest::addColumn<QSize>("size");
+        QTest::addColumn<bool>("negative");
+        QTest::newRow("sd15") << ModelFamily::SD1 << "runwayml/stable-diffusion-v1-5" << 512 << 20 << 7.5
+                              << "euler_a" << QSize(512, 512) << true;
+        QTest::newRow("sdxl") << ModelFamily::SDXL << "stabilityai/stable-diffusion-xl-base-1.0" << 1024 << 30
+                              << 7.5 << "euler" << QSize(1024, 1024) << true;
+        QTest::newRow("sdxl-turbo") << ModelFamily::SDXL << "stabilityai/sdxl-turbo" << 512 << 4 << 0.0
+                                    << "euler_a" << QSize(512, 512) << false;
+        QTest::newRow("sd35-large") << ModelFamily::SD3 << "stabilityai/stable-diffusion-3.5-large" << 1024 << 28
+                                    << 4.5 << "euler" << QSize(1024, 768) << true;
+        QTest::newRow("sd35-large-turbo") << ModelFamily::SD3 << "stabilityai/stable-diffusion-3.5-large-turbo"
+                                          << 1024 << 4 << 0.0 << "euler" << QSize(1024, 768) << false;
+        QTest::newRow("sd35-medium") << ModelFamily::SD3 << "stabilityai/stable-diffusion-3.5-medium" << 1024 << 40
+                                     << 4.5 << "euler" << QSize(1024, 1024) << true;
+        QTest::newRow("flux-dev") << ModelFamily::Flux << "black-forest-labs/FLUX.1-dev" << 0 << 25 << 3.5
+                                  << "euler" << QSize(1024, 1024) << false;
+        QTest::newRow("flux-schnell") << ModelFamily::Flux << "black-forest-labs/FLUX.1-schnell" << 0 << 4 << 0.0
+                                      << "euler" << QSize(1024, 1024) << false;
+    }
+    void modelDefaults() {
+        QFETCH(ModelFamily, family);
+        QFETCH(QString, name);
+        QFETCH(int, native);
+        QFETCH(int, steps);
+        QFETCH(double, guidance);
+        QFETCH(QString, sampler);
+        QFETCH(QSize, size);
+        QFETCH(bool, negative);
+        const GenerationDefaults d = tp::io::modelDefaults(family, name, {}, native);
+        QCOMPARE(d.steps, steps);
+        QCOMPARE(d.guidance, guidance);
+        QCOMPARE(d.sampler, sampler);
+        QCOMPARE(QSize(d.width, d.height), size);
+        QCOMPARE(d.negativePrompt, negative);
+        QVERIFY(familyTraits(family).samplers.contains(d.sampler));
+        QVERIFY(familyTraits(family).sizePresets.contains(size) || native > 0);
     }
 
     // ---------------------------------------------------------------- ModelFolder

@@ -9,6 +9,7 @@
 #include "core/settings/Settings.h"
 #include "tests/ui/UiTestUtil.h"
 #include "ui/AppWiring.h"
+#include "ui/GenerationForm.h"
 #include "ui/GalleryModel.h"
 #include "ui/GalleryView.h"
 #include "ui/ImageViewer.h"
@@ -18,6 +19,9 @@
 #include "ui/VramPanel.h"
 
 #include <QCheckBox>
+#include <QComboBox>
+#include <QDirIterator>
+#include <QDoubleSpinBox>
 #include <QDialogButtonBox>
 #include <QElapsedTimer>
 #include <QMimeData>
@@ -226,6 +230,94 @@ private Q_SLOTS:
                      !m_window->errorText().isEmpty(),
                  qPrintable(m_window->errorText()));
         QCOMPARE(m_window->form()->currentModel(), QFileInfo(bundled).absoluteFilePath());
+    }
+
+    // The new families from a Hugging Face cache, as users of the original have them: choosing an
+    // SDXL model offers SDXL's defaults (steps, guidance, sampler, size, presets) and generates; an
+    // SD 3 model offers its own (flow-matching samplers only) and generates; going back to the SD
+    // 1.x model restores the settings' defaults. Screenshots of the form for each.
+    void newFamiliesFromTheHfCache() {
+        const QString cache = m_dir.filePath(QStringLiteral("hub"));
+        const auto addToCache = [&](const QString& repo, const QString& fixture) {
+            const QString repoDir = QDir(cache).filePath(QStringLiteral("models--") +
+                                                         QString(repo).replace(QLatin1Char('/'), QStringLiteral("--")));
+            const QString snapshot = repoDir + QStringLiteral("/snapshots/0123456789abcdef");
+            QDir().mkpath(repoDir + QStringLiteral("/refs"));
+            QFile ref(repoDir + QStringLiteral("/refs/main"));
+            if (!ref.open(QIODevice::WriteOnly) || ref.write("0123456789abcdef") != 16)
+                return QString();
+            ref.close();
+            // A copy of the fixture folder (the cache's blobs are plain files here; links are tested elsewhere).
+            QDirIterator it(fixture, QDir::Files, QDirIterator::Subdirectories);
+            while (it.hasNext()) {
+                const QString file = it.next();
+                const QString target = QDir(snapshot).filePath(QDir(fixture).relativeFilePath(file));
+                QDir().mkpath(QFileInfo(target).path());
+                if (!QFile::copy(file, target))
+                    return QString();
+            }
+            return snapshot;
+        };
+        const QString sdxl = addToCache(QStringLiteral("stabilityai/stable-diffusion-xl-base-1.0"),
+                                        QStringLiteral(TP_TEST_DATA_DIR "/sdxl-tiny/pipeline"));
+        const QString sd3 = addToCache(QStringLiteral("stabilityai/stable-diffusion-3.5-large"),
+                                       QStringLiteral(TP_TEST_DATA_DIR "/sd3-tiny/pipeline"));
+        QVERIFY(!sdxl.isEmpty() && !sd3.isEmpty());
+        qputenv("HF_HUB_CACHE", cache.toUtf8());
+        m_wiring->refreshModels();
+        qunsetenv("HF_HUB_CACHE");
+
+        ui::GenerationForm* form = m_window->form();
+        auto* model = form->findChild<QComboBox*>(QStringLiteral("model"));
+        auto* steps = form->findChild<QSpinBox*>(QStringLiteral("steps"));
+        auto* guidance = form->findChild<QDoubleSpinBox*>(QStringLiteral("guidance"));
+        auto* sampler = form->findChild<QComboBox*>(QStringLiteral("sampler"));
+        auto* width = form->findChild<QSpinBox*>(QStringLiteral("width"));
+        auto* height = form->findChild<QSpinBox*>(QStringLiteral("height"));
+        auto* presets = form->findChild<QComboBox*>(QStringLiteral("sizePreset"));
+        QVERIFY(model && steps && guidance && sampler && width && height && presets);
+        QTRY_VERIFY(model->findData(sdxl) >= 0);
+
+        // SDXL: the original's 30 steps at 7.5 with Euler, at the size this (tiny) model was trained
+        // at, and SDXL's buckets among the presets.
+        model->setCurrentIndex(model->findData(sdxl));
+        QCOMPARE(steps->value(), 30);
+        QCOMPARE(guidance->value(), 7.5);
+        QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
+        QCOMPARE(QSize(width->value(), height->value()), QSize(128, 128));
+        QVERIFY(presets->findData(QSize(1216, 832)) >= 0);
+        QVERIFY(presets->findData(QSize(832, 1216)) >= 0);
+        QVERIFY(form->negativeEdit()->isEnabled());
+        test::saveScreenshot(*form, QStringLiteral("form-sdxl-defaults"));
+        generateFromTheForm(QStringLiteral("a red circle on a blue background"), 3);
+        QVERIFY2(m_window->errorText().isEmpty(), qPrintable(m_window->errorText()));
+        QCOMPARE(m_finished->size(), 1);
+        auto result = m_finished->last().at(0).value<engine::GenerationResult>();
+        QCOMPARE(result.modelFolder, sdxl);
+        QCOMPARE(result.images.value(0).size(), QSize(128, 128));
+
+        // SD 3.5 Large: 28 steps at 4.5, flow-matching Euler or Heun, 4:3 landscape.
+        model->setCurrentIndex(model->findData(sd3));
+        QCOMPARE(steps->value(), 28);
+        QCOMPARE(guidance->value(), 4.5);
+        QCOMPARE(sampler->count(), 2);
+        QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
+        QVERIFY(sampler->findData(QStringLiteral("heun")) >= 0);
+        QCOMPARE(QSize(width->value(), height->value()), QSize(64, 48));
+        test::saveScreenshot(*form, QStringLiteral("form-sd3-defaults"));
+        generateFromTheForm(QStringLiteral("a yellow star"), 2);
+        QVERIFY2(m_window->errorText().isEmpty(), qPrintable(m_window->errorText()));
+        QCOMPARE(m_finished->size(), 2);
+        result = m_finished->last().at(0).value<engine::GenerationResult>();
+        QCOMPARE(result.modelFolder, sd3);
+        QCOMPARE(result.request.sampler, QStringLiteral("euler"));
+        QCOMPARE(result.images.value(0).size(), QSize(64, 48));
+
+        // Back to the SD 1.x fixture: the settings' own defaults again, every sampler offered.
+        model->setCurrentIndex(model->findData(fixtureModel()));
+        QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
+        QVERIFY(sampler->findData(QStringLiteral("dpmpp_2m")) >= 0);
+        QCOMPARE(QSize(width->value(), height->value()), QSize(64, 64));
     }
 
     // On the GPU machine: TWISTEDPIC_SCREENSHOT_MODEL names a full-size model; the window is
