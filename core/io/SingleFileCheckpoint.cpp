@@ -1,0 +1,546 @@
+#include "core/io/SingleFileCheckpoint.h"
+
+#include "core/common/Paths.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+
+namespace tp::io {
+
+namespace {
+
+// Key prefixes of the original checkpoints (diffusers' CHECKPOINT_KEY_NAMES and
+// LDM_*_KEY, stable-diffusion.cpp's name_conversion.cpp).
+const QString kUNet = QStringLiteral("model.diffusion_model.");
+const QString kSd1Clip = QStringLiteral("cond_stage_model.transformer.");
+const QString kSd2OpenClip = QStringLiteral("cond_stage_model.model.");
+const QString kSdxlClip = QStringLiteral("conditioner.embedders.0.transformer.");
+const QString kSdxlOpenClip = QStringLiteral("conditioner.embedders.1.model.");
+const QString kSdxlRefinerOpenClip = QStringLiteral("conditioner.embedders.0.model.");
+const QString kSd3Clip = QStringLiteral("text_encoders.");
+
+// The scheduler configs diffusers' pipelines for these models ship with.
+QJsonObject ldmSchedulerConfig(const QString& className, const QString& predictionType) {
+    return {
+        {QStringLiteral("_class_name"), className},
+        {QStringLiteral("beta_end"), 0.012},
+        {QStringLiteral("beta_schedule"), QStringLiteral("scaled_linear")},
+        {QStringLiteral("beta_start"), 0.00085},
+        {QStringLiteral("clip_sample"), false},
+        {QStringLiteral("num_train_timesteps"), 1000},
+        {QStringLiteral("prediction_type"), predictionType},
+        {QStringLiteral("set_alpha_to_one"), false},
+        {QStringLiteral("skip_prk_steps"), true},
+        {QStringLiteral("steps_offset"), 1},
+        {QStringLiteral("timestep_spacing"), QStringLiteral("leading")},
+        {QStringLiteral("trained_betas"), QJsonValue()},
+    };
+}
+
+QJsonObject sdxlSchedulerConfig(const QString& predictionType) {
+    QJsonObject c = ldmSchedulerConfig(QStringLiteral("EulerDiscreteScheduler"), predictionType);
+    c.insert(QStringLiteral("interpolation_type"), QStringLiteral("linear"));
+    c.insert(QStringLiteral("sample_max_value"), 1.0);
+    c.insert(QStringLiteral("use_karras_sigmas"), false);
+    return c;
+}
+
+bool anyStartsWith(const Header& h, const QString& prefix) {
+    // The tensors are sorted by name: the first name not below `prefix` decides.
+    const auto it = std::lower_bound(h.tensors.begin(), h.tensors.end(), prefix,
+                                     [](const TensorInfo& t, const QString& p) { return t.name < p; });
+    return it != h.tensors.end() && it->name.startsWith(prefix);
+}
+
+bool anyContains(const Header& h, const QString& part) {
+    return std::any_of(h.tensors.begin(), h.tensors.end(),
+                       [&](const TensorInfo& t) { return t.name.contains(part); });
+}
+
+std::vector<qint64> shapeOf(const Header& h, const QString& name) {
+    const TensorInfo* t = h.find(name);
+    return t ? t->shape : std::vector<qint64>{};
+}
+
+// The UNet's cross-attention width: the first attn2.to_k weight's input.
+qint64 crossAttentionDim(const Header& h) {
+    for (const TensorInfo& t : h.tensors)
+        if (t.name.startsWith(kUNet) && t.name.endsWith(QLatin1String(".attn2.to_k.weight")) &&
+            t.shape.size() == 2)
+            return t.shape[1];
+    return 0;
+}
+
+QString precisionOf(const Header& h) {
+    QStringList floats;
+    const QMap<DType, qint64> bytes = h.bytesByDType();
+    for (auto it = bytes.constBegin(); it != bytes.constEnd(); ++it)
+        if (dtypeIsFloat(it.key()) && it.value() > 0)
+            floats << precisionName(it.key());
+    floats.removeDuplicates();
+    return floats.isEmpty()     ? QStringLiteral("none")
+           : floats.size() == 1 ? floats.first()
+                                : QStringLiteral("mixed");
+}
+
+std::optional<QString> predictionFromText(QString value) {
+    value = value.trimmed().toLower();
+    if (value == QLatin1String("v") || value == QLatin1String("v_prediction") ||
+        value == QLatin1String("v-prediction") || value == QLatin1String("velocity") ||
+        value == QLatin1String("v_pred"))
+        return QStringLiteral("v_prediction");
+    if (value == QLatin1String("epsilon") || value == QLatin1String("eps") || value == QLatin1String("noise"))
+        return QStringLiteral("epsilon");
+    return std::nullopt;
+}
+
+} // namespace
+
+bool isSafeTensorsFileName(const QString& fileName) {
+    return fileName.endsWith(QLatin1String(".safetensors"), Qt::CaseInsensitive);
+}
+
+bool isPickleCheckpointFileName(const QString& fileName) {
+    for (const char* ext : {".ckpt", ".pt", ".pth", ".bin"})
+        if (fileName.endsWith(QLatin1String(ext), Qt::CaseInsensitive))
+            return true;
+    return false;
+}
+
+Result<SingleFileCheckpoint> SingleFileCheckpoint::open(const QString& path,
+                                                        const SingleFileOptions& options) {
+    using R = Result<SingleFileCheckpoint>;
+    const QFileInfo fi(path);
+    if (!fi.isFile())
+        return R::fail(QStringLiteral("%1 is not a file.").arg(path));
+    if (!isSafeTensorsFileName(fi.fileName()))
+        return R::fail(
+            isPickleCheckpointFileName(fi.fileName())
+                ? QStringLiteral("%1: PyTorch pickle checkpoints are not supported (loading one can run "
+                                 "code): convert it to .safetensors.")
+                      .arg(fi.fileName())
+                : QStringLiteral("%1 is not a .safetensors file.").arg(fi.fileName()));
+    Result<Header> header = readSafeTensorsHeader(path);
+    if (!header)
+        return R::fail(header.error());
+
+    SingleFileCheckpoint c;
+    c.m_path = fi.absoluteFilePath();
+    c.m_fileSize = fi.size();
+    c.m_header = std::move(*header);
+    c.m_precision = precisionOf(c.m_header);
+    c.classify(options);
+    if (c.m_problem.isEmpty())
+        c.buildSdComponents();
+    if (!c.m_components.empty() && !options.configFolder.isEmpty())
+        c.applyConfigFolder(options.configFolder);
+    for (const ComponentMapping& m : c.m_components)
+        if (c.m_problem.isEmpty() && !m.configProblem.isEmpty())
+            c.m_problem = m.configProblem + QLatin1Char('.');
+    // Mapped but not runnable yet: the mapping stays available (for tests and the engine's work
+    // on the family), supported() says no.
+    if (c.m_problem.isEmpty() && !familySupported(c.m_family))
+        c.m_problem = QStringLiteral("%1 models are not supported yet.").arg(familyName(c.m_family));
+    return R::ok(std::move(c));
+}
+
+void SingleFileCheckpoint::contradiction(const QString& detail) {
+    if (m_problem.isEmpty())
+        m_problem =
+            QStringLiteral("Its shapes contradict a %1 checkpoint: %2. The file mixes parts of different "
+                           "models or is damaged.")
+                .arg(familyName(m_family), detail);
+}
+
+void SingleFileCheckpoint::classify(const SingleFileOptions& options) {
+    const Header& h = m_header;
+    const bool unet = anyStartsWith(h, kUNet + QStringLiteral("input_blocks."));
+    const bool sd3 = anyStartsWith(h, kUNet + QStringLiteral("joint_blocks.")) ||
+                     anyStartsWith(h, QStringLiteral("joint_blocks."));
+    const bool flux = anyStartsWith(h, kUNet + QStringLiteral("double_blocks.")) ||
+                      anyStartsWith(h, QStringLiteral("double_blocks."));
+    const bool sd1Clip = anyStartsWith(h, kSd1Clip);
+    const bool sd2OpenClip = anyStartsWith(h, kSd2OpenClip);
+    const bool sdxlClip = anyStartsWith(h, kSdxlClip);
+    const bool sdxlOpenClip = anyStartsWith(h, kSdxlOpenClip);
+    const bool refinerOpenClip = anyStartsWith(h, kSdxlRefinerOpenClip);
+    const bool vae = anyStartsWith(h, QStringLiteral("first_stage_model.")) ||
+                     anyStartsWith(h, QStringLiteral("vae.encoder.down."));
+    const QString name = QFileInfo(m_path).fileName();
+
+    // Prediction type (used by SD 2.x; recorded for all).
+    {
+        QString type, reason;
+        const QMap<QString, QString>& meta = h.metadata;
+        if (!options.predictionType.isEmpty()) {
+            if (auto p = predictionFromText(options.predictionType)) {
+                type = *p;
+                reason = QStringLiteral("chosen by the caller");
+            }
+        }
+        for (const char* key : {"modelspec.prediction_type", "prediction_type"}) {
+            if (!type.isEmpty())
+                break;
+            if (auto p = predictionFromText(meta.value(QLatin1String(key)))) {
+                type = *p;
+                reason = QStringLiteral("metadata %1 = %2")
+                             .arg(QLatin1String(key), meta.value(QLatin1String(key)));
+            }
+        }
+        if (type.isEmpty() && meta.value(QStringLiteral("ss_v_parameterization")).trimmed().toLower() ==
+                                  QLatin1String("true")) {
+            type = QStringLiteral("v_prediction");
+            reason = QStringLiteral("metadata ss_v_parameterization = true");
+        }
+        const QString architecture = meta.value(QStringLiteral("modelspec.architecture"));
+        if (type.isEmpty() && architecture.startsWith(QLatin1String("stable-diffusion"))) {
+            type = architecture.endsWith(QLatin1String("-v")) ? QStringLiteral("v_prediction")
+                                                              : QStringLiteral("epsilon");
+            reason = QStringLiteral("metadata modelspec.architecture = %1").arg(architecture);
+        }
+        if (type.isEmpty() && h.find(QStringLiteral("v_pred"))) {
+            type = QStringLiteral("v_prediction");
+            reason = QStringLiteral("the file's v_pred marker tensor");
+        }
+        const QString lower = name.toLower();
+        if (type.isEmpty()) {
+            for (const char* hint : {"768-v", "v-pred", "vpred", "v_pred", "v-prediction"})
+                if (lower.contains(QLatin1String(hint))) {
+                    type = QStringLiteral("v_prediction");
+                    reason = QStringLiteral("the file name (\"%1\")").arg(QLatin1String(hint));
+                    break;
+                }
+        }
+        const bool isSd2 = unet && sd2OpenClip;
+        if (type.isEmpty() && isSd2 &&
+            (lower.contains(QLatin1String("768")) || lower.contains(QLatin1String("512")))) {
+            const bool v = lower.contains(QLatin1String("768"));
+            type = v ? QStringLiteral("v_prediction") : QStringLiteral("epsilon");
+            reason = QStringLiteral("the file name (\"%1\": the SD 2.x %1 models are %2)")
+                         .arg(v ? QStringLiteral("768") : QStringLiteral("512"),
+                              v ? QStringLiteral("v-prediction") : QStringLiteral("epsilon"));
+        }
+        if (type.isEmpty()) {
+            type = isSd2 ? QStringLiteral("v_prediction") : QStringLiteral("epsilon");
+            reason =
+                isSd2 ? QStringLiteral("the SD 2.x default (nothing in the file says; most SD 2.x files are "
+                                       "the 768-v models): pass the prediction type if images are noise")
+                      : QStringLiteral("the default");
+        }
+        m_predictionType = type;
+        m_predictionReason = reason;
+    }
+
+    if (sd3) {
+        m_family = ModelFamily::SD3;
+        m_problem = QStringLiteral("%1 models are not supported yet.").arg(familyName(m_family));
+        return;
+    }
+    if (flux) {
+        m_family = ModelFamily::Flux;
+        m_problem = QStringLiteral("%1 models are not supported yet.").arg(familyName(m_family));
+        return;
+    }
+    if (unet) {
+        const qint64 context = crossAttentionDim(h);
+        const std::vector<qint64> convIn = shapeOf(h, kUNet + QStringLiteral("input_blocks.0.0.weight"));
+        const qint64 inChannels = convIn.size() == 4 ? convIn[1] : 0;
+        if (sdxlClip && sdxlOpenClip)
+            m_family = ModelFamily::SDXL;
+        else if (refinerOpenClip && !sdxlClip)
+            m_family = ModelFamily::SDXL, m_variant = QStringLiteral("refiner");
+        else if (sd2OpenClip)
+            m_family = ModelFamily::SD2;
+        else if (sd1Clip)
+            m_family = ModelFamily::SD1;
+        else
+            m_family = context == 768    ? ModelFamily::SD1
+                       : context == 1024 ? ModelFamily::SD2
+                       : context == 2048 ? ModelFamily::SDXL
+                                         : ModelFamily::Unknown;
+
+        if (m_variant == QLatin1String("refiner")) {
+            m_problem = QStringLiteral("An SDXL refiner checkpoint: it refines the base model's images "
+                                       "(image-to-image) and cannot make images from text on its own. Use an "
+                                       "SDXL base checkpoint.");
+        } else if (inChannels == 9) {
+            m_variant = QStringLiteral("inpainting");
+            m_problem =
+                QStringLiteral("An inpainting checkpoint (its UNet takes 9 input channels: the latents, a "
+                               "mask and the masked image). TwistedPic makes images from text only: use "
+                               "the non-inpainting version of this model.");
+        } else if (inChannels == 8) {
+            m_variant = QStringLiteral("instruct-pix2pix");
+            m_problem =
+                QStringLiteral("An InstructPix2Pix checkpoint (its UNet takes 8 input channels: the "
+                               "latents and an image to edit). TwistedPic makes images from text only.");
+        } else if (!sd1Clip && !sd2OpenClip && !sdxlClip && !sdxlOpenClip && !refinerOpenClip) {
+            m_variant = QStringLiteral("UNet only");
+            m_problem =
+                QStringLiteral("The file holds only a UNet (model.diffusion_model.), without the text "
+                               "encoder and VAE it needs; TwistedPic loads complete checkpoints.");
+        } else if (!vae) {
+            m_variant = QStringLiteral("no VAE");
+            m_problem = QStringLiteral("The checkpoint has no VAE (first_stage_model.), and a separate VAE "
+                                       "file cannot be chosen yet; use a checkpoint with its VAE baked in.");
+        }
+        return;
+    }
+
+    // No UNet: a part of a model, a LoRA, or something else.
+    m_family = ModelFamily::Unknown;
+    if (anyContains(h, QStringLiteral("lora_down")) || anyContains(h, QStringLiteral("lora_up")) ||
+        anyContains(h, QStringLiteral(".lora_A.")) || anyStartsWith(h, QStringLiteral("lora_unet_")) ||
+        anyStartsWith(h, QStringLiteral("lora_te"))) {
+        m_variant = QStringLiteral("LoRA");
+        m_problem =
+            QStringLiteral("A LoRA (an add-on to a base model), not a checkpoint; TwistedPic does not load "
+                           "LoRAs yet.");
+    } else if (vae ||
+               (anyStartsWith(h, QStringLiteral("encoder.down.")) &&
+                anyStartsWith(h, QStringLiteral("decoder.up."))) ||
+               (anyStartsWith(h, QStringLiteral("encoder.down_blocks.")) &&
+                anyStartsWith(h, QStringLiteral("decoder.up_blocks.")))) {
+        m_variant = QStringLiteral("VAE only");
+        m_problem = QStringLiteral("A VAE on its own (no UNet or text encoder), not a checkpoint; choosing a "
+                                   "separate VAE is not supported yet.");
+    } else if (anyContains(h, QStringLiteral("embeddings.token_embedding.weight")) ||
+               anyStartsWith(h, QStringLiteral("encoder.block.0.layer.")) ||
+               anyStartsWith(h, QStringLiteral("shared.weight")) ||
+               anyStartsWith(h, QStringLiteral("token_embedding.weight"))) {
+        m_variant = QStringLiteral("text encoder only");
+        m_problem = QStringLiteral("A text encoder on its own (CLIP or T5), not a checkpoint; it is loaded "
+                                   "together with a model that needs it.");
+    } else if (anyStartsWith(h, QStringLiteral("down_blocks.")) ||
+               anyStartsWith(h, QStringLiteral("unet.down_blocks."))) {
+        m_variant = QStringLiteral("UNet only");
+        m_problem =
+            QStringLiteral("A UNet in diffusers layout on its own, not a checkpoint: use the diffusers "
+                           "folder it belongs to.");
+    } else {
+        QStringList first;
+        for (const TensorInfo& t : h.tensors) {
+            if (first.size() == 3)
+                break;
+            first << t.name;
+        }
+        m_variant = QStringLiteral("unknown layout");
+        m_problem =
+            first.isEmpty()
+                ? QStringLiteral("The file holds no tensors.")
+                : QStringLiteral("Not a Stable Diffusion checkpoint TwistedPic knows: none of the key "
+                                 "layouts of SD 1.x/2.x/SDXL/SD 3/Flux files (model.diffusion_model., "
+                                 "first_stage_model., cond_stage_model., conditioner.embedders.) is "
+                                 "there (first tensors: %1).")
+                      .arg(first.join(QStringLiteral(", ")));
+    }
+}
+
+void SingleFileCheckpoint::buildSdComponents() {
+    const Header& h = m_header;
+    const QString vaePrefix = anyStartsWith(h, QStringLiteral("first_stage_model."))
+                                  ? QStringLiteral("first_stage_model.")
+                                  : QStringLiteral("vae.");
+    const bool v = m_predictionType == QLatin1String("v_prediction");
+
+    keymap::UNetHints unet;
+    keymap::VaeHints vae;
+    std::vector<std::pair<QString, Result<ComponentMapping>>> parts;
+    qint64 textWidth = 0;
+    switch (m_family) {
+    case ModelFamily::SD1: {
+        m_nativeSize = 512;
+        unet.fixedHeads = 8;
+        keymap::TextEncoderHints te;
+        parts.emplace_back(QStringLiteral("text_encoder"), keymap::clipText(h, kSd1Clip, te));
+        textWidth = keymap::textEncoderWidth(h, kSd1Clip);
+        m_schedulerConfig = ldmSchedulerConfig(QStringLiteral("PNDMScheduler"), m_predictionType);
+        break;
+    }
+    case ModelFamily::SD2: {
+        m_nativeSize = v ? 768 : 512;
+        unet.upcastAttention = v; // stable-diffusion-2-1's config (fp16 attention overflows otherwise)
+        keymap::TextEncoderHints te;
+        te.hiddenAct = QStringLiteral("gelu");
+        te.dropLastLayers = 1; // SD 2.x conditions on the penultimate layer
+        parts.emplace_back(QStringLiteral("text_encoder"), keymap::openClipText(h, kSd2OpenClip, te));
+        textWidth = keymap::textEncoderWidth(h, kSd2OpenClip);
+        m_schedulerConfig = ldmSchedulerConfig(QStringLiteral("DDIMScheduler"), m_predictionType);
+        break;
+    }
+    case ModelFamily::SDXL: {
+        m_nativeSize = 1024;
+        vae.scalingFactor = 0.13025;
+        keymap::TextEncoderHints clip;
+        keymap::TextEncoderHints bigG;
+        bigG.hiddenAct = QStringLiteral("gelu");
+        bigG.withProjection = true;
+        parts.emplace_back(QStringLiteral("text_encoder"), keymap::clipText(h, kSdxlClip, clip));
+        parts.emplace_back(QStringLiteral("text_encoder_2"), keymap::openClipText(h, kSdxlOpenClip, bigG));
+        textWidth = keymap::textEncoderWidth(h, kSdxlClip) + keymap::textEncoderWidth(h, kSdxlOpenClip);
+        unet.pooledTextDim = keymap::textProjectionWidth(h, kSdxlOpenClip);
+        m_schedulerConfig = sdxlSchedulerConfig(m_predictionType);
+        break;
+    }
+    default:
+        m_problem = QStringLiteral("%1 models are not supported yet.").arg(familyName(m_family));
+        return;
+    }
+    unet.sampleSize = m_nativeSize / 8;
+    vae.sampleSize = m_nativeSize;
+    parts.emplace_back(QStringLiteral("unet"), keymap::ldmUNet(h, kUNet, unet));
+    parts.emplace_back(QStringLiteral("vae"), keymap::ldmVae(h, vaePrefix, vae));
+
+    for (auto& [component, mapping] : parts) {
+        if (!mapping) {
+            m_problem = mapping.error();
+            m_components.clear();
+            return;
+        }
+        mapping->component = component;
+        if (!mapping->ignored.isEmpty())
+            m_notes << QStringLiteral("%1: %2 tensors under %3 are not used (%4%5)")
+                           .arg(component)
+                           .arg(mapping->ignored.size())
+                           .arg(mapping->prefix, mapping->ignored.mid(0, 3).join(QStringLiteral(", ")),
+                                mapping->ignored.size() > 3 ? QStringLiteral(", …") : QString());
+        m_components.push_back(std::move(*mapping));
+    }
+    m_notes << QStringLiteral("prediction type %1: %2").arg(m_predictionType, m_predictionReason);
+
+    // The parts must fit each other.
+    const QJsonObject unetConfig = mapping(QStringLiteral("unet"))->config;
+    const QJsonObject vaeConfig = mapping(QStringLiteral("vae"))->config;
+    const qint64 context = unetConfig.value(QStringLiteral("cross_attention_dim")).toInteger();
+    if (textWidth != context)
+        contradiction(
+            m_family == ModelFamily::SDXL
+                ? QStringLiteral("the text encoders are %1 wide together but the UNet's cross-attention "
+                                 "takes %2")
+                      .arg(textWidth)
+                      .arg(context)
+                : QStringLiteral("the text encoder is %1 wide but the UNet's cross-attention takes %2")
+                      .arg(textWidth)
+                      .arg(context));
+    const qint64 latent = vaeConfig.value(QStringLiteral("latent_channels")).toInteger();
+    const qint64 in = unetConfig.value(QStringLiteral("in_channels")).toInteger();
+    const qint64 out = unetConfig.value(QStringLiteral("out_channels")).toInteger();
+    if (latent != in || latent != out)
+        contradiction(QStringLiteral("the VAE has %1 latent channels but the UNet takes %2 and gives %3")
+                          .arg(latent)
+                          .arg(in)
+                          .arg(out));
+    if (!m_problem.isEmpty())
+        m_components.clear();
+}
+
+void SingleFileCheckpoint::applyConfigFolder(const QString& folder) {
+    const QDir dir(folder);
+    for (ComponentMapping& c : m_components) {
+        const QString path = dir.filePath(c.component + QStringLiteral("/config.json"));
+        if (!QFileInfo::exists(path))
+            continue;
+        Result<QJsonObject> config = readJsonObject(path);
+        if (!config) {
+            m_problem = config.error();
+            m_components.clear();
+            return;
+        }
+        c.config = *config;
+        c.configProblem.clear();
+    }
+    const QString scheduler = dir.filePath(QStringLiteral("scheduler/scheduler_config.json"));
+    if (QFileInfo::exists(scheduler)) {
+        Result<QJsonObject> config = readJsonObject(scheduler);
+        if (!config) {
+            m_problem = config.error();
+            m_components.clear();
+            return;
+        }
+        m_schedulerConfig = *config;
+    }
+    for (const QString& t : {QStringLiteral("tokenizer"), QStringLiteral("tokenizer_2")})
+        if (QFileInfo(dir.filePath(t)).isDir())
+            m_tokenizers.push_back({t, dir.filePath(t), QString()});
+    const QJsonObject unet = mapping(QStringLiteral("unet")).valueOr({}).config;
+    const QJsonObject vae = mapping(QStringLiteral("vae")).valueOr({}).config;
+    const int sample = unet.value(QStringLiteral("sample_size")).toInt();
+    const int levels = int(vae.value(QStringLiteral("block_out_channels")).toArray().size());
+    if (sample > 0 && levels > 0)
+        m_nativeSize = sample << (levels - 1);
+    m_notes << QStringLiteral("configs from %1").arg(folder);
+}
+
+QString SingleFileCheckpoint::pipelineClass() const {
+    switch (m_family) {
+    case ModelFamily::SD1:
+    case ModelFamily::SD2:
+        return QStringLiteral("StableDiffusionPipeline");
+    case ModelFamily::SDXL:
+        return QStringLiteral("StableDiffusionXLPipeline");
+    case ModelFamily::SD3:
+        return QStringLiteral("StableDiffusion3Pipeline");
+    case ModelFamily::Flux:
+        return QStringLiteral("FluxPipeline");
+    case ModelFamily::Unknown:
+        break;
+    }
+    return {};
+}
+
+QStringList SingleFileCheckpoint::components() const {
+    QStringList out;
+    for (const ComponentMapping& c : m_components)
+        out << c.component;
+    return out;
+}
+
+Result<ComponentMapping> SingleFileCheckpoint::mapping(const QString& component) const {
+    using R = Result<ComponentMapping>;
+    if (m_components.empty())
+        return R::fail(QStringLiteral("%1: %2").arg(QFileInfo(m_path).fileName(), m_problem));
+    for (const ComponentMapping& c : m_components)
+        if (c.component == component)
+            return R::ok(c);
+    return R::fail(
+        QStringLiteral("%1 has no %2 (it holds %3).")
+            .arg(QFileInfo(m_path).fileName(), component, components().join(QStringLiteral(", "))));
+}
+
+Result<QJsonObject> SingleFileCheckpoint::config(const QString& component) const {
+    Result<ComponentMapping> m = mapping(component);
+    if (!m)
+        return Result<QJsonObject>::fail(m.error());
+    return Result<QJsonObject>::ok(m->config);
+}
+
+Result<std::vector<TokenizerChoice>> SingleFileCheckpoint::tokenizers() const {
+    using R = Result<std::vector<TokenizerChoice>>;
+    if (m_components.empty())
+        return R::fail(QStringLiteral("%1: %2").arg(QFileInfo(m_path).fileName(), m_problem));
+    std::vector<TokenizerChoice> out;
+    QStringList wanted{QStringLiteral("tokenizer")};
+    if (components().contains(QStringLiteral("text_encoder_2")))
+        wanted << QStringLiteral("tokenizer_2");
+    for (const QString& name : wanted) {
+        const auto own = std::find_if(m_tokenizers.begin(), m_tokenizers.end(),
+                                      [&](const TokenizerChoice& t) { return t.component == name; });
+        if (own != m_tokenizers.end()) {
+            out.push_back(*own);
+            continue;
+        }
+        const QString folder = paths::bundledTokenizerDir(QStringLiteral("clip"));
+        if (folder.isEmpty())
+            return R::fail(
+                QStringLiteral("The CLIP tokenizer that comes with TwistedPic is missing (looked in %1); "
+                               "single-file checkpoints need it. Reinstall TwistedPic.")
+                    .arg(paths::bundledTokenizerDirs().join(QStringLiteral(", "))));
+        // OpenCLIP text encoders (SD 2.x's, SDXL's second) pad with "!" (id 0).
+        const bool openClip = m_family == ModelFamily::SD2 || name == QLatin1String("tokenizer_2");
+        out.push_back({name, folder, openClip ? QStringLiteral("!") : QString()});
+    }
+    return R::ok(std::move(out));
+}
+
+} // namespace tp::io
