@@ -56,7 +56,8 @@ QString bundledTokenizerDir(const QString& name) {
     for (const QString& dir : bundledTokenizerDirs()) {
         const QDir d(QDir(dir).filePath(name));
         if (QFileInfo::exists(d.filePath(QStringLiteral("vocab.json"))) ||
-            QFileInfo::exists(d.filePath(QStringLiteral("tokenizer.json"))))
+            QFileInfo::exists(d.filePath(QStringLiteral("tokenizer.json"))) ||
+            QFileInfo::exists(d.filePath(QStringLiteral("spiece.model"))))
             return d.path();
     }
     return {};

@@ -19,8 +19,8 @@ QStringList bundledModelDirs();
 // Folders that may hold the tokenizers shipped with the app (the CLIP vocabulary that
 // single-file checkpoints need), best first, in the same places: .../tokenizers.
 QStringList bundledTokenizerDirs();
-// The first existing `<dir>/<name>` of bundledTokenizerDirs() with a vocab.json or
-// tokenizer.json ("clip"); empty if none.
+// The first existing `<dir>/<name>` of bundledTokenizerDirs() with a vocab.json,
+// tokenizer.json or spiece.model ("clip", "t5"); empty if none.
 QString bundledTokenizerDir(const QString& name);
 // A document of the user guide by its name ("README.md", "GPU_MEMORY_TROUBLESHOOTING.md"): the
 // installed copy (TWISTEDPIC_DATA_DIR/doc, <exe>/../share/doc/twistedpic, the install prefix),

@@ -560,10 +560,14 @@ Result<ComponentMapping> clipText(const Header& header, const QString& prefix,
     const qint64 hidden = tokens[1];
     b.configProblem(clipHeadsProblem(prefix, hidden));
     const qint64 layers = qint64(layerIndices.back()) + 1;
-    const qint64 projection = t.dim(QStringLiteral("text_projection.weight"), 0);
+    const bool identity = hints.withProjection && hints.identityProjectionIfMissing &&
+                          !t.has(QStringLiteral("text_projection.weight"));
+    const qint64 projection = identity ? hidden : t.dim(QStringLiteral("text_projection.weight"), 0);
     if (hints.withProjection && projection <= 0)
         return R::fail(
             missingMessage(t, QStringLiteral("text_projection.weight"), QStringLiteral("text encoder")));
+    if (identity)
+        b.mapIdentity(QStringLiteral("text_projection.weight"), hidden);
     const QJsonObject config =
         clipConfig(tokens[0], hidden, t.dim(wrap + QStringLiteral("encoder.layers.0.mlp.fc1.weight"), 0),
                    layers, positions[0], projection, hints);

@@ -61,6 +61,9 @@ struct TextEncoderHints {
     QString hiddenAct = QStringLiteral("quick_gelu"); // OpenAI CLIP; OpenCLIP: "gelu"
     bool withProjection = false;                      // CLIPTextModelWithProjection (text_projection)
     int dropLastLayers = 0;                           // SD 2.x: diffusers keeps 23 of OpenCLIP-H's 24 layers
+    // With withProjection, an identity projection where the file has none (SAI's SD 3 files
+    // leave CLIP-L's out; diffusers and ComfyUI use the identity).
+    bool identityProjectionIfMissing = false;
 };
 
 // model.diffusion_model.{input_blocks,middle_block,output_blocks,time_embed,label_emb,out}.

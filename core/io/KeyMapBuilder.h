@@ -103,6 +103,10 @@ public:
         else
             map(target, rel);
     }
+    // An n×n identity made by the loader, for a tensor the file lacks.
+    void mapIdentity(const QString& target, qint64 n) {
+        m_m.tensors.insert(target, WeightSource{0, QString(), {WeightOp::identity(n)}});
+    }
     void ignore(const QString& rel) { m_m.ignored << m_t.key(rel); }
     void configProblem(const QString& why) {
         if (m_m.configProblem.isEmpty())

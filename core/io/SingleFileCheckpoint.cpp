@@ -132,7 +132,7 @@ Result<SingleFileCheckpoint> SingleFileCheckpoint::open(const QString& path,
     c.m_precision = precisionOf(c.m_header);
     c.classify(options);
     if (c.m_problem.isEmpty())
-        c.buildSdComponents();
+        c.buildComponents();
     if (!c.m_components.empty() && !options.configFolder.isEmpty())
         c.applyConfigFolder(options.configFolder);
     for (const ComponentMapping& m : c.m_components)
@@ -232,14 +232,10 @@ void SingleFileCheckpoint::classify(const SingleFileOptions& options) {
         m_predictionReason = reason;
     }
 
-    if (sd3) {
-        m_family = ModelFamily::SD3;
-        m_problem = QStringLiteral("%1 models are not supported yet.").arg(familyName(m_family));
-        return;
-    }
-    if (flux) {
-        m_family = ModelFamily::Flux;
-        m_problem = QStringLiteral("%1 models are not supported yet.").arg(familyName(m_family));
+    if (sd3 || flux) {
+        m_family = sd3 ? ModelFamily::SD3 : ModelFamily::Flux;
+        m_predictionType = QStringLiteral("flow");
+        m_predictionReason = QStringLiteral("flow matching (%1)").arg(familyName(m_family));
         return;
     }
     if (unet) {
@@ -337,7 +333,11 @@ void SingleFileCheckpoint::classify(const SingleFileOptions& options) {
     }
 }
 
-void SingleFileCheckpoint::buildSdComponents() {
+void SingleFileCheckpoint::buildComponents() {
+    if (m_family == ModelFamily::SD3 || m_family == ModelFamily::Flux) {
+        buildDitComponents();
+        return;
+    }
     const Header& h = m_header;
     const QString vaePrefix = anyStartsWith(h, QStringLiteral("first_stage_model."))
                                   ? QStringLiteral("first_stage_model.")
@@ -392,21 +392,8 @@ void SingleFileCheckpoint::buildSdComponents() {
     parts.emplace_back(QStringLiteral("unet"), keymap::ldmUNet(h, kUNet, unet));
     parts.emplace_back(QStringLiteral("vae"), keymap::ldmVae(h, vaePrefix, vae));
 
-    for (auto& [component, mapping] : parts) {
-        if (!mapping) {
-            m_problem = mapping.error();
-            m_components.clear();
-            return;
-        }
-        mapping->component = component;
-        if (!mapping->ignored.isEmpty())
-            m_notes << QStringLiteral("%1: %2 tensors under %3 are not used (%4%5)")
-                           .arg(component)
-                           .arg(mapping->ignored.size())
-                           .arg(mapping->prefix, mapping->ignored.mid(0, 3).join(QStringLiteral(", ")),
-                                mapping->ignored.size() > 3 ? QStringLiteral(", …") : QString());
-        m_components.push_back(std::move(*mapping));
-    }
+    if (!takeParts(parts))
+        return;
     m_notes << QStringLiteral("prediction type %1: %2").arg(m_predictionType, m_predictionReason);
 
     // The parts must fit each other.
@@ -435,6 +422,161 @@ void SingleFileCheckpoint::buildSdComponents() {
         m_components.clear();
 }
 
+void SingleFileCheckpoint::buildDitComponents() {
+    const Header& h = m_header;
+    const bool sd3 = m_family == ModelFamily::SD3;
+    const QString prefix =
+        anyStartsWith(h, kUNet + (sd3 ? QStringLiteral("joint_blocks.") : QStringLiteral("double_blocks.")))
+            ? kUNet
+            : QString();
+    // The VAE: first_stage_model. (SAI), vae. (ComfyUI), or none (BFL's ae.safetensors is separate).
+    QString vaePrefix;
+    bool vae = true;
+    if (anyStartsWith(h, QStringLiteral("first_stage_model.encoder.")))
+        vaePrefix = QStringLiteral("first_stage_model.");
+    else if (anyStartsWith(h, QStringLiteral("vae.encoder.")))
+        vaePrefix = QStringLiteral("vae.");
+    else
+        vae = false;
+    const QString clipL = kSd3Clip + QStringLiteral("clip_l.transformer.");
+    const QString clipG = kSd3Clip + QStringLiteral("clip_g.transformer.");
+    const QString t5 = kSd3Clip + QStringLiteral("t5xxl.transformer.");
+    const bool hasClipL = anyStartsWith(h, clipL), hasClipG = anyStartsWith(h, clipG),
+               hasT5 = anyStartsWith(h, t5);
+    m_nativeSize = 1024;
+
+    std::vector<std::pair<QString, Result<ComponentMapping>>> parts;
+    keymap::TextEncoderHints l;
+    l.withProjection = sd3; // SD 3 pools both CLIPs' projections; Flux uses CLIP-L's pooled output as it is
+    l.identityProjectionIfMissing = true;
+    if (hasClipL)
+        parts.emplace_back(QStringLiteral("text_encoder"), keymap::clipText(h, clipL, l));
+    if (sd3 && hasClipG) {
+        keymap::TextEncoderHints g;
+        g.hiddenAct = QStringLiteral("gelu");
+        g.withProjection = true;
+        parts.emplace_back(QStringLiteral("text_encoder_2"), keymap::clipText(h, clipG, g));
+    }
+    if (hasT5)
+        parts.emplace_back(sd3 ? QStringLiteral("text_encoder_3") : QStringLiteral("text_encoder_2"),
+                           keymap::t5Encoder(h, t5));
+    parts.emplace_back(QStringLiteral("transformer"),
+                       sd3 ? keymap::sd3Transformer(h, prefix) : keymap::fluxTransformer(h, prefix));
+    if (vae) {
+        keymap::VaeHints v;
+        v.scalingFactor = sd3 ? 1.5305 : 0.3611;
+        v.shiftFactor = sd3 ? 0.0609 : 0.1159;
+        v.sampleSize = m_nativeSize;
+        parts.emplace_back(QStringLiteral("vae"), keymap::ldmVae(h, vaePrefix, v));
+    }
+    if (!takeParts(parts))
+        return;
+
+    const QJsonObject transformer = mapping(QStringLiteral("transformer"))->config;
+    if (sd3) {
+        m_schedulerConfig = {
+            {QStringLiteral("_class_name"), QStringLiteral("FlowMatchEulerDiscreteScheduler")},
+            {QStringLiteral("num_train_timesteps"), 1000},
+            {QStringLiteral("shift"), 3.0}};
+    } else {
+        const bool dev = transformer.value(QStringLiteral("guidance_embeds")).toBool();
+        // FLUX.1-dev's scheduler config (dynamic shifting by image size); schnell: shift 1, none.
+        m_schedulerConfig = {
+            {QStringLiteral("_class_name"), QStringLiteral("FlowMatchEulerDiscreteScheduler")},
+            {QStringLiteral("base_image_seq_len"), 256},
+            {QStringLiteral("base_shift"), 0.5},
+            {QStringLiteral("max_image_seq_len"), 4096},
+            {QStringLiteral("max_shift"), 1.15},
+            {QStringLiteral("num_train_timesteps"), 1000},
+            {QStringLiteral("shift"), dev ? 3.0 : 1.0},
+            {QStringLiteral("use_dynamic_shifting"), dev}};
+    }
+
+    // The parts must fit each other.
+    const qint64 pooled = transformer.value(QStringLiteral("pooled_projection_dim")).toInteger();
+    const qint64 joint = transformer.value(QStringLiteral("joint_attention_dim")).toInteger();
+    const qint64 in = transformer.value(QStringLiteral("in_channels")).toInteger();
+    if (hasClipL && (!sd3 || hasClipG)) {
+        const qint64 pooledText = sd3 ? config(QStringLiteral("text_encoder"))
+                                                ->value(QStringLiteral("projection_dim"))
+                                                .toInteger() +
+                                            config(QStringLiteral("text_encoder_2"))
+                                                ->value(QStringLiteral("projection_dim"))
+                                                .toInteger()
+                                      : keymap::textEncoderWidth(h, clipL);
+        if (pooledText != pooled)
+            contradiction(QStringLiteral("the pooled text is %1 wide but the transformer takes %2")
+                              .arg(pooledText)
+                              .arg(pooled));
+    }
+    if (hasT5) {
+        const qint64 width = config(sd3 ? QStringLiteral("text_encoder_3") : QStringLiteral("text_encoder_2"))
+                                 ->value(QStringLiteral("d_model"))
+                                 .toInteger();
+        if (width != joint)
+            contradiction(
+                QStringLiteral("T5 is %1 wide but the transformer's context takes %2").arg(width).arg(joint));
+    }
+    if (vae) {
+        const qint64 latent =
+            config(QStringLiteral("vae"))->value(QStringLiteral("latent_channels")).toInteger();
+        const qint64 patch = transformer.value(QStringLiteral("patch_size")).toInteger();
+        // Flux packs 2×2 latent patches into its 64 input channels; SD 3 patches inside the model.
+        const qint64 expected = sd3 ? latent : latent * 4;
+        if (expected != in || patch <= 0)
+            contradiction(QStringLiteral("the VAE has %1 latent channels but the transformer takes %2")
+                              .arg(latent)
+                              .arg(in));
+    }
+    if (!m_problem.isEmpty()) {
+        m_components.clear();
+        return;
+    }
+
+    QStringList missing;
+    if (!hasClipL)
+        missing << QStringLiteral("CLIP-L");
+    if (sd3 && !hasClipG)
+        missing << QStringLiteral("CLIP-G");
+    if (!hasT5)
+        missing << QStringLiteral("T5-XXL");
+    if (!vae)
+        missing << QStringLiteral("the VAE");
+    if (!missing.isEmpty()) {
+        m_variant = vae || hasClipL || hasT5 ? QStringLiteral("partial") : QStringLiteral("transformer only");
+        if (sd3 && hasClipL && hasClipG && vae && !hasT5) {
+            // SD 3 runs without T5 (zeros stand in for its tokens), as diffusers allows.
+            m_notes << QStringLiteral("no T5-XXL in the file: SD 3 runs without it (zeros for its tokens)");
+            m_variant.clear();
+        } else {
+            m_problem =
+                QStringLiteral("The file holds the %1 transformer but not %2, which come as separate files "
+                               "(clip_l, clip_g, t5xxl, the VAE); TwistedPic loads complete checkpoints only "
+                               "for now.")
+                    .arg(familyName(m_family), missing.join(QStringLiteral(", ")));
+        }
+    }
+}
+
+bool SingleFileCheckpoint::takeParts(std::vector<std::pair<QString, Result<ComponentMapping>>>& parts) {
+    for (auto& [component, mapping] : parts) {
+        if (!mapping) {
+            m_problem = mapping.error();
+            m_components.clear();
+            return false;
+        }
+        mapping->component = component;
+        if (!mapping->ignored.isEmpty())
+            m_notes << QStringLiteral("%1: %2 tensors under %3 are not used (%4%5)")
+                           .arg(component)
+                           .arg(mapping->ignored.size())
+                           .arg(mapping->prefix, mapping->ignored.mid(0, 3).join(QStringLiteral(", ")),
+                                mapping->ignored.size() > 3 ? QStringLiteral(", …") : QString());
+        m_components.push_back(std::move(*mapping));
+    }
+    return true;
+}
+
 void SingleFileCheckpoint::applyConfigFolder(const QString& folder) {
     const QDir dir(folder);
     for (ComponentMapping& c : m_components) {
@@ -460,7 +602,8 @@ void SingleFileCheckpoint::applyConfigFolder(const QString& folder) {
         }
         m_schedulerConfig = *config;
     }
-    for (const QString& t : {QStringLiteral("tokenizer"), QStringLiteral("tokenizer_2")})
+    for (const QString& t :
+         {QStringLiteral("tokenizer"), QStringLiteral("tokenizer_2"), QStringLiteral("tokenizer_3")})
         if (QFileInfo(dir.filePath(t)).isDir())
             m_tokenizers.push_back({t, dir.filePath(t), QString()});
     const QJsonObject unet = mapping(QStringLiteral("unet")).valueOr({}).config;
@@ -520,24 +663,30 @@ Result<std::vector<TokenizerChoice>> SingleFileCheckpoint::tokenizers() const {
     if (m_components.empty())
         return R::fail(QStringLiteral("%1: %2").arg(QFileInfo(m_path).fileName(), m_problem));
     std::vector<TokenizerChoice> out;
-    QStringList wanted{QStringLiteral("tokenizer")};
-    if (components().contains(QStringLiteral("text_encoder_2")))
-        wanted << QStringLiteral("tokenizer_2");
-    for (const QString& name : wanted) {
+    for (const ComponentMapping& c : m_components) {
+        if (!c.component.startsWith(QLatin1String("text_encoder")))
+            continue;
+        const QString name =
+            QString(c.component).replace(QStringLiteral("text_encoder"), QStringLiteral("tokenizer"));
         const auto own = std::find_if(m_tokenizers.begin(), m_tokenizers.end(),
                                       [&](const TokenizerChoice& t) { return t.component == name; });
         if (own != m_tokenizers.end()) {
             out.push_back(*own);
             continue;
         }
-        const QString folder = paths::bundledTokenizerDir(QStringLiteral("clip"));
+        // T5 uses its SentencePiece model; CLIP text encoders CLIP's BPE vocabulary, which
+        // OpenCLIP ones (gelu: SD 2.x's, SDXL's and SD 3's second) pad with "!" (id 0).
+        const bool t5 = c.config.value(QStringLiteral("model_type")).toString() == QLatin1String("t5");
+        const QString kind = t5 ? QStringLiteral("t5") : QStringLiteral("clip");
+        const QString folder = paths::bundledTokenizerDir(kind);
         if (folder.isEmpty())
             return R::fail(
-                QStringLiteral("The CLIP tokenizer that comes with TwistedPic is missing (looked in %1); "
+                QStringLiteral("The %1 tokenizer that comes with TwistedPic is missing (looked in %2); "
                                "single-file checkpoints need it. Reinstall TwistedPic.")
-                    .arg(paths::bundledTokenizerDirs().join(QStringLiteral(", "))));
-        // OpenCLIP text encoders (SD 2.x's, SDXL's second) pad with "!" (id 0).
-        const bool openClip = m_family == ModelFamily::SD2 || name == QLatin1String("tokenizer_2");
+                    .arg(t5 ? QStringLiteral("T5") : QStringLiteral("CLIP"),
+                         paths::bundledTokenizerDirs().join(QStringLiteral(", "))));
+        const bool openClip =
+            !t5 && c.config.value(QStringLiteral("hidden_act")).toString() == QLatin1String("gelu");
         out.push_back({name, folder, openClip ? QStringLiteral("!") : QString()});
     }
     return R::ok(std::move(out));

@@ -37,8 +37,9 @@ struct SingleFileOptions {
 
 // Which tokenizer a text encoder uses.
 struct TokenizerChoice {
-    QString component; // "tokenizer", "tokenizer_2"
-    QString folder;    // a CLIP tokenizer folder: vocab.json + merges.txt, or tokenizer.json
+    QString component; // "tokenizer", "tokenizer_2", "tokenizer_3"
+    QString folder;    // a CLIP tokenizer folder (vocab.json + merges.txt, or tokenizer.json), or T5's
+                       // (spiece.model)
     // The pad token to use instead of the folder's own when not empty: "!" for OpenCLIP text
     // encoders (SD 2.x, SDXL's second), whose tokenizer is CLIP's vocabulary padded with id 0.
     QString padToken;
@@ -59,8 +60,9 @@ public:
 
     ModelFamily family() const { return m_family; }
     // What the file holds beyond its family: "" for a complete text-to-image checkpoint, else
-    // "refiner", "inpainting", "instruct-pix2pix", "UNet only", "VAE only", "text encoder only",
-    // "LoRA", "unknown layout".
+    // "refiner", "inpainting", "instruct-pix2pix", "UNet only", "no VAE", "VAE only",
+    // "text encoder only", "LoRA", "unknown layout", and for SD 3.x/Flux "transformer only"
+    // (BFL's flux1-dev.safetensors, sd3.5_large.safetensors) or "partial".
     QString variant() const { return m_variant; }
     bool supported() const { return m_problem.isEmpty(); }
     // Why the engine cannot run it; empty when supported().
@@ -75,7 +77,8 @@ public:
     // "StableDiffusionXLPipeline"); empty when unknown.
     QString pipelineClass() const;
 
-    // "epsilon" or "v_prediction". SD 2.x cannot be told from the keys; the rule, first match:
+    // "epsilon" or "v_prediction" ("flow" for SD 3.x and Flux, which are flow-matching models).
+    // SD 2.x cannot be told from the keys; the rule, first match:
     // SingleFileOptions::predictionType; the metadata (`modelspec.prediction_type` "v"/"epsilon",
     // `prediction_type`, `modelspec.architecture` "…-v", kohya's `ss_v_parameterization`); a
     // `v_pred` marker tensor; the file name ("768-v", "v-pred", "vpred", "v_pred", then "768" → v,
@@ -86,9 +89,11 @@ public:
     QString predictionTypeReason() const { return m_predictionReason; }
 
     // The model components the file holds and the engine would load, in load order
-    // ("text_encoder", "text_encoder_2", "unet", "vae"). Available whenever the layout is
-    // understood, even for a family the engine cannot run yet (supported() says that); empty
-    // for a refiner, an inpainting model, an unknown layout, contradicting shapes, ...
+    // ("text_encoder", "text_encoder_2", "unet", "vae"; SD 3.x: "text_encoder", "text_encoder_2",
+    // "text_encoder_3" (T5), "transformer", "vae"; Flux: "text_encoder" (CLIP-L),
+    // "text_encoder_2" (T5), "transformer", "vae"), those present in the file. Available whenever the layout
+    // is understood, even for a family the engine cannot run yet (supported() says that); empty for a
+    // refiner, an inpainting model, an unknown layout, contradicting shapes, ...
     QStringList components() const;
     // The component's config and tensor mapping. Fails when the file has no such component.
     Result<ComponentMapping> mapping(const QString& component) const;
@@ -97,13 +102,17 @@ public:
     // config, SD 2.x's DDIM config with the prediction type, SDXL's EulerDiscrete config), or
     // the config folder's.
     QJsonObject schedulerConfig() const { return m_schedulerConfig; }
-    // The tokenizers of the text encoders: the CLIP vocabulary shipped with the app (or the
-    // config folder's). Fails when that folder is missing (a broken installation).
+    // The tokenizers of the text encoders ("tokenizer" for "text_encoder", "tokenizer_2", ...): the
+    // vocabularies shipped with the app (CLIP's BPE, padded with "!" for OpenCLIP encoders; T5's
+    // SentencePiece model in tokenizers/t5), or the config folder's. Fails when a shipped folder
+    // is missing (a broken installation).
     Result<std::vector<TokenizerChoice>> tokenizers() const;
 
 private:
     void classify(const SingleFileOptions& options);
-    void buildSdComponents();
+    void buildComponents();
+    void buildDitComponents();
+    bool takeParts(std::vector<std::pair<QString, Result<ComponentMapping>>>& parts);
     void applyConfigFolder(const QString& folder);
     void contradiction(const QString& detail);
 

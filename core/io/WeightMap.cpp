@@ -20,7 +20,7 @@ int WeightMap::addArchive(SafeTensorsArchive archive) {
 }
 
 void WeightMap::set(const QString& name, WeightSource source) {
-    Q_ASSERT(source.archive >= 0 && size_t(source.archive) < m_archives.size());
+    Q_ASSERT(source.key.isEmpty() || (source.archive >= 0 && size_t(source.archive) < m_archives.size()));
     m_entries.insert(name, std::move(source));
 }
 
@@ -40,6 +40,12 @@ Result<WeightInfo> WeightMap::info(const QString& name) const {
     const WeightSource* s = source(name);
     if (!s)
         return R::fail(QStringLiteral("%1 is not mapped").arg(name));
+    if (s->key.isEmpty()) {
+        Result<std::vector<qint64>> shape = shapeAfter({}, s->ops);
+        if (!shape)
+            return R::fail(QStringLiteral("%1: %2").arg(name, shape.error()));
+        return R::ok({DType::F32, std::move(*shape)});
+    }
     const SafeTensorsArchive& archive = m_archives[size_t(s->archive)];
     const TensorInfo* stored = archive.info(s->key);
     if (!stored)
@@ -55,19 +61,24 @@ Result<at::Tensor> WeightMap::load(const QString& name, at::Device device, at::S
     const WeightSource* s = source(name);
     if (!s)
         return R::fail(QStringLiteral("%1 is not mapped").arg(name));
-    const SafeTensorsArchive& archive = m_archives[size_t(s->archive)];
-    const TensorInfo* stored = archive.info(s->key);
-    if (!stored)
-        return R::fail(QStringLiteral("%1 has no tensor %2").arg(shortFileName(archive.path()), s->key));
-    if (s->ops.empty())
-        return archive.load(s->key, device, type);
-
-    if (Result<std::vector<qint64>> shape = shapeAfter(stored->shape, s->ops); !shape)
-        return R::fail(QStringLiteral("%1: %2").arg(s->key, shape.error()));
-    Result<at::Tensor> view = archive.view(s->key);
-    if (!view)
-        return view;
-    at::Tensor t = std::move(*view);
+    at::Tensor t;
+    if (s->key.isEmpty()) {
+        if (Result<std::vector<qint64>> shape = shapeAfter({}, s->ops); !shape)
+            return R::fail(QStringLiteral("%1: %2").arg(name, shape.error()));
+    } else {
+        const SafeTensorsArchive& archive = m_archives[size_t(s->archive)];
+        const TensorInfo* stored = archive.info(s->key);
+        if (!stored)
+            return R::fail(QStringLiteral("%1 has no tensor %2").arg(shortFileName(archive.path()), s->key));
+        if (s->ops.empty())
+            return archive.load(s->key, device, type);
+        if (Result<std::vector<qint64>> shape = shapeAfter(stored->shape, s->ops); !shape)
+            return R::fail(QStringLiteral("%1: %2").arg(s->key, shape.error()));
+        Result<at::Tensor> view = archive.view(s->key);
+        if (!view)
+            return view;
+        t = std::move(*view);
+    }
     for (const WeightOp& op : s->ops) {
         switch (op.kind) {
         case WeightOp::Kind::Slice:
@@ -83,6 +94,9 @@ Result<at::Tensor> WeightMap::load(const QString& name, at::Device device, at::S
             break;
         case WeightOp::Kind::Reshape:
             t = t.reshape(std::vector<int64_t>(op.shape.begin(), op.shape.end()));
+            break;
+        case WeightOp::Kind::Identity:
+            t = at::eye(op.length, at::TensorOptions().dtype(at::kFloat));
             break;
         }
     }

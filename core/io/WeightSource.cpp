@@ -21,6 +21,8 @@ QString WeightOp::text() const {
         return QStringLiteral(" (transposed)");
     case Kind::Reshape:
         return QStringLiteral(" (as %1)").arg(shapeString(shape));
+    case Kind::Identity:
+        return QStringLiteral("identity(%1)").arg(length);
     }
     return {};
 }
@@ -67,6 +69,11 @@ Result<std::vector<qint64>> shapeAfter(std::vector<qint64> shape, const std::vec
             shape = op.shape;
             break;
         }
+        case WeightOp::Kind::Identity:
+            if (op.length <= 0)
+                return R::fail(QStringLiteral("an identity matrix needs a positive size"));
+            shape = {op.length, op.length};
+            break;
         }
     }
     return R::ok(std::move(shape));

@@ -20,6 +20,7 @@ struct WeightOp {
         SwapHalves, // the two halves of dim 0 exchanged (the final adaLN's [shift, scale] of SD3/Flux)
         Transpose,  // a 2-D tensor transposed (OpenCLIP's text_projection)
         Reshape,    // the same elements in another shape (a 1x1 convolution as a linear weight)
+        Identity,   // an n×n identity matrix, whatever came before (SD 3 files lack CLIP-L's projection)
     };
     Kind kind = Kind::Slice;
     qint64 start = 0;
@@ -30,6 +31,7 @@ struct WeightOp {
     static WeightOp swapHalves() { return {Kind::SwapHalves, 0, 0, {}}; }
     static WeightOp transpose() { return {Kind::Transpose, 0, 0, {}}; }
     static WeightOp reshape(std::vector<qint64> shape) { return {Kind::Reshape, 0, 0, std::move(shape)}; }
+    static WeightOp identity(qint64 n) { return {Kind::Identity, 0, n, {}}; }
 
     // "[0:768]", "swapped halves", "transposed", "as [320,320]" (for messages).
     QString text() const;
@@ -39,8 +41,10 @@ struct WeightOp {
 };
 
 struct WeightSource {
-    int archive = 0;           // index into the WeightMap's archives
-    QString key;               // the tensor's name in that archive
+    int archive = 0; // index into the WeightMap's archives
+    // The tensor's name in that archive; empty for a tensor the ops make from nothing (Identity),
+    // which is float32.
+    QString key;
     std::vector<WeightOp> ops; // applied in order
 
     // "cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight[0:1024]".

@@ -5,6 +5,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
+
 namespace tp::test {
 
 namespace {
@@ -147,8 +149,10 @@ void ldmVae(Out& o, const QString& prefix, const FakeCheckpointOptions& opt) {
     vaeMid(o, e, current);
     o.norm(e + QStringLiteral("norm_out"), current);
     o.weightBias(e + QStringLiteral("conv_out"), {2 * z, current, 3, 3});
-    o.weightBias(prefix + QStringLiteral("quant_conv"), {2 * z, 2 * z, 1, 1});
-    o.weightBias(prefix + QStringLiteral("post_quant_conv"), {z, z, 1, 1});
+    if (opt.quantConv) {
+        o.weightBias(prefix + QStringLiteral("quant_conv"), {2 * z, 2 * z, 1, 1});
+        o.weightBias(prefix + QStringLiteral("post_quant_conv"), {z, z, 1, 1});
+    }
     const QString d = prefix + QStringLiteral("decoder.");
     current = ch.back();
     o.weightBias(d + QStringLiteral("conv_in"), {current, z, 3, 3});
@@ -201,7 +205,139 @@ void openClip(Out& o, const QString& p, qint64 width, qint64 layers, qint64 proj
     o.add(p + QStringLiteral("logit_scale"), {});
 }
 
+// transformers' T5EncoderModel names under prefix.
+void t5(Out& o, const QString& p, qint64 d, qint64 layers) {
+    const qint64 heads = d / 32, ff = 2 * d;
+    o.add(p + QStringLiteral("shared.weight"), {32128, d});
+    for (qint64 i = 0; i < layers; ++i) {
+        const QString b = p + QStringLiteral("encoder.block.%1.layer.").arg(i);
+        for (const char* x : {"q", "k", "v", "o"})
+            o.add(b + QStringLiteral("0.SelfAttention.") + QLatin1String(x) + QStringLiteral(".weight"),
+                  {d, d});
+        if (i == 0)
+            o.add(b + QStringLiteral("0.SelfAttention.relative_attention_bias.weight"), {32, heads});
+        o.add(b + QStringLiteral("0.layer_norm.weight"), {d});
+        o.add(b + QStringLiteral("1.DenseReluDense.wi_0.weight"), {ff, d});
+        o.add(b + QStringLiteral("1.DenseReluDense.wi_1.weight"), {ff, d});
+        o.add(b + QStringLiteral("1.DenseReluDense.wo.weight"), {d, ff});
+        o.add(b + QStringLiteral("1.layer_norm.weight"), {d});
+    }
+    o.add(p + QStringLiteral("encoder.final_layer_norm.weight"), {d});
+}
+
+void ditVae(Out& o, const FakeDitOptions& d) {
+    FakeCheckpointOptions v;
+    v.latentChannels = 16;
+    v.quantConv = false;
+    v.dtype = d.dtype;
+    ldmVae(o, d.vaePrefix, v);
+}
+
 } // namespace
+
+std::vector<FakeTensor> fakeSd3Tensors(const FakeDitOptions& d) {
+    Out o{d.dtype, {}};
+    const QString p = d.prefix;
+    const qint64 h = d.hidden;
+    const qint64 pooled = d.clipLWidth + d.clipGWidth;
+    o.add(p + QStringLiteral("pos_embed"), {1, 256, h});
+    o.weightBias(p + QStringLiteral("x_embedder.proj"), {h, 16, 2, 2});
+    o.weightBias(p + QStringLiteral("t_embedder.mlp.0"), {h, 256});
+    o.weightBias(p + QStringLiteral("t_embedder.mlp.2"), {h, h});
+    o.weightBias(p + QStringLiteral("y_embedder.mlp.0"), {h, pooled});
+    o.weightBias(p + QStringLiteral("y_embedder.mlp.2"), {h, h});
+    o.weightBias(p + QStringLiteral("context_embedder"), {h, d.t5Width});
+    for (int i = 0; i < d.layers; ++i) {
+        const QString b = p + QStringLiteral("joint_blocks.%1.").arg(i);
+        const bool last = i == d.layers - 1;
+        const bool dual =
+            std::find(d.dualAttention.begin(), d.dualAttention.end(), i) != d.dualAttention.end();
+        for (const char* stream : {"x_block.", "context_block."}) {
+            const QString s = b + QLatin1String(stream);
+            const bool context = QLatin1String(stream) == QLatin1String("context_block.");
+            o.weightBias(s + QStringLiteral("attn.qkv"), {3 * h, h});
+            if (d.qkNorm) {
+                o.add(s + QStringLiteral("attn.ln_q.weight"), {d.headDim});
+                o.add(s + QStringLiteral("attn.ln_k.weight"), {d.headDim});
+            }
+            const qint64 modulation = context && last ? 2 : (!context && dual ? 9 : 6);
+            o.weightBias(s + QStringLiteral("adaLN_modulation.1"), {modulation * h, h});
+            if (context && last)
+                continue; // context_pre_only: no output projection or MLP
+            o.weightBias(s + QStringLiteral("attn.proj"), {h, h});
+            o.weightBias(s + QStringLiteral("mlp.fc1"), {4 * h, h});
+            o.weightBias(s + QStringLiteral("mlp.fc2"), {h, 4 * h});
+        }
+        if (dual) {
+            o.weightBias(b + QStringLiteral("x_block.attn2.qkv"), {3 * h, h});
+            o.weightBias(b + QStringLiteral("x_block.attn2.proj"), {h, h});
+            if (d.qkNorm) {
+                o.add(b + QStringLiteral("x_block.attn2.ln_q.weight"), {d.headDim});
+                o.add(b + QStringLiteral("x_block.attn2.ln_k.weight"), {d.headDim});
+            }
+        }
+    }
+    o.weightBias(p + QStringLiteral("final_layer.linear"), {2 * 2 * 16, h});
+    o.weightBias(p + QStringLiteral("final_layer.adaLN_modulation.1"), {2 * h, h});
+    if (d.clipL)
+        clip(o, QStringLiteral("text_encoders.clip_l.transformer."), d.clipLWidth, 2); // no text_projection
+    if (d.clipG) {
+        clip(o, QStringLiteral("text_encoders.clip_g.transformer."), d.clipGWidth, 2);
+        o.add(QStringLiteral("text_encoders.clip_g.transformer.text_projection.weight"),
+              {d.clipGWidth, d.clipGWidth});
+    }
+    if (d.t5)
+        t5(o, QStringLiteral("text_encoders.t5xxl.transformer."), d.t5Width, 2);
+    if (d.vae)
+        ditVae(o, d);
+    return std::move(o.tensors);
+}
+
+std::vector<FakeTensor> fakeFluxTensors(const FakeDitOptions& d) {
+    Out o{d.dtype, {}};
+    const QString p = d.prefix;
+    const qint64 h = d.hidden;
+    o.weightBias(p + QStringLiteral("img_in"), {h, 64});
+    o.weightBias(p + QStringLiteral("txt_in"), {h, d.t5Width});
+    o.weightBias(p + QStringLiteral("time_in.in_layer"), {h, 256});
+    o.weightBias(p + QStringLiteral("time_in.out_layer"), {h, h});
+    o.weightBias(p + QStringLiteral("vector_in.in_layer"), {h, d.clipLWidth});
+    o.weightBias(p + QStringLiteral("vector_in.out_layer"), {h, h});
+    if (d.guidance) {
+        o.weightBias(p + QStringLiteral("guidance_in.in_layer"), {h, 256});
+        o.weightBias(p + QStringLiteral("guidance_in.out_layer"), {h, h});
+    }
+    for (int i = 0; i < d.layers; ++i) {
+        const QString b = p + QStringLiteral("double_blocks.%1.").arg(i);
+        for (const char* s : {"img", "txt"}) {
+            const QString x = b + QLatin1String(s);
+            o.weightBias(x + QStringLiteral("_mod.lin"), {6 * h, h});
+            o.weightBias(x + QStringLiteral("_attn.qkv"), {3 * h, h});
+            o.add(x + QStringLiteral("_attn.norm.query_norm.scale"), {d.headDim});
+            o.add(x + QStringLiteral("_attn.norm.key_norm.scale"), {d.headDim});
+            o.weightBias(x + QStringLiteral("_attn.proj"), {h, h});
+            o.weightBias(x + QStringLiteral("_mlp.0"), {4 * h, h});
+            o.weightBias(x + QStringLiteral("_mlp.2"), {h, 4 * h});
+        }
+    }
+    for (int i = 0; i < d.singleLayers; ++i) {
+        const QString b = p + QStringLiteral("single_blocks.%1.").arg(i);
+        o.weightBias(b + QStringLiteral("linear1"), {3 * h + 4 * h, h});
+        o.weightBias(b + QStringLiteral("linear2"), {h, h + 4 * h});
+        o.add(b + QStringLiteral("norm.query_norm.scale"), {d.headDim});
+        o.add(b + QStringLiteral("norm.key_norm.scale"), {d.headDim});
+        o.weightBias(b + QStringLiteral("modulation.lin"), {3 * h, h});
+    }
+    o.weightBias(p + QStringLiteral("final_layer.linear"), {64, h});
+    o.weightBias(p + QStringLiteral("final_layer.adaLN_modulation.1"), {2 * h, h});
+    if (d.clipL)
+        clip(o, QStringLiteral("text_encoders.clip_l.transformer."), d.clipLWidth, 2);
+    if (d.t5)
+        t5(o, QStringLiteral("text_encoders.t5xxl.transformer."), d.t5Width, 2);
+    if (d.vae)
+        ditVae(o, d);
+    return std::move(o.tensors);
+}
 
 std::vector<FakeTensor> fakeCheckpointTensors(FakeCheckpointKind kind, const FakeCheckpointOptions& opt) {
     Out o{opt.dtype, {}};

@@ -32,7 +32,26 @@ struct FakeCheckpointOptions {
     bool withUnet = true;
     bool withVae = true;
     bool withText = true;
+    bool quantConv = true; // SD 3/Flux VAEs have none
 };
+
+// SD 3.x (SAI's MMDiT layout) and Flux (BFL's layout) files at small sizes.
+struct FakeDitOptions {
+    QString dtype = QStringLiteral("BF16");
+    QString prefix = QStringLiteral("model.diffusion_model."); // "" for BFL's own files
+    QString vaePrefix = QStringLiteral("first_stage_model.");  // "vae." in ComfyUI's Flux files
+    qint64 hidden = 128;
+    qint64 headDim = 64; // Flux.1: 128
+    int layers = 3;      // joint blocks (SD 3) or double blocks (Flux)
+    int singleLayers = 2;
+    std::vector<int> dualAttention; // SD 3.5 Medium: the first 13 blocks
+    bool qkNorm = false;            // SD 3.5
+    bool guidance = true;           // Flux dev
+    bool clipL = true, clipG = true, t5 = true, vae = true;
+    qint64 clipLWidth = 64, clipGWidth = 128, t5Width = 64;
+};
+std::vector<FakeTensor> fakeSd3Tensors(const FakeDitOptions& options = {});
+std::vector<FakeTensor> fakeFluxTensors(const FakeDitOptions& options);
 
 // The tensors of such a checkpoint, by name.
 std::vector<FakeTensor> fakeCheckpointTensors(FakeCheckpointKind kind,

@@ -151,12 +151,12 @@ private Q_SLOTS:
         r = models({}, m_cache);
         QCOMPARE(r.exitCode, 0);
         QVERIFY2(r.out.contains(
-                     QRegularExpression(QStringLiteral("\nv1-5-pruned-emaonly +SD 1\.x +yes +[0-9.]+ MiB "
-                                                       "+fp16 +folder +%1/v1-5-pruned-emaonly\.safetensors\n")
+                     QRegularExpression(QStringLiteral("\nv1-5-pruned-emaonly +SD 1\\.x +yes +[0-9.]+ MiB "
+                                                       "+fp16 +folder +%1/v1-5-pruned-emaonly\\.safetensors\n")
                                             .arg(QRegularExpression::escape(folder)))),
                  qPrintable(r.out));
         QVERIFY2(
-            r.out.contains(QRegularExpression(QStringLiteral("\nsd_xl_refiner_1\.0 +SDXL +no .*\n    An SDXL "
+            r.out.contains(QRegularExpression(QStringLiteral("\nsd_xl_refiner_1\\.0 +SDXL +no .*\n    An SDXL "
                                                              "refiner checkpoint"))),
             qPrintable(r.out));
         QVERIFY2(

@@ -1,6 +1,7 @@
 // Single-file checkpoints from their headers: family detection, the messages for what cannot
 // run, configs inferred from shapes, the key mapping, prediction type and tokenizers.
 // Torch-free: the files are sparse (a real header over a hole).
+#include "core/common/Paths.h"
 #include "core/io/SingleFileCheckpoint.h"
 #include "tests/io/FakeCheckpoints.h"
 
@@ -10,6 +11,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+using namespace tp;
 using namespace tp::io;
 using namespace tp::test;
 
@@ -433,6 +435,238 @@ private Q_SLOTS:
                  QStringLiteral("v_prediction"));
     }
 
+    // SD 3.x as SAI ships it with its text encoders: MMDiT names, fused qkv sliced, the last
+    // context block's and the final adaLN's [shift, scale] swapped, CLIP-L's missing projection
+    // an identity.
+    void sd3() {
+        FakeDitOptions d;
+        d.dualAttention = {0, 1};
+        d.qkNorm = true;
+        const SingleFileCheckpoint c =
+            open(write(QStringLiteral("sd3.5_medium_incl_clips.safetensors"), fakeSd3Tensors(d)));
+        QCOMPARE(c.family(), ModelFamily::SD3);
+        QCOMPARE(c.variant(), QString());
+        QCOMPARE(c.supported(), familySupported(ModelFamily::SD3));
+        QCOMPARE(c.pipelineClass(), QStringLiteral("StableDiffusion3Pipeline"));
+        QCOMPARE(c.predictionType(), QStringLiteral("flow"));
+        QCOMPARE(c.components(),
+                 (QStringList{QStringLiteral("text_encoder"), QStringLiteral("text_encoder_2"),
+                              QStringLiteral("text_encoder_3"), QStringLiteral("transformer"),
+                              QStringLiteral("vae")}));
+        const auto tr = c.mapping(QStringLiteral("transformer"));
+        QVERIFY2(tr, qPrintable(tr.error()));
+        const QJsonObject& cfg = tr->config;
+        QCOMPARE(cfg.value(QStringLiteral("num_layers")).toInt(), 3);
+        QCOMPARE(cfg.value(QStringLiteral("num_attention_heads")).toInt(), 2);
+        QCOMPARE(cfg.value(QStringLiteral("attention_head_dim")).toInt(), 64);
+        QCOMPARE(cfg.value(QStringLiteral("caption_projection_dim")).toInt(), 128);
+        QCOMPARE(cfg.value(QStringLiteral("joint_attention_dim")).toInt(), 64);
+        QCOMPARE(cfg.value(QStringLiteral("pooled_projection_dim")).toInt(), 64 + 128);
+        QCOMPARE(cfg.value(QStringLiteral("pos_embed_max_size")).toInt(), 16);
+        QCOMPARE(cfg.value(QStringLiteral("patch_size")).toInt(), 2);
+        QCOMPARE(cfg.value(QStringLiteral("in_channels")).toInt(), 16);
+        QCOMPARE(cfg.value(QStringLiteral("out_channels")).toInt(), 16);
+        QCOMPARE(cfg.value(QStringLiteral("qk_norm")).toString(), QStringLiteral("rms_norm"));
+        QCOMPARE(cfg.value(QStringLiteral("dual_attention_layers")).toArray(), ints({0, 1}));
+        const QString p = QStringLiteral("model.diffusion_model.");
+        const char* parts[] = {"to_q", "to_k", "to_v"};
+        for (int i = 0; i < 3; ++i) {
+            const QString name =
+                QStringLiteral("transformer_blocks.1.attn.%1.weight").arg(QLatin1String(parts[i]));
+            const WeightSource& x = source(*tr, qPrintable(name));
+            QCOMPARE(x.key, p + QStringLiteral("joint_blocks.1.x_block.attn.qkv.weight"));
+            QCOMPARE(x.ops, (std::vector<WeightOp>{WeightOp::slice(128 * i, 128)}));
+        }
+        QCOMPARE(source(*tr, "transformer_blocks.0.attn.add_v_proj.bias").ops,
+                 (std::vector<WeightOp>{WeightOp::slice(256, 128)}));
+        QCOMPARE(source(*tr, "transformer_blocks.1.attn2.to_k.weight").key,
+                 p + QStringLiteral("joint_blocks.1.x_block.attn2.qkv.weight"));
+        QCOMPARE(source(*tr, "transformer_blocks.2.attn.norm_added_k.weight").key,
+                 p + QStringLiteral("joint_blocks.2.context_block.attn.ln_k.weight"));
+        QCOMPARE(source(*tr, "transformer_blocks.0.attn.to_add_out.weight").key,
+                 p + QStringLiteral("joint_blocks.0.context_block.attn.proj.weight"));
+        QVERIFY(!tr->tensors.contains(QStringLiteral("transformer_blocks.2.attn.to_add_out.weight")));
+        QVERIFY(source(*tr, "transformer_blocks.1.norm1_context.linear.weight").ops.empty());
+        QCOMPARE(source(*tr, "transformer_blocks.2.norm1_context.linear.weight").ops,
+                 (std::vector<WeightOp>{WeightOp::swapHalves()})); // the last, context_pre_only
+        QCOMPARE(source(*tr, "norm_out.linear.bias").key,
+                 p + QStringLiteral("final_layer.adaLN_modulation.1.bias"));
+        QCOMPARE(source(*tr, "norm_out.linear.bias").ops, (std::vector<WeightOp>{WeightOp::swapHalves()}));
+        QCOMPARE(source(*tr, "pos_embed.pos_embed").key, p + QStringLiteral("pos_embed"));
+        QCOMPARE(source(*tr, "pos_embed.proj.weight").key, p + QStringLiteral("x_embedder.proj.weight"));
+        QCOMPARE(source(*tr, "time_text_embed.text_embedder.linear_2.bias").key,
+                 p + QStringLiteral("y_embedder.mlp.2.bias"));
+        QCOMPARE(source(*tr, "transformer_blocks.0.ff_context.net.0.proj.weight").key,
+                 p + QStringLiteral("joint_blocks.0.context_block.mlp.fc1.weight"));
+        QVERIFY(tr->ignored.isEmpty());
+
+        const auto clipL = c.mapping(QStringLiteral("text_encoder"));
+        QVERIFY2(clipL, qPrintable(clipL.error()));
+        QCOMPARE(clipL->config.value(QStringLiteral("architectures")).toArray(),
+                 strings({"CLIPTextModelWithProjection"}));
+        const WeightSource& eye = source(*clipL, "text_projection.weight");
+        QCOMPARE(eye.key, QString());
+        QCOMPARE(eye.ops, (std::vector<WeightOp>{WeightOp::identity(64)}));
+        const auto clipG = c.mapping(QStringLiteral("text_encoder_2"));
+        QCOMPARE(clipG->config.value(QStringLiteral("hidden_act")).toString(), QStringLiteral("gelu"));
+        QCOMPARE(source(*clipG, "text_projection.weight").key,
+                 QStringLiteral("text_encoders.clip_g.transformer.text_projection.weight"));
+        const auto t5 = c.mapping(QStringLiteral("text_encoder_3"));
+        QVERIFY2(t5, qPrintable(t5.error()));
+        QCOMPARE(t5->config.value(QStringLiteral("d_model")).toInt(), 64);
+        QCOMPARE(t5->config.value(QStringLiteral("num_heads")).toInt(), 2);
+        QCOMPARE(t5->config.value(QStringLiteral("d_kv")).toInt(), 32);
+        QCOMPARE(t5->config.value(QStringLiteral("d_ff")).toInt(), 128);
+        QCOMPARE(t5->config.value(QStringLiteral("num_layers")).toInt(), 2);
+        QCOMPARE(t5->config.value(QStringLiteral("feed_forward_proj")).toString(),
+                 QStringLiteral("gated-gelu"));
+        QCOMPARE(t5->config.value(QStringLiteral("relative_attention_num_buckets")).toInt(), 32);
+        QCOMPARE(source(*t5, "encoder.embed_tokens.weight").key,
+                 QStringLiteral("text_encoders.t5xxl.transformer.shared.weight"));
+        QCOMPARE(source(*t5, "encoder.block.1.layer.1.DenseReluDense.wo.weight").key,
+                 QStringLiteral(
+                     "text_encoders.t5xxl.transformer.encoder.block.1.layer.1.DenseReluDense.wo.weight"));
+
+        const QJsonObject vae = *c.config(QStringLiteral("vae"));
+        QCOMPARE(vae.value(QStringLiteral("latent_channels")).toInt(), 16);
+        QCOMPARE(vae.value(QStringLiteral("scaling_factor")).toDouble(), 1.5305);
+        QCOMPARE(vae.value(QStringLiteral("shift_factor")).toDouble(), 0.0609);
+        QCOMPARE(vae.value(QStringLiteral("use_quant_conv")).toBool(), false);
+        QCOMPARE(c.schedulerConfig().value(QStringLiteral("_class_name")).toString(),
+                 QStringLiteral("FlowMatchEulerDiscreteScheduler"));
+        QCOMPARE(c.schedulerConfig().value(QStringLiteral("shift")).toDouble(), 3.0);
+
+        // CLIP-L pads with <|endoftext|>, CLIP-G with "!", T5 needs its own vocabulary.
+        const auto tokenizers = c.tokenizers();
+        if (paths::bundledTokenizerDir(QStringLiteral("t5")).isEmpty()) {
+            QVERIFY(!tokenizers);
+            QVERIFY2(tokenizers.error().contains(
+                         QStringLiteral("The T5 tokenizer that comes with TwistedPic is missing")),
+                     qPrintable(tokenizers.error()));
+        } else {
+            QVERIFY2(tokenizers, qPrintable(tokenizers.error()));
+            QCOMPARE(tokenizers->size(), size_t(3));
+            QCOMPARE(tokenizers->at(0).padToken, QString());
+            QCOMPARE(tokenizers->at(1).padToken, QStringLiteral("!"));
+            QCOMPARE(tokenizers->at(2).component, QStringLiteral("tokenizer_3"));
+        }
+    }
+
+    // sd3.5_large.safetensors holds the transformer only; without T5 SD 3 still runs.
+    void sd3Parts() {
+        FakeDitOptions d;
+        d.clipL = d.clipG = d.t5 = d.vae = false;
+        SingleFileCheckpoint c = open(write(QStringLiteral("sd3.5_large.safetensors"), fakeSd3Tensors(d)));
+        QCOMPARE(c.variant(), QStringLiteral("transformer only"));
+        QVERIFY(!c.supported());
+        QVERIFY2(c.problem().contains(
+                     QStringLiteral("holds the SD 3.x transformer but not CLIP-L, CLIP-G, T5-XXL, "
+                                    "the VAE, which come as separate files")),
+                 qPrintable(c.problem()));
+        QCOMPARE(c.components(), QStringList{QStringLiteral("transformer")});
+        d = FakeDitOptions();
+        d.t5 = false;
+        c = open(write(QStringLiteral("sd3_medium_incl_clips.safetensors"), fakeSd3Tensors(d)));
+        QCOMPARE(c.variant(), QString());
+        QVERIFY(c.notes().join(QLatin1Char(' ')).contains(QStringLiteral("SD 3 runs without it")));
+        QCOMPARE(c.supported(), familySupported(ModelFamily::SD3));
+    }
+
+    // Flux: BFL's own file (no prefix, the transformer only) and ComfyUI's all-in-one.
+    void flux() {
+        FakeDitOptions d;
+        d.prefix.clear();
+        d.hidden = 256;
+        d.headDim = 128;
+        d.clipL = d.t5 = d.vae = false;
+        SingleFileCheckpoint bfl = open(write(QStringLiteral("flux1-dev.safetensors"), fakeFluxTensors(d)));
+        QCOMPARE(bfl.family(), ModelFamily::Flux);
+        QCOMPARE(bfl.variant(), QStringLiteral("transformer only"));
+        QVERIFY2(bfl.problem().contains(
+                     QStringLiteral("holds the Flux transformer but not CLIP-L, T5-XXL, the VAE")),
+                 qPrintable(bfl.problem()));
+        const auto tr = bfl.mapping(QStringLiteral("transformer"));
+        QVERIFY2(tr, qPrintable(tr.error()));
+        const QJsonObject& cfg = tr->config;
+        QCOMPARE(cfg.value(QStringLiteral("num_layers")).toInt(), 3);
+        QCOMPARE(cfg.value(QStringLiteral("num_single_layers")).toInt(), 2);
+        QCOMPARE(cfg.value(QStringLiteral("num_attention_heads")).toInt(), 2);
+        QCOMPARE(cfg.value(QStringLiteral("attention_head_dim")).toInt(), 128);
+        QCOMPARE(cfg.value(QStringLiteral("in_channels")).toInt(), 64);
+        QVERIFY(cfg.value(QStringLiteral("out_channels")).isNull());
+        QCOMPARE(cfg.value(QStringLiteral("joint_attention_dim")).toInt(), 64);
+        QCOMPARE(cfg.value(QStringLiteral("pooled_projection_dim")).toInt(), 64);
+        QCOMPARE(cfg.value(QStringLiteral("guidance_embeds")).toBool(), true);
+        QCOMPARE(cfg.value(QStringLiteral("axes_dims_rope")).toArray(), ints({16, 56, 56}));
+        // linear1 = [q; k; v; mlp], 3 × 256 + 1024 rows.
+        const char* parts[] = {"attn.to_q", "attn.to_k", "attn.to_v", "proj_mlp"};
+        const qint64 starts[] = {0, 256, 512, 768}, lengths[] = {256, 256, 256, 1024};
+        for (int i = 0; i < 4; ++i) {
+            const QString name =
+                QStringLiteral("single_transformer_blocks.1.%1.bias").arg(QLatin1String(parts[i]));
+            const WeightSource& x = source(*tr, qPrintable(name));
+            QCOMPARE(x.key, QStringLiteral("single_blocks.1.linear1.bias"));
+            QCOMPARE(x.ops, (std::vector<WeightOp>{WeightOp::slice(starts[i], lengths[i])}));
+        }
+        QCOMPARE(source(*tr, "single_transformer_blocks.0.proj_out.weight").key,
+                 QStringLiteral("single_blocks.0.linear2.weight"));
+        QCOMPARE(source(*tr, "single_transformer_blocks.0.attn.norm_k.weight").key,
+                 QStringLiteral("single_blocks.0.norm.key_norm.scale"));
+        QCOMPARE(source(*tr, "single_transformer_blocks.0.norm.linear.weight").key,
+                 QStringLiteral("single_blocks.0.modulation.lin.weight"));
+        QCOMPARE(source(*tr, "transformer_blocks.2.attn.add_k_proj.weight").ops,
+                 (std::vector<WeightOp>{WeightOp::slice(256, 256)}));
+        QCOMPARE(source(*tr, "transformer_blocks.2.attn.add_k_proj.weight").key,
+                 QStringLiteral("double_blocks.2.txt_attn.qkv.weight"));
+        QCOMPARE(source(*tr, "transformer_blocks.0.norm1_context.linear.bias").key,
+                 QStringLiteral("double_blocks.0.txt_mod.lin.bias"));
+        QVERIFY(source(*tr, "transformer_blocks.0.norm1_context.linear.bias").ops.empty());
+        QCOMPARE(source(*tr, "transformer_blocks.1.attn.norm_added_q.weight").key,
+                 QStringLiteral("double_blocks.1.txt_attn.norm.query_norm.scale"));
+        QCOMPARE(source(*tr, "transformer_blocks.1.ff_context.net.2.weight").key,
+                 QStringLiteral("double_blocks.1.txt_mlp.2.weight"));
+        QCOMPARE(source(*tr, "time_text_embed.guidance_embedder.linear_2.weight").key,
+                 QStringLiteral("guidance_in.out_layer.weight"));
+        QCOMPARE(source(*tr, "x_embedder.weight").key, QStringLiteral("img_in.weight"));
+        QCOMPARE(source(*tr, "context_embedder.bias").key, QStringLiteral("txt_in.bias"));
+        QCOMPARE(source(*tr, "norm_out.linear.weight").ops, (std::vector<WeightOp>{WeightOp::swapHalves()}));
+        QVERIFY(tr->ignored.isEmpty());
+        QCOMPARE(bfl.schedulerConfig().value(QStringLiteral("use_dynamic_shifting")).toBool(), true);
+
+        // ComfyUI's all-in-one: model.diffusion_model., vae., text_encoders.; schnell has no guidance.
+        d = FakeDitOptions();
+        d.hidden = 256;
+        d.headDim = 128;
+        d.vaePrefix = QStringLiteral("vae.");
+        d.guidance = false;
+        const SingleFileCheckpoint comfy =
+            open(write(QStringLiteral("flux1-schnell-fp8.safetensors"), fakeFluxTensors(d)));
+        QCOMPARE(comfy.variant(), QString());
+        QCOMPARE(comfy.supported(), familySupported(ModelFamily::Flux));
+        QCOMPARE(comfy.components(),
+                 (QStringList{QStringLiteral("text_encoder"), QStringLiteral("text_encoder_2"),
+                              QStringLiteral("transformer"), QStringLiteral("vae")}));
+        QCOMPARE(
+            comfy.config(QStringLiteral("transformer"))->value(QStringLiteral("guidance_embeds")).toBool(),
+            false);
+        QCOMPARE(
+            comfy.config(QStringLiteral("text_encoder"))->value(QStringLiteral("architectures")).toArray(),
+            strings({"CLIPTextModel"})); // Flux pools CLIP-L without a projection
+        QCOMPARE(comfy.config(QStringLiteral("vae"))->value(QStringLiteral("scaling_factor")).toDouble(),
+                 0.3611);
+        QCOMPARE(comfy.config(QStringLiteral("vae"))->value(QStringLiteral("shift_factor")).toDouble(),
+                 0.1159);
+        QCOMPARE(comfy.mapping(QStringLiteral("transformer"))
+                     ->tensors.value(QStringLiteral("proj_out.weight"))
+                     .key,
+                 QStringLiteral("model.diffusion_model.final_layer.linear.weight"));
+        QCOMPARE(
+            comfy.mapping(QStringLiteral("vae"))->tensors.value(QStringLiteral("decoder.conv_in.weight")).key,
+            QStringLiteral("vae.decoder.conv_in.weight"));
+        QCOMPARE(comfy.schedulerConfig().value(QStringLiteral("use_dynamic_shifting")).toBool(), false);
+        QCOMPARE(comfy.schedulerConfig().value(QStringLiteral("shift")).toDouble(), 1.0);
+    }
+
     // What cannot run says why, each in its own words.
     void refusals_data() {
         QTest::addColumn<QString>("name");
@@ -464,12 +698,20 @@ private Q_SLOTS:
             << "Not a Stable Diffusion checkpoint TwistedPic knows: none of the key layouts";
         QTest::newRow("empty") << "empty" << int(ModelFamily::Unknown) << "unknown layout"
                                << "holds no tensors";
-        QTest::newRow("sd3") << "sd3" << int(ModelFamily::SD3) << ""
-                             << "SD 3.x models are not supported yet";
-        QTest::newRow("flux bfl") << "flux-bfl" << int(ModelFamily::Flux) << ""
-                                  << "Flux models are not supported yet";
-        QTest::newRow("flux comfy") << "flux-comfy" << int(ModelFamily::Flux) << ""
-                                    << "Flux models are not supported yet";
+        QTest::newRow("sd3 damaged")
+            << "sd3" << int(ModelFamily::SD3) << ""
+            << "model.diffusion_model.x_embedder.proj.weight is missing, so the SD 3 "
+               "transformer is incomplete";
+        QTest::newRow("flux damaged") << "flux-bfl" << int(ModelFamily::Flux) << ""
+                                      << "img_in.weight is missing, so the Flux transformer is incomplete";
+        QTest::newRow("flux comfy damaged") << "flux-comfy" << int(ModelFamily::Flux) << ""
+                                            << "model.diffusion_model.img_in.weight is missing";
+        QTest::newRow("sd3 pooled")
+            << "sd3-pooled" << int(ModelFamily::SD3) << ""
+            << "Its shapes contradict a SD 3.x checkpoint: the pooled text is 192 wide but "
+               "the transformer takes 100";
+        QTest::newRow("flux latents") << "flux-latent" << int(ModelFamily::Flux) << ""
+                                      << "the VAE has 4 latent channels but the transformer takes 64";
         QTest::newRow("text too wide")
             << "contradiction-text" << int(ModelFamily::SD1) << ""
             << "Its shapes contradict a SD 1.x checkpoint: the text encoder is 128 wide "
@@ -534,6 +776,25 @@ private Q_SLOTS:
             t = {{p + QStringLiteral("double_blocks.0.img_attn.qkv.weight"),
                   QStringLiteral("BF16"),
                   {192, 64}}};
+        } else if (name == QLatin1String("sd3-pooled")) {
+            t = fakeSd3Tensors();
+            for (FakeTensor& x : t)
+                if (x.name == QLatin1String("model.diffusion_model.y_embedder.mlp.0.weight"))
+                    x.shape[1] = 100;
+        } else if (name == QLatin1String("flux-latent")) {
+            FakeDitOptions d;
+            d.hidden = 256;
+            d.headDim = 128;
+            t = fakeFluxTensors(d);
+            t.erase(std::remove_if(t.begin(), t.end(),
+                                   [](const FakeTensor& x) {
+                                       return x.name.startsWith(QLatin1String("first_stage_model."));
+                                   }),
+                    t.end());
+            o.latentChannels = 4;
+            o.withText = o.withUnet = false;
+            for (const FakeTensor& x : fakeCheckpointTensors(FakeCheckpointKind::SD1, o))
+                t.push_back(x);
         } else if (name == QLatin1String("contradiction-text")) {
             o.clipWidth = 128;
             o.contextDim = 64;

@@ -35,11 +35,11 @@ private Q_SLOTS:
         m_ada = at::arange(8, at::kFloat).reshape({4, 2}); // [shift; scale]
         const QString path = m_dir.filePath(QStringLiteral("w.safetensors"));
         const tp::Status s = writeSafeTensors(path, {{QStringLiteral("model.qkv.weight"), m_qkv},
-                                                 {QStringLiteral("model.qkv.bias"), m_bias},
-                                                 {QStringLiteral("model.proj"), m_proj},
-                                                 {QStringLiteral("model.conv.weight"), m_conv},
-                                                 {QStringLiteral("model.ada.weight"), m_ada},
-                                                 {QStringLiteral("other.weight"), at::ones({2})}});
+                                                     {QStringLiteral("model.qkv.bias"), m_bias},
+                                                     {QStringLiteral("model.proj"), m_proj},
+                                                     {QStringLiteral("model.conv.weight"), m_conv},
+                                                     {QStringLiteral("model.ada.weight"), m_ada},
+                                                     {QStringLiteral("other.weight"), at::ones({2})}});
         QVERIFY2(s, qPrintable(s.error()));
         auto archive = SafeTensorsArchive::open(path);
         QVERIFY2(archive, qPrintable(archive.error()));
@@ -131,6 +131,22 @@ private Q_SLOTS:
         t = map.load(QStringLiteral("chain"), at::kCPU, at::kFloat);
         QVERIFY2(t, qPrintable(t.error()));
         QCOMPARE(maxAbs(*t, m_proj.t().narrow(0, 1, 3)), 0.0);
+    }
+
+    // A tensor the file lacks, made by the loader (SD 3's CLIP-L projection).
+    void identityFromNothing() {
+        WeightMap map;
+        map.addArchive(*m_archive);
+        map.set(QStringLiteral("text_projection.weight"), {0, QString(), {WeightOp::identity(3)}});
+        const auto info = map.info(QStringLiteral("text_projection.weight"));
+        QVERIFY2(info, qPrintable(info.error()));
+        QCOMPARE(info->shape, (std::vector<qint64>{3, 3}));
+        QCOMPARE(info->dtype, DType::F32);
+        const auto t = map.load(QStringLiteral("text_projection.weight"), at::kCPU, at::kHalf);
+        QVERIFY2(t, qPrintable(t.error()));
+        QCOMPARE(t->scalar_type(), at::kHalf);
+        QCOMPARE(maxAbs(*t, at::eye(3)), 0.0);
+        QCOMPARE(map.describe(QStringLiteral("text_projection.weight")), QStringLiteral("identity(3)"));
     }
 
     void opsThatDoNotFitFailWithAReason() {

@@ -402,6 +402,84 @@ private Q_SLOTS:
         }
     }
 
+    // The reference single files made by diffusers' converters (tools/reference: sd15-single,
+    // sdxl-tiny/single; F16 files of the folders' float32 values, which are exact in float16):
+    // every component loads from the single file bit-identical to the folder's.
+    void referenceSingleFiles_data() {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("folder");
+        QTest::addColumn<QStringList>("components");
+        QTest::newRow("sd15-single") << QStringLiteral("sd15-single/sd15-single.safetensors")
+                                     << QStringLiteral("sd15-single/pipeline")
+                                     << QStringList{QStringLiteral("text_encoder"), QStringLiteral("unet"),
+                                                    QStringLiteral("vae")};
+        QTest::newRow("sdxl-tiny") << QStringLiteral("sdxl-tiny/single/sdxl-tiny.safetensors")
+                                   << QStringLiteral("sdxl-tiny/pipeline")
+                                   << QStringList{QStringLiteral("text_encoder"),
+                                                  QStringLiteral("text_encoder_2"), QStringLiteral("unet"),
+                                                  QStringLiteral("vae")};
+    }
+    void referenceSingleFiles() {
+        QFETCH(QString, file);
+        QFETCH(QString, folder);
+        QFETCH(QStringList, components);
+        io::SingleFileOptions options;
+        options.configFolder = dataPath(folder);
+        auto checkpoint = io::SingleFileCheckpoint::open(dataPath(file), options);
+        QVERIFY2(checkpoint, qPrintable(checkpoint.error()));
+        QVERIFY2(!checkpoint->components().isEmpty(), qPrintable(checkpoint->problem()));
+        QCOMPARE(checkpoint->components(), components);
+        QCOMPARE(checkpoint->precision(), QStringLiteral("fp16"));
+        auto archive = SafeTensorsArchive::open(dataPath(file));
+        QVERIFY2(archive, qPrintable(archive.error()));
+        const auto tokenizers = checkpoint->tokenizers();
+        QVERIFY2(tokenizers, qPrintable(tokenizers.error()));
+        QCOMPARE(tokenizers->size(), size_t(components.size() - 2));
+        QCOMPARE(tokenizers->at(0).folder, QDir(dataPath(folder)).filePath(QStringLiteral("tokenizer")));
+
+        c10::InferenceMode normal(false);
+        std::map<QString, std::shared_ptr<torch::nn::Module>> loaded;
+        for (const QString& component : components) {
+            const QJsonObject config = *checkpoint->config(component);
+            QString why;
+            auto make = [&]() -> std::shared_ptr<torch::nn::Module> {
+                if (component == QLatin1String("unet"))
+                    return build<UNet2DCondition, UNet2DConditionConfig>(config, &why)->ptr();
+                if (component == QLatin1String("vae"))
+                    return build<AutoencoderKL, AutoencoderKLConfig>(config, &why)->ptr();
+                return build<ClipTextModel, ClipTextConfig>(config, &why)->ptr();
+            };
+            std::shared_ptr<torch::nn::Module> fromFile = make(), fromFolder = make();
+            LoadReport report;
+            const Status s = load(*fromFile, *checkpoint, *archive, component, &report);
+            QVERIFY2(s, qPrintable(component + QStringLiteral(": ") + s.error()));
+            QVERIFY2(report.unexpected.isEmpty(), qPrintable(report.unexpected.join(QLatin1Char(' '))));
+            const QDir dir(QDir(dataPath(folder)).filePath(component));
+            const QString weights = dir.exists(QStringLiteral("model.safetensors"))
+                                        ? dir.filePath(QStringLiteral("model.safetensors"))
+                                        : dir.filePath(QStringLiteral("diffusion_pytorch_model.safetensors"));
+            auto folderWeights = SafeTensorsArchive::open(weights);
+            QVERIFY2(folderWeights, qPrintable(folderWeights.error()));
+            QVERIFY(loadWeights(*fromFolder, *folderWeights, QString(), at::kCPU, at::kFloat));
+            QVERIFY2(identical(*fromFile, *fromFolder, &why),
+                     qPrintable(component + QStringLiteral(": ") + why));
+            loaded[component] = fromFile;
+        }
+        if (!components.contains(QStringLiteral("text_encoder_2")))
+            return;
+        // SDXL's pooled text: bigG through the transposed projection, against diffusers.
+        auto reference =
+            SafeTensorsArchive::open(dataPath(QStringLiteral("sdxl-tiny/reference.safetensors")));
+        QVERIFY(reference);
+        c10::InferenceMode guard;
+        auto* bigG = dynamic_cast<ClipTextModelImpl*>(loaded[QStringLiteral("text_encoder_2")].get());
+        QVERIFY(bigG);
+        const auto out = bigG->forward(*reference->view(QStringLiteral("te2.input_ids")));
+        const double error = maxAbsError(out.textEmbeds, *reference->view(QStringLiteral("te2.text_embeds")));
+        qInfo("sdxl-tiny single file: pooled text_embeds vs diffusers %.3g", error);
+        QVERIFY(error <= 1e-5);
+    }
+
     // Configs inferred from the shapes of SD 1.x/2.x/SDXL-shaped files build modules that take
     // exactly the mapped tensors (the files are sparse: the values are zeros).
     void inferredConfigsFitTheModules_data() {
