@@ -260,6 +260,10 @@ void SingleFileCheckpoint::classify(const SingleFileOptions& options) {
             m_problem = QStringLiteral("An SDXL refiner checkpoint: it refines the base model's images "
                                        "(image-to-image) and cannot make images from text on its own. Use an "
                                        "SDXL base checkpoint.");
+        } else if (h.find(QStringLiteral("edm_mean")) && h.find(QStringLiteral("edm_std"))) {
+            m_variant = QStringLiteral("EDM");
+            m_problem = QStringLiteral("A Playground v2.5-style checkpoint (EDM sampling with its own latent "
+                                       "mean and deviation), which TwistedPic does not run yet.");
         } else if (inChannels == 9) {
             m_variant = QStringLiteral("inpainting");
             m_problem =
@@ -381,6 +385,10 @@ void SingleFileCheckpoint::buildComponents() {
         textWidth = keymap::textEncoderWidth(h, kSdxlClip) + keymap::textEncoderWidth(h, kSdxlOpenClip);
         unet.pooledTextDim = keymap::textProjectionWidth(h, kSdxlOpenClip);
         m_schedulerConfig = sdxlSchedulerConfig(m_predictionType);
+        if (h.find(QStringLiteral("ztsnr"))) { // NoobAI-style marker: trained with zero terminal SNR
+            m_schedulerConfig.insert(QStringLiteral("rescale_betas_zero_snr"), true);
+            m_notes << QStringLiteral("the file's ztsnr marker: zero terminal SNR (rescale_betas_zero_snr)");
+        }
         break;
     }
     default:

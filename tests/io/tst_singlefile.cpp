@@ -429,10 +429,12 @@ private Q_SLOTS:
     void sdxlVPredMarker() {
         auto tensors = fakeCheckpointTensors(FakeCheckpointKind::SDXL);
         tensors.push_back({QStringLiteral("v_pred"), QStringLiteral("F16"), {0}});
+        tensors.push_back({QStringLiteral("ztsnr"), QStringLiteral("F16"), {0}});
         const SingleFileCheckpoint c = open(write(QStringLiteral("noob.safetensors"), tensors));
         QCOMPARE(c.predictionType(), QStringLiteral("v_prediction"));
         QCOMPARE(c.schedulerConfig().value(QStringLiteral("prediction_type")).toString(),
                  QStringLiteral("v_prediction"));
+        QCOMPARE(c.schedulerConfig().value(QStringLiteral("rescale_betas_zero_snr")).toBool(), true);
     }
 
     // SD 3.x as SAI ships it with its text encoders: MMDiT names, fused qkv sliced, the last
@@ -675,6 +677,8 @@ private Q_SLOTS:
         QTest::addColumn<QString>("message");
         QTest::newRow("refiner") << "refiner" << int(ModelFamily::SDXL) << "refiner"
                                  << "SDXL refiner";
+        QTest::newRow("playground") << "playground" << int(ModelFamily::SDXL) << "EDM"
+                                    << "Playground v2.5";
         QTest::newRow("inpainting") << "inpainting" << int(ModelFamily::SD1) << "inpainting"
                                     << "inpainting checkpoint (its UNet takes 9 input channels";
         QTest::newRow("sdxl inpainting") << "sdxl-inpainting" << int(ModelFamily::SDXL) << "inpainting"
@@ -735,6 +739,10 @@ private Q_SLOTS:
         FakeCheckpointOptions o;
         if (name == QLatin1String("refiner")) {
             t = fakeCheckpointTensors(FakeCheckpointKind::SDXLRefiner);
+        } else if (name == QLatin1String("playground")) {
+            t = fakeCheckpointTensors(FakeCheckpointKind::SDXL);
+            t.push_back({QStringLiteral("edm_mean"), QStringLiteral("F32"), {1, 4, 1, 1}});
+            t.push_back({QStringLiteral("edm_std"), QStringLiteral("F32"), {1, 4, 1, 1}});
         } else if (name == QLatin1String("inpainting") || name == QLatin1String("pix2pix")) {
             o.inChannels = name == QLatin1String("pix2pix") ? 8 : 9;
             t = fakeCheckpointTensors(FakeCheckpointKind::SD1, o);
