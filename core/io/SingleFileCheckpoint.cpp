@@ -610,13 +610,26 @@ void SingleFileCheckpoint::applyConfigFolder(const QString& folder) {
         }
         m_schedulerConfig = *config;
     }
+    if (QFileInfo::exists(dir.filePath(QStringLiteral("model_index.json")))) {
+        Result<QJsonObject> index = readJsonObject(dir.filePath(QStringLiteral("model_index.json")));
+        if (!index) {
+            m_problem = index.error();
+            m_components.clear();
+            return;
+        }
+        m_modelIndex = *index;
+    }
     for (const QString& t :
          {QStringLiteral("tokenizer"), QStringLiteral("tokenizer_2"), QStringLiteral("tokenizer_3")})
         if (QFileInfo(dir.filePath(t)).isDir())
             m_tokenizers.push_back({t, dir.filePath(t), QString()});
-    const QJsonObject unet = mapping(QStringLiteral("unet")).valueOr({}).config;
+    const QJsonObject denoiser =
+        mapping(components().contains(QStringLiteral("unet")) ? QStringLiteral("unet")
+                                                              : QStringLiteral("transformer"))
+            .valueOr({})
+            .config;
     const QJsonObject vae = mapping(QStringLiteral("vae")).valueOr({}).config;
-    const int sample = unet.value(QStringLiteral("sample_size")).toInt();
+    const int sample = denoiser.value(QStringLiteral("sample_size")).toInt();
     const int levels = int(vae.value(QStringLiteral("block_out_channels")).toArray().size());
     if (sample > 0 && levels > 0)
         m_nativeSize = sample << (levels - 1);
@@ -638,6 +651,35 @@ QString SingleFileCheckpoint::pipelineClass() const {
         break;
     }
     return {};
+}
+
+QJsonObject SingleFileCheckpoint::modelIndex() const {
+    if (!m_modelIndex.isEmpty())
+        return m_modelIndex;
+    QJsonObject index{{QStringLiteral("_class_name"), pipelineClass()}};
+    for (const ComponentMapping& c : m_components) {
+        const QJsonArray architectures = c.config.value(QStringLiteral("architectures")).toArray();
+        const bool transformers = !architectures.isEmpty();
+        const QString cls = transformers ? architectures.first().toString()
+                                         : c.config.value(QStringLiteral("_class_name")).toString();
+        index.insert(
+            c.component,
+            QJsonArray{transformers ? QStringLiteral("transformers") : QStringLiteral("diffusers"), cls});
+        if (c.component.startsWith(QLatin1String("text_encoder"))) {
+            const bool t5 = c.config.value(QStringLiteral("model_type")).toString() == QLatin1String("t5");
+            index.insert(
+                QString(c.component).replace(QStringLiteral("text_encoder"), QStringLiteral("tokenizer")),
+                QJsonArray{QStringLiteral("transformers"),
+                           t5 ? QStringLiteral("T5TokenizerFast") : QStringLiteral("CLIPTokenizer")});
+        }
+    }
+    if (!m_components.empty())
+        index.insert(
+            QStringLiteral("scheduler"),
+            QJsonArray{QStringLiteral("diffusers"), m_schedulerConfig.value(QStringLiteral("_class_name"))});
+    if (m_family == ModelFamily::SDXL)
+        index.insert(QStringLiteral("force_zeros_for_empty_prompt"), true);
+    return index;
 }
 
 QStringList SingleFileCheckpoint::components() const {

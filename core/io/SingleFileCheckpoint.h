@@ -76,6 +76,12 @@ public:
     // model_index.json's _class_name for the family ("StableDiffusionPipeline",
     // "StableDiffusionXLPipeline"); empty when unknown.
     QString pipelineClass() const;
+    // The model_index.json a diffusers folder of this model would have: _class_name, one
+    // [library, class] entry per component (scheduler and tokenizers included) and the
+    // pipeline's own settings (SDXL base: force_zeros_for_empty_prompt true, as diffusers'
+    // from_single_file takes them from stabilityai/stable-diffusion-xl-base-1.0); the config
+    // folder's model_index.json when it has one.
+    QJsonObject modelIndex() const;
 
     // "epsilon" or "v_prediction" ("flow" for SD 3.x and Flux, which are flow-matching models).
     // SD 2.x cannot be told from the keys; the rule, first match:
@@ -130,6 +136,7 @@ private:
     std::vector<ComponentMapping> m_components;
     QJsonObject m_schedulerConfig;
     std::vector<TokenizerChoice> m_tokenizers; // config folder's; empty: the shipped vocabulary
+    QJsonObject m_modelIndex;                  // config folder's model_index.json, if any
 };
 
 // "*.safetensors" (case-insensitive).

@@ -76,6 +76,11 @@ private Q_SLOTS:
         QCOMPARE(c.precision(), QStringLiteral("fp16"));
         QCOMPARE(c.nativeSize(), 512);
         QCOMPARE(c.pipelineClass(), QStringLiteral("StableDiffusionPipeline"));
+        QCOMPARE(c.modelIndex().value(QStringLiteral("text_encoder")).toArray(),
+                 strings({"transformers", "CLIPTextModel"}));
+        QCOMPARE(c.modelIndex().value(QStringLiteral("vae")).toArray(),
+                 strings({"diffusers", "AutoencoderKL"}));
+        QVERIFY(!c.modelIndex().contains(QStringLiteral("force_zeros_for_empty_prompt")));
         QCOMPARE(c.components(), (QStringList{QStringLiteral("text_encoder"), QStringLiteral("unet"),
                                               QStringLiteral("vae")}));
         QCOMPARE(c.predictionType(), QStringLiteral("epsilon"));
@@ -412,6 +417,18 @@ private Q_SLOTS:
         QCOMPARE(proj.ops, (std::vector<WeightOp>{WeightOp::transpose()}));
         QCOMPARE(te2->ignored, QStringList{QStringLiteral("conditioner.embedders.1.model.logit_scale")});
 
+        const QJsonObject index = c.modelIndex();
+        QCOMPARE(index.value(QStringLiteral("_class_name")).toString(),
+                 QStringLiteral("StableDiffusionXLPipeline"));
+        QCOMPARE(index.value(QStringLiteral("force_zeros_for_empty_prompt")).toBool(), true);
+        QCOMPARE(index.value(QStringLiteral("unet")).toArray(),
+                 strings({"diffusers", "UNet2DConditionModel"}));
+        QCOMPARE(index.value(QStringLiteral("text_encoder_2")).toArray(),
+                 strings({"transformers", "CLIPTextModelWithProjection"}));
+        QCOMPARE(index.value(QStringLiteral("tokenizer_2")).toArray(),
+                 strings({"transformers", "CLIPTokenizer"}));
+        QCOMPARE(index.value(QStringLiteral("scheduler")).toArray(),
+                 strings({"diffusers", "EulerDiscreteScheduler"}));
         const QJsonObject s = c.schedulerConfig();
         QCOMPARE(s.value(QStringLiteral("_class_name")).toString(), QStringLiteral("EulerDiscreteScheduler"));
         QCOMPARE(s.value(QStringLiteral("prediction_type")).toString(), QStringLiteral("epsilon"));

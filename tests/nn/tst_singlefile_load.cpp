@@ -436,6 +436,9 @@ private Q_SLOTS:
         QVERIFY2(tokenizers, qPrintable(tokenizers.error()));
         QCOMPARE(tokenizers->size(), size_t(components.size() - 2));
         QCOMPARE(tokenizers->at(0).folder, QDir(dataPath(folder)).filePath(QStringLiteral("tokenizer")));
+        QCOMPARE(
+            checkpoint->modelIndex(),
+            io::readJsonObject(QDir(dataPath(folder)).filePath(QStringLiteral("model_index.json"))).value());
 
         c10::InferenceMode normal(false);
         std::map<QString, std::shared_ptr<torch::nn::Module>> loaded;
