@@ -31,14 +31,14 @@ QJsonObject toJson(const io::ModelInfo& m) {
             {QStringLiteral("source"), m.source},
             {QStringLiteral("repoId"), m.repoId},
             {QStringLiteral("folder"), m.folder},
+            {QStringLiteral("format"), m.format},
             {QStringLiteral("problem"), m.problem}};
 }
 
 void printTable(QTextStream& out, const QVector<io::ModelInfo>& models) {
-    const QStringList header{QStringLiteral("NAME"),      QStringLiteral("FAMILY"),
-                             QStringLiteral("SUPPORTED"), QStringLiteral("SIZE"),
-                             QStringLiteral("PRECISION"), QStringLiteral("SOURCE"),
-                             QStringLiteral("FOLDER")};
+    const QStringList header{QStringLiteral("NAME"), QStringLiteral("FAMILY"),    QStringLiteral("SUPPORTED"),
+                             QStringLiteral("SIZE"), QStringLiteral("PRECISION"), QStringLiteral("SOURCE"),
+                             QStringLiteral("PATH")};
     QVector<QStringList> rows{header};
     for (const io::ModelInfo& m : models)
         rows.push_back({m.name, m.family, m.supported ? QStringLiteral("yes") : QStringLiteral("no"),
@@ -66,7 +66,8 @@ int runModels(Context& ctx, const QStringList& args) {
     if (!parseCommandLine(
             ctx, parser, args,
             QStringLiteral("List the models found in the bundled models folder, the search paths "
-                           "(setting models/searchPaths) and the Hugging Face cache (HF_HUB_CACHE, "
+                           "(setting models/searchPaths: diffusers folders and folders of single-file "
+                           ".safetensors checkpoints) and the Hugging Face cache (HF_HUB_CACHE, "
                            "HF_HOME/hub or ~/.cache/huggingface/hub)."),
             &code))
         return code;
@@ -97,7 +98,8 @@ int runModels(Context& ctx, const QStringList& args) {
         for (const io::SearchedLocation& s : catalogue.searched())
             ctx.out << "  " << kindLabel(s.kind) << ": " << s.path << (s.exists ? "" : "  (does not exist)")
                     << "\n";
-        ctx.out << "Add a folder of diffusers models with 'twistedpic-cli settings set "
+        ctx.out << "Add a folder of diffusers models or .safetensors checkpoints with 'twistedpic-cli "
+                   "settings set "
                 << keys::ModelSearchPaths
                 << " /path/to/models', or download one with the Hugging Face CLI, e.g.\n"
                    "'huggingface-cli download stable-diffusion-v1-5/stable-diffusion-v1-5'.\n";

@@ -44,6 +44,25 @@ QStringList bundledModelDirs() {
     return dirs;
 }
 
+QStringList bundledTokenizerDirs() {
+    QStringList dirs;
+    for (const QString& models : bundledModelDirs())
+        dirs << QDir::cleanPath(models + QStringLiteral("/../tokenizers"));
+    dirs.removeDuplicates();
+    return dirs;
+}
+
+QString bundledTokenizerDir(const QString& name) {
+    for (const QString& dir : bundledTokenizerDirs()) {
+        const QDir d(QDir(dir).filePath(name));
+        if (QFileInfo::exists(d.filePath(QStringLiteral("vocab.json"))) ||
+            QFileInfo::exists(d.filePath(QStringLiteral("tokenizer.json"))) ||
+            QFileInfo::exists(d.filePath(QStringLiteral("spiece.model"))))
+            return d.path();
+    }
+    return {};
+}
+
 QString documentPath(const QString& name) {
     // Installed as <root>/README.md and <root>/docs/…, the same layout as the source tree.
     QStringList roots;

@@ -3,6 +3,7 @@
 #include "core/common/Log.h"
 #include "core/common/Paths.h"
 #include "core/io/ModelFolder.h"
+#include "core/io/SingleFileCheckpoint.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -109,8 +110,46 @@ QString ModelCatalogue::defaultHfCacheDir() {
     return QDir::home().filePath(QStringLiteral(".cache/huggingface/hub"));
 }
 
+ModelInfo ModelCatalogue::inspectFile(const QString& path, const QString& source) {
+    const QFileInfo fi(path);
+    ModelInfo info;
+    info.folder = fi.absoluteFilePath();
+    info.source = source;
+    info.name = fi.completeBaseName();
+    info.sizeBytes = std::max<qint64>(0, fi.size());
+    info.family = familyName(ModelFamily::Unknown);
+    if (isPickleCheckpointFileName(fi.fileName())) {
+        info.format = QStringLiteral("pickle");
+        info.problem =
+            QStringLiteral("PyTorch pickle checkpoints are not supported (loading one can run code): "
+                           "convert it to .safetensors.");
+        return info;
+    }
+    info.format = QStringLiteral("single-file");
+    const Result<SingleFileCheckpoint> c = SingleFileCheckpoint::open(path);
+    if (!c) {
+        info.problem = c.error();
+        return info;
+    }
+    info.family = familyName(c->family());
+    info.familyId = c->family();
+    info.precision = c->precision();
+    info.nativeSize = c->nativeSize();
+    info.defaults = modelDefaults(c->family(), info.name, c->schedulerConfig(), c->nativeSize());
+    info.problem = c->problem();
+    info.supported = c->supported();
+    return info;
+}
+
 ModelInfo ModelCatalogue::inspect(const QString& folder, const QString& source, const QString& name,
                                   const QString& repoId) {
+    if (QFileInfo(folder).isFile()) {
+        ModelInfo info = inspectFile(folder, source);
+        if (!name.isEmpty())
+            info.name = name;
+        info.repoId = repoId;
+        return info;
+    }
     ModelInfo info;
     info.folder = QFileInfo(folder).absoluteFilePath();
     info.source = source;
@@ -182,6 +221,11 @@ void ModelCatalogue::scanContainer(const QString& dir, const QString& source) {
     if (dir.isEmpty())
         return;
     const QFileInfo fi(dir);
+    if (fi.isFile() && (isSafeTensorsFileName(fi.fileName()) || isPickleCheckpointFileName(fi.fileName()))) {
+        m_searched.push_back({source, fi.absoluteFilePath(), true});
+        add(inspectFile(dir, source));
+        return;
+    }
     m_searched.push_back({source, fi.absoluteFilePath(), fi.isDir()});
     if (!fi.isDir())
         return;
@@ -189,10 +233,21 @@ void ModelCatalogue::scanContainer(const QString& dir, const QString& source) {
         add(inspect(dir, source));
         return;
     }
+    scanFiles(dir, source);
     const QFileInfoList subs = QDir(dir).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
-    for (const QFileInfo& sub : subs)
+    for (const QFileInfo& sub : subs) {
         if (looksLikeModelFolder(sub.absoluteFilePath()))
             add(inspect(sub.absoluteFilePath(), source));
+        else
+            scanFiles(sub.absoluteFilePath(), source); // A1111 users sort checkpoints into subfolders
+    }
+}
+
+void ModelCatalogue::scanFiles(const QString& dir, const QString& source) {
+    const QFileInfoList files = QDir(dir).entryInfoList(QDir::Files | QDir::NoDotAndDotDot, QDir::Name);
+    for (const QFileInfo& f : files)
+        if (isSafeTensorsFileName(f.fileName()) || isPickleCheckpointFileName(f.fileName()))
+            add(inspectFile(f.absoluteFilePath(), source));
 }
 
 void ModelCatalogue::scanHfCache(const QString& cacheDir) {
@@ -235,7 +290,7 @@ const ModelInfo* ModelCatalogue::find(const QString& nameOrPath) const {
         if (m.name.compare(wanted, Qt::CaseInsensitive) == 0)
             return &m;
     const QString path = paths::expandHome(wanted);
-    if (QFileInfo(path).isDir()) {
+    if (QFileInfo(path).isDir() || QFileInfo(path).isFile()) {
         const QString key = canonical(path);
         for (const ModelInfo& m : m_models)
             if (canonical(m.folder) == key)
@@ -262,6 +317,9 @@ Result<ModelInfo> ModelCatalogue::resolve(const QString& nameOrPath) const {
     if (const ModelInfo* m = find(wanted))
         return R::ok(*m);
     const QString path = paths::expandHome(wanted);
+    if (QFileInfo(path).isFile() && (isSafeTensorsFileName(QFileInfo(path).fileName()) ||
+                                     isPickleCheckpointFileName(QFileInfo(path).fileName())))
+        return R::ok(inspectFile(path, QStringLiteral("folder")));
     if (QFileInfo(path).isDir()) {
         if (looksLikeModelFolder(path))
             return R::ok(inspect(path, QStringLiteral("folder")));
@@ -273,7 +331,7 @@ Result<ModelInfo> ModelCatalogue::resolve(const QString& nameOrPath) const {
         names << m.name;
     return R::fail(
         QStringLiteral("No model named '%1'. %2 Give a name from 'twistedpic-cli models', a Hugging "
-                       "Face repo id or a model folder.")
+                       "Face repo id, a model folder or a .safetensors checkpoint.")
             .arg(wanted, names.isEmpty()
                              ? QStringLiteral("No models were found.")
                              : QStringLiteral("Known: %1.").arg(names.join(QStringLiteral(", ")))));

@@ -14,15 +14,20 @@
 namespace tp::io {
 
 struct ModelInfo {
-    QString name;           // folder name; the repo id ("ORG/NAME") for Hugging Face cache entries
+    // Folder name; the repo id ("ORG/NAME") for Hugging Face cache entries; a single file's name
+    // without ".safetensors" (A1111's model name: "v1-5-pruned-emaonly").
+    QString name;
     QString family;         // "SD 1.x", "SD 2.x", "SDXL", "SD 3.x", "Flux", "unknown"
     bool supported = false; // the engine can run it (family supported, files intact)
-    QString folder;         // absolute path of the diffusers folder (a snapshot for the HF cache)
-    qint64 sizeBytes = 0;   // weight + config files, following links
-    QString precision;      // "fp16", "fp32", "bf16", "mixed" from the weight headers; empty if unreadable
-    QString source;         // "bundled", "hf-cache", "folder"
-    QString repoId;         // "stabilityai/stable-diffusion-3.5-large" for HF cache entries, else empty
-    QString problem;        // why it is unsupported or broken; empty when supported
+    // Absolute path of the model: the diffusers folder (a snapshot for the HF cache), or the
+    // file itself for a single-file checkpoint (format "single-file" or "pickle").
+    QString folder;
+    QString format = QStringLiteral("diffusers"); // "diffusers", "single-file", "pickle"
+    qint64 sizeBytes = 0;                         // weight + config files, following links
+    QString precision;  // "fp16", "fp32", "bf16", "mixed" from the weight headers; empty if unreadable
+    QString source;     // "bundled", "hf-cache", "folder"
+    QString repoId;     // "stabilityai/stable-diffusion-3.5-large" for HF cache entries, else empty
+    QString problem;    // why it is unsupported or broken; empty when supported
     ModelFamily familyId = ModelFamily::Unknown;
     // The settings it generates best with (its family's, adjusted for distilled variants).
     GenerationDefaults defaults;
@@ -39,9 +44,11 @@ struct SearchedLocation {
 class ModelCatalogue final {
 public:
     // Scans, in this order: bundledDirs (folders holding model folders; their models come
-    // first), searchPaths (each a model folder itself or a folder of model folders, one level
-    // down), then the Hugging Face cache (defaultHfCacheDir()). A folder reached twice is
-    // listed once. Broken entries are listed with a problem; nothing aborts the scan.
+    // first), searchPaths (each a model folder itself, a single-file checkpoint, or a folder
+    // of model folders and single files — A1111's models/Stable-diffusion/ — one level down),
+    // then the Hugging Face cache (defaultHfCacheDir()). A model reached twice is listed once.
+    // Single files are read as far as their header, never the weights; *.ckpt/*.pt pickles are
+    // listed as not supported. Broken entries are listed with a problem; nothing aborts the scan.
     static ModelCatalogue scan(const QStringList& searchPaths, const QStringList& bundledDirs);
     // The same with the cache folder given (empty: no cache).
     static ModelCatalogue scan(const QStringList& searchPaths, const QStringList& bundledDirs,
@@ -49,9 +56,11 @@ public:
 
     // HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub.
     static QString defaultHfCacheDir();
-    // Describes one diffusers folder (what scan() does for each entry).
+    // Describes one diffusers folder or single-file checkpoint (what scan() does for each entry).
     static ModelInfo inspect(const QString& folder, const QString& source, const QString& name = {},
                              const QString& repoId = {});
+    // Describes one file: a .safetensors single-file checkpoint, or a pickle checkpoint.
+    static ModelInfo inspectFile(const QString& path, const QString& source);
 
     const QVector<ModelInfo>& models() const { return m_models; }
     bool isEmpty() const { return m_models.isEmpty(); }
@@ -59,11 +68,11 @@ public:
     qint64 scanMilliseconds() const { return m_scanMs; }
 
     // The catalogue entry for a name, a repo id ("stabilityai/stable-diffusion-3.5-large", any
-    // case, or its cache folder name "models--ORG--NAME") or a model folder path; nullptr if none.
+    // case, or its cache folder name "models--ORG--NAME") or a model folder or file path; nullptr if none.
     // Valid as long as this catalogue.
     const ModelInfo* find(const QString& nameOrPath) const;
-    // find(), and else a diffusers folder path outside the catalogue (inspected now); fails with a
-    // message listing the known names.
+    // find(), and else a diffusers folder or checkpoint file outside the catalogue (inspected
+    // now); fails with a message listing the known names.
     Result<ModelInfo> resolve(const QString& nameOrPath) const;
     // The model to use when none is named: the first supported bundled model, else the first
     // supported model found; nullptr when there is none.
@@ -72,6 +81,7 @@ public:
 private:
     void add(ModelInfo info);
     void scanContainer(const QString& dir, const QString& source);
+    void scanFiles(const QString& dir, const QString& source);
     void scanHfCache(const QString& cacheDir);
 
     QVector<ModelInfo> m_models;

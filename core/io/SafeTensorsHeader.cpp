@@ -231,7 +231,7 @@ Result<Header> parseSafeTensorsHeader(const char* data, qint64 available, qint64
     const qint64 headerLength = qint64(n);
     if (headerLength > fileSize - 8)
         return R::fail(QStringLiteral("%1: header length %2 runs past the end of the file (%3 bytes); "
-                                      "the file is truncated.")
+                                      "the file is truncated or damaged.")
                            .arg(file)
                            .arg(headerLength)
                            .arg(fileSize) +
@@ -357,7 +357,7 @@ Result<Header> parseSafeTensorsHeader(const char* data, qint64 available, qint64
                            damaged);
         if (*end > h.dataSize)
             return R::fail(QStringLiteral("%1 has data_offsets [%2,%3] past the end of the data "
-                                          "(%4 bytes); the file is truncated.")
+                                          "(%4 bytes); the file is truncated or damaged.")
                                .arg(t)
                                .arg(*begin)
                                .arg(*end)

@@ -2,6 +2,7 @@
 
 #include "core/common/Log.h"
 #include "core/io/SafeTensors.h"
+#include "core/io/WeightMap.h"
 #include "core/nn/KeyAliases.h"
 
 #include <ATen/core/grad_mode.h>
@@ -48,7 +49,7 @@ QString listFirst(const QStringList& items) {
 
 struct Entry {
     QString name; // module's name
-    QString key;  // prefix + name, or the older spelling the file uses
+    QString key;  // the map's name: the module's, or the older spelling the file uses
     at::Tensor tensor;
     bool parameter = true;
 };
@@ -57,29 +58,34 @@ struct Entry {
 
 Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& weights,
                    const QString& prefix, at::Device device, at::ScalarType dtype, LoadReport* report) {
+    return loadWeights(module, tp::io::WeightMap::identity(weights, prefix), device, dtype, report);
+}
+
+Status loadWeights(torch::nn::Module& module, const tp::io::WeightMap& weights, at::Device device,
+                   at::ScalarType dtype, LoadReport* report) {
     QElapsedTimer timer;
     timer.start();
     const QString component = QString::fromStdString(module.name());
-    const QString file = QFileInfo(weights.path()).fileName();
+    const QString file = weights.fileNames();
 
     std::vector<Entry> entries;
     for (const auto& item : module.named_parameters(/*recurse=*/true))
-        entries.push_back({QString::fromStdString(item.key()), prefix + QString::fromStdString(item.key()),
-                           item.value(), true});
+        entries.push_back(
+            {QString::fromStdString(item.key()), QString::fromStdString(item.key()), item.value(), true});
     for (const auto& item : module.named_buffers(/*recurse=*/true))
-        entries.push_back({QString::fromStdString(item.key()), prefix + QString::fromStdString(item.key()),
-                           item.value(), false});
+        entries.push_back(
+            {QString::fromStdString(item.key()), QString::fromStdString(item.key()), item.value(), false});
 
     // Check everything before touching the module.
     QStringList missing, missingBuffers, mismatches;
     QSet<QString> wanted;
-    // The first segments of the file's names (under the prefix): a module whose top-level
-    // child has none in the file may find its tensors one level up, as transformers writes a
-    // base model without its wrapper (CLIPTextModel without "text_model.").
+    // The first segments of the map's names: a module whose top-level child has none in the
+    // map may find its tensors one level up, as transformers writes a base model without its
+    // wrapper (CLIPTextModel without "text_model.").
+    const QStringList mapped = weights.names();
     QSet<QString> fileTopLevel;
-    for (const auto& name : weights.names())
-        if (name.startsWith(prefix))
-            fileTopLevel.insert(name.mid(prefix.size()).section(QLatin1Char('.'), 0, 0));
+    for (const auto& name : mapped)
+        fileTopLevel.insert(name.section(QLatin1Char('.'), 0, 0));
 
     for (auto& e : entries) {
         if (!weights.contains(e.key)) {
@@ -90,20 +96,23 @@ Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& 
                 candidates << unwrapped << legacyNames(unwrapped);
             }
             for (const auto& candidate : candidates)
-                if (weights.contains(prefix + candidate)) {
-                    e.key = prefix + candidate;
+                if (weights.contains(candidate)) {
+                    e.key = candidate;
                     break;
                 }
         }
         wanted.insert(e.key);
-        const auto* info = weights.info(e.key);
-        if (!info) {
-            (e.parameter ? missing : missingBuffers) << e.key;
+        if (!weights.contains(e.key)) {
+            (e.parameter ? missing : missingBuffers) << weights.describe(e.key);
             continue;
         }
-        if (!compatibleShape(info->shape, e.tensor.sizes()))
+        const auto info = weights.info(e.key);
+        if (!info)
+            mismatches << info.error();
+        else if (!compatibleShape(info->shape, e.tensor.sizes()))
             mismatches << QStringLiteral("%1 has shape %2 in the file but the config needs %3")
-                              .arg(e.key, shapeText(info->shape), shapeText(e.tensor.sizes()));
+                              .arg(weights.describe(e.key), shapeText(info->shape),
+                                   shapeText(e.tensor.sizes()));
     }
     if (!mismatches.isEmpty()) {
         QString message = QStringLiteral("%1: %2").arg(
@@ -124,9 +133,9 @@ Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& 
                 .arg(file, listFirst(missing)));
 
     QStringList unexpected;
-    for (const auto& name : weights.names())
-        if (name.startsWith(prefix) && !wanted.contains(name))
-            unexpected << name;
+    for (const auto& name : mapped)
+        if (!wanted.contains(name))
+            unexpected << weights.describe(name);
 
     c10::InferenceMode normal(false);
     at::NoGradGuard noGrad;

@@ -175,5 +175,8 @@ struct LoadStats {
 // weights that do not fit the configs).
 Result<std::unique_ptr<DiffusionModel>> loadModel(const QString& path, const DeviceChoice& device,
                                                   LoadStats* stats = nullptr);
+// The same from an opened source (a single file with options).
+Result<std::unique_ptr<DiffusionModel>> loadModel(const ModelSource& source, const DeviceChoice& device,
+                                                  LoadStats* stats = nullptr);
 
 } // namespace tp::pipeline

@@ -62,12 +62,12 @@ Result<std::unique_ptr<DiffusionModel>> loadModel(const QString& path, const Dev
             stats->weightBytes = (*model)->weightBytes();
         }
         spdlog::info("loaded {} ({}) on {} ({:.1f} MiB of weights) in {:.0f} ms", path,
-                     io::familyName(source->family()), device.description,
+                     io::familyName(source.family()), device.description,
                      (*model)->weightBytes() / 1048576.0, ms);
         return model;
     }
     return R::fail(
-        QStringLiteral("%1: %2 models are not supported yet.").arg(path, io::familyName(source->family())));
+        QStringLiteral("%1: %2 models are not supported yet.").arg(path, io::familyName(source.family())));
 }
 
 } // namespace tp::pipeline

@@ -16,16 +16,10 @@ FluxModel::FluxModel(const ModelSource& source, const DeviceChoice& device)
 
 Result<std::unique_ptr<DiffusionModel>> FluxModel::load(const ModelSource& source, const DeviceChoice& device) {
     using R = Result<std::unique_ptr<DiffusionModel>>;
-    Result<QString> clipFolder = source.folder(QStringLiteral("tokenizer"));
-    if (!clipFolder)
-        return R::fail(clipFolder.error());
-    Result<text::ClipTokenizer> tokenizer = text::ClipTokenizer::load(*clipFolder);
+    Result<text::ClipTokenizer> tokenizer = source.clipTokenizer(QStringLiteral("tokenizer"));
     if (!tokenizer)
         return R::fail(tokenizer.error());
-    Result<QString> t5Folder = source.folder(QStringLiteral("tokenizer_2"));
-    if (!t5Folder)
-        return R::fail(t5Folder.error());
-    Result<text::T5Tokenizer> t5Tokenizer = text::T5Tokenizer::load(*t5Folder);
+    Result<text::T5Tokenizer> t5Tokenizer = source.t5Tokenizer(QStringLiteral("tokenizer_2"));
     if (!t5Tokenizer)
         return R::fail(t5Tokenizer.error());
     Result<nn::ClipTextConfig> te = configFor<nn::ClipTextConfig>(source, QStringLiteral("text_encoder"));
@@ -65,15 +59,12 @@ Result<std::unique_ptr<DiffusionModel>> FluxModel::load(const ModelSource& sourc
     for (const QString& name : {QStringLiteral("text_encoder"), QStringLiteral("transformer"), QStringLiteral("vae")})
         if (Status s = m->loadComponent(source, name, device.dtype); !s)
             return R::fail(s.error());
-    Result<io::SafeTensorsArchive> t5Weights = source.archive(QStringLiteral("text_encoder_2"));
-    if (!t5Weights)
-        return R::fail(t5Weights.error());
-    nn::LoadReport report;
-    if (Status s = nn::loadT5EncoderWeights(*m->m_textEncoder2, *t5Weights, QString(), device.device, device.dtype, {},
-                                            &report);
+    qint64 t5Bytes = 0;
+    if (Status s = source.loadT5Weights(QStringLiteral("text_encoder_2"), *m->m_textEncoder2, device.device,
+                                        device.dtype, &t5Bytes);
         !s)
         return R::fail(s.error());
-    m->recordComponentBytes(QStringLiteral("text_encoder_2"), report.bytes);
+    m->recordComponentBytes(QStringLiteral("text_encoder_2"), t5Bytes);
     // schnell (no guidance embedding) was distilled with 256 T5 tokens, dev with 512.
     m->m_defaultSequenceLength = tr->guidanceEmbeds ? 512 : 256;
     m->setSchedulerConfig(*scheduler);

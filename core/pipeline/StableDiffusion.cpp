@@ -10,10 +10,7 @@ StableDiffusionModel::StableDiffusionModel(const ModelSource& source, const Devi
 Result<std::unique_ptr<DiffusionModel>> StableDiffusionModel::load(const ModelSource& source,
                                                                    const DeviceChoice& device) {
     using R = Result<std::unique_ptr<DiffusionModel>>;
-    Result<QString> tokenizerFolder = source.folder(QStringLiteral("tokenizer"));
-    if (!tokenizerFolder)
-        return R::fail(tokenizerFolder.error());
-    Result<text::ClipTokenizer> tokenizer = text::ClipTokenizer::load(*tokenizerFolder);
+    Result<text::ClipTokenizer> tokenizer = source.clipTokenizer(QStringLiteral("tokenizer"));
     if (!tokenizer)
         return R::fail(tokenizer.error());
     Result<nn::ClipTextConfig> teConfig =

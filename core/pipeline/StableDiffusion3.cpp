@@ -12,13 +12,6 @@ namespace {
 constexpr int kDefaultMaxSequenceLength = 256;
 constexpr int kMaxSequenceLength = 512;
 
-Result<text::ClipTokenizer> loadClipTokenizer(const ModelSource& source, const QString& name) {
-    Result<QString> folder = source.folder(name);
-    if (!folder)
-        return Result<text::ClipTokenizer>::fail(folder.error());
-    return text::ClipTokenizer::load(*folder);
-}
-
 } // namespace
 
 Result<QString> flowSamplerName(const QString& name, io::ModelFamily family) {
@@ -36,10 +29,10 @@ StableDiffusion3Model::StableDiffusion3Model(const ModelSource& source, const De
 Result<std::unique_ptr<DiffusionModel>> StableDiffusion3Model::load(const ModelSource& source,
                                                                     const DeviceChoice& device) {
     using R = Result<std::unique_ptr<DiffusionModel>>;
-    Result<text::ClipTokenizer> tokenizer = loadClipTokenizer(source, QStringLiteral("tokenizer"));
+    Result<text::ClipTokenizer> tokenizer = source.clipTokenizer(QStringLiteral("tokenizer"));
     if (!tokenizer)
         return R::fail(tokenizer.error());
-    Result<text::ClipTokenizer> tokenizer2 = loadClipTokenizer(source, QStringLiteral("tokenizer_2"));
+    Result<text::ClipTokenizer> tokenizer2 = source.clipTokenizer(QStringLiteral("tokenizer_2"));
     if (!tokenizer2)
         return R::fail(tokenizer2.error());
     Result<nn::ClipTextConfig> te = configFor<nn::ClipTextConfig>(source, QStringLiteral("text_encoder"));
@@ -83,9 +76,7 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusion3Model::load(const ModelS
     m->m_textEncoder2 = m->addComponent(QStringLiteral("text_encoder_2"), nn::ClipTextModel(*te2));
     // T5 is optional: diffusers loads SD 3 with text_encoder_3=None, and its folder may lack it.
     if (source.has(QStringLiteral("text_encoder_3")) && source.has(QStringLiteral("tokenizer_3"))) {
-        Result<QString> folder = source.folder(QStringLiteral("tokenizer_3"));
-        Result<text::T5Tokenizer> t5tok =
-            folder ? text::T5Tokenizer::load(*folder) : Result<text::T5Tokenizer>::fail(folder.error());
+        Result<text::T5Tokenizer> t5tok = source.t5Tokenizer(QStringLiteral("tokenizer_3"));
         if (!t5tok)
             return R::fail(t5tok.error());
         Result<nn::T5Config> t5 = configFor<nn::T5Config>(source, QStringLiteral("text_encoder_3"));
@@ -108,16 +99,12 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusion3Model::load(const ModelS
         if (Status s = m->loadComponent(source, name, device.dtype); !s)
             return R::fail(s.error());
     if (m->m_textEncoder3) {
-        // T5's own loader: the tied token embedding under either name, wo kept in float32 for float16.
-        Result<io::SafeTensorsArchive> weights = source.archive(QStringLiteral("text_encoder_3"));
-        if (!weights)
-            return R::fail(weights.error());
-        nn::LoadReport report;
-        if (Status s = nn::loadT5EncoderWeights(*m->m_textEncoder3, *weights, QString(), device.device, device.dtype,
-                                                {}, &report);
+        qint64 bytes = 0;
+        if (Status s = source.loadT5Weights(QStringLiteral("text_encoder_3"), *m->m_textEncoder3, device.device,
+                                            device.dtype, &bytes);
             !s)
             return R::fail(s.error());
-        m->recordComponentBytes(QStringLiteral("text_encoder_3"), report.bytes);
+        m->recordComponentBytes(QStringLiteral("text_encoder_3"), bytes);
     }
     m->setSchedulerConfig(*scheduler);
     m->setPreview(*source.config(QStringLiteral("vae")), static_cast<int>(vae->latentChannels));

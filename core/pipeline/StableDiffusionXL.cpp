@@ -4,16 +4,6 @@
 
 namespace tp::pipeline {
 
-namespace {
-
-Result<text::ClipTokenizer> loadTokenizer(const ModelSource& source, const QString& name) {
-    Result<QString> folder = source.folder(name);
-    if (!folder)
-        return Result<text::ClipTokenizer>::fail(folder.error());
-    return text::ClipTokenizer::load(*folder);
-}
-
-} // namespace
 
 StableDiffusionXLModel::StableDiffusionXLModel(const ModelSource& source, const DeviceChoice& device)
     : DiffusionModel(io::ModelFamily::SDXL, source.path(), device) {}
@@ -21,10 +11,10 @@ StableDiffusionXLModel::StableDiffusionXLModel(const ModelSource& source, const 
 Result<std::unique_ptr<DiffusionModel>> StableDiffusionXLModel::load(const ModelSource& source,
                                                                      const DeviceChoice& device) {
     using R = Result<std::unique_ptr<DiffusionModel>>;
-    Result<text::ClipTokenizer> tokenizer = loadTokenizer(source, QStringLiteral("tokenizer"));
+    Result<text::ClipTokenizer> tokenizer = source.clipTokenizer(QStringLiteral("tokenizer"));
     if (!tokenizer)
         return R::fail(tokenizer.error());
-    Result<text::ClipTokenizer> tokenizer2 = loadTokenizer(source, QStringLiteral("tokenizer_2"));
+    Result<text::ClipTokenizer> tokenizer2 = source.clipTokenizer(QStringLiteral("tokenizer_2"));
     if (!tokenizer2)
         return R::fail(tokenizer2.error());
     Result<nn::ClipTextConfig> te = configFor<nn::ClipTextConfig>(source, QStringLiteral("text_encoder"));

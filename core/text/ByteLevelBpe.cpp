@@ -1,6 +1,7 @@
 #include "core/text/ByteLevelBpe.h"
 
 #include "core/text/ClipPreTokenizer.h"
+#include "core/text/TokenizerJson.h"
 #include "core/text/VocabJson.h"
 
 #include <QFile>
@@ -45,10 +46,10 @@ std::uint64_t pairKey(std::int32_t left, std::int32_t right) {
 Result<QByteArray> readFile(const QString& path, const QString& what) {
     QFile file(path);
     if (!file.exists())
-        return Result<QByteArray>::fail(
-            QStringLiteral("%1 is missing (%2): the tokenizer folder needs vocab.json and merges.txt; "
-                           "copy the model's tokenizer folder again")
-                .arg(what, path));
+        return Result<QByteArray>::fail(QStringLiteral("%1 is missing (%2): the tokenizer folder needs "
+                                                       "vocab.json and merges.txt (or a tokenizer.json); "
+                                                       "copy the model's tokenizer folder again")
+                                            .arg(what, path));
     if (!file.open(QIODevice::ReadOnly))
         return Result<QByteArray>::fail(
             QStringLiteral("cannot read %1 (%2): %3").arg(what, path, file.errorString()));
@@ -95,7 +96,6 @@ Result<ByteLevelBpe> ByteLevelBpe::load(const QString& vocabPath, const QString&
     using R = Result<ByteLevelBpe>;
     const QString vocabName = QFileInfo(vocabPath).fileName();
     const QString mergesName = QFileInfo(mergesPath).fileName();
-    auto model = std::make_shared<Model>();
 
     auto vocabBytes = readFile(vocabPath, vocabName);
     if (!vocabBytes)
@@ -105,27 +105,16 @@ Result<ByteLevelBpe> ByteLevelBpe::load(const QString& vocabPath, const QString&
         return R::fail(QStringLiteral("%1 (%2) is not a JSON object of token → id (%3); the file is damaged: "
                                       "copy the model's tokenizer folder again")
                            .arg(vocabName, vocabPath, json.error()));
-    if (json->entries.empty())
-        return R::fail(QStringLiteral("%1 (%2) holds no tokens; copy the model's tokenizer folder again")
-                           .arg(vocabName, vocabPath));
-    model->json = std::move(*json);
-    model->vocab.reserve(model->json.entries.size());
-    for (const VocabJson::Entry& entry : model->json.entries) {
-        const std::string_view token = model->json.text(entry);
-        if (size_t(entry.id) >= model->tokens.size())
-            model->tokens.resize(size_t(entry.id) + 1);
-        model->tokens[size_t(entry.id)] = token;
-        model->vocab.insert_or_assign(token, entry.id); // a repeated key keeps its last id, as in Python
-    }
 
     auto mergesBytes = readFile(mergesPath, mergesName);
     if (!mergesBytes)
         return R::fail(mergesBytes.error());
     const QByteArray& text = *mergesBytes;
-    model->merges.reserve(size_t(text.count('\n')) + 1);
+    std::vector<std::pair<std::string_view, std::string_view>> merges;
+    std::vector<int> lines;
+    merges.reserve(size_t(text.count('\n')) + 1);
     qsizetype start = 0;
     int lineNumber = 0;
-    std::string merged;
     while (start < text.size()) {
         qsizetype end = text.indexOf('\n', start);
         if (end < 0)
@@ -144,8 +133,50 @@ Result<ByteLevelBpe> ByteLevelBpe::load(const QString& vocabPath, const QString&
                                           "copy the model's tokenizer folder again")
                                .arg(mergesName, mergesPath)
                                .arg(lineNumber));
-        const std::string_view left = line.substr(0, space);
-        const std::string_view right = line.substr(space + 1);
+        merges.emplace_back(line.substr(0, space), line.substr(space + 1));
+        lines.push_back(lineNumber);
+    }
+    return build(std::move(*json), merges, lines, QStringLiteral("%1 (%2)").arg(vocabName, vocabPath),
+                 QStringLiteral("%1 (%2) line").arg(mergesName, mergesPath),
+                 QStringLiteral("the two files do not belong together"));
+}
+
+Result<ByteLevelBpe> ByteLevelBpe::fromTokenizerJson(const TokenizerJson& tokenizer, const QString& path) {
+    std::vector<std::pair<std::string_view, std::string_view>> merges;
+    std::vector<int> numbers;
+    merges.reserve(tokenizer.merges.size());
+    for (size_t i = 0; i < tokenizer.merges.size(); ++i) {
+        merges.emplace_back(tokenizer.merges[i].first, tokenizer.merges[i].second);
+        numbers.push_back(int(i));
+    }
+    const QString name = QFileInfo(path).fileName();
+    return build(tokenizer.vocab, merges, numbers, QStringLiteral("%1 (%2)").arg(name, path),
+                 QStringLiteral("%1 (%2) merge").arg(name, path), QStringLiteral("the file is inconsistent"));
+}
+
+Result<ByteLevelBpe>
+ByteLevelBpe::build(VocabJson json, const std::vector<std::pair<std::string_view, std::string_view>>& merges,
+                    const std::vector<int>& positions, const QString& vocabWhere, const QString& mergeWhere,
+                    const QString& inconsistent) {
+    using R = Result<ByteLevelBpe>;
+    auto model = std::make_shared<Model>();
+    if (json.entries.empty())
+        return R::fail(
+            QStringLiteral("%1 holds no tokens; copy the model's tokenizer folder again").arg(vocabWhere));
+    model->json = std::move(json);
+    model->vocab.reserve(model->json.entries.size());
+    for (const VocabJson::Entry& entry : model->json.entries) {
+        const std::string_view token = model->json.text(entry);
+        if (size_t(entry.id) >= model->tokens.size())
+            model->tokens.resize(size_t(entry.id) + 1);
+        model->tokens[size_t(entry.id)] = token;
+        model->vocab.insert_or_assign(token, entry.id); // a repeated key keeps its last id, as in Python
+    }
+
+    model->merges.reserve(merges.size());
+    std::string merged;
+    for (size_t i = 0; i < merges.size(); ++i) {
+        const auto [left, right] = merges[i];
         merged.assign(left);
         merged.append(right);
         const std::int32_t a = model->find(left);
@@ -155,11 +186,12 @@ Result<ByteLevelBpe> ByteLevelBpe::load(const QString& vocabPath, const QString&
              {std::pair{a, left}, std::pair{b, right}, std::pair{ab, std::string_view(merged)}})
             if (id < 0)
                 return R::fail(
-                    QStringLiteral("%1 (%2) line %3 uses \"%4\", which %5 does not have: the two files "
-                                   "do not belong together; copy the model's tokenizer folder again")
-                        .arg(mergesName, mergesPath)
-                        .arg(lineNumber)
-                        .arg(QString::fromUtf8(name.data(), qsizetype(name.size())), vocabName));
+                    QStringLiteral("%1 %2 uses \"%3\", which %4 does not have: %5; copy the model's "
+                                   "tokenizer folder again")
+                        .arg(mergeWhere)
+                        .arg(positions[i])
+                        .arg(QString::fromUtf8(name.data(), qsizetype(name.size())), vocabWhere,
+                             inconsistent));
         // Like tokenizers (a map collected from the list), a repeated pair keeps its last rank.
         model->merges.insert_or_assign(pairKey(a, b), std::pair{model->mergeCount, ab});
         ++model->mergeCount;

@@ -9,9 +9,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tp::text {
+
+struct TokenizerJson;
+struct VocabJson;
 
 // GPT-2's reversible byte → printable character table (`bytes_to_unicode`).
 char32_t byteToUnicode(std::uint8_t byte);
@@ -28,6 +32,8 @@ public:
 
     // Reads both files; errors name the file (and line) at fault.
     static Result<ByteLevelBpe> load(const QString& vocabPath, const QString& mergesPath);
+    // The model of a tokenizer.json already read from `path` (named in messages).
+    static Result<ByteLevelBpe> fromTokenizerJson(const TokenizerJson& tokenizer, const QString& path);
 
     // Token strings are in the byte-level alphabet, UTF-8 encoded (as in vocab.json).
     std::optional<std::int32_t> tokenId(std::string_view token) const;
@@ -54,6 +60,12 @@ private:
     struct Model;
     struct Cache;
     ByteLevelBpe(std::shared_ptr<const Model> model, std::shared_ptr<Cache> cache);
+    // The vocabulary indexed and the merges ranked in order; positions[i] numbers merge i in
+    // messages ("<mergeWhere> <position> uses …, which <vocabWhere> does not have: <inconsistent>").
+    static Result<ByteLevelBpe>
+    build(VocabJson json, const std::vector<std::pair<std::string_view, std::string_view>>& merges,
+          const std::vector<int>& positions, const QString& vocabWhere, const QString& mergeWhere,
+          const QString& inconsistent);
     std::vector<std::int32_t> mergeWord(std::string_view utf8) const;
 
     std::shared_ptr<const Model> m_model;

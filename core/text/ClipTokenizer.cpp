@@ -3,9 +3,11 @@
 #include "core/common/Log.h"
 #include "core/text/ClipPreTokenizer.h"
 #include "core/text/ClipTokenizerConfig.h"
+#include "core/text/TokenizerJson.h"
 
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFileInfo>
 
 #include <algorithm>
 #include <string_view>
@@ -50,7 +52,7 @@ std::u16string_view utf16(const QString& s) {
 
 } // namespace
 
-Result<ClipTokenizer> ClipTokenizer::load(const QString& folder) {
+Result<ClipTokenizer> ClipTokenizer::load(const QString& folder, const QString& padToken) {
     using R = Result<ClipTokenizer>;
     QElapsedTimer timer;
     timer.start();
@@ -64,12 +66,39 @@ Result<ClipTokenizer> ClipTokenizer::load(const QString& folder) {
     auto config = ClipTokenizerConfig::read(folder);
     if (!config)
         return R::fail(config.error());
-    auto bpe = ByteLevelBpe::load(dir.filePath(QStringLiteral("vocab.json")),
-                                  dir.filePath(QStringLiteral("merges.txt")));
-    if (!bpe)
-        return R::fail(bpe.error());
+    const QString vocabPath = dir.filePath(QStringLiteral("vocab.json"));
+    const QString mergesPath = dir.filePath(QStringLiteral("merges.txt"));
+    const QString jsonPath = dir.filePath(QStringLiteral("tokenizer.json"));
+    const bool fromJson =
+        (!QFileInfo::exists(vocabPath) || !QFileInfo::exists(mergesPath)) && QFileInfo::exists(jsonPath);
+    std::optional<Result<ByteLevelBpe>> bpe;
+    QString vocabSource = vocabPath;
+    if (fromJson) {
+        auto json = TokenizerJson::read(jsonPath);
+        if (!json)
+            return R::fail(json.error());
+        bpe = ByteLevelBpe::fromTokenizerJson(*json, jsonPath);
+        vocabSource = jsonPath;
+        // tokenizer.json's added tokens and special tokens, where the config files are silent.
+        for (const TokenizerJson::AddedToken& added : json->addedTokens)
+            if (std::none_of(config->addedTokens.begin(), config->addedTokens.end(),
+                             [&](const ClipTokenizerConfig::AddedToken& a) { return a.id == added.id; }))
+                config->addedTokens.push_back({added.content, added.id, added.normalized});
+        const QString origin = QStringLiteral("tokenizer.json");
+        for (auto [token, content] :
+             {std::pair{&config->bos, json->bosToken}, std::pair{&config->eos, json->eosToken},
+              std::pair{&config->unk, json->unkToken}, std::pair{&config->pad, json->padToken}})
+            if (token->isDefault && !content.isEmpty())
+                *token = {content, false, origin, false};
+    } else {
+        bpe = ByteLevelBpe::load(vocabPath, mergesPath);
+    }
+    if (!*bpe)
+        return R::fail(bpe->error());
+    if (!padToken.isEmpty())
+        config->pad = {padToken, false, QStringLiteral("the pad token asked for"), false};
 
-    ClipTokenizer tokenizer(std::move(*bpe));
+    ClipTokenizer tokenizer(std::move(**bpe));
     for (const auto& added : config->addedTokens)
         tokenizer.m_addedTokens.push_back({added.content, added.id});
 
@@ -88,8 +117,7 @@ Result<ClipTokenizer> ClipTokenizer::load(const QString& folder) {
             return R::fail(
                 QStringLiteral("%1 names the %2 token \"%3\", which %4 does not have; the tokenizer folder "
                                "is inconsistent: copy it again")
-                    .arg(role.token.origin, QLatin1String(role.name), role.token.content,
-                         dir.filePath(QStringLiteral("vocab.json"))));
+                    .arg(role.token.origin, QLatin1String(role.name), role.token.content, vocabSource));
         role.id = *id;
     }
     tokenizer.m_bpe.setUnknownId(std::int32_t(tokenizer.m_unkId));

@@ -39,7 +39,11 @@ public:
 
     // Reads vocab.json, merges.txt and, when present, tokenizer_config.json and
     // special_tokens_map.json (bos/eos/unk/pad tokens, model_max_length, added_tokens_decoder).
-    static Result<ClipTokenizer> load(const QString& folder);
+    // A folder without vocab.json/merges.txt but with a tokenizer.json (what transformers 5
+    // saves) gives the BPE model, its added tokens and, where the config files name none, the
+    // unk/bos/eos/pad tokens from that file. `padToken`, when not empty, replaces the folder's
+    // pad token ("!" makes CLIP's vocabulary the OpenCLIP tokenizer of SD 2.x and SDXL).
+    static Result<ClipTokenizer> load(const QString& folder, const QString& padToken = QString());
 
     // Prompt token ids, no BOS/EOS, no truncation.
     std::vector<std::int64_t> encode(const QString& text) const;

@@ -55,7 +55,7 @@ Status readToken(const QJsonObject& object, const QString& key, const QString& p
     }
     if (content.isEmpty())
         return Status::fail(QStringLiteral("%1: \"%2\" is empty").arg(path, key));
-    token = {content, normalized, QFileInfo(path).fileName()};
+    token = {content, normalized, QFileInfo(path).fileName(), false};
     return Status::ok();
 }
 

@@ -16,6 +16,7 @@ struct ClipTokenizerConfig final {
         QString content;
         bool normalized = false; // {"content": …, "normalized": true}: matched after normalisation
         QString origin;          // the file that named it, for messages
+        bool isDefault = false;  // CLIPTokenizer's default: no file named it
     };
     struct AddedToken { // tokenizer_config.json's added_tokens_decoder
         QString content;
@@ -24,10 +25,10 @@ struct ClipTokenizerConfig final {
     };
 
     // CLIPTokenizer's defaults; SD 2.x (OpenCLIP) folders set pad to "!".
-    Token bos{QStringLiteral("<|startoftext|>"), false, QStringLiteral("the CLIP default")};
-    Token eos{QStringLiteral("<|endoftext|>"), false, QStringLiteral("the CLIP default")};
-    Token unk{QStringLiteral("<|endoftext|>"), false, QStringLiteral("the CLIP default")};
-    Token pad{QStringLiteral("<|endoftext|>"), false, QStringLiteral("the CLIP default")};
+    Token bos{QStringLiteral("<|startoftext|>"), false, QStringLiteral("the CLIP default"), true};
+    Token eos{QStringLiteral("<|endoftext|>"), false, QStringLiteral("the CLIP default"), true};
+    Token unk{QStringLiteral("<|endoftext|>"), false, QStringLiteral("the CLIP default"), true};
+    Token pad{QStringLiteral("<|endoftext|>"), false, QStringLiteral("the CLIP default"), true};
     int modelMaxLength = 77;
     std::vector<AddedToken> addedTokens;
 

@@ -1,4 +1,5 @@
 // `twistedpic-cli models` run as a process against a fake Hugging Face cache.
+#include "tests/io/FakeCheckpoints.h"
 #include "tests/io/FakeModels.h"
 #include "tests/support/TestUtil.h"
 
@@ -138,6 +139,51 @@ private Q_SLOTS:
         QVERIFY2(r.out.contains(QRegularExpression(
                      QStringLiteral("\npipeline +SD 1\\.x +yes +[0-9.]+ MiB +fp32 +folder +"))),
                  qPrintable(r.out));
+        QVERIFY(QFile::remove(m_dir.filePath(QStringLiteral("cli.conf"))));
+    }
+
+    // A folder of single-file checkpoints (A1111's models/Stable-diffusion/) as a search path.
+    void singleFiles() {
+        const QString folder = m_dir.filePath(QStringLiteral("Stable-diffusion"));
+        QVERIFY(QDir().mkpath(folder));
+        QVERIFY(writeSparseSafeTensors(folder + QStringLiteral("/v1-5-pruned-emaonly.safetensors"),
+                                       fakeCheckpointTensors(FakeCheckpointKind::SD1)));
+        QVERIFY(writeSparseSafeTensors(folder + QStringLiteral("/sd_xl_refiner_1.0.safetensors"),
+                                       fakeCheckpointTensors(FakeCheckpointKind::SDXLRefiner)));
+        QVERIFY(writeText(folder + QStringLiteral("/old.ckpt"), "PK"));
+        ProcessResult r = runProcess(binaryPath(QStringLiteral("app/twistedpic-cli")),
+                                     {QStringLiteral("--config"), m_dir.filePath(QStringLiteral("cli.conf")),
+                                      QStringLiteral("settings"), QStringLiteral("set"),
+                                      QStringLiteral("models/searchPaths"), folder});
+        QCOMPARE(r.exitCode, 0);
+        r = models({}, m_cache);
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains(
+                     QRegularExpression(QStringLiteral("\nv1-5-pruned-emaonly +SD 1\\.x +yes +[0-9.]+ MiB "
+                                                       "+fp16 +folder +%1/v1-5-pruned-emaonly\\.safetensors\n")
+                                            .arg(QRegularExpression::escape(folder)))),
+                 qPrintable(r.out));
+        QVERIFY2(
+            r.out.contains(QRegularExpression(QStringLiteral("\nsd_xl_refiner_1\\.0 +SDXL +no .*\n    An SDXL "
+                                                             "refiner checkpoint"))),
+            qPrintable(r.out));
+        QVERIFY2(
+            r.out.contains(QStringLiteral("    PyTorch pickle checkpoints are not supported (loading one can "
+                                          "run code): convert it to .safetensors.\n")),
+            qPrintable(r.out));
+        r = models({QStringLiteral("--json")}, m_cache);
+        QCOMPARE(r.exitCode, 0);
+        bool found = false;
+        for (const QJsonValue v :
+             QJsonDocument::fromJson(r.out.toUtf8()).object().value(QLatin1String("models")).toArray())
+            if (v.toObject().value(QLatin1String("name")).toString() ==
+                QLatin1String("v1-5-pruned-emaonly")) {
+                found = true;
+                QCOMPARE(v.toObject().value(QLatin1String("format")).toString(),
+                         QStringLiteral("single-file"));
+                QCOMPARE(v.toObject().value(QLatin1String("family")).toString(), QStringLiteral("SD 1.x"));
+            }
+        QVERIFY(found);
         QVERIFY(QFile::remove(m_dir.filePath(QStringLiteral("cli.conf"))));
     }
 

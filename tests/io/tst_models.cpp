@@ -1,6 +1,7 @@
 // ModelFolder (diffusers folders) and ModelCatalogue (bundled, search paths, Hugging Face cache).
 #include "core/io/ModelCatalogue.h"
 #include "core/io/ModelFolder.h"
+#include "tests/io/FakeCheckpoints.h"
 #include "tests/io/FakeModels.h"
 #include "tests/support/TestUtil.h"
 
@@ -623,6 +624,86 @@ private Q_SLOTS:
         const auto notModel = c.resolve(t.filePath(QStringLiteral("b/notes")));
         QVERIFY(!notModel);
         QVERIFY(notModel.error().contains(QStringLiteral("has no model_index.json")));
+    }
+
+    // A1111's models/Stable-diffusion/: single files, in subfolders too, listed from their
+    // headers; pickles listed as not supported; a single file can be a search path itself.
+    void scansSingleFiles() {
+        QTemporaryDir tmp;
+        const QDir t(tmp.path());
+        const QString sd = t.filePath(QStringLiteral("Stable-diffusion"));
+        QVERIFY(QDir().mkpath(sd + QStringLiteral("/xl")));
+        FakeCheckpointOptions fp32;
+        fp32.dtype = QStringLiteral("F32");
+        QVERIFY(writeSparseSafeTensors(sd + QStringLiteral("/v1-5-pruned-emaonly.safetensors"),
+                                       fakeCheckpointTensors(FakeCheckpointKind::SD1, fp32)));
+        QVERIFY(writeSparseSafeTensors(sd + QStringLiteral("/v2-1_768-ema-pruned.safetensors"),
+                                       fakeCheckpointTensors(FakeCheckpointKind::SD2)));
+        QVERIFY(writeSparseSafeTensors(sd + QStringLiteral("/xl/sd_xl_base_1.0.safetensors"),
+                                       fakeCheckpointTensors(FakeCheckpointKind::SDXL)));
+        QVERIFY(writeSparseSafeTensors(sd + QStringLiteral("/xl/sd_xl_refiner_1.0.safetensors"),
+                                       fakeCheckpointTensors(FakeCheckpointKind::SDXLRefiner)));
+        QVERIFY(writeText(sd + QStringLiteral("/old-model.ckpt"), "PK\x03\x04"));
+        QVERIFY(writeText(sd + QStringLiteral("/cut.safetensors"),
+                          QByteArray("\xff\x00\x00\x00\x00\x00\x00\x00{}", 10)));
+        QVERIFY(writeText(sd + QStringLiteral("/notes.txt"), "not a model"));
+        QVERIFY(makeFakeModel(sd + QStringLiteral("/diffusers-model"), FakeFamily::SD1));
+        const QString lone = t.filePath(QStringLiteral("elsewhere.safetensors"));
+        QVERIFY(writeSparseSafeTensors(lone, fakeCheckpointTensors(FakeCheckpointKind::SD1)));
+
+        const ModelCatalogue c =
+            ModelCatalogue::scan({sd, lone, sd}, {}, t.filePath(QStringLiteral("no-cache")));
+        QStringList names;
+        for (const ModelInfo& m : c.models())
+            names << m.name;
+        QCOMPARE(names,
+                 (QStringList{QStringLiteral("cut"), QStringLiteral("old-model"),
+                              QStringLiteral("v1-5-pruned-emaonly"), QStringLiteral("v2-1_768-ema-pruned"),
+                              QStringLiteral("diffusers-model"), QStringLiteral("sd_xl_base_1.0"),
+                              QStringLiteral("sd_xl_refiner_1.0"), QStringLiteral("elsewhere")}));
+
+        const ModelInfo* sd1 = byName(c, QStringLiteral("v1-5-pruned-emaonly"));
+        QCOMPARE(sd1->format, QStringLiteral("single-file"));
+        QCOMPARE(sd1->family, QStringLiteral("SD 1.x"));
+        QVERIFY2(sd1->supported, qPrintable(sd1->problem));
+        QCOMPARE(sd1->precision, QStringLiteral("fp32"));
+        QCOMPARE(sd1->folder, sd + QStringLiteral("/v1-5-pruned-emaonly.safetensors"));
+        QCOMPARE(sd1->sizeBytes, QFileInfo(sd1->folder).size());
+        QCOMPARE(sd1->nativeSize, 512);
+        QCOMPARE(sd1->source, QStringLiteral("folder"));
+        const ModelInfo* sd2 = byName(c, QStringLiteral("v2-1_768-ema-pruned"));
+        QCOMPARE(sd2->family, QStringLiteral("SD 2.x"));
+        QCOMPARE(sd2->nativeSize, 768);
+        QCOMPARE(sd2->precision, QStringLiteral("fp16"));
+        const ModelInfo* xl = byName(c, QStringLiteral("sd_xl_base_1.0"));
+        QCOMPARE(xl->family, QStringLiteral("SDXL"));
+        QCOMPARE(xl->supported, familySupported(ModelFamily::SDXL));
+        const ModelInfo* refiner = byName(c, QStringLiteral("sd_xl_refiner_1.0"));
+        QVERIFY(!refiner->supported);
+        QVERIFY(refiner->problem.contains(QStringLiteral("SDXL refiner")));
+        const ModelInfo* pickle = byName(c, QStringLiteral("old-model"));
+        QCOMPARE(pickle->format, QStringLiteral("pickle"));
+        QVERIFY(!pickle->supported);
+        QVERIFY2(pickle->problem.contains(QStringLiteral("pickle checkpoints are not supported")) &&
+                     pickle->problem.contains(QStringLiteral("convert it to .safetensors")),
+                 qPrintable(pickle->problem));
+        const ModelInfo* cut = byName(c, QStringLiteral("cut"));
+        QVERIFY(!cut->supported);
+        QVERIFY2(cut->problem.contains(QStringLiteral("cut.safetensors")) &&
+                     cut->problem.contains(QStringLiteral("truncated or damaged")),
+                 qPrintable(cut->problem));
+        QCOMPARE(byName(c, QStringLiteral("diffusers-model"))->format, QStringLiteral("diffusers"));
+
+        // find() and resolve() take checkpoint paths; resolve() reads one outside the catalogue.
+        QCOMPARE(c.find(sd + QStringLiteral("/xl/sd_xl_base_1.0.safetensors")), xl);
+        QCOMPARE(c.find(QStringLiteral("v1-5-pruned-emaonly")), sd1);
+        const QString outside = t.filePath(QStringLiteral("later.safetensors"));
+        QVERIFY(writeSparseSafeTensors(outside, fakeCheckpointTensors(FakeCheckpointKind::SD2)));
+        const auto later = c.resolve(outside);
+        QVERIFY2(later, qPrintable(later.error()));
+        QCOMPARE(later->family, QStringLiteral("SD 2.x"));
+        QCOMPARE(later->format, QStringLiteral("single-file"));
+        QCOMPARE(ModelCatalogue::inspect(outside, QStringLiteral("folder")).family, QStringLiteral("SD 2.x"));
     }
 
     void nothingFound() {

@@ -1,3 +1,4 @@
+#include "core/common/Paths.h"
 #include "core/io/SafeTensors.h"
 #include "core/text/ClipPreTokenizer.h"
 #include "core/text/ClipTokenizer.h"
@@ -136,25 +137,168 @@ private Q_SLOTS:
     // Hugging Face CLIPTokenizer's ids for the fixture prompts (accents, emoji, CJK, whitespace, over-long).
     void referenceParity() { checkFixture(test::dataPath(QStringLiteral("sd15-tiny")), tiny(), false, 18); }
 
-    // The real CLIP ViT-L/14 vocabulary: only where TWISTEDPIC_CLIP_VOCAB_DIR names a folder with
-    // vocab.json, merges.txt, tokenizer_config.json, cases.json and reference.safetensors.
+    // The real CLIP ViT-L/14 vocabulary shipped with the app (resources/tokenizers/clip), against
+    // transformers' ids for the prompts of tests/data/clip-tokenizer.
     void realVocabularyParity() {
-        const QString folder = qEnvironmentVariable("TWISTEDPIC_CLIP_VOCAB_DIR");
-        if (folder.isEmpty())
-            QSKIP(
-                "set TWISTEDPIC_CLIP_VOCAB_DIR to a CLIP tokenizer folder with reference.safetensors to run");
+        const QString folder = paths::bundledTokenizerDir(QStringLiteral("clip"));
+        QVERIFY2(!folder.isEmpty(), qPrintable(paths::bundledTokenizerDirs().join(QLatin1Char(' '))));
+        QCOMPARE(QDir(folder).canonicalPath(),
+                 QDir(QStringLiteral(TP_SOURCE_DIR "/resources/tokenizers/clip")).canonicalPath());
         QElapsedTimer timer;
         timer.start();
         auto tokenizer = ClipTokenizer::load(folder);
         const double loadMs = double(timer.nsecsElapsed()) / 1e6;
         QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
         QCOMPARE(tokenizer->vocabSize(), 49408);
+        QCOMPARE(tokenizer->mergeCount(), 48894);
         QCOMPARE(tokenizer->bosId(), std::int64_t(49406));
         QCOMPARE(tokenizer->eosId(), std::int64_t(49407));
-        checkFixture(folder, *tokenizer, true,
-                     fixturePrompts(QDir(folder).filePath(QStringLiteral("cases.json"))).size());
+        QCOMPARE(tokenizer->padId(), std::int64_t(49407));
+        const QString references = test::dataPath(QStringLiteral("clip-tokenizer"));
+        checkFixture(references, *tokenizer, true,
+                     fixturePrompts(QDir(references).filePath(QStringLiteral("cases.json"))).size());
         qInfo("real vocabulary: %d tokens, %d merges, loaded in %.1f ms", tokenizer->vocabSize(),
               tokenizer->mergeCount(), loadMs);
+
+        // SDXL's second tokenizer and SD 2.x's: the same vocabulary padded with "!" (id 0).
+        auto open = ClipTokenizer::load(folder, QStringLiteral("!"));
+        QVERIFY2(open, qPrintable(open.error()));
+        QCOMPARE(open->padId(), std::int64_t(0));
+        const TokenizedPrompt a = tokenizer->tokenize(QStringLiteral("a red circle"));
+        const TokenizedPrompt b = open->tokenize(QStringLiteral("a red circle"));
+        QCOMPARE(a.length, b.length);
+        QVERIFY(std::equal(a.ids.begin(), a.ids.begin() + a.length, b.ids.begin()));
+        QCOMPARE(b.ids.back(), std::int64_t(0));
+        QCOMPARE(a.ids.back(), std::int64_t(49407));
+    }
+
+    // A folder saved by transformers 5 holds tokenizer.json only: the same ids as vocab.json +
+    // merges.txt, with merges written as pairs (the fixture's own file) or as "a b" strings, and
+    // with or without the config files (special tokens then come from tokenizer.json).
+    void tokenizerJsonOnly_data() {
+        QTest::addColumn<bool>("stringMerges");
+        QTest::addColumn<bool>("withConfig");
+        QTest::newRow("pairs, config") << false << true;
+        QTest::newRow("strings, config") << true << true;
+        QTest::newRow("pairs, no config") << false << false;
+    }
+    void tokenizerJsonOnly() {
+        QFETCH(bool, stringMerges);
+        QFETCH(bool, withConfig);
+        QTemporaryDir dir;
+        QFile source(QDir(tinyFolder()).filePath(QStringLiteral("tokenizer.json")));
+        QVERIFY(source.open(QIODevice::ReadOnly));
+        QJsonObject json = QJsonDocument::fromJson(source.readAll()).object();
+        QVERIFY(json.value(QStringLiteral("model"))
+                    .toObject()
+                    .value(QStringLiteral("merges"))
+                    .toArray()
+                    .at(0)
+                    .isArray());
+        if (stringMerges) {
+            QJsonObject model = json.value(QStringLiteral("model")).toObject();
+            QJsonArray merges;
+            for (const QJsonValue& m : model.value(QStringLiteral("merges")).toArray())
+                merges.append(
+                    QString(m.toArray().at(0).toString() + QLatin1Char(' ') + m.toArray().at(1).toString()));
+            model.insert(QStringLiteral("merges"), merges);
+            json.insert(QStringLiteral("model"), model);
+        }
+        writeFile(QDir(dir.path()).filePath(QStringLiteral("tokenizer.json")), QJsonDocument(json).toJson());
+        if (withConfig)
+            QVERIFY(QFile::copy(QDir(tinyFolder()).filePath(QStringLiteral("tokenizer_config.json")),
+                                QDir(dir.path()).filePath(QStringLiteral("tokenizer_config.json"))));
+        auto tokenizer = ClipTokenizer::load(dir.path());
+        QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+        QCOMPARE(tokenizer->vocabSize(), tiny().vocabSize());
+        QCOMPARE(tokenizer->mergeCount(), tiny().mergeCount());
+        QCOMPARE(tokenizer->bosId(), tiny().bosId());
+        QCOMPARE(tokenizer->eosId(), tiny().eosId());
+        QCOMPARE(tokenizer->padId(), tiny().padId());
+        QCOMPARE(tokenizer->unkId(), tiny().unkId());
+        checkFixture(test::dataPath(QStringLiteral("sd15-tiny")), *tokenizer, false, 18);
+        for (const auto& [index, prompt] :
+             fixturePrompts(test::dataPath(QStringLiteral("sd15-tiny/cases.json"))))
+            QCOMPARE(tokenizer->encode(prompt), tiny().encode(prompt));
+        QCOMPARE(tokenizer->encode(QStringLiteral("<|endoftext|> x")).front(), tiny().eosId());
+    }
+
+    // The real vocabulary as a transformers 5 tokenizer.json: transformers' ids.
+    void realVocabularyFromTokenizerJson() {
+        const QString folder = paths::bundledTokenizerDir(QStringLiteral("clip"));
+        QFile vocabFile(QDir(folder).filePath(QStringLiteral("vocab.json")));
+        QFile mergesFile(QDir(folder).filePath(QStringLiteral("merges.txt")));
+        QVERIFY(vocabFile.open(QIODevice::ReadOnly) && mergesFile.open(QIODevice::ReadOnly));
+        QJsonArray merges;
+        for (const QByteArray& line : mergesFile.readAll().split('\n')) {
+            if (line.isEmpty() || line.startsWith("#version"))
+                continue;
+            const QList<QByteArray> parts = line.split(' ');
+            merges.append(QJsonArray{QString::fromUtf8(parts[0]), QString::fromUtf8(parts[1])});
+        }
+        const QJsonObject model{
+            {QStringLiteral("type"), QStringLiteral("BPE")},
+            {QStringLiteral("unk_token"), QStringLiteral("<|endoftext|>")},
+            {QStringLiteral("end_of_word_suffix"), QStringLiteral("</w>")},
+            {QStringLiteral("vocab"), QJsonDocument::fromJson(vocabFile.readAll()).object()},
+            {QStringLiteral("merges"), merges}};
+        const QJsonObject json{
+            {QStringLiteral("model"), model},
+            {QStringLiteral("post_processor"),
+             QJsonObject{{QStringLiteral("type"), QStringLiteral("RobertaProcessing")},
+                         {QStringLiteral("cls"), QJsonArray{QStringLiteral("<|startoftext|>"), 49406}},
+                         {QStringLiteral("sep"), QJsonArray{QStringLiteral("<|endoftext|>"), 49407}}}},
+            {QStringLiteral("added_tokens"),
+             QJsonArray{QJsonObject{{QStringLiteral("id"), 49406},
+                                    {QStringLiteral("content"), QStringLiteral("<|startoftext|>")}},
+                        QJsonObject{{QStringLiteral("id"), 49407},
+                                    {QStringLiteral("content"), QStringLiteral("<|endoftext|>")}}}}};
+        QTemporaryDir dir;
+        writeFile(QDir(dir.path()).filePath(QStringLiteral("tokenizer.json")), QJsonDocument(json).toJson());
+        QElapsedTimer timer;
+        timer.start();
+        auto tokenizer = ClipTokenizer::load(dir.path());
+        const double loadMs = double(timer.nsecsElapsed()) / 1e6;
+        QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+        QCOMPARE(tokenizer->vocabSize(), 49408);
+        QCOMPARE(tokenizer->mergeCount(), 48894);
+        QCOMPARE(tokenizer->bosId(), std::int64_t(49406));
+        QCOMPARE(tokenizer->padId(), std::int64_t(49407));
+        const QString references = test::dataPath(QStringLiteral("clip-tokenizer"));
+        checkFixture(references, *tokenizer, true,
+                     fixturePrompts(QDir(references).filePath(QStringLiteral("cases.json"))).size());
+        qInfo("real vocabulary from tokenizer.json: loaded in %.1f ms", loadMs);
+    }
+
+    void tokenizerJsonErrors() {
+        QTemporaryDir dir;
+        // Neither vocab.json nor tokenizer.json: the message says what is needed.
+        auto tokenizer = ClipTokenizer::load(dir.path());
+        QVERIFY(!tokenizer);
+        QVERIFY2(tokenizer.error().contains(QStringLiteral("vocab.json is missing")) &&
+                     tokenizer.error().contains(QStringLiteral("tokenizer.json")),
+                 qPrintable(tokenizer.error()));
+        // A SentencePiece (T5) tokenizer.json is not CLIP's.
+        writeFile(QDir(dir.path()).filePath(QStringLiteral("tokenizer.json")),
+                  R"({"model": {"type": "Unigram", "vocab": [["<pad>", 0.0]]}})");
+        tokenizer = ClipTokenizer::load(dir.path());
+        QVERIFY(!tokenizer);
+        QVERIFY2(tokenizer.error().contains(
+                     QStringLiteral("holds a Unigram tokenizer model, not CLIP's byte-level BPE")),
+                 qPrintable(tokenizer.error()));
+        writeFile(QDir(dir.path()).filePath(QStringLiteral("tokenizer.json")),
+                  R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}})");
+        tokenizer = ClipTokenizer::load(dir.path());
+        QVERIFY(!tokenizer);
+        QVERIFY2(tokenizer.error().contains(QStringLiteral("tokenizer.json")) &&
+                     tokenizer.error().contains(QStringLiteral("merge 0 uses \"ab\"")),
+                 qPrintable(tokenizer.error()));
+        writeFile(QDir(dir.path()).filePath(QStringLiteral("tokenizer.json")), "{ not json");
+        tokenizer = ClipTokenizer::load(dir.path());
+        QVERIFY(!tokenizer);
+        QVERIFY2(tokenizer.error().contains(QStringLiteral("tokenizer.json")) &&
+                     tokenizer.error().contains(QStringLiteral("not valid JSON")),
+                 qPrintable(tokenizer.error()));
     }
 
     void sd2PadsWithExclamationMark() {
