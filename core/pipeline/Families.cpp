@@ -41,18 +41,24 @@ void sync(const at::Device& device) {
 
 Result<std::unique_ptr<DiffusionModel>> loadModel(const QString& path, const DeviceChoice& device,
                                                   LoadStats* stats) {
+    Result<ModelSource> source = ModelSource::open(path);
+    if (!source)
+        return Result<std::unique_ptr<DiffusionModel>>::fail(source.error());
+    return loadModel(*source, device, stats);
+}
+
+Result<std::unique_ptr<DiffusionModel>> loadModel(const ModelSource& source, const DeviceChoice& device,
+                                                  LoadStats* stats) {
     using R = Result<std::unique_ptr<DiffusionModel>>;
     QElapsedTimer timer;
     timer.start();
-    Result<ModelSource> source = ModelSource::open(path);
-    if (!source)
-        return R::fail(source.error());
-    if (!source->problem().isEmpty())
-        return R::fail(QStringLiteral("%1: %2").arg(path, source->problem()));
+    const QString& path = source.path();
+    if (!source.problem().isEmpty())
+        return R::fail(QStringLiteral("%1: %2").arg(path, source.problem()));
     for (const FamilyEntry& f : kFamilies) {
-        if (f.family != source->family())
+        if (f.family != source.family())
             continue;
-        R model = f.load(*source, device);
+        R model = f.load(source, device);
         if (!model)
             return model;
         sync(device.device);
@@ -61,9 +67,9 @@ Result<std::unique_ptr<DiffusionModel>> loadModel(const QString& path, const Dev
             stats->milliseconds = ms;
             stats->weightBytes = (*model)->weightBytes();
         }
-        spdlog::info("loaded {} ({}) on {} ({:.1f} MiB of weights) in {:.0f} ms", path,
-                     io::familyName(source.family()), device.description,
-                     (*model)->weightBytes() / 1048576.0, ms);
+        spdlog::info("loaded {} ({}{}) on {} ({:.1f} MiB of weights) in {:.0f} ms", path,
+                     io::familyName(source.family()), source.isSingleFile() ? ", single file" : "",
+                     device.description, (*model)->weightBytes() / 1048576.0, ms);
         return model;
     }
     return R::fail(
