@@ -76,7 +76,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     m_width = new QSpinBox(this);
     m_height = new QSpinBox(this);
     for (QSpinBox* s : {m_width, m_height}) {
-        s->setRange(64, 4096);
+        s->setRange(16, 4096); // multiples of 8 (16 for SD 3 and Flux), checked by the engine
         s->setSingleStep(64);
     }
     m_times = new QLabel(QStringLiteral("×"), this);
