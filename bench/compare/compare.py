@@ -174,7 +174,12 @@ def run_twistedpic(family, folder, shapes, settings, args, raw):
            "--guidance", str(settings["guidance"]), "--sampler", sampler, "--no-cold",
            "--precisions", settings["dtype"], "--json", out_json]
     log(f"[{family}] twistedpic-bench generation: sizes {','.join(sizes)} batches {','.join(map(str, batches))}")
-    res = run(cmd, os.path.join(raw, f"{family}-twistedpic.log"), args.timeout)
+    # The bench needs the libraries the Python side is kept away from (device.sh's refpy strips the Qt
+    # kit from LD_LIBRARY_PATH and keeps the original in TP_BENCH_LD_LIBRARY_PATH).
+    env = dict(os.environ)
+    if env.get("TP_BENCH_LD_LIBRARY_PATH"):
+        env["LD_LIBRARY_PATH"] = env["TP_BENCH_LD_LIBRARY_PATH"]
+    res = run(cmd, os.path.join(raw, f"{family}-twistedpic.log"), args.timeout, env)
     data = read_json(out_json)
     tail = [l for l in res["tail"].splitlines() if l.strip()]
     for line in tail[-(len(sizes) * len(batches) + 3):]:

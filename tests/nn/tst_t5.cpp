@@ -387,7 +387,7 @@ void TestT5::halfPrecisionLoading() {
         const bool wo =
             QString::fromStdString(item.key()).endsWith(QLatin1String(".DenseReluDense.wo.weight"));
         QVERIFY2(item.value().scalar_type() == (wo ? at::kFloat : at::kHalf), item.key().c_str());
-        QCOMPARE(item.value().device(), m_device);
+        QCOMPARE(item.value().device().type(), m_device.type());
     }
     QCOMPARE(int((*keep)->feedForwardOutputWeights().size()), 2);
     auto source = SafeTensorsArchive::open(dataFile(QStringLiteral("gated/model.safetensors")));

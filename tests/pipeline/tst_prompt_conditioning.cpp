@@ -342,12 +342,14 @@ private Q_SLOTS:
                      qPrintable(QStringLiteral("case %1: token ids differ").arg(c.index)));
             QVERIFY2(at::equal(at::tensor(chunks.allWeights(), at::kFloat).view({k, -1}), weights),
                      qPrintable(QStringLiteral("case %1: weights differ").arg(c.index)));
-            // the dumped unweighted states are still what this encoder gives
+            // the dumped unweighted states are still what this encoder gives (bit for bit with the
+            // libtorch that dumped them, Debian's 1.13; another build's kernels round a little
+            // differently, ~1e-7)
             const at::Tensor states = *(*hidden)->view(key + QStringLiteral("hidden"));
             for (int64_t i = 0; i < k; ++i)
                 QVERIFY2(
-                    at::equal(encodeClipChunk(m_emphasisEncoder, ids[i].unsqueeze(0), c.layer),
-                              states[i].unsqueeze(0)),
+                    maxAbs(encodeClipChunk(m_emphasisEncoder, ids[i].unsqueeze(0), c.layer), states[i].unsqueeze(0)) <=
+                        1e-5,
                     qPrintable(QStringLiteral("case %1 chunk %2: hidden.safetensors is stale (see README.md)")
                                    .arg(c.index)
                                    .arg(i)));
@@ -361,7 +363,7 @@ private Q_SLOTS:
                   "%.3g)",
                   c.index, qPrintable(text::emphasisName(c.emphasis)), static_cast<long long>(k),
                   chunks.promptTokens, err, unweighted);
-            QVERIFY2(err <= 1e-6, qPrintable(QString::number(err)));
+            QVERIFY2(err <= 1e-5, qPrintable(QString::number(err)));
             if (c.emphasis == text::Emphasis::Ignore)
                 QCOMPARE(unweighted, 0.0);
             else
@@ -556,9 +558,10 @@ private Q_SLOTS:
 
         p.prompt = QStringLiteral("a (red:1.5) circle");
         auto weighted = textToImage(*m_model, p);
+        QVERIFY2(weighted, qPrintable(weighted.error()));
         p.emphasis = text::Emphasis::Off;
         auto literal = textToImage(*m_model, p);
-        QVERIFY(weighted && literal);
+        QVERIFY2(literal, qPrintable(literal.error()));
         QCOMPARE(weighted->promptChunks, 1);
         QVERIFY(maxAbs(weighted->latents, literal->latents) > 1e-4);
     }

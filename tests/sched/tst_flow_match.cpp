@@ -14,6 +14,10 @@
 #include <QJsonObject>
 #include <QtTest>
 
+#include <torch/version.h>
+
+#include <cmath>
+
 #include <cmath>
 
 using namespace tp;
@@ -170,7 +174,12 @@ private Q_SLOTS:
         }
         const at::Tensor ref = at::tensor(doubles(entry.value(QLatin1String("result"))), at::kDouble);
         const double err = (x.to(at::kDouble).reshape({-1}) - ref).abs().max().item<double>();
-        QVERIFY2(err == 0, qPrintable(QStringLiteral("max abs error %1").arg(err)));
+        // Bit for bit with the libtorch that made the tables (Debian's 1.13, as diffusers on the CPU);
+        // another libtorch build may round a half-precision operation the other way: one unit in
+        // the last place of the largest value then (seen with libtorch 2.11).
+        const double ulp = dtype == at::kBFloat16 ? std::ldexp(1.0, -7) : dtype == at::kHalf ? std::ldexp(1.0, -10) : 0.0;
+        const double tolerance = TORCH_VERSION_MAJOR == 1 ? 0.0 : ulp * std::max(1.0, ref.abs().max().item<double>());
+        QVERIFY2(err <= tolerance, qPrintable(QStringLiteral("max abs error %1").arg(err)));
     }
 
     // --- the mechanism around it ---------------------------------------------------------

@@ -36,7 +36,8 @@ MODELS=${MODELS:-/tmp/compare-models}
 # Python with the reference kit's diffusers, without the Qt kit's libraries ahead of the wheels' own.
 refpy() {
     bash .ref-kit/env.sh > /tmp/ref-env && . /tmp/ref-env || { echo "no .ref-kit (carry it)"; return 1; }
-    LD_LIBRARY_PATH=$(echo "${LD_LIBRARY_PATH:-}" | tr ':' '\n' | grep -v /opt/qtroot | paste -sd:) python3 "$@"
+    TP_BENCH_LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} \
+        LD_LIBRARY_PATH=$(echo "${LD_LIBRARY_PATH:-}" | tr ':' '\n' | grep -v /opt/qtroot | paste -sd:) python3 "$@"
 }
 while [ $# -gt 0 ]; do
     stage=$1
