@@ -58,6 +58,7 @@ int runHeadless(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    log::initEarly();
     if (noDisplay())
         return runHeadless(argc, argv);
 

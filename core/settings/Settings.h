@@ -75,15 +75,17 @@ struct SettingDef {
 };
 
 // Persistent, typed settings in an INI file (KeePassXC's Config, qBittorrent's
-// SettingsStorage). Reads are thread-safe; set() writes the file atomically at once.
+// SettingsStorage). Reads are thread-safe; set() writes the file atomically at once, merged with
+// what other processes wrote meanwhile (lock file, re-read, unique temporary file, fsync, rename).
 class Settings final : public QObject {
     Q_OBJECT
 public:
     static constexpr int SchemaVersion = 2;
 
-    // Opens (or prepares to create) the file at `path`. A file that cannot be read or
-    // parsed is copied aside as "<path>.corrupt-<time>" and defaults are used; if it
-    // cannot even be copied, saving is refused so that nothing is lost.
+    // Opens (or prepares to create) the file at `path`. Reading never writes. Lines that are not
+    // settings are skipped (and reported); what parses is used. The next change that is saved
+    // first keeps such a damaged file aside as "<path>.corrupt-<time>" (once). A file that is
+    // not a regular file, is larger than 1 MiB or cannot be read is not used and never replaced.
     explicit Settings(QString path, QObject* parent = nullptr);
 
     static const std::vector<SettingDef>& definitions();
@@ -125,15 +127,17 @@ Q_SIGNALS:
 
 private:
     void load();
-    void migrate(int fromVersion, QHash<QString, QVariant>& raw);
+    void migrate(int fromVersion, QHash<QString, QVariant>& raw) const;
     Result<QVariant> validate(const SettingDef& def, const QVariant& value) const;
-    Status writeFile(const QHash<QString, QVariant>& values) const;
+    // Under a lock file: re-reads the file, merges `changes` into it (keeping every other key
+    // as found), keeps a damaged file aside once, writes a unique temporary file, fsyncs it and
+    // renames it over the file. Returns what the file holds now.
+    Result<QHash<QString, QVariant>> writeChanges(const QVariantMap& changes) const;
     Status applyAndSave(const QVariantMap& validated);
 
     QString m_path;
     mutable QReadWriteLock m_lock;
-    QHash<QString, QVariant> m_values;  // known keys, validated
-    QHash<QString, QVariant> m_unknown; // kept as found, written back untouched
+    QHash<QString, QVariant> m_values; // known keys, validated
     QStringList m_warnings;
     bool m_readOnly = false;
 };

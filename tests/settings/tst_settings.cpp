@@ -1,7 +1,9 @@
 #include "core/settings/Settings.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -137,23 +139,149 @@ private Q_SLOTS:
         QVERIFY(s.loadWarnings().join(QLatin1Char(' ')).contains(keys::IdleUnloadMinutes));
     }
 
-    void corruptFileKeptAsBackup() {
+    static QByteArray readAll(const QString& path) {
+        QFile f(path);
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    }
+    QStringList backupsOf(const QString& name) const {
+        return QDir(m_dir.path()).entryList({name + QStringLiteral(".corrupt-*")}, QDir::Files);
+    }
+    QStringList filesIn(const QString& dir) const { return QDir(dir).entryList(QDir::Files | QDir::Hidden); }
+
+    void corruptFileKeptAsBackupOnce() {
         const QString path = file(QStringLiteral("corrupt.conf"));
         const QByteArray garbage("\x89PNG\r\n\x1a\n\0\0\0 this is not an ini file", 35);
         writeText(path, garbage);
-        Settings s(path);
-        QCOMPARE(s.cleanupAfterGeneration(), true);
-        QCOMPARE(s.loadWarnings().size(), 1);
-        QVERIFY(s.loadWarnings().first().contains(QStringLiteral("kept as")));
-        const QStringList backups =
-            QDir(m_dir.path()).entryList({QStringLiteral("corrupt.conf.corrupt-*")}, QDir::Files);
+        {
+            Settings s(path);
+            QCOMPARE(s.cleanupAfterGeneration(), true);
+            QCOMPARE(s.loadWarnings().size(), 1);
+            QVERIFY(s.loadWarnings().first().contains(QStringLiteral("kept aside")));
+        }
+        // Reading twice makes no backup and leaves the file as it was.
+        Settings again(path);
+        QVERIFY(backupsOf(QStringLiteral("corrupt.conf")).isEmpty());
+        QCOMPARE(readAll(path), garbage);
+        // The first change keeps the damaged file aside, once.
+        QVERIFY(again.set(keys::Steps, 25));
+        QVERIFY(again.set(keys::Steps, 26));
+        QVERIFY(Settings(path).set(keys::Steps, 27));
+        const QStringList backups = backupsOf(QStringLiteral("corrupt.conf"));
         QCOMPARE(backups.size(), 1);
-        QFile b(m_dir.filePath(backups.first()));
-        QVERIFY(b.open(QIODevice::ReadOnly));
-        QCOMPARE(b.readAll(), garbage);
-        // Saving now is allowed: the original bytes are safe in the backup.
-        QVERIFY(s.set(keys::Steps, 25));
-        QCOMPARE(Settings(path).value(keys::Steps).toInt(), 25);
+        QCOMPARE(readAll(m_dir.filePath(backups.first())), garbage);
+        QCOMPARE(Settings(path).value(keys::Steps).toInt(), 27);
+        QVERIFY(Settings(path).loadWarnings().isEmpty());
+    }
+
+    void readingNeverWrites() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("TwistedPic.conf"));
+        // Schema 1 names, an invalid value, an unknown key and a damaged line.
+        const QByteArray text = "[gpu]\nmemoryCleanup=false\nidleUnloadMinutes=-5\n[generation]\nsteps=33\n"
+                                "garbage line\n[future]\nsomething=kept\n";
+        writeText(path, text);
+        const QDateTime mtime = QFileInfo(path).lastModified();
+        {
+            Settings s(path);
+            QCOMPARE(s.cleanupAfterGeneration(), false);
+            QCOMPARE(s.value(keys::Steps).toInt(), 33);
+            QCOMPARE(s.loadWarnings().size(), 2);
+        }
+        QCOMPARE(readAll(path), text);
+        QCOMPARE(QFileInfo(path).lastModified(), mtime);
+        QCOMPARE(filesIn(dir.path()), QStringList{QStringLiteral("TwistedPic.conf")});
+    }
+
+    void truncatedFileKeepsWhatParses() {
+        const QString path = file(QStringLiteral("truncated.conf"));
+        writeText(path, "[meta]\nschemaVersion=2\n[generation]\nsteps=33\nsampler=ddim\nwidth=640\n[gpu]\n"
+                        "unloadAfterGeneration=true\nidleUnl");
+        Settings s(path);
+        QCOMPARE(s.value(keys::Steps).toInt(), 33);
+        QCOMPARE(s.value(keys::Sampler).toString(), QStringLiteral("ddim"));
+        QVERIFY(s.set(keys::Height, 768));
+        Settings reread(path);
+        QCOMPARE(reread.value(keys::Steps).toInt(), 33);
+        QCOMPARE(reread.value(keys::Sampler).toString(), QStringLiteral("ddim"));
+        QCOMPARE(reread.value(keys::Width).toInt(), 640);
+        QCOMPARE(reread.unloadAfterGeneration(), true);
+        QCOMPARE(reread.value(keys::Height).toInt(), 768);
+        QCOMPARE(backupsOf(QStringLiteral("truncated.conf")).size(), 1);
+    }
+
+    void invalidValueStaysUntilChanged() {
+        const QString path = file(QStringLiteral("invalid-kept.conf"));
+        writeText(path, "[meta]\nschemaVersion=2\n[generation]\nsteps=abc\n");
+        Settings s(path);
+        QVERIFY(s.set(keys::Width, 640));
+        QCOMPARE(QSettings(path, QSettings::IniFormat).value(keys::Steps).toString(), QStringLiteral("abc"));
+        QVERIFY(s.set(keys::Steps, 30));
+        QCOMPARE(QSettings(path, QSettings::IniFormat).value(keys::Steps).toInt(), 30);
+    }
+
+    void otherWritersAreMerged() {
+        const QString path = file(QStringLiteral("merge.conf"));
+        Settings a(path);
+        Settings b(path);
+        QVERIFY(a.set(keys::Steps, 31));
+        QVERIFY(b.set(keys::Width, 640)); // b never saw steps=31; it must not drop it
+        Settings c(path);
+        QCOMPARE(c.value(keys::Steps).toInt(), 31);
+        QCOMPARE(c.value(keys::Width).toInt(), 640);
+        QCOMPARE(b.value(keys::Steps).toInt(), 31); // b now knows what the file holds
+        // Setting a key back to its default removes it from the file.
+        QVERIFY(a.set(keys::Steps, 20));
+        QVERIFY(!QSettings(path, QSettings::IniFormat).contains(keys::Steps));
+        QCOMPARE(Settings(path).value(keys::Width).toInt(), 640);
+        QCOMPARE(filesIn(m_dir.path()).filter(QStringLiteral("merge.conf")),
+                 QStringList{QStringLiteral("merge.conf")}); // no temporary or lock file left
+    }
+
+    void oversizedOrSpecialFileIsNotUsed() {
+        const QString big = file(QStringLiteral("big.conf"));
+        writeText(big, "[generation]\nsteps=33\n" + QByteArray(2 * 1024 * 1024, ';'));
+        Settings s(big);
+        QVERIFY(s.isReadOnly());
+        QCOMPARE(s.value(keys::Steps).toInt(), 20);
+        QVERIFY(s.loadWarnings().value(0).contains(QStringLiteral("at most 1048576")));
+        QVERIFY(!s.set(keys::Steps, 40));
+        QCOMPARE(QFileInfo(big).size(), qint64(2 * 1024 * 1024 + 22));
+
+        Settings dev(QStringLiteral("/dev/zero"));
+        QVERIFY(dev.isReadOnly());
+        QVERIFY(dev.loadWarnings().value(0).contains(QStringLiteral("not a regular file")));
+    }
+
+    void longValuesAreRefusedAndNotEchoed() {
+        Settings s(file(QStringLiteral("long.conf")));
+        const QString huge(10 * 1024 * 1024, QLatin1Char('x'));
+        const Status st = s.set(keys::NegativePrompt, huge);
+        QVERIFY(!st);
+        QVERIFY(st.error().size() < 300);
+        const Result<QVariant> parsed = s.parse(keys::Steps, huge);
+        QVERIFY(!parsed);
+        QVERIFY(parsed.error().size() < 300);
+        QVERIFY(!s.parse(keys::Sampler, QString(100000, QLatin1Char('y'))));
+        QVERIFY(s.parse(keys::Sampler, QString(1000, QLatin1Char('y'))).error().size() < 300);
+    }
+
+    void rangesPrintAsIntegers() {
+        Settings s(file(QStringLiteral("ranges.conf")));
+        Result<QVariant> r = s.parse(keys::Seed, QStringLiteral("-1"));
+        QVERIFY(!r);
+        QVERIFY2(r.error().startsWith(QStringLiteral("-1 is outside 0..9223372036854775807")),
+                 qPrintable(r.error()));
+        QVERIFY(r.error().contains(QStringLiteral("seedMode")));
+        r = s.parse(keys::Seed, QStringLiteral("9223372036854775808"));
+        QVERIFY(!r);
+        QVERIFY(r.error().contains(QStringLiteral("outside 0..9223372036854775807")));
+        QCOMPARE(s.parse(keys::Seed, QStringLiteral("9223372036854775807"))->toLongLong(),
+                 std::numeric_limits<qint64>::max());
+        QCOMPARE(s.parse(keys::Seed, QStringLiteral("4294967296"))->toLongLong(), 4294967296LL);
+        r = s.parse(keys::Guidance, QStringLiteral("31"));
+        QCOMPARE(r.error(), QStringLiteral("31 is outside 0..30"));
+        r = s.parse(keys::Width, QStringLiteral("8192"));
+        QCOMPARE(r.error(), QStringLiteral("8192 is outside 64..4096"));
     }
 
     void malformedLinesAreCorrupt() {
@@ -162,6 +290,7 @@ private Q_SLOTS:
         Settings s(path);
         QCOMPARE(s.loadWarnings().size(), 1);
         QVERIFY(s.loadWarnings().first().contains(QStringLiteral("line 2")));
+        QVERIFY(s.loadWarnings().first().contains(QStringLiteral("the rest is used")));
     }
 
     void migratesRenamedKeys() {
@@ -175,7 +304,9 @@ private Q_SLOTS:
         QCOMPARE(s.cleanupAfterGeneration(), false);
         QCOMPARE(s.unloadAfterGeneration(), true);
         QCOMPARE(s.outputDirectory(), QStringLiteral("/tmp/old-out"));
-        QSettings raw(path, QSettings::IniFormat); // written back in the new schema
+        QVERIFY(!QSettings(path, QSettings::IniFormat).contains(QStringLiteral("meta/schemaVersion")));
+        QVERIFY(s.set(keys::Steps, 30)); // the next change writes the new schema
+        QSettings raw(path, QSettings::IniFormat);
         QCOMPARE(raw.value(QStringLiteral("meta/schemaVersion")).toInt(), Settings::SchemaVersion);
         QVERIFY(!raw.contains(QStringLiteral("gpu/memoryCleanup")));
         QCOMPARE(raw.value(keys::CleanupAfterGeneration).toBool(), false);
