@@ -10,10 +10,13 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QLockFile>
+#include <QPointer>
 #include <QRegularExpression>
 #include <QSettings>
 #include <QStringDecoder>
 #include <QTemporaryFile>
+#include <QThreadPool>
+#include <QTimer>
 #include <QUrl>
 
 #include <cerrno>
@@ -95,6 +98,13 @@ std::vector<SettingDef> makeDefinitions() {
          0,
          {},
          QStringLiteral("Model selected at start (empty = the bundled default model)")},
+        {keys::PerModelDefaults,
+         Type::StringList,
+         QStringList(),
+         0,
+         0,
+         {},
+         QStringLiteral("Steps and guidance per model: 'MODEL_ID steps=N guidance=X' entries")},
         {keys::OutputDirectory,
          Type::String,
          paths::defaultOutputDir(),
@@ -426,13 +436,6 @@ bool fsyncPath(const QString& path, bool directory) {
 
 } // namespace
 
-QStringList samplerNames() {
-    return {QStringLiteral("euler_a"),  QStringLiteral("euler"),
-            QStringLiteral("dpmpp_2m"), QStringLiteral("dpmpp_2m_karras"),
-            QStringLiteral("ddim"),     QStringLiteral("pndm"),
-            QStringLiteral("lms"),      QStringLiteral("lcm")};
-}
-
 const std::vector<SettingDef>& Settings::definitions() {
     static const std::vector<SettingDef> defs = makeDefinitions();
     return defs;
@@ -656,8 +659,96 @@ QString Settings::toText(const QVariant& value) {
 }
 
 void Settings::setOrWarn(const QString& key, const QVariant& value) {
-    if (const Status st = set(key, value); !st)
-        spdlog::warn("setting {} not saved: {}", key, st.error());
+    const SettingDef* def = definition(key);
+    if (!def) {
+        spdlog::warn("setting {} not saved: unknown setting", key);
+        return;
+    }
+    Result<QVariant> v = validate(*def, value);
+    if (!v) {
+        spdlog::warn("setting {} not saved: {}", key, v.error());
+        return;
+    }
+    {
+        QWriteLocker lock(&m_lock);
+        if (m_readOnly) {
+            spdlog::warn("setting {} not saved: {}", key,
+                         m_warnings.isEmpty() ? QStringLiteral("the settings file is read-only")
+                                              : m_warnings.last());
+            return;
+        }
+        if (m_values.value(key) == *v)
+            return;
+        m_values.insert(key, *v);
+        m_pending.insert(key, *v);
+    }
+    Q_EMIT changed(key, *v);
+    scheduleSave();
+}
+
+void Settings::scheduleSave() {
+    if (!m_saveTimer) {
+        m_saveTimer = new QTimer(this);
+        m_saveTimer->setSingleShot(true);
+        m_saveTimer->setInterval(150); // a spin box's run of changes is one write
+        connect(m_saveTimer, &QTimer::timeout, this, &Settings::startBackgroundSave);
+    }
+    m_saveTimer->start();
+}
+
+void Settings::startBackgroundSave() {
+    if (m_inFlightDone.valid() &&
+        m_inFlightDone.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        m_saveTimer->start(); // one write at a time; the next one takes everything pending
+        return;
+    }
+    QVariantMap changes;
+    {
+        QWriteLocker lock(&m_lock);
+        changes.swap(m_pending);
+    }
+    if (changes.isEmpty())
+        return;
+    auto done = std::make_shared<std::promise<void>>();
+    m_inFlightDone = done->get_future().share();
+    QPointer<Settings> self(this);
+    QThreadPool::globalInstance()->start([this, self, changes, done] {
+        const Result<QHash<QString, QVariant>> written = writeChanges(changes);
+        if (!written) {
+            spdlog::warn("settings not saved: {}", written.error());
+            const QString message = written.error();
+            if (self)
+                QMetaObject::invokeMethod(
+                    self.data(),
+                    [self, message] {
+                        if (self)
+                            Q_EMIT self->saveFailed(message);
+                    },
+                    Qt::QueuedConnection);
+        }
+        done->set_value();
+    });
+}
+
+void Settings::flush() {
+    if (m_saveTimer && m_saveTimer->isActive())
+        m_saveTimer->stop();
+    if (m_inFlightDone.valid())
+        m_inFlightDone.wait();
+    bool more = false;
+    {
+        QReadLocker lock(&m_lock);
+        more = !m_pending.isEmpty();
+    }
+    if (more) {
+        startBackgroundSave();
+        if (m_inFlightDone.valid())
+            m_inFlightDone.wait();
+    }
+}
+
+Settings::~Settings() {
+    flush();
 }
 
 Status Settings::set(const QString& key, const QVariant& value) {
@@ -713,6 +804,8 @@ Status Settings::applyAndSave(const QVariantMap& validated) {
         }
         for (auto it = changes.cbegin(); it != changes.cend(); ++it)
             m_values.insert(it.key(), it.value());
+        for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it)
+            m_values.insert(it.key(), it.value()); // newer than the file: their save is on its way
     }
     for (const QString& key : changedKeys) {
         spdlog::debug("settings: {} = {}", key, quoted(toText(value(key))));

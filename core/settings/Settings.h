@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/common/Result.h"
+#include "core/common/Samplers.h"
 
 #include <QHash>
 #include <QObject>
@@ -8,7 +9,11 @@
 #include <QStringList>
 #include <QVariant>
 
+#include <future>
+#include <memory>
 #include <vector>
+
+class QTimer;
 
 namespace tp {
 
@@ -25,6 +30,8 @@ inline const QString MonitorIntervalMs = QStringLiteral("monitor/intervalMs");
 inline const QString LogVerbose = QStringLiteral("log/verbose");
 inline const QString ModelSearchPaths = QStringLiteral("models/searchPaths");
 inline const QString DefaultModel = QStringLiteral("models/default");
+// "MODEL_ID steps=N guidance=X" per model (e.g. the original's IMAGE_MODELS optimal_* values).
+inline const QString PerModelDefaults = QStringLiteral("models/perModelDefaults");
 inline const QString OutputDirectory = QStringLiteral("output/directory");
 inline const QString OllamaUrl = QStringLiteral("services/ollamaUrl");
 inline const QString TwistedPairUrl = QStringLiteral("services/twistedPairUrl");
@@ -59,8 +66,7 @@ inline const QString MainWindowGeometry = QStringLiteral("ui/mainWindowGeometry"
 inline const QString MainWindowState = QStringLiteral("ui/mainWindowState");
 } // namespace keys
 
-// The sampler names the engine understands, in the order the UI offers them.
-QStringList samplerNames();
+// samplerNames(): the sampler names the engine understands (core/common/Samplers.h).
 
 // One definition per key: its type, default and what counts as valid.
 struct SettingDef {
@@ -87,6 +93,7 @@ public:
     // first keeps such a damaged file aside as "<path>.corrupt-<time>" (once). A file that is
     // not a regular file, is larger than 1 MiB or cannot be read is not used and never replaced.
     explicit Settings(QString path, QObject* parent = nullptr);
+    ~Settings() override; // waits for background saves
 
     static const std::vector<SettingDef>& definitions();
     static const SettingDef* definition(const QString& key);
@@ -100,9 +107,13 @@ public:
     QVariant defaultValue(const QString& key) const;
     // Validates, stores and saves. Unchanged values do nothing and emit nothing.
     Status set(const QString& key, const QVariant& value);
-    // set() for a widget that changes one setting as the user clicks: a failure (read-only or
-    // unwritable file) is logged as a warning, and the UI goes on.
+    // set() for a widget that changes one setting as the user clicks: validated and in memory at
+    // once (changed() is emitted), saved in the background a moment later together with the
+    // changes that follow (nothing slow on the GUI thread). A failed save (read-only or unwritable
+    // file) is logged and emitted as saveFailed(); the UI goes on.
     void setOrWarn(const QString& key, const QVariant& value);
+    // Waits until every background save has reached the file. The destructor does too.
+    void flush();
     // All or nothing: every value is validated before any is stored; one save.
     Status setMany(const QVariantMap& values);
     Status resetToDefault(const QString& key);
@@ -124,6 +135,7 @@ public:
 
 Q_SIGNALS:
     void changed(const QString& key, const QVariant& value);
+    void saveFailed(const QString& message);
 
 private:
     void load();
@@ -138,6 +150,13 @@ private:
     QString m_path;
     mutable QReadWriteLock m_lock;
     QHash<QString, QVariant> m_values; // known keys, validated
+    // Background saves of setOrWarn(): changes waiting for the next write, and the write in flight.
+    void scheduleSave();
+    void startBackgroundSave();
+    QVariantMap m_pending;
+    QTimer* m_saveTimer = nullptr;
+    std::shared_ptr<std::promise<void>> m_inFlight;
+    std::shared_future<void> m_inFlightDone;
     QStringList m_warnings;
     bool m_readOnly = false;
 };

@@ -1,13 +1,21 @@
 #include "core/settings/Settings.h"
+#include "tests/support/TestUtil.h"
 
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QProcess>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <csignal>
+#include <memory>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
 
 using namespace tp;
 
@@ -336,6 +344,113 @@ private Q_SLOTS:
         QVERIFY(st.error().contains(QStringLiteral("plainfile")));
         QCOMPARE(s.value(keys::Steps).toInt(), 20);
         QCOMPARE(spy.count(), 0);
+    }
+
+    // The probe: 20 processes set 20 different keys of one file at once, 20 times. With
+    // a shared temporary name and no lock, 8-16 keys were lost per trial; now none may be.
+    void writeStormLosesNothing() {
+        const QList<QPair<QString, QString>> keyValues = {
+            {QStringLiteral("gpu/cleanupAfterGeneration"), QStringLiteral("false")},
+            {QStringLiteral("gpu/unloadAfterGeneration"), QStringLiteral("true")},
+            {QStringLiteral("gpu/idleUnloadMinutes"), QStringLiteral("7")},
+            {QStringLiteral("gpu/device"), QStringLiteral("cpu")},
+            {QStringLiteral("gpu/precision"), QStringLiteral("fp32")},
+            {QStringLiteral("gpu/makeRoomBeforeGenerating"), QStringLiteral("true")},
+            {QStringLiteral("monitor/intervalMs"), QStringLiteral("700")},
+            {QStringLiteral("log/verbose"), QStringLiteral("true")},
+            {QStringLiteral("models/default"), QStringLiteral("storm-model")},
+            {QStringLiteral("output/directory"), QStringLiteral("/tmp/storm-out")},
+            {QStringLiteral("services/twistedPairTimeoutSec"), QStringLiteral("33")},
+            {QStringLiteral("services/ollamaTimeoutSec"), QStringLiteral("44")},
+            {QStringLiteral("services/makeRoomMarginMiB"), QStringLiteral("100")},
+            {QStringLiteral("prompt/distortEnabled"), QStringLiteral("true")},
+            {QStringLiteral("prompt/distortGain"), QStringLiteral("7")},
+            {QStringLiteral("generation/steps"), QStringLiteral("33")},
+            {QStringLiteral("generation/guidance"), QStringLiteral("5.5")},
+            {QStringLiteral("generation/width"), QStringLiteral("640")},
+            {QStringLiteral("generation/sampler"), QStringLiteral("ddim")},
+            {QStringLiteral("generation/count"), QStringLiteral("3")},
+        };
+        QCOMPARE(keyValues.size(), 20);
+        const QString writer = test::binaryPath(QStringLiteral("tests/settings/tp_settings_writer"));
+        QTemporaryDir dir;
+        for (int trial = 0; trial < 20; ++trial) {
+            const QString path = dir.filePath(QStringLiteral("storm-%1.conf").arg(trial));
+            std::vector<std::unique_ptr<QProcess>> procs;
+            for (const auto& [key, value] : keyValues) {
+                auto p = std::make_unique<QProcess>();
+                p->start(writer, {path, key, value});
+                procs.push_back(std::move(p));
+            }
+            for (auto& p : procs) {
+                QVERIFY(p->waitForFinished(120000));
+                QVERIFY2(p->exitCode() == 0, qPrintable(QString::fromLocal8Bit(p->readAllStandardError())));
+            }
+            QSettings result(path, QSettings::IniFormat);
+            QStringList lost;
+            for (const auto& [key, value] : keyValues)
+                if (result.value(key).toString() != value)
+                    lost << key;
+            QVERIFY2(
+                lost.isEmpty(),
+                qPrintable(QStringLiteral("trial %1 lost %2").arg(trial).arg(lost.join(QLatin1Char(' ')))));
+            QCOMPARE(
+                QDir(dir.path())
+                    .entryList({QStringLiteral("storm-%1.conf*").arg(trial)}, QDir::Files | QDir::Hidden),
+                QStringList{QStringLiteral("storm-%1.conf").arg(trial)});
+        }
+    }
+
+    // setOrWarn (the widgets' path) never writes on the caller's thread: the value is there at
+    // once, the file follows in the background, a run of changes is one write.
+    void widgetChangesAreSavedInTheBackground() {
+        const QString path = file(QStringLiteral("background.conf"));
+        Settings s(path);
+        QSignalSpy changed(&s, &Settings::changed);
+        for (int steps = 21; steps <= 40; ++steps)
+            s.setOrWarn(keys::Steps, steps);
+        s.setOrWarn(keys::Width, 640);
+        QCOMPARE(s.value(keys::Steps).toInt(), 40);
+        QCOMPARE(changed.count(), 21);
+        QVERIFY(!QFile::exists(path));     // nothing written on this thread yet
+        QVERIFY(s.set(keys::Height, 768)); // a synchronous set meanwhile keeps the pending values
+        QCOMPARE(s.value(keys::Steps).toInt(), 40);
+        QTRY_COMPARE(QSettings(path, QSettings::IniFormat).value(keys::Steps).toInt(), 40);
+        s.flush();
+        QSettings ini(path, QSettings::IniFormat);
+        QCOMPARE(ini.value(keys::Width).toInt(), 640);
+        QCOMPARE(ini.value(keys::Height).toInt(), 768);
+        // Invalid values never reach memory or the file.
+        s.setOrWarn(keys::Steps, 0);
+        QCOMPARE(s.value(keys::Steps).toInt(), 40);
+        // A failing background save is reported.
+        writeText(file(QStringLiteral("plain")), "x");
+        Settings bad(file(QStringLiteral("plain/sub/x.conf")));
+        QSignalSpy failed(&bad, &Settings::saveFailed);
+        bad.setOrWarn(keys::Steps, 30);
+        QTRY_COMPARE(failed.count(), 1);
+        QVERIFY(failed.first().at(0).toString().contains(QStringLiteral("plain")));
+    }
+
+    // Reading the value of a failed Result stops the program (release builds too) with its error.
+    void failedResultValueIsFatal() {
+        const pid_t child = ::fork();
+        if (child == 0) {
+            ::close(2);                      // keep the test's output clean
+            qInstallMessageHandler(nullptr); // Qt's own handler: qFatal aborts, Qt Test does not report
+            const Result<int> r = Result<int>::fail(QStringLiteral("no such thing"));
+            volatile int v = *r;
+            (void)v;
+            ::_exit(0); // not reached
+        }
+        QVERIFY(child > 0);
+        int status = 0;
+        QCOMPARE(::waitpid(child, &status, 0), child);
+        QVERIFY(WIFSIGNALED(status));
+        QCOMPARE(WTERMSIG(status), SIGABRT);
+        const Result<int> ok = Result<int>::ok(3);
+        QCOMPARE(*ok, 3);
+        QCOMPARE(Result<int>::fail(QStringLiteral("x")).valueOr(7), 7);
     }
 
     void parseFromText() {
