@@ -443,6 +443,42 @@ QWidget* SettingsDialog::buildServicesPage() {
                ServicesPage, keys::TwistedPairTimeoutSec, m_timeout,
                [this] { return QString::number(m_timeout->value()); },
                [this](const QVariant& v) { m_timeout->setValue(v.toInt()); }));
+
+    m_refinerModelLabel = new QLabel(page);
+    m_refinerModel = new QLineEdit(page);
+    m_refinerModel->setObjectName(QStringLiteral("refinerModel"));
+    addRow(form, m_refinerModelLabel,
+           addField(
+               ServicesPage, keys::RefinerModel, m_refinerModel,
+               [this] { return m_refinerModel->text().trimmed(); },
+               [this](const QVariant& v) { m_refinerModel->setText(v.toString()); }));
+    m_keywordsLabel = new QLabel(page);
+    m_keywords = new QSpinBox(page);
+    m_keywords->setRange(3, 75);
+    addRow(form, m_keywordsLabel,
+           addField(
+               ServicesPage, keys::RefinerKeywords, m_keywords,
+               [this] { return QString::number(m_keywords->value()); },
+               [this](const QVariant& v) { m_keywords->setValue(v.toInt()); }));
+    auto templateEdit = [&](QPlainTextEdit*& edit, QLabel*& label, QLabel*& help, const QString& key,
+                            int lines, const char* name) {
+        label = new QLabel(page);
+        edit = new QPlainTextEdit(page);
+        edit->setObjectName(QString::fromLatin1(name));
+        edit->setTabChangesFocus(true);
+        edit->setFixedHeight(edit->fontMetrics().lineSpacing() * lines + 12);
+        help = explanation(page);
+        QPlainTextEdit* e = edit;
+        addRow(form, label,
+               addField(
+                   ServicesPage, key, edit, [e] { return e->toPlainText(); },
+                   [e](const QVariant& v) { e->setPlainText(v.toString()); }),
+               help);
+    };
+    templateEdit(m_refinerTemplate, m_refinerTemplateLabel, m_refinerTemplateHelp, keys::RefinerTemplate, 6,
+                 "refinerTemplate");
+    templateEdit(m_wrapperTemplate, m_wrapperTemplateLabel, m_wrapperTemplateHelp, keys::WrapperTemplate, 2,
+                 "wrapperTemplate");
     return page;
 }
 
@@ -583,6 +619,16 @@ void SettingsDialog::retranslateUi() {
     m_pairHelp->setText(tr("The TwistedPair service that distorts prompts rhetorically."));
     m_timeoutLabel->setText(tr("TwistedPair &timeout:"));
     m_timeout->setSuffix(tr(" s"));
+    m_refinerModelLabel->setText(tr("Refiner &model (Ollama):"));
+    m_keywordsLabel->setText(tr("&Keywords to ask for:"));
+    m_refinerTemplateLabel->setText(tr("&Refiner template:"));
+    m_refinerTemplateHelp->setText(
+        tr("What Ollama is asked to boil the distorted text down to visual keywords. {text} is the distorted "
+           "text, {count} the number of keywords."));
+    m_wrapperTemplateLabel->setText(tr("&Wrapper template:"));
+    m_wrapperTemplateHelp->setText(tr(
+        "The final prompt around the refined text: {distorted} is the refined (or distorted) text, {prompt} "
+        "the prompt as typed."));
 
     m_languageLabel->setText(tr("&Language:"));
     m_languageHelp->setText(tr("Changes the interface at once, without a restart."));
