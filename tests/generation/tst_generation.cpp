@@ -91,6 +91,7 @@ class TestGeneration final : public QObject {
         const qint64 ms = t.elapsed();
         if (m_cancelled->first().at(0).toULongLong() != id)
             return -1;
+        qInfo("cancel answered after %lld ms", ms);
         return ms;
     }
 
