@@ -72,10 +72,10 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
         m_sampler->addItem(engine::samplerDisplayName(name), name);
     m_stepsLabel = new QLabel(this);
     m_steps = new QSpinBox(this);
-    m_steps->setRange(1, 150);
+    m_steps->setRange(limits::MinSteps, limits::MaxSteps);
     m_guidanceLabel = new QLabel(this);
     m_guidance = new QDoubleSpinBox(this);
-    m_guidance->setRange(0, 30);
+    m_guidance->setRange(limits::MinGuidance, limits::MaxGuidance);
     m_guidance->setDecimals(1);
     m_guidance->setSingleStep(0.5);
 
@@ -85,7 +85,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     m_width = new QSpinBox(this);
     m_height = new QSpinBox(this);
     for (QSpinBox* s : {m_width, m_height}) {
-        s->setRange(64, 4096);
+        s->setRange(limits::MinSide, limits::MaxSide);
         s->setSingleStep(64);
     }
     m_times = new QLabel(QStringLiteral("×"), this);
@@ -106,7 +106,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     m_randomSeed->setIcon(icon(QStringLiteral("dice")));
     m_countLabel = new QLabel(this);
     m_count = new QSpinBox(this);
-    m_count->setRange(1, 16);
+    m_count->setRange(limits::MinCount, limits::MaxCount);
 
     m_generate = new QPushButton(icon(QStringLiteral("generate")), QString(), this);
     m_generate->setDefault(true);
@@ -451,8 +451,7 @@ void GenerationForm::fitSizeToModel() {
     // A model draws well near the size it was trained at: the bundled 128x128 model at 512x512
     // gives noise, SD 1.5 at 128x128 mush. Far off (more than 2x either way): its own size.
     const int native = m_model->currentData(kNativeSizeRole).toInt();
-    const int side = std::max(m_width->value(), m_height->value());
-    if (native <= 0 || (side <= 2 * native && side * 2 >= native))
+    if (!limits::sizeFarFromNative(m_width->value(), m_height->value(), native)) // the one rule
         return;
     m_width->setValue(native);
     m_height->setValue(native);

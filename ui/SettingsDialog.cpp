@@ -1,5 +1,7 @@
 #include "ui/SettingsDialog.h"
 
+#include "core/common/GenerationLimits.h"
+
 #include "ui/ImportOriginal.h"
 
 #include "core/common/Paths.h"
@@ -257,10 +259,10 @@ QWidget* SettingsDialog::buildGenerationPage() {
             GenerationPage, key, box, [b] { return QString::number(b->value()); },
             [b](const QVariant& v) { b->setValue(v.toInt()); });
     };
-    addRow(form, m_stepsLabel, *spin(m_steps, m_stepsLabel, keys::Steps, 1, 150));
+    addRow(form, m_stepsLabel, *spin(m_steps, m_stepsLabel, keys::Steps, limits::MinSteps, limits::MaxSteps));
     m_guidanceLabel = new QLabel(page);
     m_guidance = new QDoubleSpinBox(page);
-    m_guidance->setRange(0, 30);
+    m_guidance->setRange(limits::MinGuidance, limits::MaxGuidance);
     m_guidance->setDecimals(2);
     m_guidance->setSingleStep(0.5);
     addRow(form, m_guidanceLabel,
@@ -268,8 +270,11 @@ QWidget* SettingsDialog::buildGenerationPage() {
                GenerationPage, keys::Guidance, m_guidance,
                [this] { return QString::number(m_guidance->value(), 'g', 6); },
                [this](const QVariant& v) { m_guidance->setValue(v.toDouble()); }));
-    addRow(form, m_widthLabel, *spin(m_width, m_widthLabel, keys::Width, 64, 4096, 8));
-    addRow(form, m_heightLabel, *spin(m_height, m_heightLabel, keys::Height, 64, 4096, 8));
+    addRow(form, m_widthLabel,
+           *spin(m_width, m_widthLabel, keys::Width, limits::MinSide, limits::MaxSide, limits::SideMultiple));
+    addRow(
+        form, m_heightLabel,
+        *spin(m_height, m_heightLabel, keys::Height, limits::MinSide, limits::MaxSide, limits::SideMultiple));
 
     m_presetsLabel = new QLabel(page);
     m_presets = new QLineEdit(page);
@@ -317,9 +322,12 @@ QWidget* SettingsDialog::buildGenerationPage() {
            addField(
                GenerationPage, keys::Seed, m_seed, [this] { return m_seed->text().trimmed(); },
                [this](const QVariant& v) { m_seed->setText(QString::number(v.toLongLong())); }));
-    addRow(form, m_countLabel, *spin(m_count, m_countLabel, keys::ImageCount, 1, 16));
+    addRow(form, m_countLabel,
+           *spin(m_count, m_countLabel, keys::ImageCount, limits::MinCount, limits::MaxCount));
     m_clipSkipHelp = explanation(page);
-    addRow(form, m_clipSkipLabel, *spin(m_clipSkip, m_clipSkipLabel, keys::ClipSkip, 1, 4), m_clipSkipHelp);
+    addRow(form, m_clipSkipLabel,
+           *spin(m_clipSkip, m_clipSkipLabel, keys::ClipSkip, limits::MinClipSkip, limits::MaxClipSkip),
+           m_clipSkipHelp);
     m_negativeLabel = new QLabel(page);
     m_negative = new QPlainTextEdit(page);
     m_negative->setTabChangesFocus(true);
