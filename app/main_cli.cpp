@@ -32,6 +32,7 @@ void printUsage(QTextStream& out) {
 } // namespace
 
 int main(int argc, char** argv) {
+    log::initEarly(); // diagnostics go to stderr from the first line on
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("TwistedPic"));
     QCoreApplication::setOrganizationName(QStringLiteral("TwistedPic"));
@@ -81,9 +82,7 @@ int main(int argc, char** argv) {
     logOptions.consoleWarningsOnly = !verbose;
     log::init(logOptions);
     log::installQtMessageHandler();
-    for (const QString& w : settings.loadWarnings())
-        err << "warning: " << w << "\n";
-    err.flush();
+    // The settings' load warnings were printed to stderr as they were found (log::initEarly).
 
     cli::Context ctx{settings, out, err, verbose};
     const int code = it->run(ctx, args);

@@ -3,6 +3,7 @@
 #include "core/common/Log.h"
 #include "core/common/Paths.h"
 #include "core/engine/Engine.h"
+#include "core/gpu/SystemVramSource.h"
 #include "core/gpu/VramMonitor.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/settings/Settings.h"
@@ -16,6 +17,7 @@
 #include <QFileInfo>
 #include <QProcess>
 
+#include <memory>
 #include <unistd.h>
 
 using namespace tp;
@@ -58,6 +60,7 @@ int runHeadless(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    log::initEarly();
     if (noDisplay())
         return runHeadless(argc, argv);
 
@@ -88,7 +91,14 @@ int main(int argc, char** argv) {
     ui::followLanguageSetting(settings);
 
     engine::Engine engine;
-    gpu::VramMonitor monitor;
+    // The allocator figures ("TwistedPic holds …") are read for the engine's device: cuda:N.
+    const QString device = settings.device();
+    const int selfDevice = device.startsWith(QLatin1String("cuda:")) ? device.mid(5).toInt() : 0;
+    gpu::VramMonitor monitor(gpu::VramMonitor::SourceFactory([selfDevice] {
+        gpu::SystemVramSource::Options options;
+        options.selfDevice = selfDevice;
+        return std::make_unique<gpu::SystemVramSource>(options);
+    }));
     ui::MainWindow window(settings);
     ui::AppWiring wiring(settings, engine, monitor, window, parser.isSet(verbose));
     window.show();

@@ -66,6 +66,22 @@
 <context>
     <name>tp::ui::GenerationForm</name>
     <message>
+        <source>The Ollama model TwistedPair distorts with (empty: TwistedPair's default)</source>
+        <translation>Das Ollama-Modell, mit dem TwistedPair verzerrt (leer: die Vorgabe von TwistedPair)</translation>
+    </message>
+    <message>
+        <source>Distortion model</source>
+        <translation>Verzerrungsmodell</translation>
+    </message>
+    <message>
+        <source>Re&amp;fine to visual keywords</source>
+        <translation>Zu visuellen Stichwörtern ver&amp;kürzen</translation>
+    </message>
+    <message>
+        <source>Ollama boils the distorted text down to visual keywords (the refiner model and template are in the settings). If it fails, the distorted text is used.</source>
+        <translation>Ollama verdichtet den verzerrten Text zu visuellen Stichwörtern (Modell und Vorlage stehen in den Einstellungen). Schlägt das fehl, wird der verzerrte Text verwendet.</translation>
+    </message>
+    <message>
         <source>&amp;Distort the prompt through TwistedPair first</source>
         <translation>Prompt zuerst durch TwistedPair &amp;verzerren</translation>
     </message>
@@ -365,6 +381,18 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
 <context>
     <name>tp::ui::MainWindow</name>
     <message>
+        <source>&amp;New image</source>
+        <translation>&amp;Neues Bild</translation>
+    </message>
+    <message>
+        <source>Ready for a new image: type a prompt.</source>
+        <translation>Bereit für ein neues Bild: Prompt eingeben.</translation>
+    </message>
+    <message>
+        <source>The prompt is empty: describe what to draw, then generate.</source>
+        <translation>Der Prompt ist leer: Beschreibe, was gezeichnet werden soll, und erzeuge dann.</translation>
+    </message>
+    <message>
         <source>&amp;Welcome assistant…</source>
         <translation>&amp;Willkommensassistent…</translation>
     </message>
@@ -575,6 +603,30 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
 </context>
 <context>
     <name>tp::ui::SettingsDialog</name>
+    <message>
+        <source>Refiner &amp;model (Ollama):</source>
+        <translation>Refiner-&amp;Modell (Ollama):</translation>
+    </message>
+    <message>
+        <source>&amp;Keywords to ask for:</source>
+        <translation>&amp;Anzahl Stichwörter:</translation>
+    </message>
+    <message>
+        <source>&amp;Refiner template:</source>
+        <translation>Refiner-&amp;Vorlage:</translation>
+    </message>
+    <message>
+        <source>What Ollama is asked to boil the distorted text down to visual keywords. {text} is the distorted text, {count} the number of keywords.</source>
+        <translation>Womit Ollama gebeten wird, den verzerrten Text auf visuelle Stichwörter zu verdichten. {text} ist der verzerrte Text, {count} die Zahl der Stichwörter.</translation>
+    </message>
+    <message>
+        <source>&amp;Wrapper template:</source>
+        <translation>&amp;Hüllvorlage:</translation>
+    </message>
+    <message>
+        <source>The final prompt around the refined text: {distorted} is the refined (or distorted) text, {prompt} the prompt as typed.</source>
+        <translation>Der endgültige Prompt um den verdichteten Text: {distorted} ist der verdichtete (oder verzerrte) Text, {prompt} der eingegebene Prompt.</translation>
+    </message>
     <message>
         <source>Import from the &amp;original…</source>
         <translation>Aus dem &amp;Original importieren…</translation>
@@ -1365,6 +1417,21 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source>Nothing was saved: %1</source>
         <translation>Nichts wurde gespeichert: %1</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::AppWiring</name>
+    <message>
+        <source>Distorting the prompt with TwistedPair…</source>
+        <translation>Der Prompt wird mit TwistedPair verzerrt…</translation>
+    </message>
+    <message>
+        <source>Refining to visual keywords with Ollama…</source>
+        <translation>Ollama verdichtet ihn zu visuellen Stichwörtern…</translation>
+    </message>
+    <message>
+        <source>Making room on the GPU…</source>
+        <translation>Auf der GPU wird Platz geschaffen…</translation>
     </message>
 </context>
 </TS>

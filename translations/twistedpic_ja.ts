@@ -66,6 +66,22 @@
 <context>
     <name>tp::ui::GenerationForm</name>
     <message>
+        <source>The Ollama model TwistedPair distorts with (empty: TwistedPair's default)</source>
+        <translation>TwistedPair が変形に使う Ollama のモデル (空欄: TwistedPair の既定)</translation>
+    </message>
+    <message>
+        <source>Distortion model</source>
+        <translation>変形モデル</translation>
+    </message>
+    <message>
+        <source>Re&amp;fine to visual keywords</source>
+        <translation>視覚的なキーワードに絞り込む(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Ollama boils the distorted text down to visual keywords (the refiner model and template are in the settings). If it fails, the distorted text is used.</source>
+        <translation>Ollama が変形したテキストを視覚的なキーワードに絞り込みます (モデルとテンプレートは設定にあります)。失敗した場合は変形したテキストを使います。</translation>
+    </message>
+    <message>
         <source>&amp;Distort the prompt through TwistedPair first</source>
         <translation>プロンプトを先に TwistedPair で変形する(&amp;D)</translation>
     </message>
@@ -365,6 +381,18 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
 <context>
     <name>tp::ui::MainWindow</name>
     <message>
+        <source>&amp;New image</source>
+        <translation>新しい画像(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Ready for a new image: type a prompt.</source>
+        <translation>新しい画像の準備ができました。プロンプトを入力してください。</translation>
+    </message>
+    <message>
+        <source>The prompt is empty: describe what to draw, then generate.</source>
+        <translation>プロンプトが空です。描きたいものを入力してから生成してください。</translation>
+    </message>
+    <message>
         <source>&amp;Welcome assistant…</source>
         <translation>ようこそアシスタント(&amp;W)…</translation>
     </message>
@@ -575,6 +603,30 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
 </context>
 <context>
     <name>tp::ui::SettingsDialog</name>
+    <message>
+        <source>Refiner &amp;model (Ollama):</source>
+        <translation>リファイナーのモデル (Ollama)(&amp;M):</translation>
+    </message>
+    <message>
+        <source>&amp;Keywords to ask for:</source>
+        <translation>キーワード数(&amp;K):</translation>
+    </message>
+    <message>
+        <source>&amp;Refiner template:</source>
+        <translation>リファイナーのテンプレート(&amp;R):</translation>
+    </message>
+    <message>
+        <source>What Ollama is asked to boil the distorted text down to visual keywords. {text} is the distorted text, {count} the number of keywords.</source>
+        <translation>変形したテキストを視覚的なキーワードに絞り込むよう Ollama に頼む文です。{text} は変形したテキスト、{count} はキーワードの数です。</translation>
+    </message>
+    <message>
+        <source>&amp;Wrapper template:</source>
+        <translation>ラッパーテンプレート(&amp;W):</translation>
+    </message>
+    <message>
+        <source>The final prompt around the refined text: {distorted} is the refined (or distorted) text, {prompt} the prompt as typed.</source>
+        <translation>絞り込んだテキストを包む最終プロンプトです。{distorted} は絞り込んだ (または変形した) テキスト、{prompt} は入力したプロンプトです。</translation>
+    </message>
     <message>
         <source>Import from the &amp;original…</source>
         <translation>元のアプリから取り込む(&amp;O)…</translation>
@@ -1365,6 +1417,21 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source>Nothing was saved: %1</source>
         <translation>何も保存されませんでした: %1</translation>
+    </message>
+</context>
+<context>
+    <name>tp::ui::AppWiring</name>
+    <message>
+        <source>Distorting the prompt with TwistedPair…</source>
+        <translation>TwistedPair でプロンプトを変形しています…</translation>
+    </message>
+    <message>
+        <source>Refining to visual keywords with Ollama…</source>
+        <translation>Ollama で視覚的なキーワードに絞り込んでいます…</translation>
+    </message>
+    <message>
+        <source>Making room on the GPU…</source>
+        <translation>GPU に空きを作っています…</translation>
     </message>
 </context>
 </TS>

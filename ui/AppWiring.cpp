@@ -3,6 +3,7 @@
 #include "core/common/Log.h"
 #include "core/common/Paths.h"
 #include "core/engine/Engine.h"
+#include "core/generation/GenerationCoordinator.h"
 #include "core/gpu/VramMonitor.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/services/OllamaClient.h"
@@ -10,14 +11,16 @@
 #include "core/services/ServiceSetup.h"
 #include "core/services/ServiceStatus.h"
 #include "core/services/TwistedPairClient.h"
-#include "core/services/VramEstimate.h"
 #include "core/settings/Settings.h"
 #include "ui/FirstRunDialog.h"
 #include "ui/MainWindow.h"
 #include "ui/PromptStagesDialog.h"
 #include "ui/ServicesPanel.h"
 
+#include <QApplication>
 #include <QPointer>
+#include <QStatusBar>
+#include <QThreadPool>
 #include <QTimer>
 
 namespace tp::ui {
@@ -33,7 +36,16 @@ AppWiring::AppWiring(Settings& settings, engine::Engine& engine, gpu::VramMonito
     using engine::Engine;
     // Requests from the window.
     connect(&window, &MainWindow::generateRequested, this, &AppWiring::submit);
-    connect(&window, &MainWindow::cancelRequested, &engine, [&engine] { engine.cancel(0); });
+    connect(&window, &MainWindow::cancelRequested, this, [this] {
+        if (m_waitingForModels) { // not started yet
+            const quint64 id = m_waitingForModels->id;
+            m_waitingForModels.reset();
+            m_window.onCancelled(id);
+            return;
+        }
+        m_coordinator->cancel(); // the TwistedPair/Ollama request, make room, or the engine
+        m_engine.cancel(0);
+    });
     connect(&window, &MainWindow::freeMemoryRequested, &engine, [&engine] { engine.cleanupNow(); });
     connect(&window, &MainWindow::unloadRequested, &engine, [&engine] { engine.unloadNow(); });
 
@@ -112,8 +124,27 @@ void AppWiring::onSettingChanged(const QString& key) {
 }
 
 void AppWiring::refreshModels() {
-    const io::ModelCatalogue catalogue =
-        io::ModelCatalogue::scan(m_settings.modelSearchPaths(), paths::bundledModelDirs());
+    // Reading model folders (and the Hugging Face cache) can take a while on a slow disk.
+    const quint64 serial = ++m_scanSerial;
+    const QStringList searchPaths = m_settings.modelSearchPaths();
+    const QStringList bundled = paths::bundledModelDirs();
+    QPointer<AppWiring> self(this);
+    QThreadPool::globalInstance()->start([self, serial, searchPaths, bundled] {
+        auto catalogue =
+            std::make_shared<const io::ModelCatalogue>(io::ModelCatalogue::scan(searchPaths, bundled));
+        QMetaObject::invokeMethod(
+            qApp,
+            [self, serial, catalogue] {
+                if (self && serial == self->m_scanSerial)
+                    self->applyModels(catalogue);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void AppWiring::applyModels(const std::shared_ptr<const io::ModelCatalogue>& scanned) {
+    m_catalogue = scanned;
+    const io::ModelCatalogue& catalogue = *scanned;
     QVector<ModelEntry> entries;
     m_lastModels = catalogue.models();
     if (m_firstRun)
@@ -137,6 +168,12 @@ void AppWiring::refreshModels() {
         current = chosen->folder;
     m_window.setModels(entries, current);
     spdlog::info("{} usable model(s) found in {} ms", entries.size(), catalogue.scanMilliseconds());
+    Q_EMIT modelsRefreshed();
+    if (m_waitingForModels) {
+        const engine::GenerationRequest waiting = *m_waitingForModels;
+        m_waitingForModels.reset();
+        submit(waiting);
+    }
 }
 
 void AppWiring::wireServices() {
@@ -146,25 +183,49 @@ void AppWiring::wireServices() {
     services::applySettings(m_settings, *m_twistedPair);
     m_poller = new services::ServiceStatusPoller(m_ollama, m_twistedPair, this);
 
-    // Our side of "give the GPU back": the engine's own cleanup and unload, on its thread.
-    services::CoTenancyHooks hooks;
-    hooks.freeCache = [this](services::CoTenancyHooks::Done done) {
-        m_engine.cleanupNow([done] { done(Status::ok()); });
-    };
-    hooks.unloadModel = [this](services::CoTenancyHooks::Done done) {
-        m_engine.unloadNow([done] { done(Status::ok()); });
-    };
-    hooks.deviceFreeBytes = [this]() -> qint64 {
-        m_monitor.requestSample();
-        return m_lastVram.devices.isEmpty() ? -1 : m_lastVram.devices.first().freeBytes;
-    };
-    m_coTenancy = new services::CoTenancy(m_ollama, std::move(hooks), this);
-    m_pipeline = new services::PromptPipeline(m_twistedPair, m_ollama, this);
+    // One path for every generation (the CLI's too); its co-tenancy object also serves the
+    // Services panel's "give the GPU back", so that two such actions never run at once.
+    m_coordinator = new generation::GenerationCoordinator(
+        m_engine, m_twistedPair, m_ollama,
+        [this](int cudaDevice) -> qint64 {
+            const gpu::VramSample fresh = m_monitor.readNow();
+            if (!fresh.gpuAvailable)
+                return -1;
+            for (const gpu::DeviceSample& d : fresh.devices)
+                if (d.index == cudaDevice)
+                    return d.freeBytes;
+            return -1;
+        },
+        this);
+    m_coTenancy = &m_coordinator->coTenancy();
+    connect(m_coordinator, &generation::GenerationCoordinator::failed, &m_window, &MainWindow::onFailed);
+    connect(m_coordinator, &generation::GenerationCoordinator::cancelled, &m_window,
+            &MainWindow::onCancelled);
+    connect(m_coordinator, &generation::GenerationCoordinator::notice, &m_window,
+            [this](const QString& text) {
+                spdlog::warn("{}", text);
+                m_window.statusBar()->showMessage(text, 15000);
+            });
+    connect(m_coordinator, &generation::GenerationCoordinator::stageChanged, &m_window,
+            [this](generation::Stage stage, const QString&) {
+                if (stage == generation::Stage::Distorting)
+                    m_window.statusBar()->showMessage(tr("Distorting the prompt with TwistedPair…"));
+                else if (stage == generation::Stage::Refining)
+                    m_window.statusBar()->showMessage(tr("Refining to visual keywords with Ollama…"));
+                else if (stage == generation::Stage::MakingRoom)
+                    m_window.statusBar()->showMessage(tr("Making room on the GPU…"));
+            });
 
     ServicesPanel* panel = m_window.servicesPanel();
     connect(m_poller, &services::ServiceStatusPoller::ollamaUpdated, this,
             [this, panel](const services::OllamaStatus& s) {
                 panel->setOllamaStatus(s);
+                if (s.up) {
+                    QStringList names;
+                    for (const services::OllamaModel& m : s.installed)
+                        names << m.name;
+                    m_window.form()->setOllamaModels(names);
+                }
                 m_ollamaLoaded = s.up ? s.loaded : QVector<services::OllamaLoadedModel>();
                 rediagnose();
             });
@@ -177,10 +238,12 @@ void AppWiring::wireServices() {
         rediagnose();
     });
     connect(&m_engine, &engine::Engine::residencyChanged, this,
-            [this](const QString& model, const QString& where, qint64 bytes) {
+            [this](const QString& model, gpu::Residency where, qint64 bytes, int cudaDevice) {
                 m_ours.modelName = model;
-                m_ours.modelResident = where == QLatin1String("on GPU") || where == QLatin1String("mixed");
+                m_ours.modelResident = where == gpu::Residency::OnGpu || where == gpu::Residency::Mixed;
                 m_loadedWeightBytes = bytes;
+                if (cudaDevice >= 0)
+                    m_engineDevice = cudaDevice;
             });
     connect(&m_engine, &engine::Engine::stateChanged, this, [this](engine::State state, const QString&) {
         m_ours.generating = state != engine::State::Idle;
@@ -192,9 +255,15 @@ void AppWiring::wireServices() {
     m_poller->start(ServicesIntervalMs);
 }
 
+qint64 AppWiring::engineDeviceFreeBytes(const gpu::VramSample& sample) const {
+    for (const gpu::DeviceSample& d : sample.devices)
+        if (d.index == m_engineDevice)
+            return d.freeBytes;
+    return -1;
+}
+
 void AppWiring::rediagnose() {
-    const int device = m_lastVram.devices.isEmpty() ? 0 : m_lastVram.devices.first().index;
-    m_diagnosis = services::diagnoseCoTenancy(m_ollamaLoaded, m_ours, m_lastVram, device);
+    m_diagnosis = services::diagnoseCoTenancy(m_ollamaLoaded, m_ours, m_lastVram, m_engineDevice);
     m_window.servicesPanel()->setDiagnosis(m_diagnosis);
 }
 
@@ -217,69 +286,36 @@ void AppWiring::giveGpuBack() {
 }
 
 void AppWiring::submit(const engine::GenerationRequest& request) {
-    if (!m_settings.value(keys::DistortEnabled).toBool()) {
-        submitToEngine(request);
+    if (!m_catalogue) { // the first scan is still running: the request goes when it is in
+        m_waitingForModels = request;
         return;
     }
-    // The prompt pipeline first; its stages are shown and the final prompt can be edited.
-    spdlog::info("prompt pipeline: distorting \"{}\"", request.prompt.left(60).toStdString());
-    QPointer<AppWiring> self(this);
-    m_pipeline->run(request.prompt, services::PromptPipelineConfig::fromSettings(m_settings),
-                    [self, request](const services::PromptPipelineResult& result) {
-                        QMetaObject::invokeMethod(
-                            self, [self, request, result] { self->showPromptStages(request, result); },
-                            Qt::QueuedConnection);
-                    });
-}
-
-void AppWiring::showPromptStages(const engine::GenerationRequest& request,
-                                 const services::PromptPipelineResult& result) {
-    auto* dialog = new PromptStagesDialog(result, &m_window);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &QDialog::accepted, this, [this, dialog, request, result] {
-        engine::GenerationRequest r = request;
-        QVariantMap record = result.record;
-        record.insert(QStringLiteral("finalPromptEdited"), dialog->edited());
-        record.insert(QStringLiteral("finalPromptUsed"), dialog->finalPrompt());
-        r.prompt = dialog->finalPrompt();
-        r.extra.insert(QStringLiteral("promptPipeline"), record);
-        submitToEngine(r);
-    });
-    connect(dialog, &QDialog::rejected, this, [this, request] { m_window.onCancelled(request.id); });
-    dialog->open();
-}
-
-void AppWiring::submitToEngine(const engine::GenerationRequest& request) {
-    const bool makeRoom = m_settings.value(keys::MakeRoomBeforeGenerating).toBool();
-    const bool gpu = !m_lastVram.devices.isEmpty() && m_lastVram.gpuAvailable;
-    if (!makeRoom || !gpu || m_coTenancy->isBusy() || request.device == QLatin1String("cpu")) {
-        m_engine.submit(request);
+    // The form shows the size it follows, so the size is the user's choice here. Names resolve in
+    // the last scan (a folder path is inspected directly).
+    Result<generation::PreparedRequest> prepared = generation::prepareRequest(request, *m_catalogue, true);
+    if (!prepared) {
+        m_window.onFailed(request.id, prepared.error());
         return;
     }
-    services::GenerationShape shape;
-    shape.weightsBytes = m_loadedWeightBytes;
-    shape.width = request.width;
-    shape.height = request.height;
-    shape.batch = request.count;
-    shape.guidance = request.guidance > 1.0;
-    shape.materializedAttention = false;
-    const services::GenerationVramEstimate estimate = services::estimateGenerationVram(shape);
-    const qint64 margin = m_settings.value(keys::MakeRoomMarginMiB).toLongLong() * 1024 * 1024;
-    const qint64 need = services::CoTenancy::bytesNeededBeforeGenerating(estimate, m_ours, margin);
-    const qint64 freeBytes = m_lastVram.devices.first().freeBytes;
-    spdlog::info("make room before generating: need {} MiB, {} MiB free ({})", need >> 20, freeBytes >> 20,
-                 estimate.explanation.toStdString());
+    generation::GenerationCoordinator::Job job;
+    job.request = prepared->request;
+    job.pipeline = services::PromptPipelineConfig::fromSettings(m_settings);
+    job.makeRoom = m_settings.value(keys::MakeRoomBeforeGenerating).toBool();
+    job.makeRoomMarginBytes = m_settings.value(keys::MakeRoomMarginMiB).toLongLong() << 20;
     QPointer<AppWiring> self(this);
-    m_coTenancy->makeRoom(need, freeBytes, [self, request](const services::CoTenancyReport& report) {
-        QMetaObject::invokeMethod(
-            self,
-            [self, request, report] {
-                for (const QString& step : report.steps)
-                    spdlog::info("make room: {}", step);
-                self->m_engine.submit(request);
-            },
-            Qt::QueuedConnection);
-    });
+    job.review = [self](const services::PromptPipelineResult& result,
+                        std::function<void(std::optional<QString>)> proceed) {
+        if (!self)
+            return proceed(std::nullopt);
+        auto* dialog = new PromptStagesDialog(result, &self->m_window);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &QDialog::accepted, self, [dialog, proceed] { proceed(dialog->finalPrompt()); });
+        connect(dialog, &QDialog::rejected, self, [proceed] { proceed(std::nullopt); });
+        // A cancel from the window closes the dialog too.
+        connect(self->m_coordinator, &generation::GenerationCoordinator::cancelled, dialog, &QDialog::reject);
+        dialog->open();
+    };
+    m_coordinator->start(job);
 }
 
 } // namespace tp::ui

@@ -8,6 +8,9 @@
 #include <QObject>
 #include <QPointer>
 
+#include <memory>
+#include <optional>
+
 namespace tp {
 class Settings;
 namespace engine {
@@ -15,6 +18,9 @@ class Engine;
 }
 namespace gpu {
 class VramMonitor;
+}
+namespace generation {
+class GenerationCoordinator;
 }
 namespace services {
 class OllamaClient;
@@ -39,28 +45,31 @@ public:
     AppWiring(Settings& settings, engine::Engine& engine, gpu::VramMonitor& monitor, MainWindow& window,
               bool verboseFromCommandLine = false, QObject* parent = nullptr);
 
-    // Scans the model folders again and refreshes the window's model picker.
+    // Scans the model folders again, off the GUI thread, and then refreshes the window's model
+    // picker (modelsRefreshed() tells when).
     void refreshModels();
     // The welcome assistant (shown by itself on the first start; Help reopens it).
     FirstRunDialog* showFirstRun();
     // Seconds between two checks of Ollama and TwistedPair (the Services panel).
     static constexpr int ServicesIntervalMs = 4000;
     services::ServiceStatusPoller& servicesPoller() const { return *m_poller; }
+    generation::GenerationCoordinator& coordinator() const { return *m_coordinator; }
     const services::CoTenancyDiagnosis& diagnosis() const { return m_diagnosis; }
 
+Q_SIGNALS:
+    void modelsRefreshed();
+
 private:
+    void applyModels(const std::shared_ptr<const io::ModelCatalogue>& catalogue);
     void applyPolicy();
     void onSettingChanged(const QString& key);
     void wireServices();
     void rediagnose();
     void giveGpuBack();
-    // With "distort" on, the prompt pipeline runs first and its stages are shown (the final
-    // prompt editable). Then "Make room before generating" (opt-in) asks Ollama to unload idle
-    // models when the GPU lacks room for the request, and the request goes to the engine.
+    // Through the generation coordinator, as the CLI: with "distort" on, the prompt pipeline runs
+    // first and its stages are shown (the final prompt editable); then "Make room before
+    // generating" (opt-in); then the engine.
     void submit(const engine::GenerationRequest& request);
-    void showPromptStages(const engine::GenerationRequest& request,
-                          const services::PromptPipelineResult& result);
-    void submitToEngine(const engine::GenerationRequest& request);
 
     Settings& m_settings;
     engine::Engine& m_engine;
@@ -71,14 +80,20 @@ private:
     services::OllamaClient* m_ollama = nullptr;
     services::TwistedPairClient* m_twistedPair = nullptr;
     services::ServiceStatusPoller* m_poller = nullptr;
-    services::CoTenancy* m_coTenancy = nullptr;
-    services::PromptPipeline* m_pipeline = nullptr;
+    services::CoTenancy* m_coTenancy = nullptr; // the coordinator's
+    generation::GenerationCoordinator* m_coordinator = nullptr;
     services::OurGpuUse m_ours;
     gpu::VramSample m_lastVram;
     QVector<services::OllamaLoadedModel> m_ollamaLoaded;
     services::CoTenancyDiagnosis m_diagnosis;
     qint64 m_loadedWeightBytes = 0;
+    int m_engineDevice = 0; // the CUDA index the engine uses (the device setting, then the engine's word)
+    // The free bytes of the engine's device in `sample` (-1 when it is not in the sample).
+    qint64 engineDeviceFreeBytes(const gpu::VramSample& sample) const;
     QVector<io::ModelInfo> m_lastModels;
+    std::shared_ptr<const io::ModelCatalogue> m_catalogue; // the last scan (names resolve here)
+    quint64 m_scanSerial = 0;
+    std::optional<engine::GenerationRequest> m_waitingForModels; // Generate before the first scan
     QPointer<FirstRunDialog> m_firstRun;
 };
 

@@ -1,5 +1,7 @@
 #include "ui/GenerationForm.h"
 
+#include "core/common/GenerationLimits.h"
+
 #include "core/io/ModelCatalogue.h"
 #include "core/services/TwistedPairClient.h"
 #include "core/settings/Settings.h"
@@ -29,7 +31,13 @@
 namespace tp::ui {
 namespace {
 
-constexpr qint64 kMaxSeed = 4294967295LL;
+// Seeds are 64-bit (core/common/GenerationLimits.h); image i of a request uses seed + i.
+qint64 seedFromText(const QString& text, int count) {
+    bool ok = false;
+    const qint64 v = text.toLongLong(&ok);
+    const qint64 maxFirst = limits::MaxSeed - (count - 1);
+    return ok ? qBound(qint64(0), v, maxFirst) : maxFirst; // 19 digits beyond 2^63-1 only
+}
 
 QSize parsePreset(const QString& text) {
     static const QRegularExpression re(QStringLiteral(R"(^\s*(\d+)\s*[xX×]\s*(\d+)\s*$)"));
@@ -63,10 +71,10 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     fillSamplers(samplerNames());
     m_stepsLabel = new QLabel(this);
     m_steps = new QSpinBox(this);
-    m_steps->setRange(1, 150);
+    m_steps->setRange(limits::MinSteps, limits::MaxSteps);
     m_guidanceLabel = new QLabel(this);
     m_guidance = new QDoubleSpinBox(this);
-    m_guidance->setRange(0, 30);
+    m_guidance->setRange(limits::MinGuidance, limits::MaxGuidance);
     m_guidance->setDecimals(1);
     m_guidance->setSingleStep(0.5);
 
@@ -76,7 +84,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     m_width = new QSpinBox(this);
     m_height = new QSpinBox(this);
     for (QSpinBox* s : {m_width, m_height}) {
-        s->setRange(16, 4096); // multiples of 8 (16 for SD 3 and Flux), checked by the engine
+        s->setRange(limits::MinSide, limits::MaxSide);
         s->setSingleStep(64);
     }
     m_times = new QLabel(QStringLiteral("×"), this);
@@ -87,8 +95,8 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     m_seedMode->addItem(QString(), QStringLiteral("fixed"));
     m_seed = new QLineEdit(this);
     m_seed->setValidator(
-        new QRegularExpressionValidator(QRegularExpression(QStringLiteral(R"(\d{0,10})")), m_seed));
-    m_seed->setMaximumWidth(fontMetrics().horizontalAdvance(QStringLiteral("4294967295")) + 24);
+        new QRegularExpressionValidator(QRegularExpression(QStringLiteral(R"(\d{0,19})")), m_seed));
+    m_seed->setMaximumWidth(fontMetrics().horizontalAdvance(QStringLiteral("4294967295000")) + 24);
     m_reuseSeed = new QToolButton(this);
     m_reuseSeed->setObjectName(QStringLiteral("reuseSeed"));
     m_reuseSeed->setIcon(icon(QStringLiteral("reuse")));
@@ -97,7 +105,7 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     m_randomSeed->setIcon(icon(QStringLiteral("dice")));
     m_countLabel = new QLabel(this);
     m_count = new QSpinBox(this);
-    m_count->setRange(1, 16);
+    m_count->setRange(limits::MinCount, limits::MaxCount);
 
     m_generate = new QPushButton(icon(QStringLiteral("generate")), QString(), this);
     m_generate->setDefault(true);
@@ -125,9 +133,24 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     m_distortMode->setCurrentText(m_settings.value(keys::DistortMode).toString());
     m_distortTone->setCurrentText(m_settings.value(keys::DistortTone).toString());
     m_distortGain->setValue(m_settings.value(keys::DistortGain).toInt());
+    m_distortModel = new QComboBox(this);
+    m_distortModel->setObjectName(QStringLiteral("distortModel"));
+    m_distortModel->setEditable(true);
+    m_distortModel->setInsertPolicy(QComboBox::NoInsert);
+    m_distortModel->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_distortModel->setMinimumContentsLength(12);
+    m_distortModel->setCurrentText(m_settings.value(keys::DistortModel).toString());
+    connect(m_distortModel, &QComboBox::currentTextChanged, this,
+            [this](const QString& t) { m_settings.setOrWarn(keys::DistortModel, t.trimmed()); });
+    m_refine = new QCheckBox(this);
+    m_refine->setObjectName(QStringLiteral("refine"));
+    m_refine->setChecked(m_settings.value(keys::RefineEnabled).toBool());
+    connect(m_refine, &QCheckBox::toggled, this,
+            [this](bool on) { m_settings.setOrWarn(keys::RefineEnabled, on); });
     const auto distortKnobsEnabled = [this] {
         for (QWidget* w : {static_cast<QWidget*>(m_distortMode), static_cast<QWidget*>(m_distortTone),
-                           static_cast<QWidget*>(m_distortGain)})
+                           static_cast<QWidget*>(m_distortGain), static_cast<QWidget*>(m_distortModel),
+                           static_cast<QWidget*>(m_refine)})
             w->setEnabled(m_distort->isChecked());
     };
     distortKnobsEnabled();
@@ -201,6 +224,8 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     distortRow->addWidget(m_distortTone, 2);
     distortRow->addWidget(m_distortGain, 1);
     grid->addLayout(distortRow, row++, 1, 1, 3);
+    grid->addWidget(m_distortModel, row++, 1, 1, 3);
+    grid->addWidget(m_refine, row++, 1, 1, 3);
 
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_generate, 2);
@@ -244,12 +269,20 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     });
     connect(m_randomSeed, &QToolButton::clicked, this, [this] {
         m_seedMode->setCurrentIndex(1);
-        m_seed->setText(QString::number(QRandomGenerator::global()->bounded(kMaxSeed + 1)));
+        m_seed->setText(QString::number(QRandomGenerator::global()->bounded(limits::MaxRandomSeed + 1)));
     });
     connect(&m_settings, &Settings::changed, this, &GenerationForm::settingChanged);
 
     retranslateUi();
     loadDefaults();
+}
+
+void GenerationForm::setOllamaModels(const QStringList& names) {
+    const QString current = m_distortModel->currentText();
+    QSignalBlocker block(m_distortModel);
+    m_distortModel->clear();
+    m_distortModel->addItems(names);
+    m_distortModel->setCurrentText(current); // a saved name that Ollama lacks stays as typed
 }
 
 void GenerationForm::retranslateUi() {
@@ -262,6 +295,12 @@ void GenerationForm::retranslateUi() {
     m_distortTone->setAccessibleName(tr("Distortion tone"));
     m_distortGain->setAccessibleName(tr("Distortion gain"));
     m_distortGain->setPrefix(tr("gain "));
+    m_distortModel->setToolTip(
+        tr("The Ollama model TwistedPair distorts with (empty: TwistedPair's default)"));
+    m_distortModel->setAccessibleName(tr("Distortion model"));
+    m_refine->setText(tr("Re&fine to visual keywords"));
+    m_refine->setToolTip(tr("Ollama boils the distorted text down to visual keywords (the refiner model and "
+                            "template are in the settings). If it fails, the distorted text is used."));
     m_prompt->setPlaceholderText(tr("Describe the picture, e.g. \"a lighthouse at dusk, oil painting\""));
     m_prompt->setAccessibleName(tr("Prompt"));
     m_negativeLabel->setText(tr("&Negative prompt"));
@@ -462,8 +501,7 @@ void GenerationForm::fitSizeToModel() {
     // A model draws well near the size it was trained at: the bundled 128x128 model at 512x512
     // gives noise, SD 1.5 at 128x128 mush. Far off (more than 2x either way): its own size.
     const int native = m_model->currentData(kNativeSizeRole).toInt();
-    const int side = std::max(m_width->value(), m_height->value());
-    if (native <= 0 || (side <= 2 * native && side * 2 >= native))
+    if (!limits::sizeFarFromNative(m_width->value(), m_height->value(), native)) // the one rule
         return;
     m_width->setValue(native);
     m_height->setValue(native);
@@ -481,8 +519,8 @@ engine::GenerationRequest GenerationForm::request() const {
     r.width = m_width->value() / 8 * 8;
     r.height = m_height->value() / 8 * 8;
     const bool fixed = m_seedMode->currentData().toString() == QLatin1String("fixed");
-    r.seed = fixed && !m_seed->text().isEmpty() ? qBound(0LL, m_seed->text().toLongLong(), kMaxSeed) : -1;
     r.count = m_count->value();
+    r.seed = fixed && !m_seed->text().isEmpty() ? seedFromText(m_seed->text(), r.count) : -1;
     r.clipSkip = m_settings.value(keys::ClipSkip).toInt();
     r.device = m_settings.value(keys::Device).toString();
     r.precision = m_settings.value(keys::Precision).toString();

@@ -67,6 +67,8 @@ public:
     QPushButton* cancelButton() const { return m_cancel; }
 
 public Q_SLOTS:
+    // Ollama's installed models, for the distortion-LLM picker (the typed or saved name stays).
+    void setOllamaModels(const QStringList& names);
     // Fields back to the defaults from the settings (the prompt stays).
     void loadDefaults();
 
@@ -104,6 +106,8 @@ private:
     QComboBox* m_distortMode = nullptr;
     QComboBox* m_distortTone = nullptr;
     QSpinBox* m_distortGain = nullptr;
+    QComboBox* m_distortModel = nullptr; // the LLM TwistedPair distorts with (Ollama's models)
+    QCheckBox* m_refine = nullptr;       // "refine to visual keywords" (Ollama)
     QToolButton* m_openModel = nullptr;
     QString m_pendingModel; // to select after the next setModels()
     QLabel* m_samplerLabel = nullptr;

@@ -165,6 +165,10 @@ void MainWindow::createActions() {
     m_generateAction = new QAction(icon(QStringLiteral("generate")), QString(), this);
     m_generateAction->setShortcuts(
         {QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+    m_newImageAction = new QAction(this);
+    m_newImageAction->setObjectName(QStringLiteral("newImage"));
+    m_newImageAction->setShortcut(QKeySequence::New);
+    connect(m_newImageAction, &QAction::triggered, this, &MainWindow::newImage);
     m_cancelAction = new QAction(icon(QStringLiteral("cancel")), QString(), this);
     m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
     m_openOutputAction = new QAction(icon(QStringLiteral("folder")), QString(), this);
@@ -205,6 +209,7 @@ void MainWindow::createActions() {
 
 void MainWindow::createMenus() {
     m_fileMenu = menuBar()->addMenu(QString());
+    m_fileMenu->addAction(m_newImageAction);
     m_fileMenu->addAction(m_generateAction);
     m_fileMenu->addAction(m_cancelAction);
     m_fileMenu->addSeparator();
@@ -260,6 +265,7 @@ void MainWindow::retranslateUi() {
     m_viewMenu->setTitle(tr("&View"));
     m_helpMenu->setTitle(tr("&Help"));
     m_generateAction->setText(tr("&Generate"));
+    m_newImageAction->setText(tr("&New image"));
     m_cancelAction->setText(tr("&Cancel generation"));
     m_openOutputAction->setText(tr("&Open output folder"));
     m_settingsAction->setText(tr("&Settings…"));
@@ -321,10 +327,25 @@ void MainWindow::setBusy(bool busy) {
     m_cancelAction->setEnabled(busy);
 }
 
+void MainWindow::newImage() {
+    if (isBusy())
+        return;
+    m_viewer->clear();
+    m_errorBanner->hide();
+    m_form->promptEdit()->clear();
+    m_form->promptEdit()->setFocus();
+    statusBar()->showMessage(tr("Ready for a new image: type a prompt."), 5000);
+}
+
 void MainWindow::generate() {
     if (isBusy())
         return;
     engine::GenerationRequest request = m_form->request();
+    if (request.prompt.trimmed().isEmpty()) {
+        showError(tr("The prompt is empty: describe what to draw, then generate."));
+        m_form->promptEdit()->setFocus();
+        return;
+    }
     request.id = ++m_nextId;
     request.outputDir = m_settings.outputDirectory();
     m_pendingId = request.id;
@@ -443,8 +464,11 @@ void MainWindow::addMemoryEvent(const engine::MemoryEvent& event) {
     m_vram->addEvent(event);
 }
 
-void MainWindow::onResidencyChanged(const QString& model, const QString& where, qint64 weightBytes) {
+void MainWindow::onResidencyChanged(const QString& model, gpu::Residency where, qint64 weightBytes,
+                                    int cudaDevice) {
     m_vram->setResidency(model, where, weightBytes);
+    if (cudaDevice >= 0)
+        m_vram->setDeviceIndex(cudaDevice); // the graph follows the device the engine uses
 }
 
 void MainWindow::applyParameters(const engine::ImageParameters& parameters) {

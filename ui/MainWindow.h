@@ -55,6 +55,8 @@ public Q_SLOTS:
     // Builds a request from the form and emits generateRequested (ignored while busy).
     void generate();
     void cancel();
+    // File → New image: the viewer and the prompt are cleared (the settings stay).
+    void newImage();
     void onProgress(const tp::engine::Progress& progress);
     void onFinished(const tp::engine::GenerationResult& result);
     void onFailed(quint64 id, const QString& message);
@@ -65,8 +67,9 @@ public Q_SLOTS:
     void addVramSample(const tp::gpu::VramSample& sample);
     void setVramHistory(const QVector<tp::gpu::VramSample>& samples);
     void addMemoryEvent(const tp::engine::MemoryEvent& event);
-    // Engine::residencyChanged: where the model's weights are ("on GPU", "pinned RAM", ...).
-    void onResidencyChanged(const QString& model, const QString& where, qint64 weightBytes);
+    // Engine::residencyChanged: where the model's weights are, and the CUDA device in use.
+    void onResidencyChanged(const QString& model, tp::gpu::Residency where, qint64 weightBytes,
+                            int cudaDevice);
     void showSettings();
     // The Help menu's documents ("README.md", "GPU_MEMORY_TROUBLESHOOTING.md") in the help viewer.
     HelpViewer* showHelp(const QString& document);
@@ -120,6 +123,7 @@ private:
     QMenu* m_viewMenu = nullptr;
     QMenu* m_helpMenu = nullptr;
     QAction* m_generateAction = nullptr;
+    QAction* m_newImageAction = nullptr; // clears the view and the prompt for the next image
     QAction* m_cancelAction = nullptr;
     QAction* m_openOutputAction = nullptr;
     QAction* m_settingsAction = nullptr;

@@ -1,5 +1,7 @@
 #include "ui/SettingsDialog.h"
 
+#include "core/common/GenerationLimits.h"
+
 #include "ui/ImportOriginal.h"
 
 #include "core/common/Paths.h"
@@ -257,10 +259,10 @@ QWidget* SettingsDialog::buildGenerationPage() {
             GenerationPage, key, box, [b] { return QString::number(b->value()); },
             [b](const QVariant& v) { b->setValue(v.toInt()); });
     };
-    addRow(form, m_stepsLabel, *spin(m_steps, m_stepsLabel, keys::Steps, 1, 150));
+    addRow(form, m_stepsLabel, *spin(m_steps, m_stepsLabel, keys::Steps, limits::MinSteps, limits::MaxSteps));
     m_guidanceLabel = new QLabel(page);
     m_guidance = new QDoubleSpinBox(page);
-    m_guidance->setRange(0, 30);
+    m_guidance->setRange(limits::MinGuidance, limits::MaxGuidance);
     m_guidance->setDecimals(2);
     m_guidance->setSingleStep(0.5);
     addRow(form, m_guidanceLabel,
@@ -268,8 +270,11 @@ QWidget* SettingsDialog::buildGenerationPage() {
                GenerationPage, keys::Guidance, m_guidance,
                [this] { return QString::number(m_guidance->value(), 'g', 6); },
                [this](const QVariant& v) { m_guidance->setValue(v.toDouble()); }));
-    addRow(form, m_widthLabel, *spin(m_width, m_widthLabel, keys::Width, 64, 4096, 8));
-    addRow(form, m_heightLabel, *spin(m_height, m_heightLabel, keys::Height, 64, 4096, 8));
+    addRow(form, m_widthLabel,
+           *spin(m_width, m_widthLabel, keys::Width, limits::MinSide, limits::MaxSide, limits::SideMultiple));
+    addRow(
+        form, m_heightLabel,
+        *spin(m_height, m_heightLabel, keys::Height, limits::MinSide, limits::MaxSide, limits::SideMultiple));
 
     m_presetsLabel = new QLabel(page);
     m_presets = new QLineEdit(page);
@@ -317,9 +322,12 @@ QWidget* SettingsDialog::buildGenerationPage() {
            addField(
                GenerationPage, keys::Seed, m_seed, [this] { return m_seed->text().trimmed(); },
                [this](const QVariant& v) { m_seed->setText(QString::number(v.toLongLong())); }));
-    addRow(form, m_countLabel, *spin(m_count, m_countLabel, keys::ImageCount, 1, 16));
+    addRow(form, m_countLabel,
+           *spin(m_count, m_countLabel, keys::ImageCount, limits::MinCount, limits::MaxCount));
     m_clipSkipHelp = explanation(page);
-    addRow(form, m_clipSkipLabel, *spin(m_clipSkip, m_clipSkipLabel, keys::ClipSkip, 1, 4), m_clipSkipHelp);
+    addRow(form, m_clipSkipLabel,
+           *spin(m_clipSkip, m_clipSkipLabel, keys::ClipSkip, limits::MinClipSkip, limits::MaxClipSkip),
+           m_clipSkipHelp);
     m_negativeLabel = new QLabel(page);
     m_negative = new QPlainTextEdit(page);
     m_negative->setTabChangesFocus(true);
@@ -443,6 +451,42 @@ QWidget* SettingsDialog::buildServicesPage() {
                ServicesPage, keys::TwistedPairTimeoutSec, m_timeout,
                [this] { return QString::number(m_timeout->value()); },
                [this](const QVariant& v) { m_timeout->setValue(v.toInt()); }));
+
+    m_refinerModelLabel = new QLabel(page);
+    m_refinerModel = new QLineEdit(page);
+    m_refinerModel->setObjectName(QStringLiteral("refinerModel"));
+    addRow(form, m_refinerModelLabel,
+           addField(
+               ServicesPage, keys::RefinerModel, m_refinerModel,
+               [this] { return m_refinerModel->text().trimmed(); },
+               [this](const QVariant& v) { m_refinerModel->setText(v.toString()); }));
+    m_keywordsLabel = new QLabel(page);
+    m_keywords = new QSpinBox(page);
+    m_keywords->setRange(3, 75);
+    addRow(form, m_keywordsLabel,
+           addField(
+               ServicesPage, keys::RefinerKeywords, m_keywords,
+               [this] { return QString::number(m_keywords->value()); },
+               [this](const QVariant& v) { m_keywords->setValue(v.toInt()); }));
+    auto templateEdit = [&](QPlainTextEdit*& edit, QLabel*& label, QLabel*& help, const QString& key,
+                            int lines, const char* name) {
+        label = new QLabel(page);
+        edit = new QPlainTextEdit(page);
+        edit->setObjectName(QString::fromLatin1(name));
+        edit->setTabChangesFocus(true);
+        edit->setFixedHeight(edit->fontMetrics().lineSpacing() * lines + 12);
+        help = explanation(page);
+        QPlainTextEdit* e = edit;
+        addRow(form, label,
+               addField(
+                   ServicesPage, key, edit, [e] { return e->toPlainText(); },
+                   [e](const QVariant& v) { e->setPlainText(v.toString()); }),
+               help);
+    };
+    templateEdit(m_refinerTemplate, m_refinerTemplateLabel, m_refinerTemplateHelp, keys::RefinerTemplate, 6,
+                 "refinerTemplate");
+    templateEdit(m_wrapperTemplate, m_wrapperTemplateLabel, m_wrapperTemplateHelp, keys::WrapperTemplate, 2,
+                 "wrapperTemplate");
     return page;
 }
 
@@ -583,6 +627,16 @@ void SettingsDialog::retranslateUi() {
     m_pairHelp->setText(tr("The TwistedPair service that distorts prompts rhetorically."));
     m_timeoutLabel->setText(tr("TwistedPair &timeout:"));
     m_timeout->setSuffix(tr(" s"));
+    m_refinerModelLabel->setText(tr("Refiner &model (Ollama):"));
+    m_keywordsLabel->setText(tr("&Keywords to ask for:"));
+    m_refinerTemplateLabel->setText(tr("&Refiner template:"));
+    m_refinerTemplateHelp->setText(
+        tr("What Ollama is asked to boil the distorted text down to visual keywords. {text} is the distorted "
+           "text, {count} the number of keywords."));
+    m_wrapperTemplateLabel->setText(tr("&Wrapper template:"));
+    m_wrapperTemplateHelp->setText(tr(
+        "The final prompt around the refined text: {distorted} is the refined (or distorted) text, {prompt} "
+        "the prompt as typed."));
 
     m_languageLabel->setText(tr("&Language:"));
     m_languageHelp->setText(tr("Changes the interface at once, without a restart."));

@@ -161,6 +161,18 @@ private:
     QLabel* m_pairHelp = nullptr;
     QLabel* m_timeoutLabel = nullptr;
     QSpinBox* m_timeout = nullptr;
+    // The original's prompt workflow: the refiner's model, keyword count and template, and the
+    // wrapper template around the final prompt.
+    QLabel* m_refinerModelLabel = nullptr;
+    QLineEdit* m_refinerModel = nullptr;
+    QLabel* m_keywordsLabel = nullptr;
+    QSpinBox* m_keywords = nullptr;
+    QLabel* m_refinerTemplateLabel = nullptr;
+    QPlainTextEdit* m_refinerTemplate = nullptr;
+    QLabel* m_refinerTemplateHelp = nullptr;
+    QLabel* m_wrapperTemplateLabel = nullptr;
+    QPlainTextEdit* m_wrapperTemplate = nullptr;
+    QLabel* m_wrapperTemplateHelp = nullptr;
 
     // Interface
     QLabel* m_languageLabel = nullptr;

@@ -1,5 +1,7 @@
 #include "ui/Units.h"
 
+#include "core/common/Bytes.h"
+
 #include <QCoreApplication>
 #include <QLocale>
 
@@ -10,13 +12,7 @@ namespace tp::ui {
 QString formatBytes(double bytes, int decimals) {
     if (bytes < 0 || !std::isfinite(bytes))
         return QStringLiteral("—");
-    constexpr double MiB = 1024.0 * 1024.0;
-    constexpr double GiB = 1024.0 * MiB;
-    const QLocale locale;
-    if (bytes >= GiB)
-        return QCoreApplication::translate("tp::ui::Units", "%1 GiB")
-            .arg(locale.toString(bytes / GiB, 'f', decimals));
-    return QCoreApplication::translate("tp::ui::Units", "%1 MiB").arg(locale.toString(bytes / MiB, 'f', 0));
+    return tp::formatBytes(static_cast<qint64>(bytes), QLocale(), decimals); // the one formatter
 }
 
 QString formatDuration(double seconds) {

@@ -473,10 +473,10 @@ void VramGraph::paintSeries(QPainter& p) {
 QString VramGraph::eventLabel(const engine::MemoryEvent& e) const {
     using K = engine::MemoryEvent::Kind;
     auto delta = [&e]() -> double {
-        if (e.before.deviceUsed >= 0 && e.after.deviceUsed >= 0)
-            return double(e.after.deviceUsed - e.before.deviceUsed);
-        if (e.before.reserved >= 0 && e.after.reserved >= 0)
-            return double(e.after.reserved - e.before.reserved);
+        if (e.before.deviceUsedBytes >= 0 && e.after.deviceUsedBytes >= 0)
+            return double(e.after.deviceUsedBytes - e.before.deviceUsedBytes);
+        if (e.before.reservedBytes >= 0 && e.after.reservedBytes >= 0)
+            return double(e.after.reservedBytes - e.before.reservedBytes);
         return 0;
     };
     auto withDelta = [&](const QString& label) {

@@ -146,15 +146,21 @@ void VramPanel::setResidence(Residence residence, qint64 weightBytes) {
     refresh();
 }
 
-void VramPanel::setResidency(const QString& model, const QString& where, qint64 weightBytes) {
+void VramPanel::setResidency(const QString& model, gpu::Residency where, qint64 weightBytes) {
     m_model = model;
     Residence r = Residence::None;
-    if (where == QLatin1String("on GPU") || where == QLatin1String("mixed"))
+    switch (where) {
+    case gpu::Residency::OnGpu:
+    case gpu::Residency::Mixed:
         r = Residence::Gpu;
-    else if (where == QLatin1String("pinned RAM") || where == QLatin1String("RAM"))
+        break;
+    case gpu::Residency::PinnedCpu: // unloaded by us: it goes back to the GPU on the next image
         r = Residence::Ram;
-    else if (where == QLatin1String("cpu"))
+        break;
+    case gpu::Residency::Cpu: // a model that runs on the CPU (never moved to a GPU)
         r = Residence::Cpu;
+        break;
+    }
     setResidence(model.isEmpty() ? Residence::None : r, weightBytes > 0 ? weightBytes : -1);
 }
 

@@ -36,8 +36,8 @@ public Q_SLOTS:
     void addEvent(const tp::engine::MemoryEvent& event);
     void setEngineState(tp::engine::State state, const QString& detail = {});
     void setResidence(tp::ui::VramPanel::Residence residence, qint64 weightBytes = -1);
-    // Engine::residencyChanged: `where` is "on GPU", "mixed", "pinned RAM", "RAM", "cpu" or "none".
-    void setResidency(const QString& model, const QString& where, qint64 weightBytes);
+    // Engine::residencyChanged: an empty model is none loaded.
+    void setResidency(const QString& model, tp::gpu::Residency where, qint64 weightBytes);
     void setWindowSeconds(int seconds);
     // The device the engine uses (DeviceSample::index); the first one when absent.
     void setDeviceIndex(int index);

@@ -1,9 +1,15 @@
 // twistedpic-cli generate: one generation through the same Engine the desktop app drives.
 #include "app/cli/Cli.h"
-#include "app/cli/CliPromptPipeline.h"
+#include "core/common/GenerationLimits.h"
 #include "core/common/Paths.h"
 #include "core/engine/Engine.h"
+#include "core/engine/RequestLimits.h"
+#include "core/generation/GenerationCoordinator.h"
+#include "core/gpu/SystemVramSource.h"
 #include "core/io/ModelCatalogue.h"
+#include "core/services/OllamaClient.h"
+#include "core/services/ServiceSetup.h"
+#include "core/services/TwistedPairClient.h"
 #include "core/settings/Settings.h"
 
 #include <QDir>
@@ -15,6 +21,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <memory>
 #include <unistd.h>
 
 namespace tp::cli {
@@ -28,6 +35,26 @@ void onSigint(int) {
 QString bar(int step, int total, int width = 30) {
     const int filled = total > 0 ? step * width / total : 0;
     return QString(filled, QLatin1Char('#')) + QString(width - filled, QLatin1Char('.'));
+}
+
+// What a cancel waits for, in words.
+QString cancelWaitText(engine::State state, double secondsPerStep) {
+    switch (state) {
+    case engine::State::Generating:
+        return secondsPerStep > 1.5
+                   ? QStringLiteral("waiting for the current denoising step to finish (about %1 s per step).")
+                         .arg(secondsPerStep, 0, 'f', 0)
+                   : QStringLiteral("waiting for the current denoising step to finish.");
+    case engine::State::Loading:
+    case engine::State::Reloading:
+        return QStringLiteral("waiting for the model to finish loading.");
+    case engine::State::Cleaning:
+    case engine::State::Unloading:
+        return QStringLiteral("waiting for the GPU memory cleanup to finish.");
+    case engine::State::Idle:
+        break;
+    }
+    return QStringLiteral("stopping.");
 }
 
 // Renames `from` to `to` without ever replacing an existing file.
@@ -57,7 +84,8 @@ int runGenerate(Context& ctx, const QStringList& args) {
         QStringLiteral("One of: %1.").arg(samplerNames().join(QStringLiteral(", "))), QStringLiteral("NAME"),
         s.value(keys::Sampler).toString());
     const QCommandLineOption seed(
-        QStringLiteral("seed"), QStringLiteral("Seed (-1 = random). Image i uses seed+i."),
+        QStringLiteral("seed"),
+        QStringLiteral("Seed, 0 to 9223372036854775807 (-1 = random). Image i uses seed+i."),
         QStringLiteral("N"),
         s.value(keys::SeedMode).toString() == QLatin1String("fixed") ? s.value(keys::Seed).toString()
                                                                      : QStringLiteral("-1"));
@@ -77,9 +105,10 @@ int runGenerate(Context& ctx, const QStringList& args) {
         QStringLiteral("FILE|DIR"), s.outputDirectory());
     const QCommandLineOption device(QStringLiteral("device"), QStringLiteral("auto, cpu, cuda or cuda:N."),
                                     QStringLiteral("DEV"), s.device());
-    const QCommandLineOption precision(QStringLiteral("precision"),
-                                       QStringLiteral("auto, fp16, bf16 or fp32 (GPU)."), QStringLiteral("P"),
-                                       s.value(keys::Precision).toString());
+    const QCommandLineOption precision(
+        QStringLiteral("precision"),
+        QStringLiteral("%1 (GPU).").arg(limits::precisionNames().join(QStringLiteral(", "))),
+        QStringLiteral("P"), s.value(keys::Precision).toString());
     const QCommandLineOption distort(
         QStringLiteral("distort"),
         QStringLiteral("First rewrite the prompt through TwistedPair (then Ollama's refiner and the wrapper "
@@ -158,13 +187,13 @@ int runGenerate(Context& ctx, const QStringList& args) {
     r.guidance = guidance->toDouble();
     bool seedOk = false;
     r.seed = parser.value(seed).toLongLong(&seedOk);
-    if (!seedOk || r.seed < -1 || r.seed > 0xFFFFFFFFLL) {
-        ctx.err << "--seed: '" << parser.value(seed) << "' is not -1 or a number from 0 to 4294967295\n";
+    if (!seedOk) {
+        ctx.err << "--seed: '" << parser.value(seed).left(40) << "' is not -1 or a number from 0 to "
+                << limits::MaxSeed << "\n";
         return Usage;
     }
-    if (!samplerNames().contains(r.sampler)) {
-        ctx.err << "--sampler: '" << r.sampler << "' is not one of "
-                << samplerNames().join(QStringLiteral(", ")) << "\n";
+    if (const Status st = engine::checkRequest(r); !st) {
+        ctx.err << "--" << st.error() << "\n";
         return Usage;
     }
 
@@ -211,20 +240,20 @@ int runGenerate(Context& ctx, const QStringList& args) {
             r.height = d.height;
         }
     }
-    // Without --width/--height, a model far from the settings' size draws at its own (the
-    // bundled 128x128 model gives noise at 512x512), as the desktop app's form does.
-    if (!parser.isSet(width) && !parser.isSet(height)) {
-        const int native = info ? info->nativeSize : 0;
-        const int side = std::max(r.width, r.height);
-        if (native > 0 && (side > 2 * native || side * 2 < native)) {
-            r.width = r.height = native;
-            if (!parser.isSet(quiet))
-                ctx.err << info->name << " was trained at " << native << "x" << native
-                        << "; generating at that size "
-                        << "(--width/--height choose another).\n";
-        }
+    // Model name, size-follows-model and every limit: the coordinator's one place, as in the app.
+    Result<generation::PreparedRequest> prepared =
+        generation::prepareRequest(r, catalogue, parser.isSet(width) || parser.isSet(height));
+    if (!prepared) {
+        ctx.err << prepared.error() << "\n";
+        return Failure;
     }
+    const io::ModelInfo modelInfo = prepared->model;
+    if (!prepared->note.isEmpty() && !parser.isSet(quiet))
+        ctx.err << prepared->note << "\n";
+    r = prepared->request;
 
+    generation::GenerationCoordinator::Job job;
+    job.pipeline.distortEnabled = false;
     if (parser.isSet(distort)) {
         const Result<services::PromptPipelineConfig> config = services::PromptPipelineConfig::withDistortSpec(
             services::PromptPipelineConfig::fromSettings(s), parser.value(distort));
@@ -232,20 +261,27 @@ int runGenerate(Context& ctx, const QStringList& args) {
             ctx.err << "--distort: " << config.error() << "\n";
             return Usage;
         }
-        const services::PromptPipelineResult pipeline = runPromptPipeline(ctx, r.prompt, *config);
-        if (!pipeline.ok) {
-            ctx.err << pipeline.error << "\nTo generate from the prompt as typed, leave out --distort.\n";
-            return Failure;
-        }
-        if (!parser.isSet(quiet))
-            ctx.err << "prompt: " << pipeline.finalPrompt << "\n";
-        r.prompt = pipeline.finalPrompt;
-        r.extra.insert(QStringLiteral("promptPipeline"), pipeline.record);
+        job.pipeline = *config;
     }
+    job.makeRoom = s.value(keys::MakeRoomBeforeGenerating).toBool();
+    job.makeRoomMarginBytes = s.value(keys::MakeRoomMarginMiB).toLongLong() << 20;
 
     // A .png target: generate into a private folder, then move the file there (no clobbering).
     const QString target = paths::expandHome(parser.value(output));
     const bool toFile = target.endsWith(QLatin1String(".png"), Qt::CaseInsensitive);
+    const QString targetJson = toFile ? QFileInfo(target).path() + QLatin1Char('/') +
+                                            QFileInfo(target).completeBaseName() + QStringLiteral(".json")
+                                      : QString();
+    // Everything that can be known before minutes of work is checked first.
+    if (!toFile && QFileInfo::exists(target) && !QFileInfo(target).isDir()) {
+        ctx.err << target << " is a file, not a folder; --output takes a folder or a new .png file name.\n";
+        return Failure;
+    }
+    if (toFile && QFileInfo::exists(targetJson)) {
+        ctx.err << targetJson << " exists already: it would be the new image's sidecar, and TwistedPic never "
+                << "overwrites a file. Choose another --output name.\n";
+        return Failure;
+    }
     QTemporaryDir staging(toFile ? QFileInfo(target).absolutePath() + QStringLiteral("/.twistedpic-XXXXXX")
                                  : QDir::tempPath() + QStringLiteral("/unused-XXXXXX"));
     if (toFile) {
@@ -267,7 +303,25 @@ int runGenerate(Context& ctx, const QStringList& args) {
         r.outputDir = target;
     }
 
+    r.model = modelInfo.folder;
+    job.request = r;
     engine::Engine engine;
+    services::OllamaClient ollama;
+    services::TwistedPairClient twistedPair;
+    services::applySettings(s, ollama);
+    services::applySettings(s, twistedPair);
+    // Make room decides from a reading taken then, of the device the request runs on.
+    std::unique_ptr<gpu::SystemVramSource> vram;
+    generation::GenerationCoordinator coordinator(engine, &twistedPair, &ollama,
+                                                  [&vram](int cudaDevice) -> qint64 {
+                                                      if (!vram)
+                                                          vram = std::make_unique<gpu::SystemVramSource>();
+                                                      const gpu::VramSample sample = vram->sample();
+                                                      for (const gpu::DeviceSample& d : sample.devices)
+                                                          if (sample.gpuAvailable && d.index == cudaDevice)
+                                                              return d.freeBytes;
+                                                      return -1;
+                                                  });
     engine::GpuPolicy policy;
     policy.cleanupAfterGeneration = s.cleanupAfterGeneration();
     policy.unloadAfterGeneration = s.unloadAfterGeneration();
@@ -276,6 +330,7 @@ int runGenerate(Context& ctx, const QStringList& args) {
 
     const bool tty = isatty(STDERR_FILENO) && !parser.isSet(quiet);
     int exitCode = Failure;
+    bool submittedToEngine = false;
     QEventLoop loop;
     QObject::connect(&engine, &engine::Engine::stateChanged, &loop,
                      [&](engine::State st, const QString& detail) {
@@ -298,12 +353,20 @@ int runGenerate(Context& ctx, const QStringList& args) {
             ctx.err << "\r\033[K";
         QStringList written = res.files;
         if (toFile && !written.isEmpty()) {
-            const QString json = QFileInfo(target).path() + QLatin1Char('/') +
-                                 QFileInfo(target).completeBaseName() + QStringLiteral(".json");
-            if (!moveNoClobber(written.first(), target) ||
-                !moveNoClobber(written.first().chopped(4) + QStringLiteral(".json"), json)) {
-                ctx.err << "Could not move the image to " << target << " (does it exist now?). It is in "
-                        << written.first() << "\n";
+            // The sidecar first, then the image; if the image cannot follow, the sidecar goes
+            // back, so that the pair is either in place or together in the staging folder.
+            const QString stagedPng = written.first();
+            const QString stagedJson = stagedPng.chopped(4) + QStringLiteral(".json");
+            bool moved = moveNoClobber(stagedJson, targetJson);
+            if (moved && !moveNoClobber(stagedPng, target)) {
+                moved = false;
+                moveNoClobber(targetJson, stagedJson);
+            }
+            if (!moved) {
+                ctx.err << "Could not move the image to " << target << " and its sidecar to " << targetJson
+                        << " (does one of them exist now?). Both are kept in " << QFileInfo(stagedPng).path()
+                        << ":\n";
+                ctx.out << stagedPng << "\n";
                 staging.setAutoRemove(false);
                 exitCode = Failure;
                 loop.quit();
@@ -315,6 +378,16 @@ int runGenerate(Context& ctx, const QStringList& args) {
             ctx.out << f << "\n";
         for (const QString& note : res.notes)
             ctx.err << note << "\n";
+        ctx.out.flush();
+        if (!res.writeError.isEmpty()) {
+            // Every written path is listed above; the failed one is named here, with the cause.
+            ctx.err
+                << res.writeError << "\n"
+                << QStringLiteral("%1 of %2 image(s) written.\n").arg(written.size()).arg(res.images.size());
+            exitCode = Failure;
+            loop.quit();
+            return;
+        }
         ctx.err << QStringLiteral("%1 image(s), seed %2, %3 steps %4, %5 s (%6 it/s) on %7\n")
                        .arg(res.images.size())
                        .arg(res.seeds.value(0))
@@ -326,33 +399,80 @@ int runGenerate(Context& ctx, const QStringList& args) {
         exitCode = Ok;
         loop.quit();
     });
-    QObject::connect(&engine, &engine::Engine::failed, &loop, [&](quint64, const QString& message) {
+    const auto onFailed = [&](quint64 id, const QString& message) {
         if (tty)
             ctx.err << "\r\033[K";
+        if (id == 0) { // not the generation itself (e.g. the after-generation cleanup): go on
+            ctx.err << "warning: " << message << "\n";
+            return;
+        }
         ctx.err << message << "\n";
+        if (parser.isSet(distort) && coordinator.stage() == generation::Stage::Idle && !submittedToEngine)
+            ctx.err << "To generate from the prompt as typed, leave out --distort.\n";
         exitCode = Failure;
         loop.quit();
-    });
-    QObject::connect(&engine, &engine::Engine::cancelled, &loop, [&](quint64) {
+    };
+    QObject::connect(&engine, &engine::Engine::failed, &loop, onFailed);
+    QObject::connect(&coordinator, &generation::GenerationCoordinator::failed, &loop, onFailed);
+    QObject::connect(&coordinator, &generation::GenerationCoordinator::notice, &loop,
+                     [&](const QString& text) { ctx.err << "note: " << text << "\n"; });
+    QObject::connect(&coordinator, &generation::GenerationCoordinator::submitted, &loop,
+                     [&](const engine::GenerationRequest& req) {
+                         submittedToEngine = true;
+                         if (parser.isSet(distort) && !parser.isSet(quiet))
+                             ctx.err << "prompt: " << req.prompt << "\n";
+                     });
+    QObject::connect(&coordinator, &generation::GenerationCoordinator::stageChanged, &loop,
+                     [&](generation::Stage st, const QString& detail) {
+                         if (tty && st != generation::Stage::Idle && st != generation::Stage::Generating) {
+                             ctx.err << "\r\033[K" << generation::stageName(st)
+                                     << (detail.isEmpty() ? QString() : QStringLiteral(" ") + detail) << "…";
+                             ctx.err.flush();
+                         }
+                     });
+    const auto onCancelled = [&](quint64) {
         if (tty)
             ctx.err << "\r\033[K";
         ctx.err << "Cancelled.\n";
         exitCode = 130;
         loop.quit();
-    });
+    };
+    QObject::connect(&engine, &engine::Engine::cancelled, &loop, onCancelled);
+    QObject::connect(&coordinator, &generation::GenerationCoordinator::cancelled, &loop, onCancelled);
 
-    // Ctrl+C cancels between two steps instead of killing the process mid-write.
+    // Ctrl+C cancels between two denoising steps instead of killing the process mid-write; the
+    // step under way runs to its end (on a slow CPU that is many seconds, so say so). A second
+    // Ctrl+C ends the process at once.
+    g_interrupted = 0;
     std::signal(SIGINT, onSigint);
+    engine::State engineState = engine::State::Idle;
+    double secondsPerStep = 0;
+    QObject::connect(&engine, &engine::Engine::stateChanged, &loop,
+                     [&](engine::State st, const QString&) { engineState = st; });
+    QObject::connect(&engine, &engine::Engine::progress, &loop, [&](const engine::Progress& p) {
+        secondsPerStep = p.itPerSec > 0 ? 1.0 / p.itPerSec : 0;
+    });
     QTimer poll;
     QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
-        if (g_interrupted) {
-            g_interrupted = 0;
+        if (g_interrupted == 1) {
+            g_interrupted = 2;
+            std::signal(SIGINT, SIG_DFL); // the next Ctrl+C is the default: the process ends
+            const generation::Stage stage = coordinator.stage();
+            if (tty)
+                ctx.err << "\r\033[K";
+            ctx.err << "Cancelling: "
+                    << (stage == generation::Stage::Generating || stage == generation::Stage::Idle
+                            ? cancelWaitText(engineState, secondsPerStep)
+                            : QStringLiteral("stopping %1.").arg(generation::stageName(stage)))
+                    << " Press Ctrl+C again to quit at once.\n";
+            ctx.err.flush();
+            coordinator.cancel();
             engine.cancel(0);
         }
     });
     poll.start(100);
 
-    engine.submit(r);
+    coordinator.start(job);
     loop.exec();
     std::signal(SIGINT, SIG_DFL);
     return exitCode;

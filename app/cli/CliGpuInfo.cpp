@@ -33,10 +33,10 @@ QString torchLine(const gpu::TorchBuildInfo& t) {
 void printDevice(QTextStream& out, const gpu::DeviceSample& d) {
     out << "GPU " << d.index << ": " << d.name << "  (" << d.source << ")\n";
     if (d.usedBytes >= 0)
-        out << "  memory:      " << gpu::formatBytes(d.usedBytes) << " used, "
-            << gpu::formatBytes(d.freeBytes) << " free, " << gpu::formatBytes(d.totalBytes) << " total\n";
+        out << "  memory:      " << tp::formatBytes(d.usedBytes) << " used, " << tp::formatBytes(d.freeBytes)
+            << " free, " << tp::formatBytes(d.totalBytes) << " total\n";
     else
-        out << "  memory:      " << gpu::formatBytes(d.totalBytes) << " total (use unknown)\n";
+        out << "  memory:      " << tp::formatBytes(d.totalBytes) << " total (use unknown)\n";
     out << "  utilisation: "
         << (d.utilizationPercent >= 0 ? QStringLiteral("%1 %").arg(d.utilizationPercent)
                                       : QStringLiteral("unknown"))
@@ -58,7 +58,7 @@ void printDevice(QTextStream& out, const gpu::DeviceSample& d) {
             tags += QStringLiteral("  [this process]");
         const QString name = p.name.isEmpty() ? QStringLiteral("(unknown)") : p.name;
         out << "    " << QString::number(p.pid).rightJustified(8) << "  " << name.leftJustified(16) << "  "
-            << gpu::formatBytes(p.usedBytes).rightJustified(10) << tags << "\n";
+            << tp::formatBytes(p.usedBytes).rightJustified(10) << tags << "\n";
     }
 }
 
@@ -105,9 +105,9 @@ int runGpuInfo(Context& ctx, const QStringList& args) {
     const gpu::AllocatorSample& self = sample.self;
     ctx.out << "This process on cuda:" << self.device << ": ";
     if (self.valid)
-        ctx.out << "allocated " << gpu::formatBytes(self.allocatedBytes) << ", reserved "
-                << gpu::formatBytes(self.reservedBytes) << ", peak "
-                << gpu::formatBytes(self.peakAllocatedBytes);
+        ctx.out << "allocated " << tp::formatBytes(self.allocatedBytes) << ", reserved "
+                << tp::formatBytes(self.reservedBytes) << ", peak "
+                << tp::formatBytes(self.peakAllocatedBytes);
     if (!self.note.isEmpty())
         ctx.out << (self.valid ? " (" : "") << self.note << (self.valid ? ")" : "");
     ctx.out << "\n";

@@ -7,6 +7,8 @@ namespace {
 
 int runSettings(Context& ctx, const QStringList& args) {
     QCommandLineParser parser;
+    // `settings set generation/seed -1`: after the action, "-1" is a value, not an option.
+    parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
     parser.addPositionalArgument(QStringLiteral("action"),
                                  QStringLiteral("list | get KEY | set KEY VALUE | reset KEY | path"));
     int code = Ok;

@@ -8,6 +8,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 
 #include <atomic>
 
@@ -90,6 +91,14 @@ void Buffer::append(Line line) {
         }
     }
     Q_EMIT lineAdded(line);
+}
+
+void initEarly() {
+    auto logger = std::make_shared<spdlog::logger>("twistedpic-early",
+                                                   std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger->set_pattern("%l: %v");
+    logger->set_level(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
 }
 
 QString init(const Options& options) {

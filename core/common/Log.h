@@ -53,6 +53,9 @@ private:
     int m_capacity = 5000;
 };
 
+// Before init(): warnings and errors (a damaged settings file, read before the log is set up)
+// go to stderr as "warning: ...", never to stdout, which is for results. Call first in main().
+void initEarly();
 // One logger setup for the process: console + rotating file + the in-app buffer.
 // Returns the log file's path (empty when no file could be opened, which is logged).
 QString init(const Options& options);

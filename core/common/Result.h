@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QString>
+#include <QtGlobal>
 
 #include <optional>
 #include <utility>
@@ -17,18 +18,24 @@ public:
     bool isOk() const { return m_value.has_value(); }
     explicit operator bool() const { return isOk(); }
 
-    const T& value() const& { return *m_value; }
-    T& value() & { return *m_value; }
-    T&& value() && { return std::move(*m_value); }
-    const T* operator->() const { return &*m_value; }
-    T* operator->() { return &*m_value; }
-    const T& operator*() const& { return *m_value; }
-    T& operator*() & { return *m_value; }
+    // Reading the value of a failed result is a bug: it stops the program with the error (in
+    // release builds too), instead of reading an empty optional.
+    const T& value() const& { return checked(), *m_value; }
+    T& value() & { return checked(), *m_value; }
+    T&& value() && { return checked(), std::move(*m_value); }
+    const T* operator->() const { return checked(), &*m_value; }
+    T* operator->() { return checked(), &*m_value; }
+    const T& operator*() const& { return checked(), *m_value; }
+    T& operator*() & { return checked(), *m_value; }
 
     T valueOr(T fallback) const { return m_value ? *m_value : std::move(fallback); }
     const QString& error() const { return m_error; }
 
 private:
+    void checked() const {
+        if (!m_value.has_value())
+            qFatal("tp::Result: the value of a failed result was read (error: %s)", qPrintable(m_error));
+    }
     Result(std::optional<T> value, QString error)
         : m_value(std::move(value))
         , m_error(std::move(error)) {}

@@ -32,6 +32,8 @@ Engine::Engine(QObject* parent)
     qRegisterMetaType<tp::engine::MemoryEvent>();
     qRegisterMetaType<tp::engine::Progress>();
     qRegisterMetaType<tp::engine::State>();
+    qRegisterMetaType<tp::gpu::Residency>();
+    qRegisterMetaType<tp::gpu::MemorySnapshot>();
 
     // The hooks run on the worker thread; Q_EMIT from there reaches receivers in other
     // threads as queued signals (AutoConnection), so no tensor-side code waits on the UI.
@@ -59,8 +61,8 @@ Engine::Engine(QObject* parent)
         Q_EMIT cancelled(id);
     };
     hooks.memoryEvent = [this](const MemoryEvent& e) { Q_EMIT memoryEvent(e); };
-    hooks.residency = [this](const QString& model, const QString& where, qint64 bytes) {
-        Q_EMIT residencyChanged(model, where, bytes);
+    hooks.residency = [this](const QString& model, gpu::Residency where, qint64 bytes, int cudaDevice) {
+        Q_EMIT residencyChanged(model, where, bytes, cudaDevice);
     };
     m_worker = new EngineWorker(std::move(hooks));
     m_worker->moveToThread(&m_thread);
@@ -99,6 +101,10 @@ void Engine::cancel(quint64 id) {
     std::lock_guard lock(m_inFlightMutex);
     for (quint64 pending : m_inFlight)
         m_worker->requestCancel(pending);
+}
+
+void Engine::setFaultInjector(std::function<void(const QString& point)> inject) {
+    m_worker->setFaultInjector(std::move(inject));
 }
 
 void Engine::answered(quint64 id) {

@@ -28,6 +28,8 @@ public:
 
     // Queues a request; returns its id (the request's own when non-zero).
     quint64 submit(GenerationRequest request);
+    // An id no request has yet, for a caller that needs it before submitting (the coordinator).
+    quint64 reserveId() { return m_nextId++; }
     // Cancels the request `id` (queued or running); 0 cancels every request submitted so far
     // (not later ones). Thread-safe;
     // the running generation stops between two denoising steps and frees what it holds.
@@ -42,6 +44,11 @@ public:
     void unloadNow(std::function<void()> done = {});
     void preload(const QString& model, const QString& device, const QString& precision);
 
+    // Tests: `inject` runs on the engine thread at each named point of every engine-thread path
+    // ("load", "reload", "generate", "policy", "write", "cleanup", "unload", "idle-unload",
+    // "shutdown") and may throw there. Empty: none.
+    void setFaultInjector(std::function<void(const QString& point)> inject);
+
     State state() const { return m_state.load(); }
     bool busy() const { return m_pending.load() > 0; }
 
@@ -52,8 +59,9 @@ Q_SIGNALS:
     void failed(quint64 id, const QString& message); // id 0: not a generation (preload)
     void cancelled(quint64 id);
     void memoryEvent(const tp::engine::MemoryEvent& event);
-    // The loaded model and where its weights are: for "Model on GPU · 2.1 GiB".
-    void residencyChanged(const QString& model, const QString& where, qint64 weightBytes);
+    // The loaded model (empty: none), where its weights are, their size and the CUDA device the
+    // engine uses (-1: the CPU): for "Model on GPU · 2.1 GiB" and the graph's device.
+    void residencyChanged(const QString& model, tp::gpu::Residency where, qint64 weightBytes, int cudaDevice);
 
 private:
     QThread m_thread;

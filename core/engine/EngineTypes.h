@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/io/ModelFamily.h"
+#include "core/gpu/MemoryTypes.h"
 
 #include <QImage>
 #include <QMetaType>
@@ -39,14 +40,8 @@ struct GpuPolicy {
     double idleUnloadMinutes = 0; // 0 = off
 };
 
-struct MemoryFigures {
-    bool cuda = false;
-    qint64 deviceUsed = -1; // whole device, all processes
-    qint64 deviceTotal = -1;
-    qint64 allocated = -1; // this process's caching allocator
-    qint64 reserved = -1;
-    qint64 peakAllocated = -1;
-};
+// Memory figures of the engine's device (its CUDA index in `device`): gpu::MemorySnapshot.
+using MemoryFigures = gpu::MemorySnapshot;
 
 struct Timings {
     double loadMs = 0;    // model load or reload before this generation (0 when resident)
@@ -74,6 +69,7 @@ struct GenerationResult {
     GpuPolicy policy;      // the after-generation policy that was applied
     QString warning;       // e.g. the files could not be written (disk full): the images are still here
     QStringList notes;     // what the user should know about the run (a prompt cut short, …)
+    QString writeError;    // the output files could not all be written; `files` lists those that were
 };
 
 enum class State { Idle, Loading, Generating, Cleaning, Unloading, Reloading };

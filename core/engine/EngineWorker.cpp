@@ -13,24 +13,13 @@
 namespace tp::engine {
 namespace {
 
-MemoryFigures toFigures(const gpu::MemorySnapshot& s) {
-    MemoryFigures f;
-    f.cuda = s.cuda;
-    f.deviceUsed = s.deviceUsedBytes;
-    f.deviceTotal = s.deviceTotalBytes;
-    f.allocated = s.allocatedBytes;
-    f.reserved = s.reservedBytes;
-    f.peakAllocated = s.peakAllocatedBytes;
-    return f;
-}
-
 MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before,
                       const gpu::MemorySnapshot& after, double ms, QString detail) {
     MemoryEvent e;
     e.kind = kind;
     e.msecsSinceEpoch = QDateTime::currentMSecsSinceEpoch();
-    e.before = toFigures(before);
-    e.after = toFigures(after);
+    e.before = before;
+    e.after = after;
     e.durationMs = ms;
     e.detail = std::move(detail);
     return e;
@@ -48,6 +37,49 @@ EngineWorker::EngineWorker(Hooks hooks)
     : m_hooks(std::move(hooks)) {}
 
 EngineWorker::~EngineWorker() = default;
+
+void EngineWorker::setFaultInjector(FaultInjector inject) {
+    std::lock_guard lock(m_faultMutex);
+    m_faultInjector = std::move(inject);
+}
+
+void EngineWorker::faultPoint(const QString& point) {
+    FaultInjector inject;
+    {
+        std::lock_guard lock(m_faultMutex);
+        inject = m_faultInjector;
+    }
+    if (inject)
+        inject(point);
+}
+
+bool EngineWorker::guarded(const QString& what, const std::function<void()>& body) {
+    QString why;
+    try {
+        body();
+        return true;
+    } catch (const std::bad_alloc&) {
+        why =
+            QStringLiteral("the computer ran out of memory (an allocation of host or pinned memory failed)");
+    } catch (const std::exception& e) {
+        why = QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 2);
+    } catch (...) {
+        why = QStringLiteral("an unknown error");
+    }
+    const QString message = QStringLiteral("%1 failed: %2. TwistedPic goes on; the model stays where it was "
+                                           "if it could not be moved.")
+                                .arg(what, why);
+    spdlog::error("{}", message);
+    if (m_hooks.failed)
+        m_hooks.failed(0, message);
+    try {
+        setState(State::Idle);
+        emitResidency();
+    } catch (...) {
+        spdlog::error("could not report the engine's state after the failure");
+    }
+    return false;
+}
 
 void EngineWorker::requestCancel(quint64 id) {
     std::lock_guard lock(m_cancelMutex);
@@ -106,20 +138,18 @@ Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrP
 }
 
 MemoryFigures EngineWorker::figures() const {
-    return toFigures(m_memory.snapshot());
+    return m_memory.snapshot();
 }
 
 void EngineWorker::emitResidency() {
     if (!m_hooks.residency)
         return;
     if (!m_model) {
-        m_hooks.residency(QString(), QStringLiteral("none"), 0);
+        m_hooks.residency(QString(), gpu::Residency::Cpu, 0, -1);
         return;
     }
-    QString where = QStringLiteral("cpu");
-    if (m_residency)
-        where = gpu::residencyName(m_residency->residency());
-    m_hooks.residency(m_modelName, where, m_model->weightBytes());
+    const gpu::Residency where = m_residency ? m_residency->residency() : gpu::Residency::Cpu;
+    m_hooks.residency(m_modelName, where, m_model->weightBytes(), m_cudaDevice);
 }
 
 void EngineWorker::releaseModel() {
@@ -139,6 +169,7 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceC
     const QString key = model.folder + QLatin1Char('|') + device.description;
     if (m_model && m_modelKey == key) {
         if (m_residency && m_residency->residency() == gpu::Residency::PinnedCpu) {
+            faultPoint(QStringLiteral("reload"));
             setState(State::Reloading, model.name);
             const gpu::TransferReport r = m_memory.reload(*m_residency);
             timings->loadMs = r.totalMs;
@@ -152,6 +183,10 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceC
     }
     // One model on the device at a time: the previous one goes first, so two never compete.
     releaseModel();
+    faultPoint(QStringLiteral("load"));
+    // The memory manager, the sidecar's figures and the graph follow the device in use (cuda:N).
+    m_cudaDevice = device.device.is_cuda() ? std::max<int>(0, device.device.index()) : -1;
+    m_memory = gpu::MemoryManager(std::max(0, m_cudaDevice));
     setState(State::Loading, model.name);
     const gpu::MemorySnapshot before = m_memory.snapshot();
     pipeline::LoadStats stats;
@@ -173,6 +208,7 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceC
 }
 
 void EngineWorker::doCleanup(const QString& why) {
+    faultPoint(QStringLiteral("cleanup"));
     if (!gpu::cudaAvailable())
         return;
     setState(State::Cleaning, why);
@@ -187,6 +223,7 @@ void EngineWorker::doCleanup(const QString& why) {
 }
 
 void EngineWorker::doUnload(const QString& why) {
+    faultPoint(QStringLiteral("unload"));
     if (!m_model || !m_residency || m_residency->residency() != gpu::Residency::OnGpu)
         return;
     setState(State::Unloading, why);
@@ -198,6 +235,7 @@ void EngineWorker::doUnload(const QString& why) {
 }
 
 void EngineWorker::applyPolicyAfterGeneration(GenerationResult* result) {
+    faultPoint(QStringLiteral("policy"));
     QElapsedTimer t;
     t.start();
     result->memoryBeforeCleanup = figures();
@@ -300,6 +338,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             m_hooks.progress(p);
             return !isCancelled(request.id);
         };
+        faultPoint(QStringLiteral("generate"));
         Result<pipeline::TextToImageOutput> out = pipeline::textToImage(*m_model, params, onStep);
         if (!out) {
             m_hooks.failed(request.id, out.error());
@@ -345,14 +384,26 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
                 doCleanup(QStringLiteral("after running out of memory"));
         } catch (const std::exception& again) {
             spdlog::error("cleanup after the failure failed too: {}", again.what());
+        } catch (...) {
+            spdlog::error("cleanup after the failure failed too (unknown exception)");
         }
         m_hooks.failed(request.id, message);
         setState(State::Idle);
         restartIdleTimer();
         return;
+    } catch (...) {
+        spdlog::error("generation {} failed with an unknown exception", request.id);
+        guarded(QStringLiteral("Cleanup after the failed generation"),
+                [&] { applyPolicyAfterGeneration(&result); });
+        m_hooks.failed(request.id, QStringLiteral("Generation failed with an unknown error."));
+        setState(State::Idle);
+        restartIdleTimer();
+        return;
     }
 
-    applyPolicyAfterGeneration(&result);
+    // The images exist: a failing after-generation cleanup or unload is reported, not fatal.
+    guarded(QStringLiteral("The after-generation GPU memory policy"),
+            [&] { applyPolicyAfterGeneration(&result); });
     result.request = request;
     result.modelName = m_modelName;
     result.modelFolder = m_model ? m_model->source() : QString();
@@ -363,19 +414,31 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
                                       m_memory.snapshot(), result.timings.totalMs,
                                       QStringLiteral("%1 image(s)").arg(result.images.size())));
     if (!request.outputDir.isEmpty()) {
+        try {
+            faultPoint(QStringLiteral("write"));
+        } catch (const std::exception& e) {
+            result.warning = result.writeError = QStringLiteral("Could not write the images to %1: %2.")
+                                                     .arg(request.outputDir, QString::fromUtf8(e.what()));
+            spdlog::error("generation {}: {}", request.id, result.writeError);
+        }
+    }
+    if (!request.outputDir.isEmpty() && result.writeError.isEmpty()) {
         // The hash takes seconds the first time for a GB model, then comes from the cache.
         const Result<QString> hash = ModelHashCache::shared().hash(result.modelFolder);
         if (!hash)
             spdlog::warn("no model hash for {}: {}", result.modelFolder, hash.error());
+        QVector<WrittenImage> before;
         const Result<QVector<WrittenImage>> written =
-            OutputWriter(request.outputDir).write(result, hash ? *hash : QString());
+            OutputWriter(request.outputDir)
+                .write(result, hash ? *hash : QString(), QDateTime::currentDateTime(), &before);
+        // A failed write is reported with every file that was written before it: the images are
+        // not lost (they go to the window, which can still save them elsewhere).
+        for (const WrittenImage& w : written ? *written : before)
+            result.files << w.imagePath;
         if (!written) {
-            // The images are not lost: they go to the window, which can still save them elsewhere.
             spdlog::error("generation {}: {}", request.id, written.error());
             result.warning = written.error();
-        } else {
-            for (const WrittenImage& w : *written)
-                result.files << w.imagePath;
+            result.writeError = written.error();
         }
     }
     spdlog::info("generated {} image(s) in {:.1f} s ({:.2f} it/s) with {}", result.images.size(),
@@ -386,13 +449,15 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
 }
 
 void EngineWorker::cleanupNow() {
-    doCleanup(QStringLiteral("asked by the user"));
-    setState(State::Idle);
+    if (guarded(QStringLiteral("Freeing GPU memory"),
+                [this] { doCleanup(QStringLiteral("asked by the user")); }))
+        setState(State::Idle);
 }
 
 void EngineWorker::unloadNow() {
-    doUnload(QStringLiteral("asked by the user"));
-    setState(State::Idle);
+    if (guarded(QStringLiteral("Unloading the model"),
+                [this] { doUnload(QStringLiteral("asked by the user")); }))
+        setState(State::Idle);
 }
 
 void EngineWorker::preload(const QString& name, const QString& deviceName, const QString& precision) {
@@ -413,6 +478,8 @@ void EngineWorker::preload(const QString& name, const QString& deviceName, const
     } catch (const std::exception& e) {
         m_hooks.failed(0,
                        QStringLiteral("Loading %1 failed: %2").arg(model->name, QString::fromUtf8(e.what())));
+    } catch (...) {
+        m_hooks.failed(0, QStringLiteral("Loading %1 failed with an unknown error.").arg(model->name));
     }
     setState(State::Idle);
     restartIdleTimer();
@@ -423,8 +490,11 @@ void EngineWorker::restartIdleTimer() {
         m_idleTimer = new QTimer(this);
         m_idleTimer->setSingleShot(true);
         connect(m_idleTimer, &QTimer::timeout, this, [this] {
-            doUnload(QStringLiteral("idle for %1 min").arg(m_policy.idleUnloadMinutes));
-            setState(State::Idle);
+            if (guarded(QStringLiteral("Unloading the idle model"), [this] {
+                    faultPoint(QStringLiteral("idle-unload"));
+                    doUnload(QStringLiteral("idle for %1 min").arg(m_policy.idleUnloadMinutes));
+                }))
+                setState(State::Idle);
         });
     }
     m_idleTimer->stop();
@@ -435,10 +505,13 @@ void EngineWorker::restartIdleTimer() {
 void EngineWorker::shutdown() {
     if (m_idleTimer)
         m_idleTimer->stop();
-    m_residency.reset();
-    m_model.reset();
-    if (gpu::cudaAvailable())
-        m_memory.cleanup();
+    guarded(QStringLiteral("Releasing the model at shutdown"), [this] {
+        faultPoint(QStringLiteral("shutdown"));
+        m_residency.reset();
+        m_model.reset();
+        if (gpu::cudaAvailable())
+            m_memory.cleanup();
+    });
 }
 
 } // namespace tp::engine

@@ -28,10 +28,17 @@ public:
         std::function<void(quint64, const QString&)> failed;
         std::function<void(quint64)> cancelled;
         std::function<void(const MemoryEvent&)> memoryEvent;
-        std::function<void(const QString&, const QString&, qint64)> residency;
+        // model (empty: none loaded), where its weights are, their bytes, CUDA index (-1: CPU)
+        std::function<void(const QString&, gpu::Residency, qint64, int)> residency;
     };
     explicit EngineWorker(Hooks hooks);
     ~EngineWorker() override;
+
+    // Tests: called on the worker thread at each named point of every path (load, reload,
+    // generate, policy, write, cleanup, unload, idle-unload, shutdown); it may throw to inject a
+    // failure there. Thread-safe.
+    using FaultInjector = std::function<void(const QString& point)>;
+    void setFaultInjector(FaultInjector inject);
 
     // Thread-safe.
     void requestCancel(quint64 id);
@@ -65,6 +72,11 @@ private:
     void restartIdleTimer();
     QString outOfMemoryAdvice(const std::exception& e, const GenerationRequest& r);
     void setState(State s, const QString& detail = {});
+    void faultPoint(const QString& point);
+    // Runs `body`; any libtorch error, std::bad_alloc (a pinned allocation that failed) or other
+    // exception is caught, logged and reported (Engine::failed with id 0), and the engine is
+    // left idle and usable. Returns false when `body` threw.
+    bool guarded(const QString& what, const std::function<void()>& body);
 
     Hooks m_hooks;
     GpuPolicy m_policy;
@@ -74,9 +86,13 @@ private:
     std::unique_ptr<pipeline::DiffusionModel> m_model;
     std::unique_ptr<gpu::ModelResidency> m_residency;
     QString m_modelName;
-    QString m_modelKey; // folder + device + dtype
-    gpu::MemoryManager m_memory;
+    QString m_modelKey;          // folder + device + dtype
+    gpu::MemoryManager m_memory; // for the device the loaded model uses
+    int m_cudaDevice = -1;
     QTimer* m_idleTimer = nullptr;
+
+    std::mutex m_faultMutex;
+    FaultInjector m_faultInjector;
 
     mutable std::mutex m_cancelMutex;
     std::set<quint64> m_cancelled;

@@ -1,5 +1,7 @@
 #include "core/engine/ImageMetadata.h"
 
+#include "core/common/Samplers.h"
+
 #include "core/settings/Settings.h"
 
 #include <QFileInfo>
@@ -11,18 +13,6 @@
 
 namespace tp::engine {
 namespace {
-
-struct SamplerName {
-    const char* engine;
-    const char* display;
-};
-// A1111's display names. pndm is diffusers' PLMS.
-constexpr SamplerName kSamplers[] = {
-    {"euler_a", "Euler a"},   {"euler", "Euler"},
-    {"dpmpp_2m", "DPM++ 2M"}, {"dpmpp_2m_karras", "DPM++ 2M Karras"},
-    {"ddim", "DDIM"},         {"pndm", "PLMS"},
-    {"lms", "LMS"},           {"lcm", "LCM"},
-};
 
 const QString kNegativePrefix = QStringLiteral("Negative prompt:");
 const QString kSteps = QStringLiteral("Steps");
@@ -115,9 +105,9 @@ QString ImageParameters::extraValue(const QString& key) const {
 }
 
 QString samplerDisplayName(const QString& engineName) {
-    for (const SamplerName& s : kSamplers)
-        if (engineName == QLatin1String(s.engine))
-            return QString::fromLatin1(s.display);
+    for (const SamplerInfo& s : samplers()) // A1111's display names
+        if (engineName == s.name)
+            return s.displayName;
     return engineName;
 }
 
@@ -126,10 +116,9 @@ QString samplerEngineName(const QString& displayName, const QString& scheduleTyp
     if (scheduleType.trimmed().compare(QLatin1String("Karras"), Qt::CaseInsensitive) == 0 &&
         !name.endsWith(QLatin1String(" Karras"), Qt::CaseInsensitive))
         name += QLatin1String(" Karras");
-    for (const SamplerName& s : kSamplers) {
-        if (name.compare(QLatin1String(s.display), Qt::CaseInsensitive) == 0 ||
-            name == QLatin1String(s.engine))
-            return QString::fromLatin1(s.engine);
+    for (const SamplerInfo& s : samplers()) {
+        if (name.compare(s.displayName, Qt::CaseInsensitive) == 0 || name == s.name)
+            return s.name;
     }
     return {};
 }

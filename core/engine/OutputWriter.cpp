@@ -2,6 +2,7 @@
 
 #include "core/common/Log.h"
 
+#include <QBuffer>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -9,7 +10,10 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
+#include <unistd.h>
 
 namespace tp::engine {
 namespace {
@@ -19,11 +23,12 @@ constexpr int kMaxSuffix = 10000;
 QJsonObject memoryJson(const MemoryFigures& m) {
     return QJsonObject{
         {QStringLiteral("cuda"), m.cuda},
-        {QStringLiteral("deviceUsedBytes"), double(m.deviceUsed)},
-        {QStringLiteral("deviceTotalBytes"), double(m.deviceTotal)},
-        {QStringLiteral("allocatedBytes"), double(m.allocated)},
-        {QStringLiteral("reservedBytes"), double(m.reserved)},
-        {QStringLiteral("peakAllocatedBytes"), double(m.peakAllocated)},
+        {QStringLiteral("device"), m.device}, // the CUDA index these figures are of (-1: none)
+        {QStringLiteral("deviceUsedBytes"), double(m.deviceUsedBytes)},
+        {QStringLiteral("deviceTotalBytes"), double(m.deviceTotalBytes)},
+        {QStringLiteral("allocatedBytes"), double(m.allocatedBytes)},
+        {QStringLiteral("reservedBytes"), double(m.reservedBytes)},
+        {QStringLiteral("peakAllocatedBytes"), double(m.peakAllocatedBytes)},
     };
 }
 
@@ -42,13 +47,35 @@ QString writeFailure(const QString& path, const QString& why) {
         .arg(QDir::toNativeSeparators(path), why);
 }
 
+// Writes all of `bytes` straight to the file's descriptor, so that a failure is the system's own
+// words ("No space left on device", "File too large"), not a buffered "Unknown error".
+bool writeAll(QFile& file, const QByteArray& bytes, QString* why) {
+    const int fd = file.handle();
+    qint64 done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.constData() + done, size_t(bytes.size() - done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            *why = QString::fromLocal8Bit(std::strerror(n < 0 ? errno : ENOSPC));
+            return false;
+        }
+        done += n;
+    }
+    if (::fsync(fd) != 0 && errno != EINVAL) { // a full disk may only say so here
+        *why = QString::fromLocal8Bit(std::strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 // Writes `bytes` into a file that must not exist yet. Returns false with `*exists` set when
 // the name is taken; on any other failure removes what it wrote and sets `*error`.
 bool writeNew(const QString& path, const std::function<bool(QFile&, QString*)>& body, bool* exists,
               QString* error) {
     *exists = false;
     QFile file(path);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::NewOnly)) {
+    if (!file.open(QIODevice::WriteOnly | QIODevice::NewOnly | QIODevice::Unbuffered)) {
         if (QFileInfo::exists(path)) {
             *exists = true;
         } else {
@@ -112,7 +139,7 @@ QJsonObject OutputWriter::sidecar(const GenerationResult& result, int index, con
         {QStringLiteral("guidance"), r.guidance},
         {QStringLiteral("width"), p.width},
         {QStringLiteral("height"), p.height},
-        {QStringLiteral("seed"), double(p.seed)},
+        {QStringLiteral("seed"), QJsonValue(p.seed)}, // exact: seeds are 64-bit
         {QStringLiteral("clipSkip"), r.clipSkip},
         {QStringLiteral("device"), result.device.isEmpty() ? r.device : result.device},
         {QStringLiteral("precision"), r.precision},
@@ -163,11 +190,17 @@ Result<WrittenImage> OutputWriter::writeImage(const GenerationResult& result, in
                 QImage tagged = image;
                 tagged.setText(kParametersChunk, parameters);
                 tagged.setText(QStringLiteral("Software"), QStringLiteral("TwistedPic " TWISTEDPIC_VERSION));
-                QImageWriter writer(&file, "png");
-                if (writer.write(tagged))
-                    return true;
-                *why = file.error() != QFileDevice::NoError ? file.errorString() : writer.errorString();
-                return false;
+                // Encoded in memory first: a full disk is then the file's own error ("No space
+                // left on device"), not libpng's "Unknown error".
+                QByteArray png;
+                QBuffer buffer(&png);
+                buffer.open(QIODevice::WriteOnly);
+                QImageWriter writer(&buffer, "png");
+                if (!writer.write(tagged)) {
+                    *why = QStringLiteral("the PNG encoder failed (%1)").arg(writer.errorString());
+                    return false;
+                }
+                return writeAll(file, png, why);
             },
             &exists, &error);
         if (exists)
@@ -179,13 +212,7 @@ Result<WrittenImage> OutputWriter::writeImage(const GenerationResult& result, in
             QJsonDocument(sidecar(result, index, modelHash, created, QFileInfo(out.imagePath).fileName()))
                 .toJson();
         const bool jsonOk = writeNew(
-            out.sidecarPath,
-            [&json](QFile& file, QString* why) {
-                if (file.write(json) == json.size())
-                    return true;
-                *why = file.errorString();
-                return false;
-            },
+            out.sidecarPath, [&json](QFile& file, QString* why) { return writeAll(file, json, why); },
             &exists, &error);
         if (jsonOk) {
             spdlog::info("wrote {}", out.imagePath);
@@ -200,12 +227,21 @@ Result<WrittenImage> OutputWriter::writeImage(const GenerationResult& result, in
 }
 
 Result<QVector<WrittenImage>> OutputWriter::write(const GenerationResult& result, const QString& modelHash,
-                                                  const QDateTime& created) const {
+                                                  const QDateTime& created,
+                                                  QVector<WrittenImage>* writtenBeforeFailure) const {
     QVector<WrittenImage> written;
     for (int i = 0; i < result.images.size(); ++i) {
         Result<WrittenImage> one = writeImage(result, i, modelHash, created);
-        if (!one)
-            return Result<QVector<WrittenImage>>::fail(one.error());
+        if (!one) {
+            if (writtenBeforeFailure)
+                *writtenBeforeFailure = written;
+            return Result<QVector<WrittenImage>>::fail(
+                written.isEmpty() ? one.error()
+                                  : QStringLiteral("%1 (image %2 of %3; the ones before it were written)")
+                                        .arg(one.error())
+                                        .arg(i + 1)
+                                        .arg(result.images.size()));
+        }
         written.push_back(*one);
     }
     return Result<QVector<WrittenImage>>::ok(written);
@@ -242,7 +278,7 @@ Result<ImageParameters> parametersFromSidecar(const QJsonObject& o) {
     p.steps = o.value(QStringLiteral("steps")).toInt();
     p.sampler = o.value(QStringLiteral("sampler")).toString();
     p.guidance = o.value(QStringLiteral("guidance")).toDouble(-1);
-    p.seed = qint64(o.value(QStringLiteral("seed")).toDouble(-1));
+    p.seed = o.value(QStringLiteral("seed")).toInteger(-1);
     p.width = o.value(QStringLiteral("width")).toInt();
     p.height = o.value(QStringLiteral("height")).toInt();
     p.modelHash = model.value(QStringLiteral("hash")).toString();

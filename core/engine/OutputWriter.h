@@ -27,10 +27,12 @@ public:
 
     // Writes every image of `result` (names from `created` and each image's seed; a name in use
     // gets "-1", "-2", ... and nothing is ever overwritten). The folder is created if missing.
-    // Stops at the first failure: the images written before it stay, the failed one leaves
-    // no partial file, and the message names the path.
+    // Stops at the first failure: the images written before it stay (listed in
+    // *writtenBeforeFailure), the failed one leaves no partial file, and the message names the
+    // path and the cause ("No space left on device").
     Result<QVector<WrittenImage>> write(const GenerationResult& result, const QString& modelHash = {},
-                                        const QDateTime& created = QDateTime::currentDateTime()) const;
+                                        const QDateTime& created = QDateTime::currentDateTime(),
+                                        QVector<WrittenImage>* writtenBeforeFailure = nullptr) const;
     Result<WrittenImage> writeImage(const GenerationResult& result, int index, const QString& modelHash,
                                     const QDateTime& created) const;
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/common/Bytes.h"
+
 #include <QString>
 #include <QtGlobal>
 
@@ -16,8 +18,7 @@ enum class Residency {
 };
 QString residencyName(Residency r); // "on GPU", "pinned RAM", "RAM", "mixed"
 
-// "512 B", "1.5 KiB", "640.0 MiB", "7.81 GiB"; "unknown" for negative values.
-QString formatBytes(qint64 bytes);
+// Byte counts are formatted by tp::formatBytes (core/common/Bytes.h).
 
 // One reading of this process's view of a device.
 struct MemorySnapshot {
@@ -67,3 +68,7 @@ struct TransferReport {
 };
 
 } // namespace tp::gpu
+
+#include <QMetaType>
+Q_DECLARE_METATYPE(tp::gpu::Residency)
+Q_DECLARE_METATYPE(tp::gpu::MemorySnapshot)

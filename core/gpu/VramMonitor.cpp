@@ -158,6 +158,23 @@ void VramMonitor::followSettings(const Settings& settings) {
     });
 }
 
+VramSample VramMonitor::readNow() {
+    VramSample s;
+    std::lock_guard lock(m_source->mutex);
+    try {
+        if (m_source->source)
+            s = m_source->source->sample();
+        else
+            s.noGpuReason = QStringLiteral("No VRAM source yet");
+    } catch (const std::exception& e) {
+        s = VramSample{};
+        s.noGpuReason = QStringLiteral("VRAM sampling failed: %1").arg(QString::fromLocal8Bit(e.what()));
+    }
+    if (s.msecsSinceEpoch == 0)
+        s.msecsSinceEpoch = QDateTime::currentMSecsSinceEpoch();
+    return s;
+}
+
 void VramMonitor::requestSample() {
     if (VramSampler* sampler = m_sampler.data())
         QMetaObject::invokeMethod(sampler, &VramSampler::sampleOnce, Qt::QueuedConnection);

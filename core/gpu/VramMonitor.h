@@ -65,6 +65,10 @@ public:
     void followSettings(const Settings& settings);
     // Takes one extra sample soon (e.g. right after a cleanup, so the graph shows it at once).
     void requestSample();
+    // One reading now, on the caller's thread, from the same source (a decision such as "make
+    // room" needs the memory as it is, not the last sample). Not added to the history. The
+    // source must exist (start() made it); otherwise the sample says there is none.
+    VramSample readNow();
 
     // Copies, oldest first.
     QVector<VramSample> history() const { return m_history->samples(); }

@@ -1,5 +1,7 @@
 #include "core/io/ModelCatalogue.h"
 
+#include "core/common/Bytes.h"
+
 #include "core/common/Log.h"
 #include "core/common/Paths.h"
 #include "core/io/ModelFolder.h"
@@ -89,15 +91,7 @@ QString hfSnapshotFolder(const QString& repoCacheDir, QString* why) {
 }
 
 QString formatSize(qint64 bytes) {
-    const double kib = 1024.0, mib = kib * 1024, gib = mib * 1024;
-    if (bytes >= qint64(gib))
-        return QString::number(double(bytes) / gib, 'f', 1) + QStringLiteral(" GiB");
-    if (bytes >= qint64(mib))
-        return QString::number(double(bytes) / mib, 'f', bytes < qint64(10 * mib) ? 1 : 0) +
-               QStringLiteral(" MiB");
-    if (bytes >= qint64(kib))
-        return QString::number(double(bytes) / kib, 'f', 0) + QStringLiteral(" KiB");
-    return QString::number(bytes) + QStringLiteral(" B");
+    return tp::formatBytes(bytes); // the one byte formatter
 }
 
 QString ModelCatalogue::defaultHfCacheDir() {

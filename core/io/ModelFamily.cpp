@@ -1,5 +1,7 @@
 #include "core/io/ModelFamily.h"
 
+#include "core/common/Samplers.h"
+
 #include <algorithm>
 #include <array>
 
@@ -7,12 +9,11 @@ namespace tp::io {
 
 namespace {
 
-// Samplers of the discrete-time families (diffusers' schedulers over a 1000-step schedule).
+// Samplers of the discrete-time families (diffusers' schedulers over a 1000-step schedule): the
+// one list (core/common/Samplers.h) but for the flow-matching Heun.
 QStringList discreteSamplers(const QString& first) {
-    QStringList all{QStringLiteral("euler_a"),  QStringLiteral("euler"),
-                    QStringLiteral("dpmpp_2m"), QStringLiteral("dpmpp_2m_karras"),
-                    QStringLiteral("ddim"),     QStringLiteral("pndm"),
-                    QStringLiteral("lms"),      QStringLiteral("lcm")};
+    QStringList all = samplerNames();
+    all.removeAll(QStringLiteral("heun"));
     all.removeAll(first);
     all.prepend(first);
     return all;

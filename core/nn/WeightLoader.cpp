@@ -113,6 +113,9 @@ Status loadWeights(torch::nn::Module& module, const tp::io::WeightMap& weights, 
             mismatches << QStringLiteral("%1 has shape %2 in the file but the config needs %3")
                               .arg(weights.describe(e.key), shapeText(info->shape),
                                    shapeText(e.tensor.sizes()));
+        else if (e.tensor.is_floating_point() && !tp::io::dtypeIsFloat(info->dtype))
+            mismatches << QStringLiteral("%1 holds %2 values in the file where float weights belong")
+                              .arg(weights.describe(e.key), tp::io::dtypeName(info->dtype));
     }
     if (!mismatches.isEmpty()) {
         QString message = QStringLiteral("%1: %2").arg(

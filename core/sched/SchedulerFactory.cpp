@@ -1,3 +1,4 @@
+#include "core/common/Samplers.h"
 #include "core/sched/DdimScheduler.h"
 #include "core/sched/DpmSolverMultistepScheduler.h"
 #include "core/sched/EulerAncestralScheduler.h"
@@ -12,10 +13,7 @@
 namespace tp::sched {
 
 QStringList schedulerNames() {
-    return {QStringLiteral("euler_a"),  QStringLiteral("euler"),
-            QStringLiteral("dpmpp_2m"), QStringLiteral("dpmpp_2m_karras"),
-            QStringLiteral("ddim"),     QStringLiteral("pndm"),
-            QStringLiteral("lms"),      QStringLiteral("lcm")};
+    return tp::samplerNames(); // the one list (core/common/Samplers.h)
 }
 
 QStringList flowMatchSchedulerNames() {

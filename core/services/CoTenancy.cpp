@@ -128,6 +128,8 @@ CoTenancyDiagnosis diagnoseCoTenancy(const QVector<OllamaLoadedModel>& ollama, c
 struct CoTenancy::Run {
     CoTenancyReport report;
     std::function<void(const CoTenancyReport&)> done;
+    bool over = false;     // finished or cancelled: late answers are dropped
+    RequestHandle request; // the Ollama request in flight
 };
 
 CoTenancy::CoTenancy(OllamaClient* ollama, CoTenancyHooks hooks, QObject* parent)
@@ -141,7 +143,21 @@ void CoTenancy::log(const std::shared_ptr<Run>& run, const QString& text) {
     Q_EMIT step(text);
 }
 
+void CoTenancy::cancel() {
+    const std::shared_ptr<Run> run = m_current;
+    if (!run || run->over)
+        return;
+    run->report.cancelled = true;
+    finish(run, false, QStringLiteral("Cancelled: no more Ollama models are unloaded."));
+    run->request.cancel();
+}
+
 void CoTenancy::finish(const std::shared_ptr<Run>& run, bool ok, const QString& error) {
+    if (run->over)
+        return;
+    run->over = true;
+    if (m_current == run)
+        m_current.reset();
     m_busy = false;
     run->report.ok = ok;
     run->report.error = error;
@@ -171,8 +187,10 @@ void CoTenancy::runHook(const std::function<void(CoTenancyHooks::Done)>& hook,
 
 void CoTenancy::unloadOllama(const std::shared_ptr<Run>& run, const QString& model,
                              std::function<void(bool)> next) {
-    m_ollama->unload(
+    run->request = m_ollama->unload(
         model, guarded(this, [this, run, model, next](const Result<GenerateResult>& r) {
+            if (run->over)
+                return;
             if (!r) {
                 finish(run, false, r.error());
                 return next(false);
@@ -186,8 +204,10 @@ void CoTenancy::unloadOllama(const std::shared_ptr<Run>& run, const QString& mod
 
 void CoTenancy::waitUntilGone(const std::shared_ptr<Run>& run, const QStringList& models, qint64 deadlineMs,
                               std::function<void()> next) {
-    m_ollama->loadedModels(guarded(this, [this, run, models, deadlineMs,
-                                          next](const Result<QVector<OllamaLoadedModel>>& r) {
+    run->request = m_ollama->loadedModels(guarded(this, [this, run, models, deadlineMs,
+                                                         next](const Result<QVector<OllamaLoadedModel>>& r) {
+        if (run->over)
+            return;
         QStringList still;
         if (r)
             for (const OllamaLoadedModel& m : *r)
@@ -202,7 +222,8 @@ void CoTenancy::waitUntilGone(const std::shared_ptr<Run>& run, const QStringList
             return next();
         }
         QTimer::singleShot(200, this, [this, run, models, deadlineMs, next] {
-            waitUntilGone(run, models, deadlineMs, next);
+            if (!run->over)
+                waitUntilGone(run, models, deadlineMs, next);
         });
     }));
 }
@@ -322,6 +343,7 @@ void CoTenancy::makeRoom(qint64 needBytes, qint64 freeBytes,
         return;
     }
     m_busy = true;
+    m_current = run;
     if (freeBytes >= needBytes) {
         QTimer::singleShot(0, this, [this, run, needBytes, freeBytes] {
             log(run, QStringLiteral("Enough room: %1 free, %2 needed. Nothing to do.")
@@ -335,8 +357,10 @@ void CoTenancy::makeRoom(qint64 needBytes, qint64 freeBytes,
         QStringLiteral("The next image needs about %1 free on the GPU; %2 is free, %3 short. Asking Ollama "
                        "which models it holds.")
             .arg(formatBytes(needBytes), formatBytes(freeBytes), formatBytes(needBytes - freeBytes)));
-    m_ollama->loadedModels(guarded(this, [this, run, needBytes,
-                                          freeBytes](const Result<QVector<OllamaLoadedModel>>& r) {
+    run->request = m_ollama->loadedModels(guarded(this, [this, run, needBytes, freeBytes](
+                                                            const Result<QVector<OllamaLoadedModel>>& r) {
+        if (run->over)
+            return;
         if (!r)
             return finish(run, false, QStringLiteral("Could not make room: %1").arg(r.error()));
         QVector<OllamaLoadedModel> onGpu;

@@ -73,6 +73,7 @@ CoTenancyDiagnosis diagnoseCoTenancy(const QVector<OllamaLoadedModel>& ollama, c
 // What an action did, step by step, in words.
 struct CoTenancyReport {
     bool ok = false;
+    bool cancelled = false; // cancel() ended it
     QStringList steps;
     QString error;
     QStringList unloadedOllamaModels;
@@ -115,6 +116,9 @@ public:
     void makeRoom(qint64 needBytes, qint64 freeBytes, std::function<void(const CoTenancyReport&)> done);
 
     bool isBusy() const { return m_busy; }
+    // Ends a makeRoom() in progress at once: its Ollama request is aborted, nothing more is
+    // asked, and its `done` gets a report with `cancelled` set. Does nothing when idle.
+    void cancel();
     // After asking Ollama to unload, wait until /api/ps no longer lists the model
     // (Ollama frees the memory just after it answers), at most this long.
     void setUnloadWaitMs(int ms) { m_unloadWaitMs = ms; }
@@ -136,6 +140,7 @@ private:
     OllamaClient* m_ollama = nullptr;
     CoTenancyHooks m_hooks;
     bool m_busy = false;
+    std::shared_ptr<Run> m_current; // the makeRoom() in progress
     int m_unloadWaitMs = 10000;
 };
 

@@ -29,16 +29,4 @@ QDateTime parseRfc3339(const QString& text) {
     return QDateTime(date, time, QTimeZone(offsetSeconds));
 }
 
-QString formatBytes(qint64 bytes) {
-    const double b = double(bytes);
-    const double a = std::fabs(b);
-    if (a >= 1024.0 * 1024 * 1024)
-        return QString::number(b / (1024.0 * 1024 * 1024), 'f', 1) + QStringLiteral(" GiB");
-    if (a >= 1024.0 * 1024)
-        return QString::number(std::llround(b / (1024.0 * 1024))) + QStringLiteral(" MiB");
-    if (a >= 1024.0)
-        return QString::number(std::llround(b / 1024.0)) + QStringLiteral(" KiB");
-    return QString::number(bytes) + QStringLiteral(" B");
-}
-
 } // namespace tp::services

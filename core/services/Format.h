@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/common/Bytes.h"
+
 #include <QDateTime>
 #include <QString>
 
@@ -10,7 +12,6 @@ namespace tp::services {
 // number of fraction digits (kept to milliseconds). Invalid QDateTime when unparsable.
 QDateTime parseRfc3339(const QString& text);
 
-// "512 MiB", "4.8 GiB", "0 B": binary units, one decimal from GiB up.
-QString formatBytes(qint64 bytes);
+using tp::formatBytes; // the one byte formatter (core/common/Bytes.h)
 
 } // namespace tp::services

@@ -1,5 +1,6 @@
 #include "core/settings/ConfigImport.h"
 
+#include "core/common/GenerationLimits.h"
 #include "core/common/Paths.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/settings/PythonLiterals.h"
@@ -89,11 +90,16 @@ Result<ConfigImportReport> readOriginalConfig(const QString& path, const Setting
         {QStringLiteral("PROMPT_WRAPPER_TEMPLATE"), keys::WrapperTemplate},
         {QStringLiteral("REFINER_MODEL"), keys::RefinerModel},
         {QStringLiteral("REFINER_TARGET_KEYWORDS"), keys::RefinerKeywords},
-        {QStringLiteral("REFINER_PROMPT_TEMPLATE"), keys::RefinerTemplate},
     };
     for (const PythonAssignment& a : py.assignments) {
         const QString where = QStringLiteral("%1 (line %2)").arg(a.name).arg(a.line);
-        if (simple.contains(a.name)) {
+        if (a.name == QLatin1String("REFINER_PROMPT_TEMPLATE")) {
+            // The original's placeholders are ours under other names.
+            QString tpl = a.value.toString();
+            tpl.replace(QLatin1String("{target_keywords}"), QLatin1String("{count}"));
+            tpl.replace(QLatin1String("{distorted_prompt}"), QLatin1String("{text}"));
+            m.map(a.name, keys::RefinerTemplate, tpl);
+        } else if (simple.contains(a.name)) {
             m.map(a.name, simple.value(a.name), a.value);
         } else if (a.name == QLatin1String("OUTPUT_DIR")) {
             const QString dir = paths::expandHome(a.value.toString());
@@ -143,32 +149,89 @@ Result<ConfigImportReport> readOriginalConfig(const QString& path, const Setting
                 m.map(QStringLiteral("DEFAULT_IMAGE_PARAMS['seed']"), keys::Seed,
                       p.value(QStringLiteral("seed")));
         } else if (a.name == QLatin1String("RESOLUTIONS")) {
-            const QVariantList list =
-                a.value.typeId() == QMetaType::QVariantMap ? a.value.toMap().values() : a.value.toList();
+            QVariantList list = a.value.toList();
+            if (a.value.typeId() == QMetaType::QVariantMap) {
+                list.clear();
+                for (const QString& key : a.order.isEmpty() ? a.value.toMap().keys() : a.order)
+                    list << a.value.toMap().value(key);
+            }
             QStringList presets;
             for (const QVariant& r : list)
                 if (const QString s = sizeText(r); !s.isEmpty())
                     presets << s;
             m.map(a.name, keys::SizePresets, presets);
         } else if (a.name == QLatin1String("IMAGE_MODELS")) {
-            const QVariantList ids =
-                a.value.typeId() == QMetaType::QVariantMap ? a.value.toMap().values() : a.value.toList();
+            // The original: {"key": {"name", "model_id", "default", "optimal_steps",
+            // "optimal_guidance", ...}, ...}; older layouts: {"label": "repo/id"} or a list of ids.
+            struct Entry {
+                QString source;
+                QString id;
+                bool flaggedDefault = false;
+                QVariant steps, guidance;
+            };
+            QVector<Entry> entries;
+            if (a.value.typeId() == QMetaType::QVariantMap) {
+                const QVariantMap models = a.value.toMap();
+                for (const QString& key : a.order.isEmpty() ? models.keys() : a.order) {
+                    const QVariant v = models.value(key);
+                    Entry e;
+                    e.source = QStringLiteral("IMAGE_MODELS['%1']").arg(key);
+                    if (v.typeId() == QMetaType::QVariantMap) {
+                        const QVariantMap d = v.toMap();
+                        e.id = d.value(QStringLiteral("model_id")).toString();
+                        e.flaggedDefault = d.value(QStringLiteral("default")).toBool();
+                        e.steps = d.value(QStringLiteral("optimal_steps"));
+                        e.guidance = d.value(QStringLiteral("optimal_guidance"));
+                    } else {
+                        e.id = v.toString();
+                    }
+                    entries << e;
+                }
+            } else {
+                for (const QVariant& v : a.value.toList())
+                    entries << Entry{QStringLiteral("IMAGE_MODELS"), v.toString(), false, {}, {}};
+            }
             const io::ModelCatalogue cache = io::ModelCatalogue::scan({}, {}, hfCacheDir);
-            QStringList present;
-            for (const QVariant& id : ids) {
-                const io::ModelInfo* info = cache.find(id.toString());
+            QStringList present, perModel;
+            QString flagged;
+            for (const Entry& e : entries) {
+                if (e.id.isEmpty()) {
+                    m.ignore(e.source, QStringLiteral("no model_id"));
+                    continue;
+                }
+                // Steps and guidance are kept for every model, also one downloaded later.
+                QStringList fields;
+                if (e.steps.isValid() && e.steps.toInt() >= limits::MinSteps &&
+                    e.steps.toInt() <= limits::MaxSteps)
+                    fields << QStringLiteral("steps=%1").arg(e.steps.toInt());
+                if (e.guidance.isValid() && e.guidance.toDouble() >= limits::MinGuidance &&
+                    e.guidance.toDouble() <= limits::MaxGuidance)
+                    fields << QStringLiteral("guidance=%1").arg(e.guidance.toDouble());
+                if (!fields.isEmpty())
+                    perModel << e.id + QLatin1Char(' ') + fields.join(QLatin1Char(' '));
+                const io::ModelInfo* info = cache.find(e.id);
                 if (!info)
-                    m.ignore(QStringLiteral("IMAGE_MODELS '%1'").arg(id.toString()),
+                    m.ignore(QStringLiteral("%1 '%2'").arg(e.source, e.id),
                              QStringLiteral("not in the Hugging Face cache"));
                 else if (!info->supported)
-                    m.ignore(QStringLiteral("IMAGE_MODELS '%1'").arg(id.toString()),
+                    m.ignore(QStringLiteral("%1 '%2'").arg(e.source, e.id),
                              QStringLiteral("found, but %1").arg(info->problem));
-                else
+                else {
                     present << info->repoId;
+                    if (e.flaggedDefault)
+                        flagged = info->repoId;
+                }
             }
-            if (!present.isEmpty())
-                m.map(QStringLiteral("IMAGE_MODELS[0] found in the cache"), keys::DefaultModel,
-                      present.first());
+            if (!perModel.isEmpty())
+                m.map(QStringLiteral("IMAGE_MODELS optimal_steps/optimal_guidance"), keys::PerModelDefaults,
+                      perModel);
+            if (!flagged.isEmpty())
+                m.map(QStringLiteral("IMAGE_MODELS \"default\": True"), keys::DefaultModel, flagged);
+            else if (!present.isEmpty())
+                m.map(QStringLiteral(
+                          "IMAGE_MODELS: the first one found in the cache (the one marked default is "
+                          "not there)"),
+                      keys::DefaultModel, present.first());
         } else {
             m.ignore(where, QStringLiteral("has no meaning in TwistedPic"));
         }

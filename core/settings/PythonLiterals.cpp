@@ -29,7 +29,9 @@ public:
                     QVariant value;
                     QString why;
                     if (literal(&value, &why) && endOfStatement()) {
-                        out.assignments.push_back({name, value, line});
+                        out.assignments.push_back(
+                            {name, value, line,
+                             value.typeId() == QMetaType::QVariantMap ? m_lastDictOrder : QStringList()});
                         assigned = true;
                     } else if (!m_error.isEmpty()) {
                         break;
@@ -337,6 +339,7 @@ private:
         const int start = m_pos;
         ++m_pos;
         QVariantMap map;
+        QStringList order;
         while (true) {
             skipInner();
             if (atEnd()) {
@@ -360,6 +363,8 @@ private:
             if (!literal(&value, why))
                 return false;
             map.insert(key.toString(), value);
+            order.removeAll(key.toString());
+            order << key.toString();
             skipInner();
             if (peek() == QLatin1Char(','))
                 ++m_pos;
@@ -369,8 +374,11 @@ private:
             }
         }
         *out = map;
+        m_lastDictOrder = order; // the outermost dict finishes last
         return true;
     }
+
+    QStringList m_lastDictOrder;
 };
 
 } // namespace

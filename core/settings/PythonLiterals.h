@@ -16,6 +16,7 @@ struct PythonAssignment {
     QString name;
     QVariant value; // QString, qint64, double, bool, invalid (None), QVariantList (tuple/list), QVariantMap
     int line = 0;
+    QStringList order; // a dict value's keys in the order the file has them (QVariantMap sorts)
 };
 
 struct PythonSkipped {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/common/Result.h"
+#include "core/common/Samplers.h"
 
 #include <QHash>
 #include <QObject>
@@ -8,7 +9,11 @@
 #include <QStringList>
 #include <QVariant>
 
+#include <future>
+#include <memory>
 #include <vector>
+
+class QTimer;
 
 namespace tp {
 
@@ -25,6 +30,8 @@ inline const QString MonitorIntervalMs = QStringLiteral("monitor/intervalMs");
 inline const QString LogVerbose = QStringLiteral("log/verbose");
 inline const QString ModelSearchPaths = QStringLiteral("models/searchPaths");
 inline const QString DefaultModel = QStringLiteral("models/default");
+// "MODEL_ID steps=N guidance=X" per model (e.g. the original's IMAGE_MODELS optimal_* values).
+inline const QString PerModelDefaults = QStringLiteral("models/perModelDefaults");
 inline const QString OutputDirectory = QStringLiteral("output/directory");
 inline const QString OllamaUrl = QStringLiteral("services/ollamaUrl");
 inline const QString TwistedPairUrl = QStringLiteral("services/twistedPairUrl");
@@ -59,8 +66,7 @@ inline const QString MainWindowGeometry = QStringLiteral("ui/mainWindowGeometry"
 inline const QString MainWindowState = QStringLiteral("ui/mainWindowState");
 } // namespace keys
 
-// The sampler names the engine understands, in the order the UI offers them.
-QStringList samplerNames();
+// samplerNames(): the sampler names the engine understands (core/common/Samplers.h).
 
 // One definition per key: its type, default and what counts as valid.
 struct SettingDef {
@@ -75,16 +81,19 @@ struct SettingDef {
 };
 
 // Persistent, typed settings in an INI file (KeePassXC's Config, qBittorrent's
-// SettingsStorage). Reads are thread-safe; set() writes the file atomically at once.
+// SettingsStorage). Reads are thread-safe; set() writes the file atomically at once, merged with
+// what other processes wrote meanwhile (lock file, re-read, unique temporary file, fsync, rename).
 class Settings final : public QObject {
     Q_OBJECT
 public:
     static constexpr int SchemaVersion = 2;
 
-    // Opens (or prepares to create) the file at `path`. A file that cannot be read or
-    // parsed is copied aside as "<path>.corrupt-<time>" and defaults are used; if it
-    // cannot even be copied, saving is refused so that nothing is lost.
+    // Opens (or prepares to create) the file at `path`. Reading never writes. Lines that are not
+    // settings are skipped (and reported); what parses is used. The next change that is saved
+    // first keeps such a damaged file aside as "<path>.corrupt-<time>" (once). A file that is
+    // not a regular file, is larger than 1 MiB or cannot be read is not used and never replaced.
     explicit Settings(QString path, QObject* parent = nullptr);
+    ~Settings() override; // waits for background saves
 
     static const std::vector<SettingDef>& definitions();
     static const SettingDef* definition(const QString& key);
@@ -98,9 +107,13 @@ public:
     QVariant defaultValue(const QString& key) const;
     // Validates, stores and saves. Unchanged values do nothing and emit nothing.
     Status set(const QString& key, const QVariant& value);
-    // set() for a widget that changes one setting as the user clicks: a failure (read-only or
-    // unwritable file) is logged as a warning, and the UI goes on.
+    // set() for a widget that changes one setting as the user clicks: validated and in memory at
+    // once (changed() is emitted), saved in the background a moment later together with the
+    // changes that follow (nothing slow on the GUI thread). A failed save (read-only or unwritable
+    // file) is logged and emitted as saveFailed(); the UI goes on.
     void setOrWarn(const QString& key, const QVariant& value);
+    // Waits until every background save has reached the file. The destructor does too.
+    void flush();
     // All or nothing: every value is validated before any is stored; one save.
     Status setMany(const QVariantMap& values);
     Status resetToDefault(const QString& key);
@@ -122,18 +135,28 @@ public:
 
 Q_SIGNALS:
     void changed(const QString& key, const QVariant& value);
+    void saveFailed(const QString& message);
 
 private:
     void load();
-    void migrate(int fromVersion, QHash<QString, QVariant>& raw);
+    void migrate(int fromVersion, QHash<QString, QVariant>& raw) const;
     Result<QVariant> validate(const SettingDef& def, const QVariant& value) const;
-    Status writeFile(const QHash<QString, QVariant>& values) const;
+    // Under a lock file: re-reads the file, merges `changes` into it (keeping every other key
+    // as found), keeps a damaged file aside once, writes a unique temporary file, fsyncs it and
+    // renames it over the file. Returns what the file holds now.
+    Result<QHash<QString, QVariant>> writeChanges(const QVariantMap& changes) const;
     Status applyAndSave(const QVariantMap& validated);
 
     QString m_path;
     mutable QReadWriteLock m_lock;
-    QHash<QString, QVariant> m_values;  // known keys, validated
-    QHash<QString, QVariant> m_unknown; // kept as found, written back untouched
+    QHash<QString, QVariant> m_values; // known keys, validated
+    // Background saves of setOrWarn(): changes waiting for the next write, and the write in flight.
+    void scheduleSave();
+    void startBackgroundSave();
+    QVariantMap m_pending;
+    QTimer* m_saveTimer = nullptr;
+    std::shared_ptr<std::promise<void>> m_inFlight;
+    std::shared_future<void> m_inFlightDone;
     QStringList m_warnings;
     bool m_readOnly = false;
 };

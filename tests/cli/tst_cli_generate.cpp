@@ -3,13 +3,19 @@
 #include "tests/support/TestUtil.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
 #include <QImageReader>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <csignal>
+#include <limits>
+#include <sys/types.h>
 
 using namespace tp::test;
 
@@ -150,6 +156,197 @@ private Q_SLOTS:
         QCOMPARE(QImage(files[0]).size(), QSize(128, 128));
         QVERIFY2(r.err.contains(QStringLiteral("twistedpic-shapes was trained at 128x128")),
                  qPrintable(r.err));
+    }
+
+    static QStringList baseArgs(const QString& config) {
+        return {QStringLiteral("--config"),
+                config,
+                QStringLiteral("generate"),
+                QStringLiteral("--model"),
+                fixtureModel(),
+                QStringLiteral("--device"),
+                QStringLiteral("cpu"),
+                QStringLiteral("--steps"),
+                QStringLiteral("3"),
+                QStringLiteral("--width"),
+                QStringLiteral("64"),
+                QStringLiteral("--height"),
+                QStringLiteral("64"),
+                QStringLiteral("--quiet"),
+                QStringLiteral("--prompt"),
+                QStringLiteral("x")};
+    }
+    // Runs the CLI in a private mount namespace after `setup` (a shell line: a tmpfs, a read-only
+    // bind mount). Nothing outside the namespace changes; without user namespaces the test skips.
+    ProcessResult generateInNamespace(const QString& setup, const QStringList& extra, bool* available) {
+        QStringList quoted;
+        for (const QString& a : baseArgs(m_dir.filePath(QStringLiteral("ns.conf"))) + extra)
+            quoted << QLatin1Char('\'') + QString(a).replace(QLatin1Char('\''), QStringLiteral("'\\''")) +
+                          QLatin1Char('\'');
+        const QString script = setup + QStringLiteral(" || exit 97; exec '") +
+                               binaryPath(QStringLiteral("app/twistedpic-cli")) + QStringLiteral("' ") +
+                               quoted.join(QLatin1Char(' '));
+        ProcessResult r =
+            runProcess(QStringLiteral("unshare"),
+                       {QStringLiteral("-rm"), QStringLiteral("sh"), QStringLiteral("-c"), script},
+                       {QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))}, 180000);
+        *available = r.finished && r.exitCode != 97 && !r.err.contains(QStringLiteral("unshare:"));
+        return r;
+    }
+
+    // A PNG that cannot be written is a failure: non-zero exit, the path and the cause named,
+    // and every image that was written listed.
+    void fullDiskIsAFailureThatListsWhatWasWritten() {
+        // How much one image takes, to size a disk that holds one and a bit.
+        const QString probe = m_dir.filePath(QStringLiteral("probe"));
+        ProcessResult r = generate({QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--seed"),
+                                    QStringLiteral("11"), QStringLiteral("--output"), probe});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        qint64 pages = 0;
+        for (const QFileInfo& f : QDir(probe).entryInfoList(QDir::Files))
+            pages += (f.size() + 4095) / 4096;
+        const QString disk = m_dir.filePath(QStringLiteral("tiny-disk"));
+        QVERIFY(QDir().mkpath(disk));
+        bool available = false;
+        r = generateInNamespace(
+            QStringLiteral("mount -t tmpfs -o size=%1k tpfull '%2'").arg((pages + 1) * 4).arg(disk),
+            {QStringLiteral("--seed"), QStringLiteral("11"), QStringLiteral("--count"), QStringLiteral("3"),
+             QStringLiteral("--output"), disk},
+            &available);
+        if (!available)
+            QSKIP("no user and mount namespaces here (unshare -rm): cannot make a small disk");
+        QCOMPARE(r.exitCode, 1);
+        const QStringList written = writtenFiles(r);
+        QCOMPARE(written.size(), 1);
+        QVERIFY2(written[0].startsWith(disk) && written[0].contains(QStringLiteral("seed11")),
+                 qPrintable(r.out));
+        QVERIFY2(r.err.contains(QStringLiteral("No space left on device")), qPrintable(r.err));
+        QVERIFY2(r.err.contains(disk + QLatin1Char('/')) && r.err.contains(QStringLiteral("seed12.png")),
+                 qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("1 of 3 image(s) written")), qPrintable(r.err));
+        QVERIFY(!r.err.contains(QStringLiteral("libpng")));
+        QVERIFY(!r.err.contains(QStringLiteral("Unknown error")));
+    }
+
+    void readOnlyFolderIsAFailure() {
+        const QString ro = m_dir.filePath(QStringLiteral("read-only"));
+        QVERIFY(QDir().mkpath(ro));
+        bool available = false;
+        const ProcessResult r = generateInNamespace(
+            QStringLiteral("mount --bind '%1' '%1' && mount -o remount,ro,bind '%1'").arg(ro),
+            {QStringLiteral("--output"), ro}, &available);
+        if (!available)
+            QSKIP("no user and mount namespaces here (unshare -rm): cannot make a read-only folder");
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(writtenFiles(r).isEmpty());
+        QVERIFY2(r.err.contains(ro + QLatin1Char('/')) &&
+                     r.err.contains(QStringLiteral("Read-only file system")),
+                 qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("0 of 1 image(s) written")), qPrintable(r.err));
+        QVERIFY(!r.err.contains(QStringLiteral("image(s), seed")));
+    }
+
+    // Known before any work: an existing file that is not a folder, a sidecar name in use.
+    void outputThatCannotBeUsedIsRefusedFirst() {
+        const QString text = m_dir.filePath(QStringLiteral("notes.txt"));
+        {
+            QFile f(text);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("mine");
+        }
+        ProcessResult r =
+            generate({QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--output"), text});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(text + QStringLiteral(" is a file, not a folder")), qPrintable(r.err));
+
+        const QString png = m_dir.filePath(QStringLiteral("new.png"));
+        const QString json = m_dir.filePath(QStringLiteral("new.json"));
+        {
+            QFile f(json);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("{}");
+        }
+        const QStringList before =
+            QDir(m_dir.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot);
+        r = generate({QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--output"), png});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(json + QStringLiteral(" exists already")), qPrintable(r.err));
+        QVERIFY(!QFile::exists(png));
+        QCOMPARE(QDir(m_dir.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot),
+                 before);
+        QFile f(json);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), QByteArray("{}"));
+    }
+
+    // Seeds are 64-bit: every seed a request records is one --seed accepts again, exactly.
+    void seedsAre64Bit() {
+        const QString out = m_dir.filePath(QStringLiteral("seeds"));
+        ProcessResult r = generate({QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--seed"),
+                                    QStringLiteral("4294967295"), QStringLiteral("--count"),
+                                    QStringLiteral("2"), QStringLiteral("--output"), out});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QStringList files = writtenFiles(r);
+        QCOMPARE(files.size(), 2);
+        QVERIFY(files[1].contains(QStringLiteral("seed4294967296")));
+        r = generate({QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--seed"),
+                      QStringLiteral("4294967296"), QStringLiteral("--output"), out});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY(writtenFiles(r).value(0).contains(QStringLiteral("seed4294967296"))); // accepted again
+
+        const QString big = QStringLiteral("9223372036854775806");
+        r = generate({QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--seed"), big,
+                      QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--output"), out});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        files = writtenFiles(r);
+        QCOMPARE(files.size(), 2);
+        QFile sidecar(files[1].chopped(4) + QStringLiteral(".json"));
+        QVERIFY(sidecar.open(QIODevice::ReadOnly));
+        const QJsonObject o = QJsonDocument::fromJson(sidecar.readAll()).object();
+        QCOMPARE(o.value(QStringLiteral("seed")).toInteger(), std::numeric_limits<qint64>::max());
+        QVERIFY(QImage(files[1])
+                    .text(QStringLiteral("parameters"))
+                    .contains(QStringLiteral("Seed: 9223372036854775807")));
+
+        r = generate({QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--seed"),
+                      QStringLiteral("9223372036854775807"), QStringLiteral("--count"), QStringLiteral("2"),
+                      QStringLiteral("--output"), out});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("from 0 to 9223372036854775806 (image i uses seed + i)")),
+                 qPrintable(r.err));
+    }
+
+    void fp8IsRefusedUntilItExists() {
+        const ProcessResult r = generate({QStringLiteral("--prompt"), QStringLiteral("x"),
+                                          QStringLiteral("--precision"), QStringLiteral("fp8")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("fp8 weights are not supported yet")), qPrintable(r.err));
+    }
+
+    // Ctrl+C says what it waits for and ends the run; a second one ends the process at once.
+    void ctrlCSaysWhatItWaitsFor() {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("XDG_STATE_HOME"), m_dir.filePath(QStringLiteral("state")));
+        p.setProcessEnvironment(env);
+        QStringList args = baseArgs(m_dir.filePath(QStringLiteral("ctrlc.conf")));
+        args << QStringLiteral("--count") << QStringLiteral("16") << QStringLiteral("--output")
+             << m_dir.filePath(QStringLiteral("ctrlc"));
+        args[args.indexOf(QStringLiteral("--steps")) + 1] = QStringLiteral("150");
+        p.start(binaryPath(QStringLiteral("app/twistedpic-cli")), args);
+        QVERIFY(p.waitForStarted());
+        QTest::qWait(2500);
+        QVERIFY(p.state() == QProcess::Running);
+        QElapsedTimer t;
+        t.start();
+        ::kill(pid_t(p.processId()), SIGINT);
+        QVERIFY(p.waitForFinished(30000));
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QCOMPARE(p.exitCode(), 130);
+        QVERIFY2(err.contains(QStringLiteral("Cancelling: waiting for")), qPrintable(err));
+        QVERIFY2(err.contains(QStringLiteral("Ctrl+C again")), qPrintable(err));
+        QVERIFY2(err.contains(QStringLiteral("Cancelled.")), qPrintable(err));
+        qInfo("Ctrl+C to exit: %lld ms", t.elapsed());
     }
 
     void badInputIsAClearError() {

@@ -13,6 +13,11 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <atomic>
+#include <memory>
+#include <new>
+#include <stdexcept>
+
 using namespace tp::engine;
 
 namespace {
@@ -217,6 +222,130 @@ private Q_SLOTS:
         QVERIFY(!lastResult().unloaded); // CPU weights have nowhere cheaper to go
         QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
         QCOMPARE(lastResult().images.value(0), a);
+    }
+
+    // Every engine-thread path survives a libtorch error or a failed (pinned) allocation: the
+    // failure is reported and the next generation works.
+    void injectedFailuresLeaveTheEngineRunning_data() {
+        QTest::addColumn<QString>("point");
+        QTest::addColumn<bool>("badAlloc");
+        for (const char* point :
+             {"load", "generate", "policy", "write", "cleanup", "unload", "idle-unload"}) {
+            QTest::newRow(QByteArray(point).append(" bad_alloc").constData())
+                << QString::fromLatin1(point) << true;
+            QTest::newRow(QByteArray(point).append(" error").constData())
+                << QString::fromLatin1(point) << false;
+        }
+    }
+    void injectedFailuresLeaveTheEngineRunning() {
+        QFETCH(QString, point);
+        QFETCH(bool, badAlloc);
+        auto armed = std::make_shared<std::atomic<bool>>(false);
+        m_engine->setFaultInjector([armed, point, badAlloc](const QString& at) {
+            if (at != point || !armed->exchange(false))
+                return;
+            if (badAlloc)
+                throw std::bad_alloc();
+            throw std::runtime_error("CUDA error: an illegal memory access was encountered (injected)");
+        });
+        // A model in memory first, so that every path has something to work on.
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+        m_failed->clear();
+        const QString cause =
+            badAlloc ? QStringLiteral("ran out of memory") : QStringLiteral("illegal memory access");
+        auto failedWithoutId = [this](const QString& what) {
+            for (const auto& args : std::as_const(*m_failed))
+                if (args.at(0).toULongLong() == 0 && args.at(1).toString().contains(what))
+                    return true;
+            return false;
+        };
+        armed->store(true);
+        if (point == QLatin1String("load")) {
+            const QString copy = m_dir.filePath(QStringLiteral("fault-load-model"));
+            QVERIFY(QFileInfo::exists(copy) || copyTree(fixtureModel(), copy)); // another model: a load
+            const QString o = run(request(copy));
+            QVERIFY2(o.startsWith(QStringLiteral("failed: ")) && (o.contains(cause) || badAlloc),
+                     qPrintable(o));
+        } else if (point == QLatin1String("generate")) {
+            const QString o = run(request(fixtureModel()));
+            QVERIFY2(o.startsWith(QStringLiteral("failed: ")), qPrintable(o));
+            QVERIFY2(badAlloc ? o.contains(QStringLiteral("out of memory")) : o.contains(cause),
+                     qPrintable(o));
+        } else if (point == QLatin1String("policy")) {
+            QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+            QCOMPARE(lastResult().images.size(), 1); // the image is not lost
+            QTRY_VERIFY(failedWithoutId(QStringLiteral("after-generation GPU memory policy failed")));
+            QTRY_VERIFY(failedWithoutId(cause));
+        } else if (point == QLatin1String("write")) {
+            GenerationRequest r = request(fixtureModel());
+            r.outputDir = m_dir.filePath(QStringLiteral("fault-write"));
+            QCOMPARE(run(r), QStringLiteral("finished"));
+            QVERIFY2(lastResult().writeError.contains(r.outputDir), qPrintable(lastResult().writeError));
+            QVERIFY(lastResult().files.isEmpty());
+            QCOMPARE(lastResult().images.size(), 1);
+        } else if (point == QLatin1String("cleanup") || point == QLatin1String("unload")) {
+            auto done = std::make_shared<std::atomic<bool>>(false);
+            if (point == QLatin1String("cleanup"))
+                m_engine->cleanupNow([done] { *done = true; });
+            else
+                m_engine->unloadNow([done] { *done = true; });
+            QTRY_VERIFY(done->load()); // the caller (make room, the Services panel) is not left waiting
+            QTRY_VERIFY(failedWithoutId(point == QLatin1String("cleanup")
+                                            ? QStringLiteral("Freeing GPU memory failed")
+                                            : QStringLiteral("Unloading the model failed")));
+            QVERIFY(failedWithoutId(cause));
+        } else if (point == QLatin1String("idle-unload")) {
+            GpuPolicy policy;
+            policy.idleUnloadMinutes = 0.001; // 60 ms
+            m_engine->setPolicy(policy);
+            QTRY_VERIFY(failedWithoutId(QStringLiteral("Unloading the idle model failed")));
+            QVERIFY(failedWithoutId(cause));
+            m_engine->setPolicy(GpuPolicy());
+        }
+        QVERIFY(!armed->load()); // the failure was injected
+        QTRY_COMPARE(m_engine->state(), State::Idle);
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+        QCOMPARE(lastResult().images.size(), 1);
+    }
+
+    // Where the weights live is the enum, with the device: a model running on the CPU is "on the
+    // CPU" (Residency::Cpu, device -1), never "unloaded to RAM"; the sidecar's memory figures say
+    // which device they are of.
+    void residencyIsTheEnumWithTheDevice() {
+        qRegisterMetaType<tp::gpu::Residency>();
+        QSignalSpy residency(m_engine.get(), &Engine::residencyChanged);
+        GenerationRequest r = request(fixtureModel());
+        r.outputDir = m_dir.filePath(QStringLiteral("residency"));
+        QCOMPARE(run(r), QStringLiteral("finished"));
+        QTRY_VERIFY(!residency.isEmpty());
+        const QList<QVariant> last = residency.last();
+        QCOMPARE(last.at(0).toString(), QStringLiteral("pipeline"));
+        QCOMPARE(last.at(1).value<tp::gpu::Residency>(), tp::gpu::Residency::Cpu);
+        QVERIFY(last.at(2).toLongLong() > 0);
+        QCOMPARE(last.at(3).toInt(), -1);
+        QFile f(lastResult().files.value(0).chopped(4) + QStringLiteral(".json"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject memory =
+            QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("memory")).toObject();
+        QVERIFY(memory.value(QStringLiteral("afterCleanup")).toObject().contains(QStringLiteral("device")));
+        QCOMPARE(
+            memory.value(QStringLiteral("afterCleanup")).toObject().value(QStringLiteral("cuda")).toBool(),
+            false);
+    }
+
+    void failureAtShutdownIsContained() {
+        auto hits = std::make_shared<std::atomic<int>>(0);
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
+        m_engine->setFaultInjector([hits](const QString& at) {
+            if (at == QLatin1String("shutdown")) {
+                ++*hits;
+                throw std::bad_alloc();
+            }
+        });
+        cleanup(); // ~Engine: the worker's shutdown throws inside
+        QCOMPARE(hits->load(), 1);
+        init();
+        QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));
     }
 };
 

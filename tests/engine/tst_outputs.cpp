@@ -81,8 +81,8 @@ GenerationResult sampleResult() {
     r.timings.totalMs = 1800;
     r.timings.firstStepMs = 120;
     r.timings.itPerSec = 27.5;
-    r.memoryBeforeCleanup = {true, 5000000000, 85000000000, 2100000000, 3200000000, 2900000000};
-    r.memoryAfterCleanup = {true, 3800000000, 85000000000, 2100000000, 2150000000, 2900000000};
+    r.memoryBeforeCleanup = {true, 0, 0, 5000000000, 85000000000, 2100000000, 3200000000, 2900000000};
+    r.memoryAfterCleanup = {true, 0, 0, 3800000000, 85000000000, 2100000000, 2150000000, 2900000000};
     r.unloaded = true;
     return r;
 }
@@ -553,6 +553,37 @@ private Q_SLOTS:
         QVERIFY2(QDir(tmp.path()).isEmpty(), qPrintable(QDir(tmp.path()).entryList(QDir::Files).join(u',')));
         // With room again the same call succeeds.
         QVERIFY(OutputWriter(tmp.path()).write(big, {}, fixedTime()));
+    }
+
+    // Image 1 fits, image 2 does not: the failure names image 2's path and the real cause (not
+    // libpng's "Unknown error"), and image 1 is listed as written.
+    void partialWriteListsWhatWasWritten() {
+        QTemporaryDir tmp;
+        GenerationResult two = sampleResult();
+        QImage flat(256, 256, QImage::Format_RGB32);
+        flat.fill(Qt::blue);
+        two.images = {flat, noiseImage(256, 256)};
+        two.seeds = {7, 8};
+        rlimit old{};
+        QCOMPARE(::getrlimit(RLIMIT_FSIZE, &old), 0);
+        const auto previous = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit small = old;
+        small.rlim_cur = 16 * 1024;
+        QCOMPARE(::setrlimit(RLIMIT_FSIZE, &small), 0);
+        QVector<WrittenImage> before;
+        const auto r = OutputWriter(tmp.path()).write(two, {}, fixedTime(), &before);
+        ::setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, previous);
+        QVERIFY(!r);
+        QCOMPARE(before.size(), 1);
+        QCOMPARE(before[0].imagePath, tmp.filePath(QStringLiteral("20261127-142233_seed7.png")));
+        QVERIFY(QFile::exists(before[0].imagePath) && QFile::exists(before[0].sidecarPath));
+        QVERIFY2(r.error().contains(tmp.filePath(QStringLiteral("20261127-142233_seed8.png"))),
+                 qPrintable(r.error()));
+        QVERIFY2(r.error().contains(QStringLiteral("File too large")), qPrintable(r.error()));
+        QVERIFY2(r.error().contains(QStringLiteral("image 2 of 2")), qPrintable(r.error()));
+        QVERIFY(!r.error().contains(QStringLiteral("Unknown error"), Qt::CaseInsensitive));
+        QCOMPARE(QDir(tmp.path()).entryList(QDir::Files).size(), 2); // image 1 and its sidecar
     }
 
     void modelHash() {

@@ -95,13 +95,13 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 0);
         QVERIFY2(r.out.startsWith(QLatin1String("GPU 0: Fake H100 #0  (nvml)\n")), qPrintable(r.out));
         QVERIFY2(
-            r.out.contains(QLatin1String("  memory:      6.00 GiB used, 74.00 GiB free, 80.00 GiB total\n")),
+            r.out.contains(QLatin1String("  memory:      6.0 GiB used, 74.0 GiB free, 80.0 GiB total\n")),
             qPrintable(r.out));
         QVERIFY(r.out.contains(QLatin1String("  utilisation: 12 %\n")));
         const QString processLine = QStringLiteral("%1  %2  %3  [Ollama]\n")
                                         .arg(QString::number(ollama.pid()).rightJustified(8),
                                              QStringLiteral("ollama").leftJustified(16),
-                                             QStringLiteral("5.00 GiB").rightJustified(10));
+                                             QStringLiteral("5.0 GiB").rightJustified(10));
         QVERIFY2(r.out.contains(processLine), qPrintable(r.out));
         QVERIFY(r.out.contains(QLatin1String("NVIDIA driver 999.99.99-fake\n")));
         if (!tp::gpu::torchBuildInfo().cudaAvailable)

@@ -194,11 +194,16 @@ private Q_SLOTS:
     }
 
     void bytesAreFormattedForPeople() {
-        QCOMPARE(formatBytes(-1), QStringLiteral("unknown"));
-        QCOMPARE(formatBytes(512), QStringLiteral("512 B"));
-        QCOMPARE(formatBytes(1536), QStringLiteral("1.5 KiB"));
-        QCOMPARE(formatBytes(640LL << 20), QStringLiteral("640.0 MiB"));
-        QCOMPARE(formatBytes(8LL << 30), QStringLiteral("8.00 GiB"));
+        // The one byte formatter (core/common/Bytes.h) as the memory reports use it.
+        QCOMPARE(tp::formatBytes(-1), QStringLiteral("unknown"));
+        QCOMPARE(tp::formatBytes(512), QStringLiteral("512 B"));
+        QCOMPARE(tp::formatBytes(1536), QStringLiteral("1.5 KiB"));
+        QCOMPARE(tp::formatBytes(12 * 1024), QStringLiteral("12 KiB"));
+        QCOMPARE(tp::formatBytes(3 * 1024 * 1024 + 512 * 1024), QStringLiteral("3.5 MiB"));
+        QCOMPARE(tp::formatBytes(640LL << 20), QStringLiteral("640 MiB"));
+        QCOMPARE(tp::formatBytes(8LL << 30), QStringLiteral("8.0 GiB"));
+        QCOMPARE(tp::formatBytes(5137025024), QStringLiteral("4.8 GiB"));
+        QCOMPARE(tp::formatBytes(5137025024, QLocale(QLocale::German), 2), QStringLiteral("4,78 GiB"));
         QCOMPARE(residencyName(Residency::PinnedCpu), QStringLiteral("pinned RAM"));
     }
 };

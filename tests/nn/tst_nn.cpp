@@ -118,6 +118,7 @@ private Q_SLOTS:
 
     void loaderShapeMismatch();
     void loaderMissingTensor();
+    void loaderRefusesIntegerWeights();
     void loaderExtrasPrefixAndDtype();
     void loaderLegacyAttentionNames();
 
@@ -362,6 +363,30 @@ void TestNn::loaderMissingTensor() {
     QVERIFY2(status.error().contains(QStringLiteral("conv_in.bias")), qPrintable(status.error()));
     QVERIFY2(status.error().contains(QStringLiteral("mid_block.attentions.0.proj_out.weight")),
              qPrintable(status.error()));
+}
+
+// I8 or BOOL tensors where float weights belong are refused, not cast to garbage floats.
+void TestNn::loaderRefusesIntegerWeights() {
+    SavedUNet saved;
+    auto tensors = saved.tensors;
+    for (auto& [name, t] : tensors) {
+        if (name == QLatin1String("conv_in.weight"))
+            t = at::ones(t.sizes(), at::kChar);
+        if (name == QLatin1String("conv_out.bias"))
+            t = at::ones(t.sizes(), at::kBool);
+    }
+    auto weights = saved.write(tensors);
+    QVERIFY(weights);
+    UNet2DCondition unet(saved.config);
+    const auto before = unet->named_parameters().find("conv_in.weight")->data_ptr();
+    const auto status = loadWeights(*unet, *weights, QString(), at::kCPU, at::kFloat);
+    QVERIFY(!status);
+    QVERIFY2(status.error().contains(QStringLiteral("conv_in.weight holds I8 values in the file where float "
+                                                    "weights belong")),
+             qPrintable(status.error()));
+    QVERIFY2(status.error().contains(QStringLiteral("conv_out.bias holds BOOL values")),
+             qPrintable(status.error()));
+    QCOMPARE(unet->named_parameters().find("conv_in.weight")->data_ptr(), before);
 }
 
 void TestNn::loaderExtrasPrefixAndDtype() {

@@ -1,7 +1,6 @@
-// Import of the Python original's config.py (tests/data/original/config.py: every name the
-// importer knows, a triple-quoted template, comments, a tuple, nested dicts, an import, an
-// os.makedirs(...) call, a computed value and an if-block), the dry run, and a file that is no
-// readable Python.
+// Import of the Python original's config.py (tests/data/original/config.py: the original's
+// layout, with its IMAGE_MODELS dict of dicts and refiner placeholders), the dry run, and a file
+// that is no readable Python.
 #include "core/settings/ConfigImport.h"
 #include "core/settings/PythonLiterals.h"
 #include "core/settings/Settings.h"
@@ -33,11 +32,17 @@ class TestConfigImport final : public QObject {
 private Q_SLOTS:
     void initTestCase() {
         m_cache = m_dir.filePath(QStringLiteral("hub"));
-        QVERIFY(test::makeFakeModel(m_dir.filePath(QStringLiteral("s/sd15")), test::FakeFamily::SD1));
-        QVERIFY(!test::addToFakeHfCache(m_cache, QStringLiteral("runwayml/stable-diffusion-v1-5"),
-                                        m_dir.filePath(QStringLiteral("s/sd15")),
-                                        QStringLiteral("39593d5650112b4cc580433f6b0435385882d819"))
-                     .isEmpty());
+        // Two of the original's three models are in the cache (as usable folders); the one it marks
+        // "default": True must win over the one before it in the file.
+        int n = 0;
+        for (const char* repo :
+             {"stabilityai/stable-diffusion-xl-base-1.0", "stabilityai/stable-diffusion-3.5-large"}) {
+            const QString source = m_dir.filePath(QStringLiteral("s/model%1").arg(++n));
+            QVERIFY(test::makeFakeModel(source, test::FakeFamily::SD1));
+            QVERIFY(!test::addToFakeHfCache(m_cache, QString::fromLatin1(repo), source,
+                                            QStringLiteral("39593d5650112b4cc580433f6b0435385882d819"))
+                         .isEmpty());
+        }
     }
 
     void literals() {
@@ -61,6 +66,9 @@ private Q_SLOTS:
         QCOMPARE(py.skipped.size(), 3); // E (arithmetic), F (f-string), print(...)
     }
 
+    // tests/data/original/config.py has the original's layout: IMAGE_MODELS as a dict of dicts
+    // (model_id, default, optimal_steps, optimal_guidance), DEFAULT_IMAGE_PARAMS with diffusers'
+    // names, RESOLUTIONS as a dict, and the refiner's {target_keywords}/{distorted_prompt}.
     void mapsEveryKnownName() {
         Settings settings(m_dir.filePath(QStringLiteral("map.conf")));
         const Result<ConfigImportReport> r = readOriginalConfig(originalConfig(), settings, m_cache);
@@ -74,30 +82,53 @@ private Q_SLOTS:
         QCOMPARE(v.value(keys::TwistedPairUrl).toString(), QStringLiteral("http://gpu-box:8001"));
         QCOMPARE(v.value(keys::TwistedPairTimeoutSec).toInt(), 90);
         QCOMPARE(v.value(keys::DistortMode).toString(), QStringLiteral("invert_er"));
+        QCOMPARE(v.value(keys::DistortTone).toString(), QStringLiteral("poetic"));
         QCOMPARE(v.value(keys::DistortGain).toInt(), 7);
+        QCOMPARE(v.value(keys::WrapperTemplate).toString(),
+                 QStringLiteral("Digital art, highly detailed: {distorted}, 4k"));
+        QCOMPARE(v.value(keys::RefinerModel).toString(), QStringLiteral("llama3.1:8b"));
         QCOMPARE(v.value(keys::RefinerKeywords).toInt(), 25);
-        QVERIFY(v.value(keys::RefinerTemplate)
-                    .toString()
-                    .contains(QStringLiteral("{count} visual keywords:\n{text}")));
+        // The original's placeholders become ours.
+        const QString tpl = v.value(keys::RefinerTemplate).toString();
+        QVERIFY2(tpl.startsWith(QStringLiteral("List {count} visual keywords")), qPrintable(tpl));
+        QVERIFY2(tpl.contains(QStringLiteral("Text:\n{text}\n\nVisual keywords:")), qPrintable(tpl));
+        QVERIFY(!tpl.contains(QStringLiteral("{target_keywords}")) &&
+                !tpl.contains(QStringLiteral("{distorted_prompt}")));
         QCOMPARE(v.value(keys::Steps).toInt(), 28);
         QCOMPARE(v.value(keys::Guidance).toDouble(), 4.5);
         QCOMPARE(v.value(keys::Width).toInt(), 1024);
         QCOMPARE(v.value(keys::Height).toInt(), 768);
         QCOMPARE(v.value(keys::SeedMode).toString(), QStringLiteral("fixed"));
         QCOMPARE(v.value(keys::Seed).toLongLong(), 1234);
-        QCOMPARE(v.value(keys::SizePresets).toStringList().size(), 6);
-        QCOMPARE(v.value(keys::DefaultModel).toString(), QStringLiteral("runwayml/stable-diffusion-v1-5"));
+        // In the file's order, not sorted.
+        QCOMPARE(v.value(keys::SizePresets).toStringList(),
+                 (QStringList{QStringLiteral("512x384"), QStringLiteral("1024x768"),
+                              QStringLiteral("768x1024"), QStringLiteral("1024x1024"),
+                              QStringLiteral("1344x768"), QStringLiteral("768x1344")}));
+        // Its three models: the per-model defaults of all three, the one marked default.
+        QCOMPARE(
+            v.value(keys::PerModelDefaults).toStringList(),
+            (QStringList{QStringLiteral("black-forest-labs/FLUX.1-dev steps=25 guidance=3.5"),
+                         QStringLiteral("stabilityai/stable-diffusion-3.5-large steps=28 guidance=4.5"),
+                         QStringLiteral("stabilityai/stable-diffusion-xl-base-1.0 steps=30 guidance=7.5")}));
+        QCOMPARE(v.value(keys::DefaultModel).toString(),
+                 QStringLiteral("stabilityai/stable-diffusion-3.5-large"));
         const QString ignored = r->ignored.join(QLatin1Char('\n'));
         QVERIFY2(ignored.contains(QStringLiteral("os.makedirs")), qPrintable(ignored));
-        QVERIFY(ignored.contains(
-            QStringLiteral("stabilityai/stable-diffusion-3.5-large': not in the Hugging Face cache")));
-        QVERIFY(ignored.contains(QStringLiteral("SECRET_KEY")));
-        QVERIFY(ignored.contains(QStringLiteral("DEBUG")));
+        QVERIFY2(ignored.contains(
+                     QStringLiteral("IMAGE_MODELS['flux_dev'] 'black-forest-labs/FLUX.1-dev': not in the "
+                                    "Hugging Face cache")),
+                 qPrintable(ignored));
+        QVERIFY(ignored.contains(QStringLiteral("FLASK_HOST")));
+        QVERIFY(ignored.contains(QStringLiteral("STYLE_CFG_RANGE")));
+        QVERIFY(ignored.contains(QStringLiteral("DISTORTION_MODES")));
         // Applied: all of it at once, into the file.
         QVERIFY(applyConfigImport(*r, settings).isOk());
         Settings reread(m_dir.filePath(QStringLiteral("map.conf")));
         QCOMPARE(reread.value(keys::Steps).toInt(), 28);
         QCOMPARE(reread.unloadAfterGeneration(), true);
+        QCOMPARE(reread.value(keys::PerModelDefaults).toStringList().size(), 3);
+        QCOMPARE(reread.value(keys::RefinerTemplate).toString(), tpl);
     }
 
     void dryRunChangesNothing() {

@@ -7,6 +7,7 @@
 #include "core/engine/ImageMetadata.h"
 #include "core/gpu/VramMonitor.h"
 #include "core/settings/Settings.h"
+#include "tests/support/TestUtil.h"
 #include "tests/ui/UiTestUtil.h"
 #include "ui/AppWiring.h"
 #include "ui/GenerationForm.h"
@@ -111,6 +112,8 @@ private Q_SLOTS:
         m_monitor = std::make_unique<gpu::VramMonitor>();
         m_window = std::make_unique<ui::MainWindow>(*m_settings);
         m_wiring = std::make_unique<ui::AppWiring>(*m_settings, *m_engine, *m_monitor, *m_window);
+        QSignalSpy models(m_wiring.get(), &ui::AppWiring::modelsRefreshed); // scanned off the GUI thread
+        QVERIFY(models.wait(60000));
         m_finished = std::make_unique<QSignalSpy>(m_engine.get(), &engine::Engine::finished);
         m_window->resize(1366, 768);
         m_window->show();
@@ -142,8 +145,35 @@ private Q_SLOTS:
         test::saveScreenshot(*m_window, QStringLiteral("app-after-generation"));
     }
 
+    // One generation path: the same request from the window and from twistedpic-cli (same
+    // settings file) gives the same PNG parameters, byte for byte.
+    void guiAndCliGiveTheSameParameters() {
+        m_finished->clear();
+        generateFromTheForm(QStringLiteral("a red circle on a blue background"), 3);
+        QCOMPARE(m_finished->size(), 1);
+        const auto gui = m_finished->first().at(0).value<engine::GenerationResult>();
+        QCOMPARE(gui.files.size(), 1);
+        const Result<QString> guiText = engine::readParametersText(gui.files.first());
+        QVERIFY2(guiText, qPrintable(guiText.error()));
+
+        const QString out = m_dir.filePath(QStringLiteral("cli-out"));
+        const test::ProcessResult cli = test::runProcess(
+            test::binaryPath(QStringLiteral("app/twistedpic-cli")),
+            {QStringLiteral("--config"), configPath(), QStringLiteral("generate"), QStringLiteral("--prompt"),
+             QStringLiteral("a red circle on a blue background"), QStringLiteral("--steps"),
+             QStringLiteral("3"), QStringLiteral("--quiet"), QStringLiteral("--output"), out},
+            {QStringLiteral("XDG_STATE_HOME=") + m_dir.filePath(QStringLiteral("state"))}, 180000);
+        QVERIFY2(cli.exitCode == 0, qPrintable(cli.err));
+        const Result<QString> cliText = engine::readParametersText(cli.out.trimmed());
+        QVERIFY2(cliText, qPrintable(cliText.error() + cli.out));
+        QCOMPARE(*cliText, *guiText);
+        QVERIFY(guiText->contains(QStringLiteral("Seed: 11")));
+        QCOMPARE(QImage(cli.out.trimmed()), QImage(gui.files.first()));
+    }
+
     void cancelStopsARun() {
         m_window->form()->findChild<QSpinBox*>(QStringLiteral("steps"))->setValue(150);
+        m_window->form()->promptEdit()->setPlainText(QStringLiteral("a slow one")); // empty is refused
         QSignalSpy progress(m_engine.get(), &engine::Engine::progress);
         QSignalSpy cancelled(m_engine.get(), &engine::Engine::cancelled);
         QTest::mouseClick(m_window->form()->generateButton(), Qt::LeftButton);
@@ -303,7 +333,8 @@ private Q_SLOTS:
         QCOMPARE(sampler->count(), 2);
         QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
         QVERIFY(sampler->findData(QStringLiteral("heun")) >= 0);
-        QCOMPARE(QSize(width->value(), height->value()), QSize(64, 48));
+        // 4:3 of this tiny model's 64 px is 64x48; the form's smallest side is 64.
+        QCOMPARE(QSize(width->value(), height->value()), QSize(64, 64));
         test::saveScreenshot(*form, QStringLiteral("form-sd3-defaults"));
         generateFromTheForm(QStringLiteral("a yellow star"), 2);
         QVERIFY2(m_window->errorText().isEmpty(), qPrintable(m_window->errorText()));
@@ -311,7 +342,7 @@ private Q_SLOTS:
         result = m_finished->last().at(0).value<engine::GenerationResult>();
         QCOMPARE(result.modelFolder, sd3);
         QCOMPARE(result.request.sampler, QStringLiteral("euler"));
-        QCOMPARE(result.images.value(0).size(), QSize(64, 48));
+        QCOMPARE(result.images.value(0).size(), QSize(64, 64));
 
         // Back to the SD 1.x fixture: the settings' own defaults again, every sampler offered.
         model->setCurrentIndex(model->findData(fixtureModel()));
@@ -334,7 +365,9 @@ private Q_SLOTS:
         // 512x512, or the model's own size when that is far off (the form follows the model).
         m_window->form()->findChild<QSpinBox*>(QStringLiteral("width"))->setValue(512);
         m_window->form()->findChild<QSpinBox*>(QStringLiteral("height"))->setValue(512);
+        QSignalSpy models(m_wiring.get(), &ui::AppWiring::modelsRefreshed);
         m_wiring->refreshModels();
+        QVERIFY(models.wait(60000));
         m_monitor->setInterval(100);
         m_window->vramPanel()->setWindowSeconds(60);
         m_window->form()->findChild<QSpinBox*>(QStringLiteral("steps"))->setValue(30);

@@ -12,6 +12,8 @@
 #include "ui/PromptEdit.h"
 #include "ui/VramPanel.h"
 
+#include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDirIterator>
 #include <QDockWidget>
@@ -178,6 +180,14 @@ private Q_SLOTS:
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QSignalSpy cancel(&w, &MainWindow::cancelRequested);
+        // An empty prompt is refused with a message, and nothing is requested.
+        QSignalSpy requested(&w, &MainWindow::generateRequested);
+        w.form()->promptEdit()->clear();
+        w.generate();
+        QVERIFY(!w.isBusy());
+        QCOMPARE(requested.count(), 0);
+        QVERIFY(w.errorText().contains(QStringLiteral("The prompt is empty")));
+        w.form()->promptEdit()->setPlainText(QStringLiteral("a lighthouse at dusk"));
         w.generate();
         QVERIFY(w.isBusy());
         QTest::keyClick(&w, Qt::Key_Escape);
@@ -195,6 +205,58 @@ private Q_SLOTS:
         QVERIFY(!w.isBusy());
         QVERIFY(w.errorText().isEmpty());
         QCOMPARE(w.progressBar()->format(), QStringLiteral("Cancelled"));
+    }
+
+    // File → New image clears the view and the prompt, ready for the next one.
+    void newImageClearsTheView() {
+        auto s = settings();
+        MainWindow w(*s);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QSignalSpy requested(&w, &MainWindow::generateRequested);
+        w.form()->promptEdit()->setPlainText(QStringLiteral("a lighthouse at dusk"));
+        w.generate();
+        w.onFinished(finished(requested.last().at(0).value<engine::GenerationRequest>(), 1));
+        QCOMPARE(w.viewer()->count(), 1);
+        auto* action = w.findChild<QAction*>(QStringLiteral("newImage"));
+        QVERIFY(action);
+        QCOMPARE(action->shortcut(), QKeySequence(QKeySequence::New));
+        action->trigger();
+        QCOMPARE(w.viewer()->count(), 0);
+        QVERIFY(w.form()->promptEdit()->toPlainText().isEmpty());
+        QVERIFY(w.errorText().isEmpty());
+    }
+
+    // The original's prompt workflow on the form: distort (mode, tone, gain), the distortion LLM
+    // picked from Ollama's models, the "refine to visual keywords" switch.
+    void distortionControlsOnTheForm() {
+        auto s = settings();
+        MainWindow w(*s);
+        w.resize(1366, 768);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto* distort = w.form()->findChild<QCheckBox*>(QStringLiteral("distort"));
+        auto* model = w.form()->findChild<QComboBox*>(QStringLiteral("distortModel"));
+        auto* refine = w.form()->findChild<QCheckBox*>(QStringLiteral("refine"));
+        QVERIFY(distort && model && refine);
+        QVERIFY(!model->isEnabled() && !refine->isEnabled()); // distortion is off by default
+        distort->setChecked(true);
+        QVERIFY(model->isEnabled() && refine->isEnabled());
+        QCOMPARE(model->currentText(), QStringLiteral("mistral:latest"));
+        w.form()->setOllamaModels({QStringLiteral("llama3.1:8b"), QStringLiteral("qwen2.5:7b")});
+        QCOMPARE(model->count(), 2);
+        QCOMPARE(model->currentText(), QStringLiteral("mistral:latest")); // the saved name stays
+        model->setCurrentIndex(1);
+        QCOMPARE(s->value(keys::DistortModel).toString(), QStringLiteral("qwen2.5:7b"));
+        QVERIFY(refine->isChecked());
+        refine->setChecked(false);
+        QCOMPARE(s->value(keys::RefineEnabled).toBool(), false);
+        refine->setChecked(true);
+        w.form()->promptEdit()->setPlainText(QStringLiteral("a lighthouse at dusk"));
+        QCoreApplication::processEvents();
+        tp::test::saveScreenshot(w, QStringLiteral("form-distortion"));
+        s->flush();
+        QCOMPARE(Settings(s->path()).value(keys::DistortModel).toString(), QStringLiteral("qwen2.5:7b"));
     }
 
     void stateAndMemoryReachThePanel() {
@@ -382,8 +444,8 @@ private Q_SLOTS:
         engine::MemoryEvent cleanup;
         cleanup.kind = engine::MemoryEvent::Kind::Cleanup;
         cleanup.msecsSinceEpoch = 1'800'000'000'000 + 262'000;
-        cleanup.before.deviceUsed = 9 * GiB;
-        cleanup.after.deviceUsed = 6 * GiB;
+        cleanup.before.deviceUsedBytes = 9 * GiB;
+        cleanup.after.deviceUsedBytes = 6 * GiB;
         w.addMemoryEvent(cleanup);
         w.generate();
         engine::GenerationRequest r = w.form()->request();

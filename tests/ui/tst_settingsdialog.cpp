@@ -9,6 +9,7 @@
 #include <QDialogButtonBox>
 #include <QFile>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -125,7 +126,8 @@ private Q_SLOTS:
         QTest::addColumn<QString>("key");
         QTest::addColumn<QString>("text");
         QTest::newRow("seed not a number") << keys::Seed << "12abc";
-        QTest::newRow("seed too large") << keys::Seed << "99999999999";
+        QTest::newRow("seed too large")
+            << keys::Seed << "9223372036854775808"; // seeds are 64-bit: 2^63 is one too many
         QTest::newRow("size preset") << keys::SizePresets << "512x512, huge";
         QTest::newRow("size preset not multiple of 8") << keys::SizePresets << "500x500";
         QTest::newRow("output folder empty") << keys::OutputDirectory << "";
@@ -190,6 +192,36 @@ private Q_SLOTS:
         QCOMPARE(field<QSpinBox>(d, keys::IdleUnloadMinutes)->value(), 0);
         QCOMPARE(field<QSpinBox>(d, keys::Steps)->value(), 40);
         QCOMPARE(Settings(path).idleUnloadMinutes(), 30); // not saved until OK/Apply
+    }
+
+    // The original's prompt workflow: the refiner and wrapper templates are edited here.
+    void promptTemplatesAreEditable() {
+        const QString path = freshPath();
+        Settings s(path);
+        SettingsDialog d(s);
+        d.resize(760, 900);
+        d.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&d));
+        d.showPage(SettingsDialog::ServicesPage);
+        auto* refiner = field<QPlainTextEdit>(d, keys::RefinerTemplate);
+        auto* wrapper = field<QPlainTextEdit>(d, keys::WrapperTemplate);
+        QCOMPARE(refiner->toPlainText(), s.value(keys::RefinerTemplate).toString());
+        QCOMPARE(wrapper->toPlainText(), QStringLiteral(" ;{distorted}; "));
+        QCOMPARE(field<QSpinBox>(d, keys::RefinerKeywords)->value(), 20);
+        QCOMPARE(field<QLineEdit>(d, keys::RefinerModel)->text(), QStringLiteral("mistral:latest"));
+        QCoreApplication::processEvents();
+        tp::test::saveScreenshot(d, QStringLiteral("settings-prompt-templates"));
+        wrapper->setPlainText(QStringLiteral("Digital art: {distorted}, 4k"));
+        refiner->setPlainText(QStringLiteral("Give {count} keywords for:\n{text}"));
+        field<QSpinBox>(d, keys::RefinerKeywords)->setValue(25);
+        QTest::mouseClick(button(d, QDialogButtonBox::Ok), Qt::LeftButton);
+        QCOMPARE(d.result(), int(QDialog::Accepted));
+        Settings again(path);
+        QCOMPARE(again.value(keys::WrapperTemplate).toString(),
+                 QStringLiteral("Digital art: {distorted}, 4k"));
+        QCOMPARE(again.value(keys::RefinerTemplate).toString(),
+                 QStringLiteral("Give {count} keywords for:\n{text}"));
+        QCOMPARE(again.value(keys::RefinerKeywords).toInt(), 25);
     }
 
     void screenshots() {

@@ -128,8 +128,8 @@ private Q_SLOTS:
         engine::MemoryEvent cleanup;
         cleanup.kind = engine::MemoryEvent::Kind::Cleanup;
         cleanup.msecsSinceEpoch = T0 + 25'000;
-        cleanup.before.deviceUsed = 5 * GiB;
-        cleanup.after.deviceUsed = 4 * GiB;
+        cleanup.before.deviceUsedBytes = 5 * GiB;
+        cleanup.after.deviceUsedBytes = 4 * GiB;
         g.addEvent(cleanup);
         const QImage img = render(g);
         const QRectF plot = g.plotRect();
@@ -258,15 +258,16 @@ private Q_SLOTS:
         QVERIFY(!panel.unloadEnabled());
 
         // What the engine says about the weights wins over the allocator's figures.
-        panel.setResidency(QStringLiteral("sd15"), QStringLiteral("on GPU"), 1600 * MiB);
+        panel.setResidency(QStringLiteral("sd15"), gpu::Residency::OnGpu, 1600 * MiB);
         QCOMPARE(panel.stateText(), QStringLiteral("Model on GPU · 1.6 GiB"));
         QVERIFY(panel.detailText().endsWith(QStringLiteral(" · model sd15")));
         QVERIFY(panel.unloadEnabled());
-        panel.setResidency(QStringLiteral("sd15"), QStringLiteral("pinned RAM"), 1600 * MiB);
+        panel.setResidency(QStringLiteral("sd15"), gpu::Residency::PinnedCpu, 1600 * MiB);
         QCOMPARE(panel.stateText(), QStringLiteral("Model unloaded to RAM"));
-        panel.setResidency(QStringLiteral("sd15"), QStringLiteral("cpu"), 1600 * MiB);
+        // A model that runs on the CPU on a GPU machine is not "unloaded to RAM".
+        panel.setResidency(QStringLiteral("sd15"), gpu::Residency::Cpu, 1600 * MiB);
         QCOMPARE(panel.stateText(), QStringLiteral("Model on the CPU"));
-        panel.setResidency(QString(), QStringLiteral("none"), 0);
+        panel.setResidency(QString(), gpu::Residency::Cpu, 0);
         QCOMPARE(panel.stateText(), QStringLiteral("Idle — 2.1 GiB reserved"));
     }
 
@@ -281,8 +282,8 @@ private Q_SLOTS:
             engine::MemoryEvent e;
             e.kind = kind;
             e.msecsSinceEpoch = T0 + second * 1000LL;
-            e.before.deviceUsed = before;
-            e.after.deviceUsed = after;
+            e.before.deviceUsedBytes = before;
+            e.after.deviceUsedBytes = after;
             events << e;
         };
         // Seconds: load at 20, an image 30-42 with cleanup at 43, unload at 90 so that a large
