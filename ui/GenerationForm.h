@@ -33,10 +33,10 @@ struct ModelEntry {
     int nativeSize = 0; // the side it was trained at; the size follows it when the current one is far off
     // Its family ("SDXL") and what the form offers for it: choosing a model of another family
     // applies these defaults; the presets and samplers are the family's.
-    QString family;
-    io::GenerationDefaults defaults;
-    QStringList samplers;       // empty: every sampler
-    QVector<QSize> sizePresets; // listed before the user's own presets
+    QString family{};
+    io::GenerationDefaults defaults{};
+    QStringList samplers{};       // empty: every sampler
+    QVector<QSize> sizePresets{}; // listed before the user's own presets
 };
 
 // What to generate: prompt, negative prompt, model, sampler, steps, guidance, size, seed and

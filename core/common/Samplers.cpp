@@ -26,4 +26,10 @@ QStringList samplerNames() {
     return names;
 }
 
+QStringList discreteSamplerNames() {
+    QStringList names = samplerNames();
+    names.removeAll(QStringLiteral("heun")); // flow matching only (SD 3, Flux: "flow_heun")
+    return names;
+}
+
 } // namespace tp

@@ -14,5 +14,7 @@ struct SamplerInfo {
 };
 const QVector<SamplerInfo>& samplers();
 QStringList samplerNames();
+// The samplers of the discrete-time schedulers (SD 1.x/2.x, SDXL): all but the flow-matching ones.
+QStringList discreteSamplerNames();
 
 } // namespace tp

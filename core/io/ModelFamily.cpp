@@ -12,8 +12,7 @@ namespace {
 // Samplers of the discrete-time families (diffusers' schedulers over a 1000-step schedule): the
 // one list (core/common/Samplers.h) but for the flow-matching Heun.
 QStringList discreteSamplers(const QString& first) {
-    QStringList all = samplerNames();
-    all.removeAll(QStringLiteral("heun"));
+    QStringList all = discreteSamplerNames();
     all.removeAll(first);
     all.prepend(first);
     return all;

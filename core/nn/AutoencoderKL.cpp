@@ -187,4 +187,14 @@ at::Tensor AutoencoderKLImpl::decode(const at::Tensor& latents) const {
     return m_decoder->forward(z);
 }
 
+at::Tensor AutoencoderKLImpl::decodeScaled(const at::Tensor& latents) const {
+    // The VAE's own dtype (SDXL's stays float32 where the rest runs in float16: force_upcast).
+    const std::vector<at::Tensor> weights = parameters();
+    at::Tensor z = latents.to(weights.empty() ? latents.scalar_type() : weights.front().scalar_type()) /
+                   m_config.scalingFactor;
+    if (m_config.shiftFactor)
+        z = z + *m_config.shiftFactor;
+    return decode(z);
+}
+
 } // namespace tp::nn

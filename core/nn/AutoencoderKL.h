@@ -87,6 +87,9 @@ public:
     LatentDistribution encode(const at::Tensor& image) const;
     // latents [B, latent, h, w] (already divided by the scaling factor) -> image in ~[-1, 1].
     at::Tensor decode(const at::Tensor& latents) const;
+    // The pipelines' latents (the denoiser's space) -> image: z / scaling_factor (+ shift_factor),
+    // cast to the VAE's dtype, then decode().
+    at::Tensor decodeScaled(const at::Tensor& latents) const;
 
     const AutoencoderKLConfig& config() const { return m_config; }
 

@@ -76,8 +76,8 @@ void DiffusionModel::setLatentGeometry(int64_t channels, int64_t downscale, int 
     m_sizeMultiple = sizeMultiple;
 }
 
-Result<std::unique_ptr<sched::Scheduler>> DiffusionModel::makeScheduler(const QString& name, const QJsonObject& config,
-                                                                       int steps, int, int) const {
+Result<std::unique_ptr<sched::Scheduler>>
+DiffusionModel::makeScheduler(const QString& name, const QJsonObject& config, int steps, int, int) const {
     Result<std::unique_ptr<sched::Scheduler>> made = sched::makeScheduler(name, config);
     if (!made)
         return made;

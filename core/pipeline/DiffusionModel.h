@@ -122,8 +122,8 @@ public:
     // The sampler `name` (the family's words: "euler", "euler_a", … ; SD 3 and Flux: "euler", "heun")
     // built from `config` and set up for `steps` at this image size (Flux: its resolution-dependent
     // shift and sigmas). The default: the discrete-time samplers of core/sched.
-    virtual Result<std::unique_ptr<sched::Scheduler>> makeScheduler(const QString& name, const QJsonObject& config,
-                                                                    int steps, int width, int height) const;
+    virtual Result<std::unique_ptr<sched::Scheduler>>
+    makeScheduler(const QString& name, const QJsonObject& config, int steps, int width, int height) const;
     // One evaluation of the denoiser: `x` [B, C, h, w] (already scaled by the scheduler), the
     // scheduler's timestep (0-d), conditioning batched like x. Returns the model output in x's shape.
     virtual at::Tensor denoise(const at::Tensor& x, const at::Tensor& timestep, const Conditioning& cond,

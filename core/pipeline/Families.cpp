@@ -4,8 +4,8 @@
 // model is.
 #include "core/common/Log.h"
 #include "core/pipeline/DiffusionModel.h"
-#include "core/pipeline/ModelSource.h"
 #include "core/pipeline/Flux.h"
+#include "core/pipeline/ModelSource.h"
 #include "core/pipeline/StableDiffusion.h"
 #include "core/pipeline/StableDiffusion3.h"
 #include "core/pipeline/StableDiffusionXL.h"

@@ -14,7 +14,8 @@ constexpr int kMaxSequenceLength = 512;
 FluxModel::FluxModel(const ModelSource& source, const DeviceChoice& device)
     : DiffusionModel(io::ModelFamily::Flux, source.path(), device) {}
 
-Result<std::unique_ptr<DiffusionModel>> FluxModel::load(const ModelSource& source, const DeviceChoice& device) {
+Result<std::unique_ptr<DiffusionModel>> FluxModel::load(const ModelSource& source,
+                                                        const DeviceChoice& device) {
     using R = Result<std::unique_ptr<DiffusionModel>>;
     Result<text::ClipTokenizer> tokenizer = source.clipTokenizer(QStringLiteral("tokenizer"));
     if (!tokenizer)
@@ -39,13 +40,14 @@ Result<std::unique_ptr<DiffusionModel>> FluxModel::load(const ModelSource& sourc
     if (!scheduler)
         return R::fail(scheduler.error());
     if (te->hiddenSize != tr->pooledProjectionDim || t5->dModel != tr->jointAttentionDim)
-        return R::fail(QStringLiteral("%1/transformer expects a pooled vector of %2 and T5 tokens of %3, but the "
-                                      "text encoders give %4 and %5.")
-                           .arg(source.path())
-                           .arg(tr->pooledProjectionDim)
-                           .arg(tr->jointAttentionDim)
-                           .arg(te->hiddenSize)
-                           .arg(t5->dModel));
+        return R::fail(
+            QStringLiteral("%1/transformer expects a pooled vector of %2 and T5 tokens of %3, but the "
+                           "text encoders give %4 and %5.")
+                .arg(source.path())
+                .arg(tr->pooledProjectionDim)
+                .arg(tr->jointAttentionDim)
+                .arg(te->hiddenSize)
+                .arg(t5->dModel));
 
     std::unique_ptr<FluxModel> m(new FluxModel(source, device));
     m->m_tokenizer = std::move(*tokenizer);
@@ -56,7 +58,8 @@ Result<std::unique_ptr<DiffusionModel>> FluxModel::load(const ModelSource& sourc
     m->m_transformer = m->addComponent(QStringLiteral("transformer"), nn::FluxTransformer2D(*tr));
     m->m_vae = m->addComponent(QStringLiteral("vae"), nn::AutoencoderKL(*vae));
     m->root().eval();
-    for (const QString& name : {QStringLiteral("text_encoder"), QStringLiteral("transformer"), QStringLiteral("vae")})
+    for (const QString& name :
+         {QStringLiteral("text_encoder"), QStringLiteral("transformer"), QStringLiteral("vae")})
         if (Status s = m->loadComponent(source, name, device.dtype); !s)
             return R::fail(s.error());
     qint64 t5Bytes = 0;
@@ -70,12 +73,14 @@ Result<std::unique_ptr<DiffusionModel>> FluxModel::load(const ModelSource& sourc
     m->setSchedulerConfig(*scheduler);
     m->setPreview(*source.config(QStringLiteral("vae")), static_cast<int>(vae->latentChannels));
     // The noise is drawn unpacked, [16, 2·(H/16), 2·(W/16)], as diffusers' prepare_latents does.
-    m->setLatentGeometry(vae->latentChannels, vae->downscaleFactor(), io::familyTraits(io::ModelFamily::Flux).sizeMultiple);
+    m->setLatentGeometry(vae->latentChannels, vae->downscaleFactor(),
+                         io::familyTraits(io::ModelFamily::Flux).sizeMultiple);
     return R::ok(std::move(m));
 }
 
-Result<std::unique_ptr<sched::Scheduler>> FluxModel::makeScheduler(const QString& name, const QJsonObject& config,
-                                                                   int steps, int width, int height) const {
+Result<std::unique_ptr<sched::Scheduler>> FluxModel::makeScheduler(const QString& name,
+                                                                   const QJsonObject& config, int steps,
+                                                                   int width, int height) const {
     using R = Result<std::unique_ptr<sched::Scheduler>>;
     Result<QString> flow = flowSamplerName(name, family());
     if (!flow)
@@ -100,7 +105,9 @@ Result<EncodedPrompts> FluxModel::encodePrompts(const TextToImageParams& p, bool
     const int length = p.maxSequenceLength > 0 ? p.maxSequenceLength : m_defaultSequenceLength;
     if (length > kMaxSequenceLength)
         return Result<EncodedPrompts>::fail(
-            QStringLiteral("The T5 sequence length must be at most %1, not %2.").arg(kMaxSequenceLength).arg(length));
+            QStringLiteral("The T5 sequence length must be at most %1, not %2.")
+                .arg(kMaxSequenceLength)
+                .arg(length));
     EncodedPrompts e;
     // CLIP-L: the pooled output only (pooler_output), 77 tokens.
     const text::TokenizedPrompt clipTokens = m_tokenizer->tokenize(p.prompt);
@@ -138,11 +145,7 @@ at::Tensor FluxModel::denoise(const at::Tensor& x, const at::Tensor& timestep, c
 }
 
 at::Tensor FluxModel::decode(const at::Tensor& latents) {
-    const nn::AutoencoderKLConfig& vc = m_vae->config();
-    at::Tensor z = latents / vc.scalingFactor;
-    if (vc.shiftFactor)
-        z = z + *vc.shiftFactor;
-    return m_vae->decode(z);
+    return m_vae->decodeScaled(latents);
 }
 
 } // namespace tp::pipeline

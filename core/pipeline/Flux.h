@@ -20,7 +20,8 @@ namespace tp::pipeline {
 
 class FluxModel final : public DiffusionModel {
 public:
-    static Result<std::unique_ptr<DiffusionModel>> load(const ModelSource& source, const DeviceChoice& device);
+    static Result<std::unique_ptr<DiffusionModel>> load(const ModelSource& source,
+                                                        const DeviceChoice& device);
 
     Result<EncodedPrompts> encodePrompts(const TextToImageParams& params, bool guided) override;
     bool classifierFreeGuidance(double) const override { return false; }

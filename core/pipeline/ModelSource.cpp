@@ -33,18 +33,24 @@ Result<ModelSource> ModelSource::open(const QString& path, const io::SingleFileO
     return R::ok(std::move(s));
 }
 
-io::ModelFamily ModelSource::family() const { return m_file ? m_file->family() : m_folder->family(); }
+io::ModelFamily ModelSource::family() const {
+    return m_file ? m_file->family() : m_folder->family();
+}
 
-QString ModelSource::problem() const { return m_file ? m_file->problem() : m_folder->problem(); }
+QString ModelSource::problem() const {
+    return m_file ? m_file->problem() : m_folder->problem();
+}
 
-QJsonObject ModelSource::pipelineConfig() const { return m_file ? m_file->modelIndex() : m_folder->modelIndex(); }
+QJsonObject ModelSource::pipelineConfig() const {
+    return m_file ? m_file->modelIndex() : m_folder->modelIndex();
+}
 
 bool ModelSource::has(const QString& name) const {
     if (!m_file)
         return m_folder->component(name) != nullptr;
     if (name.startsWith(QLatin1String("tokenizer"))) // "tokenizer_3" goes with "text_encoder_3"
-        return m_file->components().contains(QString(name).replace(QLatin1String("tokenizer"),
-                                                                   QLatin1String("text_encoder")));
+        return m_file->components().contains(
+            QString(name).replace(QLatin1String("tokenizer"), QLatin1String("text_encoder")));
     return name == QLatin1String("scheduler") || m_file->components().contains(name);
 }
 
@@ -120,8 +126,8 @@ Status ModelSource::loadWeights(const QString& name, torch::nn::Module& module, 
     return Status::ok();
 }
 
-Status ModelSource::loadT5Weights(const QString& name, nn::T5EncoderModelImpl& model, const at::Device& device,
-                                  at::ScalarType dtype, qint64* bytes) const {
+Status ModelSource::loadT5Weights(const QString& name, nn::T5EncoderModelImpl& model,
+                                  const at::Device& device, at::ScalarType dtype, qint64* bytes) const {
     if (m_file) // the single file's map names both embedding spellings
         return loadWeights(name, model, device, dtype, bytes);
     const io::ModelComponent* c = m_folder->component(name);

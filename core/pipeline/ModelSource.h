@@ -69,8 +69,7 @@ private:
 
 // A component's config parsed by Config::fromJson (nn::UNet2DConditionConfig, …); the message
 // names the model and the component.
-template <typename Config>
-Result<Config> configFor(const ModelSource& source, const QString& component) {
+template <typename Config> Result<Config> configFor(const ModelSource& source, const QString& component) {
     Result<QJsonObject> json = source.config(component);
     if (!json)
         return Result<Config>::fail(json.error());

@@ -73,11 +73,7 @@ at::Tensor StableDiffusionModel::denoise(const at::Tensor& x, const at::Tensor& 
 }
 
 at::Tensor StableDiffusionModel::decode(const at::Tensor& latents) {
-    const nn::AutoencoderKLConfig& vc = m_vae->config();
-    at::Tensor z = latents / vc.scalingFactor;
-    if (vc.shiftFactor)
-        z = z + *vc.shiftFactor;
-    return m_vae->decode(z);
+    return m_vae->decodeScaled(latents);
 }
 
 } // namespace tp::pipeline

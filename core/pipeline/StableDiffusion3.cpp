@@ -19,8 +19,9 @@ Result<QString> flowSamplerName(const QString& name, io::ModelFamily family) {
         return Result<QString>::ok(QStringLiteral("flow_euler"));
     if (name == QLatin1String("heun") || name == QLatin1String("flow_heun"))
         return Result<QString>::ok(QStringLiteral("flow_heun"));
-    return Result<QString>::fail(QStringLiteral("%1 models sample with euler or heun (flow matching), not %2.")
-                                     .arg(io::familyName(family), name));
+    return Result<QString>::fail(
+        QStringLiteral("%1 models sample with euler or heun (flow matching), not %2.")
+            .arg(io::familyName(family), name));
 }
 
 StableDiffusion3Model::StableDiffusion3Model(const ModelSource& source, const DeviceChoice& device)
@@ -56,12 +57,13 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusion3Model::load(const ModelS
                                       "(CLIPTextModelWithProjection).")
                            .arg(source.path()));
     if (te->projectionDim + te2->projectionDim != tr->pooledProjectionDim)
-        return R::fail(QStringLiteral("%1/transformer expects a pooled vector of %2, but the CLIP projections give "
-                                      "%3 + %4.")
-                           .arg(source.path())
-                           .arg(tr->pooledProjectionDim)
-                           .arg(te->projectionDim)
-                           .arg(te2->projectionDim));
+        return R::fail(
+            QStringLiteral("%1/transformer expects a pooled vector of %2, but the CLIP projections give "
+                           "%3 + %4.")
+                .arg(source.path())
+                .arg(tr->pooledProjectionDim)
+                .arg(te->projectionDim)
+                .arg(te2->projectionDim));
     if (te->hiddenSize + te2->hiddenSize > tr->jointAttentionDim)
         return R::fail(QStringLiteral("%1/transformer's joint_attention_dim %2 is narrower than the two CLIP "
                                       "encoders together (%3).")
@@ -83,10 +85,11 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusion3Model::load(const ModelS
         if (!t5)
             return R::fail(t5.error());
         if (t5->dModel != tr->jointAttentionDim)
-            return R::fail(QStringLiteral("%1: T5's width %2 is not the transformer's joint_attention_dim %3.")
-                               .arg(source.path())
-                               .arg(t5->dModel)
-                               .arg(tr->jointAttentionDim));
+            return R::fail(
+                QStringLiteral("%1: T5's width %2 is not the transformer's joint_attention_dim %3.")
+                    .arg(source.path())
+                    .arg(t5->dModel)
+                    .arg(tr->jointAttentionDim));
         m->m_t5Tokenizer = std::move(*t5tok);
         m->m_textEncoder3 = m->addComponent(QStringLiteral("text_encoder_3"),
                                             nn::T5EncoderModel(*t5, at::TensorOptions(), "text_encoder_3"));
@@ -100,15 +103,16 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusion3Model::load(const ModelS
             return R::fail(s.error());
     if (m->m_textEncoder3) {
         qint64 bytes = 0;
-        if (Status s = source.loadT5Weights(QStringLiteral("text_encoder_3"), *m->m_textEncoder3, device.device,
-                                            device.dtype, &bytes);
+        if (Status s = source.loadT5Weights(QStringLiteral("text_encoder_3"), *m->m_textEncoder3,
+                                            device.device, device.dtype, &bytes);
             !s)
             return R::fail(s.error());
         m->recordComponentBytes(QStringLiteral("text_encoder_3"), bytes);
     }
     m->setSchedulerConfig(*scheduler);
     m->setPreview(*source.config(QStringLiteral("vae")), static_cast<int>(vae->latentChannels));
-    m->setLatentGeometry(tr->inChannels, vae->downscaleFactor(), io::familyTraits(io::ModelFamily::SD3).sizeMultiple);
+    m->setLatentGeometry(tr->inChannels, vae->downscaleFactor(),
+                         io::familyTraits(io::ModelFamily::SD3).sizeMultiple);
     if (!m->m_textEncoder3)
         spdlog::info("{}: no T5 text encoder; its tokens are zeros", source.path());
     return R::ok(std::move(m));
@@ -122,7 +126,8 @@ Result<LatentShape> StableDiffusion3Model::latentShape(int width, int height) co
     if (shape->height > limit || shape->width > limit) {
         const int64_t pixels = limit * (width / shape->width);
         return Result<LatentShape>::fail(
-            QStringLiteral("%1×%2 is larger than this model's position table allows (at most %3 pixels a side).")
+            QStringLiteral(
+                "%1×%2 is larger than this model's position table allows (at most %3 pixels a side).")
                 .arg(width)
                 .arg(height)
                 .arg(pixels));
@@ -131,8 +136,8 @@ Result<LatentShape> StableDiffusion3Model::latentShape(int width, int height) co
 }
 
 Result<std::unique_ptr<sched::Scheduler>> StableDiffusion3Model::makeScheduler(const QString& name,
-                                                                               const QJsonObject& config, int steps,
-                                                                               int, int) const {
+                                                                               const QJsonObject& config,
+                                                                               int steps, int, int) const {
     Result<QString> flow = flowSamplerName(name, family());
     if (!flow)
         return Result<std::unique_ptr<sched::Scheduler>>::fail(flow.error());
@@ -140,8 +145,8 @@ Result<std::unique_ptr<sched::Scheduler>> StableDiffusion3Model::makeScheduler(c
     return DiffusionModel::makeScheduler(*flow, config, steps, 0, 0);
 }
 
-StableDiffusion3Model::Text StableDiffusion3Model::encodeText(const QString& text, int maxSequenceLength, bool withT5,
-                                                              int clipSkip) const {
+StableDiffusion3Model::Text StableDiffusion3Model::encodeText(const QString& text, int maxSequenceLength,
+                                                              bool withT5, int clipSkip) const {
     Text out;
     std::vector<at::Tensor> clip;
     std::vector<at::Tensor> pooled;
@@ -181,7 +186,9 @@ Result<EncodedPrompts> StableDiffusion3Model::encodePrompts(const TextToImagePar
     const int length = p.maxSequenceLength > 0 ? p.maxSequenceLength : kDefaultMaxSequenceLength;
     if (length > kMaxSequenceLength)
         return Result<EncodedPrompts>::fail(
-            QStringLiteral("The T5 sequence length must be at most %1, not %2.").arg(kMaxSequenceLength).arg(length));
+            QStringLiteral("The T5 sequence length must be at most %1, not %2.")
+                .arg(kMaxSequenceLength)
+                .arg(length));
     const bool withT5 = !p.withoutT5 && m_textEncoder3;
     const Text cond = encodeText(p.prompt, length, withT5, p.clipSkip);
     EncodedPrompts e;
@@ -205,17 +212,13 @@ Result<EncodedPrompts> StableDiffusion3Model::encodePrompts(const TextToImagePar
     return Result<EncodedPrompts>::ok(std::move(e));
 }
 
-at::Tensor StableDiffusion3Model::denoise(const at::Tensor& x, const at::Tensor& timestep, const Conditioning& cond,
-                                          double) {
+at::Tensor StableDiffusion3Model::denoise(const at::Tensor& x, const at::Tensor& timestep,
+                                          const Conditioning& cond, double) {
     return m_transformer->forward(x, cond.context, cond.pooled, timestep.expand({x.size(0)}));
 }
 
 at::Tensor StableDiffusion3Model::decode(const at::Tensor& latents) {
-    const nn::AutoencoderKLConfig& vc = m_vae->config();
-    at::Tensor z = latents / vc.scalingFactor;
-    if (vc.shiftFactor)
-        z = z + *vc.shiftFactor;
-    return m_vae->decode(z);
+    return m_vae->decodeScaled(latents);
 }
 
 } // namespace tp::pipeline

@@ -20,7 +20,8 @@ namespace tp::pipeline {
 
 class StableDiffusion3Model final : public DiffusionModel {
 public:
-    static Result<std::unique_ptr<DiffusionModel>> load(const ModelSource& source, const DeviceChoice& device);
+    static Result<std::unique_ptr<DiffusionModel>> load(const ModelSource& source,
+                                                        const DeviceChoice& device);
 
     Result<EncodedPrompts> encodePrompts(const TextToImageParams& params, bool guided) override;
     Result<LatentShape> latentShape(int width, int height) const override;

@@ -4,7 +4,6 @@
 
 namespace tp::pipeline {
 
-
 StableDiffusionXLModel::StableDiffusionXLModel(const ModelSource& source, const DeviceChoice& device)
     : DiffusionModel(io::ModelFamily::SDXL, source.path(), device) {}
 
@@ -69,12 +68,12 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusionXLModel::load(const Model
     m->root().eval();
     // diffusers decodes in float32 when the VAE's config says force_upcast and the pipeline runs in
     // float16 (the stock SDXL VAE overflows there): keep that VAE in float32 from the start.
-    m->m_vaeDtype = vae->forceUpcast && device.dtype == at::kHalf ? at::kFloat : device.dtype;
+    const at::ScalarType vaeDtype = vae->forceUpcast && device.dtype == at::kHalf ? at::kFloat : device.dtype;
     for (const QString& name :
          {QStringLiteral("text_encoder"), QStringLiteral("text_encoder_2"), QStringLiteral("unet")})
         if (Status s = m->loadComponent(source, name, device.dtype); !s)
             return R::fail(s.error());
-    if (Status s = m->loadComponent(source, QStringLiteral("vae"), m->m_vaeDtype); !s)
+    if (Status s = m->loadComponent(source, QStringLiteral("vae"), vaeDtype); !s)
         return R::fail(s.error());
     m->m_forceZerosForEmptyPrompt =
         source.pipelineConfig().value(QLatin1String("force_zeros_for_empty_prompt")).toBool(true);
@@ -143,11 +142,7 @@ at::Tensor StableDiffusionXLModel::denoise(const at::Tensor& x, const at::Tensor
 }
 
 at::Tensor StableDiffusionXLModel::decode(const at::Tensor& latents) {
-    const nn::AutoencoderKLConfig& vc = m_vae->config();
-    at::Tensor z = latents.to(m_vaeDtype) / vc.scalingFactor;
-    if (vc.shiftFactor)
-        z = z + *vc.shiftFactor;
-    return m_vae->decode(z);
+    return m_vae->decodeScaled(latents);
 }
 
 } // namespace tp::pipeline

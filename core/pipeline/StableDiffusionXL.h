@@ -33,7 +33,6 @@ private:
     nn::ClipTextModel m_textEncoder2{nullptr};
     nn::UNet2DCondition m_unet{nullptr};
     nn::AutoencoderKL m_vae{nullptr};
-    at::ScalarType m_vaeDtype = at::kFloat;
     bool m_forceZerosForEmptyPrompt = true;
 };
 

@@ -13,7 +13,7 @@
 namespace tp::sched {
 
 QStringList schedulerNames() {
-    return tp::samplerNames(); // the one list (core/common/Samplers.h)
+    return tp::discreteSamplerNames(); // the one list (core/common/Samplers.h)
 }
 
 QStringList flowMatchSchedulerNames() {

@@ -52,7 +52,7 @@ class TestPipelineFlow final : public QObject {
         std::shared_ptr<const io::SafeTensorsFile> ref;
         QJsonObject cases;
     };
-    std::map<QString, Fixture> m_fixtures;                             // "sd3", "flux"
+    std::map<QString, Fixture> m_fixtures;                                 // "sd3", "flux"
     std::map<QString, std::unique_ptr<pipeline::DiffusionModel>> m_models; // "sd3", "sd35", "dev", "schnell"
     QTemporaryDir m_variants;
     bool m_cuda = false;
@@ -84,7 +84,8 @@ class TestPipelineFlow final : public QObject {
     static pipeline::TextToImageParams params(const QJsonObject& c) {
         pipeline::TextToImageParams p;
         p.prompt = c.value(QStringLiteral("prompt")).toString();
-        if (c.contains(QStringLiteral("negative_prompt")) && !c.value(QStringLiteral("negative_prompt")).isNull())
+        if (c.contains(QStringLiteral("negative_prompt")) &&
+            !c.value(QStringLiteral("negative_prompt")).isNull())
             p.negativePrompt = c.value(QStringLiteral("negative_prompt")).toString();
         p.steps = c.value(QStringLiteral("steps")).toInt();
         p.guidance = c.value(QStringLiteral("guidance_scale")).toDouble();
@@ -108,7 +109,8 @@ private Q_SLOTS:
         pipeline::initCpuRuntime();
         for (const auto& [key, dir] : {std::pair{QStringLiteral("sd3"), QStringLiteral("sd3-tiny")},
                                        std::pair{QStringLiteral("flux"), QStringLiteral("flux-tiny")}}) {
-            auto file = io::SafeTensorsFile::open(test::dataPath(dir + QStringLiteral("/reference.safetensors")));
+            auto file =
+                io::SafeTensorsFile::open(test::dataPath(dir + QStringLiteral("/reference.safetensors")));
             QVERIFY2(file, qPrintable(file.error()));
             QFile cases(test::dataPath(dir + QStringLiteral("/cases.json")));
             QVERIFY(cases.open(QIODevice::ReadOnly));
@@ -119,12 +121,14 @@ private Q_SLOTS:
         const QString flux = test::dataPath(QStringLiteral("flux-tiny/pipeline"));
         const QString sd35 = m_variants.filePath(QStringLiteral("sd35"));
         const QString schnell = m_variants.filePath(QStringLiteral("schnell"));
-        QVERIFY(linkVariant(sd3, {{QStringLiteral("transformer"), test::dataPath(QStringLiteral("sd3-tiny/transformer_35"))}},
-                            sd35));
-        QVERIFY(linkVariant(flux,
-                            {{QStringLiteral("transformer"), test::dataPath(QStringLiteral("flux-tiny/schnell/transformer"))},
-                             {QStringLiteral("scheduler"), test::dataPath(QStringLiteral("flux-tiny/schnell/scheduler"))}},
-                            schnell));
+        QVERIFY(linkVariant(
+            sd3, {{QStringLiteral("transformer"), test::dataPath(QStringLiteral("sd3-tiny/transformer_35"))}},
+            sd35));
+        QVERIFY(linkVariant(
+            flux,
+            {{QStringLiteral("transformer"), test::dataPath(QStringLiteral("flux-tiny/schnell/transformer"))},
+             {QStringLiteral("scheduler"), test::dataPath(QStringLiteral("flux-tiny/schnell/scheduler"))}},
+            schnell));
         for (const auto& [key, folder] :
              {std::pair{QStringLiteral("sd3"), sd3}, std::pair{QStringLiteral("sd35"), sd35},
               std::pair{QStringLiteral("dev"), flux}, std::pair{QStringLiteral("schnell"), schnell}}) {
@@ -138,43 +142,57 @@ private Q_SLOTS:
 
     void sd3EncodePrompt_data() {
         QTest::addColumn<int>("index");
-        const QJsonArray cases = m_fixtures.at(QStringLiteral("sd3")).cases.value(QStringLiteral("encode_prompt")).toArray();
+        const QJsonArray cases =
+            m_fixtures.at(QStringLiteral("sd3")).cases.value(QStringLiteral("encode_prompt")).toArray();
         QVERIFY(cases.size() >= 3);
         for (int k = 0; k < cases.size(); ++k)
             QTest::newRow(qPrintable(QString::number(k))) << k;
     }
     void sd3EncodePrompt() {
         QFETCH(int, index);
-        const QJsonObject c = m_fixtures.at(QStringLiteral("sd3")).cases.value(QStringLiteral("encode_prompt")).toArray().at(index).toObject();
+        const QJsonObject c = m_fixtures.at(QStringLiteral("sd3"))
+                                  .cases.value(QStringLiteral("encode_prompt"))
+                                  .toArray()
+                                  .at(index)
+                                  .toObject();
         pipeline::TextToImageParams p = params(c);
         c10::InferenceMode guard;
         auto e = m_models.at(QStringLiteral("sd3"))->encodePrompts(p, /*guided=*/true);
         QVERIFY2(e, qPrintable(e.error()));
         const QString base = QStringLiteral("enc.%1.").arg(index);
-        check(QStringLiteral("sd3"), "prompt_embeds", e->cond.context, base + QStringLiteral("prompt_embeds"), kEncodeTolerance);
-        check(QStringLiteral("sd3"), "pooled", e->cond.pooled, base + QStringLiteral("pooled_prompt_embeds"), kEncodeTolerance);
-        check(QStringLiteral("sd3"), "negative_prompt_embeds", e->uncond.context, base + QStringLiteral("negative_prompt_embeds"),
+        check(QStringLiteral("sd3"), "prompt_embeds", e->cond.context, base + QStringLiteral("prompt_embeds"),
               kEncodeTolerance);
-        check(QStringLiteral("sd3"), "negative pooled", e->uncond.pooled, base + QStringLiteral("negative_pooled_prompt_embeds"),
+        check(QStringLiteral("sd3"), "pooled", e->cond.pooled, base + QStringLiteral("pooled_prompt_embeds"),
               kEncodeTolerance);
+        check(QStringLiteral("sd3"), "negative_prompt_embeds", e->uncond.context,
+              base + QStringLiteral("negative_prompt_embeds"), kEncodeTolerance);
+        check(QStringLiteral("sd3"), "negative pooled", e->uncond.pooled,
+              base + QStringLiteral("negative_pooled_prompt_embeds"), kEncodeTolerance);
     }
 
     void fluxEncodePrompt_data() {
         QTest::addColumn<int>("index");
-        const QJsonArray cases = m_fixtures.at(QStringLiteral("flux")).cases.value(QStringLiteral("encode_prompt")).toArray();
+        const QJsonArray cases =
+            m_fixtures.at(QStringLiteral("flux")).cases.value(QStringLiteral("encode_prompt")).toArray();
         QVERIFY(cases.size() >= 2);
         for (int k = 0; k < cases.size(); ++k)
             QTest::newRow(qPrintable(QString::number(k))) << k;
     }
     void fluxEncodePrompt() {
         QFETCH(int, index);
-        const QJsonObject c = m_fixtures.at(QStringLiteral("flux")).cases.value(QStringLiteral("encode_prompt")).toArray().at(index).toObject();
+        const QJsonObject c = m_fixtures.at(QStringLiteral("flux"))
+                                  .cases.value(QStringLiteral("encode_prompt"))
+                                  .toArray()
+                                  .at(index)
+                                  .toObject();
         c10::InferenceMode guard;
         auto e = m_models.at(QStringLiteral("dev"))->encodePrompts(params(c), /*guided=*/false);
         QVERIFY2(e, qPrintable(e.error()));
         const QString base = QStringLiteral("enc.%1.").arg(index);
-        check(QStringLiteral("flux"), "prompt_embeds", e->cond.context, base + QStringLiteral("prompt_embeds"), kEncodeTolerance);
-        check(QStringLiteral("flux"), "pooled", e->cond.pooled, base + QStringLiteral("pooled_prompt_embeds"), kEncodeTolerance);
+        check(QStringLiteral("flux"), "prompt_embeds", e->cond.context,
+              base + QStringLiteral("prompt_embeds"), kEncodeTolerance);
+        check(QStringLiteral("flux"), "pooled", e->cond.pooled, base + QStringLiteral("pooled_prompt_embeds"),
+              kEncodeTolerance);
     }
 
     void matchesDiffusers_data() {
@@ -186,7 +204,7 @@ private Q_SLOTS:
             for (int k = 0; k < cases.size(); ++k) {
                 const QJsonObject c = cases.at(k).toObject();
                 const QString model = c.value(fixture == QLatin1String("sd3") ? QStringLiteral("transformer")
-                                                                               : QStringLiteral("model"))
+                                                                              : QStringLiteral("model"))
                                           .toString();
                 QTest::newRow(qPrintable(QStringLiteral("%1 %2 %3 %4x%5")
                                              .arg(fixture)
@@ -201,9 +219,11 @@ private Q_SLOTS:
     void matchesDiffusers() {
         QFETCH(QString, fixture);
         QFETCH(int, index);
-        const QJsonObject c = m_fixtures.at(fixture).cases.value(QStringLiteral("pipeline")).toArray().at(index).toObject();
+        const QJsonObject c =
+            m_fixtures.at(fixture).cases.value(QStringLiteral("pipeline")).toArray().at(index).toObject();
         if (c.value(QStringLiteral("true_cfg_scale")).toDouble() > 1.0)
-            QSKIP("Flux's true CFG (a second pass with a negative prompt) is not supported; the app sends none");
+            QSKIP("Flux's true CFG (a second pass with a negative prompt) is not supported; the app sends "
+                  "none");
         pipeline::TextToImageParams p = params(c);
         QString model;
         if (fixture == QLatin1String("sd3")) {
@@ -216,11 +236,13 @@ private Q_SLOTS:
         }
         auto out = pipeline::textToImage(*m_models.at(model), p);
         QVERIFY2(out, qPrintable(out.error()));
-        const double latentErr = maxAbs(out->latents[0], ref(fixture, QStringLiteral("pipe.%1.latents").arg(index)));
-        const double imageErr = maxAbs(out->images[0], ref(fixture, QStringLiteral("pipe.%1.image").arg(index)));
-        qInfo("%s case %d (%s, %dx%d, guidance %.1f, %d T5 tokens%s): latents %.3g, image %.3g", qPrintable(fixture),
-              index, qPrintable(model), p.width, p.height, p.guidance, p.maxSequenceLength,
-              p.withoutT5 ? ", without T5" : "", latentErr, imageErr);
+        const double latentErr =
+            maxAbs(out->latents[0], ref(fixture, QStringLiteral("pipe.%1.latents").arg(index)));
+        const double imageErr =
+            maxAbs(out->images[0], ref(fixture, QStringLiteral("pipe.%1.image").arg(index)));
+        qInfo("%s case %d (%s, %dx%d, guidance %.1f, %d T5 tokens%s): latents %.3g, image %.3g",
+              qPrintable(fixture), index, qPrintable(model), p.width, p.height, p.guidance,
+              p.maxSequenceLength, p.withoutT5 ? ", without T5" : "", latentErr, imageErr);
         const double tolerance = m_cuda ? 1e-2 : kPipelineTolerance;
         QVERIFY2(latentErr <= tolerance, qPrintable(QString::number(latentErr)));
         QVERIFY2(imageErr <= tolerance, qPrintable(QString::number(imageErr)));

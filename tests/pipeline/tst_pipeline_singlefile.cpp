@@ -71,10 +71,14 @@ private Q_SLOTS:
         QTest::addColumn<QString>("fixture");
         QTest::addColumn<QString>("file");
         QTest::addColumn<int>("index");
-        QTest::newRow("sd15 LDM, case 0") << "sd15-single" << "sd15-single.safetensors" << 0;
-        QTest::newRow("sd15 LDM, case 1") << "sd15-single" << "sd15-single.safetensors" << 1;
-        QTest::newRow("sdxl SGM, case 3") << "sdxl-tiny" << "single/sdxl-tiny.safetensors" << 3;
-        QTest::newRow("sdxl SGM, case 2") << "sdxl-tiny" << "single/sdxl-tiny.safetensors" << 2;
+        QTest::newRow("sd15 LDM, case 0") << "sd15-single"
+                                          << "sd15-single.safetensors" << 0;
+        QTest::newRow("sd15 LDM, case 1") << "sd15-single"
+                                          << "sd15-single.safetensors" << 1;
+        QTest::newRow("sdxl SGM, case 3") << "sdxl-tiny"
+                                          << "single/sdxl-tiny.safetensors" << 3;
+        QTest::newRow("sdxl SGM, case 2") << "sdxl-tiny"
+                                          << "single/sdxl-tiny.safetensors" << 2;
     }
     void sameImagesAsTheFolder() {
         QFETCH(QString, fixture);
@@ -87,7 +91,8 @@ private Q_SLOTS:
         const auto fromFile = load(test::dataPath(fixture + QLatin1Char('/') + file), folder);
         QCOMPARE(fromFile->family(), fromFolder->family());
         QCOMPARE(fromFile->weightBytes(), fromFolder->weightBytes());
-        const QJsonObject c = readCases(fixture).value(QStringLiteral("pipeline")).toArray().at(index).toObject();
+        const QJsonObject c =
+            readCases(fixture).value(QStringLiteral("pipeline")).toArray().at(index).toObject();
         const pipeline::TextToImageParams p = params(c);
         auto a = pipeline::textToImage(*fromFolder, p);
         auto b = pipeline::textToImage(*fromFile, p);
@@ -96,12 +101,13 @@ private Q_SLOTS:
         QVERIFY(at::equal(a->images, b->images));
 
         // And the folder run is diffusers' image.
-        auto ref = io::SafeTensorsFile::open(test::dataPath(fixture + QStringLiteral("/reference.safetensors")));
+        auto ref =
+            io::SafeTensorsFile::open(test::dataPath(fixture + QStringLiteral("/reference.safetensors")));
         QVERIFY2(ref, qPrintable(ref.error()));
         const at::Tensor image = *(*ref)->view(QStringLiteral("pipe.%1.image").arg(index));
         const double err = (a->images[0] - image).abs().max().item<double>();
-        qInfo("%s case %d: single file == folder bit for bit; folder vs diffusers %.3g", qPrintable(fixture), index,
-              err);
+        qInfo("%s case %d: single file == folder bit for bit; folder vs diffusers %.3g", qPrintable(fixture),
+              index, err);
         QVERIFY2(err <= 2e-3, qPrintable(QString::number(err)));
     }
 };

@@ -348,8 +348,8 @@ private Q_SLOTS:
             const at::Tensor states = *(*hidden)->view(key + QStringLiteral("hidden"));
             for (int64_t i = 0; i < k; ++i)
                 QVERIFY2(
-                    maxAbs(encodeClipChunk(m_emphasisEncoder, ids[i].unsqueeze(0), c.layer), states[i].unsqueeze(0)) <=
-                        1e-5,
+                    maxAbs(encodeClipChunk(m_emphasisEncoder, ids[i].unsqueeze(0), c.layer),
+                           states[i].unsqueeze(0)) <= 1e-5,
                     qPrintable(QStringLiteral("case %1 chunk %2: hidden.safetensors is stale (see README.md)")
                                    .arg(c.index)
                                    .arg(i)));

@@ -177,8 +177,11 @@ private Q_SLOTS:
         // Bit for bit with the libtorch that made the tables (Debian's 1.13, as diffusers on the CPU);
         // another libtorch build may round a half-precision operation the other way: one unit in
         // the last place of the largest value then (seen with libtorch 2.11).
-        const double ulp = dtype == at::kBFloat16 ? std::ldexp(1.0, -7) : dtype == at::kHalf ? std::ldexp(1.0, -10) : 0.0;
-        const double tolerance = TORCH_VERSION_MAJOR == 1 ? 0.0 : ulp * std::max(1.0, ref.abs().max().item<double>());
+        const double ulp = dtype == at::kBFloat16 ? std::ldexp(1.0, -7)
+                           : dtype == at::kHalf   ? std::ldexp(1.0, -10)
+                                                  : 0.0;
+        const double tolerance =
+            TORCH_VERSION_MAJOR == 1 ? 0.0 : ulp * std::max(1.0, ref.abs().max().item<double>());
         QVERIFY2(err <= tolerance, qPrintable(QStringLiteral("max abs error %1").arg(err)));
     }
 

@@ -10,9 +10,9 @@
 #include "tests/support/TestUtil.h"
 #include "tests/ui/UiTestUtil.h"
 #include "ui/AppWiring.h"
-#include "ui/GenerationForm.h"
 #include "ui/GalleryModel.h"
 #include "ui/GalleryView.h"
+#include "ui/GenerationForm.h"
 #include "ui/ImageViewer.h"
 #include "ui/MainWindow.h"
 #include "ui/PromptEdit.h"
@@ -21,9 +21,9 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDialogButtonBox>
 #include <QDirIterator>
 #include <QDoubleSpinBox>
-#include <QDialogButtonBox>
 #include <QElapsedTimer>
 #include <QMimeData>
 #include <QProgressBar>
@@ -269,15 +269,16 @@ private Q_SLOTS:
     void newFamiliesFromTheHfCache() {
         const QString cache = m_dir.filePath(QStringLiteral("hub"));
         const auto addToCache = [&](const QString& repo, const QString& fixture) {
-            const QString repoDir = QDir(cache).filePath(QStringLiteral("models--") +
-                                                         QString(repo).replace(QLatin1Char('/'), QStringLiteral("--")));
+            const QString repoDir = QDir(cache).filePath(
+                QStringLiteral("models--") + QString(repo).replace(QLatin1Char('/'), QStringLiteral("--")));
             const QString snapshot = repoDir + QStringLiteral("/snapshots/0123456789abcdef");
             QDir().mkpath(repoDir + QStringLiteral("/refs"));
             QFile ref(repoDir + QStringLiteral("/refs/main"));
             if (!ref.open(QIODevice::WriteOnly) || ref.write("0123456789abcdef") != 16)
                 return QString();
             ref.close();
-            // A copy of the fixture folder (the cache's blobs are plain files here; links are tested elsewhere).
+            // A copy of the fixture folder (the cache's blobs are plain files here; links are tested
+            // elsewhere).
             QDirIterator it(fixture, QDir::Files, QDirIterator::Subdirectories);
             while (it.hasNext()) {
                 const QString file = it.next();
@@ -293,9 +294,9 @@ private Q_SLOTS:
         const QString sd3 = addToCache(QStringLiteral("stabilityai/stable-diffusion-3.5-large"),
                                        QStringLiteral(TP_TEST_DATA_DIR "/sd3-tiny/pipeline"));
         QVERIFY(!sdxl.isEmpty() && !sd3.isEmpty());
+        // The catalogue scan runs on a worker thread: the variable stays until its result is in.
         qputenv("HF_HUB_CACHE", cache.toUtf8());
         m_wiring->refreshModels();
-        qunsetenv("HF_HUB_CACHE");
 
         ui::GenerationForm* form = m_window->form();
         auto* model = form->findChild<QComboBox*>(QStringLiteral("model"));
@@ -306,7 +307,8 @@ private Q_SLOTS:
         auto* height = form->findChild<QSpinBox*>(QStringLiteral("height"));
         auto* presets = form->findChild<QComboBox*>(QStringLiteral("sizePreset"));
         QVERIFY(model && steps && guidance && sampler && width && height && presets);
-        QTRY_VERIFY(model->findData(sdxl) >= 0);
+        QTRY_VERIFY_WITH_TIMEOUT(model->findData(sdxl) >= 0 && model->findData(sd3) >= 0, 20000);
+        qunsetenv("HF_HUB_CACHE");
 
         // SDXL: the original's 30 steps at 7.5 with Euler, at the size this (tiny) model was trained
         // at, and SDXL's buckets among the presets.
