@@ -99,13 +99,20 @@ Result<ComponentMapping> sd3Transformer(const Header& header, const QString& pre
     const qint64 hidden = patch[0], p = patch[2];
     const int layers = int(blocks.size());
     const qint64 side = qint64(std::llround(std::sqrt(double(pos[1]))));
-    if (hidden % 64 != 0 || side * side != pos[1])
+    if (side * side != pos[1])
         return R::fail(
             QStringLiteral("%1: a %2-wide transformer with %3 positions is not an SD 3 transformer "
                            "TwistedPic knows")
                 .arg(prefix)
                 .arg(hidden)
                 .arg(pos[1]));
+    // SD 3's heads are 64 wide; another width's head count cannot be told from the shapes.
+    if (hidden % 64 != 0)
+        b.configProblem(
+            QStringLiteral("%1: cannot infer the attention heads of a %2-wide transformer; give the "
+                           "model's config folder")
+                .arg(prefix)
+                .arg(hidden));
     QJsonArray dual;
     for (int i = 0; i < layers; ++i)
         if (t.has(QStringLiteral("joint_blocks.%1.x_block.attn2.qkv.weight").arg(i)))

@@ -7,12 +7,14 @@
 // TWISTEDPIC_TEST_DEVICE=cuda runs the same on the GPU in float32.
 #include "core/common/Json.h"
 #include "core/io/SafeTensors.h"
+#include "core/pipeline/ModelSource.h"
 #include "core/pipeline/TextToImage.h"
 #include "tests/support/TestUtil.h"
 
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -246,6 +248,81 @@ private Q_SLOTS:
         const double tolerance = m_cuda ? 1e-2 : kPipelineTolerance;
         QVERIFY2(latentErr <= tolerance, qPrintable(QString::number(latentErr)));
         QVERIFY2(imageErr <= tolerance, qPrintable(QString::number(imageErr)));
+    }
+
+    // The same tiny SD 3 model three ways, same images bit for bit: the diffusers folder; a copy whose
+    // transformer and T5 are sharded (index.json + two shards each, as the 8 B models ship); the SAI
+    // single file with the text encoders inside (sd3.5_large.safetensors' layout), read through the
+    // folder's configs for what the shapes cannot tell.
+    void shardedAndSingleFileGiveTheSameImage() {
+        const QString folder = test::dataPath(QStringLiteral("sd3-tiny/pipeline"));
+        const QString sharded = m_variants.filePath(QStringLiteral("sd3-sharded"));
+        QVERIFY(linkVariant(folder,
+                            {{QStringLiteral("transformer"), sharded + QStringLiteral("-transformer")},
+                             {QStringLiteral("text_encoder_3"), sharded + QStringLiteral("-t5")}},
+                            sharded));
+        for (const auto& [component, fileName] :
+             {std::pair{QStringLiteral("transformer"), QStringLiteral("diffusion_pytorch_model")},
+              std::pair{QStringLiteral("text_encoder_3"), QStringLiteral("model")}}) {
+            const QString target =
+                sharded + (component == QLatin1String("transformer") ? QStringLiteral("-transformer")
+                                                                     : QStringLiteral("-t5"));
+            QVERIFY(QDir().mkpath(target));
+            QVERIFY(QFile::copy(QDir(folder).filePath(component + QStringLiteral("/config.json")),
+                                QDir(target).filePath(QStringLiteral("config.json"))));
+            auto whole = io::SafeTensorsFile::open(QDir(folder).filePath(
+                component + QLatin1Char('/') + fileName + QStringLiteral(".safetensors")));
+            QVERIFY2(whole, qPrintable(whole.error()));
+            std::vector<std::pair<QString, at::Tensor>> halves[2];
+            QJsonObject weightMap;
+            const QStringList names = (*whole)->names();
+            for (int i = 0; i < names.size(); ++i) {
+                const int shard = i < names.size() / 2 ? 0 : 1;
+                halves[shard].emplace_back(names[i], *(*whole)->view(names[i]));
+                weightMap.insert(
+                    names[i], QStringLiteral("%1-0000%2-of-00002.safetensors").arg(fileName).arg(shard + 1));
+            }
+            for (int shard = 0; shard < 2; ++shard)
+                QVERIFY(io::writeSafeTensors(
+                    QDir(target).filePath(
+                        QStringLiteral("%1-0000%2-of-00002.safetensors").arg(fileName).arg(shard + 1)),
+                    halves[shard]));
+            QFile index(QDir(target).filePath(fileName + QStringLiteral(".safetensors.index.json")));
+            QVERIFY(index.open(QIODevice::WriteOnly));
+            index.write(QJsonDocument(QJsonObject{{QStringLiteral("metadata"), QJsonObject()},
+                                                  {QStringLiteral("weight_map"), weightMap}})
+                            .toJson());
+        }
+        auto fromShards = load(sharded);
+        QVERIFY2(fromShards, qPrintable(fromShards.error()));
+        io::SingleFileOptions options;
+        options.configFolder = folder;
+        auto single = pipeline::ModelSource::open(
+            test::dataPath(QStringLiteral("sd3-tiny/single/sd3_tiny_incl_clips_t5.safetensors")), options);
+        QVERIFY2(single, qPrintable(single.error()));
+        QCOMPARE(single->family(), io::ModelFamily::SD3);
+        pipeline::DeviceChoice d;
+        d.device = m_cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+        d.dtype = at::kFloat;
+        d.description = QStringLiteral("test float32");
+        auto fromFile = pipeline::loadModel(*single, d);
+        QVERIFY2(fromFile, qPrintable(fromFile.error()));
+
+        const QJsonObject c = m_fixtures.at(QStringLiteral("sd3"))
+                                  .cases.value(QStringLiteral("pipeline"))
+                                  .toArray()
+                                  .at(1)
+                                  .toObject();
+        pipeline::TextToImageParams p = params(c);
+        p.sampler = QStringLiteral("euler");
+        auto a = pipeline::textToImage(*m_models.at(QStringLiteral("sd3")), p);
+        auto b = pipeline::textToImage(**fromShards, p);
+        auto s = pipeline::textToImage(**fromFile, p);
+        QVERIFY2(a && b && s, qPrintable(!a ? a.error() : !b ? b.error() : s.error()));
+        QVERIFY(at::equal(a->images, b->images));
+        QVERIFY(at::equal(a->images, s->images));
+        QVERIFY(maxAbs(a->images[0], ref(QStringLiteral("sd3"), QStringLiteral("pipe.1.image"))) <=
+                kPipelineTolerance);
     }
 
     // SD 3 and Flux take sizes in steps of 16 (8x VAE, 2x2 patches); their samplers are Euler and Heun.
