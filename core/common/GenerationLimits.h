@@ -37,17 +37,16 @@ inline bool sizeFarFromNative(int width, int height, int nativeSize) {
     return nativeSize > 0 && (side > 2 * nativeSize || side * 2 < nativeSize);
 }
 
-// Precisions the engine runs today, in the order the settings offer them. Another precision
-// (fp8) is refused with unsupportedPrecisionMessage() until the engine has it: add it here.
+// Precisions the settings offer, in order. "fp8" stores the denoiser's weights in 8 bits (half the
+// memory) and computes in the family's half precision; it needs libtorch 2.1+ (the engine says so).
 inline QStringList precisionNames() {
-    return {QStringLiteral("auto"), QStringLiteral("fp16"), QStringLiteral("bf16"), QStringLiteral("fp32")};
+    return {QStringLiteral("auto"), QStringLiteral("fp16"), QStringLiteral("bf16"), QStringLiteral("fp32"),
+            QStringLiteral("fp8")};
 }
 // Empty when `name` is one of precisionNames(); otherwise why not, and what to use instead.
 inline QString unsupportedPrecisionMessage(const QString& name) {
     if (precisionNames().contains(name))
         return {};
-    if (name.startsWith(QLatin1String("fp8"), Qt::CaseInsensitive))
-        return QStringLiteral("fp8 weights are not supported yet; use fp16 or bf16 (auto picks one).");
     return QStringLiteral("'%1' is not a precision; use one of %2.")
         .arg(name.left(40), precisionNames().join(QStringLiteral(", ")));
 }

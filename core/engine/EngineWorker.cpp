@@ -26,9 +26,13 @@ MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before,
 }
 
 // "auto" on a GPU is the family's half precision (bf16 where fp16 overflows); the CPU runs float32.
+// "fp8" stores the denoiser's weights in 8 bits and computes in that same half precision.
 QString familyPrecision(const QString& precision, io::ModelFamily family) {
-    return precision == QLatin1String("auto") || precision.isEmpty() ? io::familyTraits(family).autoPrecision
-                                                                     : precision;
+    if (precision == QLatin1String("auto") || precision.isEmpty())
+        return io::familyTraits(family).autoPrecision;
+    if (precision == QLatin1String("fp8"))
+        return QStringLiteral("fp8:") + io::familyTraits(family).autoPrecision;
+    return precision;
 }
 
 } // namespace
@@ -289,7 +293,8 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             setState(State::Idle);
             return;
         }
-        Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(request.device, familyPrecision(request.precision, model->family));
+        Result<pipeline::DeviceChoice> device =
+            pipeline::resolveDevice(request.device, familyPrecision(request.precision, model->family));
         if (!device) {
             m_hooks.failed(request.id, device.error());
             setState(State::Idle);
@@ -466,7 +471,8 @@ void EngineWorker::preload(const QString& name, const QString& deviceName, const
         m_hooks.failed(0, model.error());
         return;
     }
-    Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(deviceName, familyPrecision(precision, model->family));
+    Result<pipeline::DeviceChoice> device =
+        pipeline::resolveDevice(deviceName, familyPrecision(precision, model->family));
     if (!device) {
         m_hooks.failed(0, device.error());
         return;

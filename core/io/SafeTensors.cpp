@@ -1,5 +1,7 @@
 #include "core/io/SafeTensors.h"
 
+#include "core/io/Fp8.h"
+
 #include "core/common/Log.h"
 #include "core/io/SafeTensorsIndex.h"
 
@@ -89,7 +91,8 @@ at::ScalarType toScalarType(DType dtype) {
         return at::kBool;
     case DType::F8_E4M3:
     case DType::F8_E5M2:
-        break; // rejected by the parser
+        // libtorch 1.13 has no float8: the raw codes, which load() decodes (core/io/Fp8.h).
+        return fp8ScalarType(dtype).value_or(at::kByte);
     }
     return at::kByte;
 }
@@ -117,6 +120,10 @@ std::optional<DType> fromScalarType(at::ScalarType type) {
     case at::kBool:
         return DType::Bool;
     default:
+        if (type == fp8ScalarType(DType::F8_E4M3))
+            return DType::F8_E4M3;
+        if (type == fp8ScalarType(DType::F8_E5M2))
+            return DType::F8_E5M2;
         return std::nullopt;
     }
 }
@@ -191,8 +198,16 @@ Result<at::Tensor> SafeTensorsFile::load(const QString& name, at::Device device,
     if (!v)
         return v;
     at::Tensor t = std::move(*v);
+    const DType stored = m_header.find(name)->dtype;
     if (device.is_cpu() && t.scalar_type() == type)
         return Result<at::Tensor>::ok(std::move(t));
+    if (stored == DType::F8_E4M3 || stored == DType::F8_E5M2) {
+        if (isFp8(type)) // another fp8 format: through float32, which holds both exactly
+            return Result<at::Tensor>::ok(decodeFp8(t, stored, device, at::kFloat).to(type));
+        return Result<at::Tensor>::ok(decodeFp8(t, stored, device, type));
+    }
+    if (isFp8(type)) // fp8 storage of a wider tensor: rounded on the device, where it is fast
+        return Result<at::Tensor>::ok(t.to(device, /*non_blocking=*/false, /*copy=*/true).to(type));
     // A dtype change or another device always makes a new tensor; copy=true makes sure of it.
     return Result<at::Tensor>::ok(t.to(device, type, /*non_blocking=*/false, /*copy=*/true));
 }

@@ -132,10 +132,6 @@ int dtypeSize(DType dtype) {
     return row(dtype).size;
 }
 
-bool dtypeSupported(DType dtype) {
-    return dtype != DType::F8_E4M3 && dtype != DType::F8_E5M2;
-}
-
 bool dtypeIsFloat(DType dtype) {
     switch (dtype) {
     case DType::F64:
@@ -306,12 +302,8 @@ Result<Header> parseSafeTensorsHeader(const char* data, qint64 available, qint64
         const std::optional<DType> dtype = dtypeFromName(dt.toString());
         if (!dtype)
             return R::fail(QStringLiteral("%1 has dtype %2, which TwistedPic does not know "
-                                          "(known: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL).")
+                                          "(known: F64 F32 F16 BF16 F8_E4M3 F8_E5M2 I64 I32 I16 I8 U8 BOOL).")
                                .arg(t, jsonText(dt)));
-        if (!dtypeSupported(*dtype))
-            return R::fail(QStringLiteral("%1 has dtype %2 (8-bit float), which TwistedPic cannot load "
-                                          "yet. Use an F16, BF16 or F32 version of this model.")
-                               .arg(t, dtypeName(*dtype)));
         info.dtype = *dtype;
 
         const QJsonValue shapeValue = entry.value(QLatin1String("shape"));

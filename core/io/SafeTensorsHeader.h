@@ -27,7 +27,6 @@ std::optional<DType> dtypeFromName(const QString& name);
 // Bytes per element.
 int dtypeSize(DType dtype);
 // Whether tensors of this dtype can be loaded (everything but the 8-bit floats).
-bool dtypeSupported(DType dtype);
 bool dtypeIsFloat(DType dtype);
 // "fp16", "fp32", "bf16", "fp64", "fp8" for float dtypes, else dtypeName() in lower case.
 QString precisionName(DType dtype);

@@ -1,5 +1,7 @@
 #include "core/io/WeightMap.h"
 
+#include "core/io/Fp8.h"
+
 #include <QFileInfo>
 
 namespace tp::io {
@@ -78,6 +80,10 @@ Result<at::Tensor> WeightMap::load(const QString& name, at::Device device, at::S
         if (!view)
             return view;
         t = std::move(*view);
+        // fp8 codes go through the ops as their (exact) float32 values: libtorch 1.13 holds them as
+        // raw bytes, and not every op has a float8 kernel. Back to fp8 below is exact again.
+        if (stored->dtype == DType::F8_E4M3 || stored->dtype == DType::F8_E5M2)
+            t = decodeFp8(t, stored->dtype, at::kCPU, at::kFloat);
     }
     for (const WeightOp& op : s->ops) {
         switch (op.kind) {
@@ -103,6 +109,8 @@ Result<at::Tensor> WeightMap::load(const QString& name, at::Device device, at::S
     if (device.is_cpu() && t.scalar_type() == type)
         return R::ok(t.contiguous());
     // A dtype change or another device always makes a new tensor, as SafeTensorsFile::load.
+    if (isFp8(type)) // rounded on the device, where it is fast
+        return R::ok(t.to(device, /*non_blocking=*/false, /*copy=*/true).to(type).contiguous());
     return R::ok(t.to(device, type, /*non_blocking=*/false, /*copy=*/true).contiguous());
 }
 

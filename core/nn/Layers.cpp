@@ -1,5 +1,7 @@
 #include "core/nn/Layers.h"
 
+#include "core/io/Fp8.h"
+
 #include <c10/core/InferenceMode.h>
 
 namespace tp::nn {
@@ -9,6 +11,12 @@ namespace {
 at::Tensor uninitialised(at::IntArrayRef shape, const at::TensorOptions& options) {
     c10::InferenceMode normal(false);
     return at::empty(shape, options.requires_grad(false));
+}
+
+// A weight kept in fp8 (core/io/Fp8.h, WeightLoader's Fp8Weights) is upcast to the input's dtype
+// for this call only: one byte per weight stays on the device between calls.
+at::Tensor computeWith(const at::Tensor& w, const at::Tensor& x) {
+    return w.defined() && io::isFp8(w.scalar_type()) ? w.to(x.scalar_type()) : w;
 }
 } // namespace
 
@@ -23,7 +31,8 @@ Conv2dImpl::Conv2dImpl(int64_t inChannels, int64_t outChannels, int64_t kernel, 
 }
 
 at::Tensor Conv2dImpl::forward(const at::Tensor& x) const {
-    return at::conv2d(x, m_weight, m_bias, {m_stride, m_stride}, {m_padding, m_padding});
+    return at::conv2d(x, computeWith(m_weight, x), computeWith(m_bias, x), {m_stride, m_stride},
+                      {m_padding, m_padding});
 }
 
 LinearImpl::LinearImpl(int64_t inFeatures, int64_t outFeatures, bool bias, const at::TensorOptions& options) {
@@ -33,7 +42,7 @@ LinearImpl::LinearImpl(int64_t inFeatures, int64_t outFeatures, bool bias, const
 }
 
 at::Tensor LinearImpl::forward(const at::Tensor& x) const {
-    return at::linear(x, m_weight, m_bias);
+    return at::linear(x, computeWith(m_weight, x), computeWith(m_bias, x));
 }
 
 GroupNormImpl::GroupNormImpl(int64_t groups, int64_t channels, double eps, const at::TensorOptions& options)

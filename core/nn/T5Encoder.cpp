@@ -1,6 +1,7 @@
 #include "core/nn/T5Encoder.h"
 
 #include "core/common/Log.h"
+#include "core/io/Fp8.h"
 #include "core/io/SafeTensors.h"
 #include "core/nn/Attention.h"
 #include "core/nn/ConfigJson.h"
@@ -147,8 +148,10 @@ public:
         auto h = activate(m_wi0->forward(x), m_act);
         if (m_gated)
             h = h * m_wi1->forward(x);
+        // wo may be float32 under float16 (transformers' _keep_in_fp32_modules); an fp8 wo is
+        // upcast to h's dtype by the layer itself.
         const auto woType = weightOf(*m_wo).scalar_type();
-        if (h.scalar_type() != woType)
+        if (h.scalar_type() != woType && !io::isFp8(woType))
             h = h.to(woType);
         return m_wo->forward(h);
     }
@@ -413,7 +416,7 @@ Status loadT5EncoderWeights(T5EncoderModelImpl& model, const tp::io::SafeTensors
             auto loaded = weights.load(key, device, at::kFloat);
             if (!loaded)
                 return Status::fail(QStringLiteral("%1: %2").arg(component, loaded.error()));
-            total.bytes += qint64(loaded->numel()) * 2; // 4 bytes where the report counted 2
+            total.bytes += qint64(loaded->numel()) * (4 - wo[i].element_size()); // counted in its first dtype
             wo[i].set_data(*loaded);
         }
         spdlog::info("{}: {} feed-forward output weights kept in float32", component, wo.size());

@@ -1,12 +1,16 @@
 #include "core/nn/WeightLoader.h"
 
 #include "core/common/Log.h"
+#include "core/io/Fp8.h"
 #include "core/io/SafeTensors.h"
 #include "core/io/WeightMap.h"
 #include "core/nn/KeyAliases.h"
+#include "core/nn/Layers.h"
 
 #include <ATen/core/grad_mode.h>
 #include <c10/core/InferenceMode.h>
+
+#include <torch/version.h>
 
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -54,19 +58,49 @@ struct Entry {
     bool parameter = true;
 };
 
+// The parameters of `module`'s linear and convolution layers ("a.b.weight" → the layer "a.b"):
+// the ones that may be fp8.
+QHash<QString, QString> fp8CapableParameters(torch::nn::Module& module) {
+    QHash<QString, QString> layerOf;
+    for (const auto& item : module.named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
+        torch::nn::Module* m = item.value().get();
+        if (!dynamic_cast<LinearImpl*>(m) && !dynamic_cast<Conv2dImpl*>(m))
+            continue;
+        const QString layer = QString::fromStdString(item.key());
+        for (const auto& p : m->named_parameters(/*recurse=*/false))
+            layerOf.insert(layer + QLatin1Char('.') + QString::fromStdString(p.key()), layer);
+    }
+    return layerOf;
+}
+
 } // namespace
 
+bool storesFp8(const QString& moduleName) {
+    for (const char* part : {"pos_embed", "patch_embed", "norm"})
+        if (moduleName.contains(QLatin1String(part)))
+            return false;
+    return moduleName != QLatin1String("proj_in") && moduleName != QLatin1String("proj_out");
+}
+
 Status loadWeights(torch::nn::Module& module, const tp::io::SafeTensorsArchive& weights,
-                   const QString& prefix, at::Device device, at::ScalarType dtype, LoadReport* report) {
-    return loadWeights(module, tp::io::WeightMap::identity(weights, prefix), device, dtype, report);
+                   const QString& prefix, at::Device device, at::ScalarType dtype, LoadReport* report,
+                   Fp8Weights fp8) {
+    return loadWeights(module, tp::io::WeightMap::identity(weights, prefix), device, dtype, report, fp8);
 }
 
 Status loadWeights(torch::nn::Module& module, const tp::io::WeightMap& weights, at::Device device,
-                   at::ScalarType dtype, LoadReport* report) {
+                   at::ScalarType dtype, LoadReport* report, Fp8Weights fp8) {
     QElapsedTimer timer;
     timer.start();
     const QString component = QString::fromStdString(module.name());
     const QString file = weights.fileNames();
+    const auto storeType = tp::io::fp8ScalarType(tp::io::DType::F8_E4M3);
+    if (fp8 == Fp8Weights::Store && !storeType)
+        return Status::fail(QStringLiteral("%1: storing weights in fp8 needs libtorch 2.1 or newer; this "
+                                           "build has %2. Use fp16 or bf16.")
+                                .arg(component, QString::fromLatin1(TORCH_VERSION)));
+    const QHash<QString, QString> fp8Capable =
+        fp8 == Fp8Weights::Upcast || !storeType ? QHash<QString, QString>() : fp8CapableParameters(module);
 
     std::vector<Entry> entries;
     for (const auto& item : module.named_parameters(/*recurse=*/true))
@@ -146,20 +180,34 @@ Status loadWeights(torch::nn::Module& module, const tp::io::WeightMap& weights, 
     for (auto& e : entries) {
         if (!weights.contains(e.key))
             continue;
-        const auto type = e.tensor.is_floating_point() ? dtype : e.tensor.scalar_type();
+        auto type = e.tensor.is_floating_point() ? dtype : e.tensor.scalar_type();
+        if (const auto layer = fp8Capable.constFind(e.name); layer != fp8Capable.constEnd()) {
+            const auto stored = tp::io::fp8ScalarType(weights.info(e.key)->dtype);
+            if (stored)
+                type = *stored;
+            else if (fp8 == Fp8Weights::Store && storesFp8(*layer))
+                type = *storeType;
+        }
         auto loaded = weights.load(e.key, device, type);
         if (!loaded)
             return Status::fail(QStringLiteral("%1: %2").arg(component, loaded.error()));
         e.tensor.set_data(loaded->sizes() == e.tensor.sizes() ? *loaded : loaded->reshape(e.tensor.sizes()));
         ++r.tensors;
+        r.fp8Tensors += tp::io::isFp8(loaded->scalar_type()) ? 1 : 0;
         r.bytes += qint64(loaded->numel()) * qint64(loaded->element_size());
     }
     r.missingBuffers = missingBuffers;
     r.unexpected = unexpected;
     r.milliseconds = double(timer.nsecsElapsed()) / 1e6;
 
-    spdlog::info("{}: loaded {} tensors ({:.1f} MiB, {}) from {} in {:.0f} ms", component, r.tensors,
-                 double(r.bytes) / (1024.0 * 1024.0), c10::toString(dtype), file, r.milliseconds);
+    if (r.fp8Tensors > 0)
+        spdlog::info("{}: loaded {} tensors ({:.1f} MiB; {} of them fp8, upcast per layer to {}) from {} in "
+                     "{:.0f} ms",
+                     component, r.tensors, double(r.bytes) / (1024.0 * 1024.0), r.fp8Tensors,
+                     c10::toString(dtype), file, r.milliseconds);
+    else
+        spdlog::info("{}: loaded {} tensors ({:.1f} MiB, {}) from {} in {:.0f} ms", component, r.tensors,
+                     double(r.bytes) / (1024.0 * 1024.0), c10::toString(dtype), file, r.milliseconds);
     if (!unexpected.isEmpty())
         spdlog::debug("{}: {} tensors in {} are not used: {}", component, unexpected.size(), file,
                       listFirst(unexpected));

@@ -1,10 +1,12 @@
 #include "core/pipeline/Device.h"
 
 #include "core/common/Log.h"
+#include "core/io/Fp8.h"
 
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceType.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <QThread>
 
@@ -75,32 +77,48 @@ Result<DeviceChoice> resolveDevice(const QString& device, const QString& precisi
         return R::fail(QStringLiteral("Unknown device '%1': use auto, cpu, cuda or cuda:N.").arg(device));
     }
 
+    // "fp8" / "fp8:COMPUTE": the denoiser's weights stored in 8 bits, computed in COMPUTE
+    // (default as "auto").
+    QString compute = precision;
+    if (precision == QLatin1String("fp8") || precision.startsWith(QLatin1String("fp8:"))) {
+        if (!io::fp8StorageAvailable())
+            return R::fail(QStringLiteral("fp8 weights need libtorch 2.1 or newer; this build of TwistedPic "
+                                          "uses libtorch %1. Choose fp16 or bf16 (auto picks one).")
+                               .arg(QString::fromLatin1(TORCH_VERSION)));
+        c.fp8Weights = true;
+        compute = precision.mid(4);
+        if (compute.startsWith(QLatin1String("fp8")))
+            return R::fail(
+                QStringLiteral("Unknown precision '%1': fp8 computes in fp16, bf16 or fp32.").arg(precision));
+    }
     if (c.device.is_cpu()) {
         c.dtype = at::kFloat;
-    } else if (precision == QLatin1String("fp32")) {
+    } else if (compute == QLatin1String("fp32")) {
         c.dtype = at::kFloat;
-    } else if (precision == QLatin1String("bf16")) {
+    } else if (compute == QLatin1String("bf16")) {
         c.dtype = at::kBFloat16;
-    } else if (precision == QLatin1String("fp16") || precision == QLatin1String("auto") ||
-               precision.isEmpty()) {
+    } else if (compute == QLatin1String("fp16") || compute == QLatin1String("auto") || compute.isEmpty()) {
         c.dtype = at::kHalf;
     } else {
         return R::fail(
-            QStringLiteral("Unknown precision '%1': use auto, fp16, bf16 or fp32.").arg(precision));
+            QStringLiteral("Unknown precision '%1': use auto, fp16, bf16, fp32 or fp8.").arg(precision));
     }
+    const QString weights = c.fp8Weights ? QStringLiteral(", fp8 weights") : QString();
 
     if (c.device.is_cpu()) {
         initCpuRuntime();
-        c.description =
-            QStringLiteral("cpu (%1 threads), %2").arg(at::get_num_threads()).arg(dtypeName(c.dtype));
+        c.description = QStringLiteral("cpu (%1 threads), %2%3")
+                            .arg(at::get_num_threads())
+                            .arg(dtypeName(c.dtype), weights);
     } else {
 #if TWISTEDPIC_WITH_CUDA
         const cudaDeviceProp* prop = at::cuda::getDeviceProperties(c.device.index());
-        c.description = QStringLiteral("cuda:%1 (%2), %3")
+        c.description = QStringLiteral("cuda:%1 (%2), %3%4")
                             .arg(c.device.index())
-                            .arg(QString::fromUtf8(prop->name), dtypeName(c.dtype));
+                            .arg(QString::fromUtf8(prop->name), dtypeName(c.dtype), weights);
 #else
-        c.description = QStringLiteral("cuda:%1, %2").arg(c.device.index()).arg(dtypeName(c.dtype));
+        c.description =
+            QStringLiteral("cuda:%1, %2%3").arg(c.device.index()).arg(dtypeName(c.dtype), weights);
 #endif
     }
     return R::ok(c);

@@ -10,13 +10,18 @@ namespace tp::pipeline {
 
 struct DeviceChoice {
     at::Device device = at::kCPU;
-    at::ScalarType dtype = at::kFloat;
+    at::ScalarType dtype = at::kFloat; // what the model computes in
+    // The denoiser's linear and convolution weights stored as float8_e4m3fn and upcast to dtype
+    // per layer (nn::Fp8Weights::Store): about half the memory of fp16/bf16 weights.
+    bool fp8Weights = false;
     QString description; // "cuda:0 (NVIDIA H100 80GB HBM3), float16" or "cpu (2 threads), float32"
 };
 
 // Resolves the settings' words: device "auto" | "cpu" | "cuda" | "cuda:N", precision
-// "auto" | "fp16" | "bf16" | "fp32". auto = the first CUDA device with float16, else the CPU
-// with float32 (half precision on the CPU is slow and inexact, so the CPU always gets fp32).
+// "auto" | "fp16" | "bf16" | "fp32" | "fp8" | "fp8:fp16" | "fp8:bf16" | "fp8:fp32" (fp8 = the denoiser's
+// weights stored in 8 bits, computed in the precision after the colon; needs libtorch 2.1+). auto = the first
+// CUDA device with float16, else the CPU with float32 (half precision on the CPU is slow and inexact, so the
+// CPU always gets fp32).
 Result<DeviceChoice> resolveDevice(const QString& device, const QString& precision);
 
 QString dtypeName(at::ScalarType dtype);

@@ -51,7 +51,12 @@ Status DiffusionModel::loadComponent(const ModelSource& source, const QString& n
     if (it == m_components.end())
         return Status::fail(QStringLiteral("internal: no component %1 registered").arg(name));
     qint64 bytes = 0;
-    if (Status s = source.loadWeights(name, *it->module, m_device.device, dtype, &bytes); !s)
+    // fp8 storage is for the denoiser, where the memory is (diffusers' enable_layerwise_casting on
+    // the transformer/UNet); fp8 tensors of other files (t5xxl_fp8_e4m3fn) stay fp8 as stored.
+    const bool denoiser = name == io::familyTraits(m_family).denoiserComponent;
+    const nn::Fp8Weights fp8 =
+        m_device.fp8Weights && denoiser ? nn::Fp8Weights::Store : nn::Fp8Weights::AsStored;
+    if (Status s = source.loadWeights(name, *it->module, m_device.device, dtype, &bytes, fp8); !s)
         return s;
     recordComponentBytes(name, bytes);
     return Status::ok();

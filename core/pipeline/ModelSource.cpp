@@ -101,13 +101,13 @@ Result<text::T5Tokenizer> ModelSource::t5Tokenizer(const QString& name) const {
 }
 
 Status ModelSource::loadWeights(const QString& name, torch::nn::Module& module, const at::Device& device,
-                                at::ScalarType dtype, qint64* bytes) const {
+                                at::ScalarType dtype, qint64* bytes, nn::Fp8Weights fp8) const {
     nn::LoadReport report;
     if (m_file) {
         Result<io::SingleFileComponent> component = io::singleFileComponent(*m_file, *m_fileWeights, name);
         if (!component)
             return Status::fail(component.error());
-        if (Status s = nn::loadWeights(module, component->weights, device, dtype, &report); !s)
+        if (Status s = nn::loadWeights(module, component->weights, device, dtype, &report, fp8); !s)
             return s;
     } else {
         const io::ModelComponent* c = m_folder->component(name);
@@ -116,7 +116,7 @@ Status ModelSource::loadWeights(const QString& name, torch::nn::Module& module, 
         Result<io::SafeTensorsArchive> weights = io::SafeTensorsArchive::open(c->weightsPath);
         if (!weights)
             return Status::fail(weights.error());
-        if (Status s = nn::loadWeights(module, *weights, QString(), device, dtype, &report); !s)
+        if (Status s = nn::loadWeights(module, *weights, QString(), device, dtype, &report, fp8); !s)
             return s;
     }
     if (bytes)

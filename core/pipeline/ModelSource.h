@@ -9,6 +9,7 @@
 #include "core/io/ModelFolder.h"
 #include "core/io/SafeTensors.h"
 #include "core/io/SingleFileCheckpoint.h"
+#include "core/nn/WeightLoader.h"
 #include "core/pipeline/Device.h"
 #include "core/text/ClipTokenizer.h"
 #include "core/text/T5Tokenizer.h"
@@ -52,7 +53,8 @@ public:
     // Loads the component's weights into `module` (its parameters named as in diffusers) on the
     // device in `dtype`; adds the bytes placed to *bytes.
     Status loadWeights(const QString& component, torch::nn::Module& module, const at::Device& device,
-                       at::ScalarType dtype, qint64* bytes) const;
+                       at::ScalarType dtype, qint64* bytes,
+                       nn::Fp8Weights fp8 = nn::Fp8Weights::AsStored) const;
     // T5's weights: the tied token embedding under either name, and from a folder with `wo` kept in
     // float32 when `dtype` is float16 (T5 overflows there).
     Status loadT5Weights(const QString& component, nn::T5EncoderModelImpl& model, const at::Device& device,

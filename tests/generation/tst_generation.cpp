@@ -292,9 +292,10 @@ private Q_SLOTS:
         QCOMPARE(prepareRequest(r, catalogue, true).error(), QStringLiteral("steps: 0 is outside 1..150"));
         r = request();
         r.precision = QStringLiteral("fp8");
-        QVERIFY(prepareRequest(r, catalogue, true)
-                    .error()
-                    .contains(QStringLiteral("fp8 weights are not supported yet")));
+        QVERIFY(prepareRequest(r, catalogue, true)); // the engine says whether its libtorch has fp8
+        r.precision = QStringLiteral("int4");
+        QVERIFY(
+            prepareRequest(r, catalogue, true).error().contains(QStringLiteral("'int4' is not a precision")));
         r = request();
         r.model = QStringLiteral("no-such-model");
         QVERIFY(prepareRequest(r, catalogue, true).error().contains(QStringLiteral("no-such-model")));

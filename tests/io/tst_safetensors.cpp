@@ -1,4 +1,5 @@
 // SafeTensorsFile / SafeTensorsArchive / writeSafeTensors against libtorch.
+#include "core/io/Fp8.h"
 #include "core/io/SafeTensors.h"
 #include "tests/support/TestUtil.h"
 
@@ -241,6 +242,84 @@ private Q_SLOTS:
             QCOMPARE(gpu->scalar_type(), at::kHalf);
             QVERIFY(at::equal(gpu->cpu(), f32.to(at::kHalf)));
         }
+    }
+
+    // F8_E4M3 / F8_E5M2 files (Flux/SD 3.5 fp8 checkpoints): every code decodes to its exact value,
+    // on every libtorch; where libtorch has float8 the file's tensors can also stay 8-bit.
+    void fp8TensorsLoad() {
+        // code → value, by the formats' definitions (OCP FP8: E4M3FN has no infinities and one NaN
+        // pattern per sign; E5M2 is IEEE-like).
+        const std::vector<std::pair<int, float>> e4m3 = {
+            {0x00, 0.0f},         {0x38, 1.0f},    {0xb8, -1.0f},        {0x3c, 1.5f},
+            {0x7e, 448.0f},       {0xfe, -448.0f}, {0x01, 0.001953125f}, {0x08, 0.015625f},
+            {0x07, 0.013671875f}, {0x40, 2.0f},    {0x30, 0.5f}};
+        const std::vector<std::pair<int, float>> e5m2 = {{0x00, 0.0f},
+                                                         {0x3c, 1.0f},
+                                                         {0xbc, -1.0f},
+                                                         {0x7b, 57344.0f},
+                                                         {0x01, 1.0f / 65536.0f},
+                                                         {0x04, 1.0f / 16384.0f},
+                                                         {0x3e, 1.5f}};
+        QByteArray data;
+        for (const auto& [code, value] : e4m3)
+            data.append(char(code));
+        data.append(char(0x7f)); // E4M3FN NaN
+        const int e4m3Count = int(e4m3.size()) + 1;
+        for (const auto& [code, value] : e5m2)
+            data.append(char(code));
+        data.append(char(0x7c)).append(char(0xfc)).append(char(0x7d)); // +inf, -inf, NaN
+        const int e5m2Count = int(e5m2.size()) + 3;
+        const QByteArray header =
+            QStringLiteral("{\"a\":{\"dtype\":\"F8_E4M3\",\"shape\":[%1],\"data_offsets\":[0,%1]},"
+                           "\"b\":{\"dtype\":\"F8_E5M2\",\"shape\":[%2],\"data_offsets\":[%1,%3]}}")
+                .arg(e4m3Count)
+                .arg(e5m2Count)
+                .arg(e4m3Count + e5m2Count)
+                .toUtf8();
+        const QString path = tmp(QStringLiteral("fp8.safetensors"));
+        QVERIFY(writeBytes(path, le64(quint64(header.size())) + header + data));
+        auto file = SafeTensorsFile::open(path);
+        QVERIFY2(file, qPrintable(file.error()));
+        const SafeTensorsFile& f = **file;
+        QCOMPARE(f.info(QStringLiteral("a"))->dtype, DType::F8_E4M3);
+
+        for (const at::ScalarType type : {at::kFloat, at::kHalf, at::kBFloat16}) {
+            const at::Tensor a = *f.load(QStringLiteral("a"), at::kCPU, type);
+            const at::Tensor b = *f.load(QStringLiteral("b"), at::kCPU, type);
+            QCOMPARE(a.scalar_type(), type);
+            const at::Tensor af = a.to(at::kFloat), bf = b.to(at::kFloat);
+            for (size_t i = 0; i < e4m3.size(); ++i)
+                QCOMPARE(af[int64_t(i)].item<float>(), e4m3[i].second);
+            QVERIFY(std::isnan(af[e4m3Count - 1].item<float>()));
+            for (size_t i = 0; i < e5m2.size(); ++i)
+                QCOMPARE(bf[int64_t(i)].item<float>(), e5m2[i].second);
+            const int64_t inf = int64_t(e5m2.size());
+            QVERIFY(std::isinf(bf[inf].item<float>()) && bf[inf].item<float>() > 0);
+            QVERIFY(std::isinf(bf[inf + 1].item<float>()) && bf[inf + 1].item<float>() < 0);
+            QVERIFY(std::isnan(bf[inf + 2].item<float>()));
+        }
+        // The table against libtorch's own float8 conversion, all 256 codes (libtorch 2.1+).
+        for (const DType format : {DType::F8_E4M3, DType::F8_E5M2}) {
+            const auto type = fp8ScalarType(format);
+            QCOMPARE(type.has_value(), fp8StorageAvailable());
+            if (!type)
+                continue;
+            const at::Tensor codes = at::arange(256, at::kInt).to(at::kByte);
+            const at::Tensor native = codes.view(*type).to(at::kFloat);
+            QVERIFY(at::equal(native.isnan(), fp8DecodeTable(format).isnan()));
+            QVERIFY(at::equal(native.nan_to_num(0), fp8DecodeTable(format).nan_to_num(0)));
+            // Kept 8-bit: the file's codes as a float8 tensor.
+            const at::Tensor kept = *f.load(QStringLiteral("a"), at::kCPU, *fp8ScalarType(DType::F8_E4M3));
+            QCOMPARE(kept.scalar_type(), *fp8ScalarType(DType::F8_E4M3));
+            QCOMPARE(kept.element_size(), int64_t(1));
+            if (at::hasCUDA()) {
+                const at::Tensor gpu = *f.load(QStringLiteral("b"), at::Device(at::kCUDA, 0), at::kHalf);
+                QVERIFY(gpu.is_cuda());
+                QVERIFY(at::equal(gpu.cpu().nan_to_num(0),
+                                  f.load(QStringLiteral("b"), at::kCPU, at::kHalf)->nan_to_num(0)));
+            }
+        }
+        QVERIFY(isFp8(at::kFloat) == false);
     }
 
     void writerRoundTripsAllDTypes() {

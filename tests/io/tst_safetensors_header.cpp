@@ -68,12 +68,6 @@ private Q_SLOTS:
         QTest::newRow("unknown dtype")
             << file("{" + entry("w", "U16", "[1]", 0, 2) + "}", 2)
             << QStringLiteral("tensor 'w' has dtype \"U16\", which TwistedPic does not know");
-        QTest::newRow("fp8 e4m3") << file("{" + entry("w", "F8_E4M3", "[4]", 0, 4) + "}", 4)
-                                  << QStringLiteral(
-                                         "tensor 'w' has dtype F8_E4M3 (8-bit float), which TwistedPic "
-                                         "cannot load yet. Use an F16, BF16 or F32 version");
-        QTest::newRow("fp8 e5m2") << file("{" + entry("w", "F8_E5M2", "[4]", 0, 4) + "}", 4)
-                                  << QStringLiteral("has dtype F8_E5M2 (8-bit float)");
         QTest::newRow("no shape") << file("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", 4)
                                   << QStringLiteral("tensor 'w' has no shape array");
         QTest::newRow("negative dim") << file("{" + entry("w", "F32", "[-1]", 0, 4) + "}", 4)
@@ -155,6 +149,10 @@ private Q_SLOTS:
                         entry("i", "U8", "[1]", 31, 32) + "," + entry("j", "BOOL", "[1]", 32, 33) + "}",
                     33)
             << 10 << qint64(33);
+        QTest::newRow("fp8 e4m3 and e5m2") << file("{" + entry("w", "F8_E4M3", "[4]", 0, 4) + "," +
+                                                       entry("v", "F8_E5M2", "[2,2]", 4, 8) + "}",
+                                                   8)
+                                           << 2 << qint64(8);
         QTest::newRow("unicode name and metadata")
             << file("{\"__metadata__\":{\"format\":\"pt\",\"\xc3\xa9t\xc3\xa9\":\"\xf0\x9f\x8c\x88\"}," +
                         entry("\xe6\x97\xa5", "U8", "[1]", 0, 1) + "}",

@@ -1,0 +1,191 @@
+// fp8 weights against diffusers' layerwise casting (tests/data/flux-tiny, made by
+// tools/reference/make_flux_tiny.py on the GPU machine): the tiny Flux dev transformer with its linear
+// layers stored as float8_e4m3fn exactly as `transformer.enable_layerwise_casting(storage_dtype=
+// torch.float8_e4m3fn, compute_dtype=torch.float32)` stores them, computed in float32.
+//
+//  - fp8 in the file (fp8/flux1-dev-tiny-fp8.safetensors: that state dict in Black Forest Labs' layout,
+//    40 F8_E4M3 tensors): on every libtorch, the same images as diffusers. libtorch 1.13 decodes the
+//    codes when loading (compared with diffusers on the CPU with the fp8 weights upcast); 2.1+ keeps them
+//    8-bit and upcasts per layer (on CUDA compared with diffusers' own layerwise run).
+//  - fp8 storage of a bf16/fp32 model (precision "fp8"): the layers diffusers rounds, and only those,
+//    become 8-bit, and the images match; libtorch 1.13 refuses with a message.
+// TWISTEDPIC_TEST_DEVICE=cuda runs the same on the GPU.
+#include "core/common/Json.h"
+#include "core/io/Fp8.h"
+#include "core/io/SafeTensors.h"
+#include "core/pipeline/ModelSource.h"
+#include "core/pipeline/TextToImage.h"
+#include "tests/support/TestUtil.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSet>
+#include <QtTest>
+
+#include <torch/cuda.h>
+
+using namespace tp;
+
+namespace {
+double maxAbs(const at::Tensor& a, const at::Tensor& b) {
+    return (a.to(at::kCPU, at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
+}
+
+// The names of `module`'s parameters held in fp8, and their bytes.
+QSet<QString> fp8Parameters(torch::nn::Module& module) {
+    QSet<QString> names;
+    for (const auto& p : module.named_parameters(/*recurse=*/true))
+        if (io::isFp8(p.value().scalar_type()))
+            names.insert(QString::fromStdString(p.key()));
+    return names;
+}
+
+const pipeline::ModelComponentRef* componentRef(pipeline::DiffusionModel& model, const QString& name) {
+    for (const auto& c : model.components())
+        if (c.name == name)
+            return &c;
+    return nullptr;
+}
+torch::nn::Module* componentOf(pipeline::DiffusionModel& model, const QString& name) {
+    const pipeline::ModelComponentRef* c = componentRef(model, name);
+    return c ? c->module : nullptr;
+}
+} // namespace
+
+class TestPipelineFp8 final : public QObject {
+    Q_OBJECT
+
+    std::shared_ptr<const io::SafeTensorsFile> m_ref;
+    QJsonObject m_cases;
+    bool m_cuda = false;
+
+    pipeline::DeviceChoice device(bool fp8Weights) const {
+        pipeline::DeviceChoice d;
+        d.device = m_cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+        d.dtype = at::kFloat;
+        d.fp8Weights = fp8Weights;
+        d.description = QStringLiteral("test float32");
+        return d;
+    }
+    QString folder() const { return test::dataPath(QStringLiteral("flux-tiny/pipeline")); }
+    // The transformer's tensors that diffusers' layerwise casting stored in fp8.
+    QSet<QString> fp8TensorNames() const {
+        QSet<QString> names;
+        for (const QJsonValue& v :
+             m_cases.value(QStringLiteral("fp8")).toObject().value(QStringLiteral("fp8_tensors")).toArray())
+            names.insert(v.toString());
+        return names;
+    }
+
+    // Pipeline case `index` of cases.json on `model`, against the fp8 references: diffusers' CUDA run,
+    // or on the CPU its run with the fp8 weights upcast to float32 (the same numbers, computed there).
+    void checkCase(pipeline::DiffusionModel& model, int index) {
+        const QJsonObject c = m_cases.value(QStringLiteral("pipeline")).toArray().at(index).toObject();
+        pipeline::TextToImageParams p;
+        p.prompt = c.value(QStringLiteral("prompt")).toString();
+        p.steps = c.value(QStringLiteral("steps")).toInt();
+        p.guidance = c.value(QStringLiteral("guidance_scale")).toDouble();
+        p.width = c.value(QStringLiteral("width")).toInt();
+        p.height = c.value(QStringLiteral("height")).toInt();
+        p.seed = static_cast<uint64_t>(c.value(QStringLiteral("seed")).toInteger());
+        p.maxSequenceLength = c.value(QStringLiteral("max_sequence_length")).toInt();
+        p.sampler = QStringLiteral("euler");
+        p.schedulerConfig = c.value(QStringLiteral("scheduler_config")).toObject();
+        auto out = pipeline::textToImage(model, p);
+        QVERIFY2(out, qPrintable(out.error()));
+        const QString suffix = m_cuda ? QString() : QStringLiteral("_cpu_dequant");
+        const at::Tensor latents = *m_ref->view(QStringLiteral("fp8.%1.latents%2").arg(index).arg(suffix));
+        const at::Tensor image = *m_ref->view(QStringLiteral("fp8.%1.image%2").arg(index).arg(suffix));
+        const double latentErr = maxAbs(out->latents[0], latents);
+        const double imageErr = maxAbs(out->images[0], image);
+        // How far fp8 moves the image from the float32 model's, for scale.
+        const double fromFp32 =
+            maxAbs(out->images[0], *m_ref->view(QStringLiteral("pipe.%1.image").arg(index)));
+        qInfo("fp8 case %d (%dx%d): latents %.3g, image %.3g from diffusers' fp8 run; %.3g from the fp32 "
+              "model's image",
+              index, p.width, p.height, latentErr, imageErr, fromFp32);
+        QVERIFY2(latentErr <= 1e-4 && imageErr <= 1e-4,
+                 qPrintable(QStringLiteral("latents %1, image %2").arg(latentErr).arg(imageErr)));
+        QVERIFY(fromFp32 > 1e-3); // the references differ: this compares fp8 with fp8
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        m_cuda = qEnvironmentVariable("TWISTEDPIC_TEST_DEVICE") == QLatin1String("cuda");
+        if (m_cuda) {
+            if (!torch::cuda::is_available())
+                QSKIP("TWISTEDPIC_TEST_DEVICE=cuda but no CUDA device");
+            at::globalContext().setAllowTF32CuDNN(false);
+            at::globalContext().setFloat32MatmulPrecision("highest");
+        }
+        pipeline::initCpuRuntime();
+        auto file =
+            io::SafeTensorsFile::open(test::dataPath(QStringLiteral("flux-tiny/reference.safetensors")));
+        QVERIFY2(file, qPrintable(file.error()));
+        m_ref = *file;
+        QFile cases(test::dataPath(QStringLiteral("flux-tiny/cases.json")));
+        QVERIFY(cases.open(QIODevice::ReadOnly));
+        m_cases = parseJson(cases.readAll()).object();
+        QVERIFY(m_cases.value(QStringLiteral("fp8")).isObject());
+    }
+
+    // A Flux transformer file with F8_E4M3 tensors (a "flux1-dev-fp8" checkpoint, BFL layout) in place of
+    // the folder's transformer.
+    void fp8FileMatchesDiffusers() {
+        auto model = pipeline::loadModel(folder(), device(false));
+        QVERIFY2(model, qPrintable(model.error()));
+        torch::nn::Module* transformer = componentOf(**model, QStringLiteral("transformer"));
+        QVERIFY(transformer);
+        const qint64 fp32Bytes = componentRef(**model, QStringLiteral("transformer"))->bytes;
+
+        io::SingleFileOptions options;
+        options.configFolder = folder();
+        auto file = pipeline::ModelSource::open(
+            test::dataPath(QStringLiteral("flux-tiny/fp8/flux1-dev-tiny-fp8.safetensors")), options);
+        QVERIFY2(file, qPrintable(file.error()));
+        QCOMPARE(file->family(), io::ModelFamily::Flux);
+        qint64 bytes = 0;
+        const Status loaded = file->loadWeights(QStringLiteral("transformer"), *transformer,
+                                                device(false).device, at::kFloat, &bytes);
+        QVERIFY2(loaded, qPrintable(loaded.error()));
+
+        // The file's 40 F8_E4M3 tensors (fused qkv in BFL's layout) are diffusers' 60 (to_q, to_k, to_v).
+        const QSet<QString> expectedFp8 = fp8TensorNames();
+        QCOMPARE(expectedFp8.size(), 60);
+        const QSet<QString> kept = fp8Parameters(*transformer);
+        if (io::fp8StorageAvailable()) {
+            QCOMPARE(kept, expectedFp8); // 8-bit on the device, upcast per layer
+            QVERIFY2(bytes < fp32Bytes / 2, qPrintable(QStringLiteral("%1 of %2").arg(bytes).arg(fp32Bytes)));
+        } else {
+            QVERIFY(kept.isEmpty()); // decoded when loaded
+        }
+        for (int index : {0, 1})
+            checkCase(**model, index);
+    }
+
+    // precision "fp8": the denoiser's layers rounded to float8_e4m3fn at load, as diffusers' layerwise
+    // casting does (the same tensors: norms, modulation, proj_out and embeddings kept).
+    void fp8StorageMatchesDiffusers() {
+        auto model = pipeline::loadModel(folder(), device(true));
+        if (!io::fp8StorageAvailable()) {
+            QVERIFY(!model);
+            QVERIFY2(model.error().contains(QStringLiteral("needs libtorch 2.1 or newer")),
+                     qPrintable(model.error()));
+            return;
+        }
+        QVERIFY2(model, qPrintable(model.error()));
+        torch::nn::Module* transformer = componentOf(**model, QStringLiteral("transformer"));
+        QVERIFY(transformer);
+        QCOMPARE(fp8Parameters(*transformer), fp8TensorNames());
+        // Text encoders and VAE stay as they are.
+        QVERIFY(fp8Parameters(*componentOf(**model, QStringLiteral("vae"))).isEmpty());
+        QVERIFY(fp8Parameters(*componentOf(**model, QStringLiteral("text_encoder_2"))).isEmpty());
+        for (int index : {0, 1})
+            checkCase(**model, index);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPipelineFp8)
+#include "tst_pipeline_fp8.moc"
