@@ -3,6 +3,7 @@
 // Torch-free: the files are sparse (a real header over a hole).
 #include "core/common/Paths.h"
 #include "core/io/SingleFileCheckpoint.h"
+#include "core/text/T5Tokenizer.h"
 #include "tests/io/FakeCheckpoints.h"
 
 #include <QDir>
@@ -555,20 +556,25 @@ private Q_SLOTS:
                  QStringLiteral("FlowMatchEulerDiscreteScheduler"));
         QCOMPARE(c.schedulerConfig().value(QStringLiteral("shift")).toDouble(), 3.0);
 
-        // CLIP-L pads with <|endoftext|>, CLIP-G with "!", T5 needs its own vocabulary.
+        // CLIP-L pads with <|endoftext|>, CLIP-G with "!", T5 reads the SentencePiece model that ships
+        // with the app (resources/tokenizers/t5, share/twistedpic/tokenizers/t5 once installed).
         const auto tokenizers = c.tokenizers();
-        if (paths::bundledTokenizerDir(QStringLiteral("t5")).isEmpty()) {
-            QVERIFY(!tokenizers);
-            QVERIFY2(tokenizers.error().contains(
-                         QStringLiteral("The T5 tokenizer that comes with TwistedPic is missing")),
-                     qPrintable(tokenizers.error()));
-        } else {
-            QVERIFY2(tokenizers, qPrintable(tokenizers.error()));
-            QCOMPARE(tokenizers->size(), size_t(3));
-            QCOMPARE(tokenizers->at(0).padToken, QString());
-            QCOMPARE(tokenizers->at(1).padToken, QStringLiteral("!"));
-            QCOMPARE(tokenizers->at(2).component, QStringLiteral("tokenizer_3"));
-        }
+        QVERIFY2(tokenizers, qPrintable(tokenizers.error()));
+        QCOMPARE(tokenizers->size(), size_t(3));
+        QCOMPARE(tokenizers->at(0).padToken, QString());
+        QCOMPARE(tokenizers->at(1).padToken, QStringLiteral("!"));
+        QCOMPARE(tokenizers->at(2).component, QStringLiteral("tokenizer_3"));
+        QCOMPARE(tokenizers->at(2).padToken, QString());
+        QVERIFY2(tokenizers->at(2).folder.endsWith(QLatin1String("tokenizers/t5")),
+                 qPrintable(tokenizers->at(2).folder));
+        QCOMPARE(QDir(tokenizers->at(2).folder).canonicalPath(),
+                 QDir(paths::bundledTokenizerDir(QStringLiteral("t5"))).canonicalPath());
+        // What ModelSource::t5Tokenizer() then loads: T5's vocabulary (tst_t5_tokenizer checks its ids).
+        auto t5Tokenizer = text::T5Tokenizer::load(tokenizers->at(2).folder);
+        QVERIFY2(t5Tokenizer, qPrintable(t5Tokenizer.error()));
+        QCOMPARE(t5Tokenizer->vocabSize(), 32100);
+        QVERIFY(t5Tokenizer->tokenize(QStringLiteral("A long paragraph for summarization."), 12).ids ==
+                (std::vector<std::int64_t>{71, 307, 8986, 21, 4505, 1635, 1707, 5, 1, 0, 0, 0}));
     }
 
     // sd3.5_large.safetensors holds the transformer only; without T5 SD 3 still runs.
@@ -684,6 +690,14 @@ private Q_SLOTS:
             QStringLiteral("vae.decoder.conv_in.weight"));
         QCOMPARE(comfy.schedulerConfig().value(QStringLiteral("use_dynamic_shifting")).toBool(), false);
         QCOMPARE(comfy.schedulerConfig().value(QStringLiteral("shift")).toDouble(), 1.0);
+        // Flux's T5 (tokenizer_2) reads the shipped T5 vocabulary as SD 3's does.
+        const auto tokenizers = comfy.tokenizers();
+        QVERIFY2(tokenizers, qPrintable(tokenizers.error()));
+        QCOMPARE(tokenizers->size(), size_t(2));
+        QVERIFY(tokenizers->at(0).folder.endsWith(QLatin1String("tokenizers/clip")));
+        QCOMPARE(tokenizers->at(1).component, QStringLiteral("tokenizer_2"));
+        QVERIFY2(tokenizers->at(1).folder.endsWith(QLatin1String("tokenizers/t5")),
+                 qPrintable(tokenizers->at(1).folder));
     }
 
     // What cannot run says why, each in its own words.

@@ -1,6 +1,8 @@
 // T5's SentencePiece tokenizer against tests/data/t5-tiny (tools/reference/make_t5_tiny.py): a
 // 240-piece unigram model trained with spm_train, and the ids spm_encode gives for a set of prompts,
-// with EOS, truncation and padding as transformers' T5 tokenizer adds them.
+// with EOS, truncation and padding as transformers' T5 tokenizer adds them. Then the real T5
+// vocabulary shipped with the app (resources/tokenizers/t5) against Hugging Face's ids.
+#include "core/common/Paths.h"
 #include "core/text/T5Tokenizer.h"
 #include "tests/support/TestUtil.h"
 
@@ -95,6 +97,9 @@ private Q_SLOTS:
     void speed();
     void sd3Fixture_data();
     void sd3Fixture();
+    void shippedVocabulary_data();
+    void shippedVocabulary();
+    void shippedVocabularyLayout();
 };
 
 void TestT5Tokenizer::cases_data() {
@@ -362,6 +367,180 @@ void TestT5Tokenizer::sd3Fixture() {
         }
     }
     qInfo("%d prompts x 3 lengths match transformers", compared / 3);
+}
+
+// ---- the shipped vocabulary (resources/tokenizers/t5) -------------------------------------------
+
+namespace {
+
+QString shippedFolder() {
+    return paths::bundledTokenizerDir(QStringLiteral("t5"));
+}
+
+} // namespace
+
+// The prompt token ids (no EOS) that Hugging Face's T5 tokenizer gives with the real vocabulary
+// (google-t5/t5-base, the same 32,000 pieces + 100 sentinels as SD 3's tokenizer_3 and Flux's
+// tokenizer_2). Sources:
+// - transformers: tests/models/t5/test_tokenization_t5.py (test_tokenizer_integration on the three
+//   sequences of test_tokenization_common.py, test_prepare_batch, test_eos_in_input,
+//   test_fast_and_slow_same_result, test_add_prefix_space);
+// - vocabulary: words that are one piece of T5's tokenizer.json (id = the piece's index);
+// - NFKC: the same pieces written so that only T5's normaliser (the nmt_nfkc charsmap) maps them;
+// - unknown: characters outside the vocabulary become "▁" and ONE <unk> (2): SentencePiece merges a
+//   run of unknown pieces (google/sentencepiece#854) and tokenizers' Unigram fuses them alike;
+// - spm: libsentencepiece 0.1.97 (spm_encode) with Google's own spiece.model (sha256 d60acb12…).
+void TestT5Tokenizer::shippedVocabulary_data() {
+    QTest::addColumn<QString>("prompt");
+    QTest::addColumn<Ids>("tokens");
+
+    // transformers
+    QTest::newRow("transformers: integration #0")
+        << QStringLiteral(
+               "Transformers (formerly known as pytorch-transformers and pytorch-pretrained-bert) "
+               "provides general-purpose architectures (BERT, GPT-2, RoBERTa, XLM, DistilBert, "
+               "XLNet...) for Natural Language Understanding (NLU) and Natural Language Generation "
+               "(NLG) with over 32+ pretrained models in 100+ languages and deep interoperability "
+               "between Jax, PyTorch and TensorFlow.")
+        << Ids{31220, 7,     41,   14034, 801,   38,    3,    102,   63,   17,    127,   524,   18,    7031,
+               2032,  277,   11,   3,     102,   63,    17,   127,   524,  18,    2026,  17,    10761, 18,
+               7041,  61,    795,  879,   18,    19681, 4648, 7,     41,   12920, 382,   6,     350,   6383,
+               4949,  6,     2158, 12920, 382,   9,     6,    3,     4,    11160, 6,     2043,  17153, 279,
+               49,    17,    6,    3,     4,     434,   9688, 11439, 21,   6869,  10509, 17725, 41,    567,
+               9138,  61,    11,   6869,  10509, 11946, 41,   18207, 517,  61,    28,    147,   3538,  1220,
+               7140,  10761, 2250, 16,    910,   1220,  8024, 11,    1659, 1413,  32,    883,   2020,  344,
+               2215,  226,   6,    12901, 382,   127,   524,  11,    4738, 7,     127,   15390, 5};
+    QTest::newRow("transformers: integration #1")
+        << QStringLiteral(
+               "BERT is designed to pre-train deep bidirectional representations from unlabeled text "
+               "by jointly conditioning on both left and right context in all layers.")
+        << Ids{272, 24203, 19,   876, 12,    554,   18, 9719, 1659, 2647, 26352, 6497, 7,  45, 73,   9339,
+               400, 26,    1499, 57,  22801, 10760, 30, 321,  646,  11,   269,   2625, 16, 66, 7500, 5};
+    const Ids fox{37, 1704, 4216, 3, 20400, 4418, 7, 147, 8, 19743, 1782, 5};
+    QTest::newRow("transformers: integration #2")
+        << QStringLiteral("The quick brown fox jumps over the lazy dog.") << fox;
+    QTest::newRow("transformers: prepare_batch") << QStringLiteral("A long paragraph for summarization.")
+                                                 << Ids{71, 307, 8986, 21, 4505, 1635, 1707, 5};
+    QTest::newRow("transformers: </s> in the input")
+        << QStringLiteral("A long paragraph for summarization. </s>")
+        << Ids{71, 307, 8986, 21, 4505, 1635, 1707, 5, 1};
+    QTest::newRow("transformers: </s> in the target")
+        << QStringLiteral("Summary of the text. </s>") << Ids{20698, 13, 8, 1499, 5, 1};
+    QTest::newRow("transformers: special tokens in the text")
+        << QStringLiteral("<pad> Today is <unk> nice day </s>") << Ids{0, 1960, 19, 2, 1245, 239, 1};
+    const Ids hey{9459, 149, 33, 25, 692};
+    QTest::newRow("transformers: add_prefix_space") << QStringLiteral("Hey how are you doing") << hey;
+    // Repeated spaces, a tab and a newline between words: SentencePiece's remove_extra_whitespaces (the
+    // tokenizer.json's Replace(" {2,}") / WhitespaceSplit) leaves the ids of the single-spaced text.
+    QTest::newRow("repeated whitespace")
+        << QStringLiteral("The  quick\tbrown   fox jumps over the lazy\ndog. ") << fox;
+    QTest::newRow("repeated whitespace 2") << QStringLiteral("Hey   how are\t\tyou   doing") << hey;
+
+    // vocabulary: single pieces, accents included
+    QTest::newRow("vocabulary: French")
+        << QString::fromUtf8("Café crème château façade") << Ids{18131, 20435, 24334, 24369};
+    QTest::newRow("vocabulary: German")
+        << QString::fromUtf8("Köln für über schön Größe") << Ids{18552, 218, 510, 9685, 12622};
+    QTest::newRow("vocabulary: Romanian")
+        << QString::fromUtf8("București și très déjà") << Ids{12557, 198, 1264, 4315};
+    // "▁comfy" is piece 18665 in Google's vocabulary; ComfyUI's copy of T5's tokenizer.json has
+    // "▁totoro" there, which would split "comfy".
+    QTest::newRow("vocabulary: comfy") << QStringLiteral("comfy") << Ids{18665};
+
+    // NFKC through the precompiled charsmap
+    QTest::newRow("NFKC: combining acute") << QStringLiteral("Cafe\u0301") << Ids{18131};
+    QTest::newRow("NFKC: full-width Koln") << QStringLiteral("\uff2b\u00f6\uff4c\uff4e") << Ids{18552};
+    QTest::newRow("NFKC: full-width Tokyo") << QStringLiteral("\uff34\uff4f\uff4b\uff59\uff4f") << Ids{12653};
+    QTest::newRow("NFKC: fi ligature") << QStringLiteral("\ufb01ne") << Ids{1399};
+
+    // unknown: CJK
+    QTest::newRow("unknown: Tokyo in kanji") << QString::fromUtf8("東京") << Ids{3, 2};
+    QTest::newRow("unknown: Japanese") << QString::fromUtf8("日本語のプロンプト") << Ids{3, 2};
+    QTest::newRow("unknown: a cat") << QString::fromUtf8("a cat 猫") << Ids{3, 9, 1712, 3, 2};
+
+    // spm: digits, punctuation, a prompt
+    QTest::newRow("spm: digits") << QStringLiteral("1234567890 and 3.14")
+                                 << Ids{586, 3710, 4834, 3940, 2394, 11, 1877, 2534};
+    QTest::newRow("spm: weights syntax")
+        << QStringLiteral("(masterpiece:1.2), best quality, [blurry]")
+        << Ids{41, 7429, 8424, 10, 10917, 201, 200, 463, 6, 784, 115, 29268, 908};
+    QTest::newRow("spm: exclamations") << QStringLiteral("masterpiece quality!!!") << Ids{20975, 463, 3158};
+    QTest::newRow("spm: prompt")
+        << QStringLiteral("a photo of an astronaut riding a horse on the moon, cinematic lighting, sunset")
+        << Ids{3, 9, 1202, 13, 46, 30059, 7494, 3, 9, 4952, 30, 8, 8114, 6, 10276, 1225, 3598, 6, 13744};
+
+    // The sentinels follow the pieces, <extra_id_0> last (T5's layout).
+    QTest::newRow("sentinels") << QStringLiteral("Today<extra_id_0> nice <extra_id_99>")
+                               << Ids{1960, 32099, 1245, 32000};
+}
+
+void TestT5Tokenizer::shippedVocabulary() {
+    QFETCH(QString, prompt);
+    QFETCH(Ids, tokens);
+    const QString folder = shippedFolder();
+    QVERIFY2(!folder.isEmpty(), qPrintable(paths::bundledTokenizerDirs().join(QLatin1Char(' '))));
+    // The app's way (a folder, as SingleFileCheckpoint::tokenizers() names it) and the bare model.
+    for (const bool bare : {false, true}) {
+        auto tokenizer = bare ? T5Tokenizer::loadModel(QDir(folder).filePath(QStringLiteral("spiece.model")))
+                              : T5Tokenizer::load(folder);
+        QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+        const Ids encoded = tokenizer->encode(prompt);
+        QVERIFY2(
+            encoded == tokens,
+            qPrintable(QStringLiteral("encode: %1\n expected %2").arg(idsText(encoded), idsText(tokens))));
+        // As the SD 3 / Flux pipelines call it: EOS (1) after the prompt, then <pad> (0).
+        const int length = int(tokens.size()) + 4;
+        Ids padded = tokens;
+        padded.push_back(1);
+        padded.resize(size_t(length), 0);
+        const T5TokenizedPrompt t = tokenizer->tokenize(prompt, length);
+        QVERIFY2(t.ids == padded, qPrintable(idsText(t.ids)));
+        QCOMPARE(t.length, int(tokens.size()) + 1);
+        QVERIFY(!t.truncated());
+    }
+}
+
+// Found where the app looks (the build tree here; share/twistedpic/tokenizers/t5 once installed), and
+// laid out as T5's: 32,000 pieces, the 100 sentinels after them, <pad> 0, </s> 1, <unk> 2.
+void TestT5Tokenizer::shippedVocabularyLayout() {
+    const QString folder = shippedFolder();
+    QVERIFY2(!folder.isEmpty(), qPrintable(paths::bundledTokenizerDirs().join(QLatin1Char(' '))));
+    QCOMPARE(QDir(folder).canonicalPath(),
+             QDir(QStringLiteral(TP_SOURCE_DIR "/resources/tokenizers/t5")).canonicalPath());
+    QElapsedTimer timer;
+    timer.start();
+    auto tokenizer = T5Tokenizer::load(folder);
+    const double loadMs = double(timer.nsecsElapsed()) / 1e6;
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error()));
+    QCOMPARE(tokenizer->pieceCount(), 32000);
+    QCOMPARE(tokenizer->vocabSize(), 32100);
+    QCOMPARE(tokenizer->padId(), std::int64_t(0));
+    QCOMPARE(tokenizer->eosId(), std::int64_t(1));
+    QCOMPARE(tokenizer->unkId(), std::int64_t(2));
+    QCOMPARE(tokenizer->modelMaxLength(), T5Tokenizer::kDefaultMaxLength);
+    QCOMPARE(tokenizer->tokenString(0), QStringLiteral("<pad>"));
+    QCOMPARE(tokenizer->tokenString(1), QStringLiteral("</s>"));
+    QCOMPARE(tokenizer->tokenString(2), QStringLiteral("<unk>"));
+    QCOMPARE(tokenizer->tokenString(3), QStringLiteral("\u2581"));
+    QCOMPARE(tokenizer->tokenString(31999), QString::fromUtf8("▁Internațional"));
+    QCOMPARE(tokenizer->tokenId(QStringLiteral("<extra_id_0>")), std::optional<std::int64_t>(32099));
+    QCOMPARE(tokenizer->tokenId(QStringLiteral("<extra_id_99>")), std::optional<std::int64_t>(32000));
+    QCOMPARE(tokenizer->tokenId(QStringLiteral("\u2581comfy")), std::optional<std::int64_t>(18665));
+    QCOMPARE(tokenizer->tokenId(QStringLiteral("\u2581totoro")), std::optional<std::int64_t>());
+    // Long prompts: truncation keeps the EOS last, as at SD 3's 256 and Flux's 512 tokens.
+    QString words;
+    for (int i = 0; i < 300; ++i)
+        words += QStringLiteral("castle ");
+    const T5TokenizedPrompt t = tokenizer->tokenize(words, 256);
+    QCOMPARE(int(t.ids.size()), 256);
+    QCOMPARE(t.ids[255], std::int64_t(1));
+    QCOMPARE(t.ids[0], tokenizer->tokenId(QStringLiteral("\u2581castle")).value_or(-1));
+    QVERIFY(t.truncated());
+    QCOMPARE(
+        tokenizer->decode(tokenizer->encode(QStringLiteral("Cafe\u0301 in \uff34\uff4f\uff4b\uff59\uff4f"))),
+        QString::fromUtf8("Café in Tokyo"));
+    qInfo("shipped T5 vocabulary %s: %d pieces, loaded in %.1f ms", qPrintable(folder),
+          tokenizer->pieceCount(), loadMs);
 }
 
 QTEST_GUILESS_MAIN(TestT5Tokenizer)
