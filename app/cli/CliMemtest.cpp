@@ -26,7 +26,8 @@ int runMemtest(Context& ctx, const QStringList& args) {
                                    QStringLiteral("20"));
     const QCommandLineOption device(QStringLiteral("device"), QStringLiteral("auto, cpu, cuda or cuda:N."),
                                     QStringLiteral("DEV"), s.device());
-    const QCommandLineOption precision(QStringLiteral("precision"), QStringLiteral("auto, fp16, bf16, fp32 or fp8 (fp8:bf16 …)."),
+    const QCommandLineOption precision(QStringLiteral("precision"),
+                                       QStringLiteral("auto, fp16, bf16, fp32 or fp8 (fp8:bf16 …)."),
                                        QStringLiteral("P"), s.value(keys::Precision).toString());
     const QCommandLineOption settle(QStringLiteral("settle"),
                                     QStringLiteral("Seconds before the last reading."), QStringLiteral("S"),

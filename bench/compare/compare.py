@@ -124,8 +124,8 @@ def make_model(family, folder, dtype, args, raw):
     return out
 
 
-def run_diffusers(family, folder, shapes, settings, compiled, args, raw):
-    name = f"{family}-diffusers-{'compiled' if compiled else 'eager'}"
+def run_diffusers(family, folder, shapes, settings, compiled, args, raw, fp8=False):
+    name = f"{family}-diffusers-{'compiled' if compiled else 'fp8' if fp8 else 'eager'}"
     out_json = os.path.join(raw, name + ".json")
     if os.path.exists(out_json):
         os.remove(out_json)
@@ -140,13 +140,16 @@ def run_diffusers(family, folder, shapes, settings, compiled, args, raw):
         cmd += ["--max-sequence-length", str(settings["max_sequence_length"])]
     if compiled:
         cmd += ["--compile", "--no-unload"]
+    if fp8:
+        cmd += ["--fp8-layerwise"]
     if args.inductor_cache:
         env = dict(python_env(), TORCHINDUCTOR_CACHE_DIR=args.inductor_cache)
     else:
         # A fresh inductor cache: "compile s" is what a first use costs, not a cache hit of an earlier call.
         # (Outside OUT: it is large and OUT gets packed.)
         env = dict(python_env(), TORCHINDUCTOR_CACHE_DIR=f"/tmp/compare-inductor-{name}-{os.getpid()}")
-    log(f"[{family}] diffusers {'compiled' if compiled else 'eager'}: {len(shapes)} shape(s)")
+    log(f"[{family}] diffusers {'compiled' if compiled else 'eager, fp8 layerwise' if fp8 else 'eager'}: "
+        f"{len(shapes)} shape(s)")
     res = run(cmd, os.path.join(raw, name + ".log"), args.timeout_compiled if compiled else args.timeout, env)
     data = read_json(out_json)
     for line in res["tail"].splitlines()[-(len(shapes) + 2):]:
@@ -156,8 +159,10 @@ def run_diffusers(family, folder, shapes, settings, compiled, args, raw):
             "log": os.path.relpath(os.path.join(raw, name + ".log"), args.out)}
 
 
-def run_twistedpic(family, folder, shapes, settings, args, raw):
-    out_json = os.path.join(raw, f"{family}-twistedpic.json")
+def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None):
+    tag = f"{family}-twistedpic" + ("-fp8" if precision and precision.startswith("fp8") else "")
+    precision = precision or settings["dtype"]
+    out_json = os.path.join(raw, f"{tag}.json")
     if os.path.exists(out_json):
         os.remove(out_json)
     notes = []
@@ -172,14 +177,14 @@ def run_twistedpic(family, folder, shapes, settings, args, raw):
     cmd = [args.bench, "generation", "--model", folder, "--sizes", ",".join(sizes),
            "--batches", ",".join(map(str, batches)), "--steps", str(settings["steps"]),
            "--guidance", str(settings["guidance"]), "--sampler", sampler, "--no-cold",
-           "--precisions", settings["dtype"], "--json", out_json]
+           "--precisions", precision, "--json", out_json]
     log(f"[{family}] twistedpic-bench generation: sizes {','.join(sizes)} batches {','.join(map(str, batches))}")
     # The bench needs the libraries the Python side is kept away from (device.sh's refpy strips the Qt
     # kit from LD_LIBRARY_PATH and keeps the original in TP_BENCH_LD_LIBRARY_PATH).
     env = dict(os.environ)
     if env.get("TP_BENCH_LD_LIBRARY_PATH"):
         env["LD_LIBRARY_PATH"] = env["TP_BENCH_LD_LIBRARY_PATH"]
-    res = run(cmd, os.path.join(raw, f"{family}-twistedpic.log"), args.timeout, env)
+    res = run(cmd, os.path.join(raw, f"{tag}.log"), args.timeout, env)
     data = read_json(out_json)
     tail = [l for l in res["tail"].splitlines() if l.strip()]
     for line in tail[-(len(sizes) * len(batches) + 3):]:
@@ -189,7 +194,30 @@ def run_twistedpic(family, folder, shapes, settings, args, raw):
         err = f"twistedpic-bench exited {res['rc']}: " + "; ".join((data or {}).get("notes", [])[:3])
     return {"call": " ".join(map(shlex.quote, cmd)), "seconds": res["seconds"], "rc": res["rc"],
             "timed_out": res["timed_out"], "error": err, "notes": notes, "report": data,
-            "log": os.path.relpath(os.path.join(raw, f"{family}-twistedpic.log"), args.out)}
+            "log": os.path.relpath(os.path.join(raw, f"{tag}.log"), args.out), "precision": precision}
+
+
+def run_memtest(family, folder, shapes, settings, args, raw, precision):
+    """twistedpic-cli memtest on the first shape: device memory after load, at the peak, after cleanup, after
+    unload to pinned RAM and after reload (the figures the issues ask for next to diffusers')."""
+    w, h, _ = shapes[0]
+    tag = f"{family}-memtest-{precision.replace(':', '-')}"
+    cmd = [args.memtest, "--config", os.path.join(raw, "memtest.conf"), "memtest", "--model", folder,
+           "--width", str(w), "--height", str(h), "--steps", str(settings["steps"]), "--precision", precision,
+           "--settle", "0"]
+    env = dict(os.environ)
+    if env.get("TP_BENCH_LD_LIBRARY_PATH"):
+        env["LD_LIBRARY_PATH"] = env["TP_BENCH_LD_LIBRARY_PATH"]
+    log(f"[{family}] twistedpic-cli memtest {w}x{h} {precision}")
+    res = run(cmd, os.path.join(raw, tag + ".log"), args.timeout, env)
+    with open(os.path.join(raw, tag + ".log"), encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    table = [l for l in text.splitlines() if l.startswith("|") or l.startswith("  ") or "MiB" in l]
+    for line in table[-12:]:
+        log("    " + line)
+    return {"call": " ".join(map(shlex.quote, cmd)), "rc": res["rc"], "seconds": res["seconds"],
+            "precision": precision, "output": text[-6000:],
+            "error": None if res["rc"] == 0 else side_error(res, None, "twistedpic-cli memtest")}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -241,18 +269,23 @@ def ratio(a, b):
 def combine_family(fam):
     rows = []
     dtype = fam["settings"]["dtype"]
-    for w, h, b in fam["shapes"]:
-        eager = diffusers_row(fam.get("diffusers_eager"), w, h, b)
-        comp = diffusers_row(fam.get("diffusers_compiled"), w, h, b)
-        if comp is not None and (w, h, b) not in fam["compiled_shapes"]:
-            comp = None
-        tp = twistedpic_row(fam.get("twistedpic"), w, h, b, dtype)
-        rows.append({"family": fam["family"], "size": f"{w}x{h}", "batch": b, "steps": fam["settings"]["steps"],
-                     "dtype": dtype, "diffusers_eager": eager, "diffusers_compiled": comp, "twistedpic": tp,
-                     "ratio_eager": ratio((eager or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
-                     "ratio_compiled": ratio((comp or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
-                     "peak_ratio": ratio((tp or {}).get("peak_allocated_mib"),
-                                         (eager or {}).get("peak_allocated_mib"))})
+    variants = [(dtype, "diffusers_eager", "diffusers_compiled", "twistedpic", dtype)]
+    if fam.get("diffusers_fp8") or fam.get("twistedpic_fp8"):
+        # diffusers' enable_layerwise_casting(float8_e4m3fn) next to TwistedPic's precision fp8:DTYPE
+        variants.append((f"fp8 ({dtype} compute)", "diffusers_fp8", None, "twistedpic_fp8", f"fp8:{dtype}"))
+    for label, eager_key, comp_key, tp_key, tp_precision in variants:
+        for w, h, b in fam["shapes"]:
+            eager = diffusers_row(fam.get(eager_key), w, h, b)
+            comp = diffusers_row(fam.get(comp_key), w, h, b) if comp_key else None
+            if comp is not None and (w, h, b) not in fam["compiled_shapes"]:
+                comp = None
+            tp = twistedpic_row(fam.get(tp_key), w, h, b, tp_precision)
+            rows.append({"family": fam["family"], "size": f"{w}x{h}", "batch": b, "steps": fam["settings"]["steps"],
+                         "dtype": label, "diffusers_eager": eager, "diffusers_compiled": comp, "twistedpic": tp,
+                         "ratio_eager": ratio((eager or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
+                         "ratio_compiled": ratio((comp or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
+                         "peak_ratio": ratio((tp or {}).get("peak_allocated_mib"),
+                                             (eager or {}).get("peak_allocated_mib"))})
     return rows
 
 
@@ -323,8 +356,13 @@ def markdown(report):
                          f"{fmt(um.get('device_used_mib'), 0)} MiB; back to the GPU in {fmt(u.get('reload_s'), 2)} s")
         if d.get("tokenizers"):
             lines.append("diffusers T5 tokenizer: " + "; ".join(f"{k}: {v}" for k, v in d["tokenizers"].items()))
+        dfp8 = ((fam.get("diffusers_fp8") or {}).get("report") or {}).get("memory_after_cleanup")
+        if dfp8:
+            lines.append(f"diffusers fp8 after cleanup: allocated {dfp8['allocated_mib']:.0f} MiB, device used "
+                         f"{dfp8['device_used_mib']:.0f} MiB")
         for key, what in (("make", "make"), ("diffusers_eager", "diffusers eager"),
-                          ("diffusers_compiled", "diffusers compiled"), ("twistedpic", "TwistedPic")):
+                          ("diffusers_compiled", "diffusers compiled"), ("diffusers_fp8", "diffusers fp8"),
+                          ("twistedpic", "TwistedPic"), ("twistedpic_fp8", "TwistedPic fp8")):
             side = fam.get(key) or {}
             if side.get("error"):
                 lines.append(f"**{what}: {side['error']}**")
@@ -341,6 +379,11 @@ def markdown(report):
             for e in rep.get("errors", []) or []:
                 lines.append(f"{what}: {e[:300]}")
         out.append(f"**{fam['family']}** ({fam['folder']}): " + "; ".join(lines) + "\n")
+        for m in fam.get("memtest") or []:
+            out.append(f"TwistedPic memtest, {m['precision']}" + (f" (**{m['error']}**)" if m.get("error") else "")
+                       + ":\n\n```\n" + "\n".join(l for l in m.get("output", "").splitlines()
+                                                     if "[info]" not in l and "[debug]" not in l)[-3000:]
+                       + "\n```\n")
     return "\n".join(out) + "\n"
 
 
@@ -367,6 +410,10 @@ def main(argv=None):
                          "or every shape (each shape compiles anew: ~50-90 s each)")
     ap.add_argument("--inductor-cache", help="reuse this inductor cache (default: a fresh one, so the first "
                     "compiled call is what a first use costs)")
+    ap.add_argument("--fp8", action="store_true", help="also diffusers with enable_layerwise_casting("
+                    "float8_e4m3fn) and TwistedPic with precision fp8:DTYPE (the denoiser's weights in 8 bits)")
+    ap.add_argument("--memtest", metavar="TWISTEDPIC_CLI", help="also run `twistedpic-cli memtest` (memory after "
+                    "load, peak, cleanup, unload, reload) on the first shape, per precision")
     ap.add_argument("--skip-diffusers", action="store_true")
     ap.add_argument("--skip-twistedpic", action="store_true")
     ap.add_argument("--no-make", action="store_true", help="never build a missing pipeline folder")
@@ -428,8 +475,19 @@ def main(argv=None):
             if compiled_shapes:
                 fam["diffusers_compiled"] = run_diffusers(family, folder, compiled_shapes, settings, True, args, raw)
                 write()
+            if args.fp8:
+                fam["diffusers_fp8"] = run_diffusers(family, folder, shapes, settings, False, args, raw, fp8=True)
+                write()
         if not args.skip_twistedpic:
             fam["twistedpic"] = run_twistedpic(family, folder, shapes, settings, args, raw)
+            write()
+            if args.fp8:
+                fam["twistedpic_fp8"] = run_twistedpic(family, folder, shapes, settings, args, raw,
+                                                       precision=f"fp8:{settings['dtype']}")
+                write()
+            if args.memtest:
+                precisions = [settings["dtype"]] + ([f"fp8:{settings['dtype']}"] if args.fp8 else [])
+                fam["memtest"] = [run_memtest(family, folder, shapes, settings, args, raw, p) for p in precisions]
         fam["rows"] = combine_family(fam)
         fam["seconds"] = time.perf_counter() - t_fam
         report["rows"] = [r for f in report["families"] for r in f.get("rows", [])]

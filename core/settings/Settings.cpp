@@ -68,7 +68,9 @@ std::vector<SettingDef> makeDefinitions() {
          {QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda"), QStringLiteral("cuda:*")},
          QStringLiteral("Where to run: auto, cpu, cuda or cuda:N")},
         {keys::Precision, Type::Choice, QStringLiteral("auto"), 0, 0, limits::precisionNames(),
-         QStringLiteral("Weights and activations on the GPU: auto (fp16), fp16, bf16, fp32")},
+         QStringLiteral(
+             "Weights and activations on the GPU: auto (the model family's fp16 or bf16), fp16, bf16, fp32, "
+             "or fp8 (the denoiser's weights in 8 bits, half the VRAM; needs libtorch 2.1+)")},
         {keys::MakeRoomBeforeGenerating,
          Type::Bool,
          false,
