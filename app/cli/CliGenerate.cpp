@@ -131,10 +131,17 @@ int runGenerate(Context& ctx, const QStringList& args) {
         QStringLiteral("SDXL micro-conditioning: the target size (default: the "
                        "image size)."),
         QStringLiteral("WxH"));
+    const QCommandLineOption trueCfg(
+        QStringLiteral("true-cfg"),
+        QStringLiteral("Flux: with a negative prompt, a second pass combined as classifier-free guidance at "
+                       "this scale (diffusers' true_cfg_scale; --cfg stays the embedded guidance). Twice the "
+                       "time. Default 1: off."),
+        QStringLiteral("SCALE"), QStringLiteral("1"));
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
                                    QStringLiteral("No progress bar; print only the written paths."));
-    for (const auto& o : {model, prompt, negative, steps, cfg, sampler, seed, width, height, count, clipSkip,
-                          output, device, precision, distort, originalSize, crop, targetSize, quiet})
+    for (const auto& o :
+         {model,    prompt, negative, steps,     cfg,     sampler,      seed, width,      height,  count,
+          clipSkip, output, device,   precision, distort, originalSize, crop, targetSize, trueCfg, quiet})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(
@@ -185,6 +192,12 @@ int runGenerate(Context& ctx, const QStringList& args) {
         return Usage;
     }
     r.guidance = guidance->toDouble();
+    bool trueCfgOk = false;
+    r.trueCfgScale = parser.value(trueCfg).toDouble(&trueCfgOk);
+    if (!trueCfgOk || r.trueCfgScale < 1.0 || r.trueCfgScale > 30.0) {
+        ctx.err << "--true-cfg: '" << parser.value(trueCfg).left(40) << "' is not a number from 1 to 30\n";
+        return Usage;
+    }
     bool seedOk = false;
     r.seed = parser.value(seed).toLongLong(&seedOk);
     if (!seedOk) {

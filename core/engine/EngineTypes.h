@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/io/ModelFamily.h"
 #include "core/gpu/MemoryTypes.h"
+#include "core/io/ModelFamily.h"
 
 #include <QImage>
 #include <QMetaType>
@@ -21,7 +21,8 @@ struct GenerationRequest {
     QString sampler = QStringLiteral("euler_a");
     int steps = 20;
     double guidance = 7.5;
-    int width = 512; // multiples of 8
+    double trueCfgScale = 1.0; // Flux: > 1 with a negative prompt = diffusers' true CFG (a second pass)
+    int width = 512;           // multiples of 8
     int height = 512;
     qint64 seed = -1;                           // -1: random; image i uses seed + i
     int count = 1;                              // images per prompt (one batch)

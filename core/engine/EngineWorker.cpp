@@ -309,7 +309,9 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             request.seed = static_cast<qint64>(QRandomGenerator::global()->bounded(quint32(0xFFFFFFFFu)));
         request.model = model->name;
         request.device = QString::fromStdString(device->device.str());
-        request.precision = pipeline::dtypeName(device->dtype);
+        request.precision = device->fp8Weights
+                                ? QStringLiteral("fp8 weights, %1").arg(pipeline::dtypeName(device->dtype))
+                                : pipeline::dtypeName(device->dtype);
 
         pipeline::TextToImageParams params;
         params.prompt = request.prompt;
@@ -318,6 +320,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         params.sampler = request.sampler;
         params.steps = request.steps;
         params.guidance = request.guidance;
+        params.trueCfgScale = request.trueCfgScale;
         params.width = request.width;
         params.height = request.height;
         params.seed = static_cast<uint64_t>(request.seed);

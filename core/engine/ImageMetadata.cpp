@@ -24,6 +24,7 @@ const QString kSize = QStringLiteral("Size");
 const QString kModelHash = QStringLiteral("Model hash");
 const QString kModel = QStringLiteral("Model");
 const QString kClipSkip = QStringLiteral("Clip skip");
+const QString kTrueCfg = QStringLiteral("True CFG scale"); // Flux with a negative pass (kept in extra)
 
 // One "Key: value" of the settings line; a value is a JSON string or runs to the next comma
 // (A1111's re_param).
@@ -151,6 +152,8 @@ ImageParameters parametersFor(const GenerationResult& result, int index, const Q
     if (p.modelName.isEmpty())
         p.modelName = QFileInfo(result.modelFolder.isEmpty() ? r.model : result.modelFolder).fileName();
     p.clipSkip = r.clipSkip;
+    if (r.trueCfgScale > 1.0)
+        p.extra.push_back({kTrueCfg, formatNumber(r.trueCfgScale)});
     return p;
 }
 
@@ -171,6 +174,9 @@ GenerationRequest requestFrom(const ImageParameters& p, const GenerationRequest&
         r.height = p.height;
     }
     r.clipSkip = qMax(1, p.clipSkip);
+    bool trueCfgOk = false;
+    const double trueCfg = p.extraValue(kTrueCfg).toDouble(&trueCfgOk);
+    r.trueCfgScale = trueCfgOk && trueCfg > 1.0 ? trueCfg : 1.0;
     if (!p.modelFolder.isEmpty())
         r.model = p.modelFolder;
     else if (!p.modelName.isEmpty())

@@ -64,6 +64,10 @@ struct TextToImageParams {
     int maxSequenceLength = 0;
     // SD 3: run without T5 (zeros in its place, as diffusers allows with text_encoder_3=None).
     bool withoutT5 = false;
+    // Flux (guidance-distilled): above 1 with a negative prompt, a second pass on the negative prompt
+    // combined as classifier-free guidance (diffusers' true_cfg_scale); `guidance` stays the
+    // embedded guidance. Twice the denoising time.
+    double trueCfgScale = 1.0;
     // Replaces the model's scheduler config for this run (as diffusers'
     // `XScheduler.from_config(other_config)` does); nullopt: the model's.
     std::optional<QJsonObject> schedulerConfig;
@@ -117,8 +121,9 @@ public:
     virtual Result<EncodedPrompts> encodePrompts(const TextToImageParams& params, bool guided) = 0;
     // The initial noise's shape for an image size; fails when the size does not fit the model.
     virtual Result<LatentShape> latentShape(int width, int height) const;
-    // Whether this guidance value needs a second (unconditional) batch.
-    virtual bool classifierFreeGuidance(double guidance) const { return guidance > 1.0; }
+    // The classifier-free guidance scale for this request (uncond + scale * (cond - uncond)); at
+    // most 1: one batch, no negative pass. The default: the request's guidance.
+    virtual double cfgScale(const TextToImageParams& p) const { return p.guidance; }
     // The sampler `name` (the family's words: "euler", "euler_a", … ; SD 3 and Flux: "euler", "heun")
     // built from `config` and set up for `steps` at this image size (Flux: its resolution-dependent
     // shift and sigmas). The default: the discrete-time samplers of core/sched.

@@ -101,7 +101,20 @@ Result<std::unique_ptr<sched::Scheduler>> FluxModel::makeScheduler(const QString
     return made;
 }
 
-Result<EncodedPrompts> FluxModel::encodePrompts(const TextToImageParams& p, bool) {
+Conditioning FluxModel::encodeText(const QString& text, int length, text::T5TokenizedPrompt* tokens) {
+    // CLIP-L: the pooled output only (pooler_output), 77 tokens.
+    const text::TokenizedPrompt clipTokens = m_tokenizer->tokenize(text);
+    const at::Tensor clipIds =
+        at::tensor(clipTokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
+    const at::Tensor pooled = m_textEncoder->forward(clipIds).pooled;
+    // T5: every token of the context.
+    *tokens = m_t5Tokenizer->tokenize(text, length);
+    const at::Tensor t5Ids =
+        at::tensor(tokens->ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
+    return Conditioning{m_textEncoder2->forward(t5Ids), pooled, {}}.to(m_device.dtype);
+}
+
+Result<EncodedPrompts> FluxModel::encodePrompts(const TextToImageParams& p, bool guided) {
     const int length = p.maxSequenceLength > 0 ? p.maxSequenceLength : m_defaultSequenceLength;
     if (length > kMaxSequenceLength)
         return Result<EncodedPrompts>::fail(
@@ -109,16 +122,12 @@ Result<EncodedPrompts> FluxModel::encodePrompts(const TextToImageParams& p, bool
                 .arg(kMaxSequenceLength)
                 .arg(length));
     EncodedPrompts e;
-    // CLIP-L: the pooled output only (pooler_output), 77 tokens.
-    const text::TokenizedPrompt clipTokens = m_tokenizer->tokenize(p.prompt);
-    const at::Tensor clipIds =
-        at::tensor(clipTokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
-    const at::Tensor pooled = m_textEncoder->forward(clipIds).pooled;
-    // T5: every token of the context.
-    const text::T5TokenizedPrompt t5Tokens = m_t5Tokenizer->tokenize(p.prompt, length);
-    const at::Tensor t5Ids =
-        at::tensor(t5Tokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
-    e.cond = Conditioning{m_textEncoder2->forward(t5Ids), pooled, {}}.to(m_device.dtype);
+    text::T5TokenizedPrompt t5Tokens;
+    e.cond = encodeText(p.prompt, length, &t5Tokens);
+    if (guided) { // true CFG: the negative prompt through the same encoders
+        text::T5TokenizedPrompt negativeTokens;
+        e.uncond = encodeText(p.negativePrompt.value_or(QString()), length, &negativeTokens);
+    }
     e.promptTokens = t5Tokens.promptTokens();
     e.maxTokens = length - 1;
     if (t5Tokens.truncated())

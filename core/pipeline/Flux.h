@@ -24,7 +24,11 @@ public:
                                                         const DeviceChoice& device);
 
     Result<EncodedPrompts> encodePrompts(const TextToImageParams& params, bool guided) override;
-    bool classifierFreeGuidance(double) const override { return false; }
+    // Guidance-distilled: guidance goes into the transformer; classifier-free guidance only as
+    // diffusers' "true CFG" (trueCfgScale > 1 and a negative prompt).
+    double cfgScale(const TextToImageParams& p) const override {
+        return p.trueCfgScale > 1.0 && p.negativePrompt ? p.trueCfgScale : 1.0;
+    }
     Result<std::unique_ptr<sched::Scheduler>> makeScheduler(const QString& name, const QJsonObject& config,
                                                             int steps, int width, int height) const override;
     at::Tensor denoise(const at::Tensor& x, const at::Tensor& timestep, const Conditioning& cond,
@@ -33,6 +37,8 @@ public:
 
 private:
     FluxModel(const ModelSource& source, const DeviceChoice& device);
+    // CLIP-L's pooled output and T5's context for `text`, T5 padded to `length` tokens.
+    Conditioning encodeText(const QString& text, int length, text::T5TokenizedPrompt* tokens);
 
     std::optional<text::ClipTokenizer> m_tokenizer;
     std::optional<text::T5Tokenizer> m_t5Tokenizer;

@@ -55,7 +55,8 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
     // 1. Text. With guidance the batch is [uncond; cond] so that one denoiser call serves both.
     QElapsedTimer t;
     t.start();
-    const bool guided = model.classifierFreeGuidance(p.guidance);
+    const double cfg = model.cfgScale(p);
+    const bool guided = cfg > 1.0;
     Result<EncodedPrompts> encoded = model.encodePrompts(p, guided);
     if (!encoded)
         return R::fail(encoded.error());
@@ -90,7 +91,7 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
         at::Tensor prediction = model.denoise(input, first.timestepTensor(i).to(device), cond, p.guidance);
         if (guided) {
             const std::vector<at::Tensor> halves = prediction.chunk(2);
-            prediction = halves[0] + p.guidance * (halves[1] - halves[0]);
+            prediction = halves[0] + cfg * (halves[1] - halves[0]);
         }
         std::vector<at::Tensor> next;
         for (int j = 0; j < p.count; ++j)

@@ -335,6 +335,17 @@ private Q_SLOTS:
         QCOMPARE(r.outputDir, QStringLiteral("/out"));
         p.sampler = QStringLiteral("DPM++ SDE"); // not ours: the base's sampler stays
         QCOMPARE(requestFrom(p, base).sampler, base.sampler);
+        QCOMPARE(r.trueCfgScale, 1.0);
+
+        // Flux's true CFG travels as "True CFG scale" and comes back.
+        GenerationResult result;
+        result.request = r;
+        result.request.trueCfgScale = 2.5;
+        const QString text = formatParameters(parametersFor(result, 0));
+        QVERIFY2(text.contains(QStringLiteral("True CFG scale: 2.5")), qPrintable(text));
+        QCOMPARE(requestFrom(*parseParameters(text)).trueCfgScale, 2.5);
+        result.request.trueCfgScale = 1.0; // off: not written
+        QVERIFY(!formatParameters(parametersFor(result, 0)).contains(QStringLiteral("True CFG")));
     }
 
     void readsChunkFromOtherTools() {

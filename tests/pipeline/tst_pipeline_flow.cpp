@@ -223,10 +223,8 @@ private Q_SLOTS:
         QFETCH(int, index);
         const QJsonObject c =
             m_fixtures.at(fixture).cases.value(QStringLiteral("pipeline")).toArray().at(index).toObject();
-        if (c.value(QStringLiteral("true_cfg_scale")).toDouble() > 1.0)
-            QSKIP("Flux's true CFG (a second pass with a negative prompt) is not supported; the app sends "
-                  "none");
         pipeline::TextToImageParams p = params(c);
+        p.trueCfgScale = c.value(QStringLiteral("true_cfg_scale")).toDouble(1.0); // Flux's true CFG
         QString model;
         if (fixture == QLatin1String("sd3")) {
             model = c.value(QStringLiteral("transformer")).toString();
