@@ -107,6 +107,18 @@ def side_error(res, data, what):
 # ---------------------------------------------------------------------------------------------------------
 
 
+def resume(out_json, args, family, name):
+    """--resume: a side whose JSON an earlier call on this machine left (with results) is taken as it is."""
+    if not args.resume:
+        return None
+    data = read_json(out_json)
+    if not data or not data.get("results"):
+        return None
+    log(f"[{family}] {name}: resumed from {out_json}")
+    return {"call": "(resumed from an earlier call)", "seconds": 0, "rc": 0, "timed_out": False, "error": None,
+            "report": data, "log": os.path.relpath(out_json[:-5] + ".log", args.out), "resumed": True}
+
+
 def make_model(family, folder, dtype, args, raw):
     if os.path.isfile(os.path.join(folder, "model_index.json")):
         return {"made": False, "folder": folder}
@@ -127,6 +139,8 @@ def make_model(family, folder, dtype, args, raw):
 def run_diffusers(family, folder, shapes, settings, compiled, args, raw, fp8=False):
     name = f"{family}-diffusers-{'compiled' if compiled else 'fp8' if fp8 else 'eager'}"
     out_json = os.path.join(raw, name + ".json")
+    if resumed := resume(out_json, args, family, name):
+        return resumed
     if os.path.exists(out_json):
         os.remove(out_json)
     sizes = sorted({(w, h) for w, h, _ in shapes}, key=lambda s: (s[0] * s[1], s))
@@ -163,6 +177,8 @@ def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None):
     tag = f"{family}-twistedpic" + ("-fp8" if precision and precision.startswith("fp8") else "")
     precision = precision or settings["dtype"]
     out_json = os.path.join(raw, f"{tag}.json")
+    if resumed := resume(out_json, args, family, tag):
+        return dict(resumed, precision=precision)
     if os.path.exists(out_json):
         os.remove(out_json)
     notes = []
@@ -202,6 +218,10 @@ def run_memtest(family, folder, shapes, settings, args, raw, precision):
     unload to pinned RAM and after reload (the figures the issues ask for next to diffusers')."""
     w, h, _ = shapes[0]
     tag = f"{family}-memtest-{precision.replace(':', '-')}"
+    done = read_json(os.path.join(raw, tag + ".json"))
+    if args.resume and done and not done.get("error"):
+        log(f"[{family}] memtest {precision}: resumed")
+        return done
     cmd = [args.memtest, "--config", os.path.join(raw, "memtest.conf"), "memtest", "--model", folder,
            "--width", str(w), "--height", str(h), "--steps", str(settings["steps"]), "--precision", precision,
            "--settle", "0"]
@@ -215,9 +235,12 @@ def run_memtest(family, folder, shapes, settings, args, raw, precision):
     table = [l for l in text.splitlines() if l.startswith("|") or l.startswith("  ") or "MiB" in l]
     for line in table[-12:]:
         log("    " + line)
-    return {"call": " ".join(map(shlex.quote, cmd)), "rc": res["rc"], "seconds": res["seconds"],
-            "precision": precision, "output": text[-6000:],
-            "error": None if res["rc"] == 0 else side_error(res, None, "twistedpic-cli memtest")}
+    out = {"call": " ".join(map(shlex.quote, cmd)), "rc": res["rc"], "seconds": res["seconds"],
+           "precision": precision, "output": text[-6000:],
+           "error": None if res["rc"] == 0 else side_error(res, None, "twistedpic-cli memtest")}
+    with open(os.path.join(raw, tag + ".json"), "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=1)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -414,6 +437,8 @@ def main(argv=None):
                     "float8_e4m3fn) and TwistedPic with precision fp8:DTYPE (the denoiser's weights in 8 bits)")
     ap.add_argument("--memtest", metavar="TWISTEDPIC_CLI", help="also run `twistedpic-cli memtest` (memory after "
                     "load, peak, cleanup, unload, reload) on the first shape, per precision")
+    ap.add_argument("--resume", action="store_true", help="keep the sides an earlier call left in OUT/raw "
+                    "(a run split over two device calls on the same warm machine)")
     ap.add_argument("--skip-diffusers", action="store_true")
     ap.add_argument("--skip-twistedpic", action="store_true")
     ap.add_argument("--no-make", action="store_true", help="never build a missing pipeline folder")
