@@ -156,6 +156,7 @@ int runGenerate(Context& ctx, const QStringList& args) {
     }
 
     engine::GenerationRequest r;
+    r.preview = false; // a terminal shows a progress bar, never the picture: the loop need not wait for it
     r.model = parser.value(model);
     r.prompt = parser.value(prompt);
     r.negativePrompt = parser.value(negative);

@@ -31,7 +31,10 @@ struct GenerationRequest {
     QString device = QStringLiteral("auto");    // auto | cpu | cuda | cuda:N
     QString precision = QStringLiteral("auto"); // auto | fp16 | bf16 | fp32
     QString outputDir;                          // where the PNG + JSON sidecar go; empty = don't write files
-    QVariantMap extra;                          // recorded in the sidecar as is (e.g. prompt-pipeline stages)
+    // Progress carries a latent preview (at most ~5 a second: each one waits for the GPU and copies the
+    // latents back); off where nothing shows it (the CLI), so the denoising loop never waits.
+    bool preview = true;
+    QVariantMap extra; // recorded in the sidecar as is (e.g. prompt-pipeline stages)
 };
 
 // After-generation GPU policy, pushed from Settings into the engine.

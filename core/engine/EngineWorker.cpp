@@ -25,6 +25,10 @@ MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before,
     return e;
 }
 
+// The shortest time between two previews: rendering one waits for the GPU (a host sync) and copies the
+// latents, which at 20+ it/s would cost a good part of each step.
+constexpr qint64 kPreviewIntervalMs = 200;
+
 // "auto" on a GPU is the family's half precision (bf16 where fp16 overflows); the CPU runs float32.
 // "fp8" stores the denoiser's weights in 8 bits and computes in that same half precision.
 QString familyPrecision(const QString& precision, io::ModelFamily family) {
@@ -334,6 +338,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
                                           m_memory.snapshot(), 0, request.prompt.left(60)));
         QElapsedTimer loop;
         loop.start();
+        QElapsedTimer sincePreview; // invalid until the first preview
         const auto onStep = [&](const pipeline::StepInfo& s) {
             Progress p;
             p.id = request.id;
@@ -342,7 +347,11 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             const double seconds = static_cast<double>(loop.nsecsElapsed()) / 1e9;
             p.itPerSec = seconds > 0 ? s.step / seconds : 0;
             p.secondsLeft = p.itPerSec > 0 ? (s.total - s.step) / p.itPerSec : 0;
-            p.preview = m_model->preview().render(s.latents);
+            if (request.preview &&
+                (!sincePreview.isValid() || sincePreview.elapsed() >= kPreviewIntervalMs)) {
+                p.preview = m_model->preview().render(s.latents); // waits for the step to finish
+                sincePreview.start();
+            }
             m_hooks.progress(p);
             return !isCancelled(request.id);
         };

@@ -116,6 +116,8 @@ private Q_SLOTS:
         QVERIFY(QFile::exists(res.files[0]));
         QVERIFY(res.timings.denoiseMs > 0);
         QCOMPARE(m_progress->size(), 3);
+        // The first step brings a preview; later ones only when 200 ms have passed (each waits for the GPU).
+        QVERIFY(!m_progress->at(0).at(0).value<Progress>().preview.isNull());
         const QString sidecar = res.files[0].left(res.files[0].size() - 4) + QStringLiteral(".json");
         QFile f(sidecar);
         QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(sidecar));
@@ -125,6 +127,16 @@ private Q_SLOTS:
         QCOMPARE(o.value(QStringLiteral("seed")).toInteger(), 42);
         QCOMPARE(o.value(QStringLiteral("steps")).toInt(), 3);
         QTRY_COMPARE(m_engine->state(), State::Idle);
+    }
+
+    // Where nothing shows a preview (the CLI), none is rendered: the loop never waits for the GPU.
+    void noPreviewWhenNotWanted() {
+        GenerationRequest r = request(fixtureModel());
+        r.preview = false;
+        QCOMPARE(run(r), QStringLiteral("finished"));
+        QCOMPARE(m_progress->size(), 3);
+        for (const QList<QVariant>& args : *m_progress)
+            QVERIFY(args.at(0).value<Progress>().preview.isNull());
     }
 
     void sameSeedSameImage() {
