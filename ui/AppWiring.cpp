@@ -161,6 +161,11 @@ void AppWiring::applyModels(const std::shared_ptr<const io::ModelCatalogue>& sca
         e.defaults = m.defaults;
         e.samplers = io::familyTraits(m.familyId).samplers;
         e.sizePresets = io::familyTraits(m.familyId).sizePresets;
+        e.offersWithoutT5 = !io::familyTraits(m.familyId).optionalT5.isEmpty();
+        e.t5Bytes = m.t5Bytes;
+        e.weightBytes = m.sizeBytes;
+        if (!m.companions.isEmpty())
+            e.tooltip += QStringLiteral("\n") + tr("with %1").arg(m.companions.join(QStringLiteral(", ")));
         entries.push_back(e);
     }
     QString current = m_settings.value(keys::DefaultModel).toString();
@@ -236,6 +241,11 @@ void AppWiring::wireServices() {
         m_ours.reservedBytes = s.self.valid ? s.self.reservedBytes : 0;
         m_ours.allocatedBytes = s.self.valid ? s.self.allocatedBytes : 0;
         rediagnose();
+        // Before the engine picked a device: the first one's figure.
+        const qint64 free = !s.gpuAvailable                              ? -1
+                            : m_engineDevice < 0 && !s.devices.isEmpty() ? s.devices.first().freeBytes
+                                                                         : engineDeviceFreeBytes(s);
+        m_window.form()->setGpuMemory(free, m_ours.modelResident ? m_loadedWeightBytes : 0);
     });
     connect(&m_engine, &engine::Engine::residencyChanged, this,
             [this](const QString& model, gpu::Residency where, qint64 bytes, int cudaDevice) {

@@ -796,6 +796,9 @@ void SingleFileCheckpoint::buildDitComponents(const SingleFileOptions& options) 
                                 .replace(QStringLiteral("the text encoders"),
                                          QStringLiteral("t5xxl_fp16.safetensors")));
     } else if (!missing.isEmpty()) {
+        for (const QString& m : missing)
+            m_missingParts << (m.startsWith(QLatin1String("the ")) ? QStringLiteral("VAE")
+                                                                   : m.section(QLatin1Char(' '), 0, 0));
         QStringList held;
         if (fileClipL)
             held << QStringLiteral("CLIP-L");
@@ -806,13 +809,17 @@ void SingleFileCheckpoint::buildDitComponents(const SingleFileOptions& options) 
         if (fileVae)
             held << QStringLiteral("the VAE");
         const QString what = QStringLiteral("the %1 transformer").arg(familyName(m_family));
-        m_problem = QStringLiteral("%1 holds %2 but not %3, which come as separate files: %4 (TwistedPic "
-                                   "recognises them by their contents).")
+        const auto andJoined = [](QStringList items) {
+            const QString last = items.takeLast();
+            return items.isEmpty() ? last : items.join(QStringLiteral(", ")) + QStringLiteral(" and ") + last;
+        };
+        m_problem = QStringLiteral("%1 holds %2 %3, which come as separate files: %4 (TwistedPic recognises "
+                                   "them by their contents).")
                         .arg(QFileInfo(m_path).fileName(),
-                             held.isEmpty()
-                                 ? QString(QStringLiteral("only ") + what)
-                                 : QString(what + QStringLiteral(" and ") + held.join(QStringLiteral(", "))),
-                             missing.join(QStringLiteral(", ")),
+                             held.isEmpty() ? QString(QStringLiteral("only ") + what + QLatin1Char(','))
+                                            : QString(what + QStringLiteral(" and ") + andJoined(held)),
+                             (held.isEmpty() ? QStringLiteral("not ") : QStringLiteral("but not ")) +
+                                 andJoined(missing),
                              whereCompanionsGo(!vae, !hasClipL || (sd3 && !hasClipG) || !hasT5));
     }
     for (const CompanionUse& c : m_companions)

@@ -91,6 +91,10 @@ public:
     const std::vector<CompanionUse>& companions() const { return m_companions; }
     // Their files, each once.
     QStringList companionFiles() const;
+    // What an SD 3.x / Flux file still lacks after its companions ("CLIP-L", "CLIP-G", "T5-XXL",
+    // "VAE"); problem() says where to put the files. Empty when nothing is missing (SD 3 without
+    // T5 runs: T5 is not listed then).
+    QStringList missingParts() const { return m_missingParts; }
     // The checkpoint's size plus its companions'.
     qint64 totalSize() const;
     // "fp16", "fp32", "bf16", "mixed" over the floating-point tensors (as WeightSummary).
@@ -161,6 +165,7 @@ private:
     QString m_predictionReason;
     std::vector<ComponentMapping> m_components;
     std::vector<CompanionUse> m_companions;
+    QStringList m_missingParts;
     QJsonObject m_schedulerConfig;
     std::vector<TokenizerChoice> m_tokenizers; // config folder's; empty: the shipped vocabulary
     QJsonObject m_modelIndex;                  // config folder's model_index.json, if any
