@@ -1,5 +1,6 @@
 #include "core/engine/EngineWorker.h"
 
+#include "core/common/Bytes.h"
 #include "core/common/Log.h"
 #include "core/engine/ModelHash.h"
 #include "core/engine/OutputWriter.h"
@@ -192,9 +193,8 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOpt
             m_leftOut << component;
             if (m_residency)
                 m_residency->forgetDropped();
-            const QString detail = QStringLiteral("%1: %2 released (%3 MiB), this run goes without it")
-                                       .arg(model.name, component)
-                                       .arg((had - m_model->weightBytes()) >> 20);
+            const QString detail = QStringLiteral("%1: %2 released (%3), this run goes without it")
+                                       .arg(model.name, component, formatBytes(had - m_model->weightBytes()));
             spdlog::info("{}", detail);
             doCleanup(detail);
             if (m_hooks.memoryEvent)
