@@ -251,7 +251,7 @@ private Q_SLOTS:
         auto missing = loadFile(file, options);
         QVERIFY(!missing);
         QVERIFY2(missing.error().contains(QStringLiteral("flux1-dev-tiny.safetensors holds only the Flux "
-                                                         "transformer but not the VAE (ae.safetensors)")),
+                                                         "transformer, not the VAE (ae.safetensors)")),
                  qPrintable(missing.error()));
         QVERIFY2(
             missing.error().contains(QStringLiteral("put the VAE in %1/vae or next to the file").arg(models)),
