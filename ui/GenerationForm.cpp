@@ -228,10 +228,8 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     grid->addLayout(seedRow, row++, 1, 1, 3);
     grid->addWidget(m_countLabel, row, 0);
     grid->addWidget(m_count, row++, 1);
-    auto* t5Row = new QHBoxLayout;
-    t5Row->addWidget(m_withoutT5);
-    t5Row->addWidget(m_t5Hint, 1);
-    grid->addLayout(t5Row, row++, 0, 1, 4);
+    grid->addWidget(m_withoutT5, row++, 0, 1, 4);
+    grid->addWidget(m_t5Hint, row++, 1, 1, 3);
     grid->addWidget(m_distort, row++, 0, 1, 4);
     auto* distortRow = new QHBoxLayout;
     distortRow->addWidget(m_distortMode, 2);
