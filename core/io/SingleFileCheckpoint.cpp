@@ -303,8 +303,10 @@ void SingleFileCheckpoint::classify(const SingleFileOptions& options) {
                (anyStartsWith(h, QStringLiteral("encoder.down_blocks.")) &&
                 anyStartsWith(h, QStringLiteral("decoder.up_blocks.")))) {
         m_variant = QStringLiteral("VAE only");
-        m_problem = QStringLiteral("A VAE on its own (no UNet or text encoder), not a checkpoint; choosing a "
-                                   "separate VAE is not supported yet.");
+        m_problem =
+            QStringLiteral("A VAE on its own (no UNet or text encoder), not a checkpoint; it goes with a "
+                           "single-file SD 3.x or Flux model that lacks one (found beside it), and cannot "
+                           "yet replace the VAE of SD 1.x/2.x/SDXL checkpoints.");
     } else if (anyContains(h, QStringLiteral("embeddings.token_embedding.weight")) ||
                anyStartsWith(h, QStringLiteral("encoder.block.0.layer.")) ||
                anyStartsWith(h, QStringLiteral("shared.weight")) ||

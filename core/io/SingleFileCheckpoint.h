@@ -2,7 +2,9 @@
 
 // A single-file checkpoint: the one .safetensors that most SD 1.x/2.x/SDXL users have
 // (A1111/Civitai, `models/Stable-diffusion/`), with the UNet, VAE and text encoders in the
-// original LDM/SGM layout. From the header alone (never the weights) this tells the family,
+// original LDM/SGM layout; or an SD 3.x / Flux file (SAI, BFL, ComfyUI layouts), whose missing
+// text encoders and VAE come from companion files given in the options or found beside it
+// (core/io/Companions.h). From the header alone (never the weights) this tells the family,
 // whether TwistedPic can run it and, if not, why; and for each component the diffusers
 // config.json it would have, inferred from tensor shapes, with the mapping of its tensors
 // (core/io/CheckpointKeyMap.h), the scheduler config of the family and the tokenizers to use
@@ -125,7 +127,8 @@ public:
     // The model components the file holds and the engine would load, in load order
     // ("text_encoder", "text_encoder_2", "unet", "vae"; SD 3.x: "text_encoder", "text_encoder_2",
     // "text_encoder_3" (T5), "transformer", "vae"; Flux: "text_encoder" (CLIP-L),
-    // "text_encoder_2" (T5), "transformer", "vae"), those present in the file. Available whenever the layout
+    // "text_encoder_2" (T5), "transformer", "vae"), those present in the file or taken from its companion
+    // files (companions(); mapping().file names the file). Available whenever the layout
     // is understood, even for a family the engine cannot run yet (supported() says that); empty for a
     // refiner, an inpainting model, an unknown layout, contradicting shapes, ...
     QStringList components() const;
