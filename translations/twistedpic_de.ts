@@ -1407,6 +1407,10 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
         <source>%1 (not supported yet)</source>
         <translation>%1 (noch nicht unterstützt)</translation>
     </message>
+    <message>
+        <source>%1 (needs %2)</source>
+        <translation>%1 (braucht %2)</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::ImportOriginal</name>
@@ -1460,6 +1464,10 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source>with %1</source>
         <translation>mit %1</translation>
+    </message>
+    <message>
+        <source>%1 (%2) — needs %3</source>
+        <translation>%1 (%2) — braucht %3</translation>
     </message>
 </context>
 </TS>

@@ -1407,6 +1407,10 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
         <source>%1 (not supported yet)</source>
         <translation>%1（未対応）</translation>
     </message>
+    <message>
+        <source>%1 (needs %2)</source>
+        <translation>%1(%2 が必要)</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::ImportOriginal</name>
@@ -1460,6 +1464,10 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source>with %1</source>
         <translation>%1 と一緒に</translation>
+    </message>
+    <message>
+        <source>%1 (%2) — needs %3</source>
+        <translation>%1 (%2) — %3 が必要</translation>
     </message>
 </context>
 </TS>

@@ -149,7 +149,18 @@ void AppWiring::applyModels(const std::shared_ptr<const io::ModelCatalogue>& sca
     m_lastModels = catalogue.models();
     if (m_firstRun)
         m_firstRun->setModels(m_lastModels);
+    QVector<ModelEntry> incomplete; // single files that lack companion files: listed, not choosable
     for (const io::ModelInfo& m : catalogue.models()) {
+        if (!m.supported && !m.missingParts.isEmpty()) {
+            ModelEntry e;
+            e.id = m.folder;
+            e.label =
+                tr("%1 (%2) — needs %3").arg(m.name, m.family, m.missingParts.join(QStringLiteral(", ")));
+            e.family = m.family;
+            e.unusable = m.problem;
+            incomplete.push_back(e);
+            continue;
+        }
         if (!m.supported)
             continue;
         ModelEntry e;
@@ -168,11 +179,13 @@ void AppWiring::applyModels(const std::shared_ptr<const io::ModelCatalogue>& sca
             e.tooltip += QStringLiteral("\n") + tr("with %1").arg(m.companions.join(QStringLiteral(", ")));
         entries.push_back(e);
     }
+    entries += incomplete;
     QString current = m_settings.value(keys::DefaultModel).toString();
     if (const io::ModelInfo* chosen = current.isEmpty() ? catalogue.defaultModel() : catalogue.find(current))
         current = chosen->folder;
     m_window.setModels(entries, current);
-    spdlog::info("{} usable model(s) found in {} ms", entries.size(), catalogue.scanMilliseconds());
+    spdlog::info("{} usable model(s) found in {} ms", entries.size() - incomplete.size(),
+                 catalogue.scanMilliseconds());
     Q_EMIT modelsRefreshed();
     if (m_waitingForModels) {
         const engine::GenerationRequest waiting = *m_waitingForModels;

@@ -26,6 +26,7 @@
 #include <QRegularExpression>
 #include <QRegularExpressionValidator>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -427,15 +428,26 @@ void GenerationForm::setModels(const QVector<ModelEntry>& models, const QString&
             ? (m_model->count() ? currentModel() : m_settings.value(keys::DefaultModel).toString())
             : current;
     m_model->clear();
+    int firstUsable = -1;
     for (const ModelEntry& m : models) {
         m_model->addItem(m.label.isEmpty() ? m.id : m.label, m.id);
-        m_model->setItemData(m_model->count() - 1, m.tooltip.isEmpty() ? m.id : m.tooltip, Qt::ToolTipRole);
-        m_model->setItemData(m_model->count() - 1, m.nativeSize, kNativeSizeRole);
-        m_model->setItemData(m_model->count() - 1, QVariant::fromValue(m), kEntryRole);
+        const int i = m_model->count() - 1;
+        m_model->setItemData(i, m.tooltip.isEmpty() ? m.id : m.tooltip, Qt::ToolTipRole);
+        m_model->setItemData(i, m.nativeSize, kNativeSizeRole);
+        m_model->setItemData(i, QVariant::fromValue(m), kEntryRole);
+        if (!m.unusable.isEmpty()) {
+            m_model->setItemData(i, m.unusable, Qt::ToolTipRole);
+            if (auto* items = qobject_cast<QStandardItemModel*>(m_model->model()))
+                items->item(i)->setEnabled(false);
+        } else if (firstUsable < 0) {
+            firstUsable = i;
+        }
     }
-    const int index = m_model->findData(m_pendingModel.isEmpty() ? keep : m_pendingModel);
+    int index = m_model->findData(m_pendingModel.isEmpty() ? keep : m_pendingModel);
     m_pendingModel.clear();
-    m_model->setCurrentIndex(index >= 0 ? index : 0);
+    if (index < 0 || !m_model->itemData(index, kEntryRole).value<ModelEntry>().unusable.isEmpty())
+        index = firstUsable;
+    m_model->setCurrentIndex(std::max(index, 0));
     modelChosen(); // the index signals came before each item's data was set
 }
 

@@ -41,6 +41,9 @@ struct ModelEntry {
     bool offersWithoutT5 = false;
     qint64 t5Bytes = 0;     // what T5 takes on the GPU (io::ModelInfo::t5Bytes)
     qint64 weightBytes = 0; // the whole model on disk, for "memory is short"
+    // Why it cannot be chosen (a single file whose text encoder or VAE files are missing): shown,
+    // greyed out, with this as its tooltip. Empty: usable.
+    QString unusable{};
 };
 
 // What to generate: prompt, negative prompt, model, sampler, steps, guidance, size, seed and

@@ -673,6 +673,11 @@ void SingleFileCheckpoint::buildDitComponents(const SingleFileOptions& options) 
         if (!m)
             return Result<ComponentMapping>::fail(QStringLiteral("%1: %2").arg(c.fileName(), m.error()));
         m->file = c.path;
+        if (!m->configProblem.isEmpty()) // the mappers name the prefix, which is empty here: name the file
+            m->configProblem =
+                c.fileName() +
+                (m->configProblem.startsWith(QLatin1String(": ")) ? QString() : QStringLiteral(": ")) +
+                m->configProblem;
         const bool given = std::any_of(givenPaths.begin(), givenPaths.end(), [&](const QString& p) {
             return QFileInfo(p).absoluteFilePath() == c.path;
         });

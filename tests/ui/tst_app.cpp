@@ -35,6 +35,7 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
@@ -407,6 +408,31 @@ private Q_SLOTS:
         QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
         QVERIFY(sampler->findData(QStringLiteral("dpmpp_2m")) >= 0);
         QCOMPARE(QSize(width->value(), height->value()), QSize(64, 64));
+    }
+
+    // A single Flux file whose text encoder and VAE files are missing is in the list, greyed out, its
+    // tooltip saying what to put where; the usable model stays chosen.
+    void incompleteSingleFileIsListedGreyedOut() {
+        const QString folder = m_dir.filePath(QStringLiteral("comfy/models/diffusion_models"));
+        QVERIFY(QDir().mkpath(folder));
+        QVERIFY(QFile::copy(QStringLiteral(TP_TEST_DATA_DIR "/flux-tiny/single/flux1-dev-tiny.safetensors"),
+                            folder + QStringLiteral("/flux1-dev-tiny.safetensors")));
+        QVERIFY(m_settings->set(keys::ModelSearchPaths, QStringList{fixtureModel(), folder}));
+        QSignalSpy models(m_wiring.get(), &ui::AppWiring::modelsRefreshed);
+        m_wiring->refreshModels();
+        QVERIFY(models.wait(60000));
+        auto* model = m_window->form()->findChild<QComboBox*>(QStringLiteral("model"));
+        const int i = model->findData(QString(folder + QStringLiteral("/flux1-dev-tiny.safetensors")));
+        QVERIFY(i >= 0);
+        QCOMPARE(model->itemText(i), QStringLiteral("flux1-dev-tiny (Flux) — needs CLIP-L, T5-XXL, VAE"));
+        QVERIFY(!qobject_cast<QStandardItemModel*>(model->model())->item(i)->isEnabled());
+        QVERIFY2(
+            model->itemData(i, Qt::ToolTipRole)
+                .toString()
+                .contains(QStringLiteral("put the VAE in %1/vae and the text encoders in %1/text_encoders")
+                              .arg(m_dir.filePath(QStringLiteral("comfy/models")))),
+            qPrintable(model->itemData(i, Qt::ToolTipRole).toString()));
+        QCOMPARE(model->currentData().toString(), fixtureModel());
     }
 
     // On the GPU machine: TWISTEDPIC_SCREENSHOT_MODEL names a full-size model; the window is
