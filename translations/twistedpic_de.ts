@@ -253,6 +253,30 @@
         <source>Reuse the last image&apos;s seed (%1)</source>
         <translation>Den Seed des letzten Bildes wiederverwenden (%1)</translation>
     </message>
+    <message>
+        <source>Without &amp;T5</source>
+        <translation>Ohne &amp;T5</translation>
+    </message>
+    <message>
+        <source>Run without the T5 text encoder: zeros stand in for its tokens, as diffusers allows. It is not loaded (or is released from the GPU), saving its memory; the picture follows the prompt a little less closely, long prompts more so.</source>
+        <translation>Ohne den T5-Textencoder erzeugen: Nullen treten an die Stelle seiner Tokens, wie diffusers es erlaubt. Er wird nicht geladen (oder von der GPU genommen) und spart so seinen Speicher; das Bild folgt dem Prompt etwas weniger genau, bei langen Prompts mehr.</translation>
+    </message>
+    <message>
+        <source>T5 needs ~%1</source>
+        <translation>T5 braucht ~%1</translation>
+    </message>
+    <message>
+        <source>T5 needs ~%1; %2 free: running without it may fit</source>
+        <translation>T5 braucht ~%1; %2 frei: ohne T5 könnte es passen</translation>
+    </message>
+    <message>
+        <source>T5 needs ~%1; %2 free</source>
+        <translation>T5 braucht ~%1; %2 frei</translation>
+    </message>
+    <message>
+        <source>The image was made without T5, which %1 cannot do.</source>
+        <translation>Das Bild wurde ohne T5 erzeugt, was %1 nicht kann.</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::ImageViewer</name>
@@ -1383,6 +1407,10 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
         <source>%1 (not supported yet)</source>
         <translation>%1 (noch nicht unterstützt)</translation>
     </message>
+    <message>
+        <source>%1 (needs %2)</source>
+        <translation>%1 (braucht %2)</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::ImportOriginal</name>
@@ -1432,6 +1460,14 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source>Making room on the GPU…</source>
         <translation>Auf der GPU wird Platz geschaffen…</translation>
+    </message>
+    <message>
+        <source>with %1</source>
+        <translation>mit %1</translation>
+    </message>
+    <message>
+        <source>%1 (%2) — needs %3</source>
+        <translation>%1 (%2) — braucht %3</translation>
     </message>
 </context>
 </TS>

@@ -253,6 +253,30 @@
         <source>Reuse the last image&apos;s seed (%1)</source>
         <translation>直前の画像のシードを再利用します(%1)</translation>
     </message>
+    <message>
+        <source>Without &amp;T5</source>
+        <translation>T5 なし(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Run without the T5 text encoder: zeros stand in for its tokens, as diffusers allows. It is not loaded (or is released from the GPU), saving its memory; the picture follows the prompt a little less closely, long prompts more so.</source>
+        <translation>T5 テキストエンコーダーなしで生成します。diffusers と同じく、そのトークンの代わりにゼロを使います。T5 は読み込まれず(または GPU から解放され)、そのメモリを節約できます。画像がプロンプトに従う度合いは少し下がり、長いプロンプトほど影響が大きくなります。</translation>
+    </message>
+    <message>
+        <source>T5 needs ~%1</source>
+        <translation>T5 には約 %1 が必要です</translation>
+    </message>
+    <message>
+        <source>T5 needs ~%1; %2 free: running without it may fit</source>
+        <translation>T5 には約 %1 が必要です。空きは %2:T5 なしなら収まるかもしれません</translation>
+    </message>
+    <message>
+        <source>T5 needs ~%1; %2 free</source>
+        <translation>T5 には約 %1 が必要です。空きは %2</translation>
+    </message>
+    <message>
+        <source>The image was made without T5, which %1 cannot do.</source>
+        <translation>この画像は T5 なしで生成されましたが、%1 ではそれができません。</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::ImageViewer</name>
@@ -1383,6 +1407,10 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
         <source>%1 (not supported yet)</source>
         <translation>%1（未対応）</translation>
     </message>
+    <message>
+        <source>%1 (needs %2)</source>
+        <translation>%1(%2 が必要)</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::ImportOriginal</name>
@@ -1432,6 +1460,14 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source>Making room on the GPU…</source>
         <translation>GPU に空きを作っています…</translation>
+    </message>
+    <message>
+        <source>with %1</source>
+        <translation>%1 と一緒に</translation>
+    </message>
+    <message>
+        <source>%1 (%2) — needs %3</source>
+        <translation>%1 (%2) — %3 が必要</translation>
     </message>
 </context>
 </TS>

@@ -149,7 +149,18 @@ void AppWiring::applyModels(const std::shared_ptr<const io::ModelCatalogue>& sca
     m_lastModels = catalogue.models();
     if (m_firstRun)
         m_firstRun->setModels(m_lastModels);
+    QVector<ModelEntry> incomplete; // single files that lack companion files: listed, not choosable
     for (const io::ModelInfo& m : catalogue.models()) {
+        if (!m.supported && !m.missingParts.isEmpty()) {
+            ModelEntry e;
+            e.id = m.folder;
+            e.label =
+                tr("%1 (%2) — needs %3").arg(m.name, m.family, m.missingParts.join(QStringLiteral(", ")));
+            e.family = m.family;
+            e.unusable = m.problem;
+            incomplete.push_back(e);
+            continue;
+        }
         if (!m.supported)
             continue;
         ModelEntry e;
@@ -161,13 +172,20 @@ void AppWiring::applyModels(const std::shared_ptr<const io::ModelCatalogue>& sca
         e.defaults = m.defaults;
         e.samplers = io::familyTraits(m.familyId).samplers;
         e.sizePresets = io::familyTraits(m.familyId).sizePresets;
+        e.offersWithoutT5 = !io::familyTraits(m.familyId).optionalT5.isEmpty();
+        e.t5Bytes = m.t5Bytes;
+        e.weightBytes = m.sizeBytes;
+        if (!m.companions.isEmpty())
+            e.tooltip += QStringLiteral("\n") + tr("with %1").arg(m.companions.join(QStringLiteral(", ")));
         entries.push_back(e);
     }
+    entries += incomplete;
     QString current = m_settings.value(keys::DefaultModel).toString();
     if (const io::ModelInfo* chosen = current.isEmpty() ? catalogue.defaultModel() : catalogue.find(current))
         current = chosen->folder;
     m_window.setModels(entries, current);
-    spdlog::info("{} usable model(s) found in {} ms", entries.size(), catalogue.scanMilliseconds());
+    spdlog::info("{} usable model(s) found in {} ms", entries.size() - incomplete.size(),
+                 catalogue.scanMilliseconds());
     Q_EMIT modelsRefreshed();
     if (m_waitingForModels) {
         const engine::GenerationRequest waiting = *m_waitingForModels;
@@ -236,6 +254,11 @@ void AppWiring::wireServices() {
         m_ours.reservedBytes = s.self.valid ? s.self.reservedBytes : 0;
         m_ours.allocatedBytes = s.self.valid ? s.self.allocatedBytes : 0;
         rediagnose();
+        // Before the engine picked a device: the first one's figure.
+        const qint64 free = !s.gpuAvailable                              ? -1
+                            : m_engineDevice < 0 && !s.devices.isEmpty() ? s.devices.first().freeBytes
+                                                                         : engineDeviceFreeBytes(s);
+        m_window.form()->setGpuMemory(free, m_ours.modelResident ? m_loadedWeightBytes : 0);
     });
     connect(&m_engine, &engine::Engine::residencyChanged, this,
             [this](const QString& model, gpu::Residency where, qint64 bytes, int cudaDevice) {

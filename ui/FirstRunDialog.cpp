@@ -124,7 +124,12 @@ void FirstRunDialog::setModels(const QVector<io::ModelInfo>& models) {
     for (const io::ModelInfo& m : models) {
         auto* item = new QTreeWidgetItem(m_models);
         item->setText(0, m.name);
-        item->setText(1, m.supported ? m.family : tr("%1 (not supported yet)").arg(m.family));
+        item->setText(1, m.supported ? m.family
+                         : !m.missingParts.isEmpty()
+                             ? tr("%1 (needs %2)").arg(m.family, m.missingParts.join(QStringLiteral(", ")))
+                             : tr("%1 (not supported yet)").arg(m.family));
+        if (!m.problem.isEmpty())
+            item->setToolTip(1, m.problem);
         item->setText(2, io::formatSize(m.sizeBytes));
         item->setText(3, m.source);
         item->setToolTip(0, m.folder);

@@ -7,6 +7,7 @@
 #include "core/settings/Settings.h"
 #include "ui/Icons.h"
 #include "ui/PromptEdit.h"
+#include "ui/Units.h"
 
 #include <algorithm>
 
@@ -25,6 +26,7 @@
 #include <QRegularExpression>
 #include <QRegularExpressionValidator>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -165,6 +167,15 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     connect(m_distortGain, qOverload<int>(&QSpinBox::valueChanged), this,
             [this](int v) { m_settings.setOrWarn(keys::DistortGain, v); });
 
+    // SD 3.x without T5 (zeros in its place): T5-XXL is ~9.5 GB of the model's ~27 GB.
+    m_withoutT5 = new QCheckBox(this);
+    m_withoutT5->setObjectName(QStringLiteral("withoutT5"));
+    m_t5Hint = new QLabel(this);
+    m_t5Hint->setObjectName(QStringLiteral("t5Hint"));
+    m_t5Hint->setWordWrap(true);
+    m_withoutT5->setVisible(false);
+    m_t5Hint->setVisible(false);
+
     m_hint = new QLabel(this);
     // Names for tests and accessibility tools.
     m_model->setObjectName(QStringLiteral("model"));
@@ -218,6 +229,8 @@ GenerationForm::GenerationForm(Settings& settings, QWidget* parent)
     grid->addLayout(seedRow, row++, 1, 1, 3);
     grid->addWidget(m_countLabel, row, 0);
     grid->addWidget(m_count, row++, 1);
+    grid->addWidget(m_withoutT5, row++, 0, 1, 4);
+    grid->addWidget(m_t5Hint, row++, 1, 1, 3);
     grid->addWidget(m_distort, row++, 0, 1, 4);
     auto* distortRow = new QHBoxLayout;
     distortRow->addWidget(m_distortMode, 2);
@@ -328,6 +341,11 @@ void GenerationForm::retranslateUi() {
     m_randomSeed->setToolTip(tr("Pick a new random seed and keep it"));
     m_randomSeed->setAccessibleName(tr("New random seed"));
     m_countLabel->setText(tr("&Images:"));
+    m_withoutT5->setText(tr("Without &T5"));
+    m_withoutT5->setToolTip(
+        tr("Run without the T5 text encoder: zeros stand in for its tokens, as diffusers allows. It is not "
+           "loaded (or is released from the GPU), saving its memory; the picture follows the prompt a little "
+           "less closely, long prompts more so."));
     m_generate->setText(tr("&Generate"));
     m_generate->setToolTip(tr("Generate (Ctrl+Enter)"));
     m_cancel->setText(tr("Cancel"));
@@ -335,6 +353,7 @@ void GenerationForm::retranslateUi() {
     m_hint->setText(tr("Ctrl+Enter generates · Esc cancels"));
     setLastSeed(m_lastSeed);
     fillSizePresets();
+    updateT5Hint();
 }
 
 void GenerationForm::changeEvent(QEvent* event) {
@@ -409,15 +428,26 @@ void GenerationForm::setModels(const QVector<ModelEntry>& models, const QString&
             ? (m_model->count() ? currentModel() : m_settings.value(keys::DefaultModel).toString())
             : current;
     m_model->clear();
+    int firstUsable = -1;
     for (const ModelEntry& m : models) {
         m_model->addItem(m.label.isEmpty() ? m.id : m.label, m.id);
-        m_model->setItemData(m_model->count() - 1, m.tooltip.isEmpty() ? m.id : m.tooltip, Qt::ToolTipRole);
-        m_model->setItemData(m_model->count() - 1, m.nativeSize, kNativeSizeRole);
-        m_model->setItemData(m_model->count() - 1, QVariant::fromValue(m), kEntryRole);
+        const int i = m_model->count() - 1;
+        m_model->setItemData(i, m.tooltip.isEmpty() ? m.id : m.tooltip, Qt::ToolTipRole);
+        m_model->setItemData(i, m.nativeSize, kNativeSizeRole);
+        m_model->setItemData(i, QVariant::fromValue(m), kEntryRole);
+        if (!m.unusable.isEmpty()) {
+            m_model->setItemData(i, m.unusable, Qt::ToolTipRole);
+            if (auto* items = qobject_cast<QStandardItemModel*>(m_model->model()))
+                items->item(i)->setEnabled(false);
+        } else if (firstUsable < 0) {
+            firstUsable = i;
+        }
     }
-    const int index = m_model->findData(m_pendingModel.isEmpty() ? keep : m_pendingModel);
+    int index = m_model->findData(m_pendingModel.isEmpty() ? keep : m_pendingModel);
     m_pendingModel.clear();
-    m_model->setCurrentIndex(index >= 0 ? index : 0);
+    if (index < 0 || !m_model->itemData(index, kEntryRole).value<ModelEntry>().unusable.isEmpty())
+        index = firstUsable;
+    m_model->setCurrentIndex(std::max(index, 0));
     modelChosen(); // the index signals came before each item's data was set
 }
 
@@ -430,11 +460,39 @@ void GenerationForm::fillSamplers(const QStringList& names) {
     m_sampler->setCurrentIndex(qMax(0, index));
 }
 
+void GenerationForm::setGpuMemory(qint64 freeBytes, qint64 ownWeightBytes) {
+    if (freeBytes == m_freeVram && ownWeightBytes == m_ownWeightBytes)
+        return;
+    m_freeVram = freeBytes;
+    m_ownWeightBytes = ownWeightBytes;
+    updateT5Hint();
+}
+
+void GenerationForm::updateT5Hint() {
+    const ModelEntry e = m_model->currentData(kEntryRole).value<ModelEntry>();
+    m_withoutT5->setVisible(e.offersWithoutT5);
+    m_t5Hint->setVisible(e.offersWithoutT5 && e.t5Bytes > 0);
+    if (!e.offersWithoutT5 || e.t5Bytes <= 0)
+        return;
+    // Short: the model's weights do not fit what is free plus what this app holds already.
+    const bool short_ = m_freeVram >= 0 && m_freeVram + m_ownWeightBytes < e.weightBytes;
+    m_t5Hint->setText(m_freeVram < 0 ? tr("T5 needs ~%1").arg(formatBytes(double(e.t5Bytes)))
+                      : short_       ? tr("T5 needs ~%1; %2 free: running without it may fit")
+                                     .arg(formatBytes(double(e.t5Bytes)), formatBytes(double(m_freeVram)))
+                               : tr("T5 needs ~%1; %2 free")
+                                     .arg(formatBytes(double(e.t5Bytes)), formatBytes(double(m_freeVram))));
+    m_t5Hint->setForegroundRole(short_ ? QPalette::WindowText : QPalette::PlaceholderText);
+    QFont f = m_t5Hint->font();
+    f.setBold(short_);
+    m_t5Hint->setFont(f);
+}
+
 void GenerationForm::modelChosen() {
     const QVariant data = m_model->currentData(kEntryRole);
     if (!data.isValid())
         return;
     const ModelEntry e = data.value<ModelEntry>();
+    updateT5Hint();
     if (e.family == m_family) {
         fitSizeToModel();
         return;
@@ -524,6 +582,8 @@ engine::GenerationRequest GenerationForm::request() const {
     r.clipSkip = m_settings.value(keys::ClipSkip).toInt();
     r.device = m_settings.value(keys::Device).toString();
     r.precision = m_settings.value(keys::Precision).toString();
+    r.withoutT5 =
+        m_model->currentData(kEntryRole).value<ModelEntry>().offersWithoutT5 && m_withoutT5->isChecked();
     return r;
 }
 
@@ -569,6 +629,10 @@ QString GenerationForm::applyParameters(const engine::ImageParameters& p) {
         m_seedMode->setCurrentIndex(1);
         m_seed->setText(QString::number(p.seed));
     }
+    if (m_model->currentData(kEntryRole).value<ModelEntry>().offersWithoutT5)
+        m_withoutT5->setChecked(p.withoutT5);
+    else if (p.withoutT5)
+        notes << tr("The image was made without T5, which %1 cannot do.").arg(m_model->currentText());
     return notes.join(QLatin1Char(' '));
 }
 

@@ -37,6 +37,13 @@ struct ModelEntry {
     io::GenerationDefaults defaults{};
     QStringList samplers{};       // empty: every sampler
     QVector<QSize> sizePresets{}; // listed before the user's own presets
+    // The family can run without its T5 text encoder (SD 3.x): the form offers "Without T5".
+    bool offersWithoutT5 = false;
+    qint64 t5Bytes = 0;     // what T5 takes on the GPU (io::ModelInfo::t5Bytes)
+    qint64 weightBytes = 0; // the whole model on disk, for "memory is short"
+    // Why it cannot be chosen (a single file whose text encoder or VAE files are missing): shown,
+    // greyed out, with this as its tooltip. Empty: usable.
+    QString unusable{};
 };
 
 // What to generate: prompt, negative prompt, model, sampler, steps, guidance, size, seed and
@@ -69,6 +76,9 @@ public:
 public Q_SLOTS:
     // Ollama's installed models, for the distortion-LLM picker (the typed or saved name stays).
     void setOllamaModels(const QStringList& names);
+    // The GPU's free memory (-1: unknown) and what this app's loaded weights take on it, for the
+    // hint beside "Without T5".
+    void setGpuMemory(qint64 freeBytes, qint64 ownWeightBytes);
     // Fields back to the defaults from the settings (the prompt stays).
     void loadDefaults();
 
@@ -94,6 +104,7 @@ private:
     static constexpr int kEntryRole = Qt::UserRole + 2;
     void seedModeChanged();
     void settingChanged(const QString& key);
+    void updateT5Hint();
 
     Settings& m_settings;
     QLabel* m_promptLabel = nullptr;
@@ -131,6 +142,10 @@ private:
     QPushButton* m_generate = nullptr;
     QPushButton* m_cancel = nullptr;
     QLabel* m_hint = nullptr;
+    QCheckBox* m_withoutT5 = nullptr; // SD 3.x only
+    QLabel* m_t5Hint = nullptr;       // "T5 needs ~9.5 GiB; 6.1 GiB free"
+    qint64 m_freeVram = -1;
+    qint64 m_ownWeightBytes = 0;
 
     QString m_family;               // the family of the model whose defaults the fields hold
     QVector<QSize> m_familyPresets; // the current model family's sizes

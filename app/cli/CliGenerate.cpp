@@ -137,11 +137,30 @@ int runGenerate(Context& ctx, const QStringList& args) {
                        "this scale (diffusers' true_cfg_scale; --cfg stays the embedded guidance). Twice the "
                        "time. Default 1: off."),
         QStringLiteral("SCALE"), QStringLiteral("1"));
+    const QCommandLineOption textEncoder(
+        QStringLiteral("text-encoder"),
+        QStringLiteral(
+            "A text encoder file for a single-file SD 3.x or Flux model that lacks it (ComfyUI's "
+            "clip_l, clip_g, t5xxl_fp16 or t5xxl_fp8_e4m3fn .safetensors); repeat for each. Default: "
+            "found next to the model file or in ../text_encoders, ../clip, ../text_encoder."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption vae(
+        QStringLiteral("vae"),
+        QStringLiteral("A VAE file for a single-file SD 3.x or Flux model that lacks it "
+                       "(Flux: ae.safetensors). Default: found next to the model file "
+                       "or in ../vae."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption withoutT5(
+        QStringLiteral("without-t5"),
+        QStringLiteral(
+            "SD 3.x: run without the T5 text encoder (zeros in its place, as diffusers allows): it is "
+            "not loaded, saving ~9.5 GB, for somewhat less faithful prompts. Flux needs T5."));
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
                                    QStringLiteral("No progress bar; print only the written paths."));
     for (const auto& o :
-         {model,    prompt, negative, steps,     cfg,     sampler,      seed, width,      height,  count,
-          clipSkip, output, device,   precision, distort, originalSize, crop, targetSize, trueCfg, quiet})
+         {model,  prompt,     negative,    steps,  cfg,       sampler,   seed,    width,
+          height, count,      clipSkip,    output, device,    precision, distort, originalSize,
+          crop,   targetSize, textEncoder, vae,    withoutT5, trueCfg,   quiet})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(
@@ -163,6 +182,17 @@ int runGenerate(Context& ctx, const QStringList& args) {
     r.sampler = parser.value(sampler);
     r.device = parser.value(device);
     r.precision = parser.value(precision);
+    r.withoutT5 = parser.isSet(withoutT5);
+    for (const QString& file : parser.values(textEncoder))
+        r.textEncoderFiles << QFileInfo(paths::expandHome(file)).absoluteFilePath();
+    if (parser.isSet(vae))
+        r.vaeFile = QFileInfo(paths::expandHome(parser.value(vae))).absoluteFilePath();
+    for (const QString& file : r.textEncoderFiles + QStringList{r.vaeFile})
+        if (!file.isEmpty() && !QFileInfo(file).isFile()) {
+            ctx.err << "--" << (file == r.vaeFile ? "vae" : "text-encoder") << ": " << file
+                    << " does not exist.\n";
+            return Usage;
+        }
     struct IntOpt {
         const QCommandLineOption* option;
         const QString key;
@@ -234,10 +264,13 @@ int runGenerate(Context& ctx, const QStringList& args) {
 
     const io::ModelCatalogue catalogue =
         io::ModelCatalogue::scan(s.modelSearchPaths(), paths::bundledModelDirs());
+    io::SingleFileOptions files;
+    files.textEncoderFiles = r.textEncoderFiles;
+    files.vaeFile = r.vaeFile;
     const Result<io::ModelInfo> info =
         r.model.isEmpty() ? (catalogue.defaultModel() ? Result<io::ModelInfo>::ok(*catalogue.defaultModel())
                                                       : Result<io::ModelInfo>::fail(QString()))
-                          : catalogue.resolve(r.model);
+                          : catalogue.resolve(r.model, files);
     // SDXL, SD 3 and Flux models generate with their own defaults (steps, guidance, sampler, size)
     // unless the command line says otherwise; SD 1.x/2.x models with the settings' defaults.
     if (info && info->familyId != io::ModelFamily::SD1 && info->familyId != io::ModelFamily::SD2 &&
@@ -259,6 +292,9 @@ int runGenerate(Context& ctx, const QStringList& args) {
         generation::prepareRequest(r, catalogue, parser.isSet(width) || parser.isSet(height));
     if (!prepared) {
         ctx.err << prepared.error() << "\n";
+        if (info && !info->missingParts.isEmpty())
+            ctx.err
+                << "Or name the files: --text-encoder FILE (once for each text encoder) and --vae FILE.\n";
         return Failure;
     }
     const io::ModelInfo modelInfo = prepared->model;

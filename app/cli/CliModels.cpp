@@ -32,6 +32,8 @@ QJsonObject toJson(const io::ModelInfo& m) {
             {QStringLiteral("repoId"), m.repoId},
             {QStringLiteral("folder"), m.folder},
             {QStringLiteral("format"), m.format},
+            {QStringLiteral("companions"), QJsonArray::fromStringList(m.companions)},
+            {QStringLiteral("missing"), QJsonArray::fromStringList(m.missingParts)},
             {QStringLiteral("problem"), m.problem}};
 }
 
@@ -53,8 +55,14 @@ void printTable(QTextStream& out, const QVector<io::ModelInfo>& models) {
         for (int i = 0; i < rows[row].size(); ++i)
             line += i + 1 < rows[row].size() ? rows[row][i].leftJustified(width[i] + 2) : rows[row][i];
         out << line << "\n";
-        if (row > 0 && !models[row - 1].problem.isEmpty())
-            out << "    " << models[row - 1].problem << "\n";
+        if (row == 0)
+            continue;
+        const io::ModelInfo& m = models[row - 1];
+        if (!m.problem.isEmpty())
+            out << "    " << m.problem << "\n";
+        // A single SD 3.x / Flux file completed by its text encoder and VAE files.
+        if (!m.companions.isEmpty())
+            out << "    with " << m.companions.join(QStringLiteral(", ")) << "\n";
     }
 }
 

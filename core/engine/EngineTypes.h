@@ -24,10 +24,18 @@ struct GenerationRequest {
     double trueCfgScale = 1.0; // Flux: > 1 with a negative prompt = diffusers' true CFG (a second pass)
     int width = 512;           // multiples of 8
     int height = 512;
-    qint64 seed = -1;                           // -1: random; image i uses seed + i
-    int count = 1;                              // images per prompt (one batch)
-    int clipSkip = 1;                           // 1 = last layer
-    io::SizeConditioning sizeConditioning;      // SDXL micro-conditioning; default: the image size
+    qint64 seed = -1;                      // -1: random; image i uses seed + i
+    int count = 1;                         // images per prompt (one batch)
+    int clipSkip = 1;                      // 1 = last layer
+    io::SizeConditioning sizeConditioning; // SDXL micro-conditioning; default: the image size
+    // SD 3.x: run without the T5 text encoder (zeros in its place, as diffusers allows): it is not
+    // loaded, or released from the GPU if it was (io::FamilyTraits::optionalT5). Other families
+    // refuse it (Flux needs its T5).
+    bool withoutT5 = false;
+    // SD 3.x / Flux single files: text encoder files (CLIP-L, CLIP-G, T5-XXL) and a VAE file for
+    // what the checkpoint lacks (io::SingleFileOptions); empty: found beside the checkpoint.
+    QStringList textEncoderFiles;
+    QString vaeFile;
     QString device = QStringLiteral("auto");    // auto | cpu | cuda | cuda:N
     QString precision = QStringLiteral("auto"); // auto | fp16 | bf16 | fp32
     QString outputDir;                          // where the PNG + JSON sidecar go; empty = don't write files
@@ -62,7 +70,8 @@ struct GenerationResult {
     GenerationRequest request; // as run: resolved model, seed, device, precision
     QString modelName;
     QString modelFolder;
-    QString device; // "cuda:0 (NVIDIA H100 80GB HBM3)" or "cpu"
+    QStringList companionFiles; // a single file's separate text encoder and VAE files, as loaded
+    QString device;             // "cuda:0 (NVIDIA H100 80GB HBM3)" or "cpu"
     QVector<QImage> images;
     QVector<qint64> seeds; // one per image
     QStringList files;     // written PNGs (empty when outputDir was empty)

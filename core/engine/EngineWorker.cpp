@@ -1,9 +1,11 @@
 #include "core/engine/EngineWorker.h"
 
+#include "core/common/Bytes.h"
 #include "core/common/Log.h"
 #include "core/engine/ModelHash.h"
 #include "core/engine/OutputWriter.h"
 #include "core/io/ModelCatalogue.h"
+#include "core/pipeline/ModelSource.h"
 
 #include <QDateTime>
 #include <QElapsedTimer>
@@ -122,7 +124,8 @@ void EngineWorker::setModelSources(const QStringList& searchPaths, const QString
     m_bundledDirs = bundledDirs;
 }
 
-Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrPath) {
+Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrPath,
+                                                          const io::SingleFileOptions& files) {
     using R = Result<Resolved>;
     const io::ModelCatalogue catalogue = io::ModelCatalogue::scan(m_searchPaths, m_bundledDirs);
     io::ModelInfo info;
@@ -134,7 +137,7 @@ Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrP
                                "is configured. Add one in Settings → Models."));
         info = *def;
     } else {
-        Result<io::ModelInfo> found = catalogue.resolve(nameOrPath);
+        Result<io::ModelInfo> found = catalogue.resolve(nameOrPath, files);
         if (!found)
             return R::fail(found.error());
         info = *found;
@@ -168,14 +171,45 @@ void EngineWorker::releaseModel() {
     m_model.reset();
     m_modelKey.clear();
     m_modelName.clear();
+    m_leftOut.clear();
+    m_companionFiles.clear();
     doCleanup(QStringLiteral("model released"));
     emitResidency();
 }
 
-Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceChoice& device,
+Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOptions& files,
+                                  const QStringList& leaveOut, const pipeline::DeviceChoice& device,
                                   Timings* timings) {
-    const QString key = model.folder + QLatin1Char('|') + device.description;
-    if (m_model && m_modelKey == key) {
+    const QString key = QStringList{model.folder, device.description,
+                                    files.textEncoderFiles.join(QLatin1Char(';')), files.vaeFile}
+                            .join(QLatin1Char('|'));
+    const bool lacksNeeded = std::any_of(m_leftOut.begin(), m_leftOut.end(),
+                                         [&](const QString& c) { return !leaveOut.contains(c); });
+    if (m_model && m_modelKey == key && lacksNeeded)
+        spdlog::info("{} runs with its {} again: loading it anew", model.name,
+                     m_leftOut.join(QStringLiteral(", ")));
+    if (m_model && m_modelKey == key && !lacksNeeded) {
+        // A run without a component the model holds drops it first, so that it never goes back
+        // to the GPU and its memory is given back now.
+        for (const QString& component : leaveOut) {
+            if (!m_model->hasComponent(component))
+                continue;
+            const gpu::MemorySnapshot before = m_memory.snapshot();
+            const qint64 had = m_model->weightBytes();
+            if (Status s = m_model->dropComponent(component); !s)
+                return s;
+            m_leftOut << component;
+            if (m_residency)
+                m_residency->forgetDropped();
+            const QString detail = QStringLiteral("%1: %2 released (%3), this run goes without it")
+                                       .arg(model.name, component, formatBytes(had - m_model->weightBytes()));
+            spdlog::info("{}", detail);
+            doCleanup(detail);
+            if (m_hooks.memoryEvent)
+                m_hooks.memoryEvent(
+                    makeEvent(MemoryEvent::Kind::Unload, before, m_memory.snapshot(), 0, detail));
+            emitResidency();
+        }
         if (m_residency && m_residency->residency() == gpu::Residency::PinnedCpu) {
             faultPoint(QStringLiteral("reload"));
             setState(State::Reloading, model.name);
@@ -198,12 +232,18 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const pipeline::DeviceC
     setState(State::Loading, model.name);
     const gpu::MemorySnapshot before = m_memory.snapshot();
     pipeline::LoadStats stats;
-    Result<std::unique_ptr<pipeline::DiffusionModel>> loaded =
-        pipeline::loadModel(model.folder, device, &stats);
+    Result<pipeline::ModelSource> source = pipeline::ModelSource::open(model.folder, files);
+    if (!source)
+        return Status::fail(source.error());
+    for (const QString& component : leaveOut)
+        source->leaveOut(component);
+    Result<std::unique_ptr<pipeline::DiffusionModel>> loaded = pipeline::loadModel(*source, device, &stats);
     if (!loaded)
         return Status::fail(loaded.error());
     m_model = std::move(*loaded);
     m_modelKey = key;
+    m_leftOut = leaveOut;
+    m_companionFiles = source->companionFiles();
     m_modelName = model.name;
     m_residency =
         std::make_unique<gpu::ModelResidency>(std::vector<torch::nn::Module*>{&m_model->root()}, model.name);
@@ -291,9 +331,20 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
     total.start();
     GenerationResult result;
     try {
-        Result<Resolved> model = resolveModel(request.model);
+        io::SingleFileOptions files;
+        files.textEncoderFiles = request.textEncoderFiles;
+        files.vaeFile = request.vaeFile;
+        Result<Resolved> model = resolveModel(request.model, files);
         if (!model) {
             m_hooks.failed(request.id, model.error());
+            setState(State::Idle);
+            return;
+        }
+        const QString t5 = io::familyTraits(model->family).optionalT5;
+        if (request.withoutT5 && t5.isEmpty()) {
+            m_hooks.failed(request.id,
+                           QStringLiteral("%1 (%2) cannot run without T5; only SD 3.x models can.")
+                               .arg(model->name, io::familyName(model->family)));
             setState(State::Idle);
             return;
         }
@@ -304,7 +355,9 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             setState(State::Idle);
             return;
         }
-        if (Status s = ensureLoaded(*model, *device, &result.timings); !s) {
+        if (Status s = ensureLoaded(*model, files, request.withoutT5 ? QStringList{t5} : QStringList(),
+                                    *device, &result.timings);
+            !s) {
             m_hooks.failed(request.id, s.error());
             setState(State::Idle);
             return;
@@ -331,6 +384,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         params.count = request.count;
         params.clipSkip = request.clipSkip;
         params.sizeConditioning = request.sizeConditioning;
+        params.withoutT5 = request.withoutT5;
 
         setState(State::Generating, model->name);
         if (m_hooks.memoryEvent)
@@ -424,6 +478,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
     result.request = request;
     result.modelName = m_modelName;
     result.modelFolder = m_model ? m_model->source() : QString();
+    result.companionFiles = m_companionFiles;
     result.device = m_model ? m_model->device().description : QString();
     result.timings.totalMs = static_cast<double>(total.nsecsElapsed()) / 1e6;
     if (m_hooks.memoryEvent)
@@ -491,7 +546,11 @@ void EngineWorker::preload(const QString& name, const QString& deviceName, const
     }
     Timings t;
     try {
-        if (Status s = ensureLoaded(*model, *device, &t); !s)
+        // A model running without its T5 stays so.
+        const QString t5 = io::familyTraits(model->family).optionalT5;
+        const QStringList leaveOut =
+            !t5.isEmpty() && m_leftOut.contains(t5) ? QStringList{t5} : QStringList();
+        if (Status s = ensureLoaded(*model, {}, leaveOut, *device, &t); !s)
             m_hooks.failed(0, s.error());
     } catch (const std::exception& e) {
         m_hooks.failed(0,

@@ -2,6 +2,7 @@
 
 #include "core/engine/EngineTypes.h"
 #include "core/gpu/GpuMemory.h"
+#include "core/io/SingleFileCheckpoint.h"
 #include "core/pipeline/TextToImage.h"
 
 #include <QObject>
@@ -60,9 +61,13 @@ private:
         QString folder;
         io::ModelFamily family = io::ModelFamily::Unknown;
     };
-    Result<Resolved> resolveModel(const QString& nameOrPath);
-    // Makes `folder` the loaded model on `device`, on the GPU: loads, or reloads from RAM.
-    Status ensureLoaded(const Resolved& model, const pipeline::DeviceChoice& device, Timings* timings);
+    Result<Resolved> resolveModel(const QString& nameOrPath, const io::SingleFileOptions& files = {});
+    // Makes `folder` the loaded model on `device`, on the GPU: loads, or reloads from RAM. `files`:
+    // a single file's given companions. `leaveOut`: components this run goes without (SD 3's T5):
+    // not loaded, or dropped from the loaded model (its memory freed); a run that needs one the
+    // model was loaded without loads the model again.
+    Status ensureLoaded(const Resolved& model, const io::SingleFileOptions& files,
+                        const QStringList& leaveOut, const pipeline::DeviceChoice& device, Timings* timings);
     void releaseModel();
     MemoryFigures figures() const;
     void applyPolicyAfterGeneration(GenerationResult* result);
@@ -86,8 +91,10 @@ private:
     std::unique_ptr<pipeline::DiffusionModel> m_model;
     std::unique_ptr<gpu::ModelResidency> m_residency;
     QString m_modelName;
-    QString m_modelKey;          // folder + device + dtype
-    gpu::MemoryManager m_memory; // for the device the loaded model uses
+    QString m_modelKey;           // folder + device + dtype + given companion files
+    QStringList m_leftOut;        // components the loaded model was loaded or is running without
+    QStringList m_companionFiles; // the loaded single file's companions
+    gpu::MemoryManager m_memory;  // for the device the loaded model uses
     int m_cudaDevice = -1;
     QTimer* m_idleTimer = nullptr;
 

@@ -25,6 +25,7 @@ const QString kModelHash = QStringLiteral("Model hash");
 const QString kModel = QStringLiteral("Model");
 const QString kClipSkip = QStringLiteral("Clip skip");
 const QString kTrueCfg = QStringLiteral("True CFG scale"); // Flux with a negative pass (kept in extra)
+const QString kT5 = QStringLiteral("T5"); // "T5: off" for a run without T5; nothing when it ran
 
 // One "Key: value" of the settings line; a value is a JSON string or runs to the next comma
 // (A1111's re_param).
@@ -154,6 +155,7 @@ ImageParameters parametersFor(const GenerationResult& result, int index, const Q
     p.clipSkip = r.clipSkip;
     if (r.trueCfgScale > 1.0)
         p.extra.push_back({kTrueCfg, formatNumber(r.trueCfgScale)});
+    p.withoutT5 = r.withoutT5;
     return p;
 }
 
@@ -177,6 +179,7 @@ GenerationRequest requestFrom(const ImageParameters& p, const GenerationRequest&
     bool trueCfgOk = false;
     const double trueCfg = p.extraValue(kTrueCfg).toDouble(&trueCfgOk);
     r.trueCfgScale = trueCfgOk && trueCfg > 1.0 ? trueCfg : 1.0;
+    r.withoutT5 = p.withoutT5;
     if (!p.modelFolder.isEmpty())
         r.model = p.modelFolder;
     else if (!p.modelName.isEmpty())
@@ -205,6 +208,8 @@ QString formatParameters(const ImageParameters& p) {
         add(kModel, p.modelName);
     if (p.clipSkip > 1)
         add(kClipSkip, QString::number(p.clipSkip));
+    if (p.withoutT5)
+        add(kT5, QStringLiteral("off"));
     for (const auto& kv : p.extra)
         add(kv.first, kv.second);
 
@@ -282,6 +287,9 @@ Result<ImageParameters> parseParameters(const QString& input) {
             p.modelHash = value;
         } else if (key == kModel) {
             p.modelName = value;
+        } else if (key == kT5 && (value.compare(QLatin1String("off"), Qt::CaseInsensitive) == 0 ||
+                                  value.compare(QLatin1String("on"), Qt::CaseInsensitive) == 0)) {
+            p.withoutT5 = value.compare(QLatin1String("off"), Qt::CaseInsensitive) == 0;
         } else if (key == kClipSkip) {
             const int v = value.toInt(&ok);
             if (ok && v >= 1)

@@ -28,6 +28,7 @@ struct ImageParameters {
     QString modelName;
     QString modelFolder; // from the JSON sidecar only; A1111 text has no such field
     int clipSkip = 1;
+    bool withoutT5 = false; // SD 3.x run without its T5 text encoder: "T5: off"
     // Fields this project does not model ("Hires upscale: 2", "Version: v1.6.0", ...),
     // in their order, values unquoted. Written back as they were.
     QVector<QPair<QString, QString>> extra;

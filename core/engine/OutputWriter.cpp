@@ -129,10 +129,12 @@ QJsonObject OutputWriter::sidecar(const GenerationResult& result, int index, con
         {QStringLiteral("requestId"), QString::number(r.id)},
         {QStringLiteral("prompt"), p.prompt},
         {QStringLiteral("negativePrompt"), p.negativePrompt},
-        {QStringLiteral("model"), QJsonObject{{QStringLiteral("name"), p.modelName},
-                                              {QStringLiteral("folder"), result.modelFolder},
-                                              {QStringLiteral("hash"), modelHash},
-                                              {QStringLiteral("requested"), r.model}}},
+        {QStringLiteral("model"),
+         QJsonObject{{QStringLiteral("name"), p.modelName},
+                     {QStringLiteral("folder"), result.modelFolder},
+                     {QStringLiteral("hash"), modelHash},
+                     {QStringLiteral("requested"), r.model},
+                     {QStringLiteral("companions"), QJsonArray::fromStringList(result.companionFiles)}}},
         {QStringLiteral("sampler"), r.sampler},
         {QStringLiteral("samplerDisplayName"), samplerDisplayName(r.sampler)},
         {QStringLiteral("steps"), r.steps},
@@ -141,6 +143,7 @@ QJsonObject OutputWriter::sidecar(const GenerationResult& result, int index, con
         {QStringLiteral("height"), p.height},
         {QStringLiteral("seed"), QJsonValue(p.seed)}, // exact: seeds are 64-bit
         {QStringLiteral("clipSkip"), r.clipSkip},
+        {QStringLiteral("withoutT5"), r.withoutT5},
         {QStringLiteral("device"), result.device.isEmpty() ? r.device : result.device},
         {QStringLiteral("precision"), r.precision},
         {QStringLiteral("timings"), timingsJson(result.timings)},
@@ -285,6 +288,7 @@ Result<ImageParameters> parametersFromSidecar(const QJsonObject& o) {
     p.modelName = model.value(QStringLiteral("name")).toString();
     p.modelFolder = model.value(QStringLiteral("folder")).toString();
     p.clipSkip = qMax(1, o.value(QStringLiteral("clipSkip")).toInt(1));
+    p.withoutT5 = o.value(QStringLiteral("withoutT5")).toBool(false);
     return Result<ImageParameters>::ok(std::move(p));
 }
 

@@ -6,6 +6,8 @@
 #include "core/engine/RequestLimits.h"
 #include "core/services/VramEstimate.h"
 
+#include <QFileInfo>
+
 #include <algorithm>
 
 namespace tp::generation {
@@ -41,7 +43,10 @@ Result<PreparedRequest> prepareRequest(const engine::GenerationRequest& request,
                                           "folder is configured. Add one in Settings → Models."));
         out.model = *def;
     } else {
-        Result<io::ModelInfo> found = catalogue.resolve(r.model);
+        io::SingleFileOptions files;
+        files.textEncoderFiles = r.textEncoderFiles;
+        files.vaeFile = r.vaeFile;
+        Result<io::ModelInfo> found = catalogue.resolve(r.model, files);
         if (!found)
             return R::fail(found.error());
         out.model = *found;
@@ -49,6 +54,24 @@ Result<PreparedRequest> prepareRequest(const engine::GenerationRequest& request,
     if (!out.model.supported)
         return R::fail(QStringLiteral("%1 (%2) cannot be used: %3")
                            .arg(out.model.name, out.model.family, out.model.problem));
+    // Given text encoder and VAE files complete single SD 3.x / Flux files; anything else has no use for
+    // them.
+    for (const QString& file : r.textEncoderFiles + QStringList{r.vaeFile}) {
+        if (file.isEmpty())
+            continue;
+        const QString absolute = QFileInfo(file).absoluteFilePath();
+        if (!out.model.companions.contains(absolute))
+            return R::fail(
+                QStringLiteral(
+                    "%1 has no use for %2: separate text encoder and VAE files go with single-file "
+                    "SD 3.x and Flux checkpoints.")
+                    .arg(out.model.name, QFileInfo(file).fileName()));
+    }
+    if (r.withoutT5 && io::familyTraits(out.model.familyId).optionalT5.isEmpty())
+        return R::fail(
+            QStringLiteral("%1 (%2) cannot run without T5: only SD 3.x models can (Flux takes its text "
+                           "context from T5 alone).")
+                .arg(out.model.name, out.model.family));
     r.model = out.model.folder; // the engine loads exactly this folder
     const int native = out.model.nativeSize;
     if (!sizeChosen && limits::sizeFarFromNative(r.width, r.height, native)) {

@@ -57,6 +57,9 @@ public:
     // Frees the pinned buffers (they are made again on the next unload). Does nothing while the
     // model is unloaded, because the buffers are then the model's weights.
     void releasePinnedBuffers();
+    // Forgets the tensors the modules no longer hold (a component the model dropped), with their
+    // pinned buffers, so that their memory is freed now rather than at the next unload or reload.
+    void forgetDropped() { refresh(); }
 
 private:
     friend class MemoryManager;

@@ -27,8 +27,11 @@
 namespace tp::io {
 
 struct ComponentMapping {
-    QString component;                   // "unet", "vae", "text_encoder", "text_encoder_2", "transformer"
-    QString prefix;                      // the component's key prefix in the file ("model.diffusion_model.")
+    QString component; // "unet", "vae", "text_encoder", "text_encoder_2", "transformer"
+    QString prefix;    // the component's key prefix in the file ("model.diffusion_model.")
+    // The file its tensors are in when not the checkpoint itself: a companion file (a separate text
+    // encoder or VAE, core/io/Companions.h). Empty: the checkpoint.
+    QString file;
     QJsonObject config;                  // the config.json a diffusers folder would hold for it
     QMap<QString, WeightSource> tensors; // engine (diffusers) name → source (archive 0: the file)
     QStringList ignored;                 // keys under the prefix that feed no engine tensor

@@ -52,6 +52,15 @@ QString guessFamily(const QString& folder) {
     return familyName(detectFamily(cls, unet, te));
 }
 
+// What the tensors under `prefix` take on the GPU in half precision (fp8 stays one byte).
+qint64 halfPrecisionBytes(const Header& h, const QString& prefix) {
+    qint64 sum = 0;
+    for (const TensorInfo& t : h.tensors)
+        if (t.name.startsWith(prefix) && dtypeIsFloat(t.dtype))
+            sum += t.numel() * std::min(2, dtypeSize(t.dtype));
+    return sum;
+}
+
 } // namespace
 
 QString repoIdFromCacheFolder(const QString& folderName) {
@@ -104,7 +113,8 @@ QString ModelCatalogue::defaultHfCacheDir() {
     return QDir::home().filePath(QStringLiteral(".cache/huggingface/hub"));
 }
 
-ModelInfo ModelCatalogue::inspectFile(const QString& path, const QString& source) {
+ModelInfo ModelCatalogue::inspectFile(const QString& path, const QString& source,
+                                      const SingleFileOptions& options) {
     const QFileInfo fi(path);
     ModelInfo info;
     info.folder = fi.absoluteFilePath();
@@ -120,10 +130,22 @@ ModelInfo ModelCatalogue::inspectFile(const QString& path, const QString& source
         return info;
     }
     info.format = QStringLiteral("single-file");
-    const Result<SingleFileCheckpoint> c = SingleFileCheckpoint::open(path);
+    const Result<SingleFileCheckpoint> c = SingleFileCheckpoint::open(path, options);
     if (!c) {
         info.problem = c.error();
         return info;
+    }
+    info.companions = c->companionFiles();
+    info.missingParts = c->missingParts();
+    info.sizeBytes = c->totalSize();
+    const QString t5 = familyTraits(c->family()).optionalT5;
+    if (const Result<ComponentMapping> m =
+            t5.isEmpty() ? Result<ComponentMapping>::fail(QString()) : c->mapping(t5)) {
+        if (m->file.isEmpty()) {
+            info.t5Bytes = halfPrecisionBytes(c->header(), m->prefix);
+        } else if (const auto part = identifyCompanionFile(m->file); part && *part && (*part)->header) {
+            info.t5Bytes = halfPrecisionBytes(*(*part)->header, m->prefix);
+        }
     }
     info.family = familyName(c->family());
     info.familyId = c->family();
@@ -167,6 +189,11 @@ ModelInfo ModelCatalogue::inspect(const QString& folder, const QString& source, 
         if (sample > 0 && levels > 0)
             info.nativeSize = sample << (levels - 1);
     }
+    if (const QString t5 = familyTraits(m->family()).optionalT5; !t5.isEmpty())
+        if (const ModelComponent* c = m->component(t5))
+            for (const QString& file : c->weightFiles)
+                if (const Result<Header> h = readSafeTensorsHeader(file))
+                    info.t5Bytes += halfPrecisionBytes(*h, QString());
     const ModelComponent* scheduler = m->component(QStringLiteral("scheduler"));
     info.defaults = modelDefaults(m->family(), repoId.isEmpty() ? info.name : repoId,
                                   scheduler ? scheduler->config : QJsonObject(), info.nativeSize);
@@ -239,9 +266,20 @@ void ModelCatalogue::scanContainer(const QString& dir, const QString& source) {
 
 void ModelCatalogue::scanFiles(const QString& dir, const QString& source) {
     const QFileInfoList files = QDir(dir).entryInfoList(QDir::Files | QDir::NoDotAndDotDot, QDir::Name);
-    for (const QFileInfo& f : files)
-        if (isSafeTensorsFileName(f.fileName()) || isPickleCheckpointFileName(f.fileName()))
-            add(inspectFile(f.absoluteFilePath(), source));
+    for (const QFileInfo& f : files) {
+        if (!isSafeTensorsFileName(f.fileName()) && !isPickleCheckpointFileName(f.fileName()))
+            continue;
+        // Text encoder and VAE files (clip_l, t5xxl, ae.safetensors …) are parts, not models.
+        if (isSafeTensorsFileName(f.fileName())) {
+            const Result<std::optional<CompanionFile>> part = identifyCompanionFile(f.absoluteFilePath());
+            if (part && *part) {
+                spdlog::debug("{}: a {} file, not a model", f.absoluteFilePath(),
+                              companionKindName((*part)->kind));
+                continue;
+            }
+        }
+        add(inspectFile(f.absoluteFilePath(), source));
+    }
 }
 
 void ModelCatalogue::scanHfCache(const QString& cacheDir) {
@@ -303,17 +341,26 @@ const ModelInfo* ModelCatalogue::defaultModel() const {
     return nullptr;
 }
 
-Result<ModelInfo> ModelCatalogue::resolve(const QString& nameOrPath) const {
+Result<ModelInfo> ModelCatalogue::resolve(const QString& nameOrPath,
+                                          const SingleFileOptions& companions) const {
     using R = Result<ModelInfo>;
     const QString wanted = nameOrPath.trimmed();
     if (wanted.isEmpty())
         return R::fail(QStringLiteral("No model was named."));
-    if (const ModelInfo* m = find(wanted))
+    const bool given = !companions.textEncoderFiles.isEmpty() || !companions.vaeFile.isEmpty();
+    if (const ModelInfo* m = find(wanted)) {
+        if (given && m->format == QLatin1String("single-file")) {
+            ModelInfo again = inspectFile(m->folder, m->source, companions);
+            again.name = m->name;
+            again.repoId = m->repoId;
+            return R::ok(std::move(again));
+        }
         return R::ok(*m);
+    }
     const QString path = paths::expandHome(wanted);
     if (QFileInfo(path).isFile() && (isSafeTensorsFileName(QFileInfo(path).fileName()) ||
                                      isPickleCheckpointFileName(QFileInfo(path).fileName())))
-        return R::ok(inspectFile(path, QStringLiteral("folder")));
+        return R::ok(inspectFile(path, QStringLiteral("folder"), companions));
     if (QFileInfo(path).isDir()) {
         if (looksLikeModelFolder(path))
             return R::ok(inspect(path, QStringLiteral("folder")));

@@ -6,6 +6,7 @@
 
 #include "core/common/Result.h"
 #include "core/io/ModelFamily.h"
+#include "core/io/SingleFileCheckpoint.h"
 
 #include <QString>
 #include <QStringList>
@@ -24,14 +25,22 @@ struct ModelInfo {
     QString folder;
     QString format = QStringLiteral("diffusers"); // "diffusers", "single-file", "pickle"
     qint64 sizeBytes = 0;                         // weight + config files, following links
-    QString precision;  // "fp16", "fp32", "bf16", "mixed" from the weight headers; empty if unreadable
-    QString source;     // "bundled", "hf-cache", "folder"
-    QString repoId;     // "stabilityai/stable-diffusion-3.5-large" for HF cache entries, else empty
-    QString problem;    // why it is unsupported or broken; empty when supported
+    QString precision; // "fp16", "fp32", "bf16", "mixed" from the weight headers; empty if unreadable
+    QString source;    // "bundled", "hf-cache", "folder"
+    QString repoId;    // "stabilityai/stable-diffusion-3.5-large" for HF cache entries, else empty
+    QString problem;   // why it is unsupported or broken; empty when supported
     ModelFamily familyId = ModelFamily::Unknown;
     // The settings it generates best with (its family's, adjusted for distilled variants).
     GenerationDefaults defaults;
     int nativeSize = 0; // the image side it was trained at (UNet sample_size x VAE scale); 0 if unknown
+    // SD 3.x / Flux single files: the separate text encoder and VAE files that complete it (found
+    // beside it, core/io/Companions.h); sizeBytes counts them.
+    QStringList companions;
+    // What such a file still lacks ("CLIP-L", "T5-XXL", "VAE"; problem says where to put it).
+    QStringList missingParts;
+    // Families that can run without their T5 (io::FamilyTraits::optionalT5): what its weights take
+    // on the GPU in half precision (fp8 weights stay one byte); 0 when the model has no T5.
+    qint64 t5Bytes = 0;
 };
 
 // One place the scan looked, for "nothing found" messages.
@@ -48,7 +57,9 @@ public:
     // of model folders and single files — A1111's models/Stable-diffusion/ — one level down),
     // then the Hugging Face cache (defaultHfCacheDir()). A model reached twice is listed once.
     // Single files are read as far as their header, never the weights; *.ckpt/*.pt pickles are
-    // listed as not supported. Broken entries are listed with a problem; nothing aborts the scan.
+    // listed as not supported; text encoder and VAE files found in a folder are not models and are
+    // left out (they are an SD 3.x / Flux file's companions). Broken entries are listed with a problem;
+    // nothing aborts the scan.
     static ModelCatalogue scan(const QStringList& searchPaths, const QStringList& bundledDirs);
     // The same with the cache folder given (empty: no cache).
     static ModelCatalogue scan(const QStringList& searchPaths, const QStringList& bundledDirs,
@@ -59,8 +70,10 @@ public:
     // Describes one diffusers folder or single-file checkpoint (what scan() does for each entry).
     static ModelInfo inspect(const QString& folder, const QString& source, const QString& name = {},
                              const QString& repoId = {});
-    // Describes one file: a .safetensors single-file checkpoint, or a pickle checkpoint.
-    static ModelInfo inspectFile(const QString& path, const QString& source);
+    // Describes one file: a .safetensors single-file checkpoint (with `options`' companion files),
+    // or a pickle checkpoint.
+    static ModelInfo inspectFile(const QString& path, const QString& source,
+                                 const SingleFileOptions& options = {});
 
     const QVector<ModelInfo>& models() const { return m_models; }
     bool isEmpty() const { return m_models.isEmpty(); }
@@ -72,8 +85,9 @@ public:
     // Valid as long as this catalogue.
     const ModelInfo* find(const QString& nameOrPath) const;
     // find(), and else a diffusers folder or checkpoint file outside the catalogue (inspected
-    // now); fails with a message listing the known names.
-    Result<ModelInfo> resolve(const QString& nameOrPath) const;
+    // now); fails with a message listing the known names. A single file is inspected again with
+    // `companions` when they name text encoder or VAE files.
+    Result<ModelInfo> resolve(const QString& nameOrPath, const SingleFileOptions& companions = {}) const;
     // The model to use when none is named: the first supported bundled model, else the first
     // supported model found; nullptr when there is none.
     const ModelInfo* defaultModel() const;

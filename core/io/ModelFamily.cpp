@@ -91,6 +91,7 @@ FamilyTraits makeSd3() {
                             QStringLiteral("transformer"),  QStringLiteral("vae"),
                             QStringLiteral("scheduler")};
     t.optionalComponents = {QStringLiteral("text_encoder_3"), QStringLiteral("tokenizer_3")};
+    t.optionalT5 = QStringLiteral("text_encoder_3");
     t.denoiserComponent = QStringLiteral("transformer");
     t.denoiserClasses = {QStringLiteral("SD3Transformer2DModel")};
     // The Python original's settings for SD 3.5 Large (its default model).

@@ -50,6 +50,11 @@ struct FamilyTraits {
     QVector<QSize> sizePresets;
     // The latent grid must be a multiple of this many pixels.
     int sizeMultiple = 8;
+    // The T5 text encoder component a run may leave out ("text_encoder_3" for SD 3.x: zeros stand in
+    // for its tokens, as diffusers allows; ~9.5 GB of T5-XXL saved for a small loss of prompt
+    // fidelity); empty when the family has no T5 or cannot run without it (Flux: diffusers'
+    // FluxPipeline has no run without T5, whose tokens are its only text context).
+    QString optionalT5;
     // The GPU precision "auto" means for this family: fp16, or bf16 where fp16 overflows (SD 3's
     // and Flux's activations; their T5 too).
     QString autoPrecision = QStringLiteral("fp16");

@@ -132,7 +132,7 @@ Result<SingleFileCheckpoint> SingleFileCheckpoint::open(const QString& path,
     c.m_precision = precisionOf(c.m_header);
     c.classify(options);
     if (c.m_problem.isEmpty())
-        c.buildComponents();
+        c.buildComponents(options);
     if (!c.m_components.empty() && !options.configFolder.isEmpty())
         c.applyConfigFolder(options.configFolder);
     for (const ComponentMapping& m : c.m_components)
@@ -303,8 +303,10 @@ void SingleFileCheckpoint::classify(const SingleFileOptions& options) {
                (anyStartsWith(h, QStringLiteral("encoder.down_blocks.")) &&
                 anyStartsWith(h, QStringLiteral("decoder.up_blocks.")))) {
         m_variant = QStringLiteral("VAE only");
-        m_problem = QStringLiteral("A VAE on its own (no UNet or text encoder), not a checkpoint; choosing a "
-                                   "separate VAE is not supported yet.");
+        m_problem =
+            QStringLiteral("A VAE on its own (no UNet or text encoder), not a checkpoint; it goes with a "
+                           "single-file SD 3.x or Flux model that lacks one (found beside it), and cannot "
+                           "yet replace the VAE of SD 1.x/2.x/SDXL checkpoints.");
     } else if (anyContains(h, QStringLiteral("embeddings.token_embedding.weight")) ||
                anyStartsWith(h, QStringLiteral("encoder.block.0.layer.")) ||
                anyStartsWith(h, QStringLiteral("shared.weight")) ||
@@ -337,9 +339,9 @@ void SingleFileCheckpoint::classify(const SingleFileOptions& options) {
     }
 }
 
-void SingleFileCheckpoint::buildComponents() {
+void SingleFileCheckpoint::buildComponents(const SingleFileOptions& options) {
     if (m_family == ModelFamily::SD3 || m_family == ModelFamily::Flux) {
-        buildDitComponents();
+        buildDitComponents(options);
         return;
     }
     const Header& h = m_header;
@@ -430,7 +432,45 @@ void SingleFileCheckpoint::buildComponents() {
         m_components.clear();
 }
 
-void SingleFileCheckpoint::buildDitComponents() {
+namespace {
+
+// CLIP-G's pooled projection, and CLIP-L's (its own, or the identity SAI's files imply).
+qint64 pooledWidth(const CompanionFile& c) {
+    return c.kind == CompanionKind::ClipG || c.projection > 0 ? c.projection : c.width;
+}
+
+// How well a VAE file's name fits the family: 0 names it, 1 says nothing, -1 names the other family.
+// SD 3's and Flux's VAEs have the same shapes; only the name can tell them apart.
+int vaeNameRank(const CompanionFile& c, bool sd3) {
+    const QString name = QFileInfo(c.path).completeBaseName().toLower();
+    const bool flux = name == QLatin1String("ae") || name.contains(QLatin1String("flux"));
+    const bool sd3Name = name.contains(QLatin1String("sd3")) || name.contains(QLatin1String("sd_3")) ||
+                         name.contains(QLatin1String("sd3.5")) || name.contains(QLatin1String("sd35"));
+    if (sd3 ? sd3Name : flux)
+        return 0;
+    return (sd3 ? flux : sd3Name) ? -1 : 1;
+}
+
+// The first of `files` that `fits`, those whose rank is lowest first (a negative rank: never).
+template <typename Fits, typename Rank>
+std::optional<CompanionFile> bestCompanion(const std::vector<CompanionFile>& files, Fits fits, Rank rank) {
+    const CompanionFile* best = nullptr;
+    int bestRank = 0;
+    for (const CompanionFile& c : files) {
+        if (!fits(c))
+            continue;
+        const int r = rank(c);
+        if (r >= 0 && (!best || r < bestRank)) {
+            best = &c;
+            bestRank = r;
+        }
+    }
+    return best ? std::optional<CompanionFile>(*best) : std::nullopt;
+}
+
+} // namespace
+
+void SingleFileCheckpoint::buildDitComponents(const SingleFileOptions& options) {
     const Header& h = m_header;
     const bool sd3 = m_family == ModelFamily::SD3;
     const QString prefix =
@@ -439,48 +479,236 @@ void SingleFileCheckpoint::buildDitComponents() {
             : QString();
     // The VAE: first_stage_model. (SAI), vae. (ComfyUI), or none (BFL's ae.safetensors is separate).
     QString vaePrefix;
-    bool vae = true;
+    bool fileVae = true;
     if (anyStartsWith(h, QStringLiteral("first_stage_model.encoder.")))
         vaePrefix = QStringLiteral("first_stage_model.");
     else if (anyStartsWith(h, QStringLiteral("vae.encoder.")))
         vaePrefix = QStringLiteral("vae.");
     else
-        vae = false;
+        fileVae = false;
     const QString clipL = kSd3Clip + QStringLiteral("clip_l.transformer.");
     const QString clipG = kSd3Clip + QStringLiteral("clip_g.transformer.");
     const QString t5 = kSd3Clip + QStringLiteral("t5xxl.transformer.");
-    const bool hasClipL = anyStartsWith(h, clipL), hasClipG = anyStartsWith(h, clipG),
-               hasT5 = anyStartsWith(h, t5);
+    const bool fileClipL = anyStartsWith(h, clipL), fileClipG = anyStartsWith(h, clipG),
+               fileT5 = anyStartsWith(h, t5);
     m_nativeSize = 1024;
+
+    // The transformer first: the other parts must fit it.
+    Result<ComponentMapping> transformerMap =
+        sd3 ? keymap::sd3Transformer(h, prefix) : keymap::fluxTransformer(h, prefix);
+    if (!transformerMap) {
+        m_problem = transformerMap.error();
+        return;
+    }
+    const QJsonObject transformer = transformerMap->config;
+    const qint64 pooled = transformer.value(QStringLiteral("pooled_projection_dim")).toInteger();
+    const qint64 joint = transformer.value(QStringLiteral("joint_attention_dim")).toInteger();
+    const qint64 in = transformer.value(QStringLiteral("in_channels")).toInteger();
+    // Flux packs 2×2 latent patches into its 64 input channels; SD 3 patches inside the model.
+    const qint64 latentChannels = sd3 ? in : in / 4;
+
+    // Companion files: those the caller names take their roles outright (a misfit is reported
+    // below); those found beside the checkpoint fill what is still missing, where they fit.
+    std::optional<CompanionFile> compL, compG, compT5, compVae;
+    std::vector<CompanionFile> givenClips;
+    const QStringList givenPaths =
+        options.textEncoderFiles + (options.vaeFile.isEmpty() ? QStringList() : QStringList{options.vaeFile});
+    for (int i = 0; i < givenPaths.size(); ++i) {
+        const QString& path = givenPaths[i];
+        const bool asVae = i >= options.textEncoderFiles.size();
+        const QString what = asVae ? QStringLiteral("VAE") : QStringLiteral("text encoder");
+        if (!QFileInfo(path).isFile()) {
+            m_problem = QStringLiteral("The %1 file %2 does not exist.").arg(what, path);
+            return;
+        }
+        Result<std::optional<CompanionFile>> c = identifyCompanionFile(path);
+        if (!c) {
+            m_problem = c.error();
+            return;
+        }
+        if (!*c) {
+            m_problem = QStringLiteral("%1 is not a text encoder (CLIP-L, CLIP-G, T5-XXL) or VAE file that "
+                                       "TwistedPic knows, so it cannot be the %2 of %3.")
+                            .arg(QFileInfo(path).fileName(), what, QFileInfo(m_path).fileName());
+            return;
+        }
+        const CompanionFile& f = **c;
+        if (asVae != (f.kind == CompanionKind::Vae)) {
+            m_problem = asVae ? QStringLiteral("%1 is a %2 text encoder, not a VAE.")
+                                    .arg(f.fileName(), companionKindName(f.kind))
+                              : QStringLiteral("%1 is a VAE, not a text encoder: give it as the VAE.")
+                                    .arg(f.fileName());
+            return;
+        }
+        if (f.kind == CompanionKind::Vae)
+            compVae = f;
+        else if (f.kind == CompanionKind::T5)
+            compT5 = f;
+        else
+            givenClips.push_back(f);
+    }
+    // Given CLIPs: CLIP-L and CLIP-G by kind; those the width cannot tell fill what remains,
+    // the narrower first (CLIP-L is the narrower of the two).
+    std::stable_sort(givenClips.begin(), givenClips.end(),
+                     [](const CompanionFile& a, const CompanionFile& b) { return a.width < b.width; });
+    std::vector<CompanionFile> unknownClips;
+    for (const CompanionFile& c : givenClips) {
+        if (c.kind == CompanionKind::ClipL && !compL)
+            compL = c;
+        else if (c.kind == CompanionKind::ClipG && sd3 && !compG)
+            compG = c;
+        else
+            unknownClips.push_back(c);
+    }
+    for (const CompanionFile& c : unknownClips) {
+        if (c.kind == CompanionKind::Clip && !compL)
+            compL = c;
+        else if (c.kind == CompanionKind::Clip && sd3 && !compG)
+            compG = c;
+        else {
+            m_problem = QStringLiteral("%1 (%2) is not used: %3 models take %4.")
+                            .arg(c.fileName(), companionKindName(c.kind), familyName(m_family),
+                                 sd3 ? QStringLiteral("one CLIP-L, one CLIP-G and one T5-XXL")
+                                     : QStringLiteral("one CLIP-L and one T5-XXL"));
+            return;
+        }
+    }
+
+    const bool lacking = !(compL || fileClipL) || (sd3 && !(compG || fileClipG)) || !(compT5 || fileT5) ||
+                         !(compVae || fileVae);
+    if (options.findCompanions && lacking) {
+        const std::vector<CompanionFile> found = findCompanions(m_path);
+        // Names that say which CLIP it is rank before the others.
+        const auto clipRank = [](CompanionKind preferred) {
+            return [preferred](const CompanionFile& c) { return c.kind == preferred ? 0 : 1; };
+        };
+        if (sd3 && (!(compL || fileClipL) || !(compG || fileClipG))) {
+            // The two CLIPs' projections together make the pooled vector.
+            const qint64 fixedL = compL       ? pooledWidth(*compL)
+                                  : fileClipL ? (keymap::textProjectionWidth(h, clipL) > 0
+                                                     ? keymap::textProjectionWidth(h, clipL)
+                                                     : keymap::textEncoderWidth(h, clipL))
+                                              : -1;
+            const qint64 fixedG = compG       ? compG->projection
+                                  : fileClipG ? keymap::textProjectionWidth(h, clipG)
+                                              : -1;
+            const auto isL = [](const CompanionFile& c) {
+                return c.kind == CompanionKind::ClipL || c.kind == CompanionKind::Clip;
+            };
+            const auto isG = [](const CompanionFile& c) {
+                return (c.kind == CompanionKind::ClipG || c.kind == CompanionKind::Clip) && c.projection > 0;
+            };
+            if (fixedL < 0 && fixedG < 0) {
+                for (int rank = 0; rank <= 2 && !compL; ++rank)
+                    for (const CompanionFile& l : found)
+                        for (const CompanionFile& g : found)
+                            if (!compL && isL(l) && isG(g) && l.path != g.path &&
+                                (l.kind == CompanionKind::ClipL ? 0 : 1) +
+                                        (g.kind == CompanionKind::ClipG ? 0 : 1) ==
+                                    rank &&
+                                pooledWidth(l) + g.projection == pooled) {
+                                compL = l;
+                                compG = g;
+                            }
+            } else if (fixedL < 0) {
+                compL = bestCompanion(
+                    found,
+                    [&](const CompanionFile& c) { return isL(c) && pooledWidth(c) + fixedG == pooled; },
+                    clipRank(CompanionKind::ClipL));
+            } else if (fixedG < 0) {
+                compG = bestCompanion(
+                    found, [&](const CompanionFile& c) { return isG(c) && fixedL + c.projection == pooled; },
+                    clipRank(CompanionKind::ClipG));
+            }
+        } else if (!sd3 && !(compL || fileClipL)) {
+            // Flux pools CLIP-L's output as it is: its width is the pooled vector's.
+            compL = bestCompanion(
+                found,
+                [&](const CompanionFile& c) {
+                    return c.isClip() && c.kind != CompanionKind::ClipG && c.width == pooled;
+                },
+                clipRank(CompanionKind::ClipL));
+        }
+        if (!(compT5 || fileT5))
+            compT5 = bestCompanion(
+                found,
+                [&](const CompanionFile& c) { return c.kind == CompanionKind::T5 && c.width == joint; },
+                [](const CompanionFile& c) { return c.fp8 ? 1 : 0; }); // fp16 before fp8, as it is
+        if (!(compVae || fileVae)) {
+            int candidates = 0;
+            compVae = bestCompanion(
+                found,
+                [&](const CompanionFile& c) {
+                    const bool fits = c.kind == CompanionKind::Vae && c.width == latentChannels;
+                    candidates += fits && vaeNameRank(c, sd3) >= 0;
+                    return fits;
+                },
+                [&](const CompanionFile& c) { return vaeNameRank(c, sd3); });
+            if (compVae && candidates > 1 && vaeNameRank(*compVae, sd3) > 0)
+                m_notes << QStringLiteral("%1 VAE files fit; using %2 (name the VAE file to choose another)")
+                               .arg(candidates)
+                               .arg(compVae->path);
+        }
+    }
+    const bool hasClipL = compL || fileClipL, hasClipG = sd3 && (compG || fileClipG),
+               hasT5 = compT5 || fileT5, vae = compVae || fileVae;
 
     std::vector<std::pair<QString, Result<ComponentMapping>>> parts;
     keymap::TextEncoderHints l;
     l.withProjection = sd3; // SD 3 pools both CLIPs' projections; Flux uses CLIP-L's pooled output as it is
     l.identityProjectionIfMissing = true;
-    if (hasClipL)
+    keymap::TextEncoderHints g;
+    g.hiddenAct = QStringLiteral("gelu");
+    g.withProjection = true;
+    keymap::VaeHints v;
+    v.scalingFactor = sd3 ? 1.5305 : 0.3611;
+    v.shiftFactor = sd3 ? 0.0609 : 0.1159;
+    v.sampleSize = m_nativeSize;
+    const auto fromCompanion = [&](const QString& component, const CompanionFile& c) {
+        const keymap::TextEncoderHints& hints = component == QLatin1String("text_encoder") ? l : g;
+        Result<ComponentMapping> m = c.kind == CompanionKind::T5    ? keymap::t5Encoder(*c.header, c.prefix)
+                                     : c.kind == CompanionKind::Vae ? keymap::ldmVae(*c.header, c.prefix, v)
+                                     : c.openClip ? keymap::openClipText(*c.header, c.prefix, hints)
+                                                  : keymap::clipText(*c.header, c.prefix, hints);
+        if (!m)
+            return Result<ComponentMapping>::fail(QStringLiteral("%1: %2").arg(c.fileName(), m.error()));
+        m->file = c.path;
+        if (!m->configProblem.isEmpty()) // the mappers name the prefix, which is empty here: name the file
+            m->configProblem =
+                c.fileName() +
+                (m->configProblem.startsWith(QLatin1String(": ")) ? QString() : QStringLiteral(": ")) +
+                m->configProblem;
+        const bool given = std::any_of(givenPaths.begin(), givenPaths.end(), [&](const QString& p) {
+            return QFileInfo(p).absoluteFilePath() == c.path;
+        });
+        m_companions.push_back({component, c.path, c.kind, given});
+        return m;
+    };
+    const QString t5Component = sd3 ? QStringLiteral("text_encoder_3") : QStringLiteral("text_encoder_2");
+    if (compL)
+        parts.emplace_back(QStringLiteral("text_encoder"),
+                           fromCompanion(QStringLiteral("text_encoder"), *compL));
+    else if (fileClipL)
         parts.emplace_back(QStringLiteral("text_encoder"), keymap::clipText(h, clipL, l));
-    if (sd3 && hasClipG) {
-        keymap::TextEncoderHints g;
-        g.hiddenAct = QStringLiteral("gelu");
-        g.withProjection = true;
+    if (sd3 && compG)
+        parts.emplace_back(QStringLiteral("text_encoder_2"),
+                           fromCompanion(QStringLiteral("text_encoder_2"), *compG));
+    else if (sd3 && fileClipG)
         parts.emplace_back(QStringLiteral("text_encoder_2"), keymap::clipText(h, clipG, g));
-    }
-    if (hasT5)
-        parts.emplace_back(sd3 ? QStringLiteral("text_encoder_3") : QStringLiteral("text_encoder_2"),
-                           keymap::t5Encoder(h, t5));
-    parts.emplace_back(QStringLiteral("transformer"),
-                       sd3 ? keymap::sd3Transformer(h, prefix) : keymap::fluxTransformer(h, prefix));
-    if (vae) {
-        keymap::VaeHints v;
-        v.scalingFactor = sd3 ? 1.5305 : 0.3611;
-        v.shiftFactor = sd3 ? 0.0609 : 0.1159;
-        v.sampleSize = m_nativeSize;
+    if (compT5)
+        parts.emplace_back(t5Component, fromCompanion(t5Component, *compT5));
+    else if (fileT5)
+        parts.emplace_back(t5Component, keymap::t5Encoder(h, t5));
+    parts.emplace_back(QStringLiteral("transformer"), std::move(transformerMap));
+    if (compVae)
+        parts.emplace_back(QStringLiteral("vae"), fromCompanion(QStringLiteral("vae"), *compVae));
+    else if (fileVae)
         parts.emplace_back(QStringLiteral("vae"), keymap::ldmVae(h, vaePrefix, v));
-    }
-    if (!takeParts(parts))
+    if (!takeParts(parts)) {
+        m_companions.clear();
         return;
+    }
 
-    const QJsonObject transformer = mapping(QStringLiteral("transformer"))->config;
     if (sd3) {
         m_schedulerConfig = {
             {QStringLiteral("_class_name"), QStringLiteral("FlowMatchEulerDiscreteScheduler")},
@@ -500,70 +728,132 @@ void SingleFileCheckpoint::buildDitComponents() {
             {QStringLiteral("use_dynamic_shifting"), dev}};
     }
 
-    // The parts must fit each other.
-    const qint64 pooled = transformer.value(QStringLiteral("pooled_projection_dim")).toInteger();
-    const qint64 joint = transformer.value(QStringLiteral("joint_attention_dim")).toInteger();
-    const qint64 in = transformer.value(QStringLiteral("in_channels")).toInteger();
+    // The parts must fit each other. A misfit that involves a companion file names it.
+    const auto misfit = [&](const QString& detail, const QStringList& components) {
+        QStringList files;
+        for (const CompanionUse& c : m_companions)
+            if (components.contains(c.component))
+                files << QFileInfo(c.path).fileName();
+        if (files.isEmpty())
+            return contradiction(detail);
+        if (m_problem.isEmpty())
+            m_problem = QStringLiteral("%1 does not fit %2: %3. Use the %4 files of the same model.")
+                            .arg(files.join(QStringLiteral(", ")), QFileInfo(m_path).fileName(), detail,
+                                 familyName(m_family));
+    };
     if (hasClipL && (!sd3 || hasClipG)) {
-        const qint64 pooledText = sd3 ? config(QStringLiteral("text_encoder"))
-                                                ->value(QStringLiteral("projection_dim"))
-                                                .toInteger() +
-                                            config(QStringLiteral("text_encoder_2"))
-                                                ->value(QStringLiteral("projection_dim"))
-                                                .toInteger()
-                                      : keymap::textEncoderWidth(h, clipL);
+        const qint64 pooledText =
+            sd3 ? config(QStringLiteral("text_encoder"))
+                          ->value(QStringLiteral("projection_dim"))
+                          .toInteger() +
+                      config(QStringLiteral("text_encoder_2"))
+                          ->value(QStringLiteral("projection_dim"))
+                          .toInteger()
+                : config(QStringLiteral("text_encoder"))->value(QStringLiteral("hidden_size")).toInteger();
         if (pooledText != pooled)
-            contradiction(QStringLiteral("the pooled text is %1 wide but the transformer takes %2")
-                              .arg(pooledText)
-                              .arg(pooled));
+            misfit(QStringLiteral("the pooled text is %1 wide but the transformer takes %2")
+                       .arg(pooledText)
+                       .arg(pooled),
+                   {QStringLiteral("text_encoder"), QStringLiteral("text_encoder_2")});
     }
     if (hasT5) {
-        const qint64 width = config(sd3 ? QStringLiteral("text_encoder_3") : QStringLiteral("text_encoder_2"))
-                                 ->value(QStringLiteral("d_model"))
-                                 .toInteger();
+        const qint64 width = config(t5Component)->value(QStringLiteral("d_model")).toInteger();
         if (width != joint)
-            contradiction(
-                QStringLiteral("T5 is %1 wide but the transformer's context takes %2").arg(width).arg(joint));
+            misfit(
+                QStringLiteral("T5 is %1 wide but the transformer's context takes %2").arg(width).arg(joint),
+                {t5Component});
     }
     if (vae) {
         const qint64 latent =
             config(QStringLiteral("vae"))->value(QStringLiteral("latent_channels")).toInteger();
         const qint64 patch = transformer.value(QStringLiteral("patch_size")).toInteger();
-        // Flux packs 2×2 latent patches into its 64 input channels; SD 3 patches inside the model.
-        const qint64 expected = sd3 ? latent : latent * 4;
-        if (expected != in || patch <= 0)
-            contradiction(QStringLiteral("the VAE has %1 latent channels but the transformer takes %2")
-                              .arg(latent)
-                              .arg(in));
+        if (latent != latentChannels || patch <= 0)
+            misfit(QStringLiteral("the VAE has %1 latent channels but the transformer takes %2")
+                       .arg(latent)
+                       .arg(in),
+                   {QStringLiteral("vae")});
     }
     if (!m_problem.isEmpty()) {
         m_components.clear();
+        m_companions.clear();
         return;
     }
 
+    // What the file itself holds.
+    const bool fileComplete = fileClipL && (!sd3 || fileClipG) && fileVae;
+    if (!fileClipL && !fileClipG && !fileT5 && !fileVae)
+        m_variant = QStringLiteral("transformer only");
+    else if (!fileComplete || (!sd3 && !fileT5))
+        m_variant = QStringLiteral("partial");
+
     QStringList missing;
     if (!hasClipL)
-        missing << QStringLiteral("CLIP-L");
+        missing << QStringLiteral("CLIP-L (clip_l.safetensors)");
     if (sd3 && !hasClipG)
-        missing << QStringLiteral("CLIP-G");
+        missing << QStringLiteral("CLIP-G (clip_g.safetensors)");
     if (!hasT5)
-        missing << QStringLiteral("T5-XXL");
+        missing << QStringLiteral("T5-XXL (t5xxl_fp16.safetensors or t5xxl_fp8_e4m3fn.safetensors)");
     if (!vae)
-        missing << QStringLiteral("the VAE");
-    if (!missing.isEmpty()) {
-        m_variant = vae || hasClipL || hasT5 ? QStringLiteral("partial") : QStringLiteral("transformer only");
-        if (sd3 && hasClipL && hasClipG && vae && !hasT5) {
-            // SD 3 runs without T5 (zeros stand in for its tokens), as diffusers allows.
-            m_notes << QStringLiteral("no T5-XXL in the file: SD 3 runs without it (zeros for its tokens)");
-            m_variant.clear();
-        } else {
-            m_problem =
-                QStringLiteral("The file holds the %1 transformer but not %2, which come as separate files "
-                               "(clip_l, clip_g, t5xxl, the VAE); TwistedPic loads complete checkpoints only "
-                               "for now.")
-                    .arg(familyName(m_family), missing.join(QStringLiteral(", ")));
-        }
+        missing << (sd3 ? QStringLiteral("the SD 3 VAE") : QStringLiteral("the VAE (ae.safetensors)"));
+    if (sd3 && missing.size() == 1 && !hasT5) {
+        // SD 3 runs without T5 (zeros stand in for its tokens), as diffusers allows.
+        m_notes << QStringLiteral("no T5-XXL in the file or beside it: SD 3 runs without it (zeros for its "
+                                  "tokens); to use it, %1")
+                       .arg(whereCompanionsGo(false, true)
+                                .replace(QStringLiteral("the text encoders"),
+                                         QStringLiteral("t5xxl_fp16.safetensors")));
+    } else if (!missing.isEmpty()) {
+        for (const QString& m : missing)
+            m_missingParts << (m.startsWith(QLatin1String("the ")) ? QStringLiteral("VAE")
+                                                                   : m.section(QLatin1Char(' '), 0, 0));
+        QStringList held;
+        if (fileClipL)
+            held << QStringLiteral("CLIP-L");
+        if (fileClipG)
+            held << QStringLiteral("CLIP-G");
+        if (fileT5)
+            held << QStringLiteral("T5-XXL");
+        if (fileVae)
+            held << QStringLiteral("the VAE");
+        const QString what = QStringLiteral("the %1 transformer").arg(familyName(m_family));
+        const auto andJoined = [](QStringList items) {
+            const QString last = items.takeLast();
+            return items.isEmpty() ? last : items.join(QStringLiteral(", ")) + QStringLiteral(" and ") + last;
+        };
+        m_problem = QStringLiteral("%1 holds %2 %3, which come as separate files: %4 (TwistedPic recognises "
+                                   "them by their contents).")
+                        .arg(QFileInfo(m_path).fileName(),
+                             held.isEmpty() ? QString(QStringLiteral("only ") + what + QLatin1Char(','))
+                                            : QString(what + QStringLiteral(" and ") + andJoined(held)),
+                             (held.isEmpty() ? QStringLiteral("not ") : QStringLiteral("but not ")) +
+                                 andJoined(missing),
+                             whereCompanionsGo(!vae, !hasClipL || (sd3 && !hasClipG) || !hasT5));
     }
+    for (const CompanionUse& c : m_companions)
+        m_notes << QStringLiteral("%1 from %2").arg(c.component, c.path);
+}
+
+QString SingleFileCheckpoint::whereCompanionsGo(bool vae, bool text) const {
+    const QDir own = QFileInfo(m_path).absoluteDir();
+    QDir parent = own;
+    const bool hasParent = parent.cdUp();
+    const QStringList folders = companionFolders(m_path);
+    // The sibling folder that exists, else the one ComfyUI would have.
+    const auto sibling = [&](std::initializer_list<const char*> names) {
+        for (const char* name : names)
+            for (const QString& f : folders.mid(1))
+                if (QFileInfo(f).fileName().compare(QLatin1String(name), Qt::CaseInsensitive) == 0)
+                    return f;
+        return hasParent ? parent.filePath(QLatin1String(*names.begin())) : own.absolutePath();
+    };
+    const QString textFolder = sibling({"text_encoders", "clip", "text_encoder"});
+    const QString vaeFolder = sibling({"vae"});
+    if (vae && text)
+        return QStringLiteral("put the VAE in %1 and the text encoders in %2, or both next to the file")
+            .arg(vaeFolder, textFolder);
+    if (vae)
+        return QStringLiteral("put the VAE in %1 or next to the file").arg(vaeFolder);
+    return QStringLiteral("put the text encoders in %1 or next to the file").arg(textFolder);
 }
 
 bool SingleFileCheckpoint::takeParts(std::vector<std::pair<QString, Result<ComponentMapping>>>& parts) {
@@ -680,6 +970,21 @@ QJsonObject SingleFileCheckpoint::modelIndex() const {
     if (m_family == ModelFamily::SDXL)
         index.insert(QStringLiteral("force_zeros_for_empty_prompt"), true);
     return index;
+}
+
+QStringList SingleFileCheckpoint::companionFiles() const {
+    QStringList out;
+    for (const CompanionUse& c : m_companions)
+        if (!out.contains(c.path))
+            out << c.path;
+    return out;
+}
+
+qint64 SingleFileCheckpoint::totalSize() const {
+    qint64 sum = m_fileSize;
+    for (const QString& f : companionFiles())
+        sum += std::max<qint64>(0, QFileInfo(f).size());
+    return sum;
 }
 
 QStringList SingleFileCheckpoint::components() const {

@@ -2,7 +2,9 @@
 
 // A single-file checkpoint: the one .safetensors that most SD 1.x/2.x/SDXL users have
 // (A1111/Civitai, `models/Stable-diffusion/`), with the UNet, VAE and text encoders in the
-// original LDM/SGM layout. From the header alone (never the weights) this tells the family,
+// original LDM/SGM layout; or an SD 3.x / Flux file (SAI, BFL, ComfyUI layouts), whose missing
+// text encoders and VAE come from companion files given in the options or found beside it
+// (core/io/Companions.h). From the header alone (never the weights) this tells the family,
 // whether TwistedPic can run it and, if not, why; and for each component the diffusers
 // config.json it would have, inferred from tensor shapes, with the mapping of its tensors
 // (core/io/CheckpointKeyMap.h), the scheduler config of the family and the tokenizers to use
@@ -13,6 +15,7 @@
 
 #include "core/common/Result.h"
 #include "core/io/CheckpointKeyMap.h"
+#include "core/io/Companions.h"
 #include "core/io/ModelFolder.h"
 #include "core/io/SafeTensorsHeader.h"
 
@@ -33,6 +36,23 @@ struct SingleFileOptions {
     QString configFolder;
     // "epsilon" or "v_prediction": replaces what the file says (see predictionType()).
     QString predictionType;
+    // SD 3.x and Flux: separate text encoder files (CLIP-L, CLIP-G, T5-XXL: ComfyUI's clip_l,
+    // clip_g, t5xxl_fp16 / t5xxl_fp8_e4m3fn) and a VAE file (Flux's ae.safetensors, an SD 3 VAE)
+    // for what the checkpoint lacks; they replace the checkpoint's own where it has them. Each is
+    // recognised by its tensors (core/io/Companions.h); a file that is none of these is refused.
+    QStringList textEncoderFiles;
+    QString vaeFile;
+    // SD 3.x and Flux: what is still missing is looked for next to the checkpoint and in the
+    // sibling folders ComfyUI and Forge keep such files in (companionFolders()).
+    bool findCompanions = true;
+};
+
+// A component that comes from another file than the checkpoint.
+struct CompanionUse {
+    QString component; // "text_encoder", "text_encoder_2", "text_encoder_3", "vae"
+    QString path;      // the companion file
+    CompanionKind kind = CompanionKind::Clip;
+    bool given = false; // SingleFileOptions named it (else it was found)
 };
 
 // Which tokenizer a text encoder uses.
@@ -69,6 +89,16 @@ public:
     QString problem() const { return m_problem; }
     // Things worth a log line (tensors left unused, how the prediction type was chosen).
     QStringList notes() const { return m_notes; }
+    // The components taken from companion files (SD 3.x and Flux), in load order.
+    const std::vector<CompanionUse>& companions() const { return m_companions; }
+    // Their files, each once.
+    QStringList companionFiles() const;
+    // What an SD 3.x / Flux file still lacks after its companions ("CLIP-L", "CLIP-G", "T5-XXL",
+    // "VAE"); problem() says where to put the files. Empty when nothing is missing (SD 3 without
+    // T5 runs: T5 is not listed then).
+    QStringList missingParts() const { return m_missingParts; }
+    // The checkpoint's size plus its companions'.
+    qint64 totalSize() const;
     // "fp16", "fp32", "bf16", "mixed" over the floating-point tensors (as WeightSummary).
     QString precision() const { return m_precision; }
     // The image side the model was trained at (512 SD 1.x, 512/768 SD 2.x, 1024 SDXL); 0 if unknown.
@@ -97,7 +127,8 @@ public:
     // The model components the file holds and the engine would load, in load order
     // ("text_encoder", "text_encoder_2", "unet", "vae"; SD 3.x: "text_encoder", "text_encoder_2",
     // "text_encoder_3" (T5), "transformer", "vae"; Flux: "text_encoder" (CLIP-L),
-    // "text_encoder_2" (T5), "transformer", "vae"), those present in the file. Available whenever the layout
+    // "text_encoder_2" (T5), "transformer", "vae"), those present in the file or taken from its companion
+    // files (companions(); mapping().file names the file). Available whenever the layout
     // is understood, even for a family the engine cannot run yet (supported() says that); empty for a
     // refiner, an inpainting model, an unknown layout, contradicting shapes, ...
     QStringList components() const;
@@ -116,8 +147,10 @@ public:
 
 private:
     void classify(const SingleFileOptions& options);
-    void buildComponents();
-    void buildDitComponents();
+    void buildComponents(const SingleFileOptions& options);
+    void buildDitComponents(const SingleFileOptions& options);
+    // "put the VAE in …/vae and the text encoders in …/text_encoders, or both next to the file".
+    QString whereCompanionsGo(bool vae, bool text) const;
     bool takeParts(std::vector<std::pair<QString, Result<ComponentMapping>>>& parts);
     void applyConfigFolder(const QString& folder);
     void contradiction(const QString& detail);
@@ -134,6 +167,8 @@ private:
     QString m_predictionType = QStringLiteral("epsilon");
     QString m_predictionReason;
     std::vector<ComponentMapping> m_components;
+    std::vector<CompanionUse> m_companions;
+    QStringList m_missingParts;
     QJsonObject m_schedulerConfig;
     std::vector<TokenizerChoice> m_tokenizers; // config folder's; empty: the shipped vocabulary
     QJsonObject m_modelIndex;                  // config folder's model_index.json, if any

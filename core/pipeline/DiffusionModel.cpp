@@ -62,6 +62,25 @@ Status DiffusionModel::loadComponent(const ModelSource& source, const QString& n
     return Status::ok();
 }
 
+bool DiffusionModel::hasComponent(const QString& name) const {
+    return std::any_of(m_components.begin(), m_components.end(),
+                       [&](const ModelComponentRef& c) { return c.name == name; });
+}
+
+Status DiffusionModel::dropComponent(const QString& name) {
+    const auto it = std::find_if(m_components.begin(), m_components.end(),
+                                 [&](const ModelComponentRef& c) { return c.name == name; });
+    if (it == m_components.end())
+        return Status::fail(QStringLiteral("%1 has no %2 loaded.").arg(m_source, name));
+    if (!forgetComponent(name))
+        return Status::fail(
+            QStringLiteral("%1 models cannot run without their %2.").arg(io::familyName(m_family), name));
+    m_root->unregister_module(name.toStdString());
+    m_weightBytes -= it->bytes;
+    m_components.erase(it);
+    return Status::ok();
+}
+
 void DiffusionModel::recordComponentBytes(const QString& name, qint64 bytes) {
     m_weightBytes = 0;
     for (ModelComponentRef& c : m_components) {

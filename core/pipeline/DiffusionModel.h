@@ -115,6 +115,13 @@ public:
     const QJsonObject& schedulerConfig() const { return m_schedulerConfig; }
     const LatentPreview& preview() const { return *m_preview; }
 
+    // Drops a component the model can run without (SD 3's T5, io::FamilyTraits::optionalT5): its
+    // module leaves root() and components(), and its weights are freed once nothing else holds
+    // them (the engine's ModelResidency: forgetDropped()). The model then runs as one loaded
+    // without it. Fails for a component the family needs, or one it does not have.
+    Status dropComponent(const QString& name);
+    bool hasComponent(const QString& name) const;
+
     // --- what each family provides ---
 
     // The prompt (and, when guided, the negative prompt) through the text encoders.
@@ -146,6 +153,9 @@ protected:
         m_components.push_back({name, module.ptr().get(), 0});
         return module;
     }
+    // The family forgets its handle to an optional component dropComponent() removes; false when
+    // it cannot run without it (the default).
+    virtual bool forgetComponent(const QString& /*name*/) { return false; }
     // Loads the weights of the component registered as `name` from the source, in `dtype`.
     Status loadComponent(const ModelSource& source, const QString& name, at::ScalarType dtype);
     // For components with a loader of their own (T5): the bytes their weights took.

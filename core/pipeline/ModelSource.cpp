@@ -20,6 +20,12 @@ Result<ModelSource> ModelSource::open(const QString& path, const io::SingleFileO
         Result<io::SafeTensorsArchive> weights = io::SafeTensorsArchive::open(path);
         if (!weights)
             return R::fail(weights.error());
+        for (const QString& companion : file->companionFiles()) {
+            Result<io::SafeTensorsArchive> w = io::SafeTensorsArchive::open(companion);
+            if (!w)
+                return R::fail(w.error());
+            s.m_companionWeights.emplace(companion, std::move(*w));
+        }
         s.m_path = QFileInfo(path).absoluteFilePath();
         s.m_file = std::move(*file);
         s.m_fileWeights = std::move(*weights);
@@ -45,7 +51,19 @@ QJsonObject ModelSource::pipelineConfig() const {
     return m_file ? m_file->modelIndex() : m_folder->modelIndex();
 }
 
+const io::SafeTensorsArchive* ModelSource::archiveOf(const QString& component) const {
+    Result<io::ComponentMapping> mapping = m_file->mapping(component);
+    if (!mapping || mapping->file.isEmpty())
+        return &*m_fileWeights;
+    const auto it = m_companionWeights.find(mapping->file);
+    return it == m_companionWeights.end() ? nullptr : &it->second;
+}
+
 bool ModelSource::has(const QString& name) const {
+    if (m_leftOut.contains(name) || (name.startsWith(QLatin1String("tokenizer")) &&
+                                     m_leftOut.contains(QString(name).replace(
+                                         QLatin1String("tokenizer"), QLatin1String("text_encoder")))))
+        return false;
     if (!m_file)
         return m_folder->component(name) != nullptr;
     if (name.startsWith(QLatin1String("tokenizer"))) // "tokenizer_3" goes with "text_encoder_3"
@@ -55,6 +73,8 @@ bool ModelSource::has(const QString& name) const {
 }
 
 Result<QJsonObject> ModelSource::config(const QString& name) const {
+    if (m_leftOut.contains(name))
+        return Result<QJsonObject>::fail(QStringLiteral("%1: %2 is left out of this run.").arg(m_path, name));
     if (m_file) {
         if (name == QLatin1String("scheduler"))
             return Result<QJsonObject>::ok(m_file->schedulerConfig());
@@ -104,7 +124,10 @@ Status ModelSource::loadWeights(const QString& name, torch::nn::Module& module, 
                                 at::ScalarType dtype, qint64* bytes, nn::Fp8Weights fp8) const {
     nn::LoadReport report;
     if (m_file) {
-        Result<io::SingleFileComponent> component = io::singleFileComponent(*m_file, *m_fileWeights, name);
+        const io::SafeTensorsArchive* archive = archiveOf(name);
+        if (!archive)
+            return Status::fail(QStringLiteral("%1: the file of %2 was not opened.").arg(m_path, name));
+        Result<io::SingleFileComponent> component = io::singleFileComponent(*m_file, *archive, name);
         if (!component)
             return Status::fail(component.error());
         if (Status s = nn::loadWeights(module, component->weights, device, dtype, &report, fp8); !s)

@@ -19,6 +19,7 @@
 #include <QJsonObject>
 #include <QString>
 
+#include <map>
 #include <optional>
 
 namespace tp::nn {
@@ -33,10 +34,17 @@ public:
     // Fails when it is neither, or the file is unreadable.
     // `options` apply to a single file (a config folder for what shapes cannot tell, the SD 2.x
     // prediction type).
+    // For SD 3.x and Flux single files, the options' text encoder and VAE files, and those found
+    // beside the checkpoint, complete it (io::SingleFileCheckpoint::companions()).
     static Result<ModelSource> open(const QString& path, const io::SingleFileOptions& options = {});
 
     const QString& path() const { return m_path; }
     bool isSingleFile() const { return m_file.has_value(); }
+    // A single file's companion files (its separate text encoders and VAE); empty for a folder.
+    QStringList companionFiles() const { return m_file ? m_file->companionFiles() : QStringList(); }
+    // Leaves `component` out (has() says no, config() fails): what a run without it does not load
+    // (SD 3's T5, "text_encoder_3", when the request runs without T5).
+    void leaveOut(const QString& component) { m_leftOut << component; }
     io::ModelFamily family() const;
     // Why the family cannot run this model; empty when it can.
     QString problem() const;
@@ -62,11 +70,15 @@ public:
 
 private:
     Result<QString> tokenizerFolder(const QString& component, QString* padToken) const;
+    // The opened file a single file's component reads from: the checkpoint, or its companion.
+    const io::SafeTensorsArchive* archiveOf(const QString& component) const;
 
     QString m_path;
     std::optional<io::ModelFolder> m_folder;
     std::optional<io::SingleFileCheckpoint> m_file;
     std::optional<io::SafeTensorsArchive> m_fileWeights;
+    std::map<QString, io::SafeTensorsArchive> m_companionWeights; // by companion path
+    QStringList m_leftOut;
 };
 
 // A component's config parsed by Config::fromJson (nn::UNet2DConditionConfig, …); the message

@@ -118,6 +118,14 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusion3Model::load(const ModelS
     return R::ok(std::move(m));
 }
 
+bool StableDiffusion3Model::forgetComponent(const QString& name) {
+    if (name != QLatin1String("text_encoder_3"))
+        return false;
+    m_textEncoder3 = nullptr; // encodeText() then puts zeros where T5's tokens go
+    m_t5Tokenizer.reset();
+    return true;
+}
+
 Result<LatentShape> StableDiffusion3Model::latentShape(int width, int height) const {
     Result<LatentShape> shape = DiffusionModel::latentShape(width, height);
     if (!shape)

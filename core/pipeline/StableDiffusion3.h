@@ -33,6 +33,9 @@ public:
 
     bool hasT5() const { return static_cast<bool>(m_t5Tokenizer); }
 
+protected:
+    bool forgetComponent(const QString& name) override;
+
 private:
     StableDiffusion3Model(const ModelSource& source, const DeviceChoice& device);
     struct Text {

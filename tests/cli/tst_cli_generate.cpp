@@ -1,5 +1,6 @@
 // `twistedpic-cli generate` on the fixture model: the PNG's A1111 `parameters` chunk and the
 // JSON sidecar say what was run; files are never overwritten; bad input is a clear error.
+#include "core/io/SafeTensorsHeader.h"
 #include "tests/support/TestUtil.h"
 
 #include <QDir>
@@ -7,6 +8,7 @@
 #include <QFile>
 #include <QImage>
 #include <QImageReader>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -361,6 +363,95 @@ private Q_SLOTS:
         QVERIFY2(err.contains(QStringLiteral("Ctrl+C again")), qPrintable(err));
         QVERIFY2(err.contains(QStringLiteral("Cancelled.")), qPrintable(err));
         qInfo("Ctrl+C to exit: %lld ms", t.elapsed());
+    }
+
+    // --without-t5 reaches the SD 3 pipeline: the PNG is diffusers' image of sd3-tiny's case 3 (its
+    // run without T5) to the rounding of 8 bits, and the PNG and sidecar say so. Flux refuses it.
+    void withoutT5ReachesThePipeline() {
+        const QString fixture = QStringLiteral(TP_TEST_DATA_DIR "/sd3-tiny");
+        QFile casesFile(fixture + QStringLiteral("/cases.json"));
+        QVERIFY(casesFile.open(QIODevice::ReadOnly));
+        const QJsonObject c = QJsonDocument::fromJson(casesFile.readAll())
+                                  .object()
+                                  .value(QStringLiteral("pipeline"))
+                                  .toArray()
+                                  .at(3)
+                                  .toObject();
+        QCOMPARE(c.value(QStringLiteral("t5")).toBool(true), false);
+        const QString png = m_dir.filePath(QStringLiteral("without-t5.png"));
+        const ProcessResult r = generate(
+            {QStringLiteral("--model"), fixture + QStringLiteral("/pipeline"), QStringLiteral("--prompt"),
+             c.value(QStringLiteral("prompt")).toString(), QStringLiteral("--negative"),
+             c.value(QStringLiteral("negative_prompt")).toString(), QStringLiteral("--steps"),
+             QString::number(c.value(QStringLiteral("steps")).toInt()), QStringLiteral("--cfg"),
+             QString::number(c.value(QStringLiteral("guidance_scale")).toDouble()), QStringLiteral("--seed"),
+             QString::number(c.value(QStringLiteral("seed")).toInteger()), QStringLiteral("--sampler"),
+             QStringLiteral("euler"), QStringLiteral("--without-t5"), QStringLiteral("--output"), png});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        const QImage image = QImageReader(png).read();
+        QCOMPARE(image.size(), QSize(64, 64));
+        QVERIFY2(image.text(QStringLiteral("parameters")).contains(QStringLiteral("T5: off")),
+                 qPrintable(image.text(QStringLiteral("parameters"))));
+        QFile sidecar(m_dir.filePath(QStringLiteral("without-t5.json")));
+        QVERIFY(sidecar.open(QIODevice::ReadOnly));
+        QCOMPARE(
+            QJsonDocument::fromJson(sidecar.readAll()).object().value(QStringLiteral("withoutT5")).toBool(),
+            true);
+
+        // diffusers' image (float32, 0..1, channels first) as 8-bit pixels.
+        const QString reference = fixture + QStringLiteral("/reference.safetensors");
+        const auto header = tp::io::readSafeTensorsHeader(reference);
+        QVERIFY2(header, qPrintable(header.error()));
+        const tp::io::TensorInfo* t = header->find(QStringLiteral("pipe.3.image"));
+        QVERIFY(t && t->dtype == tp::io::DType::F32 && t->shape == (std::vector<qint64>{3, 64, 64}));
+        QFile ref(reference);
+        QVERIFY(ref.open(QIODevice::ReadOnly) && ref.seek(header->dataOffset + t->begin));
+        const QByteArray bytes = ref.read(t->byteSize());
+        const float* v = reinterpret_cast<const float*>(bytes.constData());
+        int worst = 0;
+        for (int y = 0; y < 64; ++y)
+            for (int x = 0; x < 64; ++x) {
+                const QRgb px = image.pixel(x, y);
+                const int got[3] = {qRed(px), qGreen(px), qBlue(px)};
+                for (int ch = 0; ch < 3; ++ch) {
+                    const float f = std::clamp(v[(ch * 64 + y) * 64 + x], 0.0f, 1.0f);
+                    worst = std::max(worst, std::abs(got[ch] - int(std::lround(f * 255.0f))));
+                }
+            }
+        qInfo("--without-t5 vs diffusers without T5: max pixel difference %d", worst);
+        QVERIFY2(worst <= 1, qPrintable(QString::number(worst)));
+
+        const ProcessResult flux =
+            generate({QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/flux-tiny/pipeline"),
+                      QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--without-t5")});
+        QCOMPARE(flux.exitCode, 1);
+        QVERIFY2(flux.err.contains(QStringLiteral("cannot run without T5")), qPrintable(flux.err));
+    }
+
+    // A Flux transformer file alone: the error names the files it needs and where they go, and the
+    // options that name them.
+    void missingCompanionsAreNamed() {
+        const QString models = m_dir.filePath(QStringLiteral("comfy/models"));
+        const QString file = models + QStringLiteral("/diffusion_models/flux1-dev-tiny.safetensors");
+        QVERIFY(QDir().mkpath(QFileInfo(file).path()));
+        QVERIFY(QFile::copy(QStringLiteral(TP_TEST_DATA_DIR "/flux-tiny/single/flux1-dev-tiny.safetensors"),
+                            file));
+        const ProcessResult r =
+            generate({QStringLiteral("--model"), file, QStringLiteral("--prompt"), QStringLiteral("x")});
+        QCOMPARE(r.exitCode, 1);
+        for (const QString& part :
+             {QStringLiteral("flux1-dev-tiny.safetensors holds only the Flux transformer, not CLIP-L "
+                             "(clip_l.safetensors)"),
+              QStringLiteral("put the VAE in %1/vae and the text encoders in %1/text_encoders").arg(models),
+              QStringLiteral("--text-encoder FILE"), QStringLiteral("--vae FILE")})
+            QVERIFY2(r.err.contains(part), qPrintable(r.err));
+        const ProcessResult wrong =
+            generate({QStringLiteral("--model"), file, QStringLiteral("--prompt"), QStringLiteral("x"),
+                      QStringLiteral("--vae"),
+                      QStringLiteral(TP_TEST_DATA_DIR "/sd3-tiny/text_encoders/clip_l.safetensors")});
+        QCOMPARE(wrong.exitCode, 1);
+        QVERIFY2(wrong.err.contains(QStringLiteral("clip_l.safetensors is a CLIP-L text encoder, not a VAE")),
+                 qPrintable(wrong.err));
     }
 
     void badInputIsAClearError() {

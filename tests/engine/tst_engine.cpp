@@ -345,6 +345,51 @@ private Q_SLOTS:
             false);
     }
 
+    // SD 3 without T5: T5 is not loaded; a run with it loads the model anew; a run without it then
+    // drops T5 from the loaded model (its weights leave, an event says so) and draws the same image
+    // as the model loaded without it. Flux cannot run without T5 and says so.
+    void withoutT5LeavesT5Out() {
+        qRegisterMetaType<tp::gpu::Residency>();
+        QSignalSpy residency(m_engine.get(), &Engine::residencyChanged);
+        QSignalSpy events(m_engine.get(), &Engine::memoryEvent);
+        GenerationRequest r = request(QStringLiteral(TP_TEST_DATA_DIR "/sd3-tiny/pipeline"), 2);
+        r.withoutT5 = true;
+        r.outputDir = m_dir.filePath(QStringLiteral("without-t5"));
+        const auto weights = [&] { return residency.last().at(2).toLongLong(); };
+        QCOMPARE(run(r), QStringLiteral("finished"));
+        const GenerationResult first = lastResult();
+        QVERIFY(first.request.withoutT5);
+        const qint64 withoutT5 = weights();
+        QFile f(first.files.value(0).chopped(4) + QStringLiteral(".json"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject sidecar = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(sidecar.value(QStringLiteral("withoutT5")).toBool(), true);
+        QVERIFY2(sidecar.value(QStringLiteral("parameters")).toString().contains(QStringLiteral("T5: off")),
+                 qPrintable(sidecar.value(QStringLiteral("parameters")).toString()));
+
+        r.withoutT5 = false;
+        QCOMPARE(run(r), QStringLiteral("finished"));
+        const qint64 withT5 = weights();
+        QVERIFY2(withT5 > withoutT5, qPrintable(QStringLiteral("%1 vs %2").arg(withT5).arg(withoutT5)));
+        QVERIFY(lastResult().images[0] != first.images[0]); // T5 changes the picture
+
+        events.clear();
+        r.withoutT5 = true;
+        QCOMPARE(run(r), QStringLiteral("finished"));
+        QCOMPARE(weights(), withoutT5);
+        QCOMPARE(lastResult().images[0], first.images[0]);
+        bool released = false;
+        for (const auto& args : std::as_const(events))
+            released = released || args.at(0).value<MemoryEvent>().detail.contains(
+                                       QStringLiteral("text_encoder_3 released"));
+        QVERIFY(released);
+
+        GenerationRequest flux = request(QStringLiteral(TP_TEST_DATA_DIR "/flux-tiny/pipeline"), 2);
+        flux.withoutT5 = true;
+        const QString refused = run(flux);
+        QVERIFY2(refused.contains(QStringLiteral("cannot run without T5")), qPrintable(refused));
+    }
+
     void failureAtShutdownIsContained() {
         auto hits = std::make_shared<std::atomic<int>>(0);
         QCOMPARE(run(request(fixtureModel())), QStringLiteral("finished"));

@@ -348,6 +348,29 @@ private Q_SLOTS:
         QVERIFY(!formatParameters(parametersFor(result, 0)).contains(QStringLiteral("True CFG")));
     }
 
+    // An SD 3 run without T5 says "T5: off" (nothing when T5 ran); reading it back brings the
+    // request's flag back; "T5: on" from elsewhere reads as with T5, anything else is kept as text.
+    void withoutT5() {
+        ImageParameters p;
+        p.prompt = QStringLiteral("a lighthouse");
+        p.steps = 28;
+        p.withoutT5 = true;
+        const QString text = formatParameters(p);
+        QCOMPARE(text, QStringLiteral("a lighthouse\nSteps: 28, T5: off"));
+        const auto parsed = parseParameters(text + QStringLiteral(", Seed: 3"));
+        QVERIFY2(parsed, qPrintable(parsed.error()));
+        QVERIFY(parsed->withoutT5);
+        QVERIFY(parsed->extra.isEmpty());
+        QVERIFY(requestFrom(*parsed).withoutT5);
+        p.withoutT5 = false;
+        QVERIFY(!formatParameters(p).contains(QStringLiteral("T5")));
+        QVERIFY(!parseParameters(QStringLiteral("x\nSteps: 2, Seed: 1, T5: on"))->withoutT5);
+        const auto odd = parseParameters(QStringLiteral("x\nSteps: 2, Seed: 1, T5: maybe"));
+        QVERIFY(!odd->withoutT5);
+        QCOMPARE(odd->extra.size(), 1);
+        QCOMPARE(odd->extra.first().second, QStringLiteral("maybe"));
+    }
+
     void readsChunkFromOtherTools() {
         QTemporaryDir dir;
         const QString text =

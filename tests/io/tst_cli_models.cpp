@@ -57,7 +57,8 @@ private Q_SLOTS:
         inpainting.unetInChannels = 9;
         QVERIFY(makeFakeModel(t.filePath(QStringLiteral("s/inpaint")), FakeFamily::SD1, inpainting));
         QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("runwayml/stable-diffusion-inpainting"),
-                                  t.filePath(QStringLiteral("s/inpaint")), QStringLiteral("51388a731f57604945fddd703ecb5c50e8e7b49d"))
+                                  t.filePath(QStringLiteral("s/inpaint")),
+                                  QStringLiteral("51388a731f57604945fddd703ecb5c50e8e7b49d"))
                      .isEmpty());
         QVERIFY(!addToFakeHfCache(m_cache, QStringLiteral("black-forest-labs/FLUX.1-dev"),
                                   t.filePath(QStringLiteral("s/flux")),
@@ -83,7 +84,8 @@ private Q_SLOTS:
             r.out.contains(QRegularExpression(QStringLiteral("black-forest-labs/FLUX.1-dev +Flux +yes "))),
             qPrintable(r.out));
         // What cannot run is listed with the reason below it.
-        QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("runwayml/stable-diffusion-inpainting +SD 1\\.x +no "))),
+        QVERIFY2(r.out.contains(QRegularExpression(
+                     QStringLiteral("runwayml/stable-diffusion-inpainting +SD 1\\.x +no "))),
                  qPrintable(r.out));
         QVERIFY2(r.out.contains(QStringLiteral("an inpainting or image-editing model")), qPrintable(r.out));
         // The bundled model is listed first, as the default, when the source tree ships it.
@@ -158,15 +160,15 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 0);
         r = models({}, m_cache);
         QCOMPARE(r.exitCode, 0);
-        QVERIFY2(r.out.contains(
-                     QRegularExpression(QStringLiteral("\nv1-5-pruned-emaonly +SD 1\\.x +yes +[0-9.]+ MiB "
-                                                       "+fp16 +folder +%1/v1-5-pruned-emaonly\\.safetensors\n")
-                                            .arg(QRegularExpression::escape(folder)))),
+        QVERIFY2(r.out.contains(QRegularExpression(
+                     QStringLiteral("\nv1-5-pruned-emaonly +SD 1\\.x +yes +[0-9.]+ MiB "
+                                    "+fp16 +folder +%1/v1-5-pruned-emaonly\\.safetensors\n")
+                         .arg(QRegularExpression::escape(folder)))),
                  qPrintable(r.out));
-        QVERIFY2(
-            r.out.contains(QRegularExpression(QStringLiteral("\nsd_xl_refiner_1\\.0 +SDXL +no .*\n    An SDXL "
-                                                             "refiner checkpoint"))),
-            qPrintable(r.out));
+        QVERIFY2(r.out.contains(
+                     QRegularExpression(QStringLiteral("\nsd_xl_refiner_1\\.0 +SDXL +no .*\n    An SDXL "
+                                                       "refiner checkpoint"))),
+                 qPrintable(r.out));
         QVERIFY2(
             r.out.contains(QStringLiteral("    PyTorch pickle checkpoints are not supported (loading one can "
                                           "run code): convert it to .safetensors.\n")),
@@ -184,6 +186,81 @@ private Q_SLOTS:
                 QCOMPARE(v.toObject().value(QLatin1String("family")).toString(), QStringLiteral("SD 1.x"));
             }
         QVERIFY(found);
+        QVERIFY(QFile::remove(m_dir.filePath(QStringLiteral("cli.conf"))));
+    }
+
+    // A ComfyUI models/ folder: the Flux transformer file is usable with the text encoder and VAE
+    // files beside it (listed under it), which are not listed as models; a lone one says what it lacks.
+    void singleFilesWithCompanions() {
+        FakeDitOptions d;
+        d.prefix.clear();
+        d.hidden = 256;
+        d.headDim = 128;
+        d.clipLWidth = 768;
+        d.t5Width = 4096;
+        const std::vector<FakeTensor> all = fakeFluxTensors(d);
+        const QString root = m_dir.filePath(QStringLiteral("ComfyUI/models"));
+        const auto write = [&](const QString& relative, const QString& keep, bool strip) {
+            std::vector<FakeTensor> out;
+            for (const FakeTensor& t : all) {
+                const bool part = t.name.startsWith(QLatin1String("text_encoders.")) ||
+                                  t.name.startsWith(QLatin1String("first_stage_model."));
+                if (keep.isEmpty() ? !part : t.name.startsWith(keep))
+                    out.push_back({strip ? t.name.mid(keep.size()) : t.name, t.dtype, t.shape});
+            }
+            QDir().mkpath(QFileInfo(root + relative).path());
+            return writeSparseSafeTensors(root + relative, out);
+        };
+        QVERIFY(write(QStringLiteral("/diffusion_models/flux1-dev.safetensors"), QString(), false));
+        QVERIFY(write(QStringLiteral("/checkpoints/flux1-schnell.safetensors"), QString(), false));
+        QVERIFY(write(QStringLiteral("/text_encoders/clip_l.safetensors"),
+                      QStringLiteral("text_encoders.clip_l.transformer."), true));
+        QVERIFY(write(QStringLiteral("/text_encoders/t5xxl_fp16.safetensors"),
+                      QStringLiteral("text_encoders.t5xxl.transformer."), true));
+        QVERIFY(write(QStringLiteral("/vae/ae.safetensors"), QStringLiteral("first_stage_model."), true));
+        const QString lonely = m_dir.filePath(QStringLiteral("lonely"));
+        QVERIFY(QDir().mkpath(lonely));
+        QVERIFY(QFile::copy(root + QStringLiteral("/diffusion_models/flux1-dev.safetensors"),
+                            lonely + QStringLiteral("/flux1-dev-alone.safetensors")));
+        ProcessResult r =
+            runProcess(binaryPath(QStringLiteral("app/twistedpic-cli")),
+                       {QStringLiteral("--config"), m_dir.filePath(QStringLiteral("cli.conf")),
+                        QStringLiteral("settings"), QStringLiteral("set"),
+                        QStringLiteral("models/searchPaths"), root + QLatin1Char(',') + lonely});
+        QCOMPARE(r.exitCode, 0);
+        r = models({}, m_cache);
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(
+            r.out.contains(QRegularExpression(
+                QStringLiteral("\nflux1-dev +Flux +yes .*\n    with %1/text_encoders/clip_l\\.safetensors, "
+                               "%1/text_encoders/t5xxl_fp16\\.safetensors, %1/vae/ae\\.safetensors\n")
+                    .arg(QRegularExpression::escape(root)))),
+            qPrintable(r.out));
+        QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("\nflux1-schnell +Flux +yes "))),
+                 qPrintable(r.out));
+        QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral(
+                     "\nflux1-dev-alone +Flux +no .*\n    flux1-dev-alone\\.safetensors holds only the Flux "
+                     "transformer, not CLIP-L"))),
+                 qPrintable(r.out));
+        for (const char* part : {"\nclip_l ", "\nt5xxl_fp16 ", "\nae "})
+            QVERIFY2(!r.out.contains(QLatin1String(part)), qPrintable(r.out));
+        r = models({QStringLiteral("--json")}, m_cache);
+        QCOMPARE(r.exitCode, 0);
+        int seen = 0;
+        for (const QJsonValue v :
+             QJsonDocument::fromJson(r.out.toUtf8()).object().value(QLatin1String("models")).toArray()) {
+            const QJsonObject m = v.toObject();
+            if (m.value(QLatin1String("name")).toString() == QLatin1String("flux1-dev")) {
+                ++seen;
+                QCOMPARE(m.value(QLatin1String("companions")).toArray().size(), 3);
+            } else if (m.value(QLatin1String("name")).toString() == QLatin1String("flux1-dev-alone")) {
+                ++seen;
+                QCOMPARE(
+                    m.value(QLatin1String("missing")).toArray(),
+                    (QJsonArray{QStringLiteral("CLIP-L"), QStringLiteral("T5-XXL"), QStringLiteral("VAE")}));
+            }
+        }
+        QCOMPARE(seen, 2);
         QVERIFY(QFile::remove(m_dir.filePath(QStringLiteral("cli.conf"))));
     }
 

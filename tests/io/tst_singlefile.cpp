@@ -584,9 +584,11 @@ private Q_SLOTS:
         SingleFileCheckpoint c = open(write(QStringLiteral("sd3.5_large.safetensors"), fakeSd3Tensors(d)));
         QCOMPARE(c.variant(), QStringLiteral("transformer only"));
         QVERIFY(!c.supported());
-        QVERIFY2(c.problem().contains(
-                     QStringLiteral("holds the SD 3.x transformer but not CLIP-L, CLIP-G, T5-XXL, "
-                                    "the VAE, which come as separate files")),
+        QVERIFY2(c.problem().contains(QStringLiteral(
+                     "sd3.5_large.safetensors holds only the SD 3.x transformer, not CLIP-L "
+                     "(clip_l.safetensors), CLIP-G (clip_g.safetensors), T5-XXL (t5xxl_fp16.safetensors "
+                     "or t5xxl_fp8_e4m3fn.safetensors) and the SD 3 VAE, which come as separate files: "
+                     "put the VAE in ")),
                  qPrintable(c.problem()));
         QCOMPARE(c.components(), QStringList{QStringLiteral("transformer")});
         d = FakeDitOptions();
@@ -608,7 +610,9 @@ private Q_SLOTS:
         QCOMPARE(bfl.family(), ModelFamily::Flux);
         QCOMPARE(bfl.variant(), QStringLiteral("transformer only"));
         QVERIFY2(bfl.problem().contains(
-                     QStringLiteral("holds the Flux transformer but not CLIP-L, T5-XXL, the VAE")),
+                     QStringLiteral("flux1-dev.safetensors holds only the Flux transformer, not CLIP-L "
+                                    "(clip_l.safetensors), T5-XXL (t5xxl_fp16.safetensors or "
+                                    "t5xxl_fp8_e4m3fn.safetensors) and the VAE (ae.safetensors)")),
                  qPrintable(bfl.problem()));
         const auto tr = bfl.mapping(QStringLiteral("transformer"));
         QVERIFY2(tr, qPrintable(tr.error()));

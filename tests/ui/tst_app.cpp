@@ -6,6 +6,7 @@
 #include "core/engine/Engine.h"
 #include "core/engine/ImageMetadata.h"
 #include "core/gpu/VramMonitor.h"
+#include "core/io/SafeTensorsHeader.h"
 #include "core/settings/Settings.h"
 #include "tests/support/TestUtil.h"
 #include "tests/ui/UiTestUtil.h"
@@ -17,6 +18,7 @@
 #include "ui/MainWindow.h"
 #include "ui/PromptEdit.h"
 #include "ui/SettingsDialog.h"
+#include "ui/Units.h"
 #include "ui/VramPanel.h"
 
 #include <QCheckBox>
@@ -25,11 +27,15 @@
 #include <QDirIterator>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
+#include <QLabel>
+#include <QLayout>
+#include <QLineEdit>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
@@ -320,6 +326,11 @@ private Q_SLOTS:
         QVERIFY(presets->findData(QSize(1216, 832)) >= 0);
         QVERIFY(presets->findData(QSize(832, 1216)) >= 0);
         QVERIFY(form->negativeEdit()->isEnabled());
+        // "Without T5" is for SD 3.x only (SDXL has no T5; Flux cannot run without it).
+        auto* withoutT5 = form->findChild<QCheckBox*>(QStringLiteral("withoutT5"));
+        auto* t5Hint = form->findChild<QLabel*>(QStringLiteral("t5Hint"));
+        QVERIFY(withoutT5 && t5Hint);
+        QVERIFY(withoutT5->isHidden());
         test::saveScreenshot(*form, QStringLiteral("form-sdxl-defaults"));
         generateFromTheForm(QStringLiteral("a red circle on a blue background"), 3);
         QVERIFY2(m_window->errorText().isEmpty(), qPrintable(m_window->errorText()));
@@ -337,6 +348,27 @@ private Q_SLOTS:
         QVERIFY(sampler->findData(QStringLiteral("heun")) >= 0);
         // 4:3 of this tiny model's 64 px is 64x48; the form's smallest side is 64.
         QCOMPARE(QSize(width->value(), height->value()), QSize(64, 64));
+        QVERIFY(!withoutT5->isHidden());
+        QVERIFY(!withoutT5->isChecked());
+        // The hint: what T5 takes (the tiny T5's 30 tensors in half precision), and what is free.
+        qint64 t5Bytes = 0;
+        const auto t5Header =
+            io::readSafeTensorsHeader(sd3 + QStringLiteral("/text_encoder_3/model.safetensors"));
+        QVERIFY2(t5Header, qPrintable(t5Header.error()));
+        for (const io::TensorInfo& t : t5Header->tensors)
+            t5Bytes += 2 * t.numel();
+        form->setGpuMemory(-1, 0);
+        QCOMPARE(t5Hint->text(), QStringLiteral("T5 needs ~%1").arg(ui::formatBytes(double(t5Bytes))));
+        form->setGpuMemory(8LL << 30, 0);
+        QCOMPARE(t5Hint->text(),
+                 QStringLiteral("T5 needs ~%1; %2 free")
+                     .arg(ui::formatBytes(double(t5Bytes)), ui::formatBytes(double(8LL << 30))));
+        QVERIFY(!t5Hint->font().bold());
+        form->setGpuMemory(100 << 10, 0); // memory is short: the hint says what the box is for
+        QVERIFY2(t5Hint->text().endsWith(QStringLiteral("free: running without it may fit")),
+                 qPrintable(t5Hint->text()));
+        QVERIFY(t5Hint->font().bold());
+        form->layout()->activate(); // the longer hint's second line, before the picture is taken
         test::saveScreenshot(*form, QStringLiteral("form-sd3-defaults"));
         generateFromTheForm(QStringLiteral("a yellow star"), 2);
         QVERIFY2(m_window->errorText().isEmpty(), qPrintable(m_window->errorText()));
@@ -345,12 +377,62 @@ private Q_SLOTS:
         QCOMPARE(result.modelFolder, sd3);
         QCOMPARE(result.request.sampler, QStringLiteral("euler"));
         QCOMPARE(result.images.value(0).size(), QSize(64, 64));
+        QVERIFY(!result.request.withoutT5);
 
-        // Back to the SD 1.x fixture: the settings' own defaults again, every sampler offered.
+        // Without T5: the same seed draws another picture, and the image records it.
+        QTest::mouseClick(withoutT5, Qt::LeftButton, {}, QPoint(8, withoutT5->height() / 2));
+        QVERIFY(withoutT5->isChecked());
+        form->findChild<QComboBox*>(QStringLiteral("seedMode"))->setCurrentIndex(1);
+        form->findChild<QLineEdit*>(QStringLiteral("seed"))->setText(QString::number(result.seeds.value(0)));
+        test::saveScreenshot(*form, QStringLiteral("form-sd3-without-t5"));
+        generateFromTheForm(QStringLiteral("a yellow star"), 2);
+        QVERIFY2(m_window->errorText().isEmpty(), qPrintable(m_window->errorText()));
+        QCOMPARE(m_finished->size(), 3);
+        const auto noT5 = m_finished->last().at(0).value<engine::GenerationResult>();
+        QVERIFY(noT5.request.withoutT5);
+        QCOMPARE(noT5.seeds, result.seeds);
+        QVERIFY(noT5.images.value(0) != result.images.value(0));
+        QCOMPARE(noT5.files.size(), 1);
+        QVERIFY2(engine::readParametersText(noT5.files[0])->contains(QStringLiteral("T5: off")),
+                 qPrintable(*engine::readParametersText(noT5.files[0])));
+        test::saveScreenshot(*m_window, QStringLiteral("app-sd3-without-t5"));
+        // A dropped PNG brings it back.
+        withoutT5->setChecked(false);
+        QVERIFY(m_window->applyParametersFromFile(noT5.files[0]));
+        QVERIFY(withoutT5->isChecked());
+
+        // Back to the SD 1.x fixture: the settings' own defaults again, every sampler offered, no T5.
         model->setCurrentIndex(model->findData(fixtureModel()));
+        QVERIFY(withoutT5->isHidden() && t5Hint->isHidden());
+        QVERIFY(!form->request().withoutT5);
         QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
         QVERIFY(sampler->findData(QStringLiteral("dpmpp_2m")) >= 0);
         QCOMPARE(QSize(width->value(), height->value()), QSize(64, 64));
+    }
+
+    // A single Flux file whose text encoder and VAE files are missing is in the list, greyed out, its
+    // tooltip saying what to put where; the usable model stays chosen.
+    void incompleteSingleFileIsListedGreyedOut() {
+        const QString folder = m_dir.filePath(QStringLiteral("comfy/models/diffusion_models"));
+        QVERIFY(QDir().mkpath(folder));
+        QVERIFY(QFile::copy(QStringLiteral(TP_TEST_DATA_DIR "/flux-tiny/single/flux1-dev-tiny.safetensors"),
+                            folder + QStringLiteral("/flux1-dev-tiny.safetensors")));
+        QVERIFY(m_settings->set(keys::ModelSearchPaths, QStringList{fixtureModel(), folder}));
+        QSignalSpy models(m_wiring.get(), &ui::AppWiring::modelsRefreshed);
+        m_wiring->refreshModels();
+        QVERIFY(models.wait(60000));
+        auto* model = m_window->form()->findChild<QComboBox*>(QStringLiteral("model"));
+        const int i = model->findData(QString(folder + QStringLiteral("/flux1-dev-tiny.safetensors")));
+        QVERIFY(i >= 0);
+        QCOMPARE(model->itemText(i), QStringLiteral("flux1-dev-tiny (Flux) — needs CLIP-L, T5-XXL, VAE"));
+        QVERIFY(!qobject_cast<QStandardItemModel*>(model->model())->item(i)->isEnabled());
+        QVERIFY2(
+            model->itemData(i, Qt::ToolTipRole)
+                .toString()
+                .contains(QStringLiteral("put the VAE in %1/vae and the text encoders in %1/text_encoders")
+                              .arg(m_dir.filePath(QStringLiteral("comfy/models")))),
+            qPrintable(model->itemData(i, Qt::ToolTipRole).toString()));
+        QCOMPARE(model->currentData().toString(), fixtureModel());
     }
 
     // On the GPU machine: TWISTEDPIC_SCREENSHOT_MODEL names a full-size model; the window is
