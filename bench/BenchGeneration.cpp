@@ -51,7 +51,9 @@ Result<std::unique_ptr<BenchModel>> BenchModel::load(const QString& folder, cons
                                                      const QString& precision) {
     using R = Result<std::unique_ptr<BenchModel>>;
     pipeline::initCpuRuntime();
-    Result<pipeline::DeviceChoice> choice = pipeline::resolveDevice(device, precision);
+    const io::ModelInfo info = io::ModelCatalogue::inspect(folder, QStringLiteral("folder"));
+    Result<pipeline::DeviceChoice> choice =
+        pipeline::resolveDevice(device, io::familyPrecision(precision, info.familyId));
     if (!choice)
         return R::fail(choice.error());
     std::unique_ptr<BenchModel> m(new BenchModel());
@@ -59,7 +61,7 @@ Result<std::unique_ptr<BenchModel>> BenchModel::load(const QString& folder, cons
     if (!model)
         return R::fail(model.error());
     m->d->model = std::move(*model);
-    m->d->nativeSize = io::ModelCatalogue::inspect(folder, QStringLiteral("folder")).nativeSize;
+    m->d->nativeSize = info.nativeSize;
     m->d->memory = gpu::MemoryManager(choice->device.is_cuda() ? choice->device.index() : 0);
     m->d->residency = std::make_unique<gpu::ModelResidency>(
         std::vector<torch::nn::Module*>{&m->d->model->root()}, QStringLiteral("bench"));

@@ -31,16 +31,6 @@ MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before,
 // latents, which at 20+ it/s would cost a good part of each step.
 constexpr qint64 kPreviewIntervalMs = 200;
 
-// "auto" on a GPU is the family's half precision (bf16 where fp16 overflows); the CPU runs float32.
-// "fp8" stores the denoiser's weights in 8 bits and computes in that same half precision.
-QString familyPrecision(const QString& precision, io::ModelFamily family) {
-    if (precision == QLatin1String("auto") || precision.isEmpty())
-        return io::familyTraits(family).autoPrecision;
-    if (precision == QLatin1String("fp8"))
-        return QStringLiteral("fp8:") + io::familyTraits(family).autoPrecision;
-    return precision;
-}
-
 } // namespace
 
 EngineWorker::EngineWorker(Hooks hooks)
@@ -349,7 +339,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             return;
         }
         Result<pipeline::DeviceChoice> device =
-            pipeline::resolveDevice(request.device, familyPrecision(request.precision, model->family));
+            pipeline::resolveDevice(request.device, io::familyPrecision(request.precision, model->family));
         if (!device) {
             m_hooks.failed(request.id, device.error());
             setState(State::Idle);
@@ -539,7 +529,7 @@ void EngineWorker::preload(const QString& name, const QString& deviceName, const
         return;
     }
     Result<pipeline::DeviceChoice> device =
-        pipeline::resolveDevice(deviceName, familyPrecision(precision, model->family));
+        pipeline::resolveDevice(deviceName, io::familyPrecision(precision, model->family));
     if (!device) {
         m_hooks.failed(0, device.error());
         return;

@@ -1,5 +1,7 @@
 #include "core/engine/MemoryCycle.h"
 
+#include "core/io/ModelCatalogue.h"
+
 #include "core/common/Log.h"
 #include "core/gpu/GpuMemory.h"
 #include "core/pipeline/TextToImage.h"
@@ -12,7 +14,10 @@ namespace tp::engine {
 Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
                                          const std::function<void(const MemoryCycleRow&)>& onRow) {
     using R = Result<MemoryCycleReport>;
-    Result<pipeline::DeviceChoice> device = pipeline::resolveDevice(o.device, o.precision);
+    const io::ModelFamily family =
+        io::ModelCatalogue::inspect(o.modelFolder, QStringLiteral("folder")).familyId;
+    Result<pipeline::DeviceChoice> device =
+        pipeline::resolveDevice(o.device, io::familyPrecision(o.precision, family));
     if (!device)
         return R::fail(device.error());
     const int index = device->device.is_cuda() ? device->device.index() : 0;

@@ -143,6 +143,14 @@ FamilyTraits makeUnknown() {
 
 } // namespace
 
+QString familyPrecision(const QString& precision, ModelFamily family) {
+    if (precision == QLatin1String("auto") || precision.isEmpty())
+        return familyTraits(family).autoPrecision;
+    if (precision == QLatin1String("fp8"))
+        return QStringLiteral("fp8:") + familyTraits(family).autoPrecision;
+    return precision;
+}
+
 const FamilyTraits& familyTraits(ModelFamily family) {
     static const std::array<FamilyTraits, 6> table{makeSd1(), makeSd2(),  makeSdxl(),
                                                    makeSd3(), makeFlux(), makeUnknown()};

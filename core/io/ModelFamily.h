@@ -76,6 +76,10 @@ struct SizeConditioning {
 };
 
 const FamilyTraits& familyTraits(ModelFamily family);
+// The precision words a device resolves for a model of `family`: "auto" (or empty) becomes the
+// family's half precision (bf16 for SD 3 and Flux, where fp16 overflows; fp16 otherwise), "fp8" becomes
+// "fp8:" + that; anything else is returned as is.
+QString familyPrecision(const QString& precision, ModelFamily family);
 // Whether the engine can run this family now.
 bool familySupported(ModelFamily family);
 

@@ -71,6 +71,17 @@ private Q_SLOTS:
     }
 
     // Per-model defaults: the Python original's settings per family, distilled variants by name.
+    // "auto" and "fp8" follow the family (bf16 where fp16 overflows); explicit words stay.
+    void familyPrecision() {
+        using tp::io::ModelFamily;
+        QCOMPARE(tp::io::familyPrecision(QStringLiteral("auto"), ModelFamily::SD3), QStringLiteral("bf16"));
+        QCOMPARE(tp::io::familyPrecision(QString(), ModelFamily::Flux), QStringLiteral("bf16"));
+        QCOMPARE(tp::io::familyPrecision(QStringLiteral("auto"), ModelFamily::SDXL), QStringLiteral("fp16"));
+        QCOMPARE(tp::io::familyPrecision(QStringLiteral("fp8"), ModelFamily::Flux), QStringLiteral("fp8:bf16"));
+        QCOMPARE(tp::io::familyPrecision(QStringLiteral("fp8"), ModelFamily::SD1), QStringLiteral("fp8:fp16"));
+        QCOMPARE(tp::io::familyPrecision(QStringLiteral("fp32"), ModelFamily::Flux), QStringLiteral("fp32"));
+    }
+
     void modelDefaults_data() {
         QTest::addColumn<ModelFamily>("family");
         QTest::addColumn<QString>("name");

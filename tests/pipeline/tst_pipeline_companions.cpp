@@ -10,6 +10,7 @@
 #include "core/io/SafeTensors.h"
 #include "core/pipeline/ModelSource.h"
 #include "core/pipeline/TextToImage.h"
+#include "tests/pipeline/PipelineCases.h"
 #include "tests/support/TestUtil.h"
 
 #include <QDir>
@@ -25,32 +26,12 @@ using namespace tp;
 
 namespace {
 
-pipeline::DeviceChoice cpu() {
-    pipeline::DeviceChoice d;
-    d.device = at::kCPU;
-    d.dtype = at::kFloat;
-    d.description = QStringLiteral("cpu float32");
-    return d;
-}
-
 QString data(const QString& relative) {
     return test::dataPath(relative);
 }
 
 QString textEncoder(const char* name) {
     return data(QStringLiteral("sd3-tiny/text_encoders/") + QLatin1String(name));
-}
-
-// A model folder made of `base`'s entries with some replaced by other folders.
-bool linkVariant(const QString& base, const std::map<QString, QString>& replaced, const QString& target) {
-    QDir().mkpath(target);
-    for (const QFileInfo& entry : QDir(base).entryInfoList(QDir::AllEntries | QDir::NoDotAndDotDot)) {
-        const auto it = replaced.find(entry.fileName());
-        const QString from = it == replaced.end() ? entry.absoluteFilePath() : it->second;
-        if (!QFile::link(from, QDir(target).filePath(entry.fileName())))
-            return false;
-    }
-    return true;
 }
 
 // `from`'s tensors (those starting with `keep`, all when empty) written to `to` with `keep` replaced
@@ -79,24 +60,6 @@ QJsonObject pipelineCase(const QString& fixture, int index) {
     return parseJson(f.readAll()).object().value(QStringLiteral("pipeline")).toArray().at(index).toObject();
 }
 
-pipeline::TextToImageParams params(const QJsonObject& c, bool flux) {
-    pipeline::TextToImageParams p;
-    p.prompt = c.value(QStringLiteral("prompt")).toString();
-    if (!c.value(QStringLiteral("negative_prompt")).isNull() &&
-        !c.value(QStringLiteral("negative_prompt")).isUndefined())
-        p.negativePrompt = c.value(QStringLiteral("negative_prompt")).toString();
-    p.sampler = QStringLiteral("euler");
-    p.steps = c.value(QStringLiteral("steps")).toInt();
-    p.guidance = c.value(QStringLiteral("guidance_scale")).toDouble();
-    p.width = c.value(QStringLiteral("width")).toInt();
-    p.height = c.value(QStringLiteral("height")).toInt();
-    p.seed = static_cast<uint64_t>(c.value(QStringLiteral("seed")).toInteger());
-    p.maxSequenceLength = c.value(QStringLiteral("max_sequence_length")).toInt();
-    if (flux)
-        p.schedulerConfig = c.value(QStringLiteral("scheduler_config")).toObject();
-    return p;
-}
-
 } // namespace
 
 class TestPipelineCompanions final : public QObject {
@@ -116,14 +79,14 @@ class TestPipelineCompanions final : public QObject {
             return Result<std::unique_ptr<pipeline::DiffusionModel>>::fail(source.error());
         if (companions)
             *companions = source->companionFiles();
-        return pipeline::loadModel(*source, cpu());
+        return pipeline::loadModel(*source, test::float32Device(false));
     }
 
     // The file's images against the folder's, bit for bit, and the folder's against diffusers'.
     void sameImages(pipeline::DiffusionModel& fromFile, const QString& folderKey, const QString& fixture,
                     int index, bool withoutT5 = false) {
-        pipeline::TextToImageParams p =
-            params(pipelineCase(fixture, index), fixture == QLatin1String("flux-tiny"));
+        pipeline::TextToImageParams p = test::caseParams(pipelineCase(fixture, index));
+        p.sampler = QStringLiteral("euler");
         p.withoutT5 = withoutT5;
         auto a = pipeline::textToImage(folderModel(folderKey), p);
         auto b = pipeline::textToImage(fromFile, p);
@@ -152,16 +115,16 @@ private Q_SLOTS:
         m_configFolders[QStringLiteral("dev")] = flux;
         m_configFolders[QStringLiteral("schnell")] = m_tmp.filePath(QStringLiteral("schnell"));
         m_configFolders[QStringLiteral("sd35")] = m_tmp.filePath(QStringLiteral("sd35"));
-        QVERIFY(linkVariant(
+        QVERIFY(test::linkVariant(
             flux,
             {{QStringLiteral("transformer"), data(QStringLiteral("flux-tiny/schnell/transformer"))},
              {QStringLiteral("scheduler"), data(QStringLiteral("flux-tiny/schnell/scheduler"))}},
             m_configFolders[QStringLiteral("schnell")]));
-        QVERIFY(linkVariant(
+        QVERIFY(test::linkVariant(
             sd3, {{QStringLiteral("transformer"), data(QStringLiteral("sd3-tiny/transformer_35"))}},
             m_configFolders[QStringLiteral("sd35")]));
         for (const auto& [key, folder] : m_configFolders) {
-            auto model = pipeline::loadModel(folder, cpu());
+            auto model = pipeline::loadModel(folder, test::float32Device(false));
             QVERIFY2(model, qPrintable(model.error()));
             m_fromFolders[key] = std::move(*model);
         }

@@ -9,6 +9,7 @@
 #include "core/io/SafeTensors.h"
 #include "core/pipeline/ModelSource.h"
 #include "core/pipeline/TextToImage.h"
+#include "tests/pipeline/PipelineCases.h"
 #include "tests/support/TestUtil.h"
 
 #include <QDir>
@@ -29,22 +30,6 @@ namespace {
 constexpr double kEncodeTolerance = 1e-4;
 constexpr double kPipelineTolerance = 2e-3;
 
-double maxAbs(const at::Tensor& a, const at::Tensor& b) {
-    return (a.to(at::kCPU, at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
-}
-
-// A model folder made of `base`'s components with some replaced by other folders (the fixtures keep
-// SD 3.5's transformer and Flux schnell's transformer + scheduler beside the main pipeline).
-bool linkVariant(const QString& base, const std::map<QString, QString>& replaced, const QString& target) {
-    QDir().mkpath(target);
-    for (const QFileInfo& entry : QDir(base).entryInfoList(QDir::AllEntries | QDir::NoDotAndDotDot)) {
-        const auto it = replaced.find(entry.fileName());
-        const QString from = it == replaced.end() ? entry.absoluteFilePath() : it->second;
-        if (!QFile::link(from, QDir(target).filePath(entry.fileName())))
-            return false;
-    }
-    return true;
-}
 } // namespace
 
 class TestPipelineFlow final : public QObject {
@@ -69,7 +54,7 @@ class TestPipelineFlow final : public QObject {
                double tolerance) {
         const at::Tensor expected = ref(fixture, name);
         QCOMPARE(actual.sizes().vec(), expected.sizes().vec());
-        const double err = maxAbs(actual, expected);
+        const double err = test::maxAbs(actual, expected);
         qInfo("%s %s: max abs error %.3g (|max| %.3g)", qPrintable(fixture), what, err,
               expected.abs().max().item<double>());
         QVERIFY2(err <= tolerance, qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(what)).arg(err)));
@@ -82,32 +67,12 @@ class TestPipelineFlow final : public QObject {
         return pipeline::loadModel(folder, d);
     }
 
-    // cases.json's parameters as a request.
-    static pipeline::TextToImageParams params(const QJsonObject& c) {
-        pipeline::TextToImageParams p;
-        p.prompt = c.value(QStringLiteral("prompt")).toString();
-        if (c.contains(QStringLiteral("negative_prompt")) &&
-            !c.value(QStringLiteral("negative_prompt")).isNull())
-            p.negativePrompt = c.value(QStringLiteral("negative_prompt")).toString();
-        p.steps = c.value(QStringLiteral("steps")).toInt();
-        p.guidance = c.value(QStringLiteral("guidance_scale")).toDouble();
-        p.width = c.value(QStringLiteral("width")).toInt();
-        p.height = c.value(QStringLiteral("height")).toInt();
-        p.seed = static_cast<uint64_t>(c.value(QStringLiteral("seed")).toInteger());
-        p.maxSequenceLength = c.value(QStringLiteral("max_sequence_length")).toInt();
-        p.withoutT5 = c.contains(QStringLiteral("t5")) && !c.value(QStringLiteral("t5")).toBool(true);
-        return p;
-    }
-
 private Q_SLOTS:
     void initTestCase() {
-        m_cuda = qEnvironmentVariable("TWISTEDPIC_TEST_DEVICE") == QLatin1String("cuda");
-        if (m_cuda) {
-            if (!torch::cuda::is_available())
-                QSKIP("TWISTEDPIC_TEST_DEVICE=cuda but no CUDA device");
-            at::globalContext().setAllowTF32CuDNN(false);
-            at::globalContext().setFloat32MatmulPrecision("highest");
-        }
+        const test::TestDevice where = test::testDevice();
+        if (where == test::TestDevice::CudaMissing)
+            QSKIP("TWISTEDPIC_TEST_DEVICE=cuda but no CUDA device");
+        m_cuda = where == test::TestDevice::Cuda;
         pipeline::initCpuRuntime();
         for (const auto& [key, dir] : {std::pair{QStringLiteral("sd3"), QStringLiteral("sd3-tiny")},
                                        std::pair{QStringLiteral("flux"), QStringLiteral("flux-tiny")}}) {
@@ -123,10 +88,10 @@ private Q_SLOTS:
         const QString flux = test::dataPath(QStringLiteral("flux-tiny/pipeline"));
         const QString sd35 = m_variants.filePath(QStringLiteral("sd35"));
         const QString schnell = m_variants.filePath(QStringLiteral("schnell"));
-        QVERIFY(linkVariant(
+        QVERIFY(test::linkVariant(
             sd3, {{QStringLiteral("transformer"), test::dataPath(QStringLiteral("sd3-tiny/transformer_35"))}},
             sd35));
-        QVERIFY(linkVariant(
+        QVERIFY(test::linkVariant(
             flux,
             {{QStringLiteral("transformer"), test::dataPath(QStringLiteral("flux-tiny/schnell/transformer"))},
              {QStringLiteral("scheduler"), test::dataPath(QStringLiteral("flux-tiny/schnell/scheduler"))}},
@@ -157,7 +122,7 @@ private Q_SLOTS:
                                   .toArray()
                                   .at(index)
                                   .toObject();
-        pipeline::TextToImageParams p = params(c);
+        pipeline::TextToImageParams p = test::caseParams(c);
         c10::InferenceMode guard;
         auto e = m_models.at(QStringLiteral("sd3"))->encodePrompts(p, /*guided=*/true);
         QVERIFY2(e, qPrintable(e.error()));
@@ -188,7 +153,7 @@ private Q_SLOTS:
                                   .at(index)
                                   .toObject();
         c10::InferenceMode guard;
-        auto e = m_models.at(QStringLiteral("dev"))->encodePrompts(params(c), /*guided=*/false);
+        auto e = m_models.at(QStringLiteral("dev"))->encodePrompts(test::caseParams(c), /*guided=*/false);
         QVERIFY2(e, qPrintable(e.error()));
         const QString base = QStringLiteral("enc.%1.").arg(index);
         check(QStringLiteral("flux"), "prompt_embeds", e->cond.context,
@@ -223,7 +188,7 @@ private Q_SLOTS:
         QFETCH(int, index);
         const QJsonObject c =
             m_fixtures.at(fixture).cases.value(QStringLiteral("pipeline")).toArray().at(index).toObject();
-        pipeline::TextToImageParams p = params(c);
+        pipeline::TextToImageParams p = test::caseParams(c);
         p.trueCfgScale = c.value(QStringLiteral("true_cfg_scale")).toDouble(1.0); // Flux's true CFG
         QString model;
         if (fixture == QLatin1String("sd3")) {
@@ -237,9 +202,9 @@ private Q_SLOTS:
         auto out = pipeline::textToImage(*m_models.at(model), p);
         QVERIFY2(out, qPrintable(out.error()));
         const double latentErr =
-            maxAbs(out->latents[0], ref(fixture, QStringLiteral("pipe.%1.latents").arg(index)));
+            test::maxAbs(out->latents[0], ref(fixture, QStringLiteral("pipe.%1.latents").arg(index)));
         const double imageErr =
-            maxAbs(out->images[0], ref(fixture, QStringLiteral("pipe.%1.image").arg(index)));
+            test::maxAbs(out->images[0], ref(fixture, QStringLiteral("pipe.%1.image").arg(index)));
         qInfo("%s case %d (%s, %dx%d, guidance %.1f, %d T5 tokens%s): latents %.3g, image %.3g",
               qPrintable(fixture), index, qPrintable(model), p.width, p.height, p.guidance,
               p.maxSequenceLength, p.withoutT5 ? ", without T5" : "", latentErr, imageErr);
@@ -255,10 +220,10 @@ private Q_SLOTS:
     void shardedAndSingleFileGiveTheSameImage() {
         const QString folder = test::dataPath(QStringLiteral("sd3-tiny/pipeline"));
         const QString sharded = m_variants.filePath(QStringLiteral("sd3-sharded"));
-        QVERIFY(linkVariant(folder,
-                            {{QStringLiteral("transformer"), sharded + QStringLiteral("-transformer")},
-                             {QStringLiteral("text_encoder_3"), sharded + QStringLiteral("-t5")}},
-                            sharded));
+        QVERIFY(test::linkVariant(folder,
+                                  {{QStringLiteral("transformer"), sharded + QStringLiteral("-transformer")},
+                                   {QStringLiteral("text_encoder_3"), sharded + QStringLiteral("-t5")}},
+                                  sharded));
         for (const auto& [component, fileName] :
              {std::pair{QStringLiteral("transformer"), QStringLiteral("diffusion_pytorch_model")},
               std::pair{QStringLiteral("text_encoder_3"), QStringLiteral("model")}}) {
@@ -311,7 +276,7 @@ private Q_SLOTS:
                                   .toArray()
                                   .at(1)
                                   .toObject();
-        pipeline::TextToImageParams p = params(c);
+        pipeline::TextToImageParams p = test::caseParams(c);
         p.sampler = QStringLiteral("euler");
         auto a = pipeline::textToImage(*m_models.at(QStringLiteral("sd3")), p);
         auto b = pipeline::textToImage(**fromShards, p);
@@ -319,7 +284,7 @@ private Q_SLOTS:
         QVERIFY2(a && b && s, qPrintable(!a ? a.error() : !b ? b.error() : s.error()));
         QVERIFY(at::equal(a->images, b->images));
         QVERIFY(at::equal(a->images, s->images));
-        QVERIFY(maxAbs(a->images[0], ref(QStringLiteral("sd3"), QStringLiteral("pipe.1.image"))) <=
+        QVERIFY(test::maxAbs(a->images[0], ref(QStringLiteral("sd3"), QStringLiteral("pipe.1.image"))) <=
                 kPipelineTolerance);
     }
 

@@ -15,6 +15,7 @@
 #include "core/io/SafeTensors.h"
 #include "core/pipeline/ModelSource.h"
 #include "core/pipeline/TextToImage.h"
+#include "tests/pipeline/PipelineCases.h"
 #include "tests/support/TestUtil.h"
 
 #include <QFile>
@@ -29,10 +30,6 @@
 using namespace tp;
 
 namespace {
-double maxAbs(const at::Tensor& a, const at::Tensor& b) {
-    return (a.to(at::kCPU, at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
-}
-
 // The names of `module`'s parameters held in fp8, and their bytes.
 QSet<QString> fp8Parameters(torch::nn::Module& module) {
     QSet<QString> names;
@@ -62,11 +59,8 @@ class TestPipelineFp8 final : public QObject {
     bool m_cuda = false;
 
     pipeline::DeviceChoice device(bool fp8Weights) const {
-        pipeline::DeviceChoice d;
-        d.device = m_cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-        d.dtype = at::kFloat;
+        pipeline::DeviceChoice d = test::float32Device(m_cuda);
         d.fp8Weights = fp8Weights;
-        d.description = QStringLiteral("test float32");
         return d;
     }
     QString folder() const { return test::dataPath(QStringLiteral("flux-tiny/pipeline")); }
@@ -83,26 +77,18 @@ class TestPipelineFp8 final : public QObject {
     // or on the CPU its run with the fp8 weights upcast to float32 (the same numbers, computed there).
     void checkCase(pipeline::DiffusionModel& model, int index) {
         const QJsonObject c = m_cases.value(QStringLiteral("pipeline")).toArray().at(index).toObject();
-        pipeline::TextToImageParams p;
-        p.prompt = c.value(QStringLiteral("prompt")).toString();
-        p.steps = c.value(QStringLiteral("steps")).toInt();
-        p.guidance = c.value(QStringLiteral("guidance_scale")).toDouble();
-        p.width = c.value(QStringLiteral("width")).toInt();
-        p.height = c.value(QStringLiteral("height")).toInt();
-        p.seed = static_cast<uint64_t>(c.value(QStringLiteral("seed")).toInteger());
-        p.maxSequenceLength = c.value(QStringLiteral("max_sequence_length")).toInt();
+        pipeline::TextToImageParams p = test::caseParams(c);
         p.sampler = QStringLiteral("euler");
-        p.schedulerConfig = c.value(QStringLiteral("scheduler_config")).toObject();
         auto out = pipeline::textToImage(model, p);
         QVERIFY2(out, qPrintable(out.error()));
         const QString suffix = m_cuda ? QString() : QStringLiteral("_cpu_dequant");
         const at::Tensor latents = *m_ref->view(QStringLiteral("fp8.%1.latents%2").arg(index).arg(suffix));
         const at::Tensor image = *m_ref->view(QStringLiteral("fp8.%1.image%2").arg(index).arg(suffix));
-        const double latentErr = maxAbs(out->latents[0], latents);
-        const double imageErr = maxAbs(out->images[0], image);
+        const double latentErr = test::maxAbs(out->latents[0], latents);
+        const double imageErr = test::maxAbs(out->images[0], image);
         // How far fp8 moves the image from the float32 model's, for scale.
         const double fromFp32 =
-            maxAbs(out->images[0], *m_ref->view(QStringLiteral("pipe.%1.image").arg(index)));
+            test::maxAbs(out->images[0], *m_ref->view(QStringLiteral("pipe.%1.image").arg(index)));
         qInfo("fp8 case %d (%dx%d): latents %.3g, image %.3g from diffusers' fp8 run; %.3g from the fp32 "
               "model's image",
               index, p.width, p.height, latentErr, imageErr, fromFp32);
@@ -113,13 +99,10 @@ class TestPipelineFp8 final : public QObject {
 
 private Q_SLOTS:
     void initTestCase() {
-        m_cuda = qEnvironmentVariable("TWISTEDPIC_TEST_DEVICE") == QLatin1String("cuda");
-        if (m_cuda) {
-            if (!torch::cuda::is_available())
-                QSKIP("TWISTEDPIC_TEST_DEVICE=cuda but no CUDA device");
-            at::globalContext().setAllowTF32CuDNN(false);
-            at::globalContext().setFloat32MatmulPrecision("highest");
-        }
+        const test::TestDevice where = test::testDevice();
+        if (where == test::TestDevice::CudaMissing)
+            QSKIP("TWISTEDPIC_TEST_DEVICE=cuda but no CUDA device");
+        m_cuda = where == test::TestDevice::Cuda;
         pipeline::initCpuRuntime();
         auto file =
             io::SafeTensorsFile::open(test::dataPath(QStringLiteral("flux-tiny/reference.safetensors")));

@@ -7,6 +7,7 @@
 #include "core/common/Json.h"
 #include "core/io/SafeTensors.h"
 #include "core/pipeline/TextToImage.h"
+#include "tests/pipeline/PipelineCases.h"
 #include "tests/support/TestUtil.h"
 
 #include <QFile>
@@ -25,9 +26,6 @@ constexpr double kComponentTolerance = 1e-4;
 // The fixture's README: full pipeline images within 2e-3 on a CPU.
 constexpr double kPipelineTolerance = 2e-3;
 
-double maxAbs(const at::Tensor& a, const at::Tensor& b) {
-    return (a.to(at::kCPU, at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
-}
 } // namespace
 
 class TestPipelineSdxl final : public QObject {
@@ -48,20 +46,17 @@ class TestPipelineSdxl final : public QObject {
     void check(const char* what, const at::Tensor& actual, const QString& referenceName, double tolerance) {
         const at::Tensor expected = ref(referenceName);
         QCOMPARE(actual.sizes().vec(), expected.sizes().vec());
-        const double err = maxAbs(actual, expected);
+        const double err = test::maxAbs(actual, expected);
         qInfo("%s: max abs error %.3g (|max| %.3g)", what, err, expected.abs().max().item<double>());
         QVERIFY2(err <= tolerance, qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(what)).arg(err)));
     }
 
 private Q_SLOTS:
     void initTestCase() {
-        m_cuda = qEnvironmentVariable("TWISTEDPIC_TEST_DEVICE") == QLatin1String("cuda");
-        if (m_cuda) {
-            if (!torch::cuda::is_available())
-                QSKIP("TWISTEDPIC_TEST_DEVICE=cuda but no CUDA device");
-            at::globalContext().setAllowTF32CuDNN(false);
-            at::globalContext().setFloat32MatmulPrecision("highest");
-        }
+        const test::TestDevice where = test::testDevice();
+        if (where == test::TestDevice::CudaMissing)
+            QSKIP("TWISTEDPIC_TEST_DEVICE=cuda but no CUDA device");
+        m_cuda = where == test::TestDevice::Cuda;
         auto file =
             io::SafeTensorsFile::open(test::dataPath(QStringLiteral("sdxl-tiny/reference.safetensors")));
         QVERIFY2(file, qPrintable(file.error()));
@@ -186,8 +181,9 @@ private Q_SLOTS:
 
         auto out = pipeline::textToImage(*m_model, p);
         QVERIFY2(out, qPrintable(out.error()));
-        const double latentErr = maxAbs(out->latents[0], ref(QStringLiteral("pipe.%1.latents").arg(index)));
-        const double imageErr = maxAbs(out->images[0], ref(QStringLiteral("pipe.%1.image").arg(index)));
+        const double latentErr =
+            test::maxAbs(out->latents[0], ref(QStringLiteral("pipe.%1.latents").arg(index)));
+        const double imageErr = test::maxAbs(out->images[0], ref(QStringLiteral("pipe.%1.image").arg(index)));
         qInfo("case %d (%s, %dx%d, guidance %.1f): latents %.3g, image %.3g", index, qPrintable(p.sampler),
               p.width, p.height, p.guidance, latentErr, imageErr);
         const double tolerance = m_cuda ? 1e-2 : kPipelineTolerance;
@@ -226,7 +222,7 @@ private Q_SLOTS:
         auto out = pipeline::textToImage(*m_model, p);
         QVERIFY2(out, qPrintable(out.error()));
         QCOMPARE(out->promptChunks, lp.value(QStringLiteral("chunks")).toInt());
-        const double imageErr = maxAbs(out->images[0], ref(QStringLiteral("pipe.%1.image").arg(index)));
+        const double imageErr = test::maxAbs(out->images[0], ref(QStringLiteral("pipe.%1.image").arg(index)));
         qInfo("long prompt, %d chunks: image %.3g", out->promptChunks, imageErr);
         QVERIFY2(imageErr <= (m_cuda ? 1e-2 : kPipelineTolerance), qPrintable(QString::number(imageErr)));
     }

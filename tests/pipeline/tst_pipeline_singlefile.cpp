@@ -6,6 +6,7 @@
 #include "core/io/SafeTensors.h"
 #include "core/pipeline/ModelSource.h"
 #include "core/pipeline/TextToImage.h"
+#include "tests/pipeline/PipelineCases.h"
 #include "tests/support/TestUtil.h"
 
 #include <QFile>
@@ -17,43 +18,13 @@ using namespace tp;
 
 namespace {
 
-pipeline::DeviceChoice cpu() {
-    pipeline::DeviceChoice d;
-    d.device = at::kCPU;
-    d.dtype = at::kFloat;
-    d.description = QStringLiteral("cpu float32");
-    return d;
-}
-
-QJsonObject readCases(const QString& fixture) {
-    QFile f(test::dataPath(fixture + QStringLiteral("/cases.json")));
-    if (!f.open(QIODevice::ReadOnly))
-        qFatal("cannot read %s/cases.json", qPrintable(fixture));
-    return parseJson(f.readAll()).object();
-}
-
-pipeline::TextToImageParams params(const QJsonObject& c) {
-    pipeline::TextToImageParams p;
-    p.prompt = c.value(QStringLiteral("prompt")).toString();
-    if (!c.value(QStringLiteral("negative_prompt")).isNull())
-        p.negativePrompt = c.value(QStringLiteral("negative_prompt")).toString();
-    p.sampler = c.value(QStringLiteral("sampler")).toString();
-    p.steps = c.value(QStringLiteral("steps")).toInt();
-    p.guidance = c.value(QStringLiteral("guidance_scale")).toDouble();
-    p.width = c.value(QStringLiteral("width")).toInt();
-    p.height = c.value(QStringLiteral("height")).toInt();
-    p.seed = static_cast<uint64_t>(c.value(QStringLiteral("seed")).toInteger());
-    p.schedulerConfig = c.value(QStringLiteral("scheduler_config")).toObject();
-    return p;
-}
-
 std::unique_ptr<pipeline::DiffusionModel> load(const QString& path, const QString& configFolder = {}) {
     io::SingleFileOptions options;
     options.configFolder = configFolder;
     Result<pipeline::ModelSource> source = pipeline::ModelSource::open(path, options);
     if (!source)
         qFatal("%s", qPrintable(source.error()));
-    auto model = pipeline::loadModel(*source, cpu());
+    auto model = pipeline::loadModel(*source, test::float32Device(false));
     if (!model)
         qFatal("%s", qPrintable(model.error()));
     return std::move(*model);
@@ -92,8 +63,8 @@ private Q_SLOTS:
         QCOMPARE(fromFile->family(), fromFolder->family());
         QCOMPARE(fromFile->weightBytes(), fromFolder->weightBytes());
         const QJsonObject c =
-            readCases(fixture).value(QStringLiteral("pipeline")).toArray().at(index).toObject();
-        const pipeline::TextToImageParams p = params(c);
+            test::readCases(fixture).value(QStringLiteral("pipeline")).toArray().at(index).toObject();
+        const pipeline::TextToImageParams p = test::caseParams(c);
         auto a = pipeline::textToImage(*fromFolder, p);
         auto b = pipeline::textToImage(*fromFile, p);
         QVERIFY2(a && b, qPrintable(a ? b.error() : a.error()));
