@@ -58,6 +58,15 @@ def python_env():
     return env
 
 
+def twistedpic_env():
+    """TwistedPic's programs need the libraries the Python side is kept away from (device.sh's refpy strips
+    the Qt kit from LD_LIBRARY_PATH and keeps the original in TP_BENCH_LD_LIBRARY_PATH)."""
+    env = dict(os.environ)
+    if env.get("TP_BENCH_LD_LIBRARY_PATH"):
+        env["LD_LIBRARY_PATH"] = env["TP_BENCH_LD_LIBRARY_PATH"]
+    return env
+
+
 def run(cmd, log_path, timeout, env=None):
     """Runs cmd in its own process group with stdout+stderr into log_path; on timeout the whole group is
     killed. Returns {rc, seconds, timed_out, tail}."""
@@ -195,12 +204,7 @@ def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None):
            "--guidance", str(settings["guidance"]), "--sampler", sampler, "--no-cold",
            "--precisions", precision, "--json", out_json]
     log(f"[{family}] twistedpic-bench generation: sizes {','.join(sizes)} batches {','.join(map(str, batches))}")
-    # The bench needs the libraries the Python side is kept away from (device.sh's refpy strips the Qt
-    # kit from LD_LIBRARY_PATH and keeps the original in TP_BENCH_LD_LIBRARY_PATH).
-    env = dict(os.environ)
-    if env.get("TP_BENCH_LD_LIBRARY_PATH"):
-        env["LD_LIBRARY_PATH"] = env["TP_BENCH_LD_LIBRARY_PATH"]
-    res = run(cmd, os.path.join(raw, f"{tag}.log"), args.timeout, env)
+    res = run(cmd, os.path.join(raw, f"{tag}.log"), args.timeout, twistedpic_env())
     data = read_json(out_json)
     tail = [l for l in res["tail"].splitlines() if l.strip()]
     for line in tail[-(len(sizes) * len(batches) + 3):]:
@@ -225,11 +229,8 @@ def run_memtest(family, folder, shapes, settings, args, raw, precision):
     cmd = [args.memtest, "--config", os.path.join(raw, "memtest.conf"), "memtest", "--model", folder,
            "--width", str(w), "--height", str(h), "--steps", str(settings["steps"]), "--precision", precision,
            "--settle", "0"]
-    env = dict(os.environ)
-    if env.get("TP_BENCH_LD_LIBRARY_PATH"):
-        env["LD_LIBRARY_PATH"] = env["TP_BENCH_LD_LIBRARY_PATH"]
     log(f"[{family}] twistedpic-cli memtest {w}x{h} {precision}")
-    res = run(cmd, os.path.join(raw, tag + ".log"), args.timeout, env)
+    res = run(cmd, os.path.join(raw, tag + ".log"), args.timeout, twistedpic_env())
     with open(os.path.join(raw, tag + ".log"), encoding="utf-8", errors="replace") as f:
         text = f.read()
     table = [l for l in text.splitlines() if l.startswith("|") or l.startswith("  ") or "MiB" in l]

@@ -10,7 +10,6 @@
 //  - fp8 storage of a bf16/fp32 model (precision "fp8"): the layers diffusers rounds, and only those,
 //    become 8-bit, and the images match; libtorch 1.13 refuses with a message.
 // TWISTEDPIC_TEST_DEVICE=cuda runs the same on the GPU.
-#include "core/common/Json.h"
 #include "core/io/Fp8.h"
 #include "core/io/SafeTensors.h"
 #include "core/pipeline/ModelSource.h"
@@ -18,7 +17,6 @@
 #include "tests/pipeline/PipelineCases.h"
 #include "tests/support/TestUtil.h"
 
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -108,9 +106,7 @@ private Q_SLOTS:
             io::SafeTensorsFile::open(test::dataPath(QStringLiteral("flux-tiny/reference.safetensors")));
         QVERIFY2(file, qPrintable(file.error()));
         m_ref = *file;
-        QFile cases(test::dataPath(QStringLiteral("flux-tiny/cases.json")));
-        QVERIFY(cases.open(QIODevice::ReadOnly));
-        m_cases = parseJson(cases.readAll()).object();
+        m_cases = test::readCases(QStringLiteral("flux-tiny"));
         QVERIFY(m_cases.value(QStringLiteral("fp8")).isObject());
     }
 

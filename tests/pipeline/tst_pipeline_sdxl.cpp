@@ -4,13 +4,11 @@
 // the VAE decode, full text-to-image runs by seed for several samplers, sizes, guidance 1, custom
 // micro-conditioning and a trailing-spacing turbo-like config. TWISTEDPIC_TEST_DEVICE=cuda runs the
 // same on the GPU in float32.
-#include "core/common/Json.h"
 #include "core/io/SafeTensors.h"
 #include "core/pipeline/TextToImage.h"
 #include "tests/pipeline/PipelineCases.h"
 #include "tests/support/TestUtil.h"
 
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -61,9 +59,7 @@ private Q_SLOTS:
             io::SafeTensorsFile::open(test::dataPath(QStringLiteral("sdxl-tiny/reference.safetensors")));
         QVERIFY2(file, qPrintable(file.error()));
         m_ref = *file;
-        QFile cases(test::dataPath(QStringLiteral("sdxl-tiny/cases.json")));
-        QVERIFY(cases.open(QIODevice::ReadOnly));
-        m_cases = parseJson(cases.readAll()).object();
+        m_cases = test::readCases(QStringLiteral("sdxl-tiny"));
 
         pipeline::DeviceChoice d;
         d.device = device();
