@@ -183,7 +183,7 @@ def run_diffusers(family, folder, shapes, settings, compiled, args, raw, fp8=Fal
 
 
 def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None):
-    tag = f"{family}-twistedpic" + ("-fp8" if precision and precision.startswith("fp8") else "")
+    tag = f"{family}-twistedpic" + (f"-{precision.split(':')[0]}" if precision and precision.startswith("fp8") else "")
     precision = precision or settings["dtype"]
     out_json = os.path.join(raw, f"{tag}.json")
     if resumed := resume(out_json, args, family, tag):
@@ -297,6 +297,9 @@ def combine_family(fam):
     if fam.get("diffusers_fp8") or fam.get("twistedpic_fp8"):
         # diffusers' enable_layerwise_casting(float8_e4m3fn) next to TwistedPic's precision fp8:DTYPE
         variants.append((f"fp8 ({dtype} compute)", "diffusers_fp8", None, "twistedpic_fp8", f"fp8:{dtype}"))
+    if fam.get("twistedpic_fp8mm"):
+        # TwistedPic's opt-in fp8 matmul (_scaled_mm); diffusers' layerwise casting has none: its upcast row
+        variants.append((f"fp8 matmul ({dtype} out)", "diffusers_fp8", None, "twistedpic_fp8mm", f"fp8mm:{dtype}"))
     for label, eager_key, comp_key, tp_key, tp_precision in variants:
         for w, h, b in fam["shapes"]:
             eager = diffusers_row(fam.get(eager_key), w, h, b)
@@ -386,7 +389,8 @@ def markdown(report):
                          f"{dfp8['device_used_mib']:.0f} MiB")
         for key, what in (("make", "make"), ("diffusers_eager", "diffusers eager"),
                           ("diffusers_compiled", "diffusers compiled"), ("diffusers_fp8", "diffusers fp8"),
-                          ("twistedpic", "TwistedPic"), ("twistedpic_fp8", "TwistedPic fp8")):
+                          ("twistedpic", "TwistedPic"), ("twistedpic_fp8", "TwistedPic fp8"),
+                          ("twistedpic_fp8mm", "TwistedPic fp8 matmul")):
             side = fam.get(key) or {}
             if side.get("error"):
                 lines.append(f"**{what}: {side['error']}**")
@@ -434,6 +438,8 @@ def main(argv=None):
                          "or every shape (each shape compiles anew: ~50-90 s each)")
     ap.add_argument("--inductor-cache", help="reuse this inductor cache (default: a fresh one, so the first "
                     "compiled call is what a first use costs)")
+    ap.add_argument("--fp8mm", action="store_true", help="also TwistedPic with precision fp8mm:DTYPE (fp8 weights "
+                    "multiplied in fp8 with _scaled_mm, sm89+), next to diffusers' fp8 layerwise row when --fp8")
     ap.add_argument("--fp8", action="store_true", help="also diffusers with enable_layerwise_casting("
                     "float8_e4m3fn) and TwistedPic with precision fp8:DTYPE (the denoiser's weights in 8 bits)")
     ap.add_argument("--memtest", metavar="TWISTEDPIC_CLI", help="also run `twistedpic-cli memtest` (memory after "
@@ -510,6 +516,10 @@ def main(argv=None):
             if args.fp8:
                 fam["twistedpic_fp8"] = run_twistedpic(family, folder, shapes, settings, args, raw,
                                                        precision=f"fp8:{settings['dtype']}")
+                write()
+            if args.fp8mm:
+                fam["twistedpic_fp8mm"] = run_twistedpic(family, folder, shapes, settings, args, raw,
+                                                         precision=f"fp8mm:{settings['dtype']}")
                 write()
             if args.memtest:
                 precisions = [settings["dtype"]] + ([f"fp8:{settings['dtype']}"] if args.fp8 else [])

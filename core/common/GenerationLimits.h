@@ -39,9 +39,10 @@ inline bool sizeFarFromNative(int width, int height, int nativeSize) {
 
 // Precisions the settings offer, in order. "fp8" stores the denoiser's weights in 8 bits (half the
 // memory) and computes in the family's half precision; it needs libtorch 2.1+ (the engine says so).
+// "fp8mm" (opt-in) also multiplies in fp8 on GPUs with fp8 tensor cores (compute capability 8.9+).
 inline QStringList precisionNames() {
-    return {QStringLiteral("auto"), QStringLiteral("fp16"), QStringLiteral("bf16"), QStringLiteral("fp32"),
-            QStringLiteral("fp8")};
+    return {QStringLiteral("auto"), QStringLiteral("fp16"), QStringLiteral("bf16"),
+            QStringLiteral("fp32"), QStringLiteral("fp8"),  QStringLiteral("fp8mm")};
 }
 // Empty when `name` is one of precisionNames(); otherwise why not, and what to use instead.
 inline QString unsupportedPrecisionMessage(const QString& name) {

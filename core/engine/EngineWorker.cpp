@@ -356,9 +356,11 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             request.seed = static_cast<qint64>(QRandomGenerator::global()->bounded(quint32(0xFFFFFFFFu)));
         request.model = model->name;
         request.device = QString::fromStdString(device->device.str());
-        request.precision = device->fp8Weights
-                                ? QStringLiteral("fp8 weights, %1").arg(pipeline::dtypeName(device->dtype))
-                                : pipeline::dtypeName(device->dtype);
+        request.precision =
+            device->fp8MatMul
+                ? QStringLiteral("fp8 weights and matmul, %1").arg(pipeline::dtypeName(device->dtype))
+            : device->fp8Weights ? QStringLiteral("fp8 weights, %1").arg(pipeline::dtypeName(device->dtype))
+                                 : pipeline::dtypeName(device->dtype);
 
         pipeline::TextToImageParams params;
         params.prompt = request.prompt;

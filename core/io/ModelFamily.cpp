@@ -146,8 +146,8 @@ FamilyTraits makeUnknown() {
 QString familyPrecision(const QString& precision, ModelFamily family) {
     if (precision == QLatin1String("auto") || precision.isEmpty())
         return familyTraits(family).autoPrecision;
-    if (precision == QLatin1String("fp8"))
-        return QStringLiteral("fp8:") + familyTraits(family).autoPrecision;
+    if (precision == QLatin1String("fp8") || precision == QLatin1String("fp8mm"))
+        return precision + QLatin1Char(':') + familyTraits(family).autoPrecision;
     return precision;
 }
 

@@ -3,6 +3,19 @@
 #include "core/io/Fp8.h"
 
 #include <c10/core/InferenceMode.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+// `at::_scaled_mm(a, b, scale_a, scale_b, bias, scale_result, out_dtype, use_fast_accum) -> Tensor`
+// has this form from libtorch 2.4 (2.1–2.3 returned a pair and took other arguments).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define TP_HAS_SCALED_MM 1
+#else
+#define TP_HAS_SCALED_MM 0
+#endif
 
 namespace tp::nn {
 
@@ -42,7 +55,52 @@ LinearImpl::LinearImpl(int64_t inFeatures, int64_t outFeatures, bool bias, const
 }
 
 at::Tensor LinearImpl::forward(const at::Tensor& x) const {
+#if TP_HAS_SCALED_MM
+    // fp8 x fp8 on the tensor cores. The input is quantised per tensor: scale = amax / 448 (e4m3fn's
+    // largest value), so that its largest element maps to the format's largest; the weight was rounded
+    // without a scale. cuBLASLt wants the first operand row-major, the second column-major (the
+    // [out, in] weight transposed is), K and N multiples of 16 (checked when enabled) and M too.
+    const int64_t rows = x.numel() / std::max<int64_t>(x.size(-1), 1);
+    if (m_fp8MatMul && x.is_cuda() && m_weight.is_cuda() && rows % 16 == 0 &&
+        (x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf)) {
+        const at::Tensor x2 = x.reshape({rows, x.size(-1)}).contiguous();
+        const at::Tensor scale = (x2.abs().amax().to(at::kFloat) / 448.0).clamp_min(1e-12);
+        const at::Tensor xq = (x2 / scale).to(at::kFloat8_e4m3fn);
+        if (!m_unitScale.defined() || m_unitScale.device() != x.device())
+            m_unitScale = at::ones({}, x.options().dtype(at::kFloat));
+        const std::optional<at::Tensor> bias =
+            m_bias.defined() ? std::optional<at::Tensor>(computeWith(m_bias, x)) : std::nullopt;
+        at::Tensor y =
+            at::_scaled_mm(xq, m_weight.t(), scale, m_unitScale, bias, std::nullopt, x.scalar_type());
+        std::vector<int64_t> shape = x.sizes().vec();
+        shape.back() = m_weight.size(0);
+        return y.view(shape);
+    }
+#endif
     return at::linear(x, computeWith(m_weight, x), computeWith(m_bias, x));
+}
+
+bool LinearImpl::setFp8MatMul(bool on) {
+#if TP_HAS_SCALED_MM
+    const bool can = m_weight.scalar_type() == at::kFloat8_e4m3fn && m_weight.size(0) % 16 == 0 &&
+                     m_weight.size(1) % 16 == 0 && m_weight.is_contiguous();
+#else
+    const bool can = false;
+#endif
+    m_fp8MatMul = on && can;
+    return can;
+}
+
+int enableFp8MatMul(torch::nn::Module& root) {
+    int count = 0;
+    for (const std::shared_ptr<torch::nn::Module>& m : root.modules(/*include_self=*/true))
+        if (auto* linear = dynamic_cast<LinearImpl*>(m.get()); linear && linear->setFp8MatMul(true))
+            ++count;
+    return count;
+}
+
+bool fp8MatMulBuilt() {
+    return TP_HAS_SCALED_MM != 0;
 }
 
 GroupNormImpl::GroupNormImpl(int64_t groups, int64_t channels, double eps, const at::TensorOptions& options)

@@ -41,11 +41,26 @@ public:
     int64_t inFeatures() const { return m_weight.size(1); }
     int64_t outFeatures() const { return m_weight.size(0); }
 
+    // Opt-in fp8 matrix multiplication (enableFp8MatMul): with an e4m3fn weight on a CUDA device, the
+    // input is scaled per tensor into e4m3fn and multiplied by the weight with `_scaled_mm` (fp8 tensor
+    // cores, sm89+), output in the input's dtype. Returns whether this layer can: an e4m3fn weight whose
+    // both sides are multiples of 16, and a libtorch with the 2.4+ `_scaled_mm`.
+    bool setFp8MatMul(bool on);
+
 private:
     at::Tensor m_weight;
     at::Tensor m_bias;
+    bool m_fp8MatMul = false;
+    mutable at::Tensor m_unitScale; // the weight's scale (1: weights are rounded, not scaled), on x's device
 };
 TORCH_MODULE(Linear);
+
+// Turns the fp8 matrix multiplication on for every Linear under `root` that can use it
+// (LinearImpl::setFp8MatMul); returns how many. The device's support (compute capability 8.9+) is the
+// caller's check (pipeline::resolveDevice).
+int enableFp8MatMul(torch::nn::Module& root);
+// Whether this libtorch has the `_scaled_mm` the fp8 matrix multiplication uses (2.4 and newer).
+bool fp8MatMulBuilt();
 
 class GroupNormImpl final : public torch::nn::Module {
 public:

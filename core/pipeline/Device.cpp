@@ -2,6 +2,7 @@
 
 #include "core/common/Log.h"
 #include "core/io/Fp8.h"
+#include "core/nn/Layers.h"
 
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceType.h>
@@ -33,6 +34,27 @@ QString dtypeName(at::ScalarType dtype) {
         return QString::fromLatin1(c10::toString(dtype));
     }
 }
+
+namespace {
+// Empty when `device` can multiply in fp8 (nn::LinearImpl::setFp8MatMul); otherwise why not.
+QString fp8MatMulUnavailable(const at::Device& device) {
+    if (!nn::fp8MatMulBuilt())
+        return QStringLiteral("this build uses libtorch %1 and fp8 matrix multiplication needs 2.4 or newer")
+            .arg(QString::fromLatin1(TORCH_VERSION));
+    if (!device.is_cuda())
+        return QStringLiteral("that needs an NVIDIA GPU and the device is the CPU");
+#if TWISTEDPIC_WITH_CUDA
+    const cudaDeviceProp* prop = at::cuda::getDeviceProperties(device.index());
+    if (prop->major * 10 + prop->minor < 89)
+        return QStringLiteral("%1 (compute capability %2.%3) has no fp8 tensor cores (8.9 and newer: Ada, "
+                              "Hopper, Blackwell)")
+            .arg(QString::fromUtf8(prop->name))
+            .arg(prop->major)
+            .arg(prop->minor);
+#endif
+    return {};
+}
+} // namespace
 
 void initCpuRuntime() {
     static std::once_flag once;
@@ -78,18 +100,32 @@ Result<DeviceChoice> resolveDevice(const QString& device, const QString& precisi
     }
 
     // "fp8" / "fp8:COMPUTE": the denoiser's weights stored in 8 bits, computed in COMPUTE
-    // (default as "auto").
+    // (default as "auto"); "fp8mm" / "fp8mm:COMPUTE": the same, multiplied in fp8.
     QString compute = precision;
-    if (precision == QLatin1String("fp8") || precision.startsWith(QLatin1String("fp8:"))) {
+    const QString fp8Word = precision.section(QLatin1Char(':'), 0, 0);
+    if (fp8Word == QLatin1String("fp8") || fp8Word == QLatin1String("fp8mm")) {
         if (!io::fp8StorageAvailable())
             return R::fail(QStringLiteral("fp8 weights need libtorch 2.1 or newer; this build of TwistedPic "
                                           "uses libtorch %1. Choose fp16 or bf16 (auto picks one).")
                                .arg(QString::fromLatin1(TORCH_VERSION)));
         c.fp8Weights = true;
-        compute = precision.mid(4);
+        c.fp8MatMul = fp8Word == QLatin1String("fp8mm");
+        compute = precision.mid(fp8Word.size() + 1);
         if (compute.startsWith(QLatin1String("fp8")))
             return R::fail(
                 QStringLiteral("Unknown precision '%1': fp8 computes in fp16, bf16 or fp32.").arg(precision));
+        if (c.fp8MatMul) {
+            if (QString why = fp8MatMulUnavailable(c.device); !why.isEmpty())
+                return R::fail(
+                    QStringLiteral("Precision %1 multiplies in fp8, but %2. Use precision fp8 (fp8 "
+                                   "weights, multiplied in %3).")
+                        .arg(precision, why, compute.isEmpty() ? QStringLiteral("fp16") : compute));
+            if (compute == QLatin1String("fp32"))
+                return R::fail(
+                    QStringLiteral("Precision %1: fp8 matrix multiplication gives fp16 or bf16, not "
+                                   "fp32. Use fp8mm:bf16.")
+                        .arg(precision));
+        }
     }
     if (c.device.is_cpu()) {
         c.dtype = at::kFloat;
@@ -103,7 +139,9 @@ Result<DeviceChoice> resolveDevice(const QString& device, const QString& precisi
         return R::fail(
             QStringLiteral("Unknown precision '%1': use auto, fp16, bf16, fp32 or fp8.").arg(precision));
     }
-    const QString weights = c.fp8Weights ? QStringLiteral(", fp8 weights") : QString();
+    const QString weights = c.fp8MatMul    ? QStringLiteral(", fp8 weights and matmul")
+                            : c.fp8Weights ? QStringLiteral(", fp8 weights")
+                                           : QString();
 
     if (c.device.is_cpu()) {
         initCpuRuntime();

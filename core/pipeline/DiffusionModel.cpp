@@ -2,6 +2,9 @@
 
 #include "core/pipeline/ModelSource.h"
 
+#include "core/common/Log.h"
+#include "core/nn/Layers.h"
+
 namespace tp::pipeline {
 
 namespace {
@@ -58,6 +61,9 @@ Status DiffusionModel::loadComponent(const ModelSource& source, const QString& n
         m_device.fp8Weights && denoiser ? nn::Fp8Weights::Store : nn::Fp8Weights::AsStored;
     if (Status s = source.loadWeights(name, *it->module, m_device.device, dtype, &bytes, fp8); !s)
         return s;
+    if (m_device.fp8MatMul && denoiser)
+        spdlog::info("{}: {} linear layers multiply in fp8", name.toStdString(),
+                     nn::enableFp8MatMul(*it->module));
     recordComponentBytes(name, bytes);
     return Status::ok();
 }

@@ -164,6 +164,45 @@ private Q_SLOTS:
         for (int index : {0, 1})
             checkCase(**model, index);
     }
+
+    // precision "fp8mm" (opt-in): the linear layers multiply in fp8 with `_scaled_mm`. Refused with a
+    // reason where it cannot run (the CPU, libtorch < 2.4, GPUs before compute capability 8.9); where it
+    // runs, the image stays close to the upcast path's (the input is quantised to fp8 too, so not equal).
+    void fp8MatMulNearUpcast() {
+        auto refused = pipeline::resolveDevice(QStringLiteral("cpu"), QStringLiteral("fp8mm"));
+        QVERIFY(!refused);
+        QVERIFY2(refused.error().contains(QStringLiteral("Use precision fp8")) ||
+                     refused.error().contains(QStringLiteral("libtorch 2.1")),
+                 qPrintable(refused.error()));
+        if (!m_cuda)
+            QSKIP("fp8 matrix multiplication runs on CUDA only (TWISTEDPIC_TEST_DEVICE=cuda)");
+        auto mm = pipeline::resolveDevice(QStringLiteral("cuda"), QStringLiteral("fp8mm:bf16"));
+        if (!mm)
+            QSKIP(qPrintable(QStringLiteral("not on this GPU/libtorch: %1").arg(mm.error())));
+        QVERIFY(mm->fp8Weights && mm->fp8MatMul);
+        auto upcast = pipeline::resolveDevice(QStringLiteral("cuda"), QStringLiteral("fp8:bf16"));
+        QVERIFY2(upcast, qPrintable(upcast.error()));
+        auto mmModel = pipeline::loadModel(folder(), *mm);
+        QVERIFY2(mmModel, qPrintable(mmModel.error()));
+        auto upcastModel = pipeline::loadModel(folder(), *upcast);
+        QVERIFY2(upcastModel, qPrintable(upcastModel.error()));
+        for (int index : {0, 1}) {
+            pipeline::TextToImageParams p =
+                test::caseParams(m_cases.value(QStringLiteral("pipeline")).toArray().at(index).toObject());
+            p.sampler = QStringLiteral("euler");
+            auto a = pipeline::textToImage(**mmModel, p);
+            QVERIFY2(a, qPrintable(a.error()));
+            auto b = pipeline::textToImage(**upcastModel, p);
+            QVERIFY2(b, qPrintable(b.error()));
+            const double diff = test::maxAbs(a->images[0], b->images[0]);
+            const double mean = (a->images[0] - b->images[0]).abs().mean().item<double>();
+            qInfo("fp8mm case %d: image max %.3g, mean %.3g from the fp8 upcast path (bf16)", index, diff,
+                  mean);
+            QVERIFY2(diff > 0, "the fp8 matmul path did not run"); // it quantises the input: never equal
+            QVERIFY2(mean < 0.02 && diff < 0.15,
+                     qPrintable(QStringLiteral("max %1, mean %2").arg(diff).arg(mean)));
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestPipelineFp8)
