@@ -99,7 +99,8 @@ BlockLayout blockLayout(DenoiserType type, const QJsonObject& config) {
     const int doubles = configInt(config, "num_layers");
     const int singles = type == DenoiserType::Flux ? configInt(config, "num_single_layers") : 0;
     b.count = doubles + singles;
-    static const QRegularExpression re(QStringLiteral("^(single_transformer_blocks|transformer_blocks)\\.(\\d+)\\."));
+    static const QRegularExpression re(
+        QStringLiteral("^(single_transformer_blocks|transformer_blocks)\\.(\\d+)\\."));
     b.blockOf = [doubles](const QString& name) {
         const QRegularExpressionMatch m = re.match(name);
         if (!m.hasMatch())
@@ -123,8 +124,9 @@ QString textEncoderLabel(const ComponentFacts& c, bool t5) {
     default:
         break;
     }
-    return c.name == QLatin1String("text_encoder") ? QStringLiteral("CLIP")
-                                                   : QStringLiteral("CLIP ") + c.name.section(QLatin1Char('_'), 2);
+    return c.name == QLatin1String("text_encoder")
+               ? QStringLiteral("CLIP")
+               : QStringLiteral("CLIP ") + c.name.section(QLatin1Char('_'), 2);
 }
 
 bool isT5(const ComponentFacts& c) {
@@ -184,8 +186,8 @@ Result<std::vector<ComponentFacts>> singleFileFacts(const io::SingleFileCheckpoi
                 const io::TensorInfo* t = header->find(src.key);
                 if (!t)
                     return Result<std::vector<ComponentFacts>>::fail(
-                        QStringLiteral("%1: no tensor %2").arg(io::shortFileName(m->file.isEmpty() ? ckpt.path() : m->file),
-                                                               src.key));
+                        QStringLiteral("%1: no tensor %2")
+                            .arg(io::shortFileName(m->file.isEmpty() ? ckpt.path() : m->file), src.key));
                 shape = t->shape;
                 dtype = t->dtype;
             }
@@ -216,9 +218,10 @@ Result<ModelProfile> profileModel(const QString& modelPath, const ProfileOptions
         if (!ckpt)
             return Result<ModelProfile>::fail(ckpt.error());
         if (ckpt->components().isEmpty())
-            return Result<ModelProfile>::fail(
-                QStringLiteral("%1: no components to plan for (%2)")
-                    .arg(io::shortFileName(modelPath), ckpt->problem().isEmpty() ? ckpt->variant() : ckpt->problem()));
+            return Result<ModelProfile>::fail(QStringLiteral("%1: no components to plan for (%2)")
+                                                  .arg(io::shortFileName(modelPath), ckpt->problem().isEmpty()
+                                                                                         ? ckpt->variant()
+                                                                                         : ckpt->problem()));
         if (!ckpt->supported())
             p.notes << ckpt->problem();
         p.family = ckpt->family();
@@ -277,8 +280,9 @@ Result<ModelProfile> profileModel(const QString& modelPath, const ProfileOptions
             }
             const int found = int(std::count(seen.begin(), seen.end(), true));
             if (outside > 0 || found != layout.count) {
-                p.notes << QStringLiteral("%1: the config names %2 blocks but the weights fill %3 (and %4 tensors "
-                                          "beyond them): it is planned as one piece, not streamed")
+                p.notes << QStringLiteral(
+                               "%1: the config names %2 blocks but the weights fill %3 (and %4 tensors "
+                               "beyond them): it is planned as one piece, not streamed")
                                .arg(c.name)
                                .arg(layout.count)
                                .arg(found)
@@ -307,7 +311,8 @@ Result<ModelProfile> profileModel(const QString& modelPath, const ProfileOptions
                 if (type == DenoiserType::Sd3)
                     g.contextTokens = 77 + 256;
                 else
-                    g.contextTokens = c.config.value(QLatin1String("guidance_embeds")).toBool(true) ? 512 : 256;
+                    g.contextTokens =
+                        c.config.value(QLatin1String("guidance_embeds")).toBool(true) ? 512 : 256;
             }
         } else if (c.name == QLatin1String("vae")) {
             s.kind = ComponentKind::Vae;
@@ -344,8 +349,8 @@ Result<ModelProfile> profileModel(const QString& modelPath, const ProfileOptions
     }
     if (std::none_of(p.components.begin(), p.components.end(),
                      [](const ComponentSize& s) { return s.kind == ComponentKind::Denoiser; }))
-        return Result<ModelProfile>::fail(
-            QStringLiteral("%1: no %2 with weights found").arg(QFileInfo(modelPath).fileName(), denoiserName));
+        return Result<ModelProfile>::fail(QStringLiteral("%1: no %2 with weights found")
+                                              .arg(QFileInfo(modelPath).fileName(), denoiserName));
     return Result<ModelProfile>::ok(std::move(p));
 }
 
@@ -374,8 +379,8 @@ PlanInput planInput(const ModelProfile& profile, const PlanRequest& request, qin
             break;
         case ComponentKind::Vae:
             s.activationBytes = e.vaeBytes;
-            s.tiledActivationBytes = services::estimateTiledVaeDecodeVram(request.size.width, request.size.height,
-                                                                          batch, request.vaeTileSide);
+            s.tiledActivationBytes = services::estimateTiledVaeDecodeVram(
+                request.size.width, request.size.height, batch, request.vaeTileSide);
             if (s.tiledActivationBytes >= s.activationBytes)
                 s.tiledActivationBytes = 0; // the image is no larger than a tile
             break;

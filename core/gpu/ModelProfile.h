@@ -39,9 +39,9 @@ struct TextEncoderProfile {
 struct ModelProfile {
     QString path;
     io::ModelFamily family = io::ModelFamily::Unknown;
-    QString familyName; // "SD 3.x"
-    QString precision;  // resolved: "bf16", "fp16", "fp32", "fp8:bf16"
-    std::vector<ComponentSize> components; // sizes and blocks; activations 0 (see planInput)
+    QString familyName;                      // "SD 3.x"
+    QString precision;                       // resolved: "bf16", "fp16", "fp32", "fp8:bf16"
+    std::vector<ComponentSize> components;   // sizes and blocks; activations 0 (see planInput)
     services::GenerationShape denoiserShape; // the estimator's figures for the denoiser (no size yet)
     std::vector<TextEncoderProfile> textEncoders;
     QStringList notes; // things worth a log line (a block count the config and the keys disagree on)

@@ -47,8 +47,8 @@ void setDenoiser(ComponentPlan& c, int residentBlocks, bool kept) {
 void evaluate(Plan& p) {
     const PlannerOptions& o = p.input.options;
     p.budgetBytes = std::max<qint64>(0, p.input.budgetBytes);
-    p.headroomBytes = o.headroomBytes >= 0 ? o.headroomBytes
-                                           : std::clamp<qint64>(p.budgetBytes / 20, 256 * MiB, GiB);
+    p.headroomBytes =
+        o.headroomBytes >= 0 ? o.headroomBytes : std::clamp<qint64>(p.budgetBytes / 20, 256 * MiB, GiB);
     p.usableBytes = std::max<qint64>(0, p.budgetBytes - p.headroomBytes);
     p.streamedBytesPerStep = 0;
 
@@ -128,8 +128,9 @@ void evaluate(Plan& p) {
             const PhasePeak& pk = p.phase(ph);
             if (pk.peak() > p.usableBytes)
                 over << QStringLiteral("%1 needs %2 (%3: weights %4 + working memory %5)")
-                            .arg(phaseName(ph), bytesText(pk.peak()), pk.runs.isEmpty() ? QStringLiteral("-") : pk.runs,
-                                 bytesText(pk.weightBytes), bytesText(pk.activationBytes));
+                            .arg(phaseName(ph), bytesText(pk.peak()),
+                                 pk.runs.isEmpty() ? QStringLiteral("-") : pk.runs, bytesText(pk.weightBytes),
+                                 bytesText(pk.activationBytes));
         }
         p.problem = QStringLiteral("Even the smallest plan does not fit a budget of %1 (%2 usable after %3 "
                                    "headroom): %4. Raise the budget, make the image smaller, or allow fp8 "
@@ -332,10 +333,11 @@ QJsonObject Plan::toJson() const {
     QJsonObject phasesJson;
     for (Phase ph : {Phase::Encode, Phase::Denoise, Phase::Decode}) {
         const PhasePeak& pk = phase(ph);
-        phasesJson.insert(phaseName(ph), QJsonObject{{QStringLiteral("peakBytes"), double(pk.peak())},
-                                                     {QStringLiteral("weightBytes"), double(pk.weightBytes)},
-                                                     {QStringLiteral("activationBytes"), double(pk.activationBytes)},
-                                                     {QStringLiteral("runs"), pk.runs}});
+        phasesJson.insert(phaseName(ph),
+                          QJsonObject{{QStringLiteral("peakBytes"), double(pk.peak())},
+                                      {QStringLiteral("weightBytes"), double(pk.weightBytes)},
+                                      {QStringLiteral("activationBytes"), double(pk.activationBytes)},
+                                      {QStringLiteral("runs"), pk.runs}});
     }
     QJsonObject o{{QStringLiteral("description"), description()},
                   {QStringLiteral("budgetBytes"), double(budgetBytes)},

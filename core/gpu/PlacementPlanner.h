@@ -91,10 +91,10 @@ struct ComponentSize {
 };
 
 struct PlannerOptions {
-    bool fp8Allowed = false;     // the denoiser may be stored in fp8 on the GPU
-    bool tilingAllowed = true;   // the VAE may decode in tiles
-    bool t5OnCpuAllowed = true;  // T5 may run on the CPU
-    int prefetchBlocks = 2;      // streamed blocks in flight
+    bool fp8Allowed = false;    // the denoiser may be stored in fp8 on the GPU
+    bool tilingAllowed = true;  // the VAE may decode in tiles
+    bool t5OnCpuAllowed = true; // T5 may run on the CPU
+    int prefetchBlocks = 2;     // streamed blocks in flight
     // Kept free under the budget for what no estimate sees (allocator fragmentation, the latents,
     // the text embeddings). -1: 5 % of the budget, at least 256 MiB, at most 1 GiB.
     qint64 headroomBytes = -1;
@@ -137,11 +137,11 @@ struct Plan {
     qint64 headroomBytes = 0;
     qint64 usableBytes = 0; // budget − headroom: what the predicted peak must stay within
     std::array<PhasePeak, 3> phases;
-    qint64 predictedPeakBytes = 0;       // the largest phase peak
-    qint64 streamedBytesPerStep = 0;     // bytes copied in per denoiser call (streamed blocks)
+    qint64 predictedPeakBytes = 0;   // the largest phase peak
+    qint64 streamedBytesPerStep = 0; // bytes copied in per denoiser call (streamed blocks)
     bool fits = false;
-    QString problem;                     // when !fits: what does not fit, and what would help
-    int level = 0;                       // shrink steps taken from the first plan
+    QString problem; // when !fits: what does not fit, and what would help
+    int level = 0;   // shrink steps taken from the first plan
 
     const ComponentPlan* find(ComponentKind kind) const;
     const ComponentPlan* denoiser() const { return find(ComponentKind::Denoiser); }

@@ -92,7 +92,8 @@ QString PlanMemory::activationKey(const QString& family, const QString& label, c
     return family + QLatin1Char('/') + label + QLatin1Char('/') + sizeBucket(size);
 }
 
-qint64 PlanMemory::learnedActivation(const QString& family, const QString& label, const RequestSize& size) const {
+qint64 PlanMemory::learnedActivation(const QString& family, const QString& label,
+                                     const RequestSize& size) const {
     return m_activations.value(activationKey(family, label, size), 0);
 }
 
@@ -117,8 +118,8 @@ void PlanMemory::applyLearned(PlanInput& input, const QString& family, const Req
     }
 }
 
-void PlanMemory::recordPhasePeak(const Plan& plan, Phase phase, qint64 peakAllocatedBytes, const QString& family,
-                                 const RequestSize& size) {
+void PlanMemory::recordPhasePeak(const Plan& plan, Phase phase, qint64 peakAllocatedBytes,
+                                 const QString& family, const RequestSize& size) {
     const PhasePeak& pk = plan.phase(phase);
     if (pk.runs.isEmpty() || peakAllocatedBytes <= 0)
         return;

@@ -20,6 +20,11 @@ QString quoted(const QString& text) {
            QLatin1Char('\'');
 }
 
+// "--budget: " before a message, or nothing when `what` is empty (the caller names it).
+QString lead(const QString& what) {
+    return what.isEmpty() ? QString() : what + QStringLiteral(": ");
+}
+
 QString gib(qint64 bytes) {
     return formatBytes(bytes, QLocale::c(), 2);
 }
@@ -45,12 +50,13 @@ QString BudgetSetting::text() const {
 Result<qint64> parseByteSize(const QString& text, const QString& what) {
     static const QRegularExpression re(QStringLiteral("^([0-9]+(?:\\.[0-9]+)?)\\s*([A-Za-z]*)$"));
     const QString t = text.trimmed();
-    const QString hint = QStringLiteral("; write a size such as 12GiB, 12 GB or 12000MiB (a plain number is GiB)");
+    const QString hint =
+        QStringLiteral("; write a size such as 12GiB, 12 GB or 12000MiB (a plain number is GiB)");
     if (t.isEmpty())
-        return Result<qint64>::fail(QStringLiteral("%1 is empty%2").arg(what, hint));
+        return Result<qint64>::fail(QStringLiteral("%1the size is empty%2").arg(lead(what), hint));
     const QRegularExpressionMatch m = re.match(t);
     if (!m.hasMatch())
-        return Result<qint64>::fail(QStringLiteral("%1: %2 is not a size%3").arg(what, quoted(t), hint));
+        return Result<qint64>::fail(QStringLiteral("%1%2 is not a size%3").arg(lead(what), quoted(t), hint));
     bool ok = false;
     const double number = m.captured(1).toDouble(&ok);
     const QString unit = m.captured(2).toLower();
@@ -76,19 +82,21 @@ Result<qint64> parseByteSize(const QString& text, const QString& what) {
     else if (unit == QLatin1String("k") || unit == QLatin1String("m") || unit == QLatin1String("g") ||
              unit == QLatin1String("t"))
         return Result<qint64>::fail(
-            QStringLiteral("%1: %2 is ambiguous: write %3iB (powers of 1024) or %3B (powers of 1000)")
-                .arg(what, quoted(t), m.captured(2).toUpper()));
+            QStringLiteral("%1%2 is ambiguous: write %3iB (powers of 1024) or %3B (powers of 1000)")
+                .arg(lead(what), quoted(t), m.captured(2).toUpper()));
     else
-        return Result<qint64>::fail(QStringLiteral("%1: %2 has an unknown unit %3 (use B, KiB, MiB, GiB, TiB, "
+        return Result<qint64>::fail(QStringLiteral("%1%2 has an unknown unit %3 (use B, KiB, MiB, GiB, TiB, "
                                                    "KB, MB, GB or TB)")
-                                        .arg(what, quoted(t), quoted(m.captured(2))));
+                                        .arg(lead(what), quoted(t), quoted(m.captured(2))));
     if (!ok || !std::isfinite(number))
-        return Result<qint64>::fail(QStringLiteral("%1: %2 is not a size%3").arg(what, quoted(t), hint));
+        return Result<qint64>::fail(QStringLiteral("%1%2 is not a size%3").arg(lead(what), quoted(t), hint));
     const double bytes = number * scale;
     if (bytes < 1)
-        return Result<qint64>::fail(QStringLiteral("%1: %2 is zero; a budget must be positive").arg(what, quoted(t)));
+        return Result<qint64>::fail(
+            QStringLiteral("%1%2 is zero; a budget must be positive").arg(lead(what), quoted(t)));
     if (bytes > double(kMaxBytes)) {
-        QString e = QStringLiteral("%1: %2 is more than 1 TiB, more than any GPU has").arg(what, quoted(t));
+        QString e =
+            QStringLiteral("%1%2 is more than 1 TiB, more than any GPU has").arg(lead(what), quoted(t));
         if (unit.isEmpty())
             e += QStringLiteral(" (a plain number is GiB: did you mean %1MiB?)").arg(m.captured(1));
         return Result<qint64>::fail(e);
@@ -111,8 +119,8 @@ Result<BudgetSetting> parseBudget(const QString& text, const QString& what) {
         static const QRegularExpression word(QStringLiteral("^[A-Za-z_-]+$"));
         if (word.match(text.trimmed()).hasMatch())
             return Result<BudgetSetting>::fail(
-                QStringLiteral("%1: %2 is not auto, all or a size such as 12GiB, 12 GB or 12000MiB")
-                    .arg(what, quoted(text.trimmed())));
+                QStringLiteral("%1%2 is not auto, all or a size such as 12GiB, 12 GB or 12000MiB")
+                    .arg(lead(what), quoted(text.trimmed())));
         return Result<BudgetSetting>::fail(bytes.error());
     }
     s.mode = BudgetSetting::Mode::Size;
@@ -128,7 +136,8 @@ VramBudget computeBudget(const BudgetInputs& in) {
         b.usableBytes = in.deviceFreeBytes + std::max<qint64>(0, in.ourReservedBytes);
     const QString usableText =
         reading ? QStringLiteral("usable %1 (free %2 + ours %3%4)")
-                      .arg(gib(b.usableBytes), gib(in.deviceFreeBytes), gib(std::max<qint64>(0, in.ourReservedBytes)),
+                      .arg(gib(b.usableBytes), gib(in.deviceFreeBytes),
+                           gib(std::max<qint64>(0, in.ourReservedBytes)),
                            in.deviceTotalBytes > 0 ? QStringLiteral(" of %1").arg(gib(in.deviceTotalBytes))
                                                    : QString())
                 : QString();
@@ -162,8 +171,9 @@ VramBudget computeBudget(const BudgetInputs& in) {
     QStringList models;
     for (const OllamaVram& m : in.ollama) {
         missing += m.missingBytes();
-        models << (m.missingBytes() > 0 ? QStringLiteral("%1 needs %2 more").arg(m.name, gib(m.missingBytes()))
-                                        : QStringLiteral("%1 on the GPU").arg(m.name));
+        models << (m.missingBytes() > 0
+                       ? QStringLiteral("%1 needs %2 more").arg(m.name, gib(m.missingBytes()))
+                       : QStringLiteral("%1 on the GPU").arg(m.name));
     }
     b.ollamaBytes = in.ollama.isEmpty() ? 0 : missing + std::max<qint64>(0, in.ollamaMarginBytes);
     b.reserveBytes = std::max<qint64>(0, in.reserveBytes);
@@ -175,11 +185,10 @@ VramBudget computeBudget(const BudgetInputs& in) {
     b.explanation =
         QStringLiteral("budget %1 (auto) = %2 − Ollama %3 − reserve %4")
             .arg(gib(b.bytes), usableText,
-                 in.ollama.isEmpty()
-                     ? QStringLiteral("0 (no model loaded)")
-                     : QStringLiteral("%1 (%2; margin %3)")
-                           .arg(gib(b.ollamaBytes), models.join(QStringLiteral(", ")),
-                                gib(std::max<qint64>(0, in.ollamaMarginBytes))),
+                 in.ollama.isEmpty() ? QStringLiteral("0 (no model loaded)")
+                                     : QStringLiteral("%1 (%2; margin %3)")
+                                           .arg(gib(b.ollamaBytes), models.join(QStringLiteral(", ")),
+                                                gib(std::max<qint64>(0, in.ollamaMarginBytes))),
                  gib(b.reserveBytes));
     return b;
 }

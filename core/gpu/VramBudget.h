@@ -69,22 +69,22 @@ struct OllamaVram {
 
 struct BudgetInputs {
     BudgetSetting setting;
-    qint64 deviceFreeBytes = -1;  // at generation start (NVML / cudaMemGetInfo); -1 = unknown
-    qint64 deviceTotalBytes = -1; // for the explanation only; -1 = unknown
-    qint64 ourReservedBytes = 0;  // our caching allocator's reserved bytes at that moment
-    QVector<OllamaVram> ollama;   // /api/ps (empty: none loaded, or Ollama not reachable)
+    qint64 deviceFreeBytes = -1;            // at generation start (NVML / cudaMemGetInfo); -1 = unknown
+    qint64 deviceTotalBytes = -1;           // for the explanation only; -1 = unknown
+    qint64 ourReservedBytes = 0;            // our caching allocator's reserved bytes at that moment
+    QVector<OllamaVram> ollama;             // /api/ps (empty: none loaded, or Ollama not reachable)
     qint64 ollamaMarginBytes = 512LL << 20; // services/makeRoomMarginMiB
     qint64 reserveBytes = 2048LL << 20;     // gpu/vramReserveMiB
 };
 
 struct VramBudget {
     BudgetSetting::Mode mode = BudgetSetting::Mode::Auto;
-    qint64 bytes = -1;          // the budget; -1 = unknown (no device reading)
-    qint64 usableBytes = -1;    // deviceFree + ourReserved
-    qint64 ollamaBytes = 0;     // room left for Ollama (missing VRAM + margin), auto only
-    qint64 reserveBytes = 0;    // reserve left for others, auto only
-    bool clamped = false;       // a size larger than usable was cut down to it
-    QString explanation;        // one line: the figures and the formula, for the log and the CLI
+    qint64 bytes = -1;       // the budget; -1 = unknown (no device reading)
+    qint64 usableBytes = -1; // deviceFree + ourReserved
+    qint64 ollamaBytes = 0;  // room left for Ollama (missing VRAM + margin), auto only
+    qint64 reserveBytes = 0; // reserve left for others, auto only
+    bool clamped = false;    // a size larger than usable was cut down to it
+    QString explanation;     // one line: the figures and the formula, for the log and the CLI
 
     bool known() const { return bytes >= 0; }
 };

@@ -11,13 +11,15 @@ GenerationVramEstimate estimateGenerationVram(const GenerationShape& s) {
     const int scale = std::max(1, s.latentScale);
     const bool dit = s.denoiser == GenerationShape::Denoiser::Dit;
     const int patch = dit ? std::max(1, s.patchSize) : 1;
-    const qint64 tokens = qint64(std::max(1, s.width / scale / patch)) * std::max(1, s.height / scale / patch) +
-                          (dit ? std::max(0, s.contextTokens) : 0);
+    const qint64 tokens =
+        qint64(std::max(1, s.width / scale / patch)) * std::max(1, s.height / scale / patch) +
+        (dit ? std::max(0, s.contextTokens) : 0);
     const qint64 batch = std::max(1, s.batch);
     const qint64 n = batch * (s.guidance ? 2 : 1);
     const qint64 b = std::max(1, s.bytesPerElement);
-    const qint64 perToken = (dit ? 16 * qint64(std::max(1, s.ditHidden)) : 24 * qint64(std::max(1, s.baseChannels))) +
-                            (s.materializedAttention ? qint64(std::max(1, s.attentionHeads)) * tokens : 0);
+    const qint64 perToken =
+        (dit ? 16 * qint64(std::max(1, s.ditHidden)) : 24 * qint64(std::max(1, s.baseChannels))) +
+        (s.materializedAttention ? qint64(std::max(1, s.attentionHeads)) * tokens : 0);
     e.weightsBytes = std::max<qint64>(0, s.weightsBytes);
     e.unetBytes = n * tokens * b * perToken;
     e.vaeBytes = estimateVaeDecodeVram(s.width, s.height, int(batch));
@@ -48,7 +50,8 @@ qint64 estimateTiledVaeDecodeVram(int width, int height, int batch, int tileSide
 qint64 estimateTextEncoderVram(const TextEncoderShape& s) {
     const qint64 seq = std::max(1, s.sequence);
     return qint64(std::max(1, s.prompts)) * seq * std::max(1, s.bytesPerElement) *
-           (6 * qint64(std::max(1, s.hidden)) + 2 * qint64(std::max(1, s.ffn)) + qint64(std::max(1, s.heads)) * seq);
+           (6 * qint64(std::max(1, s.hidden)) + 2 * qint64(std::max(1, s.ffn)) +
+            qint64(std::max(1, s.heads)) * seq);
 }
 
 } // namespace tp::services
