@@ -6,6 +6,7 @@
 #include "core/engine/RequestLimits.h"
 #include "core/generation/GenerationCoordinator.h"
 #include "core/gpu/SystemVramSource.h"
+#include "core/gpu/VramBudget.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/services/OllamaClient.h"
 #include "core/services/ServiceSetup.h"
@@ -109,6 +110,11 @@ int runGenerate(Context& ctx, const QStringList& args) {
         QStringLiteral("precision"),
         QStringLiteral("%1 (GPU).").arg(limits::precisionNames().join(QStringLiteral(", "))),
         QStringLiteral("P"), s.value(keys::Precision).toString());
+    const QCommandLineOption budget(
+        QStringLiteral("budget"),
+        QStringLiteral("VRAM budget: auto, all or a size such as 12GiB, 12 GB, 12000MiB (a plain number is "
+                       "GiB). Default: the setting gpu/vramBudget."),
+        QStringLiteral("SIZE"), s.value(keys::VramBudget).toString());
     const QCommandLineOption distort(
         QStringLiteral("distort"),
         QStringLiteral("First rewrite the prompt through TwistedPair (then Ollama's refiner and the wrapper "
@@ -160,7 +166,7 @@ int runGenerate(Context& ctx, const QStringList& args) {
     for (const auto& o :
          {model,  prompt,     negative,    steps,  cfg,       sampler,   seed,    width,
           height, count,      clipSkip,    output, device,    precision, distort, originalSize,
-          crop,   targetSize, textEncoder, vae,    withoutT5, trueCfg,   quiet})
+          crop,   targetSize, textEncoder, vae,    withoutT5, trueCfg,   quiet,   budget})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(
@@ -182,6 +188,13 @@ int runGenerate(Context& ctx, const QStringList& args) {
     r.sampler = parser.value(sampler);
     r.device = parser.value(device);
     r.precision = parser.value(precision);
+    if (const Result<gpu::BudgetSetting> b =
+            gpu::parseBudget(parser.value(budget), QStringLiteral("--budget"));
+        !b) {
+        ctx.err << b.error() << "\n";
+        return Usage;
+    }
+    r.vramBudget = parser.value(budget).trimmed();
     r.withoutT5 = parser.isSet(withoutT5);
     for (const QString& file : parser.values(textEncoder))
         r.textEncoderFiles << QFileInfo(paths::expandHome(file)).absoluteFilePath();

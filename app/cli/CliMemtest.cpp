@@ -2,6 +2,7 @@
 #include "app/cli/Cli.h"
 #include "core/common/Paths.h"
 #include "core/engine/MemoryCycle.h"
+#include "core/gpu/VramBudget.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/settings/Settings.h"
 
@@ -29,13 +30,19 @@ int runMemtest(Context& ctx, const QStringList& args) {
     const QCommandLineOption precision(QStringLiteral("precision"),
                                        QStringLiteral("auto, fp16, bf16, fp32 or fp8 (fp8:bf16 …)."),
                                        QStringLiteral("P"), s.value(keys::Precision).toString());
+    const QCommandLineOption budget(
+        QStringLiteral("budget"),
+        QStringLiteral(
+            "VRAM budget: auto, all or a size such as 12GiB (default: the setting gpu/vramBudget)."),
+        QStringLiteral("SIZE"), s.value(keys::VramBudget).toString());
     const QCommandLineOption settle(QStringLiteral("settle"),
                                     QStringLiteral("Seconds before the last reading."), QStringLiteral("S"),
                                     QStringLiteral("5"));
     const QCommandLineOption noCleanup(QStringLiteral("no-cleanup"),
                                        QStringLiteral("Skip the cleanup step."));
     const QCommandLineOption noUnload(QStringLiteral("no-unload"), QStringLiteral("Skip unload and reload."));
-    for (const auto& o : {model, width, height, steps, device, precision, settle, noCleanup, noUnload})
+    for (const auto& o :
+         {model, width, height, steps, device, precision, budget, settle, noCleanup, noUnload})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(
@@ -45,6 +52,13 @@ int runMemtest(Context& ctx, const QStringList& args) {
                            "few seconds later (like the original's test_gpu_cleanup.py)."),
             &code))
         return code;
+
+    if (const Result<gpu::BudgetSetting> b =
+            gpu::parseBudget(parser.value(budget), QStringLiteral("--budget"));
+        !b) {
+        ctx.err << b.error() << "\n";
+        return Usage;
+    }
 
     const io::ModelCatalogue catalogue =
         io::ModelCatalogue::scan(s.modelSearchPaths(), paths::bundledModelDirs());
@@ -69,6 +83,7 @@ int runMemtest(Context& ctx, const QStringList& args) {
     o.modelFolder = info.folder;
     o.device = parser.value(device);
     o.precision = parser.value(precision);
+    o.vramBudget = parser.value(budget).trimmed();
     o.width = parser.value(width).toInt();
     o.height = parser.value(height).toInt();
     if (!parser.isSet(width) && !parser.isSet(height) && info.nativeSize > 0)

@@ -38,7 +38,9 @@ struct GenerationRequest {
     QString vaeFile;
     QString device = QStringLiteral("auto");    // auto | cpu | cuda | cuda:N
     QString precision = QStringLiteral("auto"); // auto | fp16 | bf16 | fp32
-    QString outputDir;                          // where the PNG + JSON sidecar go; empty = don't write files
+    // VRAM budget for this run: "auto", "all" or a size (gpu::parseBudget, core/gpu/VramBudget.h).
+    QString vramBudget = QStringLiteral("auto");
+    QString outputDir; // where the PNG + JSON sidecar go; empty = don't write files
     // Progress carries a latent preview (at most ~5 a second: each one waits for the GPU and copies the
     // latents back); off where nothing shows it (the CLI), so the denoising loop never waits.
     bool preview = true;

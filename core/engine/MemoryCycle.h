@@ -18,6 +18,7 @@ struct MemoryCycleOptions {
     QString modelFolder;
     QString device = QStringLiteral("auto");
     QString precision = QStringLiteral("auto");
+    QString vramBudget = QStringLiteral("auto"); // "auto", "all" or a size (gpu::parseBudget)
     QString prompt = QStringLiteral("a red circle on a blue background");
     QString sampler = QStringLiteral("euler");
     int width = 512;

@@ -4,6 +4,7 @@
 #include "core/common/Paths.h"
 
 #include "core/common/GenerationLimits.h"
+#include "core/gpu/VramBudget.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -78,6 +79,21 @@ std::vector<SettingDef> makeDefinitions() {
          0,
          {},
          QStringLiteral("Ask Ollama to unload idle models when VRAM is short before generating")},
+        {keys::VramBudget,
+         Type::String,
+         QStringLiteral("auto"),
+         0,
+         0,
+         {},
+         QStringLiteral("GPU memory a generation may use: auto (leave room for Ollama's models and the "
+                        "reserve), all, or a size such as 12GiB, 12 GB or 12000MiB (a plain number is GiB)")},
+        {keys::VramReserveMiB,
+         Type::Int,
+         2048,
+         0,
+         65536,
+         {},
+         QStringLiteral("GPU memory (MiB) the auto budget leaves free for other programs")},
         {keys::MonitorIntervalMs,
          Type::Int,
          500,
@@ -596,6 +612,12 @@ Result<QVariant> Settings::validate(const SettingDef& def, const QVariant& value
     case Type::String:
         if (value.typeId() == QMetaType::QStringList)
             return Result<QVariant>::ok(value.toStringList().join(QLatin1Char(',')));
+        if (def.key == keys::VramBudget) {
+            const Result<gpu::BudgetSetting> budget = gpu::parseBudget(value.toString(), QString());
+            if (!budget)
+                return Result<QVariant>::fail(budget.error());
+            return Result<QVariant>::ok(value.toString().trimmed());
+        }
         return Result<QVariant>::ok(value.toString());
     case Type::StringList: {
         if (value.typeId() == QMetaType::QStringList)

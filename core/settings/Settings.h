@@ -26,6 +26,9 @@ inline const QString IdleUnloadMinutes = QStringLiteral("gpu/idleUnloadMinutes")
 inline const QString Device = QStringLiteral("gpu/device");
 inline const QString Precision = QStringLiteral("gpu/precision");
 inline const QString MakeRoomBeforeGenerating = QStringLiteral("gpu/makeRoomBeforeGenerating");
+// VRAM budget: "auto", "all" or a size (gpu::parseBudget, core/gpu/VramBudget.h); the reserve auto leaves.
+inline const QString VramBudget = QStringLiteral("gpu/vramBudget");
+inline const QString VramReserveMiB = QStringLiteral("gpu/vramReserveMiB");
 inline const QString MonitorIntervalMs = QStringLiteral("monitor/intervalMs");
 inline const QString LogVerbose = QStringLiteral("log/verbose");
 inline const QString ModelSearchPaths = QStringLiteral("models/searchPaths");
