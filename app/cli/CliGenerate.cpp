@@ -155,12 +155,16 @@ int runGenerate(Context& ctx, const QStringList& args) {
         QStringLiteral(
             "SD 3.x: run without the T5 text encoder (zeros in its place, as diffusers allows): it is "
             "not loaded, saving ~9.5 GB, for somewhat less faithful prompts. Flux needs T5."));
+    const QCommandLineOption vaeTiling(
+        QStringLiteral("vae-tiling"),
+        QStringLiteral("Decode the VAE in overlapping tiles (as diffusers' enable_tiling()): less memory "
+                       "for large images, small differences at the tile seams."));
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
                                    QStringLiteral("No progress bar; print only the written paths."));
     for (const auto& o :
-         {model,  prompt,     negative,    steps,  cfg,       sampler,   seed,    width,
-          height, count,      clipSkip,    output, device,    precision, distort, originalSize,
-          crop,   targetSize, textEncoder, vae,    withoutT5, trueCfg,   quiet})
+         {model,  prompt,     negative,    steps,  cfg,       sampler,   seed,      width,
+          height, count,      clipSkip,    output, device,    precision, distort,   originalSize,
+          crop,   targetSize, textEncoder, vae,    withoutT5, trueCfg,   vaeTiling, quiet})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(
@@ -183,6 +187,7 @@ int runGenerate(Context& ctx, const QStringList& args) {
     r.device = parser.value(device);
     r.precision = parser.value(precision);
     r.withoutT5 = parser.isSet(withoutT5);
+    r.vaeTiling = parser.isSet(vaeTiling);
     for (const QString& file : parser.values(textEncoder))
         r.textEncoderFiles << QFileInfo(paths::expandHome(file)).absoluteFilePath();
     if (parser.isSet(vae))
