@@ -159,12 +159,17 @@ int runGenerate(Context& ctx, const QStringList& args) {
         QStringLiteral("vae-tiling"),
         QStringLiteral("Decode the VAE in overlapping tiles (as diffusers' enable_tiling()): less memory "
                        "for large images, small differences at the tile seams."));
+    const QCommandLineOption vaeTileSize(
+        QStringLiteral("vae-tile-size"),
+        QStringLiteral("With --vae-tiling: the tile's edge in pixels, a multiple of 32 (default: the "
+                       "VAE's sample_size, e.g. 1024 for SDXL, or 512)."),
+        QStringLiteral("PX"));
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
                                    QStringLiteral("No progress bar; print only the written paths."));
     for (const auto& o :
-         {model,  prompt,     negative,    steps,  cfg,       sampler,   seed,      width,
-          height, count,      clipSkip,    output, device,    precision, distort,   originalSize,
-          crop,   targetSize, textEncoder, vae,    withoutT5, trueCfg,   vaeTiling, quiet})
+         {model,       prompt,   negative,  steps,   cfg,       sampler,     seed,         width, height,
+          count,       clipSkip, output,    device,  precision, distort,     originalSize, crop,  targetSize,
+          textEncoder, vae,      withoutT5, trueCfg, vaeTiling, vaeTileSize, quiet})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(
@@ -187,7 +192,16 @@ int runGenerate(Context& ctx, const QStringList& args) {
     r.device = parser.value(device);
     r.precision = parser.value(precision);
     r.withoutT5 = parser.isSet(withoutT5);
-    r.vaeTiling = parser.isSet(vaeTiling);
+    r.vaeTiling = parser.isSet(vaeTiling) || parser.isSet(vaeTileSize);
+    if (parser.isSet(vaeTileSize)) {
+        bool ok = false;
+        r.vaeTileSize = parser.value(vaeTileSize).toInt(&ok);
+        if (!ok || r.vaeTileSize < 32 || r.vaeTileSize % 32 != 0) {
+            ctx.err << "--vae-tile-size: '" << parser.value(vaeTileSize).left(40)
+                    << "' is not a multiple of 32 pixels\n";
+            return Usage;
+        }
+    }
     for (const QString& file : parser.values(textEncoder))
         r.textEncoderFiles << QFileInfo(paths::expandHome(file)).absoluteFilePath();
     if (parser.isSet(vae))
