@@ -1,12 +1,13 @@
 // Tiled VAE decode/encode (nn::VaeTiling, diffusers' enable_tiling()) on the tiny fixtures' VAEs,
 // float32 on the CPU: against a line-by-line port of diffusers' tiled_decode/_tiled_encode, against
-// the one-pass decode/encode (near, within the measured seam error; identical when one tile covers
+// the one-pass decode/encode (near, within bounds measured here; identical when one tile covers
 // everything), and through every family's DiffusionModel::decode().
 #include "core/nn/AutoencoderKL.h"
 #include "core/pipeline/DiffusionModel.h"
 #include "tests/pipeline/PipelineCases.h"
 #include "tests/support/TestUtil.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 #include <c10/util/Exception.h>
 
@@ -174,7 +175,7 @@ const AutoencoderKLImpl& TestVaeTiling::vae(const QString& fixture) {
 
 // Pipeline-space latents (what the denoiser ends with: about unit variance) of a h x w latent image.
 at::Tensor TestVaeTiling::latents(const QString& fixture, int64_t h, int64_t w, uint64_t seed) {
-    at::Generator g = at::detail::createCPUGenerator(seed);
+    at::Generator g = at::make_generator<at::CPUGeneratorImpl>(seed);
     return at::randn({1, vae(fixture).config().latentChannels, h, w}, g,
                      at::TensorOptions().dtype(at::kFloat));
 }
