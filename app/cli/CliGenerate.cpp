@@ -161,12 +161,21 @@ int runGenerate(Context& ctx, const QStringList& args) {
         QStringLiteral(
             "SD 3.x: run without the T5 text encoder (zeros in its place, as diffusers allows): it is "
             "not loaded, saving ~9.5 GB, for somewhat less faithful prompts. Flux needs T5."));
+    const QCommandLineOption vaeTiling(
+        QStringLiteral("vae-tiling"),
+        QStringLiteral("Decode the VAE in overlapping tiles (as diffusers' enable_tiling()): less memory "
+                       "for large images, small differences at the tile seams."));
+    const QCommandLineOption vaeTileSize(
+        QStringLiteral("vae-tile-size"),
+        QStringLiteral("With --vae-tiling: the tile's edge in pixels, a multiple of 32 (default: the "
+                       "VAE's sample_size, e.g. 1024 for SDXL, or 512)."),
+        QStringLiteral("PX"));
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
                                    QStringLiteral("No progress bar; print only the written paths."));
     for (const auto& o :
-         {model,  prompt,     negative,    steps,  cfg,       sampler,   seed,    width,
-          height, count,      clipSkip,    output, device,    precision, distort, originalSize,
-          crop,   targetSize, textEncoder, vae,    withoutT5, trueCfg,   quiet,   budget})
+         {model,       prompt,   negative,  steps,   cfg,       sampler,     seed,         width, height,
+          count,       clipSkip, output,    device,  precision, distort,     originalSize, crop,  targetSize,
+          textEncoder, vae,      withoutT5, trueCfg, vaeTiling, vaeTileSize, quiet,        budget})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(
@@ -196,6 +205,16 @@ int runGenerate(Context& ctx, const QStringList& args) {
     }
     r.vramBudget = parser.value(budget).trimmed();
     r.withoutT5 = parser.isSet(withoutT5);
+    r.vaeTiling = parser.isSet(vaeTiling) || parser.isSet(vaeTileSize);
+    if (parser.isSet(vaeTileSize)) {
+        bool ok = false;
+        r.vaeTileSize = parser.value(vaeTileSize).toInt(&ok);
+        if (!ok || r.vaeTileSize < 32 || r.vaeTileSize % 32 != 0) {
+            ctx.err << "--vae-tile-size: '" << parser.value(vaeTileSize).left(40)
+                    << "' is not a multiple of 32 pixels\n";
+            return Usage;
+        }
+    }
     for (const QString& file : parser.values(textEncoder))
         r.textEncoderFiles << QFileInfo(paths::expandHome(file)).absoluteFilePath();
     if (parser.isSet(vae))

@@ -32,6 +32,11 @@ struct GenerationRequest {
     // loaded, or released from the GPU if it was (io::FamilyTraits::optionalT5). Other families
     // refuse it (Flux needs its T5).
     bool withoutT5 = false;
+    // Decode the VAE in overlapping tiles (nn::VaeTiling, diffusers' enable_tiling()): less memory
+    // for large images, small differences at the tile seams. Recorded as "VAE tiling: on", or the
+    // tile size in pixels when one was given (0: the VAE's default tile).
+    bool vaeTiling = false;
+    int vaeTileSize = 0;
     // SD 3.x / Flux single files: text encoder files (CLIP-L, CLIP-G, T5-XXL) and a VAE file for
     // what the checkpoint lacks (io::SingleFileOptions); empty: found beside the checkpoint.
     QStringList textEncoderFiles;

@@ -377,6 +377,8 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         params.clipSkip = request.clipSkip;
         params.sizeConditioning = request.sizeConditioning;
         params.withoutT5 = request.withoutT5;
+        m_model->setVaeTiling(request.vaeTiling ? std::make_optional(nn::VaeTiling{request.vaeTileSize})
+                                                : std::nullopt);
 
         setState(State::Generating, model->name);
         if (m_hooks.memoryEvent)

@@ -26,6 +26,8 @@ const QString kModel = QStringLiteral("Model");
 const QString kClipSkip = QStringLiteral("Clip skip");
 const QString kTrueCfg = QStringLiteral("True CFG scale"); // Flux with a negative pass (kept in extra)
 const QString kT5 = QStringLiteral("T5"); // "T5: off" for a run without T5; nothing when it ran
+// "VAE tiling: on" (the default tile) or the tile size in pixels (kept in extra)
+const QString kVaeTiling = QStringLiteral("VAE tiling");
 
 // One "Key: value" of the settings line; a value is a JSON string or runs to the next comma
 // (A1111's re_param).
@@ -155,6 +157,9 @@ ImageParameters parametersFor(const GenerationResult& result, int index, const Q
     p.clipSkip = r.clipSkip;
     if (r.trueCfgScale > 1.0)
         p.extra.push_back({kTrueCfg, formatNumber(r.trueCfgScale)});
+    if (r.vaeTiling)
+        p.extra.push_back(
+            {kVaeTiling, r.vaeTileSize > 0 ? QString::number(r.vaeTileSize) : QStringLiteral("on")});
     p.withoutT5 = r.withoutT5;
     return p;
 }
@@ -180,6 +185,10 @@ GenerationRequest requestFrom(const ImageParameters& p, const GenerationRequest&
     const double trueCfg = p.extraValue(kTrueCfg).toDouble(&trueCfgOk);
     r.trueCfgScale = trueCfgOk && trueCfg > 1.0 ? trueCfg : 1.0;
     r.withoutT5 = p.withoutT5;
+    const QString tiling = p.extraValue(kVaeTiling);
+    const int tileSize = tiling.toInt();
+    r.vaeTiling = tiling.compare(QLatin1String("on"), Qt::CaseInsensitive) == 0 || tileSize > 0;
+    r.vaeTileSize = qMax(0, tileSize);
     if (!p.modelFolder.isEmpty())
         r.model = p.modelFolder;
     else if (!p.modelName.isEmpty())

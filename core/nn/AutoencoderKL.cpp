@@ -2,6 +2,9 @@
 
 #include "core/nn/ConfigJson.h"
 
+#include <algorithm>
+#include <functional>
+
 namespace tp::nn {
 
 namespace {
@@ -166,18 +169,24 @@ AutoencoderKLImpl::AutoencoderKLImpl(const AutoencoderKLConfig& config,
             register_module("post_quant_conv", Conv2d(latent, latent, 1, 1, 0, true, tensorOptions));
 }
 
-LatentDistribution AutoencoderKLImpl::encode(const at::Tensor& image) const {
+at::Tensor AutoencoderKLImpl::encodeMoments(const at::Tensor& image) const {
     TORCH_CHECK(image.dim() == 4 && image.size(1) == m_config.inChannels, "VAE: image must be [B, ",
                 m_config.inChannels, ", H, W], got ", image.sizes());
     auto moments = m_encoder->forward(image);
-    if (m_quantConv)
-        moments = m_quantConv->forward(moments);
+    return m_quantConv ? m_quantConv->forward(moments) : moments;
+}
+
+LatentDistribution LatentDistribution::fromMoments(const at::Tensor& moments) {
     auto parts = moments.chunk(2, 1);
     LatentDistribution d;
     d.mean = parts[0];
     d.logvar = parts[1].clamp(-30.0, 20.0);
     d.std = at::exp(0.5 * d.logvar);
     return d;
+}
+
+LatentDistribution AutoencoderKLImpl::encode(const at::Tensor& image) const {
+    return LatentDistribution::fromMoments(encodeMoments(image));
 }
 
 at::Tensor AutoencoderKLImpl::decode(const at::Tensor& latents) const {
@@ -187,14 +196,110 @@ at::Tensor AutoencoderKLImpl::decode(const at::Tensor& latents) const {
     return m_decoder->forward(z);
 }
 
-at::Tensor AutoencoderKLImpl::decodeScaled(const at::Tensor& latents) const {
+at::Tensor AutoencoderKLImpl::unscale(const at::Tensor& latents) const {
     // The VAE's own dtype (SDXL's stays float32 where the rest runs in float16: force_upcast).
     const std::vector<at::Tensor> weights = parameters();
     at::Tensor z = latents.to(weights.empty() ? latents.scalar_type() : weights.front().scalar_type()) /
                    m_config.scalingFactor;
     if (m_config.shiftFactor)
         z = z + *m_config.shiftFactor;
-    return decode(z);
+    return z;
+}
+
+at::Tensor AutoencoderKLImpl::decodeScaled(const at::Tensor& latents) const {
+    return decode(unscale(latents));
+}
+
+AutoencoderKLImpl::TileGeometry AutoencoderKLImpl::geometry(const VaeTiling& tiling) const {
+    const int64_t factor = m_config.downscaleFactor();
+    TileGeometry g;
+    g.sampleTile = tiling.sampleTileSize > 0 ? tiling.sampleTileSize : m_config.defaultTileSize();
+    TORCH_CHECK(g.sampleTile >= factor && g.sampleTile % factor == 0, "VAE tiling: a tile of ", g.sampleTile,
+                " px is not a positive multiple of the VAE's downscale factor ", factor);
+    TORCH_CHECK(tiling.overlap >= 0.0 && tiling.overlap < 1.0, "VAE tiling: the overlap ", tiling.overlap,
+                " is not in [0, 1)");
+    g.latentTile = g.sampleTile / factor;
+    g.latentStride = std::max<int64_t>(1, int64_t(double(g.latentTile) * (1.0 - tiling.overlap)));
+    return g;
+}
+
+namespace {
+
+// diffusers' blend_v (dim 2) / blend_h (dim 3), in place: b's first `extent` rows or columns fade
+// from a's last ones (weight 1 - y/extent) to b's own (y/extent), with the weights computed in
+// double and applied in the tensors' dtype as diffusers' Python scalars are.
+void blendEdge(const at::Tensor& a, at::Tensor& b, int64_t dim, int64_t extent) {
+    extent = std::min({a.size(dim), b.size(dim), extent});
+    if (extent <= 0)
+        return;
+    const at::Tensor y = at::arange(extent, at::TensorOptions().dtype(at::kDouble)) / double(extent);
+    std::vector<int64_t> shape(size_t(4 - dim), 1);
+    shape[0] = extent; // [extent, 1] for rows, [extent] for columns
+    const auto weight = [&](const at::Tensor& w) { return w.to(b.options()).view(shape); };
+    at::Tensor edge = b.narrow(dim, 0, extent);
+    edge.copy_(a.narrow(dim, a.size(dim) - extent, extent) * weight(1.0 - y) + edge * weight(y));
+}
+
+// The loop of diffusers' tiled_decode/_tiled_encode: tiles of `tile` elements of `input` (dims 2
+// and 3) every `stride` elements through `run`; each result blends `blend` rows and columns from
+// its (already blended) neighbours above and to the left and keeps its first `keep`. Only one row
+// of whole tiles is held at a time.
+at::Tensor tiledRun(const at::Tensor& input, int64_t tile, int64_t stride, int64_t keep, int64_t blend,
+                    const std::function<at::Tensor(const at::Tensor&)>& run) {
+    std::vector<at::Tensor> rows;  // finished rows of the output
+    std::vector<at::Tensor> above; // the previous row's tiles, blended, uncut
+    for (int64_t i = 0; i < input.size(2); i += stride) {
+        std::vector<at::Tensor> row;
+        for (int64_t j = 0; j < input.size(3); j += stride) {
+            at::Tensor out = run(input.slice(2, i, i + tile).slice(3, j, j + tile));
+            if (!above.empty())
+                blendEdge(above[row.size()], out, 2, blend);
+            if (!row.empty())
+                blendEdge(row.back(), out, 3, blend);
+            row.push_back(out);
+        }
+        std::vector<at::Tensor> kept;
+        kept.reserve(row.size());
+        for (const at::Tensor& t : row)
+            kept.push_back(t.slice(2, 0, keep).slice(3, 0, keep));
+        rows.push_back(at::cat(kept, 3));
+        above = std::move(row);
+    }
+    return at::cat(rows, 2);
+}
+
+} // namespace
+
+// diffusers derives the overlap kept and blended from the tile size (row_limit = tile -
+// int(tile * overlap)); here from the stride, so that the pieces always add up to the input's size.
+// The two agree whenever diffusers' own do (latent tiles a multiple of 4 at overlap 0.25, as
+// every real VAE's sample_size gives).
+at::Tensor AutoencoderKLImpl::decodeTiled(const at::Tensor& latents, const VaeTiling& tiling) const {
+    const TileGeometry g = geometry(tiling);
+    TORCH_CHECK(latents.dim() == 4, "VAE: latents must be [B, ", m_config.latentChannels, ", h, w], got ",
+                latents.sizes());
+    if (latents.size(2) <= g.latentTile && latents.size(3) <= g.latentTile)
+        return decode(latents);
+    const int64_t factor = m_config.downscaleFactor();
+    return tiledRun(latents, g.latentTile, g.latentStride, g.latentStride * factor,
+                    (g.latentTile - g.latentStride) * factor,
+                    [this](const at::Tensor& tile) { return decode(tile); });
+}
+
+at::Tensor AutoencoderKLImpl::decodeScaledTiled(const at::Tensor& latents, const VaeTiling& tiling) const {
+    return decodeTiled(unscale(latents), tiling);
+}
+
+LatentDistribution AutoencoderKLImpl::encodeTiled(const at::Tensor& image, const VaeTiling& tiling) const {
+    const TileGeometry g = geometry(tiling);
+    TORCH_CHECK(image.dim() == 4, "VAE: image must be [B, ", m_config.inChannels, ", H, W], got ",
+                image.sizes());
+    if (image.size(2) <= g.sampleTile && image.size(3) <= g.sampleTile)
+        return encode(image);
+    const int64_t factor = m_config.downscaleFactor();
+    return LatentDistribution::fromMoments(
+        tiledRun(image, g.sampleTile, g.latentStride * factor, g.latentStride, g.latentTile - g.latentStride,
+                 [this](const at::Tensor& tile) { return encodeMoments(tile); }));
 }
 
 } // namespace tp::nn

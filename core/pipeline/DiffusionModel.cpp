@@ -1,5 +1,6 @@
 #include "core/pipeline/DiffusionModel.h"
 
+#include "core/nn/AutoencoderKL.h"
 #include "core/pipeline/ModelSource.h"
 
 #include "core/common/Log.h"
@@ -104,6 +105,10 @@ void DiffusionModel::setLatentGeometry(int64_t channels, int64_t downscale, int 
     m_latentChannels = channels;
     m_downscale = downscale;
     m_sizeMultiple = sizeMultiple;
+}
+
+at::Tensor DiffusionModel::decodeLatents(const nn::AutoencoderKLImpl& vae, const at::Tensor& latents) const {
+    return m_vaeTiling ? vae.decodeScaledTiled(latents, *m_vaeTiling) : vae.decodeScaled(latents);
 }
 
 Result<std::unique_ptr<sched::Scheduler>>

@@ -9,6 +9,7 @@
 
 #include "core/common/Result.h"
 #include "core/io/ModelFamily.h"
+#include "core/nn/VaeTiling.h"
 #include "core/pipeline/Device.h"
 #include "core/pipeline/ImageConvert.h"
 #include "core/sched/Scheduler.h"
@@ -24,6 +25,10 @@
 #include <memory>
 #include <optional>
 #include <vector>
+
+namespace tp::nn {
+class AutoencoderKLImpl;
+}
 
 namespace tp::pipeline {
 
@@ -122,6 +127,12 @@ public:
     Status dropComponent(const QString& name);
     bool hasComponent(const QString& name) const;
 
+    // Tiled VAE decode (nn::VaeTiling, diffusers' enable_tiling()) for the decodes that follow;
+    // nullopt: one pass over the whole image. Less memory for large images, small differences at
+    // the seams. Every family's decode() honours it.
+    void setVaeTiling(std::optional<nn::VaeTiling> tiling) { m_vaeTiling = tiling; }
+    const std::optional<nn::VaeTiling>& vaeTiling() const { return m_vaeTiling; }
+
     // --- what each family provides ---
 
     // The prompt (and, when guided, the negative prompt) through the text encoders.
@@ -164,6 +175,9 @@ protected:
     void setPreview(const QJsonObject& vaeConfig, int latentChannels);
     // The VAE's latent channels and downscale factor, for the default latentShape().
     void setLatentGeometry(int64_t channels, int64_t downscale, int sizeMultiple);
+    // The families' decode(): the pipeline's latents through `vae`'s decodeScaled(), tiled when
+    // setVaeTiling() asked for it.
+    at::Tensor decodeLatents(const nn::AutoencoderKLImpl& vae, const at::Tensor& latents) const;
 
     DeviceChoice m_device;
 
@@ -175,6 +189,7 @@ private:
     qint64 m_weightBytes = 0;
     QJsonObject m_schedulerConfig;
     std::optional<LatentPreview> m_preview;
+    std::optional<nn::VaeTiling> m_vaeTiling;
     int64_t m_latentChannels = 4;
     int64_t m_downscale = 8;
     int m_sizeMultiple = 8;

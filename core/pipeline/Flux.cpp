@@ -154,7 +154,7 @@ at::Tensor FluxModel::denoise(const at::Tensor& x, const at::Tensor& timestep, c
 }
 
 at::Tensor FluxModel::decode(const at::Tensor& latents) {
-    return m_vae->decodeScaled(latents);
+    return decodeLatents(*m_vae, latents);
 }
 
 } // namespace tp::pipeline

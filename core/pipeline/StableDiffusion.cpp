@@ -73,7 +73,7 @@ at::Tensor StableDiffusionModel::denoise(const at::Tensor& x, const at::Tensor& 
 }
 
 at::Tensor StableDiffusionModel::decode(const at::Tensor& latents) {
-    return m_vae->decodeScaled(latents);
+    return decodeLatents(*m_vae, latents);
 }
 
 } // namespace tp::pipeline

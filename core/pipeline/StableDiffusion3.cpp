@@ -226,7 +226,7 @@ at::Tensor StableDiffusion3Model::denoise(const at::Tensor& x, const at::Tensor&
 }
 
 at::Tensor StableDiffusion3Model::decode(const at::Tensor& latents) {
-    return m_vae->decodeScaled(latents);
+    return decodeLatents(*m_vae, latents);
 }
 
 } // namespace tp::pipeline

@@ -142,7 +142,7 @@ at::Tensor StableDiffusionXLModel::denoise(const at::Tensor& x, const at::Tensor
 }
 
 at::Tensor StableDiffusionXLModel::decode(const at::Tensor& latents) {
-    return m_vae->decodeScaled(latents);
+    return decodeLatents(*m_vae, latents);
 }
 
 } // namespace tp::pipeline

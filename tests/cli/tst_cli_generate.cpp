@@ -428,6 +428,42 @@ private Q_SLOTS:
         QVERIFY2(flux.err.contains(QStringLiteral("cannot run without T5")), qPrintable(flux.err));
     }
 
+    // --vae-tiling reaches the model and the PNG: with the default tile (512 px for sd15-tiny) a
+    // 64 px image is one tile, the same pixels as without; 32 px tiles (2 x 2 with overlap) change
+    // them. The parameters say "VAE tiling: on" / "VAE tiling: 32".
+    void vaeTilingReachesTheModelAndThePng() {
+        const auto run = [this](const QString& name, const QStringList& flags) {
+            const QString png = m_dir.filePath(name + QStringLiteral(".png"));
+            const ProcessResult r = generate(
+                QStringList{QStringLiteral("--prompt"), QStringLiteral("a red circle"),
+                            QStringLiteral("--seed"), QStringLiteral("77"), QStringLiteral("--output"), png} +
+                flags);
+            if (r.exitCode != 0)
+                qWarning("%s", qPrintable(r.out + r.err));
+            return QImageReader(png).read();
+        };
+        const QImage plain = run(QStringLiteral("vae-plain"), {});
+        const QImage oneTile = run(QStringLiteral("vae-tiled"), {QStringLiteral("--vae-tiling")});
+        const QImage small =
+            run(QStringLiteral("vae-tiled-32"), {QStringLiteral("--vae-tile-size"), QStringLiteral("32")});
+        QCOMPARE(plain.size(), QSize(64, 64));
+        QCOMPARE(oneTile.size(), QSize(64, 64));
+        QCOMPARE(small.size(), QSize(64, 64));
+        QVERIFY(!plain.text(QStringLiteral("parameters")).contains(QStringLiteral("VAE tiling")));
+        QVERIFY2(oneTile.text(QStringLiteral("parameters")).contains(QStringLiteral("VAE tiling: on")),
+                 qPrintable(oneTile.text(QStringLiteral("parameters"))));
+        QVERIFY2(small.text(QStringLiteral("parameters")).contains(QStringLiteral("VAE tiling: 32")),
+                 qPrintable(small.text(QStringLiteral("parameters"))));
+        const auto pixels = [](const QImage& i) { return i.convertToFormat(QImage::Format_RGB32); };
+        QCOMPARE(pixels(oneTile), pixels(plain));
+        QVERIFY(pixels(small) != pixels(plain));
+
+        const ProcessResult bad = generate({QStringLiteral("--prompt"), QStringLiteral("x"),
+                                            QStringLiteral("--vae-tile-size"), QStringLiteral("40")});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains(QStringLiteral("--vae-tile-size")), qPrintable(bad.err));
+    }
+
     // A Flux transformer file alone: the error names the files it needs and where they go, and the
     // options that name them.
     void missingCompanionsAreNamed() {

@@ -346,6 +346,24 @@ private Q_SLOTS:
         QCOMPARE(requestFrom(*parseParameters(text)).trueCfgScale, 2.5);
         result.request.trueCfgScale = 1.0; // off: not written
         QVERIFY(!formatParameters(parametersFor(result, 0)).contains(QStringLiteral("True CFG")));
+
+        // VAE tiling travels as "VAE tiling: on" (default tile) or its tile size, and comes back.
+        result.request.vaeTiling = true;
+        QString tiled = formatParameters(parametersFor(result, 0));
+        QVERIFY2(tiled.contains(QStringLiteral("VAE tiling: on")), qPrintable(tiled));
+        GenerationRequest back = requestFrom(*parseParameters(tiled));
+        QVERIFY(back.vaeTiling);
+        QCOMPARE(back.vaeTileSize, 0);
+        result.request.vaeTileSize = 256;
+        tiled = formatParameters(parametersFor(result, 0));
+        QVERIFY2(tiled.contains(QStringLiteral("VAE tiling: 256")), qPrintable(tiled));
+        back = requestFrom(*parseParameters(tiled));
+        QVERIFY(back.vaeTiling);
+        QCOMPARE(back.vaeTileSize, 256);
+        result.request.vaeTiling = false; // off: not written
+        result.request.vaeTileSize = 0;
+        QVERIFY(!formatParameters(parametersFor(result, 0)).contains(QStringLiteral("VAE tiling")));
+        QVERIFY(!requestFrom(*parseParameters(text)).vaeTiling);
     }
 
     // An SD 3 run without T5 says "T5: off" (nothing when T5 ran); reading it back brings the
