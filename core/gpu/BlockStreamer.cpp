@@ -483,6 +483,11 @@ Status BlockStreamer::restore() {
     return Status::ok();
 }
 
+void BlockStreamer::discard() {
+    d->releaseSlots();
+    d->isRestored = true;
+}
+
 bool BlockStreamer::restored() const {
     return d->isRestored;
 }

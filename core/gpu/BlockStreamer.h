@@ -77,6 +77,9 @@ public:
     // the streamer keeps working as before.
     Status restore();
     bool restored() const;
+    // Forgets the blocks without copying them back (their module is going away): they keep their
+    // host buffers; afterwards the hooks do nothing.
+    void discard();
 
     c10::Device device() const;
     int blockCount() const;
