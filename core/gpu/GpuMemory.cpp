@@ -154,6 +154,38 @@ int cudaDeviceCount(QString* error) {
 
 } // namespace
 
+at::Tensor allocateHostBytes(qint64 bytes, bool* pageLocked) {
+    constexpr size_t kPage = 4096;
+    const size_t total = std::max<size_t>(
+        (static_cast<size_t>(std::max<qint64>(bytes, 0)) + kPage - 1) / kPage * kPage, kPage);
+    const at::TensorOptions options = at::TensorOptions().dtype(at::kByte).device(c10::kCPU);
+    bool locked = false;
+    at::Tensor out;
+#if TWISTEDPIC_WITH_CUDA
+    if (cudaAvailable()) {
+        auto block = std::make_shared<HostBlock>();
+        block->data = std::aligned_alloc(kPage, total);
+        if (!block->data)
+            throw std::bad_alloc();
+        const cudaError_t rc = cudaHostRegister(block->data, total, cudaHostRegisterDefault);
+        block->registered = rc == cudaSuccess;
+        if (!block->registered) {
+            spdlog::debug("gpu: cudaHostRegister({}) failed: {}", formatBytes(static_cast<qint64>(total)),
+                          cudaGetErrorString(rc));
+            cudaGetLastError();
+        }
+        locked = block->registered;
+        out = at::from_blob(
+            block->data, {static_cast<int64_t>(total)}, [block](void*) {}, options);
+    }
+#endif
+    if (!out.defined())
+        out = at::empty({static_cast<int64_t>(total)}, options);
+    if (pageLocked)
+        *pageLocked = locked;
+    return out;
+}
+
 bool cudaAvailable() {
 #if TWISTEDPIC_WITH_CUDA
     static const bool available = torch::cuda::is_available();
@@ -414,7 +446,7 @@ CleanupReport MemoryManager::cleanup() {
     return r;
 }
 
-TransferReport MemoryManager::unload(ModelResidency& model) {
+TransferReport MemoryManager::unload(ModelResidency& model, bool thenCleanup) {
     TransferReport r;
     const auto t0 = Clock::now();
     r.from = r.to = model.residency();
@@ -477,8 +509,8 @@ TransferReport MemoryManager::unload(ModelResidency& model) {
     }
     r.tensors = static_cast<int>(moving.size());
 
-    const CleanupReport c = cleanup();
-    r.cleanupMs = c.durationMs;
+    if (thenCleanup)
+        r.cleanupMs = cleanup().durationMs;
     r.moved = true;
     r.to = model.residency();
     r.after = snapshot();

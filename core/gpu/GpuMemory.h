@@ -36,6 +36,11 @@ void resetPeak(int device);
 bool isOutOfMemory(const std::exception& e);
 // True only for device (CUDA) memory exhaustion.
 bool isCudaOutOfMemory(const std::exception& e);
+// A uint8 host tensor of at least `bytes` (rounded up to 4 KiB, page aligned), page-locked with
+// cudaHostRegister when CUDA is usable so that copies from and to it run asynchronously; plain host
+// memory otherwise. *pageLocked (optional) says which. Views of it (at::from_blob with a deleter that
+// holds the tensor) keep it alive.
+at::Tensor allocateHostBytes(qint64 bytes, bool* pageLocked = nullptr);
 
 // The weights of one model (one or more modules) and the pinned host buffers they move to when
 // unloaded. The engine keeps one per loaded model and uses it from its own thread only. The
@@ -97,8 +102,9 @@ public:
     // allocator's unused blocks back to the driver. Tensors still referenced stay.
     CleanupReport cleanup();
     // Copies every CUDA parameter and buffer to its pinned host buffer, makes the module use
-    // that buffer, then cleanup(). Values are kept bit for bit.
-    TransferReport unload(ModelResidency& model);
+    // that buffer, then cleanup() (unless `thenCleanup` is false: the caller cleans up once after
+    // unloading several). Values are kept bit for bit.
+    TransferReport unload(ModelResidency& model, bool thenCleanup = true);
     // Copies the pinned buffers back to the devices they came from. The pinned buffers are kept.
     TransferReport reload(ModelResidency& model);
 

@@ -170,6 +170,15 @@ RotaryEmbedding FluxTransformer2DImpl::rotaryEmbedding(const at::Tensor& imgIds,
                                    kFluxRopeTheta);
 }
 
+std::vector<torch::nn::Module*> FluxTransformer2DImpl::blocks() const {
+    std::vector<torch::nn::Module*> out;
+    for (const auto& b : m_blocks)
+        out.push_back(b.ptr().get());
+    for (const auto& b : m_singleBlocks)
+        out.push_back(b.ptr().get());
+    return out;
+}
+
 at::Tensor FluxTransformer2DImpl::forward(const at::Tensor& hiddenStates,
                                           const at::Tensor& encoderHiddenStates,
                                           const at::Tensor& pooledProjections, const at::Tensor& timestep,
@@ -197,12 +206,19 @@ at::Tensor FluxTransformer2DImpl::forward(const at::Tensor& hiddenStates,
     auto context = m_contextEmbedder->forward(encoderHiddenStates);
     const auto rope = rotaryEmbedding(imgIds.to(x.device()), txtIds.to(x.device()));
 
-    for (const auto& block : m_blocks)
+    int index = 0;
+    for (const auto& block : m_blocks) {
+        beforeBlock(index);
         std::tie(context, x) = block->forward(x, context, temb, rope);
+        afterBlock(index++);
+    }
     const int64_t textTokens = context.size(1);
     auto tokens = at::cat({context, x}, 1);
-    for (const auto& block : m_singleBlocks)
+    for (const auto& block : m_singleBlocks) {
+        beforeBlock(index);
         tokens = block->forward(tokens, temb, rope);
+        afterBlock(index++);
+    }
     x = tokens.narrow(1, textTokens, tokens.size(1) - textTokens);
     return m_projOut->forward(m_normOut->forward(x, temb));
 }

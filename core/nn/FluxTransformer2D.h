@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/common/Result.h"
+#include "core/nn/BlockSequence.h"
 #include "core/nn/DiTLayers.h"
 
 #include <QJsonObject>
@@ -69,7 +70,7 @@ private:
 };
 TORCH_MODULE(FluxSingleTransformerBlock);
 
-class FluxTransformer2DImpl final : public torch::nn::Module {
+class FluxTransformer2DImpl final : public torch::nn::Module, public BlockSequence {
 public:
     explicit FluxTransformer2DImpl(const FluxTransformer2DConfig& config,
                                    const at::TensorOptions& tensorOptions = at::TensorOptions());
@@ -90,6 +91,8 @@ public:
     RotaryEmbedding rotaryEmbedding(const at::Tensor& imgIds, const at::Tensor& txtIds) const;
 
     const FluxTransformer2DConfig& config() const { return m_config; }
+    // transformer_blocks, then single_transformer_blocks.
+    std::vector<torch::nn::Module*> blocks() const override;
 
 private:
     FluxTransformer2DConfig m_config;

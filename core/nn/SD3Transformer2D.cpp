@@ -176,6 +176,13 @@ SD3Transformer2DImpl::SD3Transformer2DImpl(const SD3Transformer2DConfig& config,
     m_projOut = register_module("proj_out", Linear(dim, c.patchSize * c.patchSize * c.outChannels, true, t));
 }
 
+std::vector<torch::nn::Module*> SD3Transformer2DImpl::blocks() const {
+    std::vector<torch::nn::Module*> out;
+    for (const auto& b : m_blocks)
+        out.push_back(b.ptr().get());
+    return out;
+}
+
 at::Tensor SD3Transformer2DImpl::forward(const at::Tensor& hiddenStates,
                                          const at::Tensor& encoderHiddenStates,
                                          const at::Tensor& pooledProjections,
@@ -197,8 +204,11 @@ at::Tensor SD3Transformer2DImpl::forward(const at::Tensor& hiddenStates,
     auto x = m_posEmbed->forward(hiddenStates).contiguous();
     const auto temb = m_timeTextEmbed->forward(timestep, pooledProjections);
     auto context = m_contextEmbedder->forward(encoderHiddenStates);
-    for (const auto& block : m_blocks)
-        std::tie(context, x) = block->forward(x, context, temb);
+    for (size_t i = 0; i < m_blocks.size(); ++i) {
+        beforeBlock(static_cast<int>(i));
+        std::tie(context, x) = m_blocks[i]->forward(x, context, temb);
+        afterBlock(static_cast<int>(i));
+    }
     x = m_projOut->forward(m_normOut->forward(x, temb));
 
     // unpatchify: [B, h·w, p·p·C] -> einsum("nhwpqc->nchpwq") -> [B, C, h·p, w·p]

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/common/Result.h"
+#include "core/nn/BlockSequence.h"
 #include "core/nn/DiTLayers.h"
 
 #include <QJsonObject>
@@ -68,7 +69,7 @@ private:
 };
 TORCH_MODULE(JointTransformerBlock);
 
-class SD3Transformer2DImpl final : public torch::nn::Module {
+class SD3Transformer2DImpl final : public torch::nn::Module, public BlockSequence {
 public:
     explicit SD3Transformer2DImpl(const SD3Transformer2DConfig& config,
                                   const at::TensorOptions& tensorOptions = at::TensorOptions());
@@ -82,6 +83,8 @@ public:
                        const at::Tensor& pooledProjections, const at::Tensor& timestep) const;
 
     const SD3Transformer2DConfig& config() const { return m_config; }
+    // transformer_blocks.
+    std::vector<torch::nn::Module*> blocks() const override;
     // The largest latent side this model takes (pos_embed_max_size · patch size).
     int64_t maxLatentSize() const { return m_config.posEmbedMaxSize * m_config.patchSize; }
 

@@ -275,9 +275,15 @@ at::Tensor UNet2DConditionImpl::forward(const at::Tensor& sample, const at::Tens
     auto h = m_config.centerInputSample ? sample * 2 - 1.0 : sample;
     h = m_convIn->forward(h);
     std::vector<at::Tensor> skips{h};
-    for (const auto& block : m_downBlocks)
+    int index = 0;
+    for (const auto& block : m_downBlocks) {
+        beforeBlock(index);
         h = block->forward(h, emb, encoderHiddenStates, &skips);
+        afterBlock(index++);
+    }
+    beforeBlock(index);
     h = m_midBlock->forward(h, emb, encoderHiddenStates);
+    afterBlock(index++);
     for (size_t i = 0; i < m_upBlocks.size(); ++i) {
         const auto& block = m_upBlocks[i];
         // Upsample to the size of the skip connection the next block starts with, so odd
@@ -288,10 +294,22 @@ at::Tensor UNet2DConditionImpl::forward(const at::Tensor& sample, const at::Tens
             const auto& next = skips[skips.size() - used - 1];
             upsampleSize = {next.size(2), next.size(3)};
         }
+        beforeBlock(index);
         h = block->forward(h, emb, encoderHiddenStates, &skips, upsampleSize);
+        afterBlock(index++);
     }
     h = activate(m_convNormOut->forward(h), m_config.activation);
     return m_convOut->forward(h);
+}
+
+std::vector<torch::nn::Module*> UNet2DConditionImpl::blocks() const {
+    std::vector<torch::nn::Module*> out;
+    for (const auto& b : m_downBlocks)
+        out.push_back(b.ptr().get());
+    out.push_back(m_midBlock.ptr().get());
+    for (const auto& b : m_upBlocks)
+        out.push_back(b.ptr().get());
+    return out;
 }
 
 } // namespace tp::nn

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/common/Result.h"
+#include "core/nn/BlockSequence.h"
 #include "core/nn/Layers.h"
 #include "core/nn/TimestepEmbedding.h"
 #include "core/nn/UNetBlocks.h"
@@ -60,7 +61,7 @@ struct UNetAddedConditions {
     at::Tensor timeIds;    // [B, 6]
 };
 
-class UNet2DConditionImpl final : public torch::nn::Module {
+class UNet2DConditionImpl final : public torch::nn::Module, public BlockSequence {
 public:
     explicit UNet2DConditionImpl(const UNet2DConditionConfig& config,
                                  const at::TensorOptions& tensorOptions = at::TensorOptions());
@@ -73,6 +74,8 @@ public:
                        const at::Tensor& timestepCond = {}) const;
 
     const UNet2DConditionConfig& config() const { return m_config; }
+    // down_blocks, mid_block, up_blocks.
+    std::vector<torch::nn::Module*> blocks() const override;
 
 private:
     UNet2DConditionConfig m_config;

@@ -1,10 +1,17 @@
 #include "core/pipeline/DiffusionModel.h"
 
+#include "core/common/Log.h"
+#include "core/gpu/BlockStreamer.h"
 #include "core/nn/AutoencoderKL.h"
+#include "core/nn/BlockSequence.h"
+#include "core/nn/Layers.h"
+#include "core/nn/T5Encoder.h"
 #include "core/pipeline/ModelSource.h"
 
-#include "core/common/Log.h"
-#include "core/nn/Layers.h"
+#include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
+
+#include <unordered_set>
 
 namespace tp::pipeline {
 
@@ -28,7 +35,54 @@ at::Tensor cast(const at::Tensor& t, at::ScalarType dtype) {
     return t.defined() ? t.to(dtype) : t;
 }
 
+// Every distinct parameter and buffer of a module, by name.
+std::vector<std::pair<std::string, at::Tensor>> namedTensors(torch::nn::Module& module) {
+    std::vector<std::pair<std::string, at::Tensor>> out;
+    std::unordered_set<const void*> seen;
+    for (const auto& item : module.named_parameters(/*recurse=*/true))
+        if (item.value().defined() && seen.insert(item.value().unsafeGetTensorImpl()).second)
+            out.emplace_back(item.key(), item.value());
+    for (const auto& item : module.named_buffers(/*recurse=*/true))
+        if (item.value().defined() && seen.insert(item.value().unsafeGetTensorImpl()).second)
+            out.emplace_back(item.key(), item.value());
+    return out;
+}
+
+// Whether every value of `from` is exactly a value of `to` (so that converting back restores it).
+bool convertsExactly(at::ScalarType from, at::ScalarType to) {
+    if (from == to || to == at::kFloat || to == at::kDouble)
+        return true;
+    // bfloat16 holds fp8's values (e4m3, e5m2: fewer mantissa and exponent bits); not float16's.
+    return to == at::kBFloat16 && c10::elementSize(from) == 1;
+}
+
 } // namespace
+
+QString placementName(ComponentPlacement p) {
+    switch (p) {
+    case ComponentPlacement::Resident:
+        return QStringLiteral("resident");
+    case ComponentPlacement::RunThenRelease:
+        return QStringLiteral("run then release");
+    case ComponentPlacement::Cpu:
+        return QStringLiteral("CPU");
+    }
+    return {};
+}
+
+QString stageName(Stage s) {
+    switch (s) {
+    case Stage::Encode:
+        return QStringLiteral("encode");
+    case Stage::Denoise:
+        return QStringLiteral("denoise");
+    case Stage::Decode:
+        return QStringLiteral("decode");
+    case Stage::Idle:
+        return QStringLiteral("idle");
+    }
+    return {};
+}
 
 Conditioning Conditioning::repeated(int64_t n) const {
     return {repeatRows(context, n), repeatRows(pooled, n), repeatRows(extra, n)};
@@ -47,7 +101,16 @@ DiffusionModel::DiffusionModel(io::ModelFamily family, QString source, DeviceCho
     : m_device(std::move(device))
     , m_family(family)
     , m_source(std::move(source))
-    , m_root(std::make_shared<torch::nn::Module>("model")) {}
+    , m_root(std::make_shared<torch::nn::Module>("model"))
+    , m_memory(m_device.device.is_cuda() ? std::max<int>(0, m_device.device.index()) : 0) {}
+
+DiffusionModel::~DiffusionModel() {
+    if (m_streamer) {
+        if (nn::BlockSequence* blocks = denoiserBlocks())
+            blocks->setBlockHooks(nullptr);
+        m_streamer->discard(); // the weights go with the model: no need to copy them back first
+    }
+}
 
 Status DiffusionModel::loadComponent(const ModelSource& source, const QString& name, at::ScalarType dtype) {
     const auto it = std::find_if(m_components.begin(), m_components.end(),
@@ -82,6 +145,7 @@ Status DiffusionModel::dropComponent(const QString& name) {
     if (!forgetComponent(name))
         return Status::fail(
             QStringLiteral("%1 models cannot run without their %2.").arg(io::familyName(m_family), name));
+    m_placements.erase(name); // its residency points at the module
     m_root->unregister_module(name.toStdString());
     m_weightBytes -= it->bytes;
     m_components.erase(it);
@@ -131,6 +195,221 @@ Result<LatentShape> DiffusionModel::latentShape(int width, int height) const {
                 .arg(multiple)
                 .arg(io::familyName(m_family)));
     return Result<LatentShape>::ok({m_latentChannels, height / m_downscale, width / m_downscale});
+}
+
+// ---- placement ---------------------------------------------------------------------------
+
+const ModelComponentRef* DiffusionModel::component(const QString& name) const {
+    const auto it = std::find_if(m_components.begin(), m_components.end(),
+                                 [&](const ModelComponentRef& c) { return c.name == name; });
+    return it == m_components.end() ? nullptr : &*it;
+}
+
+DiffusionModel::Placement& DiffusionModel::placementState(const QString& name) {
+    Placement& state = m_placements[name];
+    if (!state.residency) {
+        const ModelComponentRef* c = component(name);
+        state.residency = std::make_unique<gpu::ModelResidency>(
+            std::vector<torch::nn::Module*>{c ? c->module : nullptr}, name);
+    }
+    return state;
+}
+
+gpu::ModelResidency* DiffusionModel::residency(const QString& name) {
+    return component(name) ? placementState(name).residency.get() : nullptr;
+}
+
+ComponentPlacement DiffusionModel::placement(const QString& name) const {
+    const auto it = m_placements.find(name);
+    return it == m_placements.end() ? ComponentPlacement::Resident : it->second.placement;
+}
+
+Stage DiffusionModel::componentStage(const QString& name) const {
+    if (name == io::familyTraits(m_family).denoiserComponent)
+        return Stage::Denoise;
+    if (name == QLatin1String("vae"))
+        return Stage::Decode;
+    return Stage::Encode;
+}
+
+at::Device DiffusionModel::componentDevice(const QString& name) const {
+    return placement(name) == ComponentPlacement::Cpu ? at::Device(at::kCPU) : m_device.device;
+}
+
+bool DiffusionModel::componentOnDevice(const QString& name) const {
+    const auto it = m_placements.find(name);
+    if (it == m_placements.end())
+        return component(name) != nullptr;
+    return it->second.placement != ComponentPlacement::Cpu && it->second.onDevice;
+}
+
+void DiffusionModel::moveToCpu(const QString& name, Placement& state, at::ScalarType dtype) {
+    const at::NoGradGuard noGrad;
+    const c10::InferenceMode notInference(false);
+    torch::nn::Module& module = *component(name)->module;
+    // From pinned buffers (a released component) the weights are copied, so that those can go.
+    const bool copy = state.residency->residency() != gpu::Residency::Cpu;
+    for (auto& [key, t] : namedTensors(module)) {
+        state.loadedDtypes.emplace(key, t.scalar_type()); // the first move's: what it was loaded in
+        const at::ScalarType target = !t.is_floating_point()                    ? t.scalar_type()
+                                      : convertsExactly(t.scalar_type(), dtype) ? dtype
+                                                                                : at::kFloat;
+        if (copy || !t.device().is_cpu() || t.scalar_type() != target)
+            t.set_data(t.to(at::kCPU, target, /*non_blocking=*/false, /*copy=*/true));
+    }
+    state.onDevice = false;
+    state.residency->releasePinnedBuffers();
+    spdlog::info("{}: {} on the CPU in {} ({})", m_source.toStdString(), name.toStdString(),
+                 dtypeName(dtype).toStdString(), formatBytes(state.residency->bytes()).toStdString());
+}
+
+void DiffusionModel::moveFromCpu(const QString& name, Placement& state) {
+    const at::NoGradGuard noGrad;
+    const c10::InferenceMode notInference(false);
+    torch::nn::Module& module = *component(name)->module;
+    for (auto& [key, t] : namedTensors(module)) {
+        const auto it = state.loadedDtypes.find(key);
+        const at::ScalarType target = it == state.loadedDtypes.end() ? t.scalar_type() : it->second;
+        if (t.device() != m_device.device || t.scalar_type() != target)
+            t.set_data(t.to(m_device.device, target));
+    }
+    state.loadedDtypes.clear();
+    state.onDevice = true;
+}
+
+Status DiffusionModel::setPlacement(const QString& name, ComponentPlacement placement,
+                                    at::ScalarType cpuDtype) {
+    const ModelComponentRef* c = component(name);
+    if (!c)
+        return Status::fail(QStringLiteral("%1 has no component %2 to place.").arg(m_source, name));
+    if (placement == ComponentPlacement::Cpu && !dynamic_cast<nn::T5EncoderModelImpl*>(c->module))
+        return Status::fail(
+            QStringLiteral("Only a T5 text encoder can run on the CPU; %1 is not one.").arg(name));
+    if (placement == ComponentPlacement::Cpu && !at::isFloatingType(cpuDtype))
+        return Status::fail(
+            QStringLiteral("T5 on the CPU needs a floating-point dtype (float32 or bfloat16)."));
+    Placement& state = placementState(name);
+    if (placement == ComponentPlacement::Cpu)
+        moveToCpu(name, state, cpuDtype);
+    else if (state.placement == ComponentPlacement::Cpu)
+        moveFromCpu(name, state);
+    state.placement = placement;
+    return Status::ok();
+}
+
+void DiffusionModel::beforeStage(Stage stage) {
+    m_lastTransfers.clear();
+    for (const ModelComponentRef& c : m_components)
+        placementState(c.name);
+    auto wanted = [&](const QString& name, const Placement& state) {
+        switch (state.placement) {
+        case ComponentPlacement::Resident:
+            return true;
+        case ComponentPlacement::RunThenRelease:
+            return stage != Stage::Idle && componentStage(name) == stage;
+        case ComponentPlacement::Cpu:
+            return false;
+        }
+        return true;
+    };
+    // Out first, so that what comes in finds the room.
+    bool released = false;
+    for (const ModelComponentRef& c : m_components) {
+        Placement& state = m_placements.at(c.name);
+        if (state.placement != ComponentPlacement::RunThenRelease || !state.onDevice || wanted(c.name, state))
+            continue;
+        m_lastTransfers.push_back(m_memory.unload(*state.residency, /*thenCleanup=*/false));
+        released = released || m_lastTransfers.back().moved;
+        state.onDevice = false;
+    }
+    if (m_streamer && stage != Stage::Denoise)
+        m_streamer->releaseSlots();
+    if (released)
+        m_memory.cleanup();
+    for (const ModelComponentRef& c : m_components) {
+        Placement& state = m_placements.at(c.name);
+        if (!wanted(c.name, state))
+            continue;
+        if (!state.onDevice || state.residency->residency() == gpu::Residency::PinnedCpu)
+            m_lastTransfers.push_back(m_memory.reload(*state.residency));
+        state.onDevice = true;
+    }
+    m_stage = stage;
+}
+
+std::vector<gpu::TransferReport> DiffusionModel::releaseAll() {
+    std::vector<gpu::TransferReport> reports;
+    if (m_streamer)
+        m_streamer->releaseSlots();
+    bool released = false;
+    for (const ModelComponentRef& c : m_components) {
+        Placement& state = placementState(c.name);
+        if (state.placement == ComponentPlacement::Cpu)
+            continue;
+        reports.push_back(m_memory.unload(*state.residency, /*thenCleanup=*/false));
+        released = released || reports.back().moved;
+        state.onDevice = false;
+    }
+    if (released)
+        m_memory.cleanup();
+    m_stage = Stage::Idle;
+    return reports;
+}
+
+// ---- streaming ---------------------------------------------------------------------------
+
+nn::BlockSequence* DiffusionModel::denoiserBlocks() const {
+    const ModelComponentRef* c = component(io::familyTraits(m_family).denoiserComponent);
+    return c ? dynamic_cast<nn::BlockSequence*>(c->module) : nullptr;
+}
+
+std::vector<qint64> DiffusionModel::blockBytes() const {
+    std::vector<qint64> out;
+    if (const nn::BlockSequence* blocks = denoiserBlocks())
+        for (const torch::nn::Module* block : blocks->blocks())
+            out.push_back(gpu::moduleBytes(*block));
+    return out;
+}
+
+qint64 DiffusionModel::denoiserNonBlockBytes() const {
+    const ModelComponentRef* c = component(io::familyTraits(m_family).denoiserComponent);
+    if (!c)
+        return 0;
+    qint64 total = gpu::moduleBytes(*c->module);
+    for (qint64 b : blockBytes())
+        total -= b;
+    return total;
+}
+
+Status DiffusionModel::setStreaming(const gpu::BlockStreamerOptions& options) {
+    nn::BlockSequence* blocks = denoiserBlocks();
+    if (!blocks)
+        return Status::fail(QStringLiteral("%1's denoiser cannot stream its blocks.").arg(m_source));
+    if (Status s = stopStreaming(); !s)
+        return s;
+    const QString denoiser = io::familyTraits(m_family).denoiserComponent;
+    // The streamer keeps its own host copies of the streamed blocks: pinned buffers of an earlier
+    // unload would be a second copy (they are made again, for what stays resident, on the next one).
+    if (gpu::ModelResidency* r = residency(denoiser))
+        r->releasePinnedBuffers();
+    Result<std::unique_ptr<gpu::BlockStreamer>> made =
+        gpu::BlockStreamer::create(blocks->blocks(), m_device.device, options);
+    if (!made)
+        return Status::fail(made.error());
+    m_streamer = std::move(*made);
+    blocks->setBlockHooks(m_streamer.get());
+    return Status::ok();
+}
+
+Status DiffusionModel::stopStreaming() {
+    if (!m_streamer)
+        return Status::ok();
+    if (Status s = m_streamer->restore(); !s)
+        return s;
+    if (nn::BlockSequence* blocks = denoiserBlocks())
+        blocks->setBlockHooks(nullptr);
+    m_streamer.reset();
+    return Status::ok();
 }
 
 } // namespace tp::pipeline

@@ -8,6 +8,7 @@
 // types.
 
 #include "core/common/Result.h"
+#include "core/gpu/GpuMemory.h"
 #include "core/io/ModelFamily.h"
 #include "core/nn/VaeTiling.h"
 #include "core/pipeline/Device.h"
@@ -22,13 +23,19 @@
 #include <QString>
 #include <QStringList>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
 
 namespace tp::nn {
 class AutoencoderKLImpl;
-}
+class BlockSequence;
+} // namespace tp::nn
+namespace tp::gpu {
+class BlockStreamer;
+struct BlockStreamerOptions;
+} // namespace tp::gpu
 
 namespace tp::pipeline {
 
@@ -102,9 +109,22 @@ struct ModelComponentRef {
     qint64 bytes = 0;
 };
 
+// Where a component's weights live during a generation (the placement planner's decision).
+enum class ComponentPlacement {
+    Resident,       // on the device all the time
+    RunThenRelease, // on the device only for its stage (text encoders: Encode, the denoiser: Denoise,
+                    // the VAE: Decode), in pinned host memory otherwise
+    Cpu,            // on the CPU, and run there (T5 only): its output goes to the device
+};
+QString placementName(ComponentPlacement p); // "resident", "run then release", "CPU"
+
+// The parts of a generation, in order; beforeStage() moves components in and out for each.
+enum class Stage { Encode, Denoise, Decode, Idle };
+QString stageName(Stage s);
+
 class DiffusionModel {
 public:
-    virtual ~DiffusionModel() = default;
+    virtual ~DiffusionModel();
     DiffusionModel(const DiffusionModel&) = delete;
     DiffusionModel& operator=(const DiffusionModel&) = delete;
 
@@ -132,6 +152,58 @@ public:
     // the seams. Every family's decode() honours it.
     void setVaeTiling(std::optional<nn::VaeTiling> tiling) { m_vaeTiling = tiling; }
     const std::optional<nn::VaeTiling>& vaeTiling() const { return m_vaeTiling; }
+    // --- placement (issue 16): what the planner decides, carried out here ---
+
+    // Sets where component `name`'s weights live from the next beforeStage() on. Cpu (T5 only) moves
+    // the weights to the CPU now, converting floating-point tensors to `cpuDtype` (bfloat16 for half
+    // the RAM of float32) where that keeps every value (bfloat16 from bfloat16 or fp8, float32 from
+    // anything), else to float32; so a later placement on the device converts them back to exactly
+    // the weights they were loaded as. Fails for an unknown component, or Cpu for one that is not a
+    // T5 encoder.
+    Status setPlacement(const QString& name, ComponentPlacement placement,
+                        at::ScalarType cpuDtype = at::kFloat);
+    ComponentPlacement placement(const QString& name) const;
+    // The stage the component works in: the denoiser Denoise, "vae" Decode, the rest Encode.
+    Stage componentStage(const QString& name) const;
+    // The device the component runs on: the CPU for a Cpu placement, else the model's device.
+    at::Device componentDevice(const QString& name) const;
+    // Whether the component's weights are meant to be on the device now (its placement and the
+    // current stage). On CUDA the weights follow; without CUDA nothing moves, but this still says
+    // what would be where.
+    bool componentOnDevice(const QString& name) const;
+    // The component's weights and pinned host buffers (one ModelResidency per component; the
+    // buffers are kept between cycles, so later cycles only copy). Null for an unknown name.
+    gpu::ModelResidency* residency(const QString& name);
+    // Brings in what `stage` needs and sends out what it does not: first every RunThenRelease
+    // component of another stage goes to pinned host memory (one cleanup for all), the streamer's
+    // slots are freed outside Denoise, then the Resident components and the RunThenRelease ones of
+    // this stage come (back) to the device. Idle: after a generation (RunThenRelease all out).
+    // textToImage() calls it; it throws what MemoryManager::reload() throws (CUDA out of memory).
+    void beforeStage(Stage stage);
+    Stage stage() const { return m_stage; }
+    // What the last beforeStage() moved (one report per component moved or asked to move).
+    const std::vector<gpu::TransferReport>& lastTransfers() const { return m_lastTransfers; }
+    // Every component on the device to pinned host memory (between generations, giving the GPU to
+    // other programs), one cleanup; the next beforeStage() brings back what it needs.
+    std::vector<gpu::TransferReport> releaseAll();
+
+    // --- the denoiser's blocks, streamed (core/gpu/BlockStreamer.h) ---
+
+    // The denoiser as a sequence of blocks; null when its module has none.
+    nn::BlockSequence* denoiserBlocks() const;
+    // Bytes of each of the denoiser's blocks, in the order it runs them (empty without blocks).
+    std::vector<qint64> blockBytes() const;
+    // The denoiser's bytes outside its blocks (embeddings, norms, projections: always resident).
+    qint64 denoiserNonBlockBytes() const;
+    // Streams the denoiser's blocks with `options.residentBlocks` of them kept on the device (the
+    // rest in pinned host memory, copied in ahead of use). Replaces an earlier streamer (restored
+    // first). The denoiser must be on the device (reload it first if it was released).
+    Status setStreaming(const gpu::BlockStreamerOptions& options);
+    // Puts every block back on the device and runs the denoiser as before. Fails (streaming goes
+    // on) when the device has no room for them.
+    Status stopStreaming();
+    const gpu::BlockStreamer* streamer() const { return m_streamer.get(); }
+    gpu::BlockStreamer* streamer() { return m_streamer.get(); }
 
     // --- what each family provides ---
 
@@ -190,6 +262,21 @@ private:
     QJsonObject m_schedulerConfig;
     std::optional<LatentPreview> m_preview;
     std::optional<nn::VaeTiling> m_vaeTiling;
+    struct Placement {
+        ComponentPlacement placement = ComponentPlacement::Resident;
+        std::unique_ptr<gpu::ModelResidency> residency;
+        bool onDevice = true;                               // what beforeStage() last decided
+        std::map<std::string, at::ScalarType> loadedDtypes; // Cpu: what to convert back to
+    };
+    Placement& placementState(const QString& name);
+    const ModelComponentRef* component(const QString& name) const;
+    void moveToCpu(const QString& name, Placement& state, at::ScalarType dtype);
+    void moveFromCpu(const QString& name, Placement& state);
+    std::map<QString, Placement> m_placements;
+    gpu::MemoryManager m_memory;
+    Stage m_stage = Stage::Idle;
+    std::vector<gpu::TransferReport> m_lastTransfers;
+    std::unique_ptr<gpu::BlockStreamer> m_streamer;
     int64_t m_latentChannels = 4;
     int64_t m_downscale = 8;
     int m_sizeMultiple = 8;

@@ -109,9 +109,11 @@ Conditioning FluxModel::encodeText(const QString& text, int length, text::T5Toke
     const at::Tensor pooled = m_textEncoder->forward(clipIds).pooled;
     // T5: every token of the context.
     *tokens = m_t5Tokenizer->tokenize(text, length);
-    const at::Tensor t5Ids =
-        at::tensor(tokens->ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
-    return Conditioning{m_textEncoder2->forward(t5Ids), pooled, {}}.to(m_device.dtype);
+    // T5 may run on the CPU (its placement); its output goes to the device.
+    const at::Tensor t5Ids = at::tensor(tokens->ids, at::TensorOptions().dtype(at::kLong))
+                                 .unsqueeze(0)
+                                 .to(componentDevice(QStringLiteral("text_encoder_2")));
+    return Conditioning{m_textEncoder2->forward(t5Ids).to(m_device.device), pooled, {}}.to(m_device.dtype);
 }
 
 Result<EncodedPrompts> FluxModel::encodePrompts(const TextToImageParams& p, bool guided) {

@@ -179,9 +179,11 @@ StableDiffusion3Model::Text StableDiffusion3Model::encodeText(const QString& tex
         const text::T5TokenizedPrompt tokens = m_t5Tokenizer->tokenize(text, maxSequenceLength);
         out.t5Tokens = tokens.promptTokens();
         out.t5Cut = tokens.truncated();
-        const at::Tensor ids =
-            at::tensor(tokens.ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).to(m_device.device);
-        t5 = m_textEncoder3->forward(ids).to(clipContext.scalar_type());
+        // T5 may run on the CPU (its placement); its output joins CLIP's on the device.
+        const at::Tensor ids = at::tensor(tokens.ids, at::TensorOptions().dtype(at::kLong))
+                                   .unsqueeze(0)
+                                   .to(componentDevice(QStringLiteral("text_encoder_3")));
+        t5 = m_textEncoder3->forward(ids).to(clipContext.device(), clipContext.scalar_type());
     } else {
         t5 = at::zeros({1, maxSequenceLength, joint}, clipContext.options());
     }

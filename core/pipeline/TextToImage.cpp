@@ -1,5 +1,6 @@
 #include "core/pipeline/TextToImage.h"
 
+#include "core/common/Log.h"
 #include "core/sched/Random.h"
 #include "core/sched/Scheduler.h"
 
@@ -19,6 +20,25 @@ void sync(const at::Device& device) {
     if (device.is_cuda())
         at::zeros({1}, at::TensorOptions().device(device)).cpu();
 }
+
+// Sends the run-then-release components back to host memory however the generation ends.
+class IdleOnExit final {
+public:
+    explicit IdleOnExit(DiffusionModel& model)
+        : m_model(model) {}
+    IdleOnExit(const IdleOnExit&) = delete;
+    IdleOnExit& operator=(const IdleOnExit&) = delete;
+    ~IdleOnExit() {
+        try {
+            m_model.beforeStage(Stage::Idle);
+        } catch (const std::exception& e) {
+            spdlog::warn("pipeline: could not release components after the generation: {}", e.what());
+        }
+    }
+
+private:
+    DiffusionModel& m_model;
+};
 
 } // namespace
 
@@ -53,8 +73,11 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
     total.start();
 
     // 1. Text. With guidance the batch is [uncond; cond] so that one denoiser call serves both.
+    // Each stage first brings in the components it needs (the model's placements).
+    const IdleOnExit idleOnExit(model);
     QElapsedTimer t;
     t.start();
+    model.beforeStage(Stage::Encode);
     const double cfg = model.cfgScale(p);
     const bool guided = cfg > 1.0;
     Result<EncodedPrompts> encoded = model.encodePrompts(p, guided);
@@ -84,6 +107,7 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
 
     // 3. Denoise.
     t.restart();
+    model.beforeStage(Stage::Denoise);
     const int totalSteps = first.size();
     for (int i = 0; i < totalSteps; ++i) {
         at::Tensor input = guided ? at::cat({latents, latents}) : latents;
@@ -113,6 +137,7 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
 
     // 4. Decode one image at a time (bounds the VAE's peak memory), [-1, 1] -> [0, 1].
     t.restart();
+    model.beforeStage(Stage::Decode);
     std::vector<at::Tensor> decoded;
     for (int64_t i = 0; i < latents.size(0); ++i)
         decoded.push_back(model.decode(latents.slice(0, i, i + 1)).to(at::kCPU, at::kFloat));
