@@ -100,16 +100,13 @@ FirstRunDialog* AppWiring::showFirstRun() {
 }
 
 void AppWiring::applyPolicy() {
-    engine::GpuPolicy policy;
-    policy.cleanupAfterGeneration = m_settings.cleanupAfterGeneration();
-    policy.unloadAfterGeneration = m_settings.unloadAfterGeneration();
-    policy.idleUnloadMinutes = m_settings.idleUnloadMinutes();
-    m_engine.setPolicy(policy);
+    m_engine.setPolicy(engine::gpuPolicyFrom(m_settings));
 }
 
 void AppWiring::onSettingChanged(const QString& key) {
     if (key == keys::CleanupAfterGeneration || key == keys::UnloadAfterGeneration ||
-        key == keys::IdleUnloadMinutes) {
+        key == keys::IdleUnloadMinutes || key == keys::VramBudget || key == keys::VramReserveMiB ||
+        key == keys::MakeRoomMarginMiB) {
         applyPolicy();
     } else if (key == keys::ModelSearchPaths) {
         m_engine.setModelSources(m_settings.modelSearchPaths(), paths::bundledModelDirs());

@@ -404,9 +404,8 @@ int runGenerate(Context& ctx, const QStringList& args) {
                                                               return d.freeBytes;
                                                       return -1;
                                                   });
-    engine::GpuPolicy policy;
-    policy.cleanupAfterGeneration = s.cleanupAfterGeneration();
-    policy.unloadAfterGeneration = s.unloadAfterGeneration();
+    engine::GpuPolicy policy = engine::gpuPolicyFrom(s);
+    policy.idleUnloadMinutes = 0; // the process ends after the run
     engine.setPolicy(policy);
     engine.setModelSources(s.modelSearchPaths(), paths::bundledModelDirs());
 

@@ -1,5 +1,7 @@
 #include "core/engine/Engine.h"
 
+#include "core/settings/Settings.h"
+
 #include "core/engine/EngineWorker.h"
 
 #include <QMetaObject>
@@ -110,6 +112,17 @@ void Engine::setFaultInjector(std::function<void(const QString& point)> inject) 
 void Engine::answered(quint64 id) {
     std::lock_guard lock(m_inFlightMutex);
     m_inFlight.erase(id);
+}
+
+GpuPolicy gpuPolicyFrom(const Settings& s) {
+    GpuPolicy policy;
+    policy.cleanupAfterGeneration = s.cleanupAfterGeneration();
+    policy.unloadAfterGeneration = s.unloadAfterGeneration();
+    policy.idleUnloadMinutes = s.idleUnloadMinutes();
+    policy.vramBudget = s.value(keys::VramBudget).toString();
+    policy.vramReserveBytes = s.value(keys::VramReserveMiB).toLongLong() << 20;
+    policy.ollamaMarginBytes = s.value(keys::MakeRoomMarginMiB).toLongLong() << 20;
+    return policy;
 }
 
 void Engine::setPolicy(const GpuPolicy& policy) {

@@ -12,9 +12,18 @@
 #include <mutex>
 #include <set>
 
+namespace tp {
+class Settings;
+}
+
 namespace tp::engine {
 
 class EngineWorker;
+
+// The after-generation policy and the VRAM budget as the settings say (gpu/cleanupAfterGeneration,
+// gpu/unloadAfterGeneration, gpu/idleUnloadMinutes, gpu/vramBudget, gpu/vramReserveMiB,
+// services/makeRoomMarginMiB).
+GpuPolicy gpuPolicyFrom(const Settings& settings);
 
 // The generation engine: one long-lived worker on its own thread (qBittorrent's
 // TorrentCreator, Qt Creator's Utils::Async). Requests go in through queued calls and

@@ -4,6 +4,7 @@
 #include "core/io/ModelFamily.h"
 
 #include <QImage>
+#include <QJsonObject>
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
@@ -43,8 +44,9 @@ struct GenerationRequest {
     QString vaeFile;
     QString device = QStringLiteral("auto");    // auto | cpu | cuda | cuda:N
     QString precision = QStringLiteral("auto"); // auto | fp16 | bf16 | fp32
-    // VRAM budget for this run: "auto", "all" or a size (gpu::parseBudget, core/gpu/VramBudget.h).
-    QString vramBudget = QStringLiteral("auto");
+    // VRAM budget for this run: "auto", "all" or a size (gpu::parseBudget, core/gpu/VramBudget.h);
+    // empty: the policy's (the setting gpu/vramBudget).
+    QString vramBudget;
     QString outputDir; // where the PNG + JSON sidecar go; empty = don't write files
     // Progress carries a latent preview (at most ~5 a second: each one waits for the GPU and copies the
     // latents back); off where nothing shows it (the CLI), so the denoising loop never waits.
@@ -57,6 +59,12 @@ struct GpuPolicy {
     bool cleanupAfterGeneration = true;
     bool unloadAfterGeneration = false;
     double idleUnloadMinutes = 0; // 0 = off
+    // Issue 16: the VRAM budget a generation plans within ("auto", "all", a size; gpu/vramBudget),
+    // the reserve auto leaves to other programs (gpu/vramReserveMiB) and the margin beside Ollama's
+    // models (services/makeRoomMarginMiB).
+    QString vramBudget = QStringLiteral("auto");
+    qint64 vramReserveBytes = 2048LL << 20;
+    qint64 ollamaMarginBytes = 512LL << 20;
 };
 
 // Memory figures of the engine's device (its CUDA index in `device`): gpu::MemorySnapshot.
@@ -89,7 +97,9 @@ struct GenerationResult {
     GpuPolicy policy;      // the after-generation policy that was applied
     QString warning;       // e.g. the files could not be written (disk full): the images are still here
     QStringList notes;     // what the user should know about the run (a prompt cut short, …)
-    QString writeError;    // the output files could not all be written; `files` lists those that were
+    // The placement plan the run used (gpu::Plan::toJson(), with "summary"); empty without one.
+    QJsonObject plan;
+    QString writeError; // the output files could not all be written; `files` lists those that were
 };
 
 enum class State { Idle, Loading, Generating, Cleaning, Unloading, Reloading };

@@ -1,5 +1,7 @@
 #include "core/engine/EngineWorker.h"
 
+#include "core/engine/PlanExecution.h"
+
 #include "core/common/Bytes.h"
 #include "core/common/Log.h"
 #include "core/engine/ModelHash.h"
@@ -159,6 +161,7 @@ void EngineWorker::releaseModel() {
     spdlog::info("releasing model {}", m_modelName);
     m_residency.reset();
     m_model.reset();
+    m_appliedPlan.clear();
     m_modelKey.clear();
     m_modelName.clear();
     m_leftOut.clear();
@@ -231,6 +234,7 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOpt
     if (!loaded)
         return Status::fail(loaded.error());
     m_model = std::move(*loaded);
+    m_appliedPlan.clear(); // a fresh model runs everything resident until a plan says otherwise
     m_modelKey = key;
     m_leftOut = leaveOut;
     m_companionFiles = source->companionFiles();
@@ -307,6 +311,62 @@ QString EngineWorker::outOfMemoryAdvice(const std::exception& e, const Generatio
     return msg;
 }
 
+std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& request, const Resolved& model,
+                                                      const io::SingleFileOptions& files) {
+    if (!m_planMemoryLoaded) {
+        if (Status s = m_planMemory.load(); !s)
+            spdlog::warn("plan memory: {}", s.error().toStdString());
+        m_planMemoryLoaded = true;
+    }
+    PlanContext c;
+    c.modelPath = model.folder;
+    c.precision = request.precision;
+    c.withoutT5 = request.withoutT5;
+    c.textEncoderFiles = files.textEncoderFiles;
+    c.vaeFile = files.vaeFile;
+    c.width = request.width;
+    c.height = request.height;
+    c.count = request.count;
+    c.steps = request.steps;
+    c.guidance = request.guidance;
+    c.trueCfg = request.trueCfgScale > 1.0 && !request.negativePrompt.isEmpty();
+    c.budget = request.vramBudget.isEmpty() ? m_policy.vramBudget : request.vramBudget;
+    c.reserveBytes = m_policy.vramReserveBytes;
+    c.ollamaMarginBytes = m_policy.ollamaMarginBytes;
+    c.snapshot = m_model->device().device.is_cuda() ? m_memory.snapshot() : gpu::MemorySnapshot{};
+    QString budgetLine;
+    Result<std::optional<gpu::Plan>> made = makePlan(c, m_planMemory, &budgetLine);
+    std::optional<gpu::Plan> plan = made ? *made : std::nullopt;
+    if (!made)
+        spdlog::warn("no placement plan ({}); everything stays on the GPU", made.error().toStdString());
+    if (!plan) {
+        if (!m_appliedPlan.isEmpty()) {
+            if (Status s = clearPlan(*m_model); !s)
+                spdlog::warn("could not bring the model back on the GPU whole: {}", s.error().toStdString());
+            else
+                m_appliedPlan.clear();
+        }
+        return std::nullopt;
+    }
+    spdlog::info("VRAM budget: {}", budgetLine.toStdString());
+    spdlog::info("plan: {}", plan->summary().toStdString());
+    if (!plan->fits)
+        spdlog::warn("plan: {}", plan->problem.toStdString());
+    const QString key = plan->description() + QString::number(plan->level);
+    if (key == m_appliedPlan)
+        return plan;
+    if (Status s = applyPlan(*m_model, *plan); !s) {
+        spdlog::warn("could not carry out the plan ({}); everything stays on the GPU",
+                     s.error().toStdString());
+        if (Status back = clearPlan(*m_model); !back)
+            spdlog::warn("{}", back.error().toStdString());
+        m_appliedPlan.clear();
+        return std::nullopt;
+    }
+    m_appliedPlan = key;
+    return plan;
+}
+
 void EngineWorker::generate(const GenerationRequest& requestIn) {
     GenerationRequest request = requestIn;
     if (m_idleTimer)
@@ -379,6 +439,9 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         params.withoutT5 = request.withoutT5;
         m_model->setVaeTiling(request.vaeTiling ? std::make_optional(nn::VaeTiling{request.vaeTileSize})
                                                 : std::nullopt);
+        std::optional<gpu::Plan> plan = planGeneration(request, *model, files);
+        if (plan)
+            result.plan = plan->toJson();
 
         setState(State::Generating, model->name);
         if (m_hooks.memoryEvent)
@@ -404,7 +467,39 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             return !isCancelled(request.id);
         };
         faultPoint(QStringLiteral("generate"));
-        Result<pipeline::TextToImageOutput> out = pipeline::textToImage(*m_model, params, onStep);
+        // Out of device memory with a plan: one retry one step lower (gpu::shrink), and that level is
+        // where the next generation of this model and size starts (PlanMemory).
+        const auto run = [&]() -> Result<pipeline::TextToImageOutput> {
+            try {
+                return pipeline::textToImage(*m_model, params, onStep);
+            } catch (const std::exception& e) {
+                if (!plan || !gpu::isCudaOutOfMemory(e))
+                    throw;
+                const std::optional<gpu::Phase> where = phaseOf(m_model->lastWorkStage());
+                std::optional<gpu::Plan> lower = gpu::shrink(*plan, where);
+                if (!lower)
+                    throw;
+                spdlog::warn("out of GPU memory ({}) with plan [{}]; retrying with [{}]",
+                             where ? gpu::phaseName(*where).toStdString() : std::string("?"),
+                             plan->summary().toStdString(), lower->summary().toStdString());
+                m_planMemory.recordOutOfMemory(model->folder, {request.width, request.height, request.count},
+                                               *plan);
+                if (Status saved = m_planMemory.save(); !saved)
+                    spdlog::warn("plan memory: {}", saved.error().toStdString());
+                m_memory.cleanup();
+                if (Status s = applyPlan(*m_model, *lower); !s)
+                    throw;
+                m_appliedPlan = lower->description() + QString::number(lower->level);
+                plan = std::move(lower);
+                result.plan = plan->toJson();
+                result.notes << QStringLiteral(
+                                    "Ran out of GPU memory with the first plan; generated with less "
+                                    "on the GPU: %1.")
+                                    .arg(plan->description());
+                return pipeline::textToImage(*m_model, params, onStep);
+            }
+        };
+        Result<pipeline::TextToImageOutput> out = run();
         if (!out) {
             m_hooks.failed(request.id, out.error());
             applyPolicyAfterGeneration(&result);
@@ -430,7 +525,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         result.timings.decodeMs = out->decodeMs;
         result.timings.firstStepMs = out->firstStepMs;
         result.timings.itPerSec = out->denoiseMs > 0 ? request.steps * 1000.0 / out->denoiseMs : 0;
-        result.notes = out->notes;
+        result.notes << out->notes;
         for (const QString& note : out->notes)
             spdlog::warn("{}", note);
         out = Result<pipeline::TextToImageOutput>::fail(QString()); // free the tensors before cleanup

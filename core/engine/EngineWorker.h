@@ -2,6 +2,8 @@
 
 #include "core/engine/EngineTypes.h"
 #include "core/gpu/GpuMemory.h"
+#include "core/gpu/PlacementPlanner.h"
+#include "core/gpu/PlanMemory.h"
 #include "core/io/SingleFileCheckpoint.h"
 #include "core/pipeline/TextToImage.h"
 
@@ -13,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 
 namespace tp::engine {
@@ -69,6 +72,11 @@ private:
     Status ensureLoaded(const Resolved& model, const io::SingleFileOptions& files,
                         const QStringList& leaveOut, const pipeline::DeviceChoice& device, Timings* timings);
     void releaseModel();
+    // Issue 16: the placement plan for this request within the VRAM budget (core/engine/PlanExecution.h),
+    // carried out on the loaded model; nullopt when none applies or planning failed (logged: the run
+    // goes on with everything resident). A plan the model already runs is not applied again.
+    std::optional<gpu::Plan> planGeneration(const GenerationRequest& request, const Resolved& model,
+                                            const io::SingleFileOptions& files);
     MemoryFigures figures() const;
     void applyPolicyAfterGeneration(GenerationResult* result);
     void doCleanup(const QString& why);
@@ -95,6 +103,9 @@ private:
     QStringList m_leftOut;        // components the loaded model was loaded or is running without
     QStringList m_companionFiles; // the loaded single file's companions
     gpu::MemoryManager m_memory;  // for the device the loaded model uses
+    gpu::PlanMemory m_planMemory; // learned shrink levels (loaded on the first plan)
+    bool m_planMemoryLoaded = false;
+    QString m_appliedPlan; // what the loaded model runs: its plan's description and level; empty: none
     int m_cudaDevice = -1;
     QTimer* m_idleTimer = nullptr;
 

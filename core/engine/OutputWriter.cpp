@@ -154,9 +154,11 @@ QJsonObject OutputWriter::sidecar(const GenerationResult& result, int index, con
         {QStringLiteral("gpuPolicy"),
          QJsonObject{{QStringLiteral("cleanupAfterGeneration"), result.policy.cleanupAfterGeneration},
                      {QStringLiteral("unloadAfterGeneration"), result.policy.unloadAfterGeneration},
-                     {QStringLiteral("idleUnloadMinutes"), result.policy.idleUnloadMinutes}}},
+                     {QStringLiteral("idleUnloadMinutes"), result.policy.idleUnloadMinutes},
+                     {QStringLiteral("vramBudget"), result.policy.vramBudget}}},
         {QStringLiteral("extra"), QJsonObject::fromVariantMap(r.extra)},
         {QStringLiteral("notes"), QJsonArray::fromStringList(result.notes)},
+        {QStringLiteral("plan"), result.plan.isEmpty() ? QJsonValue() : QJsonValue(result.plan)},
         {QStringLiteral("parameters"), formatParameters(p)},
     };
 }

@@ -299,6 +299,8 @@ Status DiffusionModel::setPlacement(const QString& name, ComponentPlacement plac
 
 void DiffusionModel::beforeStage(Stage stage) {
     m_lastTransfers.clear();
+    if (stage != Stage::Idle)
+        m_lastWorkStage = stage;
     for (const ModelComponentRef& c : m_components)
         placementState(c.name);
     auto wanted = [&](const QString& name, const Placement& state) {

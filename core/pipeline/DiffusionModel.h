@@ -181,6 +181,9 @@ public:
     // textToImage() calls it; it throws what MemoryManager::reload() throws (CUDA out of memory).
     void beforeStage(Stage stage);
     Stage stage() const { return m_stage; }
+    // The last stage other than Idle that beforeStage() entered: where a run that failed was (the
+    // sampling loop returns to Idle however it ends).
+    Stage lastWorkStage() const { return m_lastWorkStage; }
     // What the last beforeStage() moved (one report per component moved or asked to move).
     const std::vector<gpu::TransferReport>& lastTransfers() const { return m_lastTransfers; }
     // Every component on the device to pinned host memory (between generations, giving the GPU to
@@ -275,6 +278,7 @@ private:
     std::map<QString, Placement> m_placements;
     gpu::MemoryManager m_memory;
     Stage m_stage = Stage::Idle;
+    Stage m_lastWorkStage = Stage::Idle;
     std::vector<gpu::TransferReport> m_lastTransfers;
     std::unique_ptr<gpu::BlockStreamer> m_streamer;
     int64_t m_latentChannels = 4;

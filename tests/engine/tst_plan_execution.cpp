@@ -1,0 +1,135 @@
+// The planner's glue (core/engine/PlanExecution.h) on the tiny fixtures: a plan for a budget that holds
+// nothing (everything released, the denoiser streamed with no block resident, T5 on the CPU) is carried
+// out on the loaded model and gives the same latents and image, bit for bit, as the model left whole;
+// clearPlan() brings it back. No CUDA device or the budget "all" make no plan; a bad budget is refused.
+// The device figures are scripted (a CUDA snapshot), so the planning runs on the CPU; the model's
+// placements and the streamer then work as they do on the CPU (synchronous copies).
+#include "core/engine/PlanExecution.h"
+#include "core/pipeline/DiffusionModel.h"
+#include "core/pipeline/TextToImage.h"
+#include "tests/pipeline/PipelineCases.h"
+#include "tests/support/TestUtil.h"
+
+#include <QtTest>
+
+using namespace tp;
+
+namespace {
+gpu::MemorySnapshot scriptedCuda() {
+    gpu::MemorySnapshot s;
+    s.cuda = true;
+    s.device = 0;
+    s.deviceTotalBytes = 80LL << 30;
+    s.deviceUsedBytes = 1LL << 30;
+    s.allocatedBytes = 0;
+    s.reservedBytes = 0;
+    return s;
+}
+
+engine::PlanContext context(const QString& fixture, const pipeline::TextToImageParams& p,
+                            const QString& budget) {
+    engine::PlanContext c;
+    c.modelPath = test::dataPath(fixture);
+    c.precision = QStringLiteral("fp32");
+    c.width = p.width;
+    c.height = p.height;
+    c.steps = p.steps;
+    c.guidance = p.guidance;
+    c.budget = budget;
+    c.snapshot = scriptedCuda();
+    return c;
+}
+} // namespace
+
+class TestPlanExecution final : public QObject {
+    Q_OBJECT
+
+    gpu::PlanMemory m_memory{QDir::temp()
+                                 .filePath(QStringLiteral("tp-plan-execution-%1.json"))
+                                 .arg(QCoreApplication::applicationPid())};
+
+private Q_SLOTS:
+    void initTestCase() { pipeline::initCpuRuntime(); }
+
+    void noPlanWithoutCudaOrWithAll() {
+        pipeline::TextToImageParams p;
+        engine::PlanContext c = context(QStringLiteral("sd15-tiny/pipeline"), p, QStringLiteral("8GiB"));
+        c.snapshot = gpu::MemorySnapshot{}; // no CUDA
+        auto none = engine::makePlan(c, m_memory);
+        QVERIFY2(none, qPrintable(none.error()));
+        QVERIFY(!none->has_value());
+        c = context(QStringLiteral("sd15-tiny/pipeline"), p, QStringLiteral("all"));
+        auto all = engine::makePlan(c, m_memory);
+        QVERIFY2(all, qPrintable(all.error()));
+        QVERIFY(!all->has_value());
+        c.budget = QStringLiteral("lots");
+        auto bad = engine::makePlan(c, m_memory);
+        QVERIFY(!bad);
+        QVERIFY2(bad.error().contains(QStringLiteral("VRAM budget")), qPrintable(bad.error()));
+        auto missing =
+            engine::makePlan(context(QStringLiteral("no-such-model"), p, QStringLiteral("8GiB")), m_memory);
+        QVERIFY(!missing);
+    }
+
+    void phases() {
+        QCOMPARE(engine::phaseOf(pipeline::Stage::Encode), std::optional<gpu::Phase>(gpu::Phase::Encode));
+        QCOMPARE(engine::phaseOf(pipeline::Stage::Denoise), std::optional<gpu::Phase>(gpu::Phase::Denoise));
+        QCOMPARE(engine::phaseOf(pipeline::Stage::Decode), std::optional<gpu::Phase>(gpu::Phase::Decode));
+        QVERIFY(!engine::phaseOf(pipeline::Stage::Idle));
+    }
+
+    void lowestPlanMatchesWhole_data() {
+        QTest::addColumn<QString>("fixture");
+        QTest::newRow("sd15") << QStringLiteral("sd15-tiny");
+        QTest::newRow("sd3") << QStringLiteral("sd3-tiny");
+        QTest::newRow("flux") << QStringLiteral("flux-tiny");
+    }
+    void lowestPlanMatchesWhole() {
+        QFETCH(QString, fixture);
+        pipeline::TextToImageParams p = test::caseParams(
+            test::readCases(fixture).value(QStringLiteral("pipeline")).toArray().at(0).toObject());
+        p.sampler =
+            fixture == QLatin1String("sd15-tiny") ? QStringLiteral("euler_a") : QStringLiteral("euler");
+        p.steps = 3;
+        auto model = pipeline::loadModel(test::dataPath(fixture + QStringLiteral("/pipeline")),
+                                         test::float32Device(false));
+        QVERIFY2(model, qPrintable(model.error()));
+        auto whole = pipeline::textToImage(**model, p);
+        QVERIFY2(whole, qPrintable(whole.error()));
+
+        // 256 MiB is all headroom (5 % of the budget, at least 256 MiB): nothing fits, the lowest plan.
+        auto made = engine::makePlan(
+            context(fixture + QStringLiteral("/pipeline"), p, QStringLiteral("256MiB")), m_memory);
+        QVERIFY2(made, qPrintable(made.error()));
+        QVERIFY(made->has_value());
+        const gpu::Plan& plan = **made;
+        qInfo("%s: %s", qPrintable(fixture), qPrintable(plan.summary()));
+        QVERIFY(plan.denoiser());
+        QCOMPARE(plan.denoiser()->placement, gpu::Placement::Streamed);
+        QCOMPARE(plan.denoiser()->residentBlocks, 0);
+        QVERIFY(!plan.toJson().isEmpty());
+
+        const Status applied = engine::applyPlan(**model, plan);
+        QVERIFY2(applied, qPrintable(applied.error()));
+        QVERIFY((*model)->streamer());
+        for (const gpu::ComponentPlan& c : plan.components)
+            if ((*model)->hasComponent(c.size.name) && c.placement == gpu::Placement::RunThenRelease)
+                QCOMPARE((*model)->placement(c.size.name), pipeline::ComponentPlacement::RunThenRelease);
+        auto planned = pipeline::textToImage(**model, p);
+        QVERIFY2(planned, qPrintable(planned.error()));
+        QCOMPARE(test::maxAbs(planned->latents, whole->latents), 0.0);
+        QCOMPARE(test::maxAbs(planned->images, whole->images), 0.0);
+
+        const Status cleared = engine::clearPlan(**model);
+        QVERIFY2(cleared, qPrintable(cleared.error()));
+        QVERIFY(!(*model)->streamer());
+        for (const pipeline::ModelComponentRef& c : (*model)->components())
+            QCOMPARE((*model)->placement(c.name), pipeline::ComponentPlacement::Resident);
+        auto again = pipeline::textToImage(**model, p);
+        QVERIFY2(again, qPrintable(again.error()));
+        QCOMPARE(test::maxAbs(again->latents, whole->latents), 0.0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPlanExecution)
+#include "tst_plan_execution.moc"
