@@ -215,6 +215,29 @@ QWidget* SettingsDialog::buildGpuPage() {
                [this](const QVariant& v) { m_idle->setValue(v.toInt()); }),
            m_idleHelp);
 
+    m_budgetLabel = new QLabel(page);
+    m_budget = new QComboBox(page);
+    m_budget->setEditable(true);
+    for (const char* b : {"auto", "all", "8GiB", "12GiB", "16GiB", "24GiB"})
+        m_budget->addItem(QString::fromLatin1(b));
+    m_budgetHelp = explanation(page);
+    addRow(form, m_budgetLabel,
+           addField(
+               GpuPage, keys::VramBudget, m_budget, [this] { return m_budget->currentText().trimmed(); },
+               [this](const QVariant& v) { m_budget->setEditText(v.toString()); }),
+           m_budgetHelp);
+    m_reserveLabel = new QLabel(page);
+    m_reserve = new QSpinBox(page);
+    m_reserve->setRange(0, 65536);
+    m_reserve->setSingleStep(256);
+    m_reserveHelp = explanation(page);
+    addRow(form, m_reserveLabel,
+           addField(
+               GpuPage, keys::VramReserveMiB, m_reserve,
+               [this] { return QString::number(m_reserve->value()); },
+               [this](const QVariant& v) { m_reserve->setValue(v.toInt()); }),
+           m_reserveHelp);
+
     m_deviceLabel = new QLabel(page);
     m_device = new QComboBox(page);
     m_deviceHelp = explanation(page);
@@ -536,7 +559,9 @@ void SettingsDialog::fillCombos() {
     } precisions[] = {{"auto", tr("Automatic (fp16 on the GPU, fp32 on the CPU)")},
                       {"fp16", tr("fp16 — half precision")},
                       {"bf16", tr("bf16 — bfloat16")},
-                      {"fp32", tr("fp32 — full precision")}};
+                      {"fp32", tr("fp32 — full precision")},
+                      {"fp8", tr("fp8 weights — half the memory of fp16/bf16 (libtorch 2.1+)")},
+                      {"fp8mm", tr("fp8 weights and matrix multiplication (Ada/Hopper GPUs, opt-in)")}};
     const QVariant precision = m_precision->currentData();
     m_precision->clear();
     for (const auto& p : precisions)
@@ -581,6 +606,16 @@ void SettingsDialog::retranslateUi() {
     m_idleHelp->setText(
         tr("Like Ollama's keep_alive: after this many minutes without a request the model moves "
            "to RAM."));
+    m_budgetLabel->setText(tr("GPU memory &budget:"));
+    m_budgetHelp->setText(
+        tr("What one image may use on the GPU: \"auto\" leaves what Ollama's loaded models still need and "
+           "the reserve below free; \"all\" uses whatever is free; or a size such as 12GiB. A model larger "
+           "than the budget runs with its text encoders and VAE on the GPU only while they work and its "
+           "blocks streamed from RAM (slower, never out of memory)."));
+    m_reserveLabel->setText(tr("R&eserve for other programs:"));
+    m_reserve->setSuffix(tr(" MiB"));
+    m_reserveHelp->setText(tr("With the automatic budget: GPU memory left free for the desktop and other "
+                              "programs."));
     m_deviceLabel->setText(tr("&Device:"));
     m_deviceHelp->setText(tr("Where images are computed. A change takes effect with the next image."));
     m_precisionLabel->setText(tr("&Precision:"));

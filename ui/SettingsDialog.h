@@ -101,6 +101,12 @@ private:
     QLabel* m_unloadHelp = nullptr;
     QLabel* m_idleLabel = nullptr;
     QSpinBox* m_idle = nullptr;
+    QLabel* m_budgetLabel = nullptr;
+    QComboBox* m_budget = nullptr; // editable: auto, all or a size
+    QLabel* m_budgetHelp = nullptr;
+    QLabel* m_reserveLabel = nullptr;
+    QSpinBox* m_reserve = nullptr;
+    QLabel* m_reserveHelp = nullptr;
     QLabel* m_idleHelp = nullptr;
     QCheckBox* m_makeRoom = nullptr;
     QLabel* m_makeRoomHelp = nullptr;
