@@ -298,6 +298,9 @@ Status DiffusionModel::setPlacement(const QString& name, ComponentPlacement plac
 }
 
 void DiffusionModel::beforeStage(Stage stage) {
+    // The sampling loop calls this inside InferenceMode: pinned buffers made there would be inference
+    // tensors, which a later move outside it (the engine's unload, releaseAll) could not copy into.
+    const c10::InferenceMode normalTensors(false);
     m_lastTransfers.clear();
     if (stage != Stage::Idle)
         m_lastWorkStage = stage;
@@ -340,6 +343,7 @@ void DiffusionModel::beforeStage(Stage stage) {
 }
 
 std::vector<gpu::TransferReport> DiffusionModel::releaseAll() {
+    const c10::InferenceMode normalTensors(false); // as beforeStage()
     std::vector<gpu::TransferReport> reports;
     if (m_streamer)
         m_streamer->releaseSlots();
