@@ -83,6 +83,23 @@ struct HostBlock {
         std::free(data);
     }
 };
+
+// `total` bytes (a multiple of `page`), page-aligned, page-locked where cudaHostRegister allows it
+// (`registered` says whether it did).
+std::shared_ptr<HostBlock> makeHostBlock(size_t total, size_t page) {
+    auto block = std::make_shared<HostBlock>();
+    block->data = std::aligned_alloc(page, total);
+    if (!block->data)
+        throw std::bad_alloc();
+    const cudaError_t rc = cudaHostRegister(block->data, total, cudaHostRegisterDefault);
+    block->registered = rc == cudaSuccess;
+    if (!block->registered) {
+        spdlog::debug("gpu: cudaHostRegister({}) failed: {}", formatBytes(static_cast<qint64>(total)),
+                      cudaGetErrorString(rc));
+        cudaGetLastError();
+    }
+    return block;
+}
 #endif
 
 // For each (device tensor, host buffer) pair, makes a host buffer with the tensor's sizes, strides
@@ -100,17 +117,7 @@ qint64 allocateHostBuffers(const std::vector<BufferJob>& jobs, bool* pinned) {
     }
     total = std::max<size_t>((total + kPage - 1) / kPage * kPage, kPage);
 #if TWISTEDPIC_WITH_CUDA
-    auto block = std::make_shared<HostBlock>();
-    block->data = std::aligned_alloc(kPage, total);
-    if (!block->data)
-        throw std::bad_alloc();
-    const cudaError_t rc = cudaHostRegister(block->data, total, cudaHostRegisterDefault);
-    block->registered = rc == cudaSuccess;
-    if (!block->registered) {
-        spdlog::debug("gpu: cudaHostRegister({}) failed: {}", formatBytes(static_cast<qint64>(total)),
-                      cudaGetErrorString(rc));
-        cudaGetLastError();
-    }
+    const std::shared_ptr<HostBlock> block = makeHostBlock(total, kPage);
     *pinned = block->registered;
     for (size_t i = 0; i < jobs.size(); ++i) {
         const at::Tensor& t = *jobs[i].first;
@@ -163,17 +170,7 @@ at::Tensor allocateHostBytes(qint64 bytes, bool* pageLocked) {
     at::Tensor out;
 #if TWISTEDPIC_WITH_CUDA
     if (cudaAvailable()) {
-        auto block = std::make_shared<HostBlock>();
-        block->data = std::aligned_alloc(kPage, total);
-        if (!block->data)
-            throw std::bad_alloc();
-        const cudaError_t rc = cudaHostRegister(block->data, total, cudaHostRegisterDefault);
-        block->registered = rc == cudaSuccess;
-        if (!block->registered) {
-            spdlog::debug("gpu: cudaHostRegister({}) failed: {}", formatBytes(static_cast<qint64>(total)),
-                          cudaGetErrorString(rc));
-            cudaGetLastError();
-        }
+        const std::shared_ptr<HostBlock> block = makeHostBlock(total, kPage);
         locked = block->registered;
         out = at::from_blob(
             block->data, {static_cast<int64_t>(total)}, [block](void*) {}, options);
