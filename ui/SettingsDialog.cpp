@@ -611,7 +611,7 @@ void SettingsDialog::retranslateUi() {
         tr("What one image may use on the GPU: \"auto\" leaves what Ollama's loaded models still need and "
            "the reserve below free; \"all\" uses whatever is free; or a size such as 12GiB. A model larger "
            "than the budget runs with its text encoders and VAE on the GPU only while they work and its "
-           "blocks streamed from RAM (slower, never out of memory)."));
+           "blocks streamed from RAM: slower, but within the budget."));
     m_reserveLabel->setText(tr("R&eserve for other programs:"));
     m_reserve->setSuffix(tr(" MiB"));
     m_reserveHelp->setText(tr("With the automatic budget: GPU memory left free for the desktop and other "
