@@ -526,6 +526,14 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         result.timings.firstStepMs = out->firstStepMs;
         result.timings.itPerSec = out->denoiseMs > 0 ? request.steps * 1000.0 / out->denoiseMs : 0;
         result.notes << out->notes;
+        if (plan) { // what each phase really used: the next plans for this family and size start from it
+            const gpu::RequestSize size{request.width, request.height, request.count};
+            for (size_t i = 0; i < out->stagePeakBytes.size(); ++i)
+                m_planMemory.recordPhasePeak(*plan, static_cast<gpu::Phase>(i), out->stagePeakBytes[i],
+                                             io::familyName(model->family), size);
+            if (Status saved = m_planMemory.save(); !saved)
+                spdlog::warn("plan memory: {}", saved.error().toStdString());
+        }
         for (const QString& note : out->notes)
             spdlog::warn("{}", note);
         out = Result<pipeline::TextToImageOutput>::fail(QString()); // free the tensors before cleanup

@@ -1,6 +1,7 @@
 #include "core/pipeline/TextToImage.h"
 
 #include "core/common/Log.h"
+#include "core/gpu/GpuMemory.h"
 #include "core/sched/Random.h"
 #include "core/sched/Scheduler.h"
 
@@ -77,7 +78,17 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
     const IdleOnExit idleOnExit(model);
     QElapsedTimer t;
     t.start();
-    model.beforeStage(Stage::Encode);
+    // Each stage's peak allocation (CUDA), counted once its components are in: the planner learns
+    // working memory from it (gpu::PlanMemory::recordPhasePeak).
+    const auto enter = [&](Stage stage) {
+        model.beforeStage(stage);
+        if (device.is_cuda())
+            gpu::resetPeak(device.index());
+    };
+    const auto stagePeak = [&]() -> qint64 {
+        return device.is_cuda() ? gpu::snapshot(device.index()).peakAllocatedBytes : -1;
+    };
+    enter(Stage::Encode);
     const double cfg = model.cfgScale(p);
     const bool guided = cfg > 1.0;
     Result<EncodedPrompts> encoded = model.encodePrompts(p, guided);
@@ -92,6 +103,7 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
         cond = Conditioning::concat(encoded->uncond.repeated(p.count), cond);
     sync(device);
     out.encodeMs = msSince(t);
+    out.stagePeakBytes[0] = stagePeak();
 
     // 2. Noise: one CPU generator per image, seeded like torch.Generator().manual_seed() and
     // drawn in the embeddings' dtype, as diffusers' randn_tensor does.
@@ -107,7 +119,7 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
 
     // 3. Denoise.
     t.restart();
-    model.beforeStage(Stage::Denoise);
+    enter(Stage::Denoise);
     const int totalSteps = first.size();
     for (int i = 0; i < totalSteps; ++i) {
         at::Tensor input = guided ? at::cat({latents, latents}) : latents;
@@ -133,11 +145,12 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
     }
     sync(device);
     out.denoiseMs = msSince(t);
+    out.stagePeakBytes[1] = stagePeak();
     out.latents = latents.to(at::kCPU, at::kFloat);
 
     // 4. Decode one image at a time (bounds the VAE's peak memory), [-1, 1] -> [0, 1].
     t.restart();
-    model.beforeStage(Stage::Decode);
+    enter(Stage::Decode);
     std::vector<at::Tensor> decoded;
     for (int64_t i = 0; i < latents.size(0); ++i)
         decoded.push_back(model.decode(latents.slice(0, i, i + 1)).to(at::kCPU, at::kFloat));
@@ -152,6 +165,7 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
                 .arg(dtypeName(model.device().dtype)));
     out.images = (images / 2 + 0.5).clamp(0, 1);
     out.decodeMs = msSince(t);
+    out.stagePeakBytes[2] = stagePeak();
     return R::ok(std::move(out));
 }
 

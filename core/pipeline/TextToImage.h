@@ -6,6 +6,7 @@
 
 #include "core/pipeline/DiffusionModel.h"
 
+#include <array>
 #include <functional>
 
 namespace tp::pipeline {
@@ -29,6 +30,9 @@ struct TextToImageOutput {
     double denoiseMs = 0;
     double decodeMs = 0;
     double firstStepMs = 0;
+    // CUDA: the caching allocator's peak allocated bytes in each stage (encode, denoise, decode),
+    // counted from the stage's start once its components are on the device; -1 elsewhere.
+    std::array<qint64, 3> stagePeakBytes{{-1, -1, -1}};
 };
 
 // Runs the full loop. onStep is called after every step; returning false cancels (the
