@@ -255,6 +255,9 @@ private Q_SLOTS:
                      .toBool(),
                  true);
         QTRY_COMPARE_WITH_TIMEOUT(m_engineFinished->size(), 1, 120000);
+        // The spy records Engine::finished on the worker thread; the coordinator hears it queued on
+        // this one. Starting before it has would be refused as "still being prepared".
+        QTRY_VERIFY(!m_coordinator->busy());
 
         job.review = [](const services::PromptPipelineResult&, auto proceed) { proceed(std::nullopt); };
         const quint64 id = m_coordinator->start(job);
