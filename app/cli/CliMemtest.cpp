@@ -122,6 +122,8 @@ int runMemtest(Context& ctx, const QStringList& args) {
     }
     ctx.out << "device: " << report->device << ", weights " << mib(report->weightBytes) << " MiB, "
             << QString::number(report->itPerSec, 'f', 2) << " it/s\n";
+    if (!report->plan.isEmpty())
+        ctx.out << "plan: " << report->plan << "\n";
     if (report->rows.first().memory.cuda == false)
         ctx.out << "No CUDA: TwistedPic runs on the CPU, so there is no GPU memory to free.\n";
     return Ok;

@@ -311,6 +311,13 @@ QString EngineWorker::outOfMemoryAdvice(const std::exception& e, const Generatio
     return msg;
 }
 
+namespace {
+// What m_appliedPlan remembers of a plan: equal keys need no new applyPlan().
+QString appliedPlanKey(const gpu::Plan& plan) {
+    return plan.description() + QLatin1Char('#') + QString::number(plan.level);
+}
+} // namespace
+
 std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& request, const Resolved& model,
                                                       const io::SingleFileOptions& files) {
     if (!m_planMemoryLoaded) {
@@ -352,7 +359,7 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
     spdlog::info("plan: {}", plan->summary().toStdString());
     if (!plan->fits)
         spdlog::warn("plan: {}", plan->problem.toStdString());
-    const QString key = plan->description() + QString::number(plan->level);
+    const QString key = appliedPlanKey(*plan);
     if (key == m_appliedPlan)
         return plan;
     if (Status s = applyPlan(*m_model, *plan); !s) {
@@ -489,7 +496,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
                 m_memory.cleanup();
                 if (Status s = applyPlan(*m_model, *lower); !s)
                     throw;
-                m_appliedPlan = lower->description() + QString::number(lower->level);
+                m_appliedPlan = appliedPlanKey(*lower);
                 plan = std::move(lower);
                 result.plan = plan->toJson();
                 result.notes << QStringLiteral(

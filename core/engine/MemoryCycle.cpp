@@ -3,6 +3,7 @@
 #include "core/io/ModelCatalogue.h"
 
 #include "core/common/Log.h"
+#include "core/engine/PlanExecution.h"
 #include "core/gpu/GpuMemory.h"
 #include "core/pipeline/TextToImage.h"
 
@@ -52,6 +53,29 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
     p.steps = o.steps;
     p.count = o.count;
     p.seed = 1234;
+
+    // The VRAM budget, planned and carried out as the engine does for a generation.
+    PlanContext plan;
+    plan.modelPath = o.modelFolder;
+    plan.precision = o.precision;
+    plan.width = o.width;
+    plan.height = o.height;
+    plan.count = o.count;
+    plan.steps = o.steps;
+    plan.guidance = p.guidance;
+    plan.budget = o.vramBudget.isEmpty() ? QStringLiteral("auto") : o.vramBudget;
+    plan.snapshot = memory.snapshot();
+    gpu::PlanMemory learned;
+    if (Status s = learned.load(); !s)
+        spdlog::warn("plan memory: {}", s.error().toStdString());
+    Result<std::optional<gpu::Plan>> made = makePlan(plan, learned);
+    if (!made)
+        return R::fail(made.error());
+    if (*made) {
+        if (Status s = applyPlan(**model, **made); !s)
+            return R::fail(s.error());
+        report.plan = (*made)->summary();
+    }
     t.restart();
     {
         Result<pipeline::TextToImageOutput> out = pipeline::textToImage(**model, p);

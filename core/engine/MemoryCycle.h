@@ -41,6 +41,7 @@ struct MemoryCycleReport {
     qint64 weightBytes = 0;
     double itPerSec = 0;
     qint64 peakAllocatedBytes = -1;
+    QString plan; // the placement plan within the VRAM budget (gpu::Plan::summary()); empty: none
     QVector<MemoryCycleRow> rows;
 };
 

@@ -60,11 +60,7 @@ class TestPipelineFlow final : public QObject {
         QVERIFY2(err <= tolerance, qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(what)).arg(err)));
     }
     Result<std::unique_ptr<pipeline::DiffusionModel>> load(const QString& folder) {
-        pipeline::DeviceChoice d;
-        d.device = m_cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-        d.dtype = at::kFloat;
-        d.description = QStringLiteral("test float32");
-        return pipeline::loadModel(folder, d);
+        return pipeline::loadModel(folder, test::float32Device(m_cuda));
     }
 
 private Q_SLOTS:
@@ -264,11 +260,7 @@ private Q_SLOTS:
             test::dataPath(QStringLiteral("sd3-tiny/single/sd3_tiny_incl_clips_t5.safetensors")), options);
         QVERIFY2(single, qPrintable(single.error()));
         QCOMPARE(single->family(), io::ModelFamily::SD3);
-        pipeline::DeviceChoice d;
-        d.device = m_cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-        d.dtype = at::kFloat;
-        d.description = QStringLiteral("test float32");
-        auto fromFile = pipeline::loadModel(*single, d);
+        auto fromFile = pipeline::loadModel(*single, test::float32Device(m_cuda));
         QVERIFY2(fromFile, qPrintable(fromFile.error()));
 
         const QJsonObject c = m_fixtures.at(QStringLiteral("sd3"))

@@ -61,12 +61,9 @@ private Q_SLOTS:
         m_ref = *file;
         m_cases = test::readCases(QStringLiteral("sdxl-tiny"));
 
-        pipeline::DeviceChoice d;
-        d.device = device();
-        d.dtype = at::kFloat;
-        d.description = QStringLiteral("test float32");
         pipeline::initCpuRuntime();
-        auto model = pipeline::loadModel(test::dataPath(QStringLiteral("sdxl-tiny/pipeline")), d);
+        auto model = pipeline::loadModel(test::dataPath(QStringLiteral("sdxl-tiny/pipeline")),
+                                         test::float32Device(m_cuda));
         QVERIFY2(model, qPrintable(model.error()));
         m_model = std::move(*model);
         QCOMPARE(m_model->family(), io::ModelFamily::SDXL);
@@ -147,17 +144,7 @@ private Q_SLOTS:
     void matchesDiffusers() {
         QFETCH(int, index);
         const QJsonObject c = m_cases.value(QStringLiteral("pipeline")).toArray().at(index).toObject();
-        pipeline::TextToImageParams p;
-        p.prompt = c.value(QStringLiteral("prompt")).toString();
-        if (!c.value(QStringLiteral("negative_prompt")).isNull())
-            p.negativePrompt = c.value(QStringLiteral("negative_prompt")).toString();
-        p.sampler = c.value(QStringLiteral("sampler")).toString();
-        p.steps = c.value(QStringLiteral("steps")).toInt();
-        p.guidance = c.value(QStringLiteral("guidance_scale")).toDouble();
-        p.width = c.value(QStringLiteral("width")).toInt();
-        p.height = c.value(QStringLiteral("height")).toInt();
-        p.seed = static_cast<uint64_t>(c.value(QStringLiteral("seed")).toInteger());
-        p.schedulerConfig = c.value(QStringLiteral("scheduler_config")).toObject();
+        pipeline::TextToImageParams p = test::caseParams(c); // every case names its sampler and scheduler
         // diffusers' (h, w) pairs; crops_coords_top_left is (top, left).
         const QJsonArray original = c.value(QStringLiteral("original_size")).toArray();
         const QJsonArray crop = c.value(QStringLiteral("crops_coords_top_left")).toArray();
