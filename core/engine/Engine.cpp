@@ -66,6 +66,7 @@ Engine::Engine(QObject* parent)
     hooks.residency = [this](const QString& model, gpu::Residency where, qint64 bytes, int cudaDevice) {
         Q_EMIT residencyChanged(model, where, bytes, cudaDevice);
     };
+    hooks.planned = [this](quint64 id, const QJsonObject& plan) { Q_EMIT planned(id, plan); };
     m_worker = new EngineWorker(std::move(hooks));
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);

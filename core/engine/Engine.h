@@ -71,6 +71,11 @@ Q_SIGNALS:
     // The loaded model (empty: none), where its weights are, their size and the CUDA device the
     // engine uses (-1: the CPU): for "Model on GPU · 2.1 GiB" and the graph's device.
     void residencyChanged(const QString& model, tp::gpu::Residency where, qint64 weightBytes, int cudaDevice);
+    // The VRAM budget and placement plan generation `id` runs with (issue 16), emitted before it
+    // starts: gpu::Plan::toJson() ("description", "budgetBytes", "predictedPeakBytes", "components",
+    // …) plus "budgetExplanation" (how the budget was reached). Not emitted when no plan is made
+    // (the CPU, or the budget "all").
+    void planned(quint64 id, const QJsonObject& plan);
 
 private:
     QThread m_thread;

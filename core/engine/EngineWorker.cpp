@@ -360,8 +360,10 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
     if (!plan->fits)
         spdlog::warn("plan: {}", plan->problem.toStdString());
     const QString key = appliedPlanKey(*plan);
-    if (key == m_appliedPlan)
+    if (key == m_appliedPlan) {
+        announcePlan(request.id, *plan, budgetLine);
         return plan;
+    }
     if (Status s = applyPlan(*m_model, *plan); !s) {
         spdlog::warn("could not carry out the plan ({}); everything stays on the GPU",
                      s.error().toStdString());
@@ -371,7 +373,17 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
         return std::nullopt;
     }
     m_appliedPlan = key;
+    announcePlan(request.id, *plan, budgetLine);
     return plan;
+}
+
+void EngineWorker::announcePlan(quint64 id, const gpu::Plan& plan, const QString& budgetLine) {
+    m_lastBudgetLine = budgetLine;
+    if (!m_hooks.planned)
+        return;
+    QJsonObject json = plan.toJson();
+    json.insert(QStringLiteral("budgetExplanation"), budgetLine);
+    m_hooks.planned(id, json);
 }
 
 void EngineWorker::generate(const GenerationRequest& requestIn) {
@@ -497,6 +509,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
                 if (Status s = applyPlan(*m_model, *lower); !s)
                     throw;
                 m_appliedPlan = appliedPlanKey(*lower);
+                announcePlan(request.id, *lower, m_lastBudgetLine);
                 plan = std::move(lower);
                 result.plan = plan->toJson();
                 result.notes << QStringLiteral(

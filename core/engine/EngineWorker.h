@@ -34,6 +34,9 @@ public:
         std::function<void(const MemoryEvent&)> memoryEvent;
         // model (empty: none loaded), where its weights are, their bytes, CUDA index (-1: CPU)
         std::function<void(const QString&, gpu::Residency, qint64, int)> residency;
+        // the placement plan a generation runs with (gpu::Plan::toJson() plus "budgetExplanation"),
+        // once it is carried out, before the generation starts (null: none is made)
+        std::function<void(quint64, const QJsonObject&)> planned;
     };
     explicit EngineWorker(Hooks hooks);
     ~EngineWorker() override;
@@ -90,6 +93,9 @@ private:
     // exception is caught, logged and reported (Engine::failed with id 0), and the engine is
     // left idle and usable. Returns false when `body` threw.
     bool guarded(const QString& what, const std::function<void()>& body);
+    // Hands the plan (with how the budget was reached) to the planned hook.
+    void announcePlan(quint64 id, const gpu::Plan& plan, const QString& budgetLine);
+    QString m_lastBudgetLine; // the last plan's budget explanation (the OOM retry's plan reuses it)
 
     Hooks m_hooks;
     GpuPolicy m_policy;
