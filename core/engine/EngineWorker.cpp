@@ -140,6 +140,13 @@ Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrP
     return R::ok({info.name, info.folder, info.familyId});
 }
 
+namespace {
+double msSince(const QElapsedTimer& t) {
+    return static_cast<double>(t.nsecsElapsed()) / 1e6;
+}
+
+} // namespace
+
 MemoryFigures EngineWorker::figures() const {
     return m_memory.snapshot();
 }
@@ -151,15 +158,13 @@ void EngineWorker::emitResidency() {
         m_hooks.residency(QString(), gpu::Residency::Cpu, 0, -1);
         return;
     }
-    const gpu::Residency where = m_residency ? m_residency->residency() : gpu::Residency::Cpu;
-    m_hooks.residency(m_modelName, where, m_model->weightBytes(), m_cudaDevice);
+    m_hooks.residency(m_modelName, m_model->weightsResidency(), m_model->weightBytes(), m_cudaDevice);
 }
 
 void EngineWorker::releaseModel() {
     if (!m_model)
         return;
     spdlog::info("releasing model {}", m_modelName);
-    m_residency.reset();
     m_model.reset();
     m_appliedPlan.clear();
     m_modelKey.clear();
@@ -192,8 +197,6 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOpt
             if (Status s = m_model->dropComponent(component); !s)
                 return s;
             m_leftOut << component;
-            if (m_residency)
-                m_residency->forgetDropped();
             const QString detail = QStringLiteral("%1: %2 released (%3), this run goes without it")
                                        .arg(model.name, component, formatBytes(had - m_model->weightBytes()));
             spdlog::info("{}", detail);
@@ -203,10 +206,17 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOpt
                     makeEvent(MemoryEvent::Kind::Unload, before, m_memory.snapshot(), 0, detail));
             emitResidency();
         }
-        if (m_residency && m_residency->residency() == gpu::Residency::PinnedCpu) {
+        if (m_model->weightsResidency() == gpu::Residency::PinnedCpu) {
             faultPoint(QStringLiteral("reload"));
             setState(State::Reloading, model.name);
-            const gpu::TransferReport r = m_memory.reload(*m_residency);
+            // What stays on the device comes back now; run-then-release parts come for their stage.
+            const gpu::MemorySnapshot before = m_memory.snapshot();
+            QElapsedTimer took;
+            took.start();
+            m_model->beforeStage(pipeline::Stage::Idle);
+            const gpu::TransferReport r = combinedTransfer(QStringLiteral("reload"), m_modelName,
+                                                           m_model->lastTransfers(), before,
+                                                           m_memory.snapshot(), msSince(took));
             timings->loadMs = r.totalMs;
             if (m_hooks.memoryEvent)
                 m_hooks.memoryEvent(
@@ -239,8 +249,6 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOpt
     m_leftOut = leaveOut;
     m_companionFiles = source->companionFiles();
     m_modelName = model.name;
-    m_residency =
-        std::make_unique<gpu::ModelResidency>(std::vector<torch::nn::Module*>{&m_model->root()}, model.name);
     timings->loadMs = stats.milliseconds;
     if (m_hooks.memoryEvent)
         m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Load, before, m_memory.snapshot(),
@@ -266,10 +274,17 @@ void EngineWorker::doCleanup(const QString& why) {
 
 void EngineWorker::doUnload(const QString& why) {
     faultPoint(QStringLiteral("unload"));
-    if (!m_model || !m_residency || m_residency->residency() != gpu::Residency::OnGpu)
+    if (!m_model || m_model->weightsResidency() == gpu::Residency::PinnedCpu ||
+        m_model->weightsResidency() == gpu::Residency::Cpu)
         return;
     setState(State::Unloading, why);
-    const gpu::TransferReport r = m_memory.unload(*m_residency);
+    // Every component to its pinned host buffers (kept between cycles, so later unloads only copy).
+    const gpu::MemorySnapshot before = m_memory.snapshot();
+    QElapsedTimer took;
+    took.start();
+    const std::vector<gpu::TransferReport> parts = m_model->releaseAll();
+    const gpu::TransferReport r =
+        combinedTransfer(QStringLiteral("unload"), m_modelName, parts, before, m_memory.snapshot(), msSince(took));
     spdlog::info("unload ({}): {}", why, r.message);
     if (m_hooks.memoryEvent)
         m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Unload, r.before, r.after, r.totalMs, r.message));
@@ -286,7 +301,7 @@ void EngineWorker::applyPolicyAfterGeneration(GenerationResult* result) {
         doCleanup(QStringLiteral("after generation"));
     if (m_policy.unloadAfterGeneration) {
         doUnload(QStringLiteral("after generation"));
-        result->unloaded = m_residency && m_residency->residency() == gpu::Residency::PinnedCpu;
+        result->unloaded = m_model && m_model->weightsResidency() == gpu::Residency::PinnedCpu;
     }
     result->memoryAfterCleanup = figures();
     result->timings.cleanupMs = static_cast<double>(t.nsecsElapsed()) / 1e6;
@@ -319,7 +334,8 @@ QString appliedPlanKey(const gpu::Plan& plan) {
 } // namespace
 
 std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& request, const Resolved& model,
-                                                      const io::SingleFileOptions& files) {
+                                                      const io::SingleFileOptions& files,
+                                                      const pipeline::DeviceChoice& device) {
     if (!m_planMemoryLoaded) {
         if (Status s = m_planMemory.load(); !s)
             spdlog::warn("plan memory: {}", s.error().toStdString());
@@ -340,14 +356,40 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
     c.budget = request.vramBudget.isEmpty() ? m_policy.vramBudget : request.vramBudget;
     c.reserveBytes = m_policy.vramReserveBytes;
     c.ollamaMarginBytes = m_policy.ollamaMarginBytes;
-    c.snapshot = m_model->device().device.is_cuda() ? m_memory.snapshot() : gpu::MemorySnapshot{};
-    QString budgetLine;
-    Result<std::optional<gpu::Plan>> made = makePlan(c, m_planMemory, &budgetLine);
-    std::optional<gpu::Plan> plan = made ? *made : std::nullopt;
-    if (!made)
+    // Before the model loads (it may load straight into the plan): the device as it is now, with
+    // what this process holds (a model loaded earlier) counted as ours.
+    if (device.device.is_cuda())
+        gpu::startCuda(std::max<int>(0, device.device.index()));
+    c.snapshot = device.device.is_cuda() ? gpu::snapshot(std::max<int>(0, device.device.index()))
+                                         : gpu::MemorySnapshot{};
+    m_lastBudgetLine.clear();
+    Result<std::optional<gpu::Plan>> made = makePlan(c, m_planMemory, &m_lastBudgetLine);
+    if (!made) {
         spdlog::warn("no placement plan ({}); everything stays on the GPU", made.error().toStdString());
+        return std::nullopt;
+    }
+    if (device.device.is_cuda()) {
+        // The allocator may hold no more than the budget: going over fails loudly (and the plan
+        // shrinks and retries) instead of taking memory Ollama counts on.
+        const int index = std::max<int>(0, device.device.index());
+        const qint64 limit = *made ? (*made)->budgetBytes : -1;
+        const double fraction = gpu::setAllocatorLimit(index, limit);
+        if (limit >= 0 && fraction >= 0)
+            spdlog::info("gpu: allocator limited to {} ({:.3f} of the device)", formatBytes(limit).toStdString(),
+                         fraction);
+    }
+    if (*made) {
+        spdlog::info("VRAM budget: {}", m_lastBudgetLine.toStdString());
+        spdlog::info("plan: {}", (*made)->summary().toStdString());
+        if (!(*made)->fits)
+            spdlog::warn("plan: {}", (*made)->problem.toStdString());
+    }
+    return *made;
+}
+
+std::optional<gpu::Plan> EngineWorker::carryOutPlan(quint64 id, std::optional<gpu::Plan> plan) {
     if (!plan) {
-        if (!m_appliedPlan.isEmpty()) {
+        if (!m_appliedPlan.isEmpty() || m_model->weightsResidency() == gpu::Residency::Mixed) {
             if (Status s = clearPlan(*m_model); !s)
                 spdlog::warn("could not bring the model back on the GPU whole: {}", s.error().toStdString());
             else
@@ -355,25 +397,20 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
         }
         return std::nullopt;
     }
-    spdlog::info("VRAM budget: {}", budgetLine.toStdString());
-    spdlog::info("plan: {}", plan->summary().toStdString());
-    if (!plan->fits)
-        spdlog::warn("plan: {}", plan->problem.toStdString());
     const QString key = appliedPlanKey(*plan);
-    if (key == m_appliedPlan) {
-        announcePlan(request.id, *plan, budgetLine);
-        return plan;
+    if (key != m_appliedPlan) {
+        if (Status s = applyPlan(*m_model, *plan); !s) {
+            spdlog::warn("could not carry out the plan ({}); everything goes on the GPU",
+                         s.error().toStdString());
+            if (Status back = clearPlan(*m_model); !back)
+                spdlog::warn("{}", back.error().toStdString());
+            m_appliedPlan.clear();
+            return std::nullopt;
+        }
+        m_appliedPlan = key;
+        emitResidency();
     }
-    if (Status s = applyPlan(*m_model, *plan); !s) {
-        spdlog::warn("could not carry out the plan ({}); everything stays on the GPU",
-                     s.error().toStdString());
-        if (Status back = clearPlan(*m_model); !back)
-            spdlog::warn("{}", back.error().toStdString());
-        m_appliedPlan.clear();
-        return std::nullopt;
-    }
-    m_appliedPlan = key;
-    announcePlan(request.id, *plan, budgetLine);
+    announcePlan(id, *plan, m_lastBudgetLine);
     return plan;
 }
 
@@ -424,8 +461,13 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             setState(State::Idle);
             return;
         }
+        // Issue 16: the plan comes first, so that a model that does not fit loads into host memory
+        // and only what the plan keeps on the device goes there.
+        std::optional<gpu::Plan> plan = planGeneration(request, *model, files, *device);
+        pipeline::DeviceChoice loadChoice = *device;
+        loadChoice.loadOnHost = plan && !keepsEverythingResident(*plan);
         if (Status s = ensureLoaded(*model, files, request.withoutT5 ? QStringList{t5} : QStringList(),
-                                    *device, &result.timings);
+                                    loadChoice, &result.timings);
             !s) {
             m_hooks.failed(request.id, s.error());
             setState(State::Idle);
@@ -458,7 +500,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         params.withoutT5 = request.withoutT5;
         m_model->setVaeTiling(request.vaeTiling ? std::make_optional(nn::VaeTiling{request.vaeTileSize})
                                                 : std::nullopt);
-        std::optional<gpu::Plan> plan = planGeneration(request, *model, files);
+        plan = carryOutPlan(request.id, std::move(plan));
         if (plan)
             result.plan = plan->toJson();
 
@@ -701,7 +743,6 @@ void EngineWorker::shutdown() {
         m_idleTimer->stop();
     guarded(QStringLiteral("Releasing the model at shutdown"), [this] {
         faultPoint(QStringLiteral("shutdown"));
-        m_residency.reset();
         m_model.reset();
         if (gpu::cudaAvailable())
             m_memory.cleanup();

@@ -76,10 +76,15 @@ private:
                         const QStringList& leaveOut, const pipeline::DeviceChoice& device, Timings* timings);
     void releaseModel();
     // Issue 16: the placement plan for this request within the VRAM budget (core/engine/PlanExecution.h),
-    // carried out on the loaded model; nullopt when none applies or planning failed (logged: the run
-    // goes on with everything resident). A plan the model already runs is not applied again.
+    // made from the model's files and the device's memory before the model loads; nullopt when none
+    // applies or planning failed (logged: the run goes on with everything resident).
     std::optional<gpu::Plan> planGeneration(const GenerationRequest& request, const Resolved& model,
-                                            const io::SingleFileOptions& files);
+                                            const io::SingleFileOptions& files,
+                                            const pipeline::DeviceChoice& device);
+    // Carries the plan out on the loaded model (a plan it already runs is not applied again) and
+    // announces it; without a plan, brings an earlier plan's model back whole. Returns the plan in
+    // force (nullopt when carrying it out failed: everything is then resident).
+    std::optional<gpu::Plan> carryOutPlan(quint64 id, std::optional<gpu::Plan> plan);
     MemoryFigures figures() const;
     void applyPolicyAfterGeneration(GenerationResult* result);
     void doCleanup(const QString& why);
@@ -103,7 +108,6 @@ private:
     QStringList m_bundledDirs;
 
     std::unique_ptr<pipeline::DiffusionModel> m_model;
-    std::unique_ptr<gpu::ModelResidency> m_residency;
     QString m_modelName;
     QString m_modelKey;           // folder + device + dtype + given companion files
     QStringList m_leftOut;        // components the loaded model was loaded or is running without

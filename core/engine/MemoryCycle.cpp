@@ -21,7 +21,7 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
         pipeline::resolveDevice(o.device, io::familyPrecision(o.precision, family));
     if (!device)
         return R::fail(device.error());
-    const int index = device->device.is_cuda() ? device->device.index() : 0;
+    const int index = device->device.is_cuda() ? std::max<int>(0, device->device.index()) : 0;
     gpu::MemoryManager memory(index);
     MemoryCycleReport report;
     report.device = device->description;
@@ -34,17 +34,6 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
     QElapsedTimer t;
     const auto ms = [&t] { return static_cast<double>(t.nsecsElapsed()) / 1e6; };
 
-    row(QStringLiteral("before load"), 0);
-    t.start();
-    pipeline::LoadStats stats;
-    Result<std::unique_ptr<pipeline::DiffusionModel>> model =
-        pipeline::loadModel(o.modelFolder, *device, &stats);
-    if (!model)
-        return R::fail(model.error());
-    report.weightBytes = stats.weightBytes;
-    row(QStringLiteral("after load"), stats.milliseconds);
-
-    gpu::ModelResidency residency({&(*model)->root()}, QStringLiteral("memtest"));
     pipeline::TextToImageParams p;
     p.prompt = o.prompt;
     p.sampler = o.sampler;
@@ -54,7 +43,7 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
     p.count = o.count;
     p.seed = 1234;
 
-    // The VRAM budget, planned and carried out as the engine does for a generation.
+    // The VRAM budget, planned before the load and carried out as the engine does for a generation.
     PlanContext plan;
     plan.modelPath = o.modelFolder;
     plan.precision = o.precision;
@@ -64,6 +53,7 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
     plan.steps = o.steps;
     plan.guidance = p.guidance;
     plan.budget = o.vramBudget.isEmpty() ? QStringLiteral("auto") : o.vramBudget;
+    gpu::startCuda(index); // a reading of the device before anything loads
     plan.snapshot = memory.snapshot();
     gpu::PlanMemory learned;
     if (Status s = learned.load(); !s)
@@ -71,10 +61,27 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
     Result<std::optional<gpu::Plan>> made = makePlan(plan, learned);
     if (!made)
         return R::fail(made.error());
+    if (device->device.is_cuda())
+        gpu::setAllocatorLimit(index, *made ? (*made)->budgetBytes : -1);
+    pipeline::DeviceChoice loadChoice = *device;
+    loadChoice.loadOnHost = *made && !keepsEverythingResident(**made);
+
+    row(QStringLiteral("before load"), 0);
+    t.start();
+    pipeline::LoadStats stats;
+    Result<std::unique_ptr<pipeline::DiffusionModel>> model =
+        pipeline::loadModel(o.modelFolder, loadChoice, &stats);
+    if (!model)
+        return R::fail(model.error());
+    report.weightBytes = stats.weightBytes;
+    row(loadChoice.loadOnHost ? QStringLiteral("after load (host)") : QStringLiteral("after load"),
+        stats.milliseconds);
     if (*made) {
+        t.restart();
         if (Status s = applyPlan(**model, **made); !s)
             return R::fail(s.error());
         report.plan = (*made)->summary();
+        row(QStringLiteral("after placing"), ms());
     }
     t.restart();
     {
@@ -95,11 +102,13 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
         const gpu::CleanupReport c = memory.cleanup();
         row(QStringLiteral("after cleanup"), c.durationMs);
     }
-    if (o.unload) {
-        const gpu::TransferReport u = memory.unload(residency);
-        row(QStringLiteral("after unload"), u.totalMs);
-        const gpu::TransferReport r = memory.reload(residency);
-        row(QStringLiteral("after reload"), r.totalMs);
+    if (o.unload) { // as the engine: every component to pinned RAM, then back what stays resident
+        t.restart();
+        (*model)->releaseAll();
+        row(QStringLiteral("after unload"), ms());
+        t.restart();
+        (*model)->beforeStage(pipeline::Stage::Idle);
+        row(QStringLiteral("after reload"), ms());
     }
     if (o.settleSeconds > 0) {
         QThread::sleep(static_cast<unsigned long>(o.settleSeconds));

@@ -1,5 +1,6 @@
 #include "core/engine/PlanExecution.h"
 
+#include "core/common/Bytes.h"
 #include "core/common/Log.h"
 #include "core/gpu/BlockStreamer.h"
 #include "core/gpu/ModelProfile.h"
@@ -8,6 +9,8 @@
 #include "core/pipeline/DiffusionModel.h"
 
 #include <torch/version.h>
+
+#include <algorithm>
 
 namespace tp::engine {
 
@@ -59,6 +62,11 @@ Result<std::optional<gpu::Plan>> makePlan(const PlanContext& c, const gpu::PlanM
     return R::ok(gpu::planAtLevel(input, memory.level(c.modelPath, request.size)));
 }
 
+bool keepsEverythingResident(const gpu::Plan& plan) {
+    return std::all_of(plan.components.begin(), plan.components.end(),
+                       [](const gpu::ComponentPlan& c) { return c.placement == gpu::Placement::Resident; });
+}
+
 namespace {
 pipeline::ComponentPlacement modelPlacement(const gpu::ComponentPlan& c) {
     switch (c.placement) {
@@ -98,7 +106,7 @@ Status applyPlan(pipeline::DiffusionModel& model, const gpu::Plan& plan) {
     }
     if (plan.vaeTiled() && !model.vaeTiling())
         model.setVaeTiling(nn::VaeTiling{});
-    return Status::ok();
+    return model.settleWeights(); // a model loaded into host memory: each part where the plan says
 }
 
 Status clearPlan(pipeline::DiffusionModel& model) {
@@ -109,7 +117,38 @@ Status clearPlan(pipeline::DiffusionModel& model) {
         if (model.placement(c.name) != pipeline::ComponentPlacement::Resident)
             if (Status s = model.setPlacement(c.name, pipeline::ComponentPlacement::Resident); !s)
                 return s;
-    return Status::ok();
+    return model.settleWeights();
+}
+
+gpu::TransferReport combinedTransfer(const QString& verb, const QString& model,
+                                     const std::vector<gpu::TransferReport>& parts,
+                                     const gpu::MemorySnapshot& before, const gpu::MemorySnapshot& after,
+                                     double ms) {
+    gpu::TransferReport r;
+    r.before = before;
+    r.after = after;
+    r.totalMs = ms;
+    for (const gpu::TransferReport& p : parts) {
+        r.cuda = r.cuda || p.cuda;
+        r.moved = r.moved || p.moved;
+        r.tensors += p.tensors;
+        r.bytes += p.bytes;
+        r.pinnedAllocatedBytes += p.pinnedAllocatedBytes;
+        r.pinMs += p.pinMs;
+        r.copyMs += p.copyMs;
+        r.cleanupMs += p.cleanupMs;
+    }
+    r.message = QStringLiteral("%1 %2: %3 in %4 tensors in %5 ms (%6 GB/s%7); device used %8 -> %9")
+                    .arg(verb, model, formatBytes(r.bytes))
+                    .arg(r.tensors)
+                    .arg(ms, 0, 'f', 1)
+                    .arg(r.gigabytesPerSecond(), 0, 'f', 1)
+                    .arg(r.pinnedAllocatedBytes > 0 ? QStringLiteral(", pinned %1 in %2 ms")
+                                                          .arg(formatBytes(r.pinnedAllocatedBytes))
+                                                          .arg(r.pinMs, 0, 'f', 1)
+                                                    : QString())
+                    .arg(formatBytes(before.deviceUsedBytes), formatBytes(after.deviceUsedBytes));
+    return r;
 }
 
 std::optional<gpu::Phase> phaseOf(pipeline::Stage stage) {

@@ -16,6 +16,7 @@
 #include <QStringList>
 
 #include <optional>
+#include <vector>
 
 namespace tp::pipeline {
 class DiffusionModel;
@@ -43,6 +44,10 @@ struct PlanContext {
     gpu::MemorySnapshot snapshot;            // the device now (free = total - used)
 };
 
+// Whether every component of `plan` stays on the device whole (nothing released, streamed or on the
+// CPU): a model for it may load straight onto the device.
+bool keepsEverythingResident(const gpu::Plan& plan);
+
 // The plan for this generation, or nullopt when none applies: no CUDA device, or the budget is "all"
 // (everything stays resident, as before issue 16). Fails for a budget that does not parse and for a
 // model whose files cannot be profiled. `budgetLine` gets the budget's explanation for the log.
@@ -51,11 +56,20 @@ Result<std::optional<gpu::Plan>> makePlan(const PlanContext& context, const gpu:
 
 // Carries `plan` out on `model`: each component's placement (Resident, RunThenRelease, T5 on the
 // CPU), the denoiser's streaming with the plan's resident blocks, tiled VAE decode when the plan
-// tiles (a tiling the request asked for stays). The model must be on its device (as loaded).
+// tiles (a tiling the request asked for stays). The model is on its device as loaded, or in host
+// memory (loaded with DeviceChoice::loadOnHost): then each part goes where the plan puts it
+// (DiffusionModel::settleWeights()), and nothing more than the plan's resident parts reaches the device.
 Status applyPlan(pipeline::DiffusionModel& model, const gpu::Plan& plan);
 // Everything resident again and no streaming (the budget no longer asks for a plan). Fails when the
-// device has no room to bring the streamed blocks back.
+// device has no room to bring the streamed blocks (or a model loaded into host memory) onto it.
 Status clearPlan(pipeline::DiffusionModel& model);
+
+// One report for a whole model from its components' (DiffusionModel::releaseAll(), beforeStage()'s
+// lastTransfers()): `verb` ("unload", "reload") and `model` name it in the message.
+gpu::TransferReport combinedTransfer(const QString& verb, const QString& model,
+                                     const std::vector<gpu::TransferReport>& parts,
+                                     const gpu::MemorySnapshot& before, const gpu::MemorySnapshot& after,
+                                     double ms);
 
 // The planner's phase for the stage a model was in (when an out-of-memory error came); nullopt for Idle.
 std::optional<gpu::Phase> phaseOf(pipeline::Stage stage);

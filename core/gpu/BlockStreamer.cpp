@@ -32,21 +32,6 @@ int64_t tensorBytes(const at::Tensor& t) {
     return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
 }
 
-// The module's distinct parameters and buffers, in named_parameters() then named_buffers() order.
-std::vector<at::Tensor> moduleTensors(const torch::nn::Module& module) {
-    std::vector<at::Tensor> out;
-    std::unordered_set<const void*> seen;
-    auto add = [&](const at::Tensor& t) {
-        if (t.defined() && seen.insert(t.unsafeGetTensorImpl()).second)
-            out.push_back(t);
-    };
-    for (const auto& item : module.named_parameters(/*recurse=*/true))
-        add(item.value());
-    for (const auto& item : module.named_buffers(/*recurse=*/true))
-        add(item.value());
-    return out;
-}
-
 // A tensor shaped like `like` over `base`'s bytes from `offset` (`like` is dense: its strides).
 // The view keeps `base` alive. Made outside inference mode, so that parameters pointed at it stay
 // ordinary tensors.
@@ -65,6 +50,20 @@ void point(at::Tensor& t, const at::Tensor& data) {
 }
 
 } // namespace
+
+std::vector<at::Tensor> moduleTensors(const torch::nn::Module& module) {
+    std::vector<at::Tensor> out;
+    std::unordered_set<const void*> seen;
+    auto add = [&](const at::Tensor& t) {
+        if (t.defined() && seen.insert(t.unsafeGetTensorImpl()).second)
+            out.push_back(t);
+    };
+    for (const auto& item : module.named_parameters(/*recurse=*/true))
+        add(item.value());
+    for (const auto& item : module.named_buffers(/*recurse=*/true))
+        add(item.value());
+    return out;
+}
 
 qint64 moduleBytes(const torch::nn::Module& module) {
     qint64 total = 0;
@@ -362,7 +361,8 @@ Result<std::unique_ptr<BlockStreamer>> BlockStreamer::create(std::vector<torch::
         for (const at::Tensor& t : moduleTensors(*modules[static_cast<size_t>(i)])) {
             if (!seen.insert(t.unsafeGetTensorImpl()).second)
                 continue; // shared with an earlier block: that one moves it
-            if (t.device() != device)
+            // On the host: a model loaded with DeviceChoice::loadOnHost (resident blocks go to the device).
+            if (t.device() != device && !t.device().is_cpu())
                 return R::fail(
                     QStringLiteral("Block streaming: block %1 has weights on %2, not on %3.")
                         .arg(i)
@@ -384,6 +384,20 @@ Result<std::unique_ptr<BlockStreamer>> BlockStreamer::create(std::vector<torch::
     }
     const int streamedCount = static_cast<int>(impl->streamed.size());
     impl->slots.resize(static_cast<size_t>(std::min(options.slots, std::max(streamedCount, 1))));
+    // Resident blocks still in host memory (a model loaded there) move to the device first; on
+    // failure (no room) the ones moved stay there, where they belong anyway.
+    try {
+        const c10::InferenceMode notInference(false);
+        for (Impl::Block& b : impl->blocks)
+            if (b.resident)
+                for (at::Tensor& t : b.tensors)
+                    if (t.device() != device)
+                        t.set_data(t.to(device));
+    } catch (const std::exception& e) {
+        return R::fail(QStringLiteral("Block streaming: the resident blocks could not go to %1: %2")
+                           .arg(QString::fromStdString(device.str()),
+                                QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0)));
+    }
     if (streamedCount == 0)
         return R::ok(std::unique_ptr<BlockStreamer>(new BlockStreamer(std::move(impl))));
 

@@ -51,11 +51,14 @@ struct BlockStreamerStats {
 
 // Bytes of a module's distinct parameters and buffers.
 qint64 moduleBytes(const torch::nn::Module& module);
+// The module's distinct parameters and buffers, in named_parameters() then named_buffers() order.
+std::vector<at::Tensor> moduleTensors(const torch::nn::Module& module);
 
 class BlockStreamer final : public nn::BlockHooks {
 public:
     // Takes over the weights of `blocks` (a BlockSequence's blocks(), in order), which must all be
-    // on `device` (CUDA, or the CPU for the synchronous mode). Fails when they are elsewhere, when
+    // on `device` (CUDA, or the CPU for the synchronous mode) or in host memory (a model loaded with
+    // DeviceChoice::loadOnHost: its resident blocks are then moved to `device`). Fails when they are elsewhere, when
     // the options are out of range, or when host memory cannot be had; the blocks are then left as
     // they were. The caller sets the returned streamer as the sequence's hooks.
     static Result<std::unique_ptr<BlockStreamer>> create(std::vector<torch::nn::Module*> blocks,

@@ -275,6 +275,40 @@ void resetPeak(int device) {
 #endif
 }
 
+void startCuda(int device) {
+#if TWISTEDPIC_WITH_CUDA
+    if (!cudaAvailable() || cudaContextActive(device))
+        return;
+    // The allocator's per-device state starts with the first allocation.
+    at::empty({1}, at::TensorOptions().device(at::kCUDA, static_cast<c10::DeviceIndex>(device)));
+#else
+    Q_UNUSED(device);
+#endif
+}
+
+double setAllocatorLimit(int device, qint64 bytes) {
+#if TWISTEDPIC_WITH_CUDA
+    if (!cudaAvailable())
+        return -1;
+    startCuda(device);
+    const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device));
+    size_t freeBytes = 0;
+    size_t totalBytes = 0;
+    if (cudaMemGetInfo(&freeBytes, &totalBytes) != cudaSuccess || totalBytes == 0) {
+        cudaGetLastError();
+        return -1;
+    }
+    const double fraction =
+        bytes < 0 ? 1.0 : std::clamp(static_cast<double>(bytes) / static_cast<double>(totalBytes), 0.0, 1.0);
+    c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, static_cast<c10::DeviceIndex>(device));
+    return fraction;
+#else
+    Q_UNUSED(device);
+    Q_UNUSED(bytes);
+    return -1;
+#endif
+}
+
 namespace {
 bool isHostAllocationFailure(const std::string& what) {
     // DefaultCPUAllocator: "not enough memory" (2.x), "can't allocate memory" (1.13)
@@ -593,6 +627,61 @@ TransferReport MemoryManager::reload(ModelResidency& model) {
             .arg(r.totalMs, 0, 'f', 1)
             .arg(r.gigabytesPerSecond(), 0, 'f', 1)
             .arg(formatBytes(r.before.deviceUsedBytes), formatBytes(r.after.deviceUsedBytes));
+    logEvent("gpu: {}", r.message);
+    return r;
+}
+
+TransferReport MemoryManager::stageOnHost(ModelResidency& model, c10::Device home,
+                                         const std::unordered_set<const void*>& skip) {
+    TransferReport r;
+    const auto t0 = Clock::now();
+    r.from = r.to = model.residency();
+    r.before = r.after = snapshot();
+    if (!cudaAvailable() || !home.is_cuda()) {
+        r.message = QStringLiteral("stage %1: no CUDA, the weights stay where they are").arg(displayName(model));
+        r.totalMs = msSince(t0);
+        logEvent("gpu: {}", r.message);
+        return r;
+    }
+    r.cuda = true;
+    const at::NoGradGuard noGrad;
+    std::vector<ModelResidency::Entry*> staging;
+    std::vector<BufferJob> jobs;
+    for (ModelResidency::Entry* e : model.refresh()) {
+        const at::Tensor& t = e->tensor;
+        if (!t.device().is_cpu() || skip.count(t.unsafeGetTensorImpl()) ||
+            (e->pinned.defined() && t.is_alias_of(e->pinned)))
+            continue;
+        jobs.emplace_back(&e->tensor, &e->pinned);
+        staging.push_back(e);
+    }
+    if (!staging.empty()) {
+        const auto pinStart = Clock::now();
+        bool pinned = true;
+        r.pinnedAllocatedBytes = allocateHostBuffers(jobs, &pinned);
+        r.pinMs = msSince(pinStart);
+        if (!pinned)
+            spdlog::warn("gpu: could not page-lock {} of host memory for {}: copies will be slower",
+                         formatBytes(r.pinnedAllocatedBytes), displayName(model));
+        const auto copyStart = Clock::now();
+        for (ModelResidency::Entry* e : staging) {
+            e->pinned.copy_(e->tensor);
+            e->home = home;
+            r.bytes += tensorBytes(e->tensor);
+        }
+        r.copyMs = msSince(copyStart);
+        for (ModelResidency::Entry* e : staging)
+            e->tensor.set_data(e->pinned);
+        r.moved = true;
+    }
+    r.tensors = static_cast<int>(staging.size());
+    r.to = model.residency();
+    r.totalMs = msSince(t0);
+    r.message = QStringLiteral("stage %1: %2 in %3 tensors into pinned RAM in %4 ms, ready for %5")
+                    .arg(displayName(model), formatBytes(r.bytes))
+                    .arg(r.tensors)
+                    .arg(r.totalMs, 0, 'f', 1)
+                    .arg(QString::fromStdString(home.str()));
     logEvent("gpu: {}", r.message);
     return r;
 }

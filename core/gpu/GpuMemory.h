@@ -13,6 +13,7 @@
 #include <exception>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace tp::gpu {
@@ -28,8 +29,17 @@ bool cudaContextActive(int device);
 // This process's view of `device`. Never creates a CUDA context: before CUDA was used on the
 // device, the allocator figures are 0 (nothing allocated) and the device figures -1 (unknown).
 MemorySnapshot snapshot(int device);
+// Creates this process's CUDA context on `device` (and its allocator) when it has none yet, so that
+// snapshot() can read the device before anything was loaded; no-op without CUDA.
+void startCuda(int device);
 // Starts a new peak for snapshot().peakAllocatedBytes (no-op without CUDA or before first use).
 void resetPeak(int device);
+// Caps what this process's caching allocator may hold on `device` at `bytes` (its memory fraction,
+// bytes / the device's total), so that going over the VRAM budget fails loudly with an
+// out-of-memory error instead of taking memory another program (Ollama) counts on; bytes < 0 lifts
+// the cap. Starts CUDA on the device when it has not been used yet. Returns the fraction set, or -1
+// without CUDA (a no-op).
+double setAllocatorLimit(int device, qint64 bytes);
 // c10::OutOfMemoryError (libtorch 2.x, and 1.13's allocator), a c10::Error whose message says
 // "CUDA out of memory" or "CUBLAS_STATUS_ALLOC_FAILED", host allocation failures
 // (std::bad_alloc, DefaultCPUAllocator's "not enough memory" / "can't allocate memory").
@@ -107,6 +117,13 @@ public:
     TransferReport unload(ModelResidency& model, bool thenCleanup = true);
     // Copies the pinned buffers back to the devices they came from. The pinned buffers are kept.
     TransferReport reload(ModelResidency& model);
+    // A model loaded into host memory (pipeline::DeviceChoice::loadOnHost) made ready for reload():
+    // every host tensor (except those in `skip`, by TensorImpl: the streamer's parked blocks) is
+    // copied into a pinned buffer that the module then uses, with `home` (a CUDA device) as the
+    // device reload() copies it to; the model ends in the state unload() leaves. Without CUDA, a
+    // logged no-op. Throws std::bad_alloc when host memory cannot be had (the model is untouched).
+    TransferReport stageOnHost(ModelResidency& model, c10::Device home,
+                               const std::unordered_set<const void*>& skip = {});
 
 private:
     int m_device = 0;

@@ -19,6 +19,12 @@ struct DeviceChoice {
     // quantised per tensor (nn::LinearImpl::setFp8MatMul). Faster where the matmuls are large, less exact.
     bool fp8MatMul = false;
     QString description; // "cuda:0 (NVIDIA H100 80GB HBM3), float16" or "cpu (2 threads), float32"
+    // Issue 16: the weights load into host memory (in `dtype`, fp8 as above) and stay there until a
+    // placement plan brings each component onto `device` (DiffusionModel::settleWeights()), so that a
+    // model larger than the free VRAM loads. The model still computes on `device`.
+    bool loadOnHost = false;
+    // Where the loaders put the weights: the CPU with loadOnHost, else `device`.
+    at::Device loadDevice() const { return loadOnHost ? at::Device(at::kCPU) : device; }
 };
 
 // Resolves the settings' words: device "auto" | "cpu" | "cuda" | "cuda:N", precision

@@ -123,7 +123,7 @@ Status DiffusionModel::loadComponent(const ModelSource& source, const QString& n
     const bool denoiser = name == io::familyTraits(m_family).denoiserComponent;
     const nn::Fp8Weights fp8 =
         m_device.fp8Weights && denoiser ? nn::Fp8Weights::Store : nn::Fp8Weights::AsStored;
-    if (Status s = source.loadWeights(name, *it->module, m_device.device, dtype, &bytes, fp8); !s)
+    if (Status s = source.loadWeights(name, *it->module, m_device.loadDevice(), dtype, &bytes, fp8); !s)
         return s;
     if (m_device.fp8MatMul && denoiser)
         spdlog::info("{}: {} linear layers multiply in fp8", name.toStdString(),
@@ -360,6 +360,78 @@ std::vector<gpu::TransferReport> DiffusionModel::releaseAll() {
         m_memory.cleanup();
     m_stage = Stage::Idle;
     return reports;
+}
+
+Status DiffusionModel::settleWeights() {
+    if (!m_device.device.is_cuda())
+        return Status::ok();
+    const c10::InferenceMode normalTensors(false); // as beforeStage()
+    const at::NoGradGuard noGrad;
+    // The streamer's parked blocks stay in its host buffers.
+    std::unordered_set<const void*> parked;
+    if (m_streamer)
+        if (nn::BlockSequence* blocks = denoiserBlocks())
+            for (int i = 0; i < m_streamer->blockCount(); ++i)
+                if (!m_streamer->isResident(i))
+                    for (const at::Tensor& t : gpu::moduleTensors(*blocks->blocks()[static_cast<size_t>(i)]))
+                        parked.insert(t.unsafeGetTensorImpl());
+    try {
+        for (const ModelComponentRef& c : m_components) {
+            Placement& state = placementState(c.name);
+            if (state.placement == ComponentPlacement::Cpu)
+                continue;
+            std::vector<at::Tensor> onHost;
+            bool anyOnDevice = false;
+            for (auto& [key, t] : namedTensors(*c.module)) {
+                if (t.is_cuda())
+                    anyOnDevice = true;
+                else if (!parked.count(t.unsafeGetTensorImpl()) && !t.is_pinned())
+                    onHost.push_back(t);
+            }
+            if (onHost.empty())
+                continue;
+            if (state.placement == ComponentPlacement::Resident) {
+                qint64 bytes = 0;
+                for (at::Tensor& t : onHost) {
+                    bytes += t.numel() * static_cast<qint64>(t.element_size());
+                    t.set_data(t.to(m_device.device));
+                }
+                state.onDevice = true;
+                spdlog::info("{}: {} onto {} from host memory ({})", m_source.toStdString(), c.name.toStdString(),
+                             m_device.device.str(), formatBytes(bytes).toStdString());
+            } else {
+                m_memory.stageOnHost(*state.residency, m_device.device, parked);
+                // A component with a part on the device already (the streamer's resident blocks) is
+                // sent out by the next beforeStage() of another stage.
+                state.onDevice = anyOnDevice;
+            }
+        }
+    } catch (const std::exception& e) {
+        m_memory.cleanup();
+        return Status::fail(QStringLiteral("%1: the weights could not be placed (%2); they stay in host memory.")
+                                .arg(m_source, QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0)));
+    }
+    return Status::ok();
+}
+
+gpu::Residency DiffusionModel::weightsResidency() const {
+    if (!m_device.device.is_cuda())
+        return gpu::Residency::Cpu;
+    bool allOn = true;
+    bool allOff = true;
+    for (const ModelComponentRef& c : m_components) {
+        const auto it = m_placements.find(c.name);
+        if (it != m_placements.end() && it->second.placement == ComponentPlacement::Cpu)
+            continue;
+        const gpu::Residency r = it != m_placements.end() && it->second.residency
+                                     ? it->second.residency->residency()
+                                     : gpu::ModelResidency({c.module}).residency();
+        allOn = allOn && r == gpu::Residency::OnGpu;
+        allOff = allOff && r == gpu::Residency::PinnedCpu;
+    }
+    if (m_streamer && m_streamer->residentCount() < m_streamer->blockCount())
+        allOn = false;
+    return allOn ? gpu::Residency::OnGpu : allOff ? gpu::Residency::PinnedCpu : gpu::Residency::Mixed;
 }
 
 // ---- streaming ---------------------------------------------------------------------------

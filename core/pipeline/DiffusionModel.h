@@ -190,6 +190,19 @@ public:
     // other programs), one cleanup; the next beforeStage() brings back what it needs.
     std::vector<gpu::TransferReport> releaseAll();
 
+    // A model loaded with DeviceChoice::loadOnHost has its weights in host memory until this: each
+    // component's host weights go where its placement says — Resident ones onto the device now,
+    // RunThenRelease ones into pinned host memory for their stage (MemoryManager::stageOnHost), Cpu
+    // ones stay; the streamer's parked blocks are its own. Call it after the placements and the
+    // streaming are set (engine::applyPlan/clearPlan do). A model whose weights are all on its
+    // device already does nothing. Fails (nothing lost: the weights stay in host memory) when the
+    // device or the host has no room.
+    Status settleWeights();
+    // Where the weights are, the model as a whole: OnGpu when every component on the device side is
+    // there, PinnedCpu when all of them are in pinned host memory (released), Mixed otherwise (a
+    // plan's run-then-release components, streamed blocks), Cpu for a model on the CPU.
+    gpu::Residency weightsResidency() const;
+
     // --- the denoiser's blocks, streamed (core/gpu/BlockStreamer.h) ---
 
     // The denoiser as a sequence of blocks; null when its module has none.
@@ -200,7 +213,8 @@ public:
     qint64 denoiserNonBlockBytes() const;
     // Streams the denoiser's blocks with `options.residentBlocks` of them kept on the device (the
     // rest in pinned host memory, copied in ahead of use). Replaces an earlier streamer (restored
-    // first). The denoiser must be on the device (reload it first if it was released).
+    // first). The denoiser must be on the device (reload it first if it was released) or, loaded
+    // with DeviceChoice::loadOnHost, in host memory (its resident blocks then go to the device).
     Status setStreaming(const gpu::BlockStreamerOptions& options);
     // Puts every block back on the device and runs the denoiser as before. Fails (streaming goes
     // on) when the device has no room for them.

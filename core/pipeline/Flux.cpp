@@ -63,7 +63,7 @@ Result<std::unique_ptr<DiffusionModel>> FluxModel::load(const ModelSource& sourc
         if (Status s = m->loadComponent(source, name, device.dtype); !s)
             return R::fail(s.error());
     qint64 t5Bytes = 0;
-    if (Status s = source.loadT5Weights(QStringLiteral("text_encoder_2"), *m->m_textEncoder2, device.device,
+    if (Status s = source.loadT5Weights(QStringLiteral("text_encoder_2"), *m->m_textEncoder2, device.loadDevice(),
                                         device.dtype, &t5Bytes);
         !s)
         return R::fail(s.error());

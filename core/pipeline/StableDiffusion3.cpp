@@ -104,7 +104,7 @@ Result<std::unique_ptr<DiffusionModel>> StableDiffusion3Model::load(const ModelS
     if (m->m_textEncoder3) {
         qint64 bytes = 0;
         if (Status s = source.loadT5Weights(QStringLiteral("text_encoder_3"), *m->m_textEncoder3,
-                                            device.device, device.dtype, &bytes);
+                                            device.loadDevice(), device.dtype, &bytes);
             !s)
             return R::fail(s.error());
         m->recordComponentBytes(QStringLiteral("text_encoder_3"), bytes);

@@ -129,6 +129,61 @@ private Q_SLOTS:
         QVERIFY2(again, qPrintable(again.error()));
         QCOMPARE(test::maxAbs(again->latents, whole->latents), 0.0);
     }
+
+    // A model loaded into host memory (DeviceChoice::loadOnHost, what the engine does when the plan
+    // keeps anything off the device) reaches the device only as far as the plan says: after the
+    // lowest plan, no weight of a run-then-release component and no streamed block is on the
+    // device; the images are the whole model's, bit for bit; clearPlan() then brings everything
+    // onto the device. On the CPU the same calls run (the host is the device).
+    void hostLoadedModelFollowsThePlan_data() { lowestPlanMatchesWhole_data(); }
+    void hostLoadedModelFollowsThePlan() {
+        QFETCH(QString, fixture);
+        pipeline::TextToImageParams p = test::caseParams(
+            test::readCases(fixture).value(QStringLiteral("pipeline")).toArray().at(0).toObject());
+        p.sampler = QStringLiteral("euler");
+        p.steps = 3;
+        const QString path = test::dataPath(fixture + QStringLiteral("/pipeline"));
+        pipeline::DeviceChoice device = test::float32Device(false);
+        auto whole = pipeline::loadModel(path, device);
+        QVERIFY2(whole, qPrintable(whole.error()));
+        auto expected = pipeline::textToImage(**whole, p);
+        QVERIFY2(expected, qPrintable(expected.error()));
+        whole->reset();
+
+        device.loadOnHost = true;
+        auto model = pipeline::loadModel(path, device);
+        QVERIFY2(model, qPrintable(model.error()));
+        for (const pipeline::ModelComponentRef& c : (*model)->components())
+            for (const auto& item : c.module->named_parameters())
+                QVERIFY2(item.value().device().is_cpu(), qPrintable(c.name));
+        auto made = engine::makePlan(context(fixture + QStringLiteral("/pipeline"), p, QStringLiteral("256MiB")),
+                                     m_memory);
+        QVERIFY2(made && made->has_value(), made ? "no plan" : qPrintable(made.error()));
+        QVERIFY(!engine::keepsEverythingResident(**made));
+        const Status applied = engine::applyPlan(**model, **made);
+        QVERIFY2(applied, qPrintable(applied.error()));
+        for (const pipeline::ModelComponentRef& c : (*model)->components()) {
+            if ((*model)->placement(c.name) == pipeline::ComponentPlacement::Resident)
+                continue;
+            for (const auto& item : c.module->named_parameters()) // released or parked: host memory
+                QVERIFY2(!item.value().is_cuda(), qPrintable(c.name + QLatin1Char('.') +
+                                                             QString::fromStdString(item.key())));
+        }
+        auto planned = pipeline::textToImage(**model, p);
+        QVERIFY2(planned, qPrintable(planned.error()));
+        QCOMPARE(test::maxAbs(planned->latents, expected->latents), 0.0);
+        QCOMPARE(test::maxAbs(planned->images, expected->images), 0.0);
+
+        const Status cleared = engine::clearPlan(**model);
+        QVERIFY2(cleared, qPrintable(cleared.error()));
+        (*model)->beforeStage(pipeline::Stage::Idle);
+        for (const pipeline::ModelComponentRef& c : (*model)->components())
+            for (const auto& item : c.module->named_parameters())
+                QCOMPARE(item.value().device(), device.device);
+        auto again = pipeline::textToImage(**model, p);
+        QVERIFY2(again, qPrintable(again.error()));
+        QCOMPARE(test::maxAbs(again->latents, expected->latents), 0.0);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestPlanExecution)
