@@ -84,6 +84,9 @@ AppWiring::AppWiring(Settings& settings, engine::Engine& engine, gpu::VramMonito
                 m_modelOnCpu = !model.isEmpty() && where == gpu::Residency::Cpu;
             });
 
+    if (budgetIsAll())
+        window.vramPanel()->clearPlan(VramPanel::NoPlan::BudgetAll);
+
     // Live VRAM.
     connect(&monitor, &gpu::VramMonitor::sampled, &window, &MainWindow::addVramSample);
     window.setVramHistory(monitor.history());
@@ -131,6 +134,10 @@ void AppWiring::onSettingChanged(const QString& key) {
         key == keys::IdleUnloadMinutes || key == keys::VramBudget || key == keys::VramReserveMiB ||
         key == keys::MakeRoomMarginMiB) {
         applyPolicy();
+        // Until the next generation shows its plan, the panel says whether one will be made.
+        if (key == keys::VramBudget && !m_window.vramPanel()->hasPlan())
+            m_window.vramPanel()->clearPlan(budgetIsAll() ? VramPanel::NoPlan::BudgetAll
+                                                          : VramPanel::NoPlan::Yet);
     } else if (key == keys::ModelSearchPaths) {
         m_engine.setModelSources(m_settings.modelSearchPaths(), paths::bundledModelDirs());
         refreshModels();
@@ -317,11 +324,14 @@ void AppWiring::onGenerationStart() {
         return;
     }
     using NoPlan = VramPanel::NoPlan;
+    m_window.vramPanel()->clearPlan(m_modelOnCpu    ? NoPlan::Cpu
+                                    : budgetIsAll() ? NoPlan::BudgetAll
+                                                    : NoPlan::NotMade);
+}
+
+bool AppWiring::budgetIsAll() const {
     const Result<gpu::BudgetSetting> budget = gpu::parseBudget(m_settings.value(keys::VramBudget).toString());
-    const NoPlan why = m_modelOnCpu                                              ? NoPlan::Cpu
-                       : budget && budget->mode == gpu::BudgetSetting::Mode::All ? NoPlan::BudgetAll
-                                                                                 : NoPlan::NotMade;
-    m_window.vramPanel()->clearPlan(why);
+    return budget && budget->mode == gpu::BudgetSetting::Mode::All;
 }
 
 void AppWiring::giveGpuBack() {

@@ -69,6 +69,7 @@ private:
     // A generation started: without a plan since the last one (Engine::planned), the VRAM panel
     // says why instead of showing an old one.
     void onGenerationStart();
+    bool budgetIsAll() const; // the setting gpu/vramBudget is "all": no plan is made
     // Through the generation coordinator, as the CLI: with "distort" on, the prompt pipeline runs
     // first and its stages are shown (the final prompt editable); then "Make room before
     // generating" (opt-in); then the engine.

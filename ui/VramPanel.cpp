@@ -200,12 +200,11 @@ QString VramPanel::stateText() const {
     }
     switch (m_residence) {
     case Residence::Gpu: {
-        // Under a plan the GPU holds part of the weights: what is allocated there, of all of them.
-        if (m_partly && m_allocated >= 0 && m_weightBytes > 0)
-            return tr("Model partly on GPU · %1 of %2")
-                .arg(formatBytes(double(m_allocated)), formatBytes(double(m_weightBytes)));
+        // Under a plan the GPU holds part of the weights: what is allocated there (the weights'
+        // total would overstate it).
         if (m_partly)
-            return tr("Model partly on GPU");
+            return m_allocated >= 0 ? tr("Model partly on GPU · %1").arg(formatBytes(double(m_allocated)))
+                                    : tr("Model partly on GPU");
         const qint64 held = m_weightBytes > 0 ? m_weightBytes : m_allocated >= 0 ? m_allocated : m_reserved;
         return held >= 0 ? tr("Model on GPU · %1").arg(formatBytes(double(held))) : tr("Model on GPU");
     }

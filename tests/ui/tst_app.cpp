@@ -167,6 +167,18 @@ private Q_SLOTS:
         test::saveScreenshot(*m_window, QStringLiteral("app-after-generation"));
     }
 
+    // Before any plan the VRAM panel says whether one will be made: not with the budget "all".
+    void vramPanelSaysWhetherAPlanComes() {
+        ui::VramPanel* vram = m_window->vramPanel();
+        QVERIFY(!vram->hasPlan());
+        QCOMPARE(vram->noPlanReason(), ui::VramPanel::NoPlan::Yet);
+        QVERIFY(m_settings->set(keys::VramBudget, QStringLiteral("all")));
+        QCOMPARE(vram->noPlanReason(), ui::VramPanel::NoPlan::BudgetAll);
+        QVERIFY(m_settings->set(keys::VramBudget, QStringLiteral("12GiB")));
+        QCOMPARE(vram->noPlanReason(), ui::VramPanel::NoPlan::Yet);
+        QCOMPARE(vram->graph()->budgetBytes(), qint64(-1));
+    }
+
     // One generation path: the same request from the window and from twistedpic-cli (same
     // settings file) gives the same PNG parameters, byte for byte.
     void guiAndCliGiveTheSameParameters() {
