@@ -4,6 +4,7 @@
 #include "core/common/Paths.h"
 #include "core/engine/Engine.h"
 #include "core/generation/GenerationCoordinator.h"
+#include "core/gpu/VramBudget.h"
 #include "core/gpu/VramMonitor.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/services/OllamaClient.h"
@@ -16,6 +17,7 @@
 #include "ui/MainWindow.h"
 #include "ui/PromptStagesDialog.h"
 #include "ui/ServicesPanel.h"
+#include "ui/VramPanel.h"
 
 #include <QApplication>
 #include <QPointer>
@@ -57,9 +59,33 @@ AppWiring::AppWiring(Settings& settings, engine::Engine& engine, gpu::VramMonito
     connect(&engine, &Engine::stateChanged, &window, &MainWindow::onStateChanged);
     connect(&engine, &Engine::residencyChanged, &window, &MainWindow::onResidencyChanged);
     connect(&engine, &Engine::memoryEvent, &window, [this](const engine::MemoryEvent& e) {
+        if (e.kind == engine::MemoryEvent::Kind::GenerationStart)
+            onGenerationStart();
         m_window.addMemoryEvent(e);
         m_monitor.requestSample(); // so the graph shows the cleanup's effect at once
     });
+
+    // The budget and placement plan of each generation (issue 16). The engine announces a plan
+    // before that generation's GenerationStart event (the same thread, so the queued signals keep
+    // their order), and again for the lower plan of an out-of-memory retry while it runs.
+    connect(&engine, &Engine::planned, &window, [this](quint64, const QJsonObject& plan) {
+        if (!m_generationRunning)
+            m_planForNextStart = true;
+        m_window.vramPanel()->setPlan(plan);
+    });
+    connect(&engine, &Engine::stateChanged, this, [this](engine::State state, const QString&) {
+        if (state == engine::State::Idle) { // also after a run that failed before it started
+            m_generationRunning = false;
+            m_planForNextStart = false;
+        }
+    });
+    connect(&engine, &Engine::residencyChanged, this,
+            [this](const QString& model, gpu::Residency where, qint64, int) {
+                m_modelOnCpu = !model.isEmpty() && where == gpu::Residency::Cpu;
+            });
+
+    if (budgetIsAll())
+        window.vramPanel()->clearPlan(VramPanel::NoPlan::BudgetAll);
 
     // Live VRAM.
     connect(&monitor, &gpu::VramMonitor::sampled, &window, &MainWindow::addVramSample);
@@ -108,6 +134,10 @@ void AppWiring::onSettingChanged(const QString& key) {
         key == keys::IdleUnloadMinutes || key == keys::VramBudget || key == keys::VramReserveMiB ||
         key == keys::MakeRoomMarginMiB) {
         applyPolicy();
+        // Until the next generation shows its plan, the panel says whether one will be made.
+        if (key == keys::VramBudget && !m_window.vramPanel()->hasPlan())
+            m_window.vramPanel()->clearPlan(budgetIsAll() ? VramPanel::NoPlan::BudgetAll
+                                                          : VramPanel::NoPlan::Yet);
     } else if (key == keys::ModelSearchPaths) {
         m_engine.setModelSources(m_settings.modelSearchPaths(), paths::bundledModelDirs());
         refreshModels();
@@ -285,6 +315,23 @@ qint64 AppWiring::engineDeviceFreeBytes(const gpu::VramSample& sample) const {
 void AppWiring::rediagnose() {
     m_diagnosis = services::diagnoseCoTenancy(m_ollamaLoaded, m_ours, m_lastVram, m_engineDevice);
     m_window.servicesPanel()->setDiagnosis(m_diagnosis);
+}
+
+void AppWiring::onGenerationStart() {
+    m_generationRunning = true;
+    if (m_planForNextStart) {
+        m_planForNextStart = false;
+        return;
+    }
+    using NoPlan = VramPanel::NoPlan;
+    m_window.vramPanel()->clearPlan(m_modelOnCpu    ? NoPlan::Cpu
+                                    : budgetIsAll() ? NoPlan::BudgetAll
+                                                    : NoPlan::NotMade);
+}
+
+bool AppWiring::budgetIsAll() const {
+    const Result<gpu::BudgetSetting> budget = gpu::parseBudget(m_settings.value(keys::VramBudget).toString());
+    return budget && budget->mode == gpu::BudgetSetting::Mode::All;
 }
 
 void AppWiring::giveGpuBack() {

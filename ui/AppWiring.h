@@ -66,6 +66,10 @@ private:
     void wireServices();
     void rediagnose();
     void giveGpuBack();
+    // A generation started: without a plan since the last one (Engine::planned), the VRAM panel
+    // says why instead of showing an old one.
+    void onGenerationStart();
+    bool budgetIsAll() const; // the setting gpu/vramBudget is "all": no plan is made
     // Through the generation coordinator, as the CLI: with "distort" on, the prompt pipeline runs
     // first and its stages are shown (the final prompt editable); then "Make room before
     // generating" (opt-in); then the engine.
@@ -87,7 +91,10 @@ private:
     QVector<services::OllamaLoadedModel> m_ollamaLoaded;
     services::CoTenancyDiagnosis m_diagnosis;
     qint64 m_loadedWeightBytes = 0;
-    int m_engineDevice = 0; // the CUDA index the engine uses (the device setting, then the engine's word)
+    int m_engineDevice = 0;    // the CUDA index the engine uses (the device setting, then the engine's word)
+    bool m_modelOnCpu = false; // the loaded model runs on the CPU (no plan is made there)
+    bool m_generationRunning = false; // between GenerationStart and the engine's next Idle
+    bool m_planForNextStart = false;  // Engine::planned came for the generation about to start
     // The free bytes of the engine's device in `sample` (-1 when it is not in the sample).
     qint64 engineDeviceFreeBytes(const gpu::VramSample& sample) const;
     QVector<io::ModelInfo> m_lastModels;

@@ -107,6 +107,20 @@ QColor VramGraph::markerColor(engine::MemoryEvent::Kind kind) {
     return Qt::black;
 }
 
+QColor VramGraph::budgetColor() {
+    return QColor(0xe5, 0x39, 0x35);
+}
+
+void VramGraph::setBudget(qint64 budgetBytes, qint64 predictedPeakBytes) {
+    budgetBytes = budgetBytes < 0 ? -1 : budgetBytes;
+    predictedPeakBytes = budgetBytes < 0 || predictedPeakBytes < 0 ? -1 : predictedPeakBytes;
+    if (budgetBytes == m_budget && predictedPeakBytes == m_predictedPeak)
+        return;
+    m_budget = budgetBytes;
+    m_predictedPeak = predictedPeakBytes;
+    update();
+}
+
 void VramGraph::setWindowSeconds(int seconds) {
     seconds = std::clamp(seconds, 10, MaxWindowSeconds);
     if (seconds == m_windowSeconds)
@@ -309,7 +323,17 @@ void VramGraph::layout(const QFontMetrics& fm, const QVector<LegendItem>& legend
             maxBytes = std::max(maxBytes, double(o.second));
     }
     m_totalOffScale = maxBytes > 0 && maxTotal > 16 * maxBytes;
-    niceScale(m_totalOffScale ? maxBytes * 1.25 : std::max(maxBytes, maxTotal), &m_yMax, &m_yStep, &m_gib);
+    double scaleBytes = m_totalOffScale ? maxBytes * 1.25 : std::max(maxBytes, maxTotal);
+    // The budget is on the scale (normally below the total already), unless the scale follows the
+    // use and the budget is as far above it as the total: then it is a note at the top.
+    m_budgetOffScale = false;
+    if (m_budget >= 0) {
+        if (m_totalOffScale && double(m_budget) > 16 * maxBytes)
+            m_budgetOffScale = true;
+        else
+            scaleBytes = std::max(scaleBytes, m_totalOffScale ? m_budget * 1.1 : double(m_budget));
+    }
+    niceScale(scaleBytes, &m_yMax, &m_yStep, &m_gib);
 
     double labelW = 0;
     for (double v = 0; v <= m_yMax + 1; v += m_yStep)
@@ -339,6 +363,7 @@ void VramGraph::paintEvent(QPaintEvent*) {
         return;
     paintAxes(p);
     paintSeries(p);
+    paintBudget(p);
     paintEvents(p);
     paintLegend(p, legend);
     paintHover(p);
@@ -468,6 +493,41 @@ void VramGraph::paintSeries(QPainter& p) {
     stroke(buildPath([](const Point& pt) { return pt.allocated; }), seriesColor(Series::SelfAllocated), 2);
     stroke(used, seriesColor(Series::DeviceUsed), 2);
     p.restore();
+}
+
+void VramGraph::paintBudget(QPainter& p) {
+    if (m_budget < 0)
+        return;
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    p.setFont(small);
+    const QFontMetrics fm(small);
+    const QColor c = budgetColor();
+    const QString label = m_budgetOffScale ? tr("budget %1 ▲").arg(formatBytes(double(m_budget)))
+                                           : tr("budget %1").arg(formatBytes(double(m_budget)));
+    const double w = fm.horizontalAdvance(label) + 6;
+    QRectF box;
+    if (m_budgetOffScale) {
+        box = QRectF(m_plot.right() - 4 - w, m_plot.top() + 2, w, fm.height());
+    } else {
+        const double y = std::round(yForBytes(double(m_budget))) + 0.5;
+        QPen pen(c, 1.5, Qt::CustomDashLine, Qt::FlatCap);
+        pen.setDashPattern({5, 3});
+        p.setPen(pen);
+        p.drawLine(QPointF(m_plot.left(), y), QPointF(m_plot.right(), y));
+        // The label sits on the line's left end, over the oldest samples (above the line; below it
+        // when the line is at the top).
+        const double top = y - 2 - fm.height() < m_plot.top() + 1 ? y + 3 : y - 2 - fm.height();
+        box = QRectF(m_plot.left() + 4, top, w, fm.height());
+    }
+    QColor bg = palette().color(QPalette::Base);
+    bg.setAlpha(215);
+    p.setPen(Qt::NoPen);
+    p.setBrush(bg);
+    p.drawRoundedRect(box, 2, 2);
+    p.setPen(c.darker(120));
+    p.drawText(box, Qt::AlignCenter, label);
+    p.setFont(font());
 }
 
 QString VramGraph::eventLabel(const engine::MemoryEvent& e) const {
@@ -604,6 +664,12 @@ void VramGraph::paintHover(QPainter& p) {
                                                                   .arg(m_ollama[o.first].pid)
                                                                   .arg(formatBytes(double(o.second), 2))});
     add(Series::Other, pt->other, seriesName(Series::Other));
+    if (m_budget >= 0) {
+        rows.push_back({budgetColor(), tr("Budget: %1").arg(formatBytes(double(m_budget), 2))});
+        if (m_predictedPeak >= 0)
+            rows.push_back(
+                {QColor(), tr("Plan's predicted peak: %1").arg(formatBytes(double(m_predictedPeak), 2))});
+    }
 
     const QFontMetrics fm = p.fontMetrics();
     double w = 0;

@@ -12,7 +12,8 @@ namespace tp::ui {
 
 // A live graph of GPU memory, painted by hand (after qBittorrent's speed plot): the whole
 // device's use under its total, this process's reserved and allocated memory, each Ollama
-// process, and everything else; newest sample on the right, memory events as marked lines.
+// process, and everything else; newest sample on the right, memory events as marked lines, and
+// the VRAM budget of the last placement plan as a dashed horizontal line ("budget 12.0 GiB").
 // Sampling is not its job: samples arrive through addSample().
 class VramGraph final : public QWidget {
     Q_OBJECT
@@ -26,15 +27,25 @@ public:
     // Which device's figures to show (DeviceSample::index); the first device when absent.
     void setDeviceIndex(int index);
     int sampleCount() const { return int(m_points.size()); }
+    // The budget the last generation was planned in (Engine::planned), drawn across the plot on
+    // the same scale as the series; its predicted peak shows in the hover box. A negative budget
+    // removes the line (no plan).
+    void setBudget(qint64 budgetBytes, qint64 predictedPeakBytes = -1);
+    qint64 budgetBytes() const { return m_budget; }
+    qint64 predictedPeakBytes() const { return m_predictedPeak; }
 
     static QColor seriesColor(Series series, int ollamaIndex = 0);
     static QColor markerColor(engine::MemoryEvent::Kind kind);
+    static QColor budgetColor();
     static constexpr int MaxWindowSeconds = 15 * 60;
 
     // Geometry of the last layout, for tests and tooltips.
     QRectF plotRect() const;
     double yMaximum() const { return m_yMax; }
     bool totalOffScale() const { return m_totalOffScale; }
+    // The budget is far above what is in use on a card whose total is off the scale too: no
+    // line, a "budget … ▲" note at the top of the plot instead.
+    bool budgetOffScale() const { return m_budgetOffScale; }
     double xForTime(qint64 msecsSinceEpoch) const;
     double yForBytes(double bytes) const;
 
@@ -84,6 +95,7 @@ private:
     void paintMessage(QPainter& p, const QString& title, const QString& detail);
     void paintAxes(QPainter& p);
     void paintSeries(QPainter& p);
+    void paintBudget(QPainter& p);
     void paintEvents(QPainter& p);
     void paintLegend(QPainter& p, const QVector<LegendItem>& legend);
     void paintHover(QPainter& p);
@@ -98,12 +110,15 @@ private:
     QString m_deviceName;
     int m_windowSeconds = 300;
     int m_deviceIndex = 0;
+    qint64 m_budget = -1;
+    qint64 m_predictedPeak = -1;
 
     // layout
     QRectF m_plot;
     QRectF m_legendRect;
     double m_yMax = 1;
     bool m_totalOffScale = false; // the card's total is far above the use: scale to the use
+    bool m_budgetOffScale = false;
     double m_yStep = 1;
     bool m_gib = true;
     int m_hoverX = -1;

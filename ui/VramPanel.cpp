@@ -7,6 +7,7 @@
 #include <QComboBox>
 #include <QEvent>
 #include <QHBoxLayout>
+#include <QJsonValue>
 #include <QLabel>
 #include <QPushButton>
 #include <QVBoxLayout>
@@ -24,6 +25,11 @@ VramPanel::VramPanel(QWidget* parent)
     m_detail = new QLabel(this);
     m_detail->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_detail->setWordWrap(true);
+    m_planLine = new QLabel(this);
+    m_planLine->setObjectName(QStringLiteral("planLine"));
+    m_planLine->setTextFormat(Qt::PlainText);
+    m_planLine->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_planLine->setWordWrap(true);
     m_windowLabel = new QLabel(this);
     m_window = new QComboBox(this);
     m_windowLabel->setBuddy(m_window);
@@ -46,6 +52,7 @@ VramPanel::VramPanel(QWidget* parent)
     layout->setContentsMargins(6, 6, 6, 6);
     layout->addLayout(top);
     layout->addWidget(m_detail);
+    layout->addWidget(m_planLine);
     layout->addWidget(m_graph, 1);
     layout->addLayout(buttons);
 
@@ -126,10 +133,13 @@ void VramPanel::setHistory(const QVector<gpu::VramSample>& samples) {
 
 void VramPanel::addEvent(const engine::MemoryEvent& event) {
     using K = engine::MemoryEvent::Kind;
-    if (event.kind == K::Load || event.kind == K::Reload)
+    if (event.kind == K::Load || event.kind == K::Reload) {
         m_residence = Residence::Gpu;
-    else if (event.kind == K::Unload)
+        m_partly = false; // loaded whole; residencyChanged says when a plan moves parts away
+    } else if (event.kind == K::Unload) {
         m_residence = Residence::Ram;
+        m_partly = false;
+    }
     m_graph->addEvent(event);
     refresh();
 }
@@ -141,6 +151,8 @@ void VramPanel::setEngineState(engine::State state, const QString& detail) {
 }
 
 void VramPanel::setResidence(Residence residence, qint64 weightBytes) {
+    if (residence != Residence::Gpu)
+        m_partly = false;
     m_residence = residence;
     m_weightBytes = weightBytes;
     refresh();
@@ -161,6 +173,7 @@ void VramPanel::setResidency(const QString& model, gpu::Residency where, qint64 
         r = Residence::Cpu;
         break;
     }
+    m_partly = where == gpu::Residency::Mixed;
     setResidence(model.isEmpty() ? Residence::None : r, weightBytes > 0 ? weightBytes : -1);
 }
 
@@ -187,6 +200,11 @@ QString VramPanel::stateText() const {
     }
     switch (m_residence) {
     case Residence::Gpu: {
+        // Under a plan the GPU holds part of the weights: what is allocated there (the weights'
+        // total would overstate it).
+        if (m_partly)
+            return m_allocated >= 0 ? tr("Model partly on GPU · %1").arg(formatBytes(double(m_allocated)))
+                                    : tr("Model partly on GPU");
         const qint64 held = m_weightBytes > 0 ? m_weightBytes : m_allocated >= 0 ? m_allocated : m_reserved;
         return held >= 0 ? tr("Model on GPU · %1").arg(formatBytes(double(held))) : tr("Model on GPU");
     }
@@ -214,6 +232,82 @@ QString VramPanel::detailText() const {
     return text;
 }
 
+void VramPanel::setPlan(const QJsonObject& plan) {
+    m_planJson = plan;
+    m_graph->setBudget(qint64(plan.value(QStringLiteral("budgetBytes")).toDouble(-1)),
+                       qint64(plan.value(QStringLiteral("predictedPeakBytes")).toDouble(-1)));
+    refresh();
+}
+
+void VramPanel::clearPlan(NoPlan why) {
+    m_planJson = QJsonObject();
+    m_noPlan = why;
+    m_graph->setBudget(-1);
+    refresh();
+}
+
+QColor VramPanel::warningColor() {
+    return QColor(0xa8, 0x3a, 0x00);
+}
+
+bool VramPanel::planWarning() const {
+    return !m_planJson.isEmpty() && !m_planJson.value(QStringLiteral("fits")).toBool(true);
+}
+
+QString VramPanel::planText() const {
+    if (m_planJson.isEmpty()) {
+        if (m_haveSample && !m_gpu)
+            return {};
+        switch (m_noPlan) {
+        case NoPlan::Yet:
+            return tr("No plan yet: each generation on the GPU gets one that fits the VRAM budget.");
+        case NoPlan::Cpu:
+            return tr("No plan: the model runs on the CPU.");
+        case NoPlan::BudgetAll:
+            return tr("No plan: the budget is “all”, so the whole model stays on the GPU.");
+        case NoPlan::NotMade:
+            return tr("No plan for the last generation: the whole model stayed on the GPU (the log says "
+                      "why).");
+        }
+        return {};
+    }
+    const double budget = m_planJson.value(QStringLiteral("budgetBytes")).toDouble(-1);
+    QString text = tr("Budget %1 — %2")
+                       .arg(formatBytes(budget), m_planJson.value(QStringLiteral("description")).toString());
+    if (planWarning()) {
+        const QString problem = m_planJson.value(QStringLiteral("problem")).toString();
+        text += QLatin1Char('\n') +
+                (problem.isEmpty() ? tr("⚠ The plan does not fit the budget.") : tr("⚠ %1").arg(problem));
+    }
+    return text;
+}
+
+QString VramPanel::planToolTip() const {
+    if (m_planJson.isEmpty())
+        return tr(
+            "The budget is set in Settings → GPU memory (gpu/vramBudget): “auto” leaves room for Ollama "
+            "and other programs, a size caps TwistedPic, “all” takes what is free.");
+    auto bytes = [this](const char* key) {
+        return qint64(m_planJson.value(QLatin1String(key)).toDouble(-1));
+    };
+    QStringList lines;
+    const QString explanation = m_planJson.value(QStringLiteral("budgetExplanation")).toString();
+    if (!explanation.isEmpty())
+        lines << tr("How the budget was reached: %1").arg(explanation);
+    lines << tr("Predicted peak: %1 of the %2 budget (%3 of it kept free as headroom)")
+                 .arg(formatBytes(double(bytes("predictedPeakBytes"))),
+                      formatBytes(double(bytes("budgetBytes"))), formatBytes(double(bytes("headroomBytes"))));
+    if (const qint64 streamed = bytes("streamedBytesPerStep"); streamed > 0)
+        lines << tr("Streamed from RAM: %1 per denoiser call").arg(formatBytes(double(streamed)));
+    if (const int level = m_planJson.value(QStringLiteral("level")).toInt(); level > 0)
+        lines
+            << (level == 1
+                    ? tr("Lowered one step from the first plan after the GPU ran out of memory.")
+                    : tr("Lowered %1 steps from the first plan after the GPU ran out of memory.").arg(level));
+    lines << tr("The dashed line on the graph is the budget.");
+    return lines.join(QLatin1Char('\n'));
+}
+
 bool VramPanel::freeEnabled() const {
     return m_gpu && m_engineState == engine::State::Idle;
 }
@@ -227,6 +321,16 @@ void VramPanel::refresh() {
     const QString detail = detailText();
     m_detail->setText(detail);
     m_detail->setVisible(!detail.isEmpty());
+    const QString plan = planText();
+    m_planLine->setText(plan);
+    m_planLine->setToolTip(planToolTip());
+    m_planLine->setVisible(!plan.isEmpty());
+    QPalette pal; // only the colour it sets; the rest follows the panel
+    if (planWarning())
+        pal.setColor(QPalette::WindowText, warningColor());
+    m_planLine->setPalette(pal);
+    m_planLine->setForegroundRole(m_planLine->text().isEmpty() || hasPlan() ? QPalette::WindowText
+                                                                            : QPalette::PlaceholderText);
     m_free->setEnabled(freeEnabled());
     m_unload->setEnabled(unloadEnabled());
 }

@@ -19,6 +19,7 @@
 #include "ui/PromptEdit.h"
 #include "ui/SettingsDialog.h"
 #include "ui/Units.h"
+#include "ui/VramGraph.h"
 #include "ui/VramPanel.h"
 
 #include <QCheckBox>
@@ -146,9 +147,36 @@ private Q_SLOTS:
         QVERIFY(m_window->progressBar()->format().startsWith(QStringLiteral("Done in")));
         QTRY_COMPARE(m_window->gallery()->model()->rowCount(), 1);
         QCOMPARE(m_window->gallery()->selectedPath(), result.files.value(0));
+        // The VRAM panel shows the plan the run used (AppWiring passes Engine::planned on), or
+        // knows why there was none: on the CPU, none is made.
+        ui::VramPanel* vram = m_window->vramPanel();
+        if (result.plan.isEmpty()) {
+            QVERIFY(!vram->hasPlan());
+            QCOMPARE(vram->graph()->budgetBytes(), qint64(-1));
+            if (testDevice() == QLatin1String("cpu"))
+                QCOMPARE(vram->noPlanReason(), ui::VramPanel::NoPlan::Cpu);
+        } else {
+            const double budget = result.plan.value(QStringLiteral("budgetBytes")).toDouble();
+            QCOMPARE(vram->planText(), QStringLiteral("Budget %1 — %2")
+                                           .arg(ui::formatBytes(budget),
+                                                result.plan.value(QStringLiteral("description")).toString()));
+            QCOMPARE(vram->graph()->budgetBytes(), qint64(budget));
+        }
         // The target is 50 ms; reported, not asserted (a loaded CI machine is not the UI's fault).
         qInfo("longest UI-thread stall during the generation: %.1f ms", stalls.longestMs());
         test::saveScreenshot(*m_window, QStringLiteral("app-after-generation"));
+    }
+
+    // Before any plan the VRAM panel says whether one will be made: not with the budget "all".
+    void vramPanelSaysWhetherAPlanComes() {
+        ui::VramPanel* vram = m_window->vramPanel();
+        QVERIFY(!vram->hasPlan());
+        QCOMPARE(vram->noPlanReason(), ui::VramPanel::NoPlan::Yet);
+        QVERIFY(m_settings->set(keys::VramBudget, QStringLiteral("all")));
+        QCOMPARE(vram->noPlanReason(), ui::VramPanel::NoPlan::BudgetAll);
+        QVERIFY(m_settings->set(keys::VramBudget, QStringLiteral("12GiB")));
+        QCOMPARE(vram->noPlanReason(), ui::VramPanel::NoPlan::Yet);
+        QCOMPARE(vram->graph()->budgetBytes(), qint64(-1));
     }
 
     // One generation path: the same request from the window and from twistedpic-cli (same
