@@ -15,6 +15,7 @@
 
 #if TWISTEDPIC_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/util/Exception.h>
 #endif
 
 namespace tp::bench {
