@@ -152,6 +152,85 @@ private Q_SLOTS:
         QVERIFY(results.contains(QStringLiteral("device")));
     }
 
+    // budget (issue 16) on the fixture model: the warm-up carries the load, the timed image does not;
+    // every figure the budget table needs is there, null where it cannot be measured.
+    void budgetQuickReportsWarmUpAndTimedImages() {
+        const QString json = m_dir.filePath(QStringLiteral("budget.json"));
+        const ProcessResult r =
+            bench({QStringLiteral("budget"), QStringLiteral("--quick"), QStringLiteral("--json"), json,
+                   QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"),
+                   QStringLiteral("--device"), QStringLiteral("cpu"), QStringLiteral("--budget"),
+                   QStringLiteral("all")});
+        QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.out + r.err));
+        QFile file(json);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject results =
+            QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
+        requireKeys(results,
+                    {QStringLiteral("budget"), QStringLiteral("firstImageS"), QStringLiteral("loadMs"),
+                     QStringLiteral("secondsPerImage"), QStringLiteral("minSecondsPerImage"),
+                     QStringLiteral("itPerSec"), QStringLiteral("budgetBytes"),
+                     QStringLiteral("peakDeviceBytes"), QStringLiteral("peakReservedBytes"),
+                     QStringLiteral("peakAllocatedBytes"), QStringLiteral("withinBudget"),
+                     QStringLiteral("plan"), QStringLiteral("memorySource"), QStringLiteral("failures"),
+                     QStringLiteral("peaks")},
+                    QStringLiteral("results"));
+        QCOMPARE(results.value(QStringLiteral("budget")).toString(), QStringLiteral("all"));
+        QCOMPARE(results.value(QStringLiteral("failures")).toInt(), 0);
+        QVERIFY(results.value(QStringLiteral("secondsPerImage")).toDouble() > 0);
+        QVERIFY(results.value(QStringLiteral("loadMs")).toDouble() > 0);
+        // The budget "all" makes no plan, so there is no budget to be within.
+        QVERIFY(results.value(QStringLiteral("plan")).isNull());
+        QVERIFY(results.value(QStringLiteral("budgetBytes")).isNull());
+        QVERIFY(results.value(QStringLiteral("withinBudget")).isNull());
+        if (!tp::gpu::torchBuildInfo().cudaAvailable) {
+            QVERIFY(results.value(QStringLiteral("peakDeviceBytes")).isNull());
+            QVERIFY(results.value(QStringLiteral("peakReservedBytes")).isNull());
+        }
+        const QJsonArray rows = results.value(QStringLiteral("images")).toArray();
+        QCOMPARE(rows.size(), 2); // the warm-up and --quick's one timed image
+        const QJsonObject warm = rows.at(0).toObject();
+        const QJsonObject timed = rows.at(1).toObject();
+        QCOMPARE(warm.value(QStringLiteral("image")).toString(), QStringLiteral("warm-up"));
+        QVERIFY(warm.value(QStringLiteral("ok")).toBool() && timed.value(QStringLiteral("ok")).toBool());
+        QVERIFY(warm.value(QStringLiteral("loadMs")).toDouble() > 0);
+        QCOMPARE(timed.value(QStringLiteral("loadMs")).toDouble(), 0.0); // the model stayed loaded
+        QCOMPARE(results.value(QStringLiteral("secondsPerImage")).toDouble(),
+                 timed.value(QStringLiteral("seconds")).toDouble());
+        requireKeys(timed,
+                    {QStringLiteral("seconds"), QStringLiteral("engineSeconds"), QStringLiteral("itPerSec"),
+                     QStringLiteral("peakDeviceMiB"), QStringLiteral("peakReservedMiB"),
+                     QStringLiteral("peakAllocatedMiB"), QStringLiteral("budgetMiB"),
+                     QStringLiteral("withinBudget"), QStringLiteral("plan")},
+                    QStringLiteral("budget row"));
+    }
+
+    // cotenant needs CUDA: skipped (exit 0) without it; with it, the stand-in holds and grows and
+    // every image is generated without an out-of-memory error.
+    void cotenantQuick() {
+        const QString json = m_dir.filePath(QStringLiteral("cotenant.json"));
+        const ProcessResult r =
+            bench({QStringLiteral("cotenant"), QStringLiteral("--quick"), QStringLiteral("--json"), json,
+                   QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline")});
+        QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.out + r.err));
+        QFile file(json);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject results =
+            QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
+        if (!tp::gpu::torchBuildInfo().cudaAvailable) {
+            QCOMPARE(results.value(QStringLiteral("skipped")).toString(), QStringLiteral("needs CUDA"));
+            QVERIFY(r.out.contains(QLatin1String("needs CUDA")));
+            return;
+        }
+        const QJsonArray rows = results.value(QStringLiteral("cotenant")).toArray();
+        QCOMPARE(rows.size(), 2);
+        QCOMPARE(results.value(QStringLiteral("imagesOk")).toInt(), 2);
+        QCOMPARE(results.value(QStringLiteral("hogFailures")).toInt(), 0);
+        QVERIFY(results.value(QStringLiteral("passed")).toBool());
+        // 1 GiB held, then 0.5 GiB more after each of the 2 images.
+        QCOMPARE(results.value(QStringLiteral("hogHeldEndBytes")).toDouble(), 2.0 * 1024 * 1024 * 1024);
+    }
+
     void unknownScenarioIsAUsageError() {
         const ProcessResult r = bench({QStringLiteral("no-such-scenario")});
         QCOMPARE(r.exitCode, 2);

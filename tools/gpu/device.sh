@@ -20,6 +20,15 @@
 #   compare      diffusers vs twistedpic-bench on the same random pipelines, $COMPARE (default
 #                "sd15:512,768:1,4 sdxl"; $COMPARE_ARGS adds options), table in $OUT/compare
 #                (needs .ref-kit and the bench built earlier; see bench/compare/README.md)
+#   budget       issue 16: twistedpic-bench budget at each of $BUDGETS (default "all,24,16,12,8" GiB)
+#                next to diffusers' model/sequential/group offload, for each of $BUDGET_MODELS (default
+#                "sd35-large flux-dev sdxl"; made with make_random_pipeline.py when missing),
+#                $BUDGET_ARGS adds options; table in $OUT/budget (needs .ref-kit and the bench built
+#                earlier). Always --resume: a second call goes on where the first stopped
+#                (rm -rf $RES/budget to start over); see bench/compare/README.md
+#   cotenant     issue 16: twistedpic-bench cotenant on $COTENANT_MODEL (default sd35-large, made
+#                when missing: needs .ref-kit then), once per $COTENANT_CARDS (default "0 40": the
+#                whole card, then the card made to look 40 GiB); $COTENANT_ARGS adds options
 #   pack         $OUT/results.tgz (logs, tables, JSON, screenshots) and $OUT/model.tgz
 set -uo pipefail
 FINAL=${OUT:-$PWD/gpu-out}
@@ -105,6 +114,22 @@ while [ $# -gt 0 ]; do
     compare)
         refpy bench/compare/compare.py ${COMPARE:-sd15:512,768:1,4 sdxl} --models-root "$MODELS" \
             --bench "$B/bench/twistedpic-bench" --out "$OUT/compare" ${COMPARE_ARGS:-} 2>&1 | tail -70
+        ;;
+    budget)
+        refpy bench/compare/budget.py ${BUDGET_MODELS:-sd35-large flux-dev sdxl} --models-root "$MODELS" \
+            --bench "$B/bench/twistedpic-bench" --budgets "${BUDGETS:-all,24,16,12,8}" --out "$OUT/budget" \
+            --resume ${BUDGET_ARGS:-} 2>&1 | tail -60
+        ;;
+    cotenant)
+        fam=${COTENANT_MODEL:-sd35-large}
+        [ -f "$MODELS/$fam/model_index.json" ] || refpy bench/compare/make_random_pipeline.py --family "$fam" \
+            --out "$MODELS/$fam" 2>&1 | tee "$OUT/random-model-$fam.log" | tail -5
+        mkdir -p "$OUT/bench"
+        for card in ${COTENANT_CARDS:-0 40}; do
+            "$B/bench/twistedpic-bench" cotenant --model "$MODELS/$fam" --card-gib "$card" \
+                --json "$OUT/bench/cotenant-$fam-card$card.json" ${COTENANT_ARGS:-} 2>&1 |
+                tee "$OUT/bench/cotenant-$fam-card$card.txt" | tail -30
+        done
         ;;
     pack)
         [ -d "$OUT/model" ] && tar -C "$OUT" -czf "$FINAL/model.tgz" model && rm -rf "$OUT/model"
