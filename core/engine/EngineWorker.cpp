@@ -340,6 +340,7 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
     c.budget = request.vramBudget.isEmpty() ? m_policy.vramBudget : request.vramBudget;
     c.reserveBytes = m_policy.vramReserveBytes;
     c.ollamaMarginBytes = m_policy.ollamaMarginBytes;
+    c.ollama = request.ollamaVram;
     c.snapshot = m_model->device().device.is_cuda() ? m_memory.snapshot() : gpu::MemorySnapshot{};
     QString budgetLine;
     Result<std::optional<gpu::Plan>> made = makePlan(c, m_planMemory, &budgetLine);
