@@ -53,6 +53,18 @@ class TestServicesPanel final : public QObject {
 
     QTemporaryDir m_dir;
 
+    // Generations of the tiny fixture model, 64x64 in 2 steps, into m_dir/outDir, with this Ollama.
+    QVariantMap fixtureGeneration(const QUrl& ollama, const QString& outDir) const {
+        const QString model = QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
+        return {{keys::OllamaUrl, ollama.toString()},
+                {keys::OutputDirectory, m_dir.filePath(outDir)},
+                {keys::ModelSearchPaths, QStringList{model}},
+                {keys::DefaultModel, model},
+                {keys::Width, 64},
+                {keys::Height, 64},
+                {keys::Steps, 2}};
+    }
+
 private Q_SLOTS:
     void showsServicesAndGivesTheGpuBack() {
         test::FakeOllamaServer ollama;
@@ -125,21 +137,13 @@ private Q_SLOTS:
         test::FakeTwistedPairServer twistedPair;
         QVERIFY(twistedPair.listen());
         Settings settings(m_dir.filePath(QStringLiteral("distort.conf")));
-        const QString model = QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
-        QVERIFY(settings
-                    .setMany({{keys::OllamaUrl, ollama.url().toString()},
-                              {keys::TwistedPairUrl, twistedPair.url().toString()},
-                              {keys::OutputDirectory, m_dir.filePath(QStringLiteral("distorted"))},
-                              {keys::ModelSearchPaths, QStringList{model}},
-                              {keys::DefaultModel, model},
-                              {keys::Device, QStringLiteral("cpu")},
-                              {keys::Width, 64},
-                              {keys::Height, 64},
-                              {keys::Steps, 2},
-                              {keys::DistortEnabled, true},
-                              {keys::DistortMode, QStringLiteral("invert_er")},
-                              {keys::DistortTone, QStringLiteral("poetic")}})
-                    .isOk());
+        QVariantMap values = fixtureGeneration(ollama.url(), QStringLiteral("distorted"));
+        values.insert(keys::TwistedPairUrl, twistedPair.url().toString());
+        values.insert(keys::Device, QStringLiteral("cpu"));
+        values.insert(keys::DistortEnabled, true);
+        values.insert(keys::DistortMode, QStringLiteral("invert_er"));
+        values.insert(keys::DistortTone, QStringLiteral("poetic"));
+        QVERIFY(settings.setMany(values).isOk());
         engine::Engine engine;
         QSignalSpy finished(&engine, &engine::Engine::finished);
         gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{
@@ -199,19 +203,11 @@ private Q_SLOTS:
         ollama.setLoaded(
             {test::FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 4400 * MiBytes, 1700 * MiBytes)});
         Settings settings(m_dir.filePath(QStringLiteral("budget.conf")));
-        const QString model = QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
-        QVERIFY(settings
-                    .setMany({{keys::OllamaUrl, ollama.url().toString()},
-                              {keys::TwistedPairUrl, QStringLiteral("http://127.0.0.1:9")},
-                              {keys::OutputDirectory, m_dir.filePath(QStringLiteral("budget"))},
-                              {keys::ModelSearchPaths, QStringList{model}},
-                              {keys::DefaultModel, model},
-                              {keys::Device, QStringLiteral("auto")},
-                              {keys::Width, 64},
-                              {keys::Height, 64},
-                              {keys::Steps, 2},
-                              {keys::DistortEnabled, false}})
-                    .isOk());
+        QVariantMap values = fixtureGeneration(ollama.url(), QStringLiteral("budget"));
+        values.insert(keys::TwistedPairUrl, QStringLiteral("http://127.0.0.1:9"));
+        values.insert(keys::Device, QStringLiteral("auto")); // not the CPU: the budget may be auto
+        values.insert(keys::DistortEnabled, false);
+        QVERIFY(settings.setMany(values).isOk());
         engine::Engine engine;
         QSignalSpy finished(&engine, &engine::Engine::finished);
         gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{
