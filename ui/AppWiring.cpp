@@ -272,6 +272,7 @@ void AppWiring::wireServices() {
                     m_window.form()->setOllamaModels(names);
                 }
                 m_ollamaLoaded = s.up ? s.loaded : QVector<services::OllamaLoadedModel>();
+                m_coordinator->noteOllamaStatus(s); // the next generation's VRAM budget
                 rediagnose();
             });
     connect(m_poller, &services::ServiceStatusPoller::twistedPairUpdated, panel,

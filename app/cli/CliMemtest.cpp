@@ -1,6 +1,8 @@
 // twistedpic-cli memtest: the original's test_gpu_cleanup.py, on this engine.
 #include "app/cli/Cli.h"
+#include "app/cli/CliOllamaVram.h"
 #include "core/common/Paths.h"
+#include "core/engine/Engine.h"
 #include "core/engine/MemoryCycle.h"
 #include "core/gpu/VramBudget.h"
 #include "core/io/ModelCatalogue.h"
@@ -53,10 +55,10 @@ int runMemtest(Context& ctx, const QStringList& args) {
             &code))
         return code;
 
-    if (const Result<gpu::BudgetSetting> b =
-            gpu::parseBudget(parser.value(budget), QStringLiteral("--budget"));
-        !b) {
-        ctx.err << b.error() << "\n";
+    const Result<gpu::BudgetSetting> budgetSetting =
+        gpu::parseBudget(parser.value(budget), QStringLiteral("--budget"));
+    if (!budgetSetting) {
+        ctx.err << budgetSetting.error() << "\n";
         return Usage;
     }
 
@@ -84,6 +86,16 @@ int runMemtest(Context& ctx, const QStringList& args) {
     o.device = parser.value(device);
     o.precision = parser.value(precision);
     o.vramBudget = parser.value(budget).trimmed();
+    // As the engine plans a generation: the settings' reserve and margin, Ollama's loaded models.
+    const engine::GpuPolicy policy = engine::gpuPolicyFrom(s);
+    o.vramReserveBytes = policy.vramReserveBytes;
+    o.ollamaMarginBytes = policy.ollamaMarginBytes;
+    if (budgetSetting->mode == gpu::BudgetSetting::Mode::Auto && o.device != QLatin1String("cpu")) {
+        QString note;
+        o.ollama = ollamaVramNow(s, &note);
+        if (!note.isEmpty() && ctx.verbose)
+            ctx.err << note << "\n";
+    }
     o.width = parser.value(width).toInt();
     o.height = parser.value(height).toInt();
     if (!parser.isSet(width) && !parser.isSet(height) && info.nativeSize > 0)
@@ -122,6 +134,8 @@ int runMemtest(Context& ctx, const QStringList& args) {
     }
     ctx.out << "device: " << report->device << ", weights " << mib(report->weightBytes) << " MiB, "
             << QString::number(report->itPerSec, 'f', 2) << " it/s\n";
+    if (!report->budget.isEmpty())
+        ctx.out << report->budget << "\n";
     if (!report->plan.isEmpty())
         ctx.out << "plan: " << report->plan << "\n";
     if (report->rows.first().memory.cuda == false)

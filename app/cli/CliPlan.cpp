@@ -1,6 +1,7 @@
 // twistedpic-cli plan: where each component of a model would live for one request within a VRAM
 // budget, and the predicted peak, from the safetensors headers alone (no weights are loaded).
 #include "app/cli/Cli.h"
+#include "app/cli/CliOllamaVram.h"
 #include "core/common/Bytes.h"
 #include "core/common/Paths.h"
 #include "core/gpu/ModelProfile.h"
@@ -9,44 +10,19 @@
 #include "core/gpu/SystemVramSource.h"
 #include "core/gpu/VramBudget.h"
 #include "core/io/ModelCatalogue.h"
-#include "core/services/OllamaClient.h"
 #include "core/settings/Settings.h"
 
 #include <torch/version.h>
 
-#include <QEventLoop>
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QTimer>
 
 namespace tp::cli {
 namespace {
 
 QString bytes(qint64 b) {
     return formatBytes(b, QLocale::c(), 1);
-}
-
-// /api/ps, waiting at most `timeoutMs`; empty when Ollama does not answer.
-QVector<gpu::OllamaVram> loadedOllamaModels(const QString& url, int timeoutMs, QString* note) {
-    QVector<gpu::OllamaVram> out;
-    services::OllamaClient client{QUrl(url)};
-    client.setShortTimeoutMs(timeoutMs);
-    QEventLoop loop;
-    bool done = false;
-    client.loadedModels([&](Result<QVector<services::OllamaLoadedModel>> r) {
-        if (r) {
-            for (const services::OllamaLoadedModel& m : *r)
-                out.push_back({m.name, m.size, m.sizeVram});
-        } else {
-            *note = QStringLiteral("Ollama (%1) did not answer: %2").arg(url, r.error());
-        }
-        done = true;
-        loop.quit();
-    });
-    if (!done)
-        loop.exec();
-    return out;
 }
 
 int runPlan(Context& ctx, const QStringList& args) {
@@ -211,7 +187,7 @@ int runPlan(Context& ctx, const QStringList& args) {
         }
         if (setting->mode == gpu::BudgetSetting::Mode::Auto && bi.deviceFreeBytes >= 0) {
             QString note;
-            bi.ollama = loadedOllamaModels(s.ollamaUrl(), 1500, &note);
+            bi.ollama = ollamaVramNow(s, &note);
             if (!note.isEmpty() && ctx.verbose)
                 ctx.err << note << "\n";
         }

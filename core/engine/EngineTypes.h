@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/gpu/MemoryTypes.h"
+#include "core/gpu/VramBudget.h"
 #include "core/io/ModelFamily.h"
 
 #include <QImage>
@@ -47,6 +48,12 @@ struct GenerationRequest {
     // VRAM budget for this run: "auto", "all" or a size (gpu::parseBudget, core/gpu/VramBudget.h);
     // empty: the policy's (the setting gpu/vramBudget).
     QString vramBudget;
+    // The Ollama models' memory as GET /api/ps listed it just before the request was submitted
+    // (the generation coordinator fills it): an "auto" budget leaves them the VRAM they still miss
+    // plus the margin. Not known (Ollama down, no answer in time, a CPU run): the budget leaves
+    // only the reserve, as the device's free memory already excludes what they hold.
+    QVector<gpu::OllamaVram> ollamaVram;
+    bool ollamaVramKnown = false;
     QString outputDir; // where the PNG + JSON sidecar go; empty = don't write files
     // Progress carries a latent preview (at most ~5 a second: each one waits for the GPU and copies the
     // latents back); off where nothing shows it (the CLI), so the denoising loop never waits.

@@ -356,6 +356,7 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
     c.budget = request.vramBudget.isEmpty() ? m_policy.vramBudget : request.vramBudget;
     c.reserveBytes = m_policy.vramReserveBytes;
     c.ollamaMarginBytes = m_policy.ollamaMarginBytes;
+    c.ollama = request.ollamaVram;
     // Before the model loads (it may load straight into the plan): the device as it is now, with
     // what this process holds (a model loaded earlier) counted as ours.
     if (device.device.is_cuda())

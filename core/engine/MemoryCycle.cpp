@@ -53,12 +53,15 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
     plan.steps = o.steps;
     plan.guidance = p.guidance;
     plan.budget = o.vramBudget.isEmpty() ? QStringLiteral("auto") : o.vramBudget;
+    plan.reserveBytes = o.vramReserveBytes;
+    plan.ollamaMarginBytes = o.ollamaMarginBytes;
+    plan.ollama = o.ollama;
     gpu::startCuda(index); // a reading of the device before anything loads
     plan.snapshot = memory.snapshot();
     gpu::PlanMemory learned;
     if (Status s = learned.load(); !s)
         spdlog::warn("plan memory: {}", s.error().toStdString());
-    Result<std::optional<gpu::Plan>> made = makePlan(plan, learned);
+    Result<std::optional<gpu::Plan>> made = makePlan(plan, learned, &report.budget);
     if (!made)
         return R::fail(made.error());
     if (device->device.is_cuda())

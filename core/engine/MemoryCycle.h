@@ -2,6 +2,7 @@
 
 #include "core/common/Result.h"
 #include "core/gpu/MemoryTypes.h"
+#include "core/gpu/VramBudget.h"
 
 #include <QString>
 #include <QVector>
@@ -19,6 +20,9 @@ struct MemoryCycleOptions {
     QString device = QStringLiteral("auto");
     QString precision = QStringLiteral("auto");
     QString vramBudget = QStringLiteral("auto"); // "auto", "all" or a size (gpu::parseBudget)
+    qint64 vramReserveBytes = 2048LL << 20;      // gpu/vramReserveMiB (auto)
+    qint64 ollamaMarginBytes = 512LL << 20;      // services/makeRoomMarginMiB (auto)
+    QVector<gpu::OllamaVram> ollama;             // Ollama's loaded models (/api/ps), for auto
     QString prompt = QStringLiteral("a red circle on a blue background");
     QString sampler = QStringLiteral("euler");
     int width = 512;
@@ -41,7 +45,8 @@ struct MemoryCycleReport {
     qint64 weightBytes = 0;
     double itPerSec = 0;
     qint64 peakAllocatedBytes = -1;
-    QString plan; // the placement plan within the VRAM budget (gpu::Plan::summary()); empty: none
+    QString plan;   // the placement plan within the VRAM budget (gpu::Plan::summary()); empty: none
+    QString budget; // how the budget was reached (gpu::VramBudget::explanation); empty: no device reading
     QVector<MemoryCycleRow> rows;
 };
 

@@ -4,6 +4,7 @@
 #include "core/common/Log.h"
 #include "core/engine/Engine.h"
 #include "core/engine/RequestLimits.h"
+#include "core/services/ServiceStatus.h"
 #include "core/services/VramEstimate.h"
 
 #include <QFileInfo>
@@ -241,7 +242,7 @@ void GenerationCoordinator::makeRoomThenSubmit() {
     // A fresh reading, not the graph's last sample: the decision is about now.
     const qint64 freeBytes = m_job.makeRoom && device >= 0 && m_freeBytes ? m_freeBytes(device) : -1;
     if (freeBytes < 0 || m_coTenancy->isBusy())
-        return submit();
+        return readOllamaThenSubmit();
     services::GenerationShape shape;
     shape.weightsBytes = m_weightBytes;
     shape.width = r.width;
@@ -267,14 +268,92 @@ void GenerationCoordinator::makeRoomThenSubmit() {
             return self->endBeforeEngine(true, QStringLiteral("Cancelled."));
         if (!report.ok && !report.error.isEmpty())
             Q_EMIT self->notice(report.error);
+        self->m_ollamaSeenValid = false; // Ollama may have unloaded models: ask again
         QMetaObject::invokeMethod(
             self.data(),
             [self, serial] {
                 if (self && serial == self->m_jobSerial && self->m_stage == Stage::MakingRoom)
-                    self->submit();
+                    self->readOllamaThenSubmit();
             },
             Qt::QueuedConnection);
     });
+}
+
+void GenerationCoordinator::noteOllamaStatus(const services::OllamaStatus& status) {
+    // A round that could not read /api/ps (or of another URL, before a settings change reached
+    // the poller) says nothing about the models loaded now.
+    if (!status.checked || !status.up || !status.loadedError.isEmpty() || !m_ollama ||
+        status.url != m_ollama->baseUrl().toString()) {
+        m_ollamaSeenValid = false;
+        return;
+    }
+    m_ollamaSeen = services::toOllamaVram(status.loaded);
+    m_ollamaSeenValid = true;
+    m_ollamaSeenAge.start();
+}
+
+void GenerationCoordinator::setOllamaVramTimings(int maxAgeMs, int timeoutMs) {
+    m_ollamaVramMaxAgeMs = maxAgeMs;
+    m_ollamaVramTimeoutMs = timeoutMs;
+}
+
+namespace {
+// Whether the engine may plan this request within an "auto" budget (empty: the policy's, which
+// may be auto). A budget that does not parse is the engine's to refuse.
+bool mayBudgetAuto(const engine::GenerationRequest& r) {
+    if (r.device == QLatin1String("cpu"))
+        return false;
+    if (r.vramBudget.trimmed().isEmpty())
+        return true;
+    const Result<gpu::BudgetSetting> b = gpu::parseBudget(r.vramBudget);
+    return b && b->mode == gpu::BudgetSetting::Mode::Auto;
+}
+
+QString ollamaText(const QVector<gpu::OllamaVram>& models) {
+    QStringList parts;
+    for (const gpu::OllamaVram& m : models)
+        parts << QStringLiteral("%1 %2 MiB (%3 MiB on the GPU)")
+                     .arg(m.name)
+                     .arg(m.sizeBytes >> 20)
+                     .arg(m.vramBytes >> 20);
+    return parts.isEmpty() ? QStringLiteral("none loaded") : parts.join(QStringLiteral(", "));
+}
+} // namespace
+
+void GenerationCoordinator::readOllamaThenSubmit() {
+    engine::GenerationRequest& r = m_job.request;
+    r.ollamaVram.clear();
+    r.ollamaVramKnown = false;
+    if (!m_ollama || !mayBudgetAuto(r))
+        return submit();
+    if (m_ollamaSeenValid && m_ollamaSeenAge.elapsed() <= m_ollamaVramMaxAgeMs) {
+        r.ollamaVram = m_ollamaSeen;
+        r.ollamaVramKnown = true;
+        spdlog::debug("VRAM budget: Ollama's models as seen {} ms ago: {}", m_ollamaSeenAge.elapsed(),
+                      ollamaText(r.ollamaVram));
+        return submit();
+    }
+    const quint64 serial = m_jobSerial;
+    QPointer<GenerationCoordinator> self(this);
+    m_ollamaVramRequest = m_ollama->loadedModels(
+        [self, serial](const Result<QVector<services::OllamaLoadedModel>>& loaded) {
+            if (!self || serial != self->m_jobSerial || self->m_stage != Stage::MakingRoom)
+                return;
+            engine::GenerationRequest& req = self->m_job.request;
+            if (loaded) {
+                req.ollamaVram = services::toOllamaVram(*loaded);
+                req.ollamaVramKnown = true;
+                self->m_ollamaSeen = req.ollamaVram;
+                self->m_ollamaSeenValid = true;
+                self->m_ollamaSeenAge.start();
+                spdlog::debug("VRAM budget: Ollama's models: {}", ollamaText(req.ollamaVram));
+            } else {
+                self->m_ollamaSeenValid = false;
+                spdlog::debug("VRAM budget without Ollama's models (the reserve alone): {}", loaded.error());
+            }
+            self->submit();
+        },
+        m_ollamaVramTimeoutMs);
 }
 
 void GenerationCoordinator::submit() {
@@ -306,7 +385,10 @@ void GenerationCoordinator::cancel() {
     case Stage::Reviewing:
         return endBeforeEngine(true, QString());
     case Stage::MakingRoom: // aborts the Ollama request; no more unloads
-        return endBeforeEngine(true, QString(), [this] { m_coTenancy->cancel(); });
+        return endBeforeEngine(true, QString(), [this] {
+            m_coTenancy->cancel();
+            m_ollamaVramRequest.cancel();
+        });
     case Stage::Generating:
         m_engine.cancel(m_job.request.id);
         return;

@@ -4,8 +4,10 @@
 #include "core/engine/EngineTypes.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/services/CoTenancy.h"
+#include "core/services/OllamaVram.h"
 #include "core/services/PromptPipeline.h"
 
+#include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
 
@@ -18,11 +20,13 @@ class Engine;
 namespace tp::services {
 class OllamaClient;
 class TwistedPairClient;
+struct OllamaStatus;
 } // namespace tp::services
 
 // The one generation path of the desktop app and the CLI: prompt pipeline (TwistedPair
 // distortion, Ollama refinement, wrapper) -> "make room" (ask Ollama to unload idle models when
-// the GPU lacks room) -> engine, with one cancel that reaches every stage. Torch-free.
+// the GPU lacks room) -> Ollama's loaded models for the VRAM budget -> engine, with one cancel that
+// reaches every stage. Torch-free.
 namespace tp::generation {
 
 enum class Stage { Idle, Distorting, Refining, Reviewing, MakingRoom, Generating };
@@ -81,6 +85,15 @@ public:
     services::CoTenancy& coTenancy() const { return *m_coTenancy; }
     services::PromptPipeline& promptPipeline() const { return *m_pipeline; }
 
+    // Every request whose VRAM budget may be "auto" (empty or "auto", on a device other than the
+    // CPU) goes to the engine with Ollama's loaded models (GenerationRequest::ollamaVram): the
+    // figures noted here from the app's Services poller when they are at most maxAgeMs old and no
+    // make-room ran since, else a GET /api/ps of its own, at most timeoutMs long, in the
+    // MakingRoom stage (cancel() aborts it). Ollama down or answering garbage: the request goes
+    // without figures (ollamaVramKnown false), logged at debug level.
+    void noteOllamaStatus(const services::OllamaStatus& status);
+    void setOllamaVramTimings(int maxAgeMs, int timeoutMs);
+
 Q_SIGNALS:
     void stageChanged(tp::generation::Stage stage, const QString& detail);
     // Something the user should know that does not stop the job ("the refiner failed; generating
@@ -97,6 +110,7 @@ private:
     void afterPipeline(const services::PromptPipelineResult& result);
     void continueWith(const QString& finalPrompt, const services::PromptPipelineResult& result, bool edited);
     void makeRoomThenSubmit();
+    void readOllamaThenSubmit();
     void submit();
     // Ends the job before the engine; `abort` stops what is in flight (its answer is dropped).
     void endBeforeEngine(bool wasCancelled, const QString& message, const std::function<void()>& abort = {});
@@ -114,6 +128,14 @@ private:
     qint64 m_weightBytes = 0;
     int m_engineDevice = -1; // the CUDA index the engine reported (-1: not yet)
     int m_roomDevice = -1;   // the device the current make-room is for
+
+    // Ollama's loaded models as last seen (noteOllamaStatus or our own GET /api/ps).
+    QVector<gpu::OllamaVram> m_ollamaSeen;
+    bool m_ollamaSeenValid = false;
+    QElapsedTimer m_ollamaSeenAge;
+    services::RequestHandle m_ollamaVramRequest;
+    int m_ollamaVramMaxAgeMs = services::OllamaVramMaxAgeMs;
+    int m_ollamaVramTimeoutMs = services::OllamaVramTimeoutMs;
 };
 
 } // namespace tp::generation

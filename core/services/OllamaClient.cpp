@@ -173,7 +173,11 @@ RequestHandle OllamaClient::installedModels(std::function<void(Result<QVector<Ol
         shortOptions());
 }
 
-RequestHandle OllamaClient::loadedModels(std::function<void(Result<QVector<OllamaLoadedModel>>)> done) {
+RequestHandle OllamaClient::loadedModels(std::function<void(Result<QVector<OllamaLoadedModel>>)> done,
+                                         int timeoutMs) {
+    HttpJson::Options options = shortOptions();
+    if (timeoutMs > 0)
+        options.timeoutMs = timeoutMs;
     return m_http->get(
         QStringLiteral("/api/ps"),
         [done = std::move(done)](const HttpReply& r) {
@@ -181,7 +185,7 @@ RequestHandle OllamaClient::loadedModels(std::function<void(Result<QVector<Ollam
                 return done(Result<QVector<OllamaLoadedModel>>::fail(r.error));
             done(parseLoaded(r.json));
         },
-        shortOptions());
+        options);
 }
 
 QJsonObject OllamaClient::generateBody(const QString& model, const QString& prompt,

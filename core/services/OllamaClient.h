@@ -98,8 +98,9 @@ public:
     RequestHandle version(std::function<void(Result<QString>)> done);
     // GET /api/tags.
     RequestHandle installedModels(std::function<void(Result<QVector<OllamaModel>>)> done);
-    // GET /api/ps.
-    RequestHandle loadedModels(std::function<void(Result<QVector<OllamaLoadedModel>>)> done);
+    // GET /api/ps, within `timeoutMs` (0: shortTimeoutMs).
+    RequestHandle loadedModels(std::function<void(Result<QVector<OllamaLoadedModel>>)> done,
+                               int timeoutMs = 0);
     // POST /api/generate with "stream": false.
     RequestHandle generate(const QString& model, const QString& prompt, const GenerateOptions& options,
                            std::function<void(Result<GenerateResult>)> done);

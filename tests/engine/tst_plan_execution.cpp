@@ -71,6 +71,44 @@ private Q_SLOTS:
         QVERIFY(!missing);
     }
 
+    // Issue 16: "auto" leaves free what Ollama's loaded models still miss on the GPU (size −
+    // size_vram, the part the device's free memory still includes) plus the margin, on top of the
+    // reserve. What a model holds on the GPU already is not in the free memory and costs nothing
+    // more. This is what the engine plans with once the request carries /api/ps's figures.
+    void autoBudgetLeavesOllamaItsRoom() {
+        constexpr qint64 GiB = 1LL << 30;
+        constexpr qint64 MiB = 1LL << 20;
+        pipeline::TextToImageParams p;
+        engine::PlanContext c = context(QStringLiteral("sd15-tiny/pipeline"), p, QStringLiteral("auto"));
+        c.reserveBytes = 2 * GiB;
+        c.ollamaMarginBytes = 512 * MiB;
+        QString line;
+        auto budget = [&](const QVector<gpu::OllamaVram>& ollama) -> qint64 {
+            c.ollama = ollama;
+            line.clear();
+            auto made = engine::makePlan(c, m_memory, &line);
+            if (!made || !made->has_value())
+                return -1;
+            return (*made)->budgetBytes;
+        };
+        const qint64 free = 79 * GiB; // scriptedCuda(): 80 GiB, 1 GiB used, nothing of ours
+        const gpu::OllamaVram llama{QStringLiteral("llama3.1:8b"), 10 * GiB, 6 * GiB};
+        const gpu::OllamaVram onGpu{QStringLiteral("mistral:latest"), 5 * GiB, 5 * GiB};
+        const gpu::OllamaVram evicted{QStringLiteral("qwen3:8b"), 7 * GiB, 0};
+
+        QCOMPARE(budget({}), free - 2 * GiB);
+        QVERIFY2(line.contains(QStringLiteral("Ollama 0 (no model loaded)")), qPrintable(line));
+        QCOMPARE(budget({llama}), free - 2 * GiB - 4 * GiB - 512 * MiB);
+        QVERIFY2(line.contains(QStringLiteral("llama3.1:8b needs 4.00 GiB more")), qPrintable(line));
+        QCOMPARE(budget({onGpu}), free - 2 * GiB - 512 * MiB);
+        QCOMPARE(budget({evicted}), free - 2 * GiB - 7 * GiB - 512 * MiB);
+        // The margin once, however many models.
+        QCOMPARE(budget({llama, onGpu, evicted}), free - 2 * GiB - 11 * GiB - 512 * MiB);
+        // A size or "all" does not leave Ollama anything.
+        c.budget = QStringLiteral("8GiB");
+        QCOMPARE(budget({llama}), 8 * GiB);
+    }
+
     void phases() {
         QCOMPARE(engine::phaseOf(pipeline::Stage::Encode), std::optional<gpu::Phase>(gpu::Phase::Encode));
         QCOMPARE(engine::phaseOf(pipeline::Stage::Denoise), std::optional<gpu::Phase>(gpu::Phase::Denoise));

@@ -4,6 +4,7 @@
 #include "core/engine/Engine.h"
 #include "core/generation/GenerationCoordinator.h"
 #include "core/services/OllamaClient.h"
+#include "core/services/ServiceStatus.h"
 #include "core/services/TwistedPairClient.h"
 #include "tests/support/FakeOllamaServer.h"
 #include "tests/support/FakeTwistedPairServer.h"
@@ -13,6 +14,7 @@
 #include <QFileInfo>
 #include <QJsonObject>
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -23,6 +25,8 @@ using namespace tp::generation;
 using namespace tp::test;
 
 namespace {
+
+constexpr qint64 GiB = 1LL << 30;
 
 QString fixtureModel() {
     return QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
@@ -65,6 +69,42 @@ class TestGeneration final : public QObject {
         job.pipeline.tone = QStringLiteral("poetic");
         job.pipeline.gain = 5;
         return job;
+    }
+    // A request the engine may plan within an "auto" budget (on a machine without CUDA the engine
+    // then fails it: what matters here is what the coordinator submitted).
+    static GenerationCoordinator::Job gpuJob() {
+        GenerationCoordinator::Job job;
+        job.request = request();
+        job.request.device = QStringLiteral("cuda:0");
+        return job;
+    }
+    engine::GenerationRequest submittedRequest() const {
+        return m_submitted->first().at(0).value<engine::GenerationRequest>();
+    }
+    int psRequests() const {
+        return int(m_ollamaServer->requestLines().count(QStringLiteral("GET /api/ps")));
+    }
+    // What the app's Services poller passes on after a round.
+    services::OllamaStatus pollerSaw(const QVector<services::OllamaLoadedModel>& loaded) const {
+        services::OllamaStatus s;
+        s.url = m_ollama->baseUrl().toString();
+        s.checked = true;
+        s.up = true;
+        s.loaded = loaded;
+        return s;
+    }
+    static services::OllamaLoadedModel loadedModel(const QString& name, qint64 size, qint64 sizeVram) {
+        services::OllamaLoadedModel m;
+        m.name = name;
+        m.model = name;
+        m.size = size;
+        m.sizeVram = sizeVram;
+        return m;
+    }
+    // The submitted request has run or failed in the engine (so that cleanup() finds it idle).
+    bool engineDone() const {
+        return QTest::qWaitFor([this] { return m_engineFinished->size() + m_engineFailed->size() > 0; },
+                               120000);
     }
     bool engineGotNothing() const {
         return m_submitted->isEmpty() && m_engineFinished->isEmpty() && m_engineFailed->isEmpty() &&
@@ -203,6 +243,188 @@ private Q_SLOTS:
             unloaded =
                 unloaded || (r.path == QLatin1String("/api/generate") && r.body.contains("keep_alive"));
         QVERIFY(unloaded);
+    }
+
+    // Issue 16: an "auto" VRAM budget leaves Ollama's loaded models their room, so the request goes
+    // to the engine with what GET /api/ps listed just before.
+    void requestCarriesOllamasLoadedModels() {
+        m_ollamaServer->setLoaded(
+            {FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 10 * GiB, 6 * GiB),
+             FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 5 * GiB, 5 * GiB)});
+        m_coordinator->start(gpuJob());
+        QTRY_COMPARE_WITH_TIMEOUT(m_submitted->size(), 1, 5000);
+        const engine::GenerationRequest r = submittedRequest();
+        QVERIFY(r.ollamaVramKnown);
+        QCOMPARE(r.ollamaVram.size(), 2);
+        QCOMPARE(r.ollamaVram[0].name, QStringLiteral("llama3.1:8b"));
+        QCOMPARE(r.ollamaVram[0].sizeBytes, 10 * GiB);
+        QCOMPARE(r.ollamaVram[0].vramBytes, 6 * GiB);
+        QCOMPARE(r.ollamaVram[0].missingBytes(), 4 * GiB);
+        QCOMPARE(r.ollamaVram[1].name, QStringLiteral("mistral:latest"));
+        QCOMPARE(r.ollamaVram[1].missingBytes(), 0);
+        QCOMPARE(psRequests(), 1);
+        QVERIFY(engineDone());
+        QVERIFY(m_failed->isEmpty());
+    }
+
+    // Ollama not running, answering garbage or an error, or not answering in time: the request
+    // goes without figures (the budget leaves the reserve alone, as before), and is not held up.
+    void noFiguresWhenOllamaFails_data() {
+        QTest::addColumn<QString>("how");
+        QTest::newRow("down") << QStringLiteral("down");
+        QTest::newRow("garbage") << QStringLiteral("garbage");
+        QTest::newRow("http 500") << QStringLiteral("500");
+        QTest::newRow("no models list") << QStringLiteral("shape");
+        QTest::newRow("silent") << QStringLiteral("never");
+    }
+    void noFiguresWhenOllamaFails() {
+        QFETCH(QString, how);
+        m_ollamaServer->setLoaded(
+            {FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 10 * GiB, 6 * GiB)});
+        const QString ps = QStringLiteral("/api/ps");
+        if (how == QLatin1String("down")) {
+            QTcpServer dead;
+            QVERIFY(dead.listen(QHostAddress::LocalHost, 0));
+            const quint16 port = dead.serverPort();
+            dead.close();
+            m_ollama->setBaseUrl(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(port)));
+        } else if (how == QLatin1String("garbage")) {
+            m_ollamaServer->script(QStringLiteral("GET"), ps, FakeResponse::garbage());
+        } else if (how == QLatin1String("500")) {
+            m_ollamaServer->script(
+                QStringLiteral("GET"), ps,
+                FakeResponse::json(QJsonObject{{QStringLiteral("error"), QStringLiteral("boom")}}, 500));
+        } else if (how == QLatin1String("shape")) {
+            m_ollamaServer->script(QStringLiteral("GET"), ps,
+                                   FakeResponse::json(QJsonObject{{QStringLiteral("models"), 3}}));
+        } else {
+            m_ollamaServer->script(QStringLiteral("GET"), ps, FakeResponse::never());
+        }
+        m_coordinator->setOllamaVramTimings(10000, 300);
+        QElapsedTimer t;
+        t.start();
+        m_coordinator->start(gpuJob());
+        QTRY_COMPARE_WITH_TIMEOUT(m_submitted->size(), 1, 5000);
+        const qint64 ms = t.elapsed();
+        const engine::GenerationRequest r = submittedRequest();
+        QVERIFY(!r.ollamaVramKnown);
+        QVERIFY(r.ollamaVram.isEmpty());
+        QVERIFY2(ms < 2000, qPrintable(QString::number(ms))); // the silent one: the 300 ms limit
+        if (how == QLatin1String("never"))
+            QVERIFY2(ms >= 300, qPrintable(QString::number(ms)));
+        if (how != QLatin1String("down"))
+            QCOMPARE(psRequests(), 1);
+        QVERIFY(engineDone());
+        QVERIFY(m_failed->isEmpty());
+        QVERIFY(m_notice->isEmpty());
+    }
+
+    // The app polls Ollama every few seconds: a recent round's figures go with the request, and
+    // /api/ps is not asked again.
+    void recentFiguresOfThePollerAreUsed() {
+        m_ollamaServer->setLoaded({}); // what /api/ps would say: must not be asked
+        m_coordinator->noteOllamaStatus(
+            pollerSaw({loadedModel(QStringLiteral("mistral:latest"), 5 * GiB, 3 * GiB)}));
+        m_coordinator->start(gpuJob());
+        QTRY_COMPARE_WITH_TIMEOUT(m_submitted->size(), 1, 5000);
+        const engine::GenerationRequest r = submittedRequest();
+        QVERIFY(r.ollamaVramKnown);
+        QCOMPARE(r.ollamaVram.size(), 1);
+        QCOMPARE(r.ollamaVram[0].name, QStringLiteral("mistral:latest"));
+        QCOMPARE(r.ollamaVram[0].sizeBytes, 5 * GiB);
+        QCOMPARE(r.ollamaVram[0].vramBytes, 3 * GiB);
+        QCOMPARE(psRequests(), 0);
+        QVERIFY(engineDone());
+    }
+
+    // Figures too old, from a round that could not read /api/ps, or of another Ollama URL: asked anew.
+    void staleFiguresOfThePollerAreNot_data() {
+        QTest::addColumn<QString>("why");
+        QTest::newRow("too old") << QStringLiteral("old");
+        QTest::newRow("round failed") << QStringLiteral("failed");
+        QTest::newRow("other url") << QStringLiteral("url");
+    }
+    void staleFiguresOfThePollerAreNot() {
+        QFETCH(QString, why);
+        m_ollamaServer->setLoaded(
+            {FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 10 * GiB, 6 * GiB)});
+        services::OllamaStatus seen =
+            pollerSaw({loadedModel(QStringLiteral("mistral:latest"), 5 * GiB, 3 * GiB)});
+        if (why == QLatin1String("old")) {
+            m_coordinator->setOllamaVramTimings(50, 1500);
+            m_coordinator->noteOllamaStatus(seen);
+            QTest::qWait(150);
+        } else if (why == QLatin1String("failed")) {
+            m_coordinator->noteOllamaStatus(seen);
+            services::OllamaStatus failed = pollerSaw({});
+            failed.loadedError = QStringLiteral("Ollama at … did not answer GET /api/ps within 5 s");
+            m_coordinator->noteOllamaStatus(failed);
+        } else {
+            seen.url = QStringLiteral("http://127.0.0.1:1");
+            m_coordinator->noteOllamaStatus(seen);
+        }
+        m_coordinator->start(gpuJob());
+        QTRY_COMPARE_WITH_TIMEOUT(m_submitted->size(), 1, 5000);
+        const engine::GenerationRequest r = submittedRequest();
+        QVERIFY(r.ollamaVramKnown);
+        QCOMPARE(r.ollamaVram.size(), 1);
+        QCOMPARE(r.ollamaVram[0].name, QStringLiteral("llama3.1:8b"));
+        QCOMPARE(psRequests(), 1);
+        QVERIFY(engineDone());
+    }
+
+    // Only an "auto" budget uses the figures: a size, "all" or a CPU run do not ask Ollama.
+    void noReadWithoutAnAutoBudget_data() {
+        QTest::addColumn<QString>("budget");
+        QTest::addColumn<QString>("device");
+        QTest::newRow("size") << QStringLiteral("8GiB") << QStringLiteral("cuda:0");
+        QTest::newRow("all") << QStringLiteral("all") << QStringLiteral("cuda:0");
+        QTest::newRow("cpu") << QString() << QStringLiteral("cpu");
+    }
+    void noReadWithoutAnAutoBudget() {
+        QFETCH(QString, budget);
+        QFETCH(QString, device);
+        m_ollamaServer->setLoaded(
+            {FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 10 * GiB, 6 * GiB)});
+        GenerationCoordinator::Job job = gpuJob();
+        job.request.vramBudget = budget;
+        job.request.device = device;
+        m_coordinator->start(job);
+        QTRY_COMPARE_WITH_TIMEOUT(m_submitted->size(), 1, 5000);
+        QVERIFY(!submittedRequest().ollamaVramKnown);
+        QVERIFY(submittedRequest().ollamaVram.isEmpty());
+        QCOMPARE(psRequests(), 0);
+        QVERIFY(engineDone());
+    }
+
+    // After make room has unloaded a model, the poller's figures (which list it) are out of date:
+    // the request carries /api/ps as it is after the unload.
+    void makeRoomReadsOllamaAgain() {
+        m_freeBytes = 64LL << 20;
+        m_ollamaServer->setLoaded(
+            {FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 5 * GiB, 5 * GiB)});
+        m_coordinator->noteOllamaStatus(
+            pollerSaw({loadedModel(QStringLiteral("mistral:latest"), 5 * GiB, 5 * GiB)}));
+        GenerationCoordinator::Job job = gpuJob();
+        job.makeRoom = true;
+        m_coordinator->start(job);
+        QTRY_COMPARE_WITH_TIMEOUT(m_submitted->size(), 1, 5000);
+        const engine::GenerationRequest r = submittedRequest();
+        QVERIFY(m_ollamaServer->loaded().isEmpty()); // make room unloaded it
+        QVERIFY(r.ollamaVramKnown);
+        QVERIFY(r.ollamaVram.isEmpty());
+        QVERIFY(engineDone());
+    }
+
+    void cancelWhileReadingOllama() {
+        m_ollamaServer->script(QStringLiteral("GET"), QStringLiteral("/api/ps"), FakeResponse::never());
+        const quint64 id = m_coordinator->start(gpuJob());
+        const qint64 ms = cancelWhenRequested(*m_ollamaServer, QStringLiteral("/api/ps"), id);
+        QVERIFY2(ms >= 0 && ms < 1000, qPrintable(QString::number(ms)));
+        QTRY_COMPARE_WITH_TIMEOUT(m_ollamaServer->openConnections(), 0, 1000); // the request was aborted
+        QTest::qWait(300);
+        QVERIFY(engineGotNothing());
+        QVERIFY(m_failed->isEmpty());
     }
 
     // As the original: a failing refiner does not stop the image; the distorted text is used.

@@ -265,6 +265,35 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(QStringLiteral("leave out --distort")), qPrintable(r.err));
         QVERIFY(!QDir(m_dir.filePath(QStringLiteral("none"))).exists());
     }
+
+    // Issue 16: `plan` (and `memtest`, through the same helper) leave Ollama's loaded models what
+    // they still miss on the GPU plus the margin; with Ollama answering garbage, the reserve alone.
+    void planLeavesOllamaItsRoom() {
+        const QStringList args{QStringLiteral("plan"),
+                               QStringLiteral("--model"),
+                               QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"),
+                               QStringLiteral("--free"),
+                               QStringLiteral("20GiB"),
+                               QStringLiteral("--budget"),
+                               QStringLiteral("auto")};
+        // init(): mistral 4.78 GiB all on the GPU, llama3.1:8b 10 GiB with 6.2 GiB on the GPU.
+        CliRun r = cli(args);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("budget 13.70 GiB (auto) = usable 20.00 GiB")),
+                 qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("− Ollama 4.30 GiB (mistral:latest on the GPU, llama3.1:8b "
+                                               "needs 3.80 GiB more; margin 512 MiB) − reserve 2.00 GiB")),
+                 qPrintable(r.out));
+        QVERIFY(m_ollama->requestLines().contains(QStringLiteral("GET /api/ps")));
+
+        m_ollama->script(QStringLiteral("GET"), QStringLiteral("/api/ps"), FakeResponse::garbage());
+        r = cli(args);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("budget 18.00 GiB (auto) = usable 20.00 GiB")),
+                 qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("− Ollama 0 (no model loaded) − reserve 2.00 GiB")),
+                 qPrintable(r.out));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestServicesCli)

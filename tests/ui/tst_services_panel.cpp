@@ -3,7 +3,9 @@
 // model is pushed onto the CPU while we hold GPU memory (scripted VRAM) it says so, and "Give the
 // GPU back to Ollama" runs our cleanup first and then asks Ollama to unload that model.
 #include "core/engine/Engine.h"
+#include "core/generation/GenerationCoordinator.h"
 #include "core/gpu/VramMonitor.h"
+#include "core/services/ServiceStatus.h"
 #include "core/settings/Settings.h"
 #include "tests/support/FakeOllamaServer.h"
 #include "tests/support/FakeTwistedPairServer.h"
@@ -50,6 +52,18 @@ class TestServicesPanel final : public QObject {
     Q_OBJECT
 
     QTemporaryDir m_dir;
+
+    // Generations of the tiny fixture model, 64x64 in 2 steps, into m_dir/outDir, with this Ollama.
+    QVariantMap fixtureGeneration(const QUrl& ollama, const QString& outDir) const {
+        const QString model = QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
+        return {{keys::OllamaUrl, ollama.toString()},
+                {keys::OutputDirectory, m_dir.filePath(outDir)},
+                {keys::ModelSearchPaths, QStringList{model}},
+                {keys::DefaultModel, model},
+                {keys::Width, 64},
+                {keys::Height, 64},
+                {keys::Steps, 2}};
+    }
 
 private Q_SLOTS:
     void showsServicesAndGivesTheGpuBack() {
@@ -123,21 +137,13 @@ private Q_SLOTS:
         test::FakeTwistedPairServer twistedPair;
         QVERIFY(twistedPair.listen());
         Settings settings(m_dir.filePath(QStringLiteral("distort.conf")));
-        const QString model = QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline");
-        QVERIFY(settings
-                    .setMany({{keys::OllamaUrl, ollama.url().toString()},
-                              {keys::TwistedPairUrl, twistedPair.url().toString()},
-                              {keys::OutputDirectory, m_dir.filePath(QStringLiteral("distorted"))},
-                              {keys::ModelSearchPaths, QStringList{model}},
-                              {keys::DefaultModel, model},
-                              {keys::Device, QStringLiteral("cpu")},
-                              {keys::Width, 64},
-                              {keys::Height, 64},
-                              {keys::Steps, 2},
-                              {keys::DistortEnabled, true},
-                              {keys::DistortMode, QStringLiteral("invert_er")},
-                              {keys::DistortTone, QStringLiteral("poetic")}})
-                    .isOk());
+        QVariantMap values = fixtureGeneration(ollama.url(), QStringLiteral("distorted"));
+        values.insert(keys::TwistedPairUrl, twistedPair.url().toString());
+        values.insert(keys::Device, QStringLiteral("cpu"));
+        values.insert(keys::DistortEnabled, true);
+        values.insert(keys::DistortMode, QStringLiteral("invert_er"));
+        values.insert(keys::DistortTone, QStringLiteral("poetic"));
+        QVERIFY(settings.setMany(values).isOk());
         engine::Engine engine;
         QSignalSpy finished(&engine, &engine::Engine::finished);
         gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{
@@ -187,6 +193,52 @@ private Q_SLOTS:
         dialog->reject();
         QTRY_VERIFY(!window.isBusy());
         QCOMPARE(finished.size(), 1);
+    }
+
+    // Issue 16: the panel's last look at Ollama (at most 10 s old) goes with the next generation,
+    // for its VRAM budget, without asking /api/ps again.
+    void generationCarriesWhatThePanelSaw() {
+        test::FakeOllamaServer ollama;
+        QVERIFY(ollama.listen());
+        ollama.setLoaded(
+            {test::FakeOllamaServer::psEntry(QStringLiteral("llama3.1:8b"), 4400 * MiBytes, 1700 * MiBytes)});
+        Settings settings(m_dir.filePath(QStringLiteral("budget.conf")));
+        QVariantMap values = fixtureGeneration(ollama.url(), QStringLiteral("budget"));
+        values.insert(keys::TwistedPairUrl, QStringLiteral("http://127.0.0.1:9"));
+        values.insert(keys::Device, QStringLiteral("auto")); // not the CPU: the budget may be auto
+        values.insert(keys::DistortEnabled, false);
+        QVERIFY(settings.setMany(values).isOk());
+        engine::Engine engine;
+        QSignalSpy finished(&engine, &engine::Engine::finished);
+        gpu::VramMonitor monitor(std::make_unique<test::ScriptedVramSource>(QVector<gpu::VramSample>{
+            test::ScriptedVramSource::noGpuSample(QStringLiteral("no NVIDIA driver"))}));
+        ui::MainWindow window(settings);
+        ui::AppWiring wiring(settings, engine, monitor, window);
+        QSignalSpy submitted(&wiring.coordinator(), &generation::GenerationCoordinator::submitted);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QTRY_VERIFY_WITH_TIMEOUT(window.servicesPanel()->loadedModelsView()->topLevelItemCount() == 1, 10000);
+        // No more rounds: what the panel saw is what the generation must carry, though Ollama
+        // has moved on since.
+        wiring.servicesPoller().stop();
+        QTRY_VERIFY(!wiring.servicesPoller().isRefreshing());
+        ollama.setLoaded(
+            {test::FakeOllamaServer::psEntry(QStringLiteral("mistral:latest"), 5 * GiBytes, 5 * GiBytes)});
+        ollama.clearRequests();
+
+        window.form()->promptEdit()->setPlainText(QStringLiteral("a lighthouse"));
+        QTest::mouseClick(window.form()->generateButton(), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(submitted.size(), 1, 15000);
+        const auto request = submitted.first().at(0).value<engine::GenerationRequest>();
+        QVERIFY(request.ollamaVramKnown);
+        QCOMPARE(request.ollamaVram.size(), 1);
+        QCOMPARE(request.ollamaVram[0].name, QStringLiteral("llama3.1:8b"));
+        QCOMPARE(request.ollamaVram[0].sizeBytes, 4400 * MiBytes);
+        QCOMPARE(request.ollamaVram[0].vramBytes, 1700 * MiBytes);
+        QVERIFY2(!ollama.requestLines().contains(QStringLiteral("GET /api/ps")),
+                 qPrintable(ollama.requestLines().join(QLatin1Char(' '))));
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 1, 60000);
+        QTRY_VERIFY(!window.isBusy());
     }
 
     void serviceDownIsSaidPlainly() {
