@@ -106,7 +106,7 @@ void AppWiring::applyPolicy() {
 void AppWiring::onSettingChanged(const QString& key) {
     if (key == keys::CleanupAfterGeneration || key == keys::UnloadAfterGeneration ||
         key == keys::IdleUnloadMinutes || key == keys::VramBudget || key == keys::VramReserveMiB ||
-        key == keys::MakeRoomMarginMiB) {
+        key == keys::MakeRoomMarginMiB || key == keys::CudaGraphs) {
         applyPolicy();
     } else if (key == keys::ModelSearchPaths) {
         m_engine.setModelSources(m_settings.modelSearchPaths(), paths::bundledModelDirs());
