@@ -125,6 +125,7 @@ GenerationRun BenchModel::generate(int width, int height, int steps, int batch, 
 }
 
 double BenchModel::cleanup() {
+    d->model->releaseGraphs(); // as the engine's cleanup does: their pool is cached memory too
     return d->memory.cleanup().durationMs;
 }
 double BenchModel::unload() {

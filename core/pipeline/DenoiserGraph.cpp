@@ -14,6 +14,7 @@
 #include <ATen/Context.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -103,17 +104,15 @@ struct DenoiserGraphs::Cuda {
     // point at, and a graph's reset drops the workspace of its capture stream (libtorch 2.x); on a
     // stream from libtorch's shared pool that could be the workspace of another model's graphs.
     cudaStream_t stream = nullptr;
-    int device = -1;
+    int device = -1; // the stream's
     // The pool every graph shares (one step's working memory, not one per shape). A new one after
     // the graphs were dropped: the allocator refuses a pool id whose pool it is still releasing.
     std::optional<c10::cuda::MempoolId_t> pool;
     bool holdsWorkspaces = false;
 
     ~Cuda() {
-        if (stream) {
-            const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device));
-            (void)cudaStreamDestroy(stream);
-        }
+        if (stream)
+            (void)cudaStreamDestroy(stream); // no device guard: this may run late, and must not throw
         if (holdsWorkspaces)
             gpu::releaseCublasWorkspaces();
     }
@@ -279,6 +278,10 @@ DenoiserGraphs::Entry* DenoiserGraphs::capture(const Key& key, const at::Tensor&
     const auto index = static_cast<c10::DeviceIndex>(m_device);
     const at::Device device(at::kCUDA, index);
     const c10::cuda::CUDAGuard deviceGuard(index);
+    if (m_cuda->stream && m_cuda->device != m_device) { // the model went to another GPU
+        (void)cudaStreamDestroy(m_cuda->stream);
+        m_cuda->stream = nullptr;
+    }
     if (!m_cuda->stream) {
         C10_CUDA_CHECK(cudaStreamCreateWithFlags(&m_cuda->stream, cudaStreamNonBlocking));
         m_cuda->device = m_device;
@@ -337,6 +340,7 @@ DenoiserGraphs::Entry* DenoiserGraphs::capture(const Key& key, const at::Tensor&
             if (cudaStreamEndCapture(m_cuda->stream, &abandoned) == cudaSuccess && abandoned)
                 (void)cudaGraphDestroy(abandoned);
         }
+        (void)cudaStreamSynchronize(m_cuda->stream); // a warm-up that threw may have queued work
         (void)cudaGetLastError();
         e->output = at::Tensor();
         e.reset();

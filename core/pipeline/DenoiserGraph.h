@@ -115,8 +115,8 @@ private:
     void drop(const char* why);
     void fallBack(const QString& reason);
 
+    std::unique_ptr<Cuda> m_cuda; // the capture stream and the pool (CUDA builds); outlives the graphs
     std::vector<std::unique_ptr<Entry>> m_entries;
-    std::unique_ptr<Cuda> m_cuda; // the capture stream and the pool (CUDA builds)
     std::vector<std::pair<Key, QString>>
         m_failed;               // captures that failed (and why): eager until the weights change
     std::set<QString> m_logged; // reasons already logged
