@@ -242,20 +242,19 @@ DenoiserGraphs::Entry* DenoiserGraphs::find(const Key& key) {
 }
 
 void DenoiserGraphs::drop(const char* why) {
-    if (m_entries.empty())
-        return;
+    if (!m_entries.empty()) {
 #if TP_CUDA_GRAPHS
-    {
         // A replay may still run on the stream; its pool goes back to the allocator next.
         const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(m_device));
         c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(m_device)).synchronize();
-    }
 #endif
-    spdlog::debug("denoiser: dropping {} CUDA graph(s): {}", m_entries.size(), why);
-    m_stats.dropped += static_cast<int>(m_entries.size());
-    m_entries.clear();
-    m_poolBytes = 0;
+        spdlog::debug("denoiser: dropping {} CUDA graph(s): {}", m_entries.size(), why);
+        m_stats.dropped += static_cast<int>(m_entries.size());
+        m_entries.clear();
+        m_poolBytes = 0;
+    }
 #if TP_CUDA_GRAPHS
+    // Also after a capture that failed before any graph was kept: its pool id is spent.
     m_cuda->pool.reset();
     if (m_cuda->holdsWorkspaces) {
         gpu::releaseCublasWorkspaces();
