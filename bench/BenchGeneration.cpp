@@ -41,6 +41,7 @@ struct BenchModelImpl {
     gpu::MemoryManager memory{0};
     pipeline::LoadStats stats;
     int nativeSize = 0;
+    bool cudaGraphs = true;
 };
 
 BenchModel::BenchModel()
@@ -87,6 +88,10 @@ int BenchModel::nativeSize() const {
     return d->nativeSize;
 }
 
+void BenchModel::setCudaGraphs(bool on) {
+    d->cudaGraphs = on;
+}
+
 GenerationRun BenchModel::generate(int width, int height, int steps, int batch, quint64 seed, double guidance,
                                    const QString& sampler) {
     pipeline::TextToImageParams p;
@@ -98,6 +103,7 @@ GenerationRun BenchModel::generate(int width, int height, int steps, int batch, 
     p.height = height;
     p.seed = seed;
     p.count = batch;
+    p.cudaGraphs = d->cudaGraphs;
     gpu::resetPeak(d->memory.device());
     QElapsedTimer t;
     t.start();
@@ -108,6 +114,7 @@ GenerationRun BenchModel::generate(int width, int height, int steps, int batch, 
             throw std::runtime_error(out.error().toStdString());
         run.firstStepMs = out->firstStepMs;
         run.denoiseMs = out->denoiseMs;
+        run.eagerReason = out->eagerReason;
     }
     run.totalMs = double(t.nsecsElapsed()) / 1e6;
     run.itPerSec = run.denoiseMs > 0 ? steps * 1000.0 / run.denoiseMs : 0;
@@ -118,9 +125,11 @@ GenerationRun BenchModel::generate(int width, int height, int steps, int batch, 
 }
 
 double BenchModel::cleanup() {
+    d->model->releaseGraphs(); // as the engine's cleanup does: their pool is cached memory too
     return d->memory.cleanup().durationMs;
 }
 double BenchModel::unload() {
+    d->model->releaseGraphs(); // as the engine does before it moves the weights
     return d->memory.unload(*d->residency).totalMs;
 }
 double BenchModel::reload() {

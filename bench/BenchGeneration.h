@@ -36,6 +36,7 @@ struct GenerationRun {
     double itPerSec = 0;
     qint64 peakAllocatedBytes = -1; // -1: no CUDA
     qint64 deviceUsedBytes = -1;    // right after the run, before any cleanup
+    QString eagerReason;            // why the denoiser ran eagerly, not as a CUDA graph ("": a graph)
 };
 
 struct BenchModelImpl;
@@ -52,6 +53,8 @@ public:
     int cudaDevice() const;
     int nativeSize() const; // the UNet's sample size in pixels
 
+    // CUDA graphs for the denoiser step in the runs that follow (on by default, as the app's setting).
+    void setCudaGraphs(bool on);
     // One text-to-image run with a fresh peak; throws what libtorch throws (OOM among them).
     GenerationRun generate(int size, int steps, int batch, quint64 seed, double guidance = 7.5,
                            const QString& sampler = QStringLiteral("euler")) {

@@ -804,6 +804,18 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
         <translation>Halbe Genauigkeit braucht halb so viel Speicher und ist auf NVIDIA-GPUs am schnellsten.</translation>
     </message>
     <message>
+        <source>&amp;Speed up denoising with CUDA graphs</source>
+        <translation>Entrauschen mit CUDA-Graphen &amp;beschleunigen</translation>
+    </message>
+    <message>
+        <source>Records one denoising step on the GPU and replays it for every step.</source>
+        <translation>Zeichnet einen Entrauschungsschritt auf der GPU auf und spielt ihn für jeden Schritt erneut ab.</translation>
+    </message>
+    <message>
+        <source>The GPU replays a recorded step instead of waiting for hundreds of launches from the CPU: faster, the same images. The recorded step keeps about one step&apos;s working memory reserved; turn it off if GPU memory is very tight.</source>
+        <translation>Die GPU spielt einen aufgezeichneten Schritt ab, statt auf Hunderte von Starts durch die CPU zu warten: schneller, dieselben Bilder. Der aufgezeichnete Schritt hält etwa den Arbeitsspeicher eines Schritts reserviert; schalten Sie es aus, wenn der GPU-Speicher sehr knapp ist.</translation>
+    </message>
+    <message>
         <source>Memory &amp;graph interval:</source>
         <translation>Intervall des Speicher&amp;diagramms:</translation>
     </message>

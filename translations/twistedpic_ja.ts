@@ -804,6 +804,18 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
         <translation>半精度はメモリが半分で済み、NVIDIA GPU では最も高速です。</translation>
     </message>
     <message>
+        <source>&amp;Speed up denoising with CUDA graphs</source>
+        <translation>CUDA グラフでノイズ除去を高速化する(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Records one denoising step on the GPU and replays it for every step.</source>
+        <translation>ノイズ除去の 1 ステップを GPU 上で記録し、各ステップでそれを再生します。</translation>
+    </message>
+    <message>
+        <source>The GPU replays a recorded step instead of waiting for hundreds of launches from the CPU: faster, the same images. The recorded step keeps about one step&apos;s working memory reserved; turn it off if GPU memory is very tight.</source>
+        <translation>CPU からの数百回の起動を待つ代わりに、GPU が記録したステップを再生します。より速く、同じ画像になります。記録したステップは約 1 ステップ分の作業メモリを確保したままにします。GPU メモリが非常に少ない場合はオフにしてください。</translation>
+    </message>
+    <message>
         <source>Memory &amp;graph interval:</source>
         <translation>メモリグラフの間隔(&amp;G):</translation>
     </message>

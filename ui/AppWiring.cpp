@@ -132,7 +132,7 @@ void AppWiring::applyPolicy() {
 void AppWiring::onSettingChanged(const QString& key) {
     if (key == keys::CleanupAfterGeneration || key == keys::UnloadAfterGeneration ||
         key == keys::IdleUnloadMinutes || key == keys::VramBudget || key == keys::VramReserveMiB ||
-        key == keys::MakeRoomMarginMiB) {
+        key == keys::MakeRoomMarginMiB || key == keys::CudaGraphs) {
         applyPolicy();
         // Until the next generation shows its plan, the panel says whether one will be made.
         if (key == keys::VramBudget && !m_window.vramPanel()->hasPlan())

@@ -254,6 +254,13 @@ QWidget* SettingsDialog::buildGpuPage() {
                GpuPage, keys::Precision, m_precision, [this] { return m_precision->currentData(); },
                [this](const QVariant& v) { selectData(m_precision, v.toString()); }),
            m_precisionHelp);
+    m_cudaGraphs = new QCheckBox(page);
+    m_cudaGraphsHelp = explanation(page);
+    addRow(form, nullptr,
+           addField(
+               GpuPage, keys::CudaGraphs, m_cudaGraphs, [this] { return m_cudaGraphs->isChecked(); },
+               [this](const QVariant& v) { m_cudaGraphs->setChecked(v.toBool()); }),
+           m_cudaGraphsHelp);
     m_intervalLabel = new QLabel(page);
     m_interval = new QSpinBox(page);
     m_interval->setRange(100, 10000);
@@ -620,6 +627,12 @@ void SettingsDialog::retranslateUi() {
     m_deviceHelp->setText(tr("Where images are computed. A change takes effect with the next image."));
     m_precisionLabel->setText(tr("&Precision:"));
     m_precisionHelp->setText(tr("Half precision needs half the memory and is fastest on NVIDIA GPUs."));
+    m_cudaGraphs->setText(tr("&Speed up denoising with CUDA graphs"));
+    m_cudaGraphs->setToolTip(tr("Records one denoising step on the GPU and replays it for every step."));
+    m_cudaGraphsHelp->setText(
+        tr("The GPU replays a recorded step instead of waiting for hundreds of launches from the CPU: "
+           "faster, the same images. The recorded step keeps about one step's working memory reserved; "
+           "turn it off if GPU memory is very tight."));
     m_intervalLabel->setText(tr("Memory &graph interval:"));
     m_interval->setSuffix(tr(" ms"));
     m_intervalHelp->setText(tr("How often the GPU memory graph takes a sample."));

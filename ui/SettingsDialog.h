@@ -116,6 +116,8 @@ private:
     QLabel* m_precisionLabel = nullptr;
     QComboBox* m_precision = nullptr;
     QLabel* m_precisionHelp = nullptr;
+    QCheckBox* m_cudaGraphs = nullptr;
+    QLabel* m_cudaGraphsHelp = nullptr;
     QLabel* m_intervalLabel = nullptr;
     QSpinBox* m_interval = nullptr;
     QLabel* m_intervalHelp = nullptr;

@@ -170,12 +170,18 @@ int runGenerate(Context& ctx, const QStringList& args) {
         QStringLiteral("With --vae-tiling: the tile's edge in pixels, a multiple of 32 (default: the "
                        "VAE's sample_size, e.g. 1024 for SDXL, or 512)."),
         QStringLiteral("PX"));
+    const QCommandLineOption cudaGraphs(
+        QStringLiteral("cuda-graphs"),
+        QStringLiteral("on or off: replay each denoising step as a captured CUDA graph (the same images, "
+                       "faster). Default: the setting gpu/cudaGraphs."),
+        QStringLiteral("on|off"),
+        s.value(keys::CudaGraphs).toBool() ? QStringLiteral("on") : QStringLiteral("off"));
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")},
                                    QStringLiteral("No progress bar; print only the written paths."));
-    for (const auto& o :
-         {model,       prompt,   negative,  steps,   cfg,       sampler,     seed,         width, height,
-          count,       clipSkip, output,    device,  precision, distort,     originalSize, crop,  targetSize,
-          textEncoder, vae,      withoutT5, trueCfg, vaeTiling, vaeTileSize, quiet,        budget})
+    for (const auto& o : {model,   prompt,       negative,    steps,      cfg,         sampler,   seed,
+                          width,   height,       count,       clipSkip,   output,      device,    precision,
+                          distort, originalSize, crop,        targetSize, textEncoder, vae,       withoutT5,
+                          trueCfg, vaeTiling,    vaeTileSize, quiet,      budget,      cudaGraphs})
         parser.addOption(o);
     int code = Ok;
     if (!parseCommandLine(
@@ -204,6 +210,11 @@ int runGenerate(Context& ctx, const QStringList& args) {
         return Usage;
     }
     r.vramBudget = parser.value(budget).trimmed();
+    const QString graphs = parser.value(cudaGraphs).trimmed().toLower();
+    if (graphs != QLatin1String("on") && graphs != QLatin1String("off")) {
+        ctx.err << "--cuda-graphs: '" << parser.value(cudaGraphs).left(40) << "' is neither on nor off\n";
+        return Usage;
+    }
     r.withoutT5 = parser.isSet(withoutT5);
     r.vaeTiling = parser.isSet(vaeTiling) || parser.isSet(vaeTileSize);
     if (parser.isSet(vaeTileSize)) {
@@ -406,6 +417,7 @@ int runGenerate(Context& ctx, const QStringList& args) {
                                                   });
     engine::GpuPolicy policy = engine::gpuPolicyFrom(s);
     policy.idleUnloadMinutes = 0; // the process ends after the run
+    policy.cudaGraphs = graphs == QLatin1String("on");
     engine.setPolicy(policy);
     engine.setModelSources(s.modelSearchPaths(), paths::bundledModelDirs());
 

@@ -123,6 +123,7 @@ GpuPolicy gpuPolicyFrom(const Settings& s) {
     policy.vramBudget = s.value(keys::VramBudget).toString();
     policy.vramReserveBytes = s.value(keys::VramReserveMiB).toLongLong() << 20;
     policy.ollamaMarginBytes = s.value(keys::MakeRoomMarginMiB).toLongLong() << 20;
+    policy.cudaGraphs = s.value(keys::CudaGraphs).toBool();
     return policy;
 }
 

@@ -72,6 +72,8 @@ struct GpuPolicy {
     QString vramBudget = QStringLiteral("auto");
     qint64 vramReserveBytes = 2048LL << 20;
     qint64 ollamaMarginBytes = 512LL << 20;
+    // Issue 17: replay the denoiser step as a captured CUDA graph (gpu/cudaGraphs).
+    bool cudaGraphs = true;
 };
 
 // Memory figures of the engine's device (its CUDA index in `device`): gpu::MemorySnapshot.

@@ -262,6 +262,8 @@ void EngineWorker::doCleanup(const QString& why) {
     if (!gpu::cudaAvailable())
         return;
     setState(State::Cleaning, why);
+    if (m_model) // the captured denoiser graphs' memory pool is cache too
+        m_model->releaseGraphs();
     const gpu::CleanupReport r = m_memory.cleanup();
     if (log::verbose())
         spdlog::info("cleanup ({}): {}", why, r.message);
@@ -499,6 +501,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         params.clipSkip = request.clipSkip;
         params.sizeConditioning = request.sizeConditioning;
         params.withoutT5 = request.withoutT5;
+        params.cudaGraphs = m_policy.cudaGraphs;
         m_model->setVaeTiling(request.vaeTiling ? std::make_optional(nn::VaeTiling{request.vaeTileSize})
                                                 : std::nullopt);
         plan = carryOutPlan(request.id, std::move(plan));
@@ -548,6 +551,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
                                                *plan);
                 if (Status saved = m_planMemory.save(); !saved)
                     spdlog::warn("plan memory: {}", saved.error().toStdString());
+                m_model->releaseGraphs();
                 m_memory.cleanup();
                 if (Status s = applyPlan(*m_model, *lower); !s)
                     throw;

@@ -26,6 +26,7 @@
 #include <QDateTime>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -261,6 +262,22 @@ MemorySnapshot snapshot(int device) {
     return s;
 }
 
+namespace {
+std::atomic<int> g_cublasWorkspaceHolds{0};
+} // namespace
+
+void holdCublasWorkspaces() {
+    ++g_cublasWorkspaceHolds;
+}
+
+void releaseCublasWorkspaces() {
+    --g_cublasWorkspaceHolds;
+}
+
+bool cublasWorkspacesHeld() {
+    return g_cublasWorkspaceHolds.load() > 0;
+}
+
 void resetPeak(int device) {
 #if TWISTEDPIC_WITH_CUDA
     if (!cudaAvailable() || !cudaContextActive(device))
@@ -460,8 +477,10 @@ CleanupReport MemoryManager::cleanup() {
     synchronize(m_device);
 #if TORCH_VERSION_MAJOR >= 2
     // cuBLAS keeps a workspace per handle and stream (32 MiB on Hopper; once a 1 GiB segment was
-    // seen kept alive by it): hand it back to the allocator so that emptyCache frees it.
-    at::cuda::clearCublasWorkspaces();
+    // seen kept alive by it): hand it back to the allocator so that emptyCache frees it. Not while a
+    // captured CUDA graph's kernels still use one.
+    if (!cublasWorkspacesHeld())
+        at::cuda::clearCublasWorkspaces();
 #endif
     c10::cuda::CUDACachingAllocator::emptyCache();
 #endif

@@ -40,6 +40,12 @@ void resetPeak(int device);
 // the cap. Starts CUDA on the device when it has not been used yet. Returns the fraction set, or -1
 // without CUDA (a no-op).
 double setAllocatorLimit(int device, qint64 bytes);
+// While a captured CUDA graph lives (pipeline::DenoiserGraphs), its kernels use the cuBLAS workspace of
+// the stream it was captured on: MemoryManager::cleanup() then keeps cuBLAS's workspaces instead of
+// freeing memory a graph still writes to. Counted: one release per hold.
+void holdCublasWorkspaces();
+void releaseCublasWorkspaces();
+bool cublasWorkspacesHeld();
 // c10::OutOfMemoryError (libtorch 2.x, and 1.13's allocator), a c10::Error whose message says
 // "CUDA out of memory" or "CUBLAS_STATUS_ALLOC_FAILED", host allocation failures
 // (std::bad_alloc, DefaultCPUAllocator's "not enough memory" / "can't allocate memory").
@@ -108,8 +114,9 @@ public:
     int device() const { return m_device; }
     MemorySnapshot snapshot() const { return gpu::snapshot(m_device); }
 
-    // Waits for queued GPU work, drops cuBLAS workspaces (libtorch 2.x) and gives the caching
-    // allocator's unused blocks back to the driver. Tensors still referenced stay.
+    // Waits for queued GPU work, drops cuBLAS workspaces (libtorch 2.x; not while CUDA graphs hold
+    // them: holdCublasWorkspaces()) and gives the caching allocator's unused blocks back to the driver.
+    // Tensors still referenced stay.
     CleanupReport cleanup();
     // Copies every CUDA parameter and buffer to its pinned host buffer, makes the module use
     // that buffer, then cleanup() (unless `thenCleanup` is false: the caller cleans up once after

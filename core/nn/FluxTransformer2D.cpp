@@ -244,9 +244,12 @@ at::Tensor unpackLatents(const at::Tensor& packed, int64_t latentHeight, int64_t
 }
 
 at::Tensor latentImageIds(int64_t rows, int64_t cols, const at::TensorOptions& options) {
-    auto ids = at::zeros({rows, cols, 3}, at::TensorOptions(at::kFloat));
-    ids.select(2, 1).add_(at::arange(rows, at::TensorOptions(at::kFloat)).unsqueeze(1));
-    ids.select(2, 2).add_(at::arange(cols, at::TensorOptions(at::kFloat)).unsqueeze(0));
+    // Made on options' device: small integers, exact in float32 everywhere, and no host-to-device
+    // copy per step (one waits for the GPU and cannot be captured in a CUDA graph).
+    const auto f32 = at::TensorOptions(at::kFloat).device(options.device());
+    auto ids = at::zeros({rows, cols, 3}, f32);
+    ids.select(2, 1).add_(at::arange(rows, f32).unsqueeze(1));
+    ids.select(2, 2).add_(at::arange(cols, f32).unsqueeze(0));
     return ids.reshape({rows * cols, 3}).to(options);
 }
 

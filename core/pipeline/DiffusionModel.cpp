@@ -6,6 +6,7 @@
 #include "core/nn/BlockSequence.h"
 #include "core/nn/Layers.h"
 #include "core/nn/T5Encoder.h"
+#include "core/pipeline/DenoiserGraph.h"
 #include "core/pipeline/ModelSource.h"
 
 #include <ATen/core/grad_mode.h>
@@ -105,6 +106,7 @@ DiffusionModel::DiffusionModel(io::ModelFamily family, QString source, DeviceCho
     , m_memory(m_device.device.is_cuda() ? std::max<int>(0, m_device.device.index()) : 0) {}
 
 DiffusionModel::~DiffusionModel() {
+    m_graphs.reset(); // before the weights their kernels point at
     if (m_streamer) {
         if (nn::BlockSequence* blocks = denoiserBlocks())
             blocks->setBlockHooks(nullptr);
@@ -145,6 +147,7 @@ Status DiffusionModel::dropComponent(const QString& name) {
     if (!forgetComponent(name))
         return Status::fail(
             QStringLiteral("%1 models cannot run without their %2.").arg(io::familyName(m_family), name));
+    releaseGraphs();
     m_placements.erase(name); // its residency points at the module
     m_root->unregister_module(name.toStdString());
     m_weightBytes -= it->bytes;
@@ -317,6 +320,16 @@ void DiffusionModel::beforeStage(Stage stage) {
         }
         return true;
     };
+    // Captured denoiser graphs point at the weights: freed before anything moves (issue 17).
+    for (const ModelComponentRef& c : m_components) {
+        const Placement& state = m_placements.at(c.name);
+        const bool in = wanted(c.name, state);
+        if ((state.placement == ComponentPlacement::RunThenRelease && state.onDevice && !in) ||
+            (in && (!state.onDevice || state.residency->residency() == gpu::Residency::PinnedCpu))) {
+            releaseGraphs();
+            break;
+        }
+    }
     // Out first, so that what comes in finds the room.
     bool released = false;
     for (const ModelComponentRef& c : m_components) {
@@ -345,6 +358,7 @@ void DiffusionModel::beforeStage(Stage stage) {
 std::vector<gpu::TransferReport> DiffusionModel::releaseAll() {
     const c10::InferenceMode normalTensors(false); // as beforeStage()
     std::vector<gpu::TransferReport> reports;
+    releaseGraphs();
     if (m_streamer)
         m_streamer->releaseSlots();
     bool released = false;
@@ -365,6 +379,7 @@ std::vector<gpu::TransferReport> DiffusionModel::releaseAll() {
 Status DiffusionModel::settleWeights() {
     if (!m_device.device.is_cuda())
         return Status::ok();
+    releaseGraphs(); // weights may move
     const c10::InferenceMode normalTensors(false); // as beforeStage()
     const at::NoGradGuard noGrad;
     // The streamer's parked blocks stay in its host buffers.
@@ -463,6 +478,7 @@ Status DiffusionModel::setStreaming(const gpu::BlockStreamerOptions& options) {
     nn::BlockSequence* blocks = denoiserBlocks();
     if (!blocks)
         return Status::fail(QStringLiteral("%1's denoiser cannot stream its blocks.").arg(m_source));
+    releaseGraphs();
     if (Status s = stopStreaming(); !s)
         return s;
     const QString denoiser = io::familyTraits(m_family).denoiserComponent;
@@ -482,12 +498,31 @@ Status DiffusionModel::setStreaming(const gpu::BlockStreamerOptions& options) {
 Status DiffusionModel::stopStreaming() {
     if (!m_streamer)
         return Status::ok();
+    releaseGraphs();
     if (Status s = m_streamer->restore(); !s)
         return s;
     if (nn::BlockSequence* blocks = denoiserBlocks())
         blocks->setBlockHooks(nullptr);
     m_streamer.reset();
     return Status::ok();
+}
+
+// ---- CUDA graphs for the denoiser step (issue 17) -----------------------------------------
+
+DenoiserGraphs& DiffusionModel::denoiserGraphs() {
+    if (!m_graphs)
+        m_graphs = std::make_unique<DenoiserGraphs>();
+    return *m_graphs;
+}
+
+void DiffusionModel::releaseGraphs() {
+    if (m_graphs)
+        m_graphs->clear();
+}
+
+torch::nn::Module* DiffusionModel::denoiserModule() const {
+    const ModelComponentRef* c = component(io::familyTraits(m_family).denoiserComponent);
+    return c ? c->module : nullptr;
 }
 
 } // namespace tp::pipeline

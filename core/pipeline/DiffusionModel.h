@@ -39,6 +39,7 @@ struct BlockStreamerOptions;
 
 namespace tp::pipeline {
 
+class DenoiserGraphs;
 class ModelSource;
 
 // What the text encoders give the denoiser, batched along dim 0 like the latents it goes with.
@@ -83,6 +84,9 @@ struct TextToImageParams {
     // Replaces the model's scheduler config for this run (as diffusers'
     // `XScheduler.from_config(other_config)` does); nullopt: the model's.
     std::optional<QJsonObject> schedulerConfig;
+    // CUDA: replay the denoiser step as a captured CUDA graph where it can (DenoiserGraph.h; the
+    // setting gpu/cudaGraphs). Same numbers either way; false runs every step eagerly.
+    bool cudaGraphs = true;
 };
 
 // What the text encoders made of a request, ready for the loop.
@@ -222,6 +226,22 @@ public:
     const gpu::BlockStreamer* streamer() const { return m_streamer.get(); }
     gpu::BlockStreamer* streamer() { return m_streamer.get(); }
 
+    // --- CUDA graphs for the denoiser step (core/pipeline/DenoiserGraph.h, issue 17) ---
+
+    // The model's cache of captured denoiser graphs; the sampling loop replays them.
+    DenoiserGraphs& denoiserGraphs();
+    // Frees every captured graph and its memory pool. The model calls it itself wherever its weights
+    // move (beforeStage() moving anything, releaseAll(), setStreaming(), stopStreaming(),
+    // dropComponent()); whoever moves the weights behind its back (a ModelResidency over root()) or
+    // wants the memory back calls it first. A graph whose weights moved is never replayed either way
+    // (the weights' fingerprint, DenoiserGraphs::begin()); this gives the memory back.
+    void releaseGraphs();
+    // The denoiser's module (io::FamilyTraits::denoiserComponent); null if the model has none.
+    torch::nn::Module* denoiserModule() const;
+    // Whether denoise() turns the request's guidance into device values (Flux's guidance embedding),
+    // so that a graph captured for one guidance scale cannot serve another.
+    virtual bool denoiserEmbedsGuidance() const { return false; }
+
     // --- what each family provides ---
 
     // The prompt (and, when guided, the negative prompt) through the text encoders.
@@ -295,6 +315,7 @@ private:
     Stage m_lastWorkStage = Stage::Idle;
     std::vector<gpu::TransferReport> m_lastTransfers;
     std::unique_ptr<gpu::BlockStreamer> m_streamer;
+    std::unique_ptr<DenoiserGraphs> m_graphs; // issue 17: created on first use
     int64_t m_latentChannels = 4;
     int64_t m_downscale = 8;
     int m_sizeMultiple = 8;

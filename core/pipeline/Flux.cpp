@@ -155,6 +155,10 @@ at::Tensor FluxModel::denoise(const at::Tensor& x, const at::Tensor& timestep, c
     return nn::unpackLatents(out, h, w);
 }
 
+bool FluxModel::denoiserEmbedsGuidance() const {
+    return m_transformer->config().guidanceEmbeds;
+}
+
 at::Tensor FluxModel::decode(const at::Tensor& latents) {
     return decodeLatents(*m_vae, latents);
 }

@@ -34,6 +34,7 @@ public:
     at::Tensor denoise(const at::Tensor& x, const at::Tensor& timestep, const Conditioning& cond,
                        double guidance) override;
     at::Tensor decode(const at::Tensor& latents) override;
+    bool denoiserEmbedsGuidance() const override; // dev: guidance_embeds
 
 private:
     FluxModel(const ModelSource& source, const DeviceChoice& device);

@@ -2,6 +2,8 @@
 
 #include "core/common/Log.h"
 #include "core/gpu/GpuMemory.h"
+#include "core/nn/BlockSequence.h"
+#include "core/pipeline/DenoiserGraph.h"
 #include "core/sched/Random.h"
 #include "core/sched/Scheduler.h"
 
@@ -20,6 +22,17 @@ double msSince(const QElapsedTimer& t) {
 void sync(const at::Device& device) {
     if (device.is_cuda())
         at::zeros({1}, at::TensorOptions().device(device)).cpu();
+}
+
+// Every step's model timestep on the device, made once: a host tensor copied to the GPU each step
+// waits for the GPU (and could not be captured in a graph). Step i's is row i, a 0-d view with the
+// value and dtype of scheduler.timestepTensor(i).
+at::Tensor deviceTimesteps(const sched::Scheduler& scheduler, const at::Device& device) {
+    std::vector<at::Tensor> rows;
+    rows.reserve(static_cast<size_t>(scheduler.size()));
+    for (int i = 0; i < scheduler.size(); ++i)
+        rows.push_back(scheduler.timestepTensor(i));
+    return at::stack(rows).to(device);
 }
 
 // Sends the run-then-release components back to host memory however the generation ends.
@@ -117,14 +130,31 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
     }
     at::Tensor latents = (at::cat(noise).to(device) * first.initNoiseSigma());
 
-    // 3. Denoise.
+    // 3. Denoise. Nothing in the loop waits for the GPU (but the first step, for its timing, and
+    // what onStep does): timesteps are on the device, noise goes up asynchronously, and on CUDA each
+    // step replays the denoiser's captured graph (DenoiserGraph.h) where it can.
     t.restart();
     enter(Stage::Denoise);
     const int totalSteps = first.size();
+    const at::Tensor timesteps = deviceTimesteps(first, device);
+    DenoiserGraphs& graphs = model.denoiserGraphs();
+    {
+        torch::nn::Module* denoiser = model.denoiserModule();
+        const nn::BlockSequence* blocks = model.denoiserBlocks();
+        const bool hooked = model.streamer() != nullptr || (blocks && blocks->blockHooks());
+        const std::optional<double> embedded =
+            model.denoiserEmbedsGuidance() ? std::optional<double>(p.guidance) : std::nullopt;
+        // (Every family has its denoiser; all the weights would be a correct, stricter fingerprint.)
+        graphs.begin(denoiser ? *denoiser : model.root(), device, hooked, embedded, p.cudaGraphs);
+    }
+    const DenoiserGraphs::Denoise denoise = [&](const at::Tensor& x, const at::Tensor& timestep,
+                                                const Conditioning& c) {
+        return model.denoise(x, timestep, c, p.guidance);
+    };
     for (int i = 0; i < totalSteps; ++i) {
         at::Tensor input = guided ? at::cat({latents, latents}) : latents;
         input = first.scaleModelInput(input, i);
-        at::Tensor prediction = model.denoise(input, first.timestepTensor(i).to(device), cond, p.guidance);
+        at::Tensor prediction = graphs.run(input, timesteps[i], cond, denoise);
         if (guided) {
             const std::vector<at::Tensor> halves = prediction.chunk(2);
             prediction = halves[0] + cfg * (halves[1] - halves[0]);
@@ -140,9 +170,11 @@ Result<TextToImageOutput> textToImage(DiffusionModel& model, const TextToImagePa
         }
         if (onStep && !onStep(StepInfo{i + 1, totalSteps, latents})) {
             out.cancelled = true;
+            out.eagerReason = graphs.eagerReason();
             return R::ok(std::move(out));
         }
     }
+    out.eagerReason = graphs.eagerReason();
     sync(device);
     out.denoiseMs = msSince(t);
     out.stagePeakBytes[1] = stagePeak();

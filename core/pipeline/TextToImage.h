@@ -26,6 +26,9 @@ struct TextToImageOutput {
     int promptChunks = 1; // CLIP's 75-token chunks the prompt took (ClipConditioning.h)
     int maxTokens = 75;   // what the encoders take without cutting
     QStringList notes;    // what the user should know (a prompt cut short, …)
+    // Why the denoiser's steps ran eagerly instead of replaying a CUDA graph (DenoiserGraphs); empty
+    // when they replayed one.
+    QString eagerReason;
     double encodeMs = 0;
     double denoiseMs = 0;
     double decodeMs = 0;

@@ -24,7 +24,12 @@ at::Tensor randnTensor(at::IntArrayRef shape, at::Generator* gen, at::ScalarType
         return at::randn(shape, *gen, options.device(device));
     TORCH_CHECK(genDevice.is_cpu(), "cannot draw noise for a ", device.str(), " tensor from a ",
                 genDevice.str(), " generator");
-    return at::randn(shape, *gen, options.device(at::kCPU)).to(device);
+    const at::Tensor host = at::randn(shape, *gen, options.device(at::kCPU));
+    // Page-locked first, so that the copy is queued behind the GPU's work instead of waiting for it
+    // (the ancestral samplers draw this every step).
+    if (device.is_cuda())
+        return host.pin_memory().to(device, /*non_blocking=*/true);
+    return host.to(device);
 }
 
 } // namespace tp::sched

@@ -29,6 +29,8 @@ inline const QString MakeRoomBeforeGenerating = QStringLiteral("gpu/makeRoomBefo
 // VRAM budget: "auto", "all" or a size (gpu::parseBudget, core/gpu/VramBudget.h); the reserve auto leaves.
 inline const QString VramBudget = QStringLiteral("gpu/vramBudget");
 inline const QString VramReserveMiB = QStringLiteral("gpu/vramReserveMiB");
+// Replay the denoiser step as a captured CUDA graph (issue 17; pipeline::DenoiserGraphs).
+inline const QString CudaGraphs = QStringLiteral("gpu/cudaGraphs");
 inline const QString MonitorIntervalMs = QStringLiteral("monitor/intervalMs");
 inline const QString LogVerbose = QStringLiteral("log/verbose");
 inline const QString ModelSearchPaths = QStringLiteral("models/searchPaths");

@@ -464,6 +464,26 @@ private Q_SLOTS:
         QVERIFY2(bad.err.contains(QStringLiteral("--vae-tile-size")), qPrintable(bad.err));
     }
 
+    // --cuda-graphs on|off (issue 17): either runs (same pixels: graphs change no number); anything
+    // else is a usage error that names the option.
+    void cudaGraphsOption() {
+        QStringList pngs;
+        for (const QString& value : {QStringLiteral("off"), QStringLiteral("ON")}) {
+            pngs << m_dir.filePath(QStringLiteral("graphs-%1.png").arg(value));
+            const ProcessResult r =
+                generate({QStringLiteral("--prompt"), QStringLiteral("a red circle"),
+                          QStringLiteral("--seed"), QStringLiteral("5"), QStringLiteral("--cuda-graphs"),
+                          value, QStringLiteral("--output"), pngs.back()});
+            QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        }
+        QCOMPARE(QImageReader(pngs[0]).read().convertToFormat(QImage::Format_RGB32),
+                 QImageReader(pngs[1]).read().convertToFormat(QImage::Format_RGB32));
+        const ProcessResult bad = generate({QStringLiteral("--prompt"), QStringLiteral("x"),
+                                            QStringLiteral("--cuda-graphs"), QStringLiteral("maybe")});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains(QStringLiteral("--cuda-graphs")), qPrintable(bad.err));
+    }
+
     // A Flux transformer file alone: the error names the files it needs and where they go, and the
     // options that name them.
     void missingCompanionsAreNamed() {

@@ -1,5 +1,6 @@
 // The settings dialog writes through tp::Settings: OK and Apply save, Cancel does not, and an
 // invalid value is shown beside its field with nothing saved.
+#include "core/engine/Engine.h"
 #include "core/settings/Settings.h"
 #include "tests/ui/UiTestUtil.h"
 #include "ui/SettingsDialog.h"
@@ -54,6 +55,7 @@ private Q_SLOTS:
         QCOMPARE(field<QLineEdit>(d, keys::OllamaUrl)->text(), QStringLiteral("http://gpu-box:11434"));
         QCOMPARE(field<QComboBox>(d, keys::Sampler)->currentText(), QStringLiteral("DPM++ 2M Karras"));
         QCOMPARE(field<QCheckBox>(d, keys::CleanupAfterGeneration)->isChecked(), true);
+        QCOMPARE(field<QCheckBox>(d, keys::CudaGraphs)->isChecked(), true); // on by default
     }
 
     void okWritesTheFile() {
@@ -67,6 +69,7 @@ private Q_SLOTS:
         d.showPage(SettingsDialog::GpuPage);
         QTest::mouseClick(unload, Qt::LeftButton, {}, QPoint(8, unload->height() / 2));
         QVERIFY(unload->isChecked());
+        field<QCheckBox>(d, keys::CudaGraphs)->setChecked(false);
         d.addModelFolder(QStringLiteral("/srv/models, with comma"));
         QTest::mouseClick(button(d, QDialogButtonBox::Ok), Qt::LeftButton);
         QCOMPARE(d.result(), int(QDialog::Accepted));
@@ -77,6 +80,8 @@ private Q_SLOTS:
         QCOMPARE(again.value(keys::ModelSearchPaths).toStringList(),
                  QStringList{QStringLiteral("/srv/models, with comma")});
         QCOMPARE(again.cleanupAfterGeneration(), true);
+        QCOMPARE(again.value(keys::CudaGraphs).toBool(), false);
+        QCOMPARE(engine::gpuPolicyFrom(again).cudaGraphs, false);
     }
 
     void cancelWritesNothing() {
