@@ -371,16 +371,6 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
         spdlog::warn("no placement plan ({}); everything stays on the GPU", made.error().toStdString());
         return std::nullopt;
     }
-    if (device.device.is_cuda()) {
-        // The allocator may hold no more than the budget: going over fails loudly (and the plan
-        // shrinks and retries) instead of taking memory Ollama counts on.
-        const int index = std::max<int>(0, device.device.index());
-        const qint64 limit = *made ? (*made)->budgetBytes : -1;
-        const double fraction = gpu::setAllocatorLimit(index, limit);
-        if (limit >= 0 && fraction >= 0)
-            spdlog::info("gpu: allocator limited to {} ({:.3f} of the device)", formatBytes(limit).toStdString(),
-                         fraction);
-    }
     if (*made) {
         spdlog::info("VRAM budget: {}", m_lastBudgetLine.toStdString());
         spdlog::info("plan: {}", (*made)->summary().toStdString());
@@ -391,6 +381,23 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
 }
 
 std::optional<gpu::Plan> EngineWorker::carryOutPlan(quint64 id, std::optional<gpu::Plan> plan) {
+    plan = placeByPlan(std::move(plan));
+    if (m_model->device().device.is_cuda()) {
+        // From now on the allocator may hold no more than the budget: going over fails loudly (and
+        // the plan shrinks and retries) instead of taking memory Ollama counts on. Set after the plan
+        // is carried out: a model resident from before gives its memory back at the first stage.
+        const qint64 limit = plan ? plan->budgetBytes : -1;
+        const double fraction = gpu::setAllocatorLimit(std::max(0, m_cudaDevice), limit);
+        if (limit >= 0 && fraction >= 0)
+            spdlog::info("gpu: allocator limited to {} ({:.3f} of the device)", formatBytes(limit).toStdString(),
+                         fraction);
+    }
+    if (plan)
+        announcePlan(id, *plan, m_lastBudgetLine);
+    return plan;
+}
+
+std::optional<gpu::Plan> EngineWorker::placeByPlan(std::optional<gpu::Plan> plan) {
     if (!plan) {
         if (!m_appliedPlan.isEmpty() || m_model->weightsResidency() == gpu::Residency::Mixed) {
             if (Status s = clearPlan(*m_model); !s)
@@ -413,7 +420,6 @@ std::optional<gpu::Plan> EngineWorker::carryOutPlan(quint64 id, std::optional<gp
         m_appliedPlan = key;
         emitResidency();
     }
-    announcePlan(id, *plan, m_lastBudgetLine);
     return plan;
 }
 

@@ -85,6 +85,7 @@ private:
     // announces it; without a plan, brings an earlier plan's model back whole. Returns the plan in
     // force (nullopt when carrying it out failed: everything is then resident).
     std::optional<gpu::Plan> carryOutPlan(quint64 id, std::optional<gpu::Plan> plan);
+    std::optional<gpu::Plan> placeByPlan(std::optional<gpu::Plan> plan); // carryOutPlan's moves
     MemoryFigures figures() const;
     void applyPolicyAfterGeneration(GenerationResult* result);
     void doCleanup(const QString& why);

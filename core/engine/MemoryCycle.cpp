@@ -64,8 +64,6 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
     Result<std::optional<gpu::Plan>> made = makePlan(plan, learned, &report.budget);
     if (!made)
         return R::fail(made.error());
-    if (device->device.is_cuda())
-        gpu::setAllocatorLimit(index, *made ? (*made)->budgetBytes : -1);
     pipeline::DeviceChoice loadChoice = *device;
     loadChoice.loadOnHost = *made && !keepsEverythingResident(**made);
 
@@ -86,6 +84,8 @@ Result<MemoryCycleReport> runMemoryCycle(const MemoryCycleOptions& o,
         report.plan = (*made)->summary();
         row(QStringLiteral("after placing"), ms());
     }
+    if (device->device.is_cuda()) // the budget caps the allocator from here on, as in the engine
+        gpu::setAllocatorLimit(index, *made ? (*made)->budgetBytes : -1);
     t.restart();
     {
         Result<pipeline::TextToImageOutput> out = pipeline::textToImage(**model, p);
