@@ -214,9 +214,9 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOpt
             QElapsedTimer took;
             took.start();
             m_model->beforeStage(pipeline::Stage::Idle);
-            const gpu::TransferReport r = combinedTransfer(QStringLiteral("reload"), m_modelName,
-                                                           m_model->lastTransfers(), before,
-                                                           m_memory.snapshot(), msSince(took));
+            const gpu::TransferReport r =
+                combinedTransfer(QStringLiteral("reload"), m_modelName, m_model->lastTransfers(), before,
+                                 m_memory.snapshot(), msSince(took));
             timings->loadMs = r.totalMs;
             if (m_hooks.memoryEvent)
                 m_hooks.memoryEvent(
@@ -285,8 +285,8 @@ void EngineWorker::doUnload(const QString& why) {
     QElapsedTimer took;
     took.start();
     const std::vector<gpu::TransferReport> parts = m_model->releaseAll();
-    const gpu::TransferReport r =
-        combinedTransfer(QStringLiteral("unload"), m_modelName, parts, before, m_memory.snapshot(), msSince(took));
+    const gpu::TransferReport r = combinedTransfer(QStringLiteral("unload"), m_modelName, parts, before,
+                                                   m_memory.snapshot(), msSince(took));
     spdlog::info("unload ({}): {}", why, r.message);
     if (m_hooks.memoryEvent)
         m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Unload, r.before, r.after, r.totalMs, r.message));
@@ -389,8 +389,8 @@ std::optional<gpu::Plan> EngineWorker::carryOutPlan(quint64 id, std::optional<gp
         const qint64 limit = plan ? plan->budgetBytes : -1;
         const double fraction = gpu::setAllocatorLimit(std::max(0, m_cudaDevice), limit);
         if (limit >= 0 && fraction >= 0)
-            spdlog::info("gpu: allocator limited to {} ({:.3f} of the device)", formatBytes(limit).toStdString(),
-                         fraction);
+            spdlog::info("gpu: allocator limited to {} ({:.3f} of the device)",
+                         formatBytes(limit).toStdString(), fraction);
     }
     if (plan)
         announcePlan(id, *plan, m_lastBudgetLine);

@@ -3,6 +3,7 @@
 #include "core/common/Bytes.h"
 #include "core/common/Log.h"
 #include "core/gpu/GpuMemory.h"
+#include "core/gpu/PlacementPlanner.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -320,12 +321,7 @@ BlockStreamer::~BlockStreamer() {
 }
 
 std::vector<bool> BlockStreamer::spreadResident(int count, int resident) {
-    std::vector<bool> out(static_cast<size_t>(std::max(count, 0)), false);
-    resident = std::clamp(resident, 0, std::max(count, 0));
-    // Block i is resident when the running share resident·i/count crosses an integer there.
-    for (int i = 0; i < count; ++i)
-        out[static_cast<size_t>(i)] = (int64_t(i + 1) * resident) / count != (int64_t(i) * resident) / count;
-    return out;
+    return gpu::spreadResident(count, resident);
 }
 
 Result<std::unique_ptr<BlockStreamer>> BlockStreamer::create(std::vector<torch::nn::Module*> modules,

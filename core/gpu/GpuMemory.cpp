@@ -651,13 +651,14 @@ TransferReport MemoryManager::reload(ModelResidency& model) {
 }
 
 TransferReport MemoryManager::stageOnHost(ModelResidency& model, c10::Device home,
-                                         const std::unordered_set<const void*>& skip) {
+                                          const std::unordered_set<const void*>& skip) {
     TransferReport r;
     const auto t0 = Clock::now();
     r.from = r.to = model.residency();
     r.before = r.after = snapshot();
     if (!cudaAvailable() || !home.is_cuda()) {
-        r.message = QStringLiteral("stage %1: no CUDA, the weights stay where they are").arg(displayName(model));
+        r.message =
+            QStringLiteral("stage %1: no CUDA, the weights stay where they are").arg(displayName(model));
         r.totalMs = msSince(t0);
         logEvent("gpu: {}", r.message);
         return r;

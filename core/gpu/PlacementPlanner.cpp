@@ -32,7 +32,7 @@ qint64 nonBlock(const ComponentPlan& c) {
     return c.size.blockBytes.empty() ? c.size.weightBytes : c.size.nonBlockBytes;
 }
 
-// The denoiser with its first K blocks resident; kept: its part stays between phases.
+// The denoiser with K blocks resident (spreadResident()); kept: its part stays between phases.
 void setDenoiser(ComponentPlan& c, int residentBlocks, bool kept) {
     const int n = c.size.blocks();
     c.residentBlocks = std::clamp(residentBlocks, 0, n);
@@ -55,14 +55,17 @@ void evaluate(Plan& p) {
     for (ComponentPlan& c : p.components) {
         if (c.size.kind == ComponentKind::Denoiser) {
             const int n = c.size.blocks();
+            const std::vector<bool> kept = spreadResident(n, c.residentBlocks);
             qint64 resident = nonBlock(c);
-            for (int i = 0; i < c.residentBlocks && i < n; ++i)
-                resident += blockAt(c, i);
+            std::vector<qint64> streamed;
+            for (int i = 0; i < n; ++i) {
+                if (kept[size_t(i)])
+                    resident += blockAt(c, i);
+                else
+                    streamed.push_back(blockAt(c, i));
+            }
             qint64 prefetch = 0;
             if (c.placement == Placement::Streamed) {
-                std::vector<qint64> streamed;
-                for (int i = c.residentBlocks; i < n; ++i)
-                    streamed.push_back(blockAt(c, i));
                 p.streamedBytesPerStep = std::accumulate(streamed.begin(), streamed.end(), qint64(0));
                 std::sort(streamed.begin(), streamed.end(), std::greater<qint64>());
                 for (int i = 0; i < std::max(1, o.prefetchBlocks) && i < int(streamed.size()); ++i)
@@ -216,6 +219,15 @@ QString componentKindName(ComponentKind kind) {
         return QStringLiteral("VAE");
     }
     return {};
+}
+
+std::vector<bool> spreadResident(int count, int resident) {
+    std::vector<bool> out(static_cast<size_t>(std::max(count, 0)), false);
+    resident = std::clamp(resident, 0, std::max(count, 0));
+    // Block i is resident when the running share resident·i/count crosses an integer there.
+    for (int i = 0; i < count; ++i)
+        out[static_cast<size_t>(i)] = (int64_t(i + 1) * resident) / count != (int64_t(i) * resident) / count;
+    return out;
 }
 
 QString placementName(Placement placement) {

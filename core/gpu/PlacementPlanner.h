@@ -61,6 +61,11 @@ enum class Placement { Resident, RunThenRelease, Streamed, Cpu };
 // "resident", "run-then-release", "streamed", "cpu" (as the sidecar writes them)
 QString placementName(Placement placement);
 
+// Which of `count` denoiser blocks stay on the GPU when `resident` of them do: spread evenly, so that
+// every streamed block has resident blocks before it to hide its copy behind (the BlockStreamer's
+// choice, and what the planner's figures assume).
+std::vector<bool> spreadResident(int count, int resident);
+
 enum class Phase { Encode, Denoise, Decode };
 QString phaseName(Phase phase); // "encode", "denoise", "decode"
 
@@ -110,7 +115,7 @@ struct PlanInput {
 struct ComponentPlan {
     ComponentSize size;
     Placement placement = Placement::Resident;
-    int residentBlocks = 0; // Streamed: K (the first K blocks); otherwise all of them
+    int residentBlocks = 0; // Streamed: K (spread evenly: spreadResident()); otherwise all of them
     bool fp8 = false;       // the denoiser is stored in fp8
     bool kept = true;       // its GPU part stays between phases (Resident: always)
     bool tiled = false;     // the VAE decodes in tiles

@@ -379,7 +379,7 @@ std::vector<gpu::TransferReport> DiffusionModel::releaseAll() {
 Status DiffusionModel::settleWeights() {
     if (!m_device.device.is_cuda())
         return Status::ok();
-    releaseGraphs(); // weights may move
+    releaseGraphs();                               // weights may move
     const c10::InferenceMode normalTensors(false); // as beforeStage()
     const at::NoGradGuard noGrad;
     // The streamer's parked blocks stay in its host buffers.
@@ -412,8 +412,8 @@ Status DiffusionModel::settleWeights() {
                     t.set_data(t.to(m_device.device));
                 }
                 state.onDevice = true;
-                spdlog::info("{}: {} onto {} from host memory ({})", m_source.toStdString(), c.name.toStdString(),
-                             m_device.device.str(), formatBytes(bytes).toStdString());
+                spdlog::info("{}: {} onto {} from host memory ({})", m_source.toStdString(),
+                             c.name.toStdString(), m_device.device.str(), formatBytes(bytes).toStdString());
             } else {
                 m_memory.stageOnHost(*state.residency, m_device.device, parked);
                 // A component with a part on the device already (the streamer's resident blocks) is
@@ -423,8 +423,9 @@ Status DiffusionModel::settleWeights() {
         }
     } catch (const std::exception& e) {
         m_memory.cleanup();
-        return Status::fail(QStringLiteral("%1: the weights could not be placed (%2); they stay in host memory.")
-                                .arg(m_source, QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0)));
+        return Status::fail(
+            QStringLiteral("%1: the weights could not be placed (%2); they stay in host memory.")
+                .arg(m_source, QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0)));
     }
     return Status::ok();
 }

@@ -194,8 +194,8 @@ private Q_SLOTS:
         for (const pipeline::ModelComponentRef& c : (*model)->components())
             for (const auto& item : c.module->named_parameters())
                 QVERIFY2(item.value().device().is_cpu(), qPrintable(c.name));
-        auto made = engine::makePlan(context(fixture + QStringLiteral("/pipeline"), p, QStringLiteral("256MiB")),
-                                     m_memory);
+        auto made = engine::makePlan(
+            context(fixture + QStringLiteral("/pipeline"), p, QStringLiteral("256MiB")), m_memory);
         QVERIFY2(made && made->has_value(), made ? "no plan" : qPrintable(made.error()));
         QVERIFY(!engine::keepsEverythingResident(**made));
         const Status applied = engine::applyPlan(**model, **made);
@@ -204,8 +204,8 @@ private Q_SLOTS:
             if ((*model)->placement(c.name) == pipeline::ComponentPlacement::Resident)
                 continue;
             for (const auto& item : c.module->named_parameters()) // released or parked: host memory
-                QVERIFY2(!item.value().is_cuda(), qPrintable(c.name + QLatin1Char('.') +
-                                                             QString::fromStdString(item.key())));
+                QVERIFY2(!item.value().is_cuda(),
+                         qPrintable(c.name + QLatin1Char('.') + QString::fromStdString(item.key())));
         }
         auto planned = pipeline::textToImage(**model, p);
         QVERIFY2(planned, qPrintable(planned.error()));
