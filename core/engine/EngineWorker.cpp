@@ -140,13 +140,6 @@ Result<EngineWorker::Resolved> EngineWorker::resolveModel(const QString& nameOrP
     return R::ok({info.name, info.folder, info.familyId});
 }
 
-namespace {
-double msSince(const QElapsedTimer& t) {
-    return static_cast<double>(t.nsecsElapsed()) / 1e6;
-}
-
-} // namespace
-
 MemoryFigures EngineWorker::figures() const {
     return m_memory.snapshot();
 }
@@ -210,13 +203,10 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOpt
             faultPoint(QStringLiteral("reload"));
             setState(State::Reloading, model.name);
             // What stays on the device comes back now; run-then-release parts come for their stage.
-            const gpu::MemorySnapshot before = m_memory.snapshot();
-            QElapsedTimer took;
-            took.start();
-            m_model->beforeStage(pipeline::Stage::Idle);
-            const gpu::TransferReport r =
-                combinedTransfer(QStringLiteral("reload"), m_modelName, m_model->lastTransfers(), before,
-                                 m_memory.snapshot(), msSince(took));
+            const gpu::TransferReport r = moveModel(QStringLiteral("reload"), [this] {
+                m_model->beforeStage(pipeline::Stage::Idle);
+                return m_model->lastTransfers();
+            });
             timings->loadMs = r.totalMs;
             if (m_hooks.memoryEvent)
                 m_hooks.memoryEvent(
@@ -257,6 +247,16 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOpt
     return Status::ok();
 }
 
+gpu::TransferReport EngineWorker::moveModel(const QString& verb,
+                                            const std::function<std::vector<gpu::TransferReport>()>& move) {
+    const gpu::MemorySnapshot before = m_memory.snapshot();
+    QElapsedTimer took;
+    took.start();
+    const std::vector<gpu::TransferReport> parts = move();
+    return combinedTransfer(verb, m_modelName, parts, before, m_memory.snapshot(),
+                            static_cast<double>(took.nsecsElapsed()) / 1e6);
+}
+
 void EngineWorker::doCleanup(const QString& why) {
     faultPoint(QStringLiteral("cleanup"));
     if (!gpu::cudaAvailable())
@@ -276,17 +276,15 @@ void EngineWorker::doCleanup(const QString& why) {
 
 void EngineWorker::doUnload(const QString& why) {
     faultPoint(QStringLiteral("unload"));
-    if (!m_model || m_model->weightsResidency() == gpu::Residency::PinnedCpu ||
-        m_model->weightsResidency() == gpu::Residency::Cpu)
+    if (!m_model)
+        return;
+    if (const gpu::Residency where = m_model->weightsResidency();
+        where == gpu::Residency::PinnedCpu || where == gpu::Residency::Cpu)
         return;
     setState(State::Unloading, why);
     // Every component to its pinned host buffers (kept between cycles, so later unloads only copy).
-    const gpu::MemorySnapshot before = m_memory.snapshot();
-    QElapsedTimer took;
-    took.start();
-    const std::vector<gpu::TransferReport> parts = m_model->releaseAll();
-    const gpu::TransferReport r = combinedTransfer(QStringLiteral("unload"), m_modelName, parts, before,
-                                                   m_memory.snapshot(), msSince(took));
+    const gpu::TransferReport r =
+        moveModel(QStringLiteral("unload"), [this] { return m_model->releaseAll(); });
     spdlog::info("unload ({}): {}", why, r.message);
     if (m_hooks.memoryEvent)
         m_hooks.memoryEvent(makeEvent(MemoryEvent::Kind::Unload, r.before, r.after, r.totalMs, r.message));
@@ -361,10 +359,11 @@ std::optional<gpu::Plan> EngineWorker::planGeneration(const GenerationRequest& r
     c.ollama = request.ollamaVram;
     // Before the model loads (it may load straight into the plan): the device as it is now, with
     // what this process holds (a model loaded earlier) counted as ours.
-    if (device.device.is_cuda())
-        gpu::startCuda(std::max<int>(0, device.device.index()));
-    c.snapshot = device.device.is_cuda() ? gpu::snapshot(std::max<int>(0, device.device.index()))
-                                         : gpu::MemorySnapshot{};
+    if (device.device.is_cuda()) {
+        const int index = std::max<int>(0, device.device.index());
+        gpu::startCuda(index);
+        c.snapshot = gpu::snapshot(index);
+    }
     m_lastBudgetLine.clear();
     Result<std::optional<gpu::Plan>> made = makePlan(c, m_planMemory, &m_lastBudgetLine);
     if (!made) {

@@ -90,6 +90,10 @@ private:
     void applyPolicyAfterGeneration(GenerationResult* result);
     void doCleanup(const QString& why);
     void doUnload(const QString& why);
+    // Runs `move` (the model's components moving: releaseAll(), beforeStage()) and reports it as one
+    // transfer of the whole model, timed, with the device before and after.
+    gpu::TransferReport moveModel(const QString& verb,
+                                  const std::function<std::vector<gpu::TransferReport>()>& move);
     void emitResidency();
     void restartIdleTimer();
     QString outOfMemoryAdvice(const std::exception& e, const GenerationRequest& r);

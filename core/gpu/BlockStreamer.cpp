@@ -320,10 +320,6 @@ BlockStreamer::~BlockStreamer() {
     }
 }
 
-std::vector<bool> BlockStreamer::spreadResident(int count, int resident) {
-    return gpu::spreadResident(count, resident);
-}
-
 Result<std::unique_ptr<BlockStreamer>> BlockStreamer::create(std::vector<torch::nn::Module*> modules,
                                                              c10::Device device,
                                                              const BlockStreamerOptions& options) {
@@ -347,7 +343,7 @@ Result<std::unique_ptr<BlockStreamer>> BlockStreamer::create(std::vector<torch::
     auto impl = std::make_unique<Impl>();
     impl->device = device;
     impl->options = options;
-    const std::vector<bool> resident = spreadResident(count, options.residentBlocks);
+    const std::vector<bool> resident = gpu::spreadResident(count, options.residentBlocks);
     std::unordered_set<const void*> seen;
     for (int i = 0; i < count; ++i) {
         if (!modules[static_cast<size_t>(i)])

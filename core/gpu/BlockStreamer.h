@@ -31,7 +31,7 @@
 namespace tp::gpu {
 
 struct BlockStreamerOptions {
-    // Blocks kept on the device, spread evenly over the sequence (spreadResident()), so that every
+    // Blocks kept on the device, spread evenly over the sequence (gpu::spreadResident()), so that every
     // streamed block has resident blocks before it to hide its copy behind. 0..count.
     int residentBlocks = 0;
     // Device buffers for the streamed blocks, each the size of the largest: 2 = one block computes
@@ -58,9 +58,9 @@ class BlockStreamer final : public nn::BlockHooks {
 public:
     // Takes over the weights of `blocks` (a BlockSequence's blocks(), in order), which must all be
     // on `device` (CUDA, or the CPU for the synchronous mode) or in host memory (a model loaded with
-    // DeviceChoice::loadOnHost: its resident blocks are then moved to `device`). Fails when they are elsewhere, when
-    // the options are out of range, or when host memory cannot be had; the blocks are then left as
-    // they were. The caller sets the returned streamer as the sequence's hooks.
+    // DeviceChoice::loadOnHost: its resident blocks are then moved to `device`). Fails when they are
+    // elsewhere, when the options are out of range, or when host memory cannot be had; the blocks are then
+    // left as they were. The caller sets the returned streamer as the sequence's hooks.
     static Result<std::unique_ptr<BlockStreamer>> create(std::vector<torch::nn::Module*> blocks,
                                                          c10::Device device,
                                                          const BlockStreamerOptions& options = {});
@@ -97,10 +97,6 @@ public:
     const BlockStreamerStats& stats() const;
     // "22 of 38 blocks on the GPU, 16 streamed (2 slots of 301 MiB, 4.7 GiB pinned RAM)".
     QString describe() const;
-
-    // Which of `count` blocks stay resident when `resident` of them do: evenly spread, the first
-    // and last streamed ones as far apart as the count allows.
-    static std::vector<bool> spreadResident(int count, int resident);
 
 private:
     struct Impl;

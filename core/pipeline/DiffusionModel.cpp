@@ -320,22 +320,14 @@ void DiffusionModel::beforeStage(Stage stage) {
         }
         return true;
     };
-    // Captured denoiser graphs point at the weights: freed before anything moves (issue 17).
-    for (const ModelComponentRef& c : m_components) {
-        const Placement& state = m_placements.at(c.name);
-        const bool in = wanted(c.name, state);
-        if ((state.placement == ComponentPlacement::RunThenRelease && state.onDevice && !in) ||
-            (in && (!state.onDevice || state.residency->residency() == gpu::Residency::PinnedCpu))) {
-            releaseGraphs();
-            break;
-        }
-    }
-    // Out first, so that what comes in finds the room.
+    // Out first, so that what comes in finds the room. Captured denoiser graphs point at the
+    // weights: they are freed before anything moves (issue 17).
     bool released = false;
     for (const ModelComponentRef& c : m_components) {
         Placement& state = m_placements.at(c.name);
         if (state.placement != ComponentPlacement::RunThenRelease || !state.onDevice || wanted(c.name, state))
             continue;
+        releaseGraphs();
         m_lastTransfers.push_back(m_memory.unload(*state.residency, /*thenCleanup=*/false));
         released = released || m_lastTransfers.back().moved;
         state.onDevice = false;
@@ -348,8 +340,10 @@ void DiffusionModel::beforeStage(Stage stage) {
         Placement& state = m_placements.at(c.name);
         if (!wanted(c.name, state))
             continue;
-        if (!state.onDevice || state.residency->residency() == gpu::Residency::PinnedCpu)
+        if (!state.onDevice || state.residency->residency() == gpu::Residency::PinnedCpu) {
+            releaseGraphs();
             m_lastTransfers.push_back(m_memory.reload(*state.residency));
+        }
         state.onDevice = true;
     }
     m_stage = stage;

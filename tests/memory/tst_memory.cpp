@@ -422,7 +422,8 @@ private Q_SLOTS:
         expected += doubleStreamed >= 2   ? 2 * gb(0.68)
                     : doubleStreamed == 1 ? gb(0.68) + gb(0.283)
                                           : 2 * gb(0.283);
-        QCOMPARE(p16.denoiser()->runningBytes, expected); // BlockStreamer keeps the same (spreadResident)
+        QCOMPARE(p16.denoiser()->runningBytes,
+                 expected); // BlockStreamer keeps the same (gpu::spreadResident)
 
         // fp8 allowed: Flux at 16 GiB fits resident in fp8 instead of streaming.
         PlanInput in = fluxDev(16 * GiB);
