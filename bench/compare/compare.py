@@ -182,8 +182,9 @@ def run_diffusers(family, folder, shapes, settings, compiled, args, raw, fp8=Fal
             "log": os.path.relpath(os.path.join(raw, name + ".log"), args.out)}
 
 
-def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None):
+def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None, graphs="on"):
     tag = f"{family}-twistedpic" + (f"-{precision.split(':')[0]}" if precision and precision.startswith("fp8") else "")
+    tag += "" if graphs == "on" else "-graphs-off"
     precision = precision or settings["dtype"]
     out_json = os.path.join(raw, f"{tag}.json")
     if resumed := resume(out_json, args, family, tag):
@@ -202,8 +203,9 @@ def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None):
     cmd = [args.bench, "generation", "--model", folder, "--sizes", ",".join(sizes),
            "--batches", ",".join(map(str, batches)), "--steps", str(settings["steps"]),
            "--guidance", str(settings["guidance"]), "--sampler", sampler, "--no-cold",
-           "--precisions", precision, "--json", out_json]
-    log(f"[{family}] twistedpic-bench generation: sizes {','.join(sizes)} batches {','.join(map(str, batches))}")
+           "--precisions", precision, "--cuda-graphs", graphs, "--json", out_json]
+    log(f"[{family}] twistedpic-bench generation: sizes {','.join(sizes)} batches {','.join(map(str, batches))}, "
+        f"CUDA graphs {graphs}")
     res = run(cmd, os.path.join(raw, f"{tag}.log"), args.timeout, twistedpic_env())
     data = read_json(out_json)
     tail = [l for l in res["tail"].splitlines() if l.strip()]
@@ -307,8 +309,12 @@ def combine_family(fam):
             if comp is not None and (w, h, b) not in fam["compiled_shapes"]:
                 comp = None
             tp = twistedpic_row(fam.get(tp_key), w, h, b, tp_precision)
+            # the same TwistedPic with its denoiser steps run eagerly: what the CUDA graphs give (issue 17)
+            tp_eager = twistedpic_row(fam.get(tp_key + "_graphs_off"), w, h, b, tp_precision)
             rows.append({"family": fam["family"], "size": f"{w}x{h}", "batch": b, "steps": fam["settings"]["steps"],
                          "dtype": label, "diffusers_eager": eager, "diffusers_compiled": comp, "twistedpic": tp,
+                         "twistedpic_graphs_off": tp_eager,
+                         "graphs_speedup": ratio((tp_eager or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
                          "ratio_eager": ratio((eager or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
                          "ratio_compiled": ratio((comp or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
                          "peak_ratio": ratio((tp or {}).get("peak_allocated_mib"),
@@ -348,14 +354,17 @@ def markdown(report):
                f"warm-up (twistedpic-bench); (it/s) of the denoising loop; ratio = diffusers s/image / TwistedPic "
                f"s/image (> 1: TwistedPic faster). [1st N s] = first compiled call (compile + CUDA graphs + one "
                f"image).\n")
+    graphs_off = any(r.get("twistedpic_graphs_off") for r in report["rows"])
     out.append("| model | size | batch | steps | diffusers eager s/img (it/s) | diffusers compiled s/img (it/s) "
-               "| TwistedPic s/img (it/s) | eager / TP | compiled / TP | peak alloc GiB diffusers / TP "
-               "| load s diffusers / TP |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+               "| TwistedPic s/img (it/s) " + ("| TP graphs off s/img (it/s) | graphs gain " if graphs_off else "")
+               + "| eager / TP | compiled / TP | peak alloc GiB diffusers / TP | load s diffusers / TP |")
+    out.append("|---|---|---|---|---|---|---|" + ("---|---|" if graphs_off else "") + "---|---|---|---|")
     for r in report["rows"]:
         e, c, t = r["diffusers_eager"] or {}, r["diffusers_compiled"], r["twistedpic"] or {}
+        off = (f"| {cell_time(r.get('twistedpic_graphs_off'))} | {fmt(r.get('graphs_speedup'), 2)} "
+               if graphs_off else "")
         out.append(f"| {r['family']} {r['dtype']} | {r['size']} | {r['batch']} | {r['steps']} "
-                   f"| {cell_time(r['diffusers_eager'])} | {cell_time(c)} | {cell_time(r['twistedpic'])} "
+                   f"| {cell_time(r['diffusers_eager'])} | {cell_time(c)} | {cell_time(r['twistedpic'])} {off}"
                    f"| {fmt(r['ratio_eager'], 2)} | {fmt(r['ratio_compiled'], 2)} "
                    f"| {gib(e.get('peak_allocated_mib'))} / {gib(t.get('peak_allocated_mib'))} "
                    f"| {fmt(e.get('load_s'), 1)} / {fmt(t.get('load_s'), 1)} |")
@@ -389,7 +398,8 @@ def markdown(report):
                          f"{dfp8['device_used_mib']:.0f} MiB")
         for key, what in (("make", "make"), ("diffusers_eager", "diffusers eager"),
                           ("diffusers_compiled", "diffusers compiled"), ("diffusers_fp8", "diffusers fp8"),
-                          ("twistedpic", "TwistedPic"), ("twistedpic_fp8", "TwistedPic fp8"),
+                          ("twistedpic", "TwistedPic"), ("twistedpic_graphs_off", "TwistedPic, CUDA graphs off"),
+                          ("twistedpic_fp8", "TwistedPic fp8"),
                           ("twistedpic_fp8mm", "TwistedPic fp8 matmul")):
             side = fam.get(key) or {}
             if side.get("error"):
@@ -448,6 +458,8 @@ def main(argv=None):
                     "(a run split over two device calls on the same warm machine)")
     ap.add_argument("--skip-diffusers", action="store_true")
     ap.add_argument("--skip-twistedpic", action="store_true")
+    ap.add_argument("--graphs-off", action="store_true", help="also TwistedPic with --cuda-graphs off (its denoiser "
+                    "steps launched eagerly): a column with those figures and the graphs' gain")
     ap.add_argument("--no-make", action="store_true", help="never build a missing pipeline folder")
     ap.add_argument("--delete-models", action="store_true", help="delete each folder after its family "
                     "(disk: SD 3.5 Large + Flux dev do not fit the device's 64 GB together)")
@@ -513,6 +525,10 @@ def main(argv=None):
         if not args.skip_twistedpic:
             fam["twistedpic"] = run_twistedpic(family, folder, shapes, settings, args, raw)
             write()
+            if args.graphs_off:
+                fam["twistedpic_graphs_off"] = run_twistedpic(family, folder, shapes, settings, args, raw,
+                                                              graphs="off")
+                write()
             if args.fp8:
                 fam["twistedpic_fp8"] = run_twistedpic(family, folder, shapes, settings, args, raw,
                                                        precision=f"fp8:{settings['dtype']}")
