@@ -277,6 +277,10 @@
         <source>The image was made without T5, which %1 cannot do.</source>
         <translation>Das Bild wurde ohne T5 erzeugt, was %1 nicht kann.</translation>
     </message>
+    <message>
+        <source>%1 does not use a negative prompt.</source>
+        <translation>%1 verwendet keinen negativen Prompt.</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::ImageViewer</name>
@@ -963,6 +967,34 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
         <source>Could not save the settings: %1</source>
         <translation>Die Einstellungen konnten nicht gespeichert werden: %1</translation>
     </message>
+    <message>
+        <source>fp8 weights — half the memory of fp16/bf16 (libtorch 2.1+)</source>
+        <translation>fp8-Gewichte – halb so viel Speicher wie fp16/bf16 (libtorch 2.1+)</translation>
+    </message>
+    <message>
+        <source>fp8 weights and matrix multiplication (Ada/Hopper GPUs, opt-in)</source>
+        <translation>fp8-Gewichte und -Matrixmultiplikation (Ada-/Hopper-GPUs, nie automatisch gewählt)</translation>
+    </message>
+    <message>
+        <source>GPU memory &amp;budget:</source>
+        <translation>B&amp;udget für GPU-Speicher:</translation>
+    </message>
+    <message>
+        <source>What one image may use on the GPU: &quot;auto&quot; leaves what Ollama&apos;s loaded models still need and the reserve below free; &quot;all&quot; uses whatever is free; or a size such as 12GiB. A model larger than the budget runs with its text encoders and VAE on the GPU only while they work and its blocks streamed from RAM: slower, but within the budget.</source>
+        <translation>Was ein Bild auf der GPU belegen darf: „auto“ lässt frei, was die geladenen Modelle von Ollama noch brauchen, und dazu die Reserve unten; „all“ nutzt alles, was frei ist; oder eine Größe wie 12GiB. Ein Modell, das größer als das Budget ist, hat seine Text-Encoder und seinen VAE nur auf der GPU, solange sie arbeiten, und seine Blöcke werden aus dem RAM gestreamt: langsamer, aber innerhalb des Budgets.</translation>
+    </message>
+    <message>
+        <source>R&amp;eserve for other programs:</source>
+        <translation>R&amp;eserve für andere Programme:</translation>
+    </message>
+    <message>
+        <source> MiB</source>
+        <translation> MiB</translation>
+    </message>
+    <message>
+        <source>With the automatic budget: GPU memory left free for the desktop and other programs.</source>
+        <translation>Beim automatischen Budget: GPU-Speicher, der für den Desktop und andere Programme frei bleibt.</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::Translation</name>
@@ -1100,6 +1132,22 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
         <source>%1 (pid %2): %3</source>
         <translation>%1 (PID %2): %3</translation>
     </message>
+    <message>
+        <source>budget %1 ▲</source>
+        <translation>Budget %1 ▲</translation>
+    </message>
+    <message>
+        <source>budget %1</source>
+        <translation>Budget %1</translation>
+    </message>
+    <message>
+        <source>Budget: %1</source>
+        <translation>Budget: %1</translation>
+    </message>
+    <message>
+        <source>Plan&apos;s predicted peak: %1</source>
+        <translation>Vom Plan erwartete Spitze: %1</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::VramPanel</name>
@@ -1206,6 +1254,70 @@ Schreiben Sie einen Prompt und klicken Sie auf Erzeugen (Strg+Eingabe).</transla
     <message>
         <source> · model %1</source>
         <translation> · Modell %1</translation>
+    </message>
+    <message>
+        <source>Model partly on GPU · %1</source>
+        <translation>Modell teilweise auf der GPU · %1</translation>
+    </message>
+    <message>
+        <source>Model partly on GPU</source>
+        <translation>Modell teilweise auf der GPU</translation>
+    </message>
+    <message>
+        <source>No plan yet: each generation on the GPU gets one that fits the VRAM budget.</source>
+        <translation>Noch kein Plan: Jede Erzeugung auf der GPU bekommt einen, der ins VRAM-Budget passt.</translation>
+    </message>
+    <message>
+        <source>No plan: the model runs on the CPU.</source>
+        <translation>Kein Plan: Das Modell läuft auf der CPU.</translation>
+    </message>
+    <message>
+        <source>No plan: the budget is “all”, so the whole model stays on the GPU.</source>
+        <translation>Kein Plan: Das Budget ist „all“, also bleibt das ganze Modell auf der GPU.</translation>
+    </message>
+    <message>
+        <source>No plan for the last generation: the whole model stayed on the GPU (the log says why).</source>
+        <translation>Kein Plan für die letzte Erzeugung: Das ganze Modell blieb auf der GPU (der Grund steht im Protokoll).</translation>
+    </message>
+    <message>
+        <source>Budget %1 — %2</source>
+        <translation>Budget %1 – %2</translation>
+    </message>
+    <message>
+        <source>⚠ The plan does not fit the budget.</source>
+        <translation>⚠ Der Plan passt nicht ins Budget.</translation>
+    </message>
+    <message>
+        <source>⚠ %1</source>
+        <translation>⚠ %1</translation>
+    </message>
+    <message>
+        <source>The budget is set in Settings → GPU memory (gpu/vramBudget): “auto” leaves room for Ollama and other programs, a size caps TwistedPic, “all” takes what is free.</source>
+        <translation>Das Budget wird unter Einstellungen → GPU-Speicher festgelegt (gpu/vramBudget): „auto“ lässt Platz für Ollama und andere Programme, eine Größe begrenzt TwistedPic, „all“ nimmt, was frei ist.</translation>
+    </message>
+    <message>
+        <source>How the budget was reached: %1</source>
+        <translation>Wie das Budget zustande kam: %1</translation>
+    </message>
+    <message>
+        <source>Predicted peak: %1 of the %2 budget (%3 of it kept free as headroom)</source>
+        <translation>Erwartete Spitze: %1 des Budgets von %2 (davon %3 als Puffer frei gehalten)</translation>
+    </message>
+    <message>
+        <source>Streamed from RAM: %1 per denoiser call</source>
+        <translation>Aus dem RAM gestreamt: %1 pro Aufruf des Entrauschers</translation>
+    </message>
+    <message>
+        <source>Lowered one step from the first plan after the GPU ran out of memory.</source>
+        <translation>Gegenüber dem ersten Plan um eine Stufe gesenkt, nachdem der GPU-Speicher nicht reichte.</translation>
+    </message>
+    <message>
+        <source>Lowered %1 steps from the first plan after the GPU ran out of memory.</source>
+        <translation>Gegenüber dem ersten Plan um %1 Stufen gesenkt, nachdem der GPU-Speicher nicht reichte.</translation>
+    </message>
+    <message>
+        <source>The dashed line on the graph is the budget.</source>
+        <translation>Die gestrichelte Linie im Diagramm ist das Budget.</translation>
     </message>
 </context>
 <context>

@@ -277,6 +277,10 @@
         <source>The image was made without T5, which %1 cannot do.</source>
         <translation>この画像は T5 なしで生成されましたが、%1 ではそれができません。</translation>
     </message>
+    <message>
+        <source>%1 does not use a negative prompt.</source>
+        <translation>%1 はネガティブプロンプトを使いません。</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::ImageViewer</name>
@@ -963,6 +967,34 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
         <source>Could not save the settings: %1</source>
         <translation>設定を保存できませんでした: %1</translation>
     </message>
+    <message>
+        <source>fp8 weights — half the memory of fp16/bf16 (libtorch 2.1+)</source>
+        <translation>fp8 の重み — fp16/bf16 の半分のメモリ(libtorch 2.1 以降)</translation>
+    </message>
+    <message>
+        <source>fp8 weights and matrix multiplication (Ada/Hopper GPUs, opt-in)</source>
+        <translation>fp8 の重みと行列演算(Ada/Hopper 世代の GPU、自動では選ばれません)</translation>
+    </message>
+    <message>
+        <source>GPU memory &amp;budget:</source>
+        <translation>GPU メモリの予算(&amp;B):</translation>
+    </message>
+    <message>
+        <source>What one image may use on the GPU: &quot;auto&quot; leaves what Ollama&apos;s loaded models still need and the reserve below free; &quot;all&quot; uses whatever is free; or a size such as 12GiB. A model larger than the budget runs with its text encoders and VAE on the GPU only while they work and its blocks streamed from RAM: slower, but within the budget.</source>
+        <translation>1 枚の画像が GPU で使ってよい量です。「auto」は Ollama が読み込んだモデルがまだ必要とする分と下の予備を空けておきます。「all」は空いている分をすべて使います。12GiB のようにサイズを指定することもできます。予算より大きいモデルは、テキストエンコーダーと VAE を動作中だけ GPU に置き、ブロックを RAM からストリーミングして実行します。遅くなりますが、予算内に収まります。</translation>
+    </message>
+    <message>
+        <source>R&amp;eserve for other programs:</source>
+        <translation>ほかのプログラム用の予備(&amp;E):</translation>
+    </message>
+    <message>
+        <source> MiB</source>
+        <translation> MiB</translation>
+    </message>
+    <message>
+        <source>With the automatic budget: GPU memory left free for the desktop and other programs.</source>
+        <translation>予算が「auto」のとき、デスクトップやほかのプログラムのために空けておく GPU メモリです。</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::Translation</name>
@@ -1100,6 +1132,22 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
         <source>%1 (pid %2): %3</source>
         <translation>%1 (PID %2): %3</translation>
     </message>
+    <message>
+        <source>budget %1 ▲</source>
+        <translation>予算 %1 ▲</translation>
+    </message>
+    <message>
+        <source>budget %1</source>
+        <translation>予算 %1</translation>
+    </message>
+    <message>
+        <source>Budget: %1</source>
+        <translation>予算: %1</translation>
+    </message>
+    <message>
+        <source>Plan&apos;s predicted peak: %1</source>
+        <translation>プランの予測ピーク: %1</translation>
+    </message>
 </context>
 <context>
     <name>tp::ui::VramPanel</name>
@@ -1206,6 +1254,70 @@ Write a prompt and press Generate (Ctrl+Enter).</source>
     <message>
         <source> · model %1</source>
         <translation> · モデル %1</translation>
+    </message>
+    <message>
+        <source>Model partly on GPU · %1</source>
+        <translation>モデルの一部は GPU 上 · %1</translation>
+    </message>
+    <message>
+        <source>Model partly on GPU</source>
+        <translation>モデルの一部は GPU 上</translation>
+    </message>
+    <message>
+        <source>No plan yet: each generation on the GPU gets one that fits the VRAM budget.</source>
+        <translation>プランはまだありません。GPU での生成ごとに、VRAM 予算に収まるプランが作られます。</translation>
+    </message>
+    <message>
+        <source>No plan: the model runs on the CPU.</source>
+        <translation>プランはありません。モデルは CPU で実行されます。</translation>
+    </message>
+    <message>
+        <source>No plan: the budget is “all”, so the whole model stays on the GPU.</source>
+        <translation>プランはありません。予算が「all」なので、モデル全体が GPU に置かれたままです。</translation>
+    </message>
+    <message>
+        <source>No plan for the last generation: the whole model stayed on the GPU (the log says why).</source>
+        <translation>前回の生成にはプランがありません。モデル全体が GPU に置かれたままでした(理由はログにあります)。</translation>
+    </message>
+    <message>
+        <source>Budget %1 — %2</source>
+        <translation>予算 %1 — %2</translation>
+    </message>
+    <message>
+        <source>⚠ The plan does not fit the budget.</source>
+        <translation>⚠ プランが予算に収まりません。</translation>
+    </message>
+    <message>
+        <source>⚠ %1</source>
+        <translation>⚠ %1</translation>
+    </message>
+    <message>
+        <source>The budget is set in Settings → GPU memory (gpu/vramBudget): “auto” leaves room for Ollama and other programs, a size caps TwistedPic, “all” takes what is free.</source>
+        <translation>予算は「設定」→「GPU メモリ」(gpu/vramBudget) で決めます。「auto」は Ollama やほかのプログラムのために空きを残し、サイズを指定すると TwistedPic の使用量をその値までに抑え、「all」は空いている分をすべて使います。</translation>
+    </message>
+    <message>
+        <source>How the budget was reached: %1</source>
+        <translation>予算の決まり方: %1</translation>
+    </message>
+    <message>
+        <source>Predicted peak: %1 of the %2 budget (%3 of it kept free as headroom)</source>
+        <translation>予測ピーク: 予算 %2 のうち %1(予算のうち %3 は余裕として空けてあります)</translation>
+    </message>
+    <message>
+        <source>Streamed from RAM: %1 per denoiser call</source>
+        <translation>RAM からストリーミング: ノイズ除去の呼び出し 1 回あたり %1</translation>
+    </message>
+    <message>
+        <source>Lowered one step from the first plan after the GPU ran out of memory.</source>
+        <translation>GPU のメモリが不足したため、最初のプランから 1 段階下げました。</translation>
+    </message>
+    <message>
+        <source>Lowered %1 steps from the first plan after the GPU ran out of memory.</source>
+        <translation>GPU のメモリが不足したため、最初のプランから %1 段階下げました。</translation>
+    </message>
+    <message>
+        <source>The dashed line on the graph is the budget.</source>
+        <translation>グラフの破線が予算です。</translation>
     </message>
 </context>
 <context>
