@@ -35,6 +35,14 @@ QStringList Args::list(const QString& name, const QString& fallback) const {
     return value(name, fallback).split(QLatin1Char(','), Qt::SkipEmptyParts);
 }
 
+std::optional<bool> Args::onOff(const QString& name, bool fallback, Report& report) const {
+    const QString v = value(name, fallback ? QStringLiteral("on") : QStringLiteral("off")).toLower();
+    if (v == QLatin1String("on") || v == QLatin1String("off"))
+        return v == QLatin1String("on");
+    report.note(QStringLiteral("%1 takes on or off, not '%2'.").arg(name, v));
+    return std::nullopt;
+}
+
 struct BenchModelImpl {
     std::unique_ptr<pipeline::DiffusionModel> model;
     std::unique_ptr<gpu::ModelResidency> residency;

@@ -11,6 +11,7 @@
 #include <QStringList>
 
 #include <memory>
+#include <optional>
 
 namespace tp::bench {
 
@@ -25,6 +26,8 @@ public:
     QString value(const QString& name, const QString& fallback = {}) const;
     int integer(const QString& name, int fallback) const;
     QStringList list(const QString& name, const QString& fallback) const; // comma-separated
+    // `--name on|off`; a note in the report and nullopt for anything else.
+    std::optional<bool> onOff(const QString& name, bool fallback, Report& report) const;
 private:
     QStringList m_extra;
 };

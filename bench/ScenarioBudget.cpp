@@ -54,9 +54,17 @@ int runBudget(Report& report) {
         qputenv("XDG_STATE_HOME", QFile::encodeName(state->path()));
     }
 
+    // --cuda-graphs on|off and --cleanup on|off (defaults: the engine's): with cleanup on, the
+    // denoiser's graphs are released after every image and captured again with the next one.
+    const std::optional<bool> graphs = args.onOff(QStringLiteral("--cuda-graphs"), true, report);
+    const std::optional<bool> cleanup = args.onOff(QStringLiteral("--cleanup"), true, report);
+    if (!graphs || !cleanup)
+        return 2;
     engine::GpuPolicy policy; // the engine's defaults: cleanup after each image, no unload
     policy.vramBudget = budget;
     policy.idleUnloadMinutes = 0;
+    policy.cudaGraphs = *graphs;
+    policy.cleanupAfterGeneration = *cleanup;
     const bool cuda = gpu::cudaAvailable() && request.device != QLatin1String("cpu");
     const int device = cudaIndex(request.device);
     MemorySampler sampler(device);
@@ -67,6 +75,7 @@ int runBudget(Report& report) {
     report.set(QStringLiteral("baselineDeviceUsedBytes"), bytesJson(sampler.baselineDeviceUsedBytes()));
     report.set(QStringLiteral("policy"),
                QJsonObject{{QStringLiteral("cleanupAfterGeneration"), policy.cleanupAfterGeneration},
+                           {QStringLiteral("cudaGraphs"), policy.cudaGraphs},
                            {QStringLiteral("unloadAfterGeneration"), policy.unloadAfterGeneration},
                            {QStringLiteral("vramReserveBytes"), double(policy.vramReserveBytes)}});
 

@@ -5,6 +5,7 @@
 // cpu: the bundled model and any other folders on the CPU, 20 steps.
 #include "bench/BenchGeneration.h"
 #include "core/gpu/GpuMemory.h"
+#include "core/nn/Attention.h"
 
 #include <QFileInfo>
 #include <QJsonArray>
@@ -43,13 +44,23 @@ int runGeneration(Report& report) {
     // --no-cold: skip the load with the page cache dropped (a minute for the 30 GB models).
     const bool noCold = report.options().extra.contains(QStringLiteral("--no-cold"));
     // --cuda-graphs on|off: the denoiser step replayed as a CUDA graph or run eagerly (issue 17).
-    const QString graphsArg = args.value(QStringLiteral("--cuda-graphs"), QStringLiteral("on")).toLower();
-    if (graphsArg != QLatin1String("on") && graphsArg != QLatin1String("off")) {
-        report.note(QStringLiteral("--cuda-graphs takes on or off, not '%1'.").arg(graphsArg));
+    const std::optional<bool> graphsArg = args.onOff(QStringLiteral("--cuda-graphs"), true, report);
+    if (!graphsArg)
+        return 2;
+    const bool cudaGraphs = *graphsArg;
+    report.set(QStringLiteral("cudaGraphs"), cudaGraphs);
+    // --sdpa default|flash|efficient|cudnn|math: the one attention kernel libtorch may use (issue 17).
+    const QString sdpa = args.value(QStringLiteral("--sdpa"), QStringLiteral("default")).toLower();
+    const std::optional<nn::FusedAttentionKernel> kernel = nn::parseFusedAttentionKernel(sdpa.toStdString());
+    if (!kernel) {
+        report.note(QStringLiteral("--sdpa takes default, flash, efficient, cudnn or math, not '%1'.").arg(sdpa));
         return 2;
     }
-    const bool cudaGraphs = graphsArg == QLatin1String("on");
-    report.set(QStringLiteral("cudaGraphs"), cudaGraphs);
+    if (const std::string why = nn::setFusedAttentionKernel(*kernel); !why.empty()) {
+        report.note(QStringLiteral("--sdpa %1: %2").arg(sdpa, QString::fromStdString(why)));
+        return 2;
+    }
+    report.set(QStringLiteral("sdpa"), sdpa);
     QString eagerReason; // the last run's, reported once
 
     Table& loads =

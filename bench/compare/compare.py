@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import signal
 import subprocess
@@ -182,9 +183,11 @@ def run_diffusers(family, folder, shapes, settings, compiled, args, raw, fp8=Fal
             "log": os.path.relpath(os.path.join(raw, name + ".log"), args.out)}
 
 
-def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None, graphs="on"):
+def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None, variant=None):
+    """variant: (name, extra twistedpic-bench arguments), e.g. ("graphs off", ["--cuda-graphs", "off"])."""
     tag = f"{family}-twistedpic" + (f"-{precision.split(':')[0]}" if precision and precision.startswith("fp8") else "")
-    tag += "" if graphs == "on" else "-graphs-off"
+    if variant:
+        tag += "-" + re.sub(r"[^A-Za-z0-9]+", "-", variant[0]).strip("-").lower()
     precision = precision or settings["dtype"]
     out_json = os.path.join(raw, f"{tag}.json")
     if resumed := resume(out_json, args, family, tag):
@@ -203,9 +206,9 @@ def run_twistedpic(family, folder, shapes, settings, args, raw, precision=None, 
     cmd = [args.bench, "generation", "--model", folder, "--sizes", ",".join(sizes),
            "--batches", ",".join(map(str, batches)), "--steps", str(settings["steps"]),
            "--guidance", str(settings["guidance"]), "--sampler", sampler, "--no-cold",
-           "--precisions", precision, "--cuda-graphs", graphs, "--json", out_json]
-    log(f"[{family}] twistedpic-bench generation: sizes {','.join(sizes)} batches {','.join(map(str, batches))}, "
-        f"CUDA graphs {graphs}")
+           "--precisions", precision, "--json", out_json] + (variant[1] if variant else [])
+    log(f"[{family}] twistedpic-bench generation: sizes {','.join(sizes)} batches {','.join(map(str, batches))}"
+        + (f" ({variant[0]}: {' '.join(variant[1])})" if variant else ""))
     res = run(cmd, os.path.join(raw, f"{tag}.log"), args.timeout, twistedpic_env())
     data = read_json(out_json)
     tail = [l for l in res["tail"].splitlines() if l.strip()]
@@ -309,12 +312,17 @@ def combine_family(fam):
             if comp is not None and (w, h, b) not in fam["compiled_shapes"]:
                 comp = None
             tp = twistedpic_row(fam.get(tp_key), w, h, b, tp_precision)
-            # the same TwistedPic with its denoiser steps run eagerly: what the CUDA graphs give (issue 17)
-            tp_eager = twistedpic_row(fam.get(tp_key + "_graphs_off"), w, h, b, tp_precision)
+            # the same TwistedPic with one thing changed (--variant): what that thing gives (issue 17)
+            variants_here = []
+            if tp_key == "twistedpic":
+                for v in fam.get("twistedpic_variants") or []:
+                    vr = twistedpic_row(v["side"], w, h, b, tp_precision)
+                    variants_here.append({"name": v["name"], "args": v["args"], "twistedpic": vr,
+                                          "s_ratio": ratio((vr or {}).get("s_per_image"),
+                                                           (tp or {}).get("s_per_image"))})
             rows.append({"family": fam["family"], "size": f"{w}x{h}", "batch": b, "steps": fam["settings"]["steps"],
                          "dtype": label, "diffusers_eager": eager, "diffusers_compiled": comp, "twistedpic": tp,
-                         "twistedpic_graphs_off": tp_eager,
-                         "graphs_speedup": ratio((tp_eager or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
+                         "variants": variants_here,
                          "ratio_eager": ratio((eager or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
                          "ratio_compiled": ratio((comp or {}).get("s_per_image"), (tp or {}).get("s_per_image")),
                          "peak_ratio": ratio((tp or {}).get("peak_allocated_mib"),
@@ -354,15 +362,20 @@ def markdown(report):
                f"warm-up (twistedpic-bench); (it/s) of the denoising loop; ratio = diffusers s/image / TwistedPic "
                f"s/image (> 1: TwistedPic faster). [1st N s] = first compiled call (compile + CUDA graphs + one "
                f"image).\n")
-    graphs_off = any(r.get("twistedpic_graphs_off") for r in report["rows"])
+    names = []
+    for r in report["rows"]:
+        for v in r.get("variants") or []:
+            if v["name"] not in names:
+                names.append(v["name"])
     out.append("| model | size | batch | steps | diffusers eager s/img (it/s) | diffusers compiled s/img (it/s) "
-               "| TwistedPic s/img (it/s) " + ("| TP graphs off s/img (it/s) | graphs gain " if graphs_off else "")
+               "| TwistedPic s/img (it/s) " + "".join(f"| TP {n} s/img (it/s) | ÷ TP " for n in names)
                + "| eager / TP | compiled / TP | peak alloc GiB diffusers / TP | load s diffusers / TP |")
-    out.append("|---|---|---|---|---|---|---|" + ("---|---|" if graphs_off else "") + "---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|" + "---|---|" * len(names) + "---|---|---|---|")
     for r in report["rows"]:
         e, c, t = r["diffusers_eager"] or {}, r["diffusers_compiled"], r["twistedpic"] or {}
-        off = (f"| {cell_time(r.get('twistedpic_graphs_off'))} | {fmt(r.get('graphs_speedup'), 2)} "
-               if graphs_off else "")
+        by_name = {v["name"]: v for v in r.get("variants") or []}
+        off = "".join(f"| {cell_time((by_name.get(n) or {}).get('twistedpic'))} "
+                      f"| {fmt((by_name.get(n) or {}).get('s_ratio'), 2)} " for n in names)
         out.append(f"| {r['family']} {r['dtype']} | {r['size']} | {r['batch']} | {r['steps']} "
                    f"| {cell_time(r['diffusers_eager'])} | {cell_time(c)} | {cell_time(r['twistedpic'])} {off}"
                    f"| {fmt(r['ratio_eager'], 2)} | {fmt(r['ratio_compiled'], 2)} "
@@ -398,8 +411,7 @@ def markdown(report):
                          f"{dfp8['device_used_mib']:.0f} MiB")
         for key, what in (("make", "make"), ("diffusers_eager", "diffusers eager"),
                           ("diffusers_compiled", "diffusers compiled"), ("diffusers_fp8", "diffusers fp8"),
-                          ("twistedpic", "TwistedPic"), ("twistedpic_graphs_off", "TwistedPic, CUDA graphs off"),
-                          ("twistedpic_fp8", "TwistedPic fp8"),
+                          ("twistedpic", "TwistedPic"), ("twistedpic_fp8", "TwistedPic fp8"),
                           ("twistedpic_fp8mm", "TwistedPic fp8 matmul")):
             side = fam.get(key) or {}
             if side.get("error"):
@@ -416,6 +428,13 @@ def markdown(report):
                              f"({comp['fullgraph_error'][:160]})")
             for e in rep.get("errors", []) or []:
                 lines.append(f"{what}: {e[:300]}")
+        for v in fam.get("twistedpic_variants") or []:
+            side = v["side"] or {}
+            what = f"TwistedPic {v['name']} ({' '.join(v['args'])})"
+            if side.get("error"):
+                lines.append(f"**{what}: {side['error']}**")
+            for n in ((side.get("report") or {}).get("notes") or []):
+                lines.append(f"{what}: {n}")
         out.append(f"**{fam['family']}** ({fam['folder']}): " + "; ".join(lines) + "\n")
         for m in fam.get("memtest") or []:
             out.append(f"TwistedPic memtest, {m['precision']}" + (f" (**{m['error']}**)" if m.get("error") else "")
@@ -458,8 +477,11 @@ def main(argv=None):
                     "(a run split over two device calls on the same warm machine)")
     ap.add_argument("--skip-diffusers", action="store_true")
     ap.add_argument("--skip-twistedpic", action="store_true")
-    ap.add_argument("--graphs-off", action="store_true", help="also TwistedPic with --cuda-graphs off (its denoiser "
-                    "steps launched eagerly): a column with those figures and the graphs' gain")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=ARGS",
+                    help="also TwistedPic with these twistedpic-bench arguments added, e.g. "
+                    "'graphs off=--cuda-graphs off' or 'flash=--sdpa flash': a column per variant with its figures "
+                    "and its s/image divided by TwistedPic's (> 1: the variant is slower); repeatable")
+    ap.add_argument("--graphs-off", action="store_true", help="short for --variant 'graphs off=--cuda-graphs off'")
     ap.add_argument("--no-make", action="store_true", help="never build a missing pipeline folder")
     ap.add_argument("--delete-models", action="store_true", help="delete each folder after its family "
                     "(disk: SD 3.5 Large + Flux dev do not fit the device's 64 GB together)")
@@ -468,6 +490,10 @@ def main(argv=None):
     ap.add_argument("--make-timeout", type=int, default=400)
     args = ap.parse_args(argv)
     specs = [parse_spec(s) for s in args.specs]
+    variants = ([("graphs off", ["--cuda-graphs", "off"])] if args.graphs_off else []) + [
+        (v.split("=", 1)[0].strip(), shlex.split(v.split("=", 1)[1])) for v in args.variant if "=" in v]
+    if len(variants) != len(args.variant) + bool(args.graphs_off):
+        raise SystemExit("--variant takes NAME=ARGS, e.g. 'flash=--sdpa flash'")
     if args.model and len(specs) != 1:
         raise SystemExit("--model names the folder of ONE family")
     args.out = os.path.abspath(args.out)
@@ -525,9 +551,10 @@ def main(argv=None):
         if not args.skip_twistedpic:
             fam["twistedpic"] = run_twistedpic(family, folder, shapes, settings, args, raw)
             write()
-            if args.graphs_off:
-                fam["twistedpic_graphs_off"] = run_twistedpic(family, folder, shapes, settings, args, raw,
-                                                              graphs="off")
+            fam["twistedpic_variants"] = []
+            for name, extra in variants:
+                fam["twistedpic_variants"].append({"name": name, "args": extra, "side": run_twistedpic(
+                    family, folder, shapes, settings, args, raw, variant=(name, extra))})
                 write()
             if args.fp8:
                 fam["twistedpic_fp8"] = run_twistedpic(family, folder, shapes, settings, args, raw,

@@ -96,6 +96,82 @@ void setManualAttentionChunkBytes(int64_t bytes) {
     g_manualChunkBytes.store(std::max<int64_t>(bytes, 1));
 }
 
+namespace {
+// cuDNN's attention got its switch in libtorch 2.3 (torch.backends.cuda.enable_cudnn_sdp).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define TP_CUDNN_SDP 1
+#else
+#define TP_CUDNN_SDP 0
+#endif
+std::atomic<FusedAttentionKernel> g_kernel{FusedAttentionKernel::Default};
+} // namespace
+
+std::string setFusedAttentionKernel(FusedAttentionKernel kernel) {
+#if TORCH_VERSION_MAJOR >= 2
+    if (kernel == FusedAttentionKernel::CuDnn && !TP_CUDNN_SDP)
+        return "this libtorch has no switch for cuDNN's attention (2.3 or newer)";
+    struct Switches {
+        bool flash, efficient, math, cudnn;
+    };
+    at::Context& c = at::globalContext();
+    // libtorch's own settings, read before the first change.
+    static const Switches defaults{c.userEnabledFlashSDP(), c.userEnabledMemEfficientSDP(),
+                                   c.userEnabledMathSDP(),
+#if TP_CUDNN_SDP
+                                   c.userEnabledCuDNNSDP()
+#else
+                                   false
+#endif
+    };
+    using K = FusedAttentionKernel;
+    const Switches s = kernel == K::Default
+                           ? defaults
+                           : Switches{kernel == K::Flash, kernel == K::MemoryEfficient, kernel == K::Math,
+                                      kernel == K::CuDnn};
+    c.setSDPUseFlash(s.flash);
+    c.setSDPUseMemEfficient(s.efficient);
+    c.setSDPUseMath(s.math);
+#if TP_CUDNN_SDP
+    c.setSDPUseCuDNN(s.cudnn);
+#endif
+    g_kernel.store(kernel);
+    return {};
+#else
+    if (kernel == FusedAttentionKernel::Default)
+        return {};
+    return "libtorch " TORCH_VERSION " has no fused attention (2.0 or newer)";
+#endif
+}
+
+FusedAttentionKernel fusedAttentionKernel() {
+    return g_kernel.load();
+}
+
+std::optional<FusedAttentionKernel> parseFusedAttentionKernel(const std::string& name) {
+    for (const auto k : {FusedAttentionKernel::Default, FusedAttentionKernel::Flash,
+                         FusedAttentionKernel::MemoryEfficient, FusedAttentionKernel::CuDnn,
+                         FusedAttentionKernel::Math})
+        if (name == fusedAttentionKernelName(k))
+            return k;
+    return std::nullopt;
+}
+
+const char* fusedAttentionKernelName(FusedAttentionKernel kernel) {
+    switch (kernel) {
+    case FusedAttentionKernel::Flash:
+        return "flash";
+    case FusedAttentionKernel::MemoryEfficient:
+        return "efficient";
+    case FusedAttentionKernel::CuDnn:
+        return "cudnn";
+    case FusedAttentionKernel::Math:
+        return "math";
+    case FusedAttentionKernel::Default:
+        break;
+    }
+    return "default";
+}
+
 bool fusedAttentionAvailable() {
 #if TORCH_VERSION_MAJOR >= 2
     return true;

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <optional>
+#include <string>
 
 namespace tp::nn {
 
@@ -33,6 +34,17 @@ at::Tensor scaledDotProductAttention(const at::Tensor& q, const at::Tensor& k, c
 // Process-wide choice, for tests and for comparing the two paths on a GPU.
 void setAttentionBackend(AttentionBackend backend);
 AttentionBackend attentionBackend();
+// Which of libtorch's kernels at::scaled_dot_product_attention may pick (libtorch >= 2; the Auto
+// backend): Default restores libtorch's own choice; the others allow that kernel alone, so that it
+// can be measured (issue 17), and a call it cannot serve fails with libtorch's "no available kernel".
+enum class FusedAttentionKernel { Default, Flash, MemoryEfficient, CuDnn, Math };
+// "" when set, else why not (libtorch < 2, or a kernel this libtorch has no switch for).
+std::string setFusedAttentionKernel(FusedAttentionKernel kernel);
+FusedAttentionKernel fusedAttentionKernel();
+// "default", "flash", "efficient", "cudnn", "math"
+std::optional<FusedAttentionKernel> parseFusedAttentionKernel(const std::string& name);
+const char* fusedAttentionKernelName(FusedAttentionKernel kernel);
+
 // Upper bound for the manual path's score matrix per chunk of query rows (default 256 MiB):
 // lower it on a machine short of memory. Results do not depend on it.
 void setManualAttentionChunkBytes(int64_t bytes);

@@ -228,6 +228,9 @@ DenoiserGraphs::Key DenoiserGraphs::keyFor(const at::Tensor& x, const at::Tensor
     k.push_back(c.userEnabledFlashSDP());
     k.push_back(c.userEnabledMemEfficientSDP());
     k.push_back(c.userEnabledMathSDP());
+#if TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 3
+    k.push_back(c.userEnabledCuDNNSDP());
+#endif
 #endif
     k.push_back(static_cast<int64_t>(m_weights));
     k.push_back(m_device);
