@@ -112,8 +112,9 @@ while [ $# -gt 0 ]; do
             tee "$OUT/random-model-$fam.log" | tail -15
         ;;
     compare)
-        refpy bench/compare/compare.py ${COMPARE:-sd15:512,768:1,4 sdxl} --models-root "$MODELS" \
-            --bench "$B/bench/twistedpic-bench" --out "$OUT/compare" ${COMPARE_ARGS:-} 2>&1 | tail -70
+        # COMPARE_ARGS is shell words: --variant "graphs off=--cuda-graphs off" keeps its quotes.
+        eval "refpy bench/compare/compare.py ${COMPARE:-sd15:512,768:1,4 sdxl} --models-root \"\$MODELS\" \
+            --bench \"\$B/bench/twistedpic-bench\" --out \"\$OUT/compare\" ${COMPARE_ARGS:-}" 2>&1 | tail -70
         ;;
     budget)
         refpy bench/compare/budget.py ${BUDGET_MODELS:-sd35-large flux-dev sdxl} --models-root "$MODELS" \
