@@ -72,12 +72,12 @@ int runGeneration(Report& report) {
                          {QStringLiteral("firstImageS"), QStringLiteral("first image after load (s)"), 2}});
     Table& runs =
         report.addTable(QStringLiteral("generation"),
-                        QStringLiteral("Text to image, %1 steps %2, guidance %3, CUDA graphs %4 (after one "
-                                       "warm-up run of the same shape)")
+                        QStringLiteral("Text to image, %1 steps %2, guidance %3, CUDA graphs %4, attention "
+                                       "kernel %5 (after one warm-up run of the same shape)")
                             .arg(steps)
                             .arg(sampler)
                             .arg(guidance)
-                            .arg(graphsArg),
+                            .arg(cudaGraphs ? QStringLiteral("on") : QStringLiteral("off"), sdpa),
                         {{QStringLiteral("precision"), QStringLiteral("precision"), 0},
                          {QStringLiteral("size"), QStringLiteral("size"), 0},
                          {QStringLiteral("batch"), QStringLiteral("batch"), 0},
