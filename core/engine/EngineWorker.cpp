@@ -29,8 +29,8 @@ MemoryEvent makeEvent(MemoryEvent::Kind kind, const gpu::MemorySnapshot& before,
     return e;
 }
 
-// The shortest time between two previews: rendering one waits for the GPU (a host sync) and copies the
-// latents, which at 20+ it/s would cost a good part of each step.
+// The shortest time between two previews: each copies the latents off the GPU and renders them on the
+// CPU (the copy is asynchronous, but at 20+ it/s every step's would still cost time).
 constexpr qint64 kPreviewIntervalMs = 200;
 
 } // namespace
@@ -520,6 +520,7 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
         QElapsedTimer loop;
         loop.start();
         QElapsedTimer sincePreview; // invalid until the first preview
+        pipeline::AsyncLatentPreview preview(m_model->preview());
         const auto onStep = [&](const pipeline::StepInfo& s) {
             Progress p;
             p.id = request.id;
@@ -528,10 +529,15 @@ void EngineWorker::generate(const GenerationRequest& requestIn) {
             const double seconds = static_cast<double>(loop.nsecsElapsed()) / 1e9;
             p.itPerSec = seconds > 0 ? s.step / seconds : 0;
             p.secondsLeft = p.itPerSec > 0 ? (s.total - s.step) / p.itPerSec : 0;
-            if (request.preview &&
-                (!sincePreview.isValid() || sincePreview.elapsed() >= kPreviewIntervalMs)) {
-                p.preview = m_model->preview().render(s.latents); // waits for the step to finish
-                sincePreview.start();
+            if (request.preview) {
+                // The copy goes behind the step's work; the image comes once it has landed (on the
+                // CPU at once), so the loop never waits for the GPU.
+                if (!preview.pending() &&
+                    (!sincePreview.isValid() || sincePreview.elapsed() >= kPreviewIntervalMs)) {
+                    preview.start(s.latents);
+                    sincePreview.start();
+                }
+                p.preview = preview.take();
             }
             m_hooks.progress(p);
             return !isCancelled(request.id);

@@ -2,6 +2,11 @@
 
 #include <QJsonArray>
 
+#if TWISTEDPIC_WITH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
 namespace tp::pipeline {
 
 QImage toQImage(const at::Tensor& image) {
@@ -70,6 +75,54 @@ QImage LatentPreview::render(const at::Tensor& latents) const {
     const at::Tensor l = latents[0].detach().to(at::kCPU, at::kFloat); // [C, h, w]
     const at::Tensor rgb = at::einsum("chw,ck->khw", {l, m_factors}) + m_bias.view({3, 1, 1});
     return toQImage(rgb.add(1).div(2));
+}
+
+struct AsyncLatentPreview::Copy {
+#if TWISTEDPIC_WITH_CUDA
+    at::cuda::CUDAEvent done; // recorded on the stream after the copy
+#endif
+};
+
+AsyncLatentPreview::AsyncLatentPreview(const LatentPreview& preview)
+    : m_preview(preview)
+    , m_copy(std::make_unique<Copy>()) {}
+
+AsyncLatentPreview::~AsyncLatentPreview() {
+#if TWISTEDPIC_WITH_CUDA
+    // The copy may still be writing into m_host: it must end before the pinned block is freed.
+    if (m_pending && m_fromGpu)
+        m_copy->done.synchronize();
+#endif
+}
+
+void AsyncLatentPreview::start(const at::Tensor& latents) {
+    if (m_pending || !m_preview.available())
+        return;
+    const at::Tensor first = latents[0].detach();
+#if TWISTEDPIC_WITH_CUDA
+    if (first.is_cuda()) {
+        if (!m_host.defined() || m_host.sizes() != first.sizes() || m_host.scalar_type() != first.scalar_type())
+            m_host = at::empty(first.sizes(), first.options().device(at::kCPU).pinned_memory(true));
+        m_host.copy_(first, /*non_blocking=*/true);
+        m_copy->done.record(c10::cuda::getCurrentCUDAStream(first.device().index()));
+        m_pending = m_fromGpu = true;
+        return;
+    }
+#endif
+    m_host = first.to(at::kCPU);
+    m_pending = true;
+    m_fromGpu = false;
+}
+
+QImage AsyncLatentPreview::take() {
+    if (!m_pending)
+        return {};
+#if TWISTEDPIC_WITH_CUDA
+    if (m_fromGpu && !m_copy->done.query())
+        return {};
+#endif
+    m_pending = false;
+    return m_preview.render(m_host.unsqueeze(0));
 }
 
 } // namespace tp::pipeline
