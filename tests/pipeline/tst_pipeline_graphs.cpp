@@ -5,7 +5,8 @@
 // DenoiserGraphs — gives bit for bit the latents of the loop as it was written before (written out here:
 // timestepTensor(i).to(device) and model.denoise() each step). Graphs turned off (the request, the
 // environment), hooked (streamed) blocks and a forced capture failure run eagerly, give the same
-// latents, and say why. The step counters show which path each step took.
+// latents, and say why. The step counters show which path each step took. The live preview's
+// asynchronous copy gives the images of the synchronous render.
 //
 // With TWISTEDPIC_TEST_DEVICE=cuda (label gpu) the same comparisons are graph replay against that eager
 // loop, bit for bit (the same kernels with the same inputs; only the launches differ), plus: a second
@@ -16,6 +17,7 @@
 #include "core/gpu/BlockStreamer.h"
 #include "core/nn/BlockSequence.h"
 #include "core/pipeline/DenoiserGraph.h"
+#include "core/pipeline/ImageConvert.h"
 #include "core/pipeline/TextToImage.h"
 #include "core/sched/Random.h"
 #include "tests/pipeline/PipelineCases.h"
@@ -414,6 +416,52 @@ private Q_SLOTS:
         QCOMPARE(seen, 2);
         QCOMPARE(out->eagerReason.isEmpty(), m_graphs);
         QVERIFY(same(run(m, f.params), f.plain));
+    }
+
+    // The live preview without a host sync: the steps' previews, taken as the engine takes them
+    // (start, then poll), are the images the synchronous render gives for those steps' latents, and
+    // the copy never waits (on CUDA it may land a step or two later; on the CPU at once).
+    void previewWithoutSync() {
+        Family& f = family(QStringLiteral("sd15"));
+        pipeline::DiffusionModel& m = *f.model;
+        QVERIFY(m.preview().available());
+        pipeline::AsyncLatentPreview preview(m.preview());
+        QVERIFY(preview.take().isNull()); // nothing started
+        std::vector<QImage> expected; // render() of each started step's latents, in order
+        std::vector<QImage> shown;
+        Result<pipeline::TextToImageOutput> out = pipeline::textToImage(m, f.params, [&](const pipeline::StepInfo& s) {
+            if (!preview.pending()) {
+                preview.start(s.latents);
+                expected.push_back(m.preview().render(s.latents));
+            }
+            if (QImage image = preview.take(); !image.isNull())
+                shown.push_back(image);
+            return true;
+        });
+        QVERIFY2(out, qPrintable(out.error()));
+        if (preview.pending()) { // the last copy, still in flight: wait for it as a viewer would
+            QImage image;
+            for (int i = 0; i < 1000 && (image = preview.take()).isNull(); ++i)
+                QTest::qWait(1);
+            QVERIFY(!image.isNull());
+            shown.push_back(image);
+        }
+        QVERIFY(!preview.pending());
+        QCOMPARE(shown.size(), expected.size());
+        QVERIFY(!shown.empty());
+        if (!m_cuda)
+            QCOMPARE(int(shown.size()), f.params.steps); // on the CPU every step's copy is done at once
+        for (size_t i = 0; i < shown.size(); ++i)
+            QCOMPARE(shown[i], expected[i]);
+        // A start while a copy is pending is ignored: the pending copy is the one delivered.
+        const at::Tensor a =
+            at::zeros({1, 4, 8, 8}, at::TensorOptions().device(m.device().device).dtype(m.noiseDtype()));
+        preview.start(a);
+        preview.start(a + 1);
+        QImage first;
+        for (int i = 0; i < 1000 && (first = preview.take()).isNull(); ++i)
+            QTest::qWait(1);
+        QCOMPARE(first, m.preview().render(a));
     }
 };
 
