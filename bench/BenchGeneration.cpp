@@ -100,6 +100,10 @@ void BenchModel::setCudaGraphs(bool on) {
     d->cudaGraphs = on;
 }
 
+Status BenchModel::setChannelsLast(bool on) {
+    return d->model->setChannelsLast(on);
+}
+
 GenerationRun BenchModel::generate(int width, int height, int steps, int batch, quint64 seed, double guidance,
                                    const QString& sampler) {
     pipeline::TextToImageParams p;

@@ -58,6 +58,8 @@ public:
 
     // CUDA graphs for the denoiser step in the runs that follow (on by default, as the app's setting).
     void setCudaGraphs(bool on);
+    // Channels-last convolutions in the denoiser (DiffusionModel::setChannelsLast); off by default.
+    Status setChannelsLast(bool on);
     // One text-to-image run with a fresh peak; throws what libtorch throws (OOM among them).
     GenerationRun generate(int size, int steps, int batch, quint64 seed, double guidance = 7.5,
                            const QString& sampler = QStringLiteral("euler")) {

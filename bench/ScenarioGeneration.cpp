@@ -61,6 +61,11 @@ int runGeneration(Report& report) {
         return 2;
     }
     report.set(QStringLiteral("sdpa"), sdpa);
+    // --channels-last on|off: the denoiser's convolutions in NHWC (issue 17; off by default).
+    const std::optional<bool> channelsLast = args.onOff(QStringLiteral("--channels-last"), false, report);
+    if (!channelsLast)
+        return 2;
+    report.set(QStringLiteral("channelsLast"), *channelsLast);
     QString eagerReason; // the last run's, reported once
 
     Table& loads =
@@ -119,6 +124,10 @@ int runGeneration(Report& report) {
                 break;
             }
             (*model)->setCudaGraphs(cudaGraphs);
+            if (Status s = (*model)->setChannelsLast(*channelsLast); !s) {
+                report.note(QStringLiteral("%1: %2").arg(precision, s.error()));
+                break;
+            }
             double firstImageS = 0;
             try {
                 const QSize first = parseSize(sizes.first());

@@ -33,6 +33,19 @@ void moveModule(torch::nn::Module& module, at::Device device, std::optional<at::
         move(b);
 }
 
+int setConvMemoryFormat(torch::nn::Module& module, at::MemoryFormat format) {
+    c10::InferenceMode normal(false);
+    at::NoGradGuard noGrad;
+    int changed = 0;
+    for (auto& p : module.parameters()) {
+        if (p.dim() != 4 || !p.is_floating_point() || p.is_contiguous(format))
+            continue;
+        p.set_data(p.contiguous(format));
+        ++changed;
+    }
+    return changed;
+}
+
 at::Device moduleDevice(const torch::nn::Module& module) {
     for (const auto& p : module.parameters())
         return p.device();

@@ -22,6 +22,11 @@ ModuleSize moduleSize(const torch::nn::Module& module);
 void moveModule(torch::nn::Module& module, at::Device device,
                 std::optional<at::ScalarType> dtype = std::nullopt, bool nonBlocking = false);
 
+// Lays every 4-D floating-point parameter (the convolutions' weights) of `module` out in `format`
+// (at::MemoryFormat::ChannelsLast or Contiguous), in place (set_data); returns how many changed.
+// With channels-last weights cuDNN runs the convolutions in NHWC, and their outputs stay so.
+int setConvMemoryFormat(torch::nn::Module& module, at::MemoryFormat format);
+
 // The device and floating-point dtype of the module's first parameter (CPU/float32 when
 // it has none).
 at::Device moduleDevice(const torch::nn::Module& module);

@@ -86,11 +86,13 @@ at::Tensor Transformer2DImpl::forward(const at::Tensor& x, const at::Tensor& con
     }
     for (const auto& block : m_blocks)
         t = block->forward(t, context);
+    // Back to [B, C, H, W] in x's layout: a copy into NCHW, or none for channels-last activations.
+    const at::MemoryFormat layout = x.suggest_memory_format();
     if (m_linear) {
         t = m_projOutLinear->forward(t);
-        t = t.reshape({b, h, w, t.size(2)}).permute({0, 3, 1, 2}).contiguous();
+        t = t.reshape({b, h, w, t.size(2)}).permute({0, 3, 1, 2}).contiguous(layout);
     } else {
-        t = t.reshape({b, h, w, t.size(2)}).permute({0, 3, 1, 2}).contiguous();
+        t = t.reshape({b, h, w, t.size(2)}).permute({0, 3, 1, 2}).contiguous(layout);
         t = m_projOutConv->forward(t);
     }
     return t + x;

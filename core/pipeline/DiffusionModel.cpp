@@ -5,6 +5,7 @@
 #include "core/nn/AutoencoderKL.h"
 #include "core/nn/BlockSequence.h"
 #include "core/nn/Layers.h"
+#include "core/nn/ModuleUtils.h"
 #include "core/nn/T5Encoder.h"
 #include "core/pipeline/DenoiserGraph.h"
 #include "core/pipeline/ModelSource.h"
@@ -513,6 +514,24 @@ DenoiserGraphs& DiffusionModel::denoiserGraphs() {
 void DiffusionModel::releaseGraphs() {
     if (m_graphs)
         m_graphs->clear();
+}
+
+Status DiffusionModel::setChannelsLast(bool on) {
+    if (on == m_channelsLast)
+        return Status::ok();
+    torch::nn::Module* denoiser = denoiserModule();
+    if (!denoiser)
+        return Status::fail(QStringLiteral("%1 has no denoiser to lay out channels-last.").arg(m_source));
+    if (m_streamer)
+        return Status::fail(QStringLiteral("Channels-last convolutions cannot be switched while the "
+                                           "denoiser's blocks are streamed."));
+    releaseGraphs(); // the weights get new storage
+    const int changed =
+        nn::setConvMemoryFormat(*denoiser, on ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+    m_channelsLast = on;
+    spdlog::info("{}: {} convolution weight(s) of the denoiser laid out {}", m_source.toStdString(), changed,
+                 on ? "channels-last" : "contiguous");
+    return Status::ok();
 }
 
 torch::nn::Module* DiffusionModel::denoiserModule() const {

@@ -236,6 +236,12 @@ public:
     // wants the memory back calls it first. A graph whose weights moved is never replayed either way
     // (the weights' fingerprint, DenoiserGraphs::begin()); this gives the memory back.
     void releaseGraphs();
+    // Channels-last (NHWC) convolutions in the denoiser (issue 17: measured per family with
+    // `twistedpic-bench generation --channels-last on`; off unless asked): its convolution weights are
+    // laid out channels-last, so cuDNN keeps the activations so. The same numbers up to the rounding of
+    // other kernels. Fails (nothing changed) while the denoiser's blocks are streamed.
+    Status setChannelsLast(bool on);
+    bool channelsLast() const { return m_channelsLast; }
     // The denoiser's module (io::FamilyTraits::denoiserComponent); null if the model has none.
     torch::nn::Module* denoiserModule() const;
     // Whether denoise() turns the request's guidance into device values (Flux's guidance embedding),
@@ -315,6 +321,7 @@ private:
     Stage m_lastWorkStage = Stage::Idle;
     std::vector<gpu::TransferReport> m_lastTransfers;
     std::unique_ptr<gpu::BlockStreamer> m_streamer;
+    bool m_channelsLast = false;
     std::unique_ptr<DenoiserGraphs> m_graphs; // issue 17: created on first use
     int64_t m_latentChannels = 4;
     int64_t m_downscale = 8;

@@ -6,7 +6,8 @@
 // timestepTensor(i).to(device) and model.denoise() each step). Graphs turned off (the request, the
 // environment), hooked (streamed) blocks and a forced capture failure run eagerly, give the same
 // latents, and say why. The step counters show which path each step took. The live preview's
-// asynchronous copy gives the images of the synchronous render.
+// asynchronous copy gives the images of the synchronous render; channels-last convolutions give the
+// same latents within rounding.
 //
 // With TWISTEDPIC_TEST_DEVICE=cuda (label gpu) the same comparisons are graph replay against that eager
 // loop, bit for bit (the same kernels with the same inputs; only the launches differ), plus: a second
@@ -415,6 +416,32 @@ private Q_SLOTS:
         QVERIFY(out->cancelled);
         QCOMPARE(seen, 2);
         QCOMPARE(out->eagerReason.isEmpty(), m_graphs);
+        QVERIFY(same(run(m, f.params), f.plain));
+    }
+
+    // Channels-last convolutions (an issue-17 switch, off by default): the UNet's convolution weights
+    // laid out NHWC give the same latents up to the convolutions' rounding, on graphs as eagerly, and
+    // switching back gives the contiguous run's latents bit for bit.
+    void channelsLast() {
+        Family& f = family(QStringLiteral("sd15"));
+        pipeline::DiffusionModel& m = *f.model;
+        QVERIFY(!m.channelsLast());
+        QVERIFY(m.setChannelsLast(true));
+        QVERIFY(m.channelsLast());
+        int laidOut = 0;
+        for (const at::Tensor& p : m.denoiserModule()->parameters())
+            if (p.dim() == 4) {
+                QVERIFY(p.is_contiguous(at::MemoryFormat::ChannelsLast));
+                ++laidOut;
+            }
+        QVERIFY(laidOut > 0);
+        const Run r = run(m, f.params);
+        checkReplayed(r, f.params.steps);
+        const double diff = test::maxAbs(r.latents, f.plain);
+        QVERIFY2(at::allclose(r.latents, f.plain, 1e-3, 1e-3), qPrintable(QString::number(diff)));
+        QVERIFY(m.setChannelsLast(false));
+        for (const at::Tensor& p : m.denoiserModule()->parameters())
+            QVERIFY(p.is_contiguous());
         QVERIFY(same(run(m, f.params), f.plain));
     }
 
