@@ -109,7 +109,7 @@ void AsyncLatentPreview::start(const at::Tensor& latents) {
         return;
     }
 #endif
-    m_host = first.to(at::kCPU);
+    m_host = first.to(at::kCPU, /*non_blocking=*/false, /*copy=*/true); // not a view of the loop's latents
     m_pending = true;
     m_fromGpu = false;
 }
