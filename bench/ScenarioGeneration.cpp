@@ -66,6 +66,13 @@ int runGeneration(Report& report) {
     if (!channelsLast)
         return 2;
     report.set(QStringLiteral("channelsLast"), *channelsLast);
+    // --cudnn-benchmark on|off: cuDNN times its algorithms for each new convolution shape and keeps the
+    // fastest (slower first image of a shape, maybe faster later ones; libtorch's default is off).
+    const std::optional<bool> cudnnBenchmark = args.onOff(QStringLiteral("--cudnn-benchmark"), false, report);
+    if (!cudnnBenchmark)
+        return 2;
+    at::globalContext().setBenchmarkCuDNN(*cudnnBenchmark);
+    report.set(QStringLiteral("cudnnBenchmark"), *cudnnBenchmark);
     QString eagerReason; // the last run's, reported once
 
     Table& loads =
