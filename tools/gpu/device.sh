@@ -8,6 +8,9 @@
 #   build        configure (once) and build everything, Release, into $BUILD_DIR (build-gpu)
 #   info         nvidia-smi and twistedpic-cli gpu-info
 #   test         ctest -L gpu (CUDA parity and memory tests), TWISTEDPIC_TEST_DEVICE=cuda
+#   cuda-tests   issues 16/17's CUDA tests (plan execution, streaming, graphs, preview, engine)
+#   graphs       issue 17's switches one at a time on $SD15 (twistedpic-bench generation), and the
+#                engine's first image and per-image time with cleanup on/off (budget scenario)
 #   all-tests    the whole suite on the GPU build
 #   sd15         an SD 1.5-architecture model with random weights in $SD15 (for memtest/bench)
 #   memtest      twistedpic-cli memtest on it, 512x512, 20 steps
@@ -73,6 +76,29 @@ while [ $# -gt 0 ]; do
             grep -E "^[0-9]+: (PASS|FAIL|SKIP|QINFO|QWARN)|tests passed|Test #" | grep -v "PASS   :" | head -80)
         (cd "$B" && TWISTEDPIC_TEST_DEVICE=cuda ctest -R "nn_parity|schedulers|tokenizer" --output-on-failure -V 2>&1 |
             tee "$OUT/ctest-parity.log" | grep -E "^[0-9]+: (FAIL|SKIP|QINFO)|tests passed|Test #" | head -60)
+        ;;
+    cuda-tests)
+        # issues 16 and 17's CUDA checks: loading into a plan, streaming, graph replay == eager, the
+        # asynchronous preview, channels-last, the engine (build them first: BUILD_TARGETS below)
+        (cd "$B" && TWISTEDPIC_TEST_DEVICE=cuda timeout 300 ctest -R \
+            "gpu_cuda|pipeline_parity|pipeline_streaming|plan_execution|pipeline_graphs|^engine$" \
+            --output-on-failure 2>&1 | tee "$OUT/ctest-cuda.log" | grep -vE "^\s*(PASS|QDEBUG|QINFO)" | tail -100)
+        ;;
+    graphs)
+        # issue 17 on the SD 1.5 model (run sd15 first): each switch on its own, then the engine's first
+        # image in a fresh process (the budget scenario's warm-up row) with cleanup on and off
+        mkdir -p "$OUT/graphs"
+        BB="$B/bench/twistedpic-bench"
+        for v in "graphs-on" "graphs-off --cuda-graphs off" "channels-last --channels-last on" \
+            "cudnn-benchmark --cudnn-benchmark on" "sdpa-cudnn --sdpa cudnn" "sdpa-efficient --sdpa efficient"; do
+            read -r name extra <<< "$v" # (not `set --`: the stage list is in "$@")
+            timeout 90 "$BB" generation --model "$SD15" --precisions fp16 --sizes 512,768 --batches 1,4 --steps 20 \
+                --no-cold $extra --json "$OUT/graphs/gen-$name.json" 2>&1 | tail -8
+        done
+        for c in on off; do
+            timeout 90 "$BB" budget --model "$SD15" --budget all --width 512 --height 512 --steps 20 --runs 3 \
+                --cleanup $c --json "$OUT/graphs/engine-cleanup-$c.json" 2>&1 | tail -12
+        done
         ;;
     all-tests)
         (cd "$B" && TWISTEDPIC_TEST_DEVICE=cuda ctest --output-on-failure -j 8 2>&1 | tee "$OUT/ctest-all.log" | tail -40)
