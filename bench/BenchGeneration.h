@@ -28,6 +28,7 @@ public:
     QStringList list(const QString& name, const QString& fallback) const; // comma-separated
     // `--name on|off`; a note in the report and nullopt for anything else.
     std::optional<bool> onOff(const QString& name, bool fallback, Report& report) const;
+
 private:
     QStringList m_extra;
 };

@@ -53,7 +53,8 @@ int runGeneration(Report& report) {
     const QString sdpa = args.value(QStringLiteral("--sdpa"), QStringLiteral("default")).toLower();
     const std::optional<nn::FusedAttentionKernel> kernel = nn::parseFusedAttentionKernel(sdpa.toStdString());
     if (!kernel) {
-        report.note(QStringLiteral("--sdpa takes default, flash, efficient, cudnn or math, not '%1'.").arg(sdpa));
+        report.note(
+            QStringLiteral("--sdpa takes default, flash, efficient, cudnn or math, not '%1'.").arg(sdpa));
         return 2;
     }
     if (const std::string why = nn::setFusedAttentionKernel(*kernel); !why.empty()) {

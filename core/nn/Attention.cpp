@@ -114,20 +114,18 @@ std::string setFusedAttentionKernel(FusedAttentionKernel kernel) {
         bool flash, efficient, math, cudnn;
     };
     at::Context& c = at::globalContext();
+#if TP_CUDNN_SDP
+    const bool cudnnNow = c.userEnabledCuDNNSDP();
+#else
+    const bool cudnnNow = false;
+#endif
     // libtorch's own settings, read before the first change.
     static const Switches defaults{c.userEnabledFlashSDP(), c.userEnabledMemEfficientSDP(),
-                                   c.userEnabledMathSDP(),
-#if TP_CUDNN_SDP
-                                   c.userEnabledCuDNNSDP()
-#else
-                                   false
-#endif
-    };
+                                   c.userEnabledMathSDP(), cudnnNow};
     using K = FusedAttentionKernel;
-    const Switches s = kernel == K::Default
-                           ? defaults
-                           : Switches{kernel == K::Flash, kernel == K::MemoryEfficient, kernel == K::Math,
-                                      kernel == K::CuDnn};
+    const Switches s = kernel == K::Default ? defaults
+                                            : Switches{kernel == K::Flash, kernel == K::MemoryEfficient,
+                                                       kernel == K::Math, kernel == K::CuDnn};
     c.setSDPUseFlash(s.flash);
     c.setSDPUseMemEfficient(s.efficient);
     c.setSDPUseMath(s.math);
@@ -148,9 +146,9 @@ FusedAttentionKernel fusedAttentionKernel() {
 }
 
 std::optional<FusedAttentionKernel> parseFusedAttentionKernel(const std::string& name) {
-    for (const auto k : {FusedAttentionKernel::Default, FusedAttentionKernel::Flash,
-                         FusedAttentionKernel::MemoryEfficient, FusedAttentionKernel::CuDnn,
-                         FusedAttentionKernel::Math})
+    for (const auto k :
+         {FusedAttentionKernel::Default, FusedAttentionKernel::Flash, FusedAttentionKernel::MemoryEfficient,
+          FusedAttentionKernel::CuDnn, FusedAttentionKernel::Math})
         if (name == fusedAttentionKernelName(k))
             return k;
     return std::nullopt;

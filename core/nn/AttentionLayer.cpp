@@ -34,7 +34,8 @@ at::Tensor AttentionLayerImpl::forward(const at::Tensor& hidden, const at::Tenso
         h = x.size(2);
         w = x.size(3);
         channelsLast = !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
-        x = channelsLast ? x.permute({0, 2, 3, 1}).reshape({b, h * w, c}) : x.view({b, c, h * w}).transpose(1, 2);
+        x = channelsLast ? x.permute({0, 2, 3, 1}).reshape({b, h * w, c})
+                         : x.view({b, c, h * w}).transpose(1, 2);
     }
     const auto& kv = context.defined() ? context : x;
     auto q = splitHeads(m_toQ->forward(x), m_options.heads);
@@ -44,7 +45,8 @@ at::Tensor AttentionLayerImpl::forward(const at::Tensor& hidden, const at::Tenso
     attention.upcast = m_options.upcast;
     auto out = m_toOut->forward(mergeHeads(scaledDotProductAttention(q, k, v, {}, attention)));
     if (spatial)
-        out = channelsLast ? out.view({b, h, w, c}).permute({0, 3, 1, 2}) : out.transpose(1, 2).reshape({b, c, h, w});
+        out = channelsLast ? out.view({b, h, w, c}).permute({0, 3, 1, 2})
+                           : out.transpose(1, 2).reshape({b, c, h, w});
     if (m_options.residual)
         out = out + hidden;
     if (m_options.rescaleOutputFactor != 1.0)

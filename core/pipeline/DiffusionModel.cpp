@@ -526,8 +526,8 @@ Status DiffusionModel::setChannelsLast(bool on) {
         return Status::fail(QStringLiteral("Channels-last convolutions cannot be switched while the "
                                            "denoiser's blocks are streamed."));
     releaseGraphs(); // the weights get new storage
-    const int changed =
-        nn::setConvMemoryFormat(*denoiser, on ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+    const int changed = nn::setConvMemoryFormat(*denoiser, on ? at::MemoryFormat::ChannelsLast
+                                                              : at::MemoryFormat::Contiguous);
     m_channelsLast = on;
     spdlog::info("{}: {} convolution weight(s) of the denoiser laid out {}", m_source.toStdString(), changed,
                  on ? "channels-last" : "contiguous");

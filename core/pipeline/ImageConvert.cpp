@@ -101,7 +101,8 @@ void AsyncLatentPreview::start(const at::Tensor& latents) {
     const at::Tensor first = latents[0].detach();
 #if TWISTEDPIC_WITH_CUDA
     if (first.is_cuda()) {
-        if (!m_host.defined() || m_host.sizes() != first.sizes() || m_host.scalar_type() != first.scalar_type())
+        if (!m_host.defined() || m_host.sizes() != first.sizes() ||
+            m_host.scalar_type() != first.scalar_type())
             m_host = at::empty(first.sizes(), first.options().device(at::kCPU).pinned_memory(true));
         m_host.copy_(first, /*non_blocking=*/true);
         m_copy->done.record(c10::cuda::getCurrentCUDAStream(first.device().index()));

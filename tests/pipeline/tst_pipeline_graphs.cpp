@@ -454,17 +454,18 @@ private Q_SLOTS:
         QVERIFY(m.preview().available());
         pipeline::AsyncLatentPreview preview(m.preview());
         QVERIFY(preview.take().isNull()); // nothing started
-        std::vector<QImage> expected; // render() of each started step's latents, in order
+        std::vector<QImage> expected;     // render() of each started step's latents, in order
         std::vector<QImage> shown;
-        Result<pipeline::TextToImageOutput> out = pipeline::textToImage(m, f.params, [&](const pipeline::StepInfo& s) {
-            if (!preview.pending()) {
-                preview.start(s.latents);
-                expected.push_back(m.preview().render(s.latents));
-            }
-            if (QImage image = preview.take(); !image.isNull())
-                shown.push_back(image);
-            return true;
-        });
+        Result<pipeline::TextToImageOutput> out =
+            pipeline::textToImage(m, f.params, [&](const pipeline::StepInfo& s) {
+                if (!preview.pending()) {
+                    preview.start(s.latents);
+                    expected.push_back(m.preview().render(s.latents));
+                }
+                if (QImage image = preview.take(); !image.isNull())
+                    shown.push_back(image);
+                return true;
+            });
         QVERIFY2(out, qPrintable(out.error()));
         if (preview.pending()) { // the last copy, still in flight: wait for it as a viewer would
             QImage image;
