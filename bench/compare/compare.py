@@ -490,10 +490,12 @@ def main(argv=None):
     ap.add_argument("--make-timeout", type=int, default=400)
     args = ap.parse_args(argv)
     specs = [parse_spec(s) for s in args.specs]
-    variants = ([("graphs off", ["--cuda-graphs", "off"])] if args.graphs_off else []) + [
-        (v.split("=", 1)[0].strip(), shlex.split(v.split("=", 1)[1])) for v in args.variant if "=" in v]
-    if len(variants) != len(args.variant) + bool(args.graphs_off):
-        raise SystemExit("--variant takes NAME=ARGS, e.g. 'flash=--sdpa flash'")
+    variants = [("graphs off", ["--cuda-graphs", "off"])] if args.graphs_off else []
+    for v in args.variant:
+        name, sep, extra = v.partition("=")
+        if not sep or not name.strip():
+            raise SystemExit(f"--variant takes NAME=ARGS, e.g. 'flash=--sdpa flash', not {v!r}")
+        variants.append((name.strip(), shlex.split(extra)))
     if args.model and len(specs) != 1:
         raise SystemExit("--model names the folder of ONE family")
     args.out = os.path.abspath(args.out)

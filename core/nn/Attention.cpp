@@ -96,15 +96,12 @@ void setManualAttentionChunkBytes(int64_t bytes) {
     g_manualChunkBytes.store(std::max<int64_t>(bytes, 1));
 }
 
-namespace {
 // cuDNN's attention got its switch in libtorch 2.3 (torch.backends.cuda.enable_cudnn_sdp).
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
 #define TP_CUDNN_SDP 1
 #else
 #define TP_CUDNN_SDP 0
 #endif
-std::atomic<FusedAttentionKernel> g_kernel{FusedAttentionKernel::Default};
-} // namespace
 
 std::string setFusedAttentionKernel(FusedAttentionKernel kernel) {
 #if TORCH_VERSION_MAJOR >= 2
@@ -132,17 +129,12 @@ std::string setFusedAttentionKernel(FusedAttentionKernel kernel) {
 #if TP_CUDNN_SDP
     c.setSDPUseCuDNN(s.cudnn);
 #endif
-    g_kernel.store(kernel);
     return {};
 #else
     if (kernel == FusedAttentionKernel::Default)
         return {};
     return "libtorch " TORCH_VERSION " has no fused attention (2.0 or newer)";
 #endif
-}
-
-FusedAttentionKernel fusedAttentionKernel() {
-    return g_kernel.load();
 }
 
 std::optional<FusedAttentionKernel> parseFusedAttentionKernel(const std::string& name) {

@@ -40,7 +40,6 @@ AttentionBackend attentionBackend();
 enum class FusedAttentionKernel { Default, Flash, MemoryEfficient, CuDnn, Math };
 // "" when set, else why not (libtorch < 2, or a kernel this libtorch has no switch for).
 std::string setFusedAttentionKernel(FusedAttentionKernel kernel);
-FusedAttentionKernel fusedAttentionKernel();
 // "default", "flash", "efficient", "cudnn", "math"
 std::optional<FusedAttentionKernel> parseFusedAttentionKernel(const std::string& name);
 const char* fusedAttentionKernelName(FusedAttentionKernel kernel);

@@ -27,15 +27,12 @@ at::Tensor AttentionLayerImpl::forward(const at::Tensor& hidden, const at::Tenso
     if (m_groupNorm)
         x = m_groupNorm->forward(x); // GroupNorm over [B, C, H, W] == over [B, C, H*W]
     int64_t b = 0, c = 0, h = 0, w = 0;
-    bool channelsLast = false; // NHWC activations (nn::setConvMemoryFormat): tokens without a copy
     if (spatial) {
         b = x.size(0);
         c = x.size(1);
         h = x.size(2);
         w = x.size(3);
-        channelsLast = !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
-        x = channelsLast ? x.permute({0, 2, 3, 1}).reshape({b, h * w, c})
-                         : x.view({b, c, h * w}).transpose(1, 2);
+        x = x.view({b, c, h * w}).transpose(1, 2);
     }
     const auto& kv = context.defined() ? context : x;
     auto q = splitHeads(m_toQ->forward(x), m_options.heads);
@@ -45,8 +42,7 @@ at::Tensor AttentionLayerImpl::forward(const at::Tensor& hidden, const at::Tenso
     attention.upcast = m_options.upcast;
     auto out = m_toOut->forward(mergeHeads(scaledDotProductAttention(q, k, v, {}, attention)));
     if (spatial)
-        out = channelsLast ? out.view({b, h, w, c}).permute({0, 3, 1, 2})
-                           : out.transpose(1, 2).reshape({b, c, h, w});
+        out = out.transpose(1, 2).reshape({b, c, h, w});
     if (m_options.residual)
         out = out + hidden;
     if (m_options.rescaleOutputFactor != 1.0)

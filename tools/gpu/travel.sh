@@ -17,6 +17,8 @@ case "${1:-}" in
 out)
     for p in "${paths[@]}"; do
         [ -e "$p" ] || continue
+        # (a second copy would land inside the first: mv into an existing folder)
+        [ -e "$A/$p" ] && { echo "$A/$p is there already: run \`$0 back\` first"; exit 1; }
         mkdir -p "$A/$(dirname "$p")"
         mv "$p" "$A/$p"
     done
