@@ -125,7 +125,9 @@ GenerationRun BenchModel::generate(int width, int height, int steps, int batch, 
         if (!out)
             throw std::runtime_error(out.error().toStdString());
         run.firstStepMs = out->firstStepMs;
+        run.encodeMs = out->encodeMs;
         run.denoiseMs = out->denoiseMs;
+        run.decodeMs = out->decodeMs;
         run.eagerReason = out->eagerReason;
     }
     run.totalMs = double(t.nsecsElapsed()) / 1e6;

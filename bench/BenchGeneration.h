@@ -36,7 +36,9 @@ private:
 struct GenerationRun {
     double totalMs = 0;
     double firstStepMs = 0;
+    double encodeMs = 0; // the prompt's text encoding
     double denoiseMs = 0;
+    double decodeMs = 0; // the VAE's
     double itPerSec = 0;
     qint64 peakAllocatedBytes = -1; // -1: no CUDA
     qint64 deviceUsedBytes = -1;    // right after the run, before any cleanup

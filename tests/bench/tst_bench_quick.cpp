@@ -231,6 +231,43 @@ private Q_SLOTS:
         QCOMPARE(results.value(QStringLiteral("hogHeldEndBytes")).toDouble(), 2.0 * 1024 * 1024 * 1024);
     }
 
+    // profile (issue 17): the operators are really timed (libtorch's callbacks fire), the first image's
+    // costs are compared with a steady one's, and on CUDA each operator's device time is measured.
+    void profileQuickTimesOperators() {
+        const QString json = m_dir.filePath(QStringLiteral("profile.json"));
+        const ProcessResult r =
+            bench({QStringLiteral("profile"), QStringLiteral("--quick"), QStringLiteral("--json"), json,
+                   QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"),
+                   QStringLiteral("--top"), QStringLiteral("5")});
+        QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.out + r.err));
+        QFile file(json);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject results =
+            QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
+        const bool cuda = tp::gpu::torchBuildInfo().cudaAvailable;
+        const QJsonArray images = results.value(QStringLiteral("images")).toArray();
+        QCOMPARE(images.size(), cuda ? 4 : 3); // first, steady, eager (+ synchronized on CUDA)
+        for (const QJsonValue& v : images) {
+            const QJsonObject row = v.toObject();
+            requireKeys(row,
+                        {QStringLiteral("image"), QStringLiteral("seconds"), QStringLiteral("encodeMs"),
+                         QStringLiteral("denoiseMs"), QStringLiteral("decodeMs"), QStringLiteral("opCalls"),
+                         QStringLiteral("opHostMs")},
+                        QStringLiteral("profile row"));
+            // A UNet step alone calls hundreds of operators; the VAE and the text encoder more.
+            QVERIFY2(row.value(QStringLiteral("opCalls")).toDouble() > 200, qPrintable(r.out));
+            QVERIFY(row.value(QStringLiteral("opHostMs")).toDouble() > 0);
+            QVERIFY(row.value(QStringLiteral("opHostMs")).toDouble() <=
+                    row.value(QStringLiteral("seconds")).toDouble() * 1000.0);
+        }
+        const QJsonArray once = results.value(QStringLiteral("oneTime")).toArray();
+        QCOMPARE(once.size(), 5); // --top 5
+        for (const QJsonValue& v : once)
+            QVERIFY(v.toObject().value(QStringLiteral("op")).toString().startsWith(QLatin1String("aten::")));
+        QVERIFY(results.value(QStringLiteral("eagerHostInOpsShare")).toDouble() > 0);
+        QCOMPARE(results.contains(QStringLiteral("deviceTime")), cuda);
+    }
+
     void unknownScenarioIsAUsageError() {
         const ProcessResult r = bench({QStringLiteral("no-such-scenario")});
         QCOMPARE(r.exitCode, 2);

@@ -11,6 +11,8 @@
 #   cuda-tests   issues 16/17's CUDA tests (plan execution, streaming, graphs, preview, engine)
 #   graphs       issue 17's switches one at a time on $SD15 (twistedpic-bench generation), and the
 #                engine's first image and per-image time with cleanup on/off (budget scenario)
+#   profile      issue 17: twistedpic-bench profile (per-operator: the first image's one-time costs,
+#                where the GPU's time goes) on $SD15, graphs on and off, each in a fresh process
 #   all-tests    the whole suite on the GPU build
 #   sd15         an SD 1.5-architecture model with random weights in $SD15 (for memtest/bench)
 #   memtest      twistedpic-cli memtest on it, 512x512, 20 steps
@@ -98,6 +100,22 @@ while [ $# -gt 0 ]; do
         for c in on off; do
             timeout 90 "$BB" budget --model "$SD15" --budget all --width 512 --height 512 --steps 20 --runs 3 \
                 --cleanup $c --json "$OUT/graphs/engine-cleanup-$c.json" 2>&1 | tail -12
+        done
+        # the first image's one-time costs: is it CUDA's lazy kernel loading? (EAGER loads every kernel
+        # of every library when the context is made, so its first image has none of that left)
+        CUDA_MODULE_LOADING=EAGER timeout 120 "$BB" budget --model "$SD15" --budget all --width 512 --height 512 \
+            --steps 20 --runs 2 --cleanup off --json "$OUT/graphs/engine-eager-loading.json" 2>&1 | tail -12
+        ;;
+    profile)
+        # issue 17: per-operator profile of $SD15 in fresh processes (first image vs steady, host vs device
+        # time); PROFILE_MODEL/PROFILE_SIZES to profile another folder or sizes
+        mkdir -p "$OUT/profile"
+        for size in ${PROFILE_SIZES:-512}; do
+            for g in on off; do
+                timeout 150 "$B/bench/twistedpic-bench" profile --model "${PROFILE_MODEL:-$SD15}" --size "$size" \
+                    --steps 20 --cuda-graphs $g --json "$OUT/profile/profile-$size-graphs-$g.json" 2>&1 |
+                    tee "$OUT/profile/profile-$size-graphs-$g.txt" | tail -60
+            done
         done
         ;;
     all-tests)
