@@ -31,6 +31,21 @@ class TestBenchQuick final : public QObject {
                           540000);
     }
 
+    // `twistedpic-bench SCENARIO --quick --json FILE --model <the sd15-tiny fixture> EXTRA...`: the
+    // report's "results", empty where it failed or wrote none; `log` gets its output.
+    QJsonObject quickOnFixture(const QString& scenario, const QStringList& extra, QString* log) {
+        const QString json = m_dir.filePath(scenario + QStringLiteral(".json"));
+        const ProcessResult r = bench(QStringList{scenario, QStringLiteral("--quick"),
+                                                  QStringLiteral("--json"), json, QStringLiteral("--model"),
+                                                  QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline")} +
+                                      extra);
+        *log = r.out + r.err;
+        QFile file(json);
+        if (!r.finished || r.exitCode != 0 || !file.open(QIODevice::ReadOnly))
+            return {};
+        return QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
+    }
+
 private Q_SLOTS:
     void memoryOpsQuickWritesEveryField() {
         const QString json = m_dir.filePath(QStringLiteral("memory-ops.json"));
@@ -135,18 +150,12 @@ private Q_SLOTS:
         QFETCH(QString, scenario);
         QFETCH(QString, table);
         QFETCH(QStringList, columns);
-        const QString json = m_dir.filePath(scenario + QStringLiteral(".json"));
-        const ProcessResult r =
-            bench({scenario, QStringLiteral("--quick"), QStringLiteral("--json"), json,
-                   QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"),
-                   QStringLiteral("--device"), QStringLiteral("cpu")});
-        QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.out + r.err));
-        QFile file(json);
-        QVERIFY(file.open(QIODevice::ReadOnly));
+        QString log;
         const QJsonObject results =
-            QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
+            quickOnFixture(scenario, {QStringLiteral("--device"), QStringLiteral("cpu")}, &log);
+        QVERIFY2(!results.isEmpty(), qPrintable(log));
         const QJsonArray rows = results.value(table).toArray();
-        QVERIFY2(!rows.isEmpty(), qPrintable(r.out));
+        QVERIFY2(!rows.isEmpty(), qPrintable(log));
         for (const QJsonValue& row : rows)
             requireKeys(row.toObject(), columns, scenario + QStringLiteral(" row"));
         QVERIFY(results.contains(QStringLiteral("device")));
@@ -155,17 +164,12 @@ private Q_SLOTS:
     // budget (issue 16) on the fixture model: the warm-up carries the load, the timed image does not;
     // every figure the budget table needs is there, null where it cannot be measured.
     void budgetQuickReportsWarmUpAndTimedImages() {
-        const QString json = m_dir.filePath(QStringLiteral("budget.json"));
-        const ProcessResult r =
-            bench({QStringLiteral("budget"), QStringLiteral("--quick"), QStringLiteral("--json"), json,
-                   QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"),
-                   QStringLiteral("--device"), QStringLiteral("cpu"), QStringLiteral("--budget"),
-                   QStringLiteral("all")});
-        QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.out + r.err));
-        QFile file(json);
-        QVERIFY(file.open(QIODevice::ReadOnly));
-        const QJsonObject results =
-            QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
+        QString log;
+        const QJsonObject results = quickOnFixture(QStringLiteral("budget"),
+                                                   {QStringLiteral("--device"), QStringLiteral("cpu"),
+                                                    QStringLiteral("--budget"), QStringLiteral("all")},
+                                                   &log);
+        QVERIFY2(!results.isEmpty(), qPrintable(log));
         requireKeys(results,
                     {QStringLiteral("budget"), QStringLiteral("firstImageS"), QStringLiteral("loadMs"),
                      QStringLiteral("secondsPerImage"), QStringLiteral("minSecondsPerImage"),
@@ -208,18 +212,12 @@ private Q_SLOTS:
     // cotenant needs CUDA: skipped (exit 0) without it; with it, the stand-in holds and grows and
     // every image is generated without an out-of-memory error.
     void cotenantQuick() {
-        const QString json = m_dir.filePath(QStringLiteral("cotenant.json"));
-        const ProcessResult r =
-            bench({QStringLiteral("cotenant"), QStringLiteral("--quick"), QStringLiteral("--json"), json,
-                   QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline")});
-        QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.out + r.err));
-        QFile file(json);
-        QVERIFY(file.open(QIODevice::ReadOnly));
-        const QJsonObject results =
-            QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
+        QString log;
+        const QJsonObject results = quickOnFixture(QStringLiteral("cotenant"), {}, &log);
+        QVERIFY2(!results.isEmpty(), qPrintable(log));
         if (!tp::gpu::torchBuildInfo().cudaAvailable) {
             QCOMPARE(results.value(QStringLiteral("skipped")).toString(), QStringLiteral("needs CUDA"));
-            QVERIFY(r.out.contains(QLatin1String("needs CUDA")));
+            QVERIFY(log.contains(QLatin1String("needs CUDA")));
             return;
         }
         const QJsonArray rows = results.value(QStringLiteral("cotenant")).toArray();
@@ -234,16 +232,10 @@ private Q_SLOTS:
     // profile (issue 17): the operators are really timed (libtorch's callbacks fire), the first image's
     // costs are compared with a steady one's, and on CUDA each operator's device time is measured.
     void profileQuickTimesOperators() {
-        const QString json = m_dir.filePath(QStringLiteral("profile.json"));
-        const ProcessResult r =
-            bench({QStringLiteral("profile"), QStringLiteral("--quick"), QStringLiteral("--json"), json,
-                   QStringLiteral("--model"), QStringLiteral(TP_TEST_DATA_DIR "/sd15-tiny/pipeline"),
-                   QStringLiteral("--top"), QStringLiteral("5")});
-        QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.out + r.err));
-        QFile file(json);
-        QVERIFY(file.open(QIODevice::ReadOnly));
+        QString log;
         const QJsonObject results =
-            QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toObject();
+            quickOnFixture(QStringLiteral("profile"), {QStringLiteral("--top"), QStringLiteral("5")}, &log);
+        QVERIFY2(!results.isEmpty(), qPrintable(log));
         const bool cuda = tp::gpu::torchBuildInfo().cudaAvailable;
         const QJsonArray images = results.value(QStringLiteral("images")).toArray();
         QCOMPARE(images.size(), cuda ? 4 : 3); // first, steady, eager (+ synchronized on CUDA)
@@ -255,7 +247,7 @@ private Q_SLOTS:
                          QStringLiteral("opHostMs")},
                         QStringLiteral("profile row"));
             // A UNet step alone calls hundreds of operators; the VAE and the text encoder more.
-            QVERIFY2(row.value(QStringLiteral("opCalls")).toDouble() > 200, qPrintable(r.out));
+            QVERIFY2(row.value(QStringLiteral("opCalls")).toDouble() > 200, qPrintable(log));
             QVERIFY(row.value(QStringLiteral("opHostMs")).toDouble() > 0);
             QVERIFY(row.value(QStringLiteral("opHostMs")).toDouble() <=
                     row.value(QStringLiteral("seconds")).toDouble() * 1000.0);
