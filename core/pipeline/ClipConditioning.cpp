@@ -34,10 +34,13 @@ at::Tensor applyEmphasis(const at::Tensor& z, const at::Tensor& weights, text::E
     if (w.eq(1).all().item<bool>())
         return z;
     at::Tensor x = z.to(at::kFloat);
-    const at::Tensor originalMean = x.mean();
+    // The means in float64: a chunk's mean can be ~1e-4 of its values (a sum that nearly cancels), where
+    // a float32 sum is off by ~1e-3 relative and its order (the CPU's vector width, the GPU) decides the
+    // result; webui's float32 (or fp16) means are no more right, only less stable.
+    const at::Tensor originalMean = x.mean(at::kDouble);
     x = x * w.unsqueeze(-1);
     if (emphasis == text::Emphasis::Original)
-        x = x * (originalMean / x.mean());
+        x = x * (originalMean / x.mean(at::kDouble)).to(at::kFloat);
     return x.to(z.scalar_type());
 }
 

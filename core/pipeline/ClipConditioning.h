@@ -7,8 +7,9 @@
 //  - emphasis per chunk, over that chunk's whole [1, 77, hidden] tensor ("Original"):
 //        mean0 = z.mean();  z = z * weights[..., None];  z = z * (mean0 / z.mean())
 //    "No norm" skips the rescaling, "Ignore" and "None" apply no weights. Computed in float32
-//    and returned in the encoder's dtype (webui promotes to float32 the same way; its mean0 of
-//    an fp16 z is rounded to fp16, ours is not). Chunks whose weights are all 1 are not touched;
+//    with the two means in float64, and returned in the encoder's dtype (webui promotes to float32
+//    the same way, but takes its means in z's dtype: a chunk whose mean nearly cancels makes those
+//    depend on the summation order). Chunks whose weights are all 1 are not touched;
 //  - chunks concatenated along the sequence: [1, 77·k, hidden];
 //  - pooled outputs (`pooled`, and the projected `textEmbeds` of a CLIPTextModelWithProjection)
 //    from the FIRST chunk only, unweighted, as webui does for SDXL (zs[0].pooled).

@@ -16,6 +16,7 @@ process_tokens, modules/sd_emphasis.py), written from their documented behaviour
              (SD 1.x: EOS), multipliers 1 for BOS/EOS/padding; float32 multipliers.
   emphasis   per chunk z [1, 77, C]: "Original": m = z.mean(); z = z * w[..., None];
              z = z * (m / z.mean()); "No norm": z * w[..., None]; "Ignore": z unchanged.
+             The means in float64 (webui: z's dtype), as the C++ code: see README.md.
              Chunks concatenated along the sequence (torch.hstack).
 
 The CLIP tokenizer here is a small byte-level BPE of its own (ASCII prompts only: lowercase,
@@ -212,10 +213,10 @@ def chunk(bpe, runs, backtrack, length=75):
 def emphasis(z, w, mode):
     if mode in ("Ignore", "None"):
         return z
-    mean = z.mean()
+    mean = z.double().mean()  # float64 means, as the C++ code (webui: z's dtype; see README.md)
     z = z * w.reshape(w.shape + (1,)).expand(z.shape)
     if mode == "Original":
-        z = z * (mean / z.mean())
+        z = z * (mean / z.double().mean()).float()
     return z
 
 
