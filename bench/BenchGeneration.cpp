@@ -4,6 +4,7 @@
 #include "core/gpu/GpuMemory.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/pipeline/TextToImage.h"
+#include "core/pipeline/WarmUp.h"
 
 #include <QDirIterator>
 #include <QElapsedTimer>
@@ -136,6 +137,10 @@ GenerationRun BenchModel::generate(int width, int height, int steps, int batch, 
     run.peakAllocatedBytes = s.cuda ? s.peakAllocatedBytes : -1;
     run.deviceUsedBytes = s.cuda ? s.deviceUsedBytes : -1;
     return run;
+}
+
+double BenchModel::warmUpDevice() {
+    return pipeline::warmUpDevice(d->model->device().device, d->model->device().dtype);
 }
 
 double BenchModel::cleanup() {

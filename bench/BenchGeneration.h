@@ -70,6 +70,8 @@ public:
     }
     GenerationRun generate(int width, int height, int steps, int batch, quint64 seed, double guidance,
                            const QString& sampler);
+    // pipeline::warmUpDevice() on the model's device and dtype; its milliseconds.
+    double warmUpDevice();
     // The app's policies: cleanup; unload to pinned memory; reload. Return their milliseconds.
     double cleanup();
     double unload();

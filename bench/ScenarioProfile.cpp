@@ -1,5 +1,6 @@
 // profile (issue 17): where one image's time goes, per ATen operator, in a fresh process.
-//  1. the model's load, then the first image of the process (what a user's first generation pays once:
+//  1. the model's load, the --warm-up if any, then the first image of the process (what a user's first
+//  generation pays once:
 //     lazily loaded kernels, library handles, per-shape set-up), timed per operator on the host;
 //  2. a steady image the same way: first minus steady per operator is the one-time cost, by operator;
 //  3. a steady image with the device synchronized after every operator (CUDA graphs off): each
@@ -60,6 +61,14 @@ int runProfile(Report& report) {
     if (!graphs)
         return 2;
 
+    // --warm-up off|device|model: before the first image, nothing (the default), pipeline::warmUpDevice(),
+    // or a one-step image of the same size (issue 17.3: what each takes off the first image).
+    const QString warmUp = args.value(QStringLiteral("--warm-up"), QStringLiteral("off")).toLower();
+    if (warmUp != QLatin1String("off") && warmUp != QLatin1String("device") &&
+        warmUp != QLatin1String("model")) {
+        report.note(QStringLiteral("--warm-up takes off, device or model, not '%1'.").arg(warmUp));
+        return 2;
+    }
     std::unique_ptr<BenchModel> model = loadFromArgs(args, folder, report);
     if (!model)
         return 1;
@@ -68,6 +77,7 @@ int runProfile(Report& report) {
     const int height = args.integer(QStringLiteral("--height"), size);
     model->setCudaGraphs(*graphs);
     report.set(QStringLiteral("cudaGraphs"), *graphs);
+    report.set(QStringLiteral("warmUp"), warmUp);
     report.set(QStringLiteral("loadS"), model->loadMs() / 1000.0);
     report.note(QStringLiteral("%1x%2, batch %3, %4 steps %5, guidance %6, CUDA graphs %7; load %8 s")
                     .arg(width)
@@ -99,6 +109,16 @@ int runProfile(Report& report) {
     ProfiledRun first, steady, eager, synced;
     double eagerS = -1, graphS = -1;
     try {
+        if (warmUp != QLatin1String("off")) {
+            const auto t0 = Clock::now();
+            if (warmUp == QLatin1String("device"))
+                (void)model->warmUpDevice();
+            else
+                (void)model->generate(width, height, 1, batch, 1234, guidance, sampler);
+            const double s = msSince(t0) / 1000.0;
+            report.set(QStringLiteral("warmUpS"), s);
+            report.note(QStringLiteral("warm-up (%1): %2 s").arg(warmUp).arg(s, 0, 'f', 3));
+        }
         first = profiled(*model, OpTimer::Mode::Host, width, height, steps, batch, guidance, sampler);
         addImage(QStringLiteral("first"), first);
         (void)model->generate(width, height, steps, batch, 1234, guidance, sampler); // settles the allocator

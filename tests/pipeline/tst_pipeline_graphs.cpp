@@ -20,6 +20,7 @@
 #include "core/pipeline/DenoiserGraph.h"
 #include "core/pipeline/ImageConvert.h"
 #include "core/pipeline/TextToImage.h"
+#include "core/pipeline/WarmUp.h"
 #include "core/sched/Random.h"
 #include "tests/pipeline/PipelineCases.h"
 #include "tests/support/TestUtil.h"
@@ -442,6 +443,17 @@ private Q_SLOTS:
         QVERIFY(m.setChannelsLast(false));
         for (const at::Tensor& p : m.denoiserModule()->parameters())
             QVERIFY(p.is_contiguous());
+        QVERIFY(same(run(m, f.params), f.plain));
+    }
+
+    // The device warm-up (issue 17.3) runs every operator it names on the model's device and dtype and
+    // leaves the next generation's result exactly as it was (it draws from a generator of its own).
+    void warmUpLeavesResultsAlone() {
+        Family& f = family(QStringLiteral("sd15"));
+        pipeline::DiffusionModel& m = *f.model;
+        const double ms = pipeline::warmUpDevice(m.device().device, m.device().dtype);
+        QVERIFY(ms > 0);
+        qInfo("warm-up on %s: %.1f ms", qPrintable(m.device().description), ms);
         QVERIFY(same(run(m, f.params), f.plain));
     }
 

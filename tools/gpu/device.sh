@@ -12,7 +12,8 @@
 #   graphs       issue 17's switches one at a time on $SD15 (twistedpic-bench generation), and the
 #                engine's first image and per-image time with cleanup on/off (budget scenario)
 #   profile      issue 17: twistedpic-bench profile (per-operator: the first image's one-time costs,
-#                where the GPU's time goes) on $SD15, graphs on and off, each in a fresh process
+#                where the GPU's time goes) on $SD15: graphs on, off, and on after each --warm-up,
+#                each in a fresh process
 #   all-tests    the whole suite on the GPU build
 #   sd15         an SD 1.5-architecture model with random weights in $SD15 (for memtest/bench)
 #   memtest      twistedpic-cli memtest on it, 512x512, 20 steps
@@ -111,10 +112,12 @@ while [ $# -gt 0 ]; do
         # time); PROFILE_MODEL/PROFILE_SIZES to profile another folder or sizes
         mkdir -p "$OUT/profile"
         for size in ${PROFILE_SIZES:-512}; do
-            for g in on off; do
+            for v in "graphs-on" "graphs-off --cuda-graphs off" "warm-device --warm-up device" \
+                "warm-model --warm-up model"; do
+                read -r name extra <<< "$v"
                 timeout 150 "$B/bench/twistedpic-bench" profile --model "${PROFILE_MODEL:-$SD15}" --size "$size" \
-                    --steps 20 --cuda-graphs $g --json "$OUT/profile/profile-$size-graphs-$g.json" 2>&1 |
-                    tee "$OUT/profile/profile-$size-graphs-$g.txt" | tail -60
+                    --steps 20 $extra --json "$OUT/profile/profile-$size-$name.json" 2>&1 |
+                    tee "$OUT/profile/profile-$size-$name.txt" | tail -45
             done
         done
         ;;
