@@ -8,11 +8,14 @@
 #include "core/engine/OutputWriter.h"
 #include "core/io/ModelCatalogue.h"
 #include "core/pipeline/ModelSource.h"
+#include "core/pipeline/WarmUp.h"
 
 #include <QDateTime>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QRandomGenerator>
+
+#include <future>
 
 namespace tp::engine {
 namespace {
@@ -230,7 +233,22 @@ Status EngineWorker::ensureLoaded(const Resolved& model, const io::SingleFileOpt
         return Status::fail(source.error());
     for (const QString& component : leaveOut)
         source->leaveOut(component);
+    // The device's one-time costs (CUDA context, cuBLAS and cuDNN, the lazy loading of the common
+    // kernels) paid on a thread of their own while the weights load, once a process and device, so that
+    // the first image does not pay them (issue 17.3). TWISTEDPIC_WARM_UP=0 leaves them to the first image.
+    std::future<double> warmUp;
+    if (device.device.is_cuda() && qgetenv("TWISTEDPIC_WARM_UP") != "0" &&
+        m_warmedDevices.insert(m_cudaDevice).second)
+        warmUp = std::async(std::launch::async,
+                            [d = device.device, t = device.dtype] { return pipeline::warmUpDevice(d, t); });
     Result<std::unique_ptr<pipeline::DiffusionModel>> loaded = pipeline::loadModel(*source, device, &stats);
+    if (warmUp.valid()) {
+        try {
+            spdlog::info("device warm-up: {:.0f} ms beside the load", warmUp.get());
+        } catch (const std::exception& e) { // the first image pays those costs instead
+            spdlog::warn("device warm-up failed: {}", e.what());
+        }
+    }
     if (!loaded)
         return Status::fail(loaded.error());
     m_model = std::move(*loaded);

@@ -122,6 +122,7 @@ private:
     bool m_planMemoryLoaded = false;
     QString m_appliedPlan; // what the loaded model runs: its plan's description and level; empty: none
     int m_cudaDevice = -1;
+    std::set<int> m_warmedDevices; // CUDA devices pipeline::warmUpDevice() ran on (once each a process)
     QTimer* m_idleTimer = nullptr;
 
     std::mutex m_faultMutex;

@@ -106,6 +106,9 @@ while [ $# -gt 0 ]; do
         # of every library when the context is made, so its first image has none of that left)
         CUDA_MODULE_LOADING=EAGER timeout 120 "$BB" budget --model "$SD15" --budget all --width 512 --height 512 \
             --steps 20 --runs 2 --cleanup off --json "$OUT/graphs/engine-eager-loading.json" 2>&1 | tail -12
+        # and without the engine's device warm-up beside the load (issue 17.3), against engine-cleanup-off
+        TWISTEDPIC_WARM_UP=0 timeout 120 "$BB" budget --model "$SD15" --budget all --width 512 --height 512 \
+            --steps 20 --runs 2 --cleanup off --json "$OUT/graphs/engine-no-warm-up.json" 2>&1 | tail -12
         ;;
     profile)
         # issue 17: per-operator profile of $SD15 in fresh processes (first image vs steady, host vs device
