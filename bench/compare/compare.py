@@ -388,7 +388,7 @@ def markdown(report):
         if mk.get("made") and not mk.get("error"):
             lines.append(f"pipeline made in {mk.get('seconds', 0):.0f} s")
         info = fam.get("model_info") or {}
-        if info:
+        if info.get("parameters") is not None and info.get("bytes_on_disk") is not None:  # (random_pipeline.json)
             lines.append(f"{info.get('parameters', 0) / 1e9:.2f} B parameters, "
                          f"{info.get('bytes_on_disk', 0) / 2**30:.2f} GiB on disk")
         s = fam["settings"]
