@@ -348,7 +348,7 @@ def combine_family(fam):
     resident = next((t["s_per_image"] for t in tp_rows if str(t["budget"]).lower() == "all"), None)
     for t in tp_rows:
         t["vs_resident"] = ratio(t["s_per_image"], resident)
-        if str(t["budget"]).lower() == "all":
+        if str(t["budget"]).lower() == "all" or t["budget_mib"] is None:  # resident, or no plan (no CUDA)
             t["goal"] = None
         else:
             t["goal"] = GOAL_STREAMED if t["streams"] else GOAL_RESIDENT

@@ -162,5 +162,42 @@ class BudgetTables(unittest.TestCase):
         self.assertEqual(budget.budget_arg("12000MiB"), "12000MiB")
 
 
+@unittest.skipUnless(os.environ.get("TWISTEDPIC_BENCH") and os.environ.get("TWISTEDPIC_FIXTURE"),
+                     "needs TWISTEDPIC_BENCH and TWISTEDPIC_FIXTURE (CTest sets them)")
+class TwistedPicSideEndToEnd(unittest.TestCase):
+    """budget.py's TwistedPic half with the real twistedpic-bench on the tiny SD 1.5 fixture (diffusers skipped):
+    on the CPU no plan is made, so no budget is applied and no goal judged."""
+
+    def test_each_budget_runs_and_lands_in_the_table(self):
+        import io
+        import shutil
+        from contextlib import redirect_stdout
+        out = tempfile.mkdtemp(prefix="budget-test-")
+        self.addCleanup(shutil.rmtree, out, True)
+        argv = ["sd15", "--out", out, "--model", os.path.abspath(os.environ["TWISTEDPIC_FIXTURE"]),
+                "--bench", os.path.abspath(os.environ["TWISTEDPIC_BENCH"]), "--skip-diffusers", "--no-make",
+                "--budgets", "all,8", "--size", "64x64", "--steps", "2", "--dtype", "fp32", "--runs", "1"]
+        with redirect_stdout(io.StringIO()) as printed:
+            budget.main(argv)
+        with open(os.path.join(out, "budget.json"), encoding="utf-8") as f:
+            report = json.load(f)
+        rows = report["families"][0]["rows"]["twistedpic"]
+        self.assertEqual([r["budget"] for r in rows], ["all", "8"], printed.getvalue())
+        for r in rows:
+            self.assertIsNone(r["error"], printed.getvalue())
+            self.assertGreater(r["s_per_image"], 0)
+            self.assertEqual(r["failures"], 0)
+        self.assertEqual(rows[0]["vs_resident"], 1.0)
+        eight = rows[1]
+        if eight["plan"].startswith("none"):  # the CPU: nothing was budgeted, so nothing is judged
+            self.assertIsNone(eight["budget_mib"])
+            self.assertIsNone(eight["goal"])
+        else:
+            self.assertAlmostEqual(eight["budget_mib"], 8192, delta=1)
+            self.assertTrue(eight["within_budget"])
+        with open(os.path.join(out, "budget.md"), encoding="utf-8") as f:
+            self.assertIn("| 8 GiB |", f.read())
+
+
 if __name__ == "__main__":
     unittest.main()
