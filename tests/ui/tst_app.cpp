@@ -502,6 +502,48 @@ private Q_SLOTS:
         test::saveScreenshot(*m_window, QStringLiteral("gpu-after-unload"));
         test::saveScreenshot(*m_window->vramPanel(), QStringLiteral("gpu-vram-panel"));
     }
+
+    // On the GPU machine, issue 16's panel in a real run: the same model within a budget smaller than its
+    // weights (TWISTEDPIC_SCREENSHOT_BUDGET, default 1.5GiB: SD 1.5's are 2.1 GB in fp16), so that the plan
+    // releases the text encoder and streams part of the UNet; the panel shows the budget line, the plan
+    // and the graph's budget line, captured mid-generation and after it.
+    void screenshotsWithABudget() {
+        const QString model = qEnvironmentVariable("TWISTEDPIC_SCREENSHOT_MODEL");
+        if (model.isEmpty())
+            QSKIP("set TWISTEDPIC_SCREENSHOT_MODEL to a model folder for these screenshots");
+        const QString budget = qEnvironmentVariable("TWISTEDPIC_SCREENSHOT_BUDGET", QStringLiteral("1.5GiB"));
+        QVERIFY(m_settings->set(keys::ModelSearchPaths, QStringList{model}));
+        QVERIFY(m_settings->set(keys::DefaultModel, model));
+        QVERIFY(m_settings->set(keys::VramBudget, budget));
+        m_window->form()->findChild<QSpinBox*>(QStringLiteral("width"))->setValue(512);
+        m_window->form()->findChild<QSpinBox*>(QStringLiteral("height"))->setValue(512);
+        QSignalSpy models(m_wiring.get(), &ui::AppWiring::modelsRefreshed);
+        m_wiring->refreshModels();
+        QVERIFY(models.wait(60000));
+        m_monitor->setInterval(100);
+        m_window->vramPanel()->setWindowSeconds(60);
+        m_window->form()->findChild<QSpinBox*>(QStringLiteral("steps"))->setValue(30);
+        m_window->form()->promptEdit()->setPlainText(
+            QStringLiteral("a large yellow star on a blue background"));
+        QTest::qWait(2000); // a baseline on the graph
+        QSignalSpy progress(m_engine.get(), &engine::Engine::progress);
+        QTest::mouseClick(m_window->form()->generateButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(progress.size() >= 15, 180000);
+        ui::VramPanel* vram = m_window->vramPanel();
+        QVERIFY(vram->hasPlan());
+        test::saveScreenshot(*m_window, QStringLiteral("gpu-budget-generating"));
+        QTRY_VERIFY_WITH_TIMEOUT(!m_window->isBusy(), 180000);
+        QVERIFY2(m_window->errorText().isEmpty(), qPrintable(m_window->errorText()));
+        const auto result = m_finished->last().at(0).value<engine::GenerationResult>();
+        QVERIFY(!result.plan.isEmpty());
+        const double budgetBytes = result.plan.value(QStringLiteral("budgetBytes")).toDouble();
+        QVERIFY(
+            vram->planText().startsWith(QStringLiteral("Budget %1 — ").arg(ui::formatBytes(budgetBytes))));
+        QCOMPARE(vram->graph()->budgetBytes(), qint64(budgetBytes));
+        qInfo("plan: %s", qPrintable(vram->planText()));
+        QTest::qWait(3000); // the cleanup after it on the graph
+        test::saveScreenshot(*m_window->vramPanel(), QStringLiteral("gpu-vram-plan"));
+    }
 };
 
 QTEST_MAIN(TestApp)

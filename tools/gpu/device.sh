@@ -20,7 +20,9 @@
 #   train-bench  twistedpic-train --benchmark (projected duration of the default run)
 #   train        the bundled model: twistedpic-train --device cuda (TRAIN_ARGS adds options)
 #   bench        the benchmark scenarios on the SD 1.5 model, JSON into $OUT/bench
-#   screens      the GUI test's screenshots on the GPU build
+#   screens      the GUI test's screenshots on the GPU build with $SD15: a real run, and one within a
+#                budget with its plan (issue 16); needs the GUI built (a build dir configured without
+#                -DTWISTEDPIC_BUILD_GUI=OFF, e.g. BUILD_DIR=build-gpu-gui BUILD_TARGETS=tst_app)
 #   random-model FAMILY  a full-size diffusers pipeline with random weights (sd15, sdxl, sd35-large,
 #                sd35-medium, sd3-medium, flux-dev, flux-schnell) in $MODELS/FAMILY (needs .ref-kit)
 #   compare      diffusers vs twistedpic-bench on the same random pipelines, $COMPARE (default
