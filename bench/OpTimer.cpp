@@ -7,6 +7,7 @@
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 namespace tp::bench {
@@ -19,6 +20,7 @@ struct Recording {
     std::unordered_map<std::string, OpStat> stats;
     bool syncDevice = false;
     bool active = false;
+    std::thread::id thread; // the one whose operators count (intra-op workers' calls lie inside them)
 };
 
 Recording& recording() {
@@ -34,6 +36,8 @@ struct CallContext final : at::ObserverContext {
 };
 
 std::unique_ptr<at::ObserverContext> onStart(const at::RecordFunction&) {
+    if (std::this_thread::get_id() != recording().thread)
+        return nullptr;
     auto c = std::make_unique<CallContext>();
     c->outermost = t_depth++ == 0;
     c->start = Clock::now();
@@ -41,9 +45,11 @@ std::unique_ptr<at::ObserverContext> onStart(const at::RecordFunction&) {
 }
 
 void onEnd(const at::RecordFunction& fn, at::ObserverContext* context) {
-    --t_depth;
     const auto* c = static_cast<const CallContext*>(context);
-    if (!c || !c->outermost)
+    if (!c) // another thread's
+        return;
+    --t_depth;
+    if (!c->outermost)
         return;
     Recording& r = recording();
     if (r.syncDevice)
@@ -67,6 +73,7 @@ OpTimer::OpTimer(Mode mode) {
         r.active = true;
         r.stats.clear();
         r.syncDevice = mode == Mode::SyncDevice;
+        r.thread = std::this_thread::get_id();
     }
     m_handle = at::addGlobalCallback(
         at::RecordFunctionCallback(&onStart, &onEnd).scopes({at::RecordScope::FUNCTION}));

@@ -1,8 +1,9 @@
 #pragma once
 
 // Times the ATen operators that run while it records (the `profile` scenario, issue 17): libtorch's
-// RecordFunction callbacks around every operator call on every thread, of which only the outermost call
-// of a nest counts (aten::conv2d, not the aten::convolution → aten::cudnn_convolution it calls).
+// RecordFunction callbacks around every operator call of the thread that made it (the calls of libtorch's
+// intra-op worker threads lie inside one of those), of which only the outermost call of a nest counts
+// (aten::conv2d, not the aten::convolution → aten::cudnn_convolution it calls).
 // Host time by default: what the CPU spends issuing the operator (for a CUDA operator its launch, plus
 // whatever one-time set-up its first call does). With Mode::SyncDevice the CUDA device is synchronized
 // at the end of each outermost call, so its time is that of its kernels plus one launch and one sync
