@@ -164,17 +164,23 @@ int runProfile(Report& report) {
                                    {QStringLiteral("steadyMs"), QStringLiteral("steady (ms)"), 1},
                                    {QStringLiteral("extraMs"), QStringLiteral("extra (ms)"), 1},
                                    {QStringLiteral("longestMs"), QStringLiteral("longest call (ms)"), 1}});
-    std::vector<std::pair<double, OpStat>> extra;
+    struct OneTime {
+        OpStat first;
+        double steadyMs = 0;
+        double extraMs() const { return first.ms - steadyMs; }
+    };
+    std::vector<OneTime> extra;
     for (const OpStat& s : first.ops)
-        extra.emplace_back(s.ms - find(steady.ops, s.name).ms, s);
-    std::sort(extra.begin(), extra.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+        extra.push_back({s, find(steady.ops, s.name).ms});
+    std::sort(extra.begin(), extra.end(),
+              [](const OneTime& a, const OneTime& b) { return a.extraMs() > b.extraMs(); });
     double extraSum = 0;
-    for (const auto& [ms, s] : extra)
-        extraSum += std::max(0.0, ms);
+    for (const OneTime& e : extra)
+        extraSum += std::max(0.0, e.extraMs());
     for (int i = 0; i < std::min<int>(top, int(extra.size())); ++i) {
-        const OpStat& s = extra[i].second;
-        once.addRow({QString::fromStdString(s.name), qint64(s.calls), s.ms, find(steady.ops, s.name).ms,
-                     extra[i].first, s.maxMs});
+        const OneTime& e = extra[i];
+        once.addRow({QString::fromStdString(e.first.name), qint64(e.first.calls), e.first.ms, e.steadyMs,
+                     e.extraMs(), e.first.maxMs});
     }
     report.set(QStringLiteral("oneTimeInOpsMs"), extraSum);
     report.set(QStringLiteral("oneTimeOutsideOpsMs"),
@@ -202,7 +208,6 @@ int runProfile(Report& report) {
                         s.calls > 0 ? 1000.0 * s.ms / double(s.calls) : 0.0});
         }
         report.set(QStringLiteral("synchronizedOpsMs"), total);
-        report.set(QStringLiteral("deviceTimeTop"), opsJson(synced.ops, top));
     }
     report.set(QStringLiteral("firstImageTop"), opsJson(first.ops, top));
     return 0;

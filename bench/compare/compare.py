@@ -389,8 +389,8 @@ def markdown(report):
             lines.append(f"pipeline made in {mk.get('seconds', 0):.0f} s")
         info = fam.get("model_info") or {}
         if info.get("parameters") is not None and info.get("bytes_on_disk") is not None:  # (random_pipeline.json)
-            lines.append(f"{info.get('parameters', 0) / 1e9:.2f} B parameters, "
-                         f"{info.get('bytes_on_disk', 0) / 2**30:.2f} GiB on disk")
+            lines.append(f"{info['parameters'] / 1e9:.2f} B parameters, "
+                         f"{info['bytes_on_disk'] / 2**30:.2f} GiB on disk")
         s = fam["settings"]
         lines.append(f"{s['steps']} steps, guidance {s['guidance']}, sampler {s['sampler']}, {s['dtype']}"
                      + (f", T5 {s['max_sequence_length']} tokens" if s.get("max_sequence_length") else ""))

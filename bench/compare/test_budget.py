@@ -4,12 +4,15 @@
     python3 -m unittest bench/compare/test_budget.py
 
 The fake children's JSON has the shape `twistedpic-bench budget --json` and diffusers_bench.py write."""
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
+from contextlib import redirect_stdout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -169,9 +172,6 @@ class TwistedPicSideEndToEnd(unittest.TestCase):
     on the CPU no plan is made, so no budget is applied and no goal judged."""
 
     def test_each_budget_runs_and_lands_in_the_table(self):
-        import io
-        import shutil
-        from contextlib import redirect_stdout
         out = tempfile.mkdtemp(prefix="budget-test-")
         self.addCleanup(shutil.rmtree, out, True)
         argv = ["sd15", "--out", out, "--model", os.path.abspath(os.environ["TWISTEDPIC_FIXTURE"]),

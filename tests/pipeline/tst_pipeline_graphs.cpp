@@ -446,14 +446,21 @@ private Q_SLOTS:
         QVERIFY(same(run(m, f.params), f.plain));
     }
 
-    // The device warm-up (issue 17.3) runs every operator it names on the model's device and dtype and
-    // leaves the next generation's result exactly as it was (it draws from a generator of its own).
+    // The device warm-up (issue 17.3) runs every operator it names on the model's device and dtype,
+    // draws from a generator of its own (libtorch's default generators, the CPU's and the device's, stay
+    // where they were) and leaves the next generation's result exactly as it was.
     void warmUpLeavesResultsAlone() {
         Family& f = family(QStringLiteral("sd15"));
         pipeline::DiffusionModel& m = *f.model;
+        const at::Generator& cpuGen = at::globalContext().defaultGenerator(at::kCPU);
+        const at::Generator& deviceGen = at::globalContext().defaultGenerator(m.device().device);
+        const at::Tensor cpuBefore = cpuGen.get_state();
+        const at::Tensor deviceBefore = deviceGen.get_state();
         const double ms = pipeline::warmUpDevice(m.device().device, m.device().dtype);
         QVERIFY(ms > 0);
         qInfo("warm-up on %s: %.1f ms", qPrintable(m.device().description), ms);
+        QVERIFY(at::equal(cpuGen.get_state(), cpuBefore));
+        QVERIFY(at::equal(deviceGen.get_state(), deviceBefore));
         QVERIFY(same(run(m, f.params), f.plain));
     }
 
